@@ -1,0 +1,633 @@
+/*
+ * checkpoint.c - V2 bundles (see checkpoint.h).
+ *
+ * Memory layout: one fixed-size record per variable plus two arenas (all names back to back,
+ * all dims back to back). No allocation per variable, so 100,000 variables cost about 40 bytes
+ * each beyond their names and dims, and the records are in name order, which makes lookups a
+ * binary search and makes a variable's position a stable identity.
+ *
+ * The .index is read in one request into memory (cheap on NFS), parsed, and dropped. Data shards
+ * are opened once, at open, so a missing shard is reported before anything is served.
+ */
+#include "checkpoint.h"
+
+#include "coding.h"
+#include "crc32c.h"
+#include "dtype.h"
+#include "shape.h"
+#include "source.h"
+#include "table.h"
+#include "tensor_bundle.pb-c.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* TensorShape's limit; a larger rank is damage, not a model. */
+#define MAX_RANK 254
+/* Beyond this an index is read block by block instead of in one request. */
+#define INDEX_IN_MEMORY_MAX (1ull << 30)
+/* Sanity bound on the header's shard count (each shard holds an open descriptor). */
+#define MAX_SHARDS 65536
+
+typedef struct var_rec {
+    uint64_t offset;
+    uint64_t nbytes;
+    uint64_t name_off;
+    uint32_t name_len;
+    uint32_t dims_off;
+    uint32_t crc;
+    int32_t shard;
+    uint16_t dtype;
+    uint8_t rank;
+    uint8_t flags;
+} var_rec;
+
+typedef struct shard {
+    char *path;
+    int fd;
+    uint64_t size;
+} shard;
+
+struct ckpt_checkpoint {
+    char *prefix;
+    char *meta_path;
+    struct stat index_st;
+    int num_shards;
+    shard *shards;
+
+    var_rec *vars;
+    size_t nvars, vars_cap;
+    char *names;
+    size_t names_len, names_cap;
+    int64_t *dims;
+    size_t ndims, dims_cap;
+
+    _Atomic uint64_t data_reads, data_bytes;
+};
+
+/* --- building ------------------------------------------------------------------------------ */
+
+typedef struct build_ctx {
+    ckpt_checkpoint *c;
+    const char *index_path;
+    int seen_header;
+} build_ctx;
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * elem);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+static int parse_header(build_ctx *b, const uint8_t *val, size_t vlen, ckpt_err *err)
+{
+    Tensorflow__BundleHeaderProto *h = tensorflow__bundle_header_proto__unpack(NULL, vlen, val);
+    if (!h)
+        return ckpt_err_set(err, CKPT_E_CORRUPT,
+                            "%s: unable to parse the header entry (corrupt file, or not a V2 "
+                            "checkpoint index)",
+                            b->index_path);
+    int rc = 0;
+    if (h->num_shards < 0 || h->num_shards > MAX_SHARDS)
+        rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: header announces %d data shards",
+                          b->index_path, h->num_shards);
+    else if (h->endianness != TENSORFLOW__BUNDLE_HEADER_PROTO__ENDIANNESS__LITTLE)
+        rc = ckpt_err_set(err, CKPT_E_UNSUPPORTED,
+                          "%s: big-endian checkpoint; only little-endian data is supported",
+                          b->index_path);
+    else if (h->version) {
+        /* The bundle format's own compatibility rules (consumer version 1, min producer 0). */
+        if (h->version->producer < 0)
+            rc = ckpt_err_set(err, CKPT_E_UNSUPPORTED, "%s: producer version %d below 0",
+                              b->index_path, h->version->producer);
+        else if (h->version->min_consumer > 1)
+            rc = ckpt_err_set(err, CKPT_E_UNSUPPORTED,
+                              "%s: written by a newer TensorFlow (min consumer version %d > 1)",
+                              b->index_path, h->version->min_consumer);
+        for (size_t i = 0; !rc && i < h->version->n_bad_consumers; i++)
+            if (h->version->bad_consumers[i] == 1)
+                rc = ckpt_err_set(err, CKPT_E_UNSUPPORTED,
+                                  "%s: checkpoint disallows consumer version 1", b->index_path);
+    }
+    if (!rc)
+        b->c->num_shards = h->num_shards;
+    tensorflow__bundle_header_proto__free_unpacked(h, NULL);
+    return rc;
+}
+
+static int add_entry(build_ctx *b, const uint8_t *key, size_t klen, const uint8_t *val,
+                     size_t vlen, ckpt_err *err)
+{
+    ckpt_checkpoint *c = b->c;
+    Tensorflow__BundleEntryProto *e = tensorflow__bundle_entry_proto__unpack(NULL, vlen, val);
+    if (!e)
+        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: entry for \"%.*s\" is not parseable",
+                            b->index_path, (int)(klen > 200 ? 200 : klen), key);
+    int rc = 0;
+    size_t rank = e->shape ? e->shape->n_dim : 0;
+    if (!e->shape || e->shape->unknown_rank || rank > MAX_RANK) {
+        rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: variable \"%.*s\" has an invalid shape",
+                          b->index_path, (int)klen, key);
+        goto out;
+    }
+    if (grow((void **)&c->vars, &c->vars_cap, c->nvars + 1, sizeof *c->vars) ||
+        grow((void **)&c->names, &c->names_cap, c->names_len + klen + 1, 1) ||
+        grow((void **)&c->dims, &c->dims_cap, c->ndims + rank, sizeof *c->dims) ||
+        c->ndims + rank > UINT32_MAX || klen > UINT32_MAX) {
+        rc = ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory for the variable index",
+                          b->index_path);
+        goto out;
+    }
+    var_rec *r = &c->vars[c->nvars];
+    memset(r, 0, sizeof *r);
+    r->name_off = c->names_len;
+    r->name_len = (uint32_t)klen;
+    memcpy(c->names + c->names_len, key, klen);
+    c->names[c->names_len + klen] = '\0';
+    r->dims_off = (uint32_t)c->ndims;
+    r->rank = (uint8_t)rank;
+    for (size_t i = 0; i < rank; i++) {
+        if (e->shape->dim[i]->size < 0) {
+            rc = ckpt_err_set(err, CKPT_E_CORRUPT,
+                              "%s: variable \"%.*s\" has a negative dimension", b->index_path,
+                              (int)klen, key);
+            goto out;
+        }
+        c->dims[c->ndims + i] = e->shape->dim[i]->size;
+    }
+    r->dtype = (uint16_t)(e->dtype > 0xffff ? 0xffff : e->dtype);
+    r->shard = e->shard_id;
+    r->offset = (uint64_t)e->offset;
+    r->nbytes = (uint64_t)e->size;
+    r->crc = ckpt_crc32c_unmask(e->crc32c);
+    r->flags = CKPT_VAR_HAS_CRC;
+    uint64_t numel;
+    if (ckpt_shape_numel(r->rank, c->dims + c->ndims, &numel)) {
+        rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: variable \"%.*s\" has an invalid shape",
+                          b->index_path, (int)klen, key);
+        goto out;
+    }
+    if (e->n_slices > 0) {
+        /* Partitioned full-tensor entry: its bytes live in slice entries, assembled on read. */
+        size_t esz = ckpt_dtype_size(r->dtype);
+        r->flags = CKPT_VAR_PARTITIONED;
+        r->shard = -1;
+        r->offset = 0;
+        r->nbytes = esz && numel <= UINT64_MAX / esz ? numel * esz : 0;
+        goto keep;
+    }
+    if (e->offset < 0 || e->size < 0 || e->shard_id < 0 || e->shard_id >= c->num_shards) {
+        rc = ckpt_err_set(err, CKPT_E_CORRUPT,
+                          "%s: variable \"%.*s\" points to shard %d, offset %lld, size %lld, "
+                          "outside the %d data shard(s)",
+                          b->index_path, (int)klen, key, e->shard_id, (long long)e->offset,
+                          (long long)e->size, c->num_shards);
+        goto out;
+    }
+    size_t esize = ckpt_dtype_size(r->dtype);
+    if (esize && (numel > UINT64_MAX / esize || numel * esize != r->nbytes)) {
+        rc = ckpt_err_set(err, CKPT_E_CORRUPT,
+                          "%s: variable \"%.*s\": stored size %llu does not match its shape and "
+                          "dtype (%llu bytes expected)",
+                          b->index_path, (int)klen, key, (unsigned long long)r->nbytes,
+                          (unsigned long long)(numel * esize));
+        goto out;
+    }
+    if (r->dtype == CKPT_DT_RESOURCE) {
+        rc = ckpt_err_set(err, CKPT_E_CORRUPT,
+                          "%s: variable \"%.*s\" has dtype resource, which has no saved form",
+                          b->index_path, (int)klen, key);
+        goto out;
+    }
+keep:
+    c->names_len += klen + 1;
+    c->ndims += rank;
+    c->nvars++;
+out:
+    tensorflow__bundle_entry_proto__free_unpacked(e, NULL);
+    return rc;
+}
+
+static int visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                 ckpt_err *err)
+{
+    build_ctx *b = ctx;
+    if (!b->seen_header) {
+        if (klen != 0)
+            return ckpt_err_set(err, CKPT_E_CORRUPT,
+                                "%s: the first entry is not the bundle header", b->index_path);
+        b->seen_header = 1;
+        return parse_header(b, val, vlen, err);
+    }
+    /* Slice entries (OrderedCode keys) start with a 0 byte; they are internal. */
+    if (klen > 0 && key[0] == 0)
+        return 0;
+    return add_entry(b, key, klen, val, vlen, err);
+}
+
+static int read_fully(int fd, uint8_t *buf, size_t n, uint64_t off)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = pread(fd, buf + done, n - done, (off_t)(off + done));
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (r == 0)
+            return -ENODATA;
+        done += (size_t)r;
+    }
+    return 0;
+}
+
+static int load_index(ckpt_checkpoint *c, const char *path, ckpt_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ckpt_err_set(err, errno == ENOENT ? CKPT_E_NOTFOUND : CKPT_E_IO, "%s: %s", path,
+                            strerror(errno));
+    if (fstat(fd, &c->index_st) != 0) {
+        int e = errno;
+        close(fd);
+        return ckpt_err_set(err, CKPT_E_IO, "%s: %s", path, strerror(e));
+    }
+    uint64_t size = (uint64_t)c->index_st.st_size;
+    uint8_t *mem = NULL;
+    ckpt_table *t = NULL;
+    int rc;
+    if (size <= INDEX_IN_MEMORY_MAX) {
+        mem = malloc(size ? size : 1);
+        if (!mem) {
+            close(fd);
+            return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory reading the index", path);
+        }
+        rc = read_fully(fd, mem, size, 0);
+        if (rc) {
+            free(mem);
+            close(fd);
+            return ckpt_err_set(err, CKPT_E_IO, "%s: read failed: %s", path,
+                                rc == -ENODATA ? "file shrank while reading" : strerror(-rc));
+        }
+        rc = ckpt_table_open_mem(mem, size, path, &t, err);
+    } else {
+        rc = ckpt_table_open_fd(fd, size, path, &t, err);
+    }
+    if (rc == 0) {
+        build_ctx b = {c, path, 0};
+        rc = ckpt_table_foreach(t, visit, &b, err);
+        if (rc == 0 && !b.seen_header)
+            rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: the index has no header entry", path);
+    }
+    ckpt_table_close(t);
+    free(mem);
+    close(fd);
+    return rc;
+}
+
+static int open_shards(ckpt_checkpoint *c, unsigned flags, ckpt_err *err)
+{
+    c->shards = calloc(c->num_shards ? (size_t)c->num_shards : 1, sizeof *c->shards);
+    if (!c->shards)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    for (int s = 0; s < c->num_shards; s++)
+        c->shards[s].fd = -1;
+    for (int s = 0; s < c->num_shards; s++) {
+        shard *sh = &c->shards[s];
+        size_t n = strlen(c->prefix) + 64;
+        sh->path = malloc(n);
+        if (!sh->path)
+            return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+        snprintf(sh->path, n, "%s.data-%05d-of-%05d", c->prefix, s, c->num_shards);
+        sh->fd = open(sh->path, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (sh->fd >= 0 && fstat(sh->fd, &st) == 0) {
+            sh->size = (uint64_t)st.st_size;
+            continue;
+        }
+        int e = errno;
+        if (sh->fd >= 0)
+            close(sh->fd);
+        sh->fd = -1;
+        if (e == ENOENT && (flags & CKPT_OPEN_MISSING_SHARDS_OK))
+            continue;
+        return ckpt_err_set(err, e == ENOENT ? CKPT_E_MISSING : CKPT_E_IO,
+                            "%s: data shard %d of %d: %s", sh->path, s, c->num_shards,
+                            strerror(e));
+    }
+    /* Every variable's byte range must lie inside its (present) shard. */
+    for (size_t i = 0; i < c->nvars; i++) {
+        var_rec *r = &c->vars[i];
+        if (r->flags & CKPT_VAR_PARTITIONED)
+            continue;
+        shard *sh = &c->shards[r->shard];
+        if (sh->fd < 0) {
+            r->flags |= CKPT_VAR_SHARD_MISSING;
+            continue;
+        }
+        if (r->offset > sh->size || r->nbytes > sh->size - r->offset)
+            return ckpt_err_set(err, CKPT_E_CORRUPT,
+                                "%s: variable \"%s\" (offset %llu, %llu bytes) lies outside its "
+                                "data shard (%llu bytes)",
+                                sh->path, c->names + r->name_off, (unsigned long long)r->offset,
+                                (unsigned long long)r->nbytes, (unsigned long long)sh->size);
+    }
+    return 0;
+}
+
+int ckpt_open(const char *source, unsigned flags, ckpt_checkpoint **out, ckpt_err *err)
+{
+    *out = NULL;
+    ckpt_checkpoint *c = calloc(1, sizeof *c);
+    if (!c)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    int rc = ckpt_resolve_prefix(source, &c->prefix, err);
+    if (rc)
+        goto fail;
+    size_t plen = strlen(c->prefix);
+    char *index_path = malloc(plen + 7);
+    c->meta_path = malloc(plen + 6);
+    if (!index_path || !c->meta_path) {
+        free(index_path);
+        rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    snprintf(index_path, plen + 7, "%s.index", c->prefix);
+    snprintf(c->meta_path, plen + 6, "%s.meta", c->prefix);
+    if (access(c->meta_path, R_OK) != 0) {
+        free(c->meta_path);
+        c->meta_path = NULL;
+    }
+    rc = load_index(c, index_path, err);
+    free(index_path);
+    if (rc)
+        goto fail;
+    rc = open_shards(c, flags, err);
+    if (rc)
+        goto fail;
+    /* Keep only what we use: the build grew arrays by doubling. */
+    if (c->nvars && c->nvars < c->vars_cap) {
+        var_rec *v = realloc(c->vars, c->nvars * sizeof *v);
+        if (v)
+            c->vars = v;
+    }
+    *out = c;
+    return 0;
+fail:
+    ckpt_close(c);
+    return rc;
+}
+
+void ckpt_close(ckpt_checkpoint *c)
+{
+    if (!c)
+        return;
+    for (int s = 0; c->shards && s < c->num_shards; s++) {
+        if (c->shards[s].fd >= 0)
+            close(c->shards[s].fd);
+        free(c->shards[s].path);
+    }
+    free(c->shards);
+    free(c->vars);
+    free(c->names);
+    free(c->dims);
+    free(c->meta_path);
+    free(c->prefix);
+    free(c);
+}
+
+/* --- queries ------------------------------------------------------------------------------- */
+
+const char *ckpt_prefix(const ckpt_checkpoint *c)
+{
+    return c->prefix;
+}
+
+const char *ckpt_meta_path(const ckpt_checkpoint *c)
+{
+    return c->meta_path;
+}
+
+const struct stat *ckpt_index_stat(const ckpt_checkpoint *c)
+{
+    return &c->index_st;
+}
+
+int ckpt_num_shards(const ckpt_checkpoint *c)
+{
+    return c->num_shards;
+}
+
+int ckpt_shard_present(const ckpt_checkpoint *c, int s)
+{
+    return s >= 0 && s < c->num_shards && c->shards[s].fd >= 0;
+}
+
+const char *ckpt_shard_path(const ckpt_checkpoint *c, int s)
+{
+    return s >= 0 && s < c->num_shards ? c->shards[s].path : NULL;
+}
+
+int ckpt_shard_fd(const ckpt_checkpoint *c, int s)
+{
+    return s >= 0 && s < c->num_shards ? c->shards[s].fd : -1;
+}
+
+size_t ckpt_count(const ckpt_checkpoint *c)
+{
+    return c->nvars;
+}
+
+void ckpt_get(const ckpt_checkpoint *c, size_t i, ckpt_var *out)
+{
+    const var_rec *r = &c->vars[i];
+    out->name = c->names + r->name_off;
+    out->name_len = r->name_len;
+    out->dtype = r->dtype;
+    out->rank = r->rank;
+    out->dims = c->dims + r->dims_off;
+    out->nbytes = r->nbytes;
+    out->shard = r->shard;
+    out->offset = r->offset;
+    out->crc32c = r->crc;
+    out->flags = r->flags;
+}
+
+int ckpt_find(const ckpt_checkpoint *c, const char *name, size_t len, size_t *idx)
+{
+    size_t lo = 0, hi = c->nvars;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const var_rec *r = &c->vars[mid];
+        size_t n = r->name_len < len ? r->name_len : len;
+        int cmp = memcmp(c->names + r->name_off, name, n);
+        if (cmp == 0)
+            cmp = r->name_len < len ? -1 : r->name_len > len;
+        if (cmp == 0) {
+            *idx = mid;
+            return 0;
+        }
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return CKPT_E_NOTFOUND;
+}
+
+uint64_t ckpt_data_reads(const ckpt_checkpoint *c)
+{
+    return atomic_load_explicit(&c->data_reads, memory_order_relaxed);
+}
+
+uint64_t ckpt_data_bytes(const ckpt_checkpoint *c)
+{
+    return atomic_load_explicit(&c->data_bytes, memory_order_relaxed);
+}
+
+/* --- reading ------------------------------------------------------------------------------- */
+
+int ckpt_read(ckpt_checkpoint *c, size_t i, void *buf, size_t len, uint64_t off, size_t *got,
+              ckpt_crc_state *st, ckpt_err *err)
+{
+    *got = 0;
+    if (i >= c->nvars)
+        return ckpt_err_set(err, CKPT_E_INVALID, "no variable number %zu", i);
+    const var_rec *r = &c->vars[i];
+    const char *name = c->names + r->name_off;
+    if (r->flags & CKPT_VAR_PARTITIONED)
+        return ckpt_err_set(err, CKPT_E_UNSUPPORTED,
+                            "%s: variable \"%s\" is partitioned (saved as slices), which this "
+                            "version cannot assemble yet",
+                            c->prefix, name);
+    if (r->flags & CKPT_VAR_SHARD_MISSING)
+        return ckpt_err_set(err, CKPT_E_MISSING, "%s: variable \"%s\" is in a missing data file",
+                            c->shards[r->shard].path, name);
+    size_t n = 0;
+    if (off < r->nbytes) {
+        uint64_t left = r->nbytes - off;
+        n = len < left ? len : (size_t)left;
+    }
+    if (n) {
+        const shard *sh = &c->shards[r->shard];
+        int rc = read_fully(sh->fd, buf, n, r->offset + off);
+        atomic_fetch_add_explicit(&c->data_reads, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&c->data_bytes, n, memory_order_relaxed);
+        if (rc)
+            return ckpt_err_set(err, rc == -ENODATA ? CKPT_E_CORRUPT : CKPT_E_IO,
+                                "%s: reading variable \"%s\": %s", sh->path, name,
+                                rc == -ENODATA ? "data file is shorter than the index says"
+                                               : strerror(-rc));
+    }
+    if (st) {
+        if (st->pos == off && off <= r->nbytes && ckpt_dtype_size(r->dtype) != 0) {
+            st->crc = ckpt_crc32c_extend(st->crc, buf, n);
+            st->pos += n;
+            if (st->pos == r->nbytes && (r->flags & CKPT_VAR_HAS_CRC) && st->crc != r->crc) {
+                st->pos = UINT64_MAX;
+                return ckpt_err_set(err, CKPT_E_CORRUPT,
+                                    "%s: variable \"%s\": checksum does not match (stored %08x, "
+                                    "computed on the bytes read %08x)",
+                                    c->shards[r->shard].path, name, r->crc, st->crc);
+            }
+        } else {
+            st->pos = UINT64_MAX;
+        }
+    }
+    *got = n;
+    return 0;
+}
+
+/* Read all bytes of a variable, verifying the plain checksum of fixed-size types. */
+static int read_whole(ckpt_checkpoint *c, size_t i, uint8_t **out, size_t *len, ckpt_err *err)
+{
+    *out = NULL;
+    *len = 0;
+    if (i >= c->nvars)
+        return ckpt_err_set(err, CKPT_E_INVALID, "no variable number %zu", i);
+    uint64_t n = c->vars[i].nbytes;
+    if (n > SIZE_MAX - 1)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "variable too large to hold in memory");
+    uint8_t *buf = malloc(n ? (size_t)n : 1);
+    if (!buf)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory reading \"%s\"",
+                            c->names + c->vars[i].name_off);
+    ckpt_crc_state st = {0, 0};
+    size_t got;
+    int rc = ckpt_read(c, i, buf, (size_t)n, 0, &got, &st, err);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    *out = buf;
+    *len = got;
+    return 0;
+}
+
+int ckpt_read_strings(ckpt_checkpoint *c, size_t i, uint8_t **buf, ckpt_str **elems, uint64_t *n,
+                      ckpt_err *err)
+{
+    *buf = NULL;
+    *elems = NULL;
+    *n = 0;
+    size_t len;
+    int rc = read_whole(c, i, buf, &len, err);
+    if (rc)
+        return rc;
+    const var_rec *r = &c->vars[i];
+    const char *name = c->names + r->name_off;
+    const char *path = r->shard >= 0 ? c->shards[r->shard].path : c->prefix;
+    uint64_t count;
+    uint32_t crc;
+    if (r->dtype != CKPT_DT_STRING) {
+        rc = ckpt_err_set(err, CKPT_E_INVALID, "variable \"%s\" is not a string tensor", name);
+    } else if (ckpt_shape_numel(r->rank, c->dims + r->dims_off, &count)) {
+        rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: variable \"%s\" has an invalid shape", path,
+                          name);
+    } else if ((rc = ckpt_tstring_decode(*buf, len, count, elems, &crc, err)) != 0) {
+        ckpt_err_prefix(err, "%s: variable \"%s\"", path, name);
+    } else if ((r->flags & CKPT_VAR_HAS_CRC) && crc != r->crc) {
+        rc = ckpt_err_set(err, CKPT_E_CORRUPT,
+                          "%s: variable \"%s\": checksum does not match (stored %08x, computed "
+                          "on the bytes read %08x)",
+                          path, name, r->crc, crc);
+    }
+    if (rc) {
+        free(*elems);
+        free(*buf);
+        *elems = NULL;
+        *buf = NULL;
+        return rc;
+    }
+    *n = count;
+    return 0;
+}
+
+int ckpt_read_all(ckpt_checkpoint *c, size_t i, uint8_t **out, size_t *len, ckpt_err *err)
+{
+    if (i < c->nvars && c->vars[i].dtype == CKPT_DT_STRING) {
+        ckpt_str *elems;
+        uint64_t n;
+        int rc = ckpt_read_strings(c, i, out, &elems, &n, err);
+        free(elems);
+        if (rc == 0)
+            *len = (size_t)c->vars[i].nbytes;
+        return rc;
+    }
+    return read_whole(c, i, out, len, err);
+}

@@ -1,0 +1,121 @@
+/*
+ * checkpoint.h - an opened TensorFlow checkpoint: its variables and their bytes.
+ *
+ * This is the one API the daemon, the CLI and the tests use. A checkpoint is opened from any
+ * name the user may give (the prefix, PREFIX.index, PREFIX.meta or a PREFIX.data-* file); only
+ * the index is read at open. Variables are numbered 0..count-1 in the bytewise order of their
+ * names, which is the order of the index, so the number of a variable is stable for the same
+ * checkpoint and can be used to derive inode numbers. Internal keys (the header, slice keys)
+ * are never variables.
+ *
+ * A variable's "bytes" are what a user of the mount reads: for a numeric tensor the tensor's
+ * bytes exactly as stored (C order, little-endian), for a DT_STRING tensor its stored encoding
+ * (see tstring.h to decode it).
+ *
+ * Reads are thread-safe: they use pread on shard descriptors opened once, at open time.
+ */
+#ifndef CKPT_CHECKPOINT_H
+#define CKPT_CHECKPOINT_H
+
+#include "err.h"
+#include "tstring.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+typedef struct ckpt_checkpoint ckpt_checkpoint;
+
+/* Flags for ckpt_open. */
+enum {
+    /* Open even when data shards are missing: their variables list, reading them fails with
+     * CKPT_E_MISSING. Without it a missing shard fails the open with a message naming it. */
+    CKPT_OPEN_MISSING_SHARDS_OK = 1u << 0,
+};
+
+/* Flags in ckpt_var.flags. */
+enum {
+    CKPT_VAR_HAS_CRC = 1u << 0,     /* crc32c holds the stored checksum of the whole tensor */
+    CKPT_VAR_SHARD_MISSING = 1u << 1, /* its data shard is absent: reads fail */
+    CKPT_VAR_PARTITIONED = 1u << 2, /* saved as slices; nbytes is the assembled size */
+};
+
+/* What is known of one variable without reading its data. Pointers stay valid until close. */
+typedef struct ckpt_var {
+    const char *name;     /* NUL-terminated; names never contain NUL in practice */
+    size_t name_len;      /* exact length (a name could in theory hold a NUL byte) */
+    int dtype;            /* TF DataType enum value (dtype.h) */
+    int rank;             /* number of dims; 0 for a scalar */
+    const int64_t *dims;  /* rank entries */
+    uint64_t nbytes;      /* size of the variable's bytes */
+    int32_t shard;        /* data shard number */
+    uint64_t offset;      /* byte offset in that shard */
+    uint32_t crc32c;      /* unmasked CRC-32C of the bytes, when flags has CKPT_VAR_HAS_CRC */
+    unsigned flags;       /* CKPT_VAR_* */
+} ckpt_var;
+
+/* Running checksum of a sequential reader; start it zeroed ({0}). */
+typedef struct ckpt_crc_state {
+    uint64_t pos;  /* next offset expected; UINT64_MAX once reads went out of order */
+    uint32_t crc;  /* CRC-32C of bytes [0, pos) */
+} ckpt_crc_state;
+
+/* Open the checkpoint named by source (prefix or any of its files). flags: CKPT_OPEN_*. */
+int ckpt_open(const char *source, unsigned flags, ckpt_checkpoint **out, ckpt_err *err);
+
+/* Release everything the checkpoint holds. NULL is fine. */
+void ckpt_close(ckpt_checkpoint *c);
+
+/* The prefix the source resolved to (e.g. "/data/model.ckpt"). */
+const char *ckpt_prefix(const ckpt_checkpoint *c);
+
+/* Path of PREFIX.meta if that file exists, else NULL. */
+const char *ckpt_meta_path(const ckpt_checkpoint *c);
+
+/* stat of PREFIX.index taken at open: its times and mode describe the whole checkpoint. */
+const struct stat *ckpt_index_stat(const ckpt_checkpoint *c);
+
+/* Number of data shards the header announces, and whether shard s is present. */
+int ckpt_num_shards(const ckpt_checkpoint *c);
+int ckpt_shard_present(const ckpt_checkpoint *c, int s);
+
+/* Path of data shard s (PREFIX.data-SSSSS-of-NNNNN), valid until close. */
+const char *ckpt_shard_path(const ckpt_checkpoint *c, int s);
+
+/* The read-only descriptor of shard s (for splice-style replies), or -1 when it is missing. */
+int ckpt_shard_fd(const ckpt_checkpoint *c, int s);
+
+/* Number of variables. */
+size_t ckpt_count(const ckpt_checkpoint *c);
+
+/* Fill *out with variable i (i < ckpt_count). */
+void ckpt_get(const ckpt_checkpoint *c, size_t i, ckpt_var *out);
+
+/* Find the variable with exactly this name; 0 and *idx on success, CKPT_E_NOTFOUND if none. */
+int ckpt_find(const ckpt_checkpoint *c, const char *name, size_t len, size_t *idx);
+
+/*
+ * Read up to len bytes of variable i's bytes starting at off into buf; *got is the count (0 at
+ * or past the end). If st is non-NULL and off == st->pos, the bytes extend st's checksum, and
+ * the read that reaches the end of the tensor verifies it: a mismatch returns CKPT_E_CORRUPT
+ * (the bytes must then not be served). Out-of-order reads just stop the checksum. String and
+ * variant tensors have checksums of their own shape: ckpt_read_all verifies those.
+ */
+int ckpt_read(ckpt_checkpoint *c, size_t i, void *buf, size_t len, uint64_t off, size_t *got,
+              ckpt_crc_state *st, ckpt_err *err);
+
+/* Read the whole of variable i into a new malloc'd buffer (*out, *len), checksum verified. */
+int ckpt_read_all(ckpt_checkpoint *c, size_t i, uint8_t **out, size_t *len, ckpt_err *err);
+
+/*
+ * Read a DT_STRING variable: *buf is its stored encoding (malloc'd), *elems a malloc'd array of
+ * *n elements pointing into *buf; both checksums verified. Free both.
+ */
+int ckpt_read_strings(ckpt_checkpoint *c, size_t i, uint8_t **buf, ckpt_str **elems, uint64_t *n,
+                      ckpt_err *err);
+
+/* Counters of what was read from data shards since open (for tests: "ls reads no data"). */
+uint64_t ckpt_data_reads(const ckpt_checkpoint *c);
+uint64_t ckpt_data_bytes(const ckpt_checkpoint *c);
+
+#endif

@@ -1,0 +1,219 @@
+/* source.c - see source.h. */
+#include "source.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static char *concat(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    char *s = malloc(la + lb + 1);
+    if (s) {
+        memcpy(s, a, la);
+        memcpy(s + la, b, lb + 1);
+    }
+    return s;
+}
+
+static int ends_with(const char *s, size_t len, const char *suffix)
+{
+    size_t n = strlen(suffix);
+    return len >= n && memcmp(s + len - n, suffix, n) == 0;
+}
+
+/* Length of the prefix if s ends in ".data-DDDDD-of-DDDDD" (digits of any count >= 1). */
+static size_t strip_data_suffix(const char *s, size_t len)
+{
+    size_t i = len, d = 0;
+    while (i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9')
+        i--, d++;
+    if (!d || i < 4 || memcmp(s + i - 4, "-of-", 4) != 0)
+        return 0;
+    i -= 4;
+    d = 0;
+    while (i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9')
+        i--, d++;
+    if (!d || i < 6 || memcmp(s + i - 6, ".data-", 6) != 0)
+        return 0;
+    return i - 6;
+}
+
+/* Candidate prefix p (length n of s): accept it when p.index is a file. */
+static char *try_prefix(const char *s, size_t n)
+{
+    char *p = strndup(s, n);
+    if (!p)
+        return NULL;
+    char *idx = concat(p, ".index");
+    int ok = idx && is_file(idx);
+    free(idx);
+    if (ok)
+        return p;
+    free(p);
+    return NULL;
+}
+
+int ckpt_parse_state_file(const char *text, size_t len, char **latest, ckpt_err *err)
+{
+    *latest = NULL;
+    static const char key[] = "model_checkpoint_path";
+    const char *p = text, *end = text + len;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol)
+            eol = end;
+        const char *q = p;
+        while (q < eol && (*q == ' ' || *q == '\t'))
+            q++;
+        size_t klen = sizeof key - 1;
+        if ((size_t)(eol - q) > klen && memcmp(q, key, klen) == 0) {
+            q += klen;
+            while (q < eol && (*q == ' ' || *q == ':'))
+                q++;
+            if (q < eol && *q == '"') {
+                const char *v = ++q;
+                char *out = malloc((size_t)(eol - v) + 1);
+                if (!out)
+                    return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+                size_t o = 0;
+                /* Text-format strings escape only a few characters in practice (\" \\ \'). */
+                while (q < eol && *q != '"') {
+                    if (*q == '\\' && q + 1 < eol)
+                        q++;
+                    out[o++] = *q++;
+                }
+                if (q >= eol) {
+                    free(out);
+                    return ckpt_err_set(err, CKPT_E_CORRUPT, "unterminated string");
+                }
+                out[o] = '\0';
+                free(*latest);
+                *latest = out;
+            }
+        }
+        p = eol + 1;
+    }
+    return 0;
+}
+
+/* Resolve a directory: training folder state file, then SavedModel layout. */
+static int resolve_dir(const char *dir, char **prefix, ckpt_err *err)
+{
+    char *state = concat(dir, "/checkpoint");
+    if (!state)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    int fd = open(state, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        char buf[65536];
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        char *latest = NULL;
+        if (n >= 0) {
+            buf[n] = '\0';
+            ckpt_parse_state_file(buf, (size_t)n, &latest, err);
+        }
+        if (latest && *latest) {
+            char *cand = latest[0] == '/' ? strdup(latest) : NULL;
+            char *p = cand ? try_prefix(cand, strlen(cand)) : NULL;
+            if (!p) {
+                /* Relative, or absolute from another machine: look beside the state file. */
+                const char *base = strrchr(latest, '/');
+                base = latest[0] == '/' ? base + 1 : latest;
+                char *joined = malloc(strlen(dir) + strlen(base) + 2);
+                if (joined) {
+                    sprintf(joined, "%s/%s", dir, base);
+                    p = try_prefix(joined, strlen(joined));
+                    free(joined);
+                }
+            }
+            free(cand);
+            if (p) {
+                free(latest);
+                free(state);
+                *prefix = p;
+                return 0;
+            }
+            ckpt_err_set(err, CKPT_E_NOTFOUND,
+                         "%s: names checkpoint \"%s\", but its .index file does not exist", state,
+                         latest);
+            free(latest);
+            free(state);
+            return CKPT_E_NOTFOUND;
+        }
+        free(latest);
+    }
+    free(state);
+    char *sm = concat(dir, "/variables/variables");
+    if (!sm)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    char *p = try_prefix(sm, strlen(sm));
+    free(sm);
+    if (p) {
+        *prefix = p;
+        return 0;
+    }
+    return ckpt_err_set(err, CKPT_E_NOTFOUND,
+                        "%s: a directory without a `checkpoint` state file or "
+                        "variables/variables.index",
+                        dir);
+}
+
+int ckpt_resolve_prefix(const char *source, char **prefix, ckpt_err *err)
+{
+    *prefix = NULL;
+    size_t len = strlen(source);
+    while (len > 1 && source[len - 1] == '/')
+        len--;
+    if (len == 0)
+        return ckpt_err_set(err, CKPT_E_INVALID, "empty checkpoint source");
+    char *src = strndup(source, len);
+    if (!src)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    int rc = 0;
+    char *p = NULL;
+    if (is_dir(src)) {
+        rc = resolve_dir(src, &p, err);
+    } else {
+        size_t n;
+        if (!(p = try_prefix(src, len))) {
+            if (ends_with(src, len, ".index"))
+                p = try_prefix(src, len - 6);
+            else if (ends_with(src, len, ".meta"))
+                p = try_prefix(src, len - 5);
+            else if ((n = strip_data_suffix(src, len)) > 0)
+                p = try_prefix(src, n);
+        }
+        if (!p) {
+            if (access(src, F_OK) != 0 && errno == ENOENT)
+                rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
+                                  "%s: no such checkpoint (neither that file nor %s.index exists)",
+                                  src, src);
+            else
+                rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
+                                  "%s: not a V2 checkpoint (no matching .index file found beside it)",
+                                  src);
+        }
+    }
+    free(src);
+    if (rc)
+        return rc;
+    *prefix = p;
+    return 0;
+}

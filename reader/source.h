@@ -1,0 +1,30 @@
+/*
+ * source.h - resolving what the user named to a checkpoint prefix.
+ *
+ * TensorFlow names a checkpoint by a prefix that is no file. Users paste whatever they see in
+ * `ls`: the prefix, PREFIX.index, PREFIX.meta, PREFIX.data-00000-of-00002, or the directory that
+ * holds the checkpoints. All of them resolve here, the way tf.train.load_checkpoint would.
+ */
+#ifndef CKPT_SOURCE_H
+#define CKPT_SOURCE_H
+
+#include "err.h"
+
+/*
+ * Resolve source to a V2 prefix (PREFIX.index exists) in a new malloc'd string.
+ * - "P", "P.index", "P.meta", "P.data-NNNNN-of-MMMMM" give "P" when P.index exists;
+ * - a directory with a `checkpoint` state file gives its model_checkpoint_path (relative paths
+ *   joined to the directory; an absolute path written on another machine falls back to the
+ *   file of the same name in the directory);
+ * - a SavedModel directory gives DIR/variables/variables.
+ * Errors name the source and say what was looked for.
+ */
+int ckpt_resolve_prefix(const char *source, char **prefix, ckpt_err *err);
+
+/*
+ * Parse the text of a `checkpoint` state file: the value of model_checkpoint_path into *latest
+ * (malloc'd, NULL if absent). Returns CKPT_E_CORRUPT if the text is not a CheckpointState.
+ */
+int ckpt_parse_state_file(const char *text, size_t len, char **latest, ckpt_err *err);
+
+#endif
