@@ -1,6 +1,7 @@
 /* source.c - see source.h. */
 #include "source.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -169,10 +170,44 @@ static int resolve_dir(const char *dir, char **prefix, ckpt_err *err)
         *prefix = p;
         return 0;
     }
-    return ckpt_err_set(err, CKPT_E_NOTFOUND,
-                        "%s: a directory without a `checkpoint` state file or "
-                        "variables/variables.index",
-                        dir);
+    /* No state file: a folder holding exactly one prefix is unambiguous. */
+    DIR *d = opendir(dir);
+    if (!d)
+        return ckpt_err_set(err, CKPT_E_IO, "%s: %s", dir, strerror(errno));
+    char *only = NULL;
+    int count = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name);
+        if (n > 6 && ends_with(de->d_name, n, ".index")) {
+            if (count++ == 0)
+                only = strndup(de->d_name, n - 6);
+        }
+    }
+    closedir(d);
+    if (count == 1 && only) {
+        char *joined = malloc(strlen(dir) + strlen(only) + 2);
+        if (joined)
+            sprintf(joined, "%s/%s", dir, only);
+        free(only);
+        if (!joined)
+            return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+        *prefix = joined;
+        return 0;
+    }
+    int rc;
+    if (count)
+        rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
+                          "%s: holds %d checkpoints (*.index) and no `checkpoint` state file "
+                          "naming the latest; name one of them (e.g. %s/%s)",
+                          dir, count, dir, only ? only : "");
+    else
+        rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
+                          "%s: no checkpoint here (no `checkpoint` state file, no *.index, no "
+                          "variables/variables.index)",
+                          dir);
+    free(only);
+    return rc;
 }
 
 int ckpt_resolve_prefix(const char *source, char **prefix, ckpt_err *err)

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The main job on the bundled sample checkpoint: build, mount it, show what is inside, unmount.
+# Run as root on a fresh Debian/Ubuntu machine: installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+BUILD_DIR=build bash scripts/build.sh
+mnt=$(mktemp -d /tmp/ckptfs-demo.XXXXXX)
+cleanup() { fusermount3 -u "$mnt" 2>/dev/null || umount "$mnt" 2>/dev/null || true; rmdir "$mnt"; }
+trap cleanup EXIT
+set -x
+build/mount.ckptfs tests/fixtures/sample/model.ckpt "$mnt"
+grep ckptfs /proc/mounts
+ls -l "$mnt" "$mnt/dense"
+cat "$mnt/dense/kernel.shape" "$mnt/dense/kernel.dtype"
+head -c 400 "$mnt/variables.tsv"
+python3 -c "import numpy as np, sys; print(np.fromfile(sys.argv[1], '<f4').reshape(784, 10)[:2])" "$mnt/dense/kernel"

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install what building and testing ckptfs needs, on Debian/Ubuntu, as root. Installs only what
+# is missing, so it is cheap to run again. With --tf it also installs the TensorFlow oracle
+# (tests compare against it; the product never uses it).
+set -euo pipefail
+pkgs=(cmake gcc make pkg-config libfuse3-dev fuse3 libprotobuf-c-dev protobuf-c-compiler
+      libsnappy-dev check python3 python3-pip graphviz strace attr)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# cmake/python3 may come from elsewhere (pip, pyenv): a working command is enough.
+filtered=()
+for p in "${missing[@]}"; do
+  case "$p" in
+    cmake|python3|python3-pip|gcc|make) command -v "${p%-pip}" >/dev/null 2>&1 && continue ;;
+  esac
+  filtered+=("$p")
+done
+if [ ${#filtered[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "deps.sh: missing packages: ${filtered[*]} (run as root to install them)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${filtered[@]}" >/dev/null
+fi
+if [ "${1:-}" = "--tf" ]; then
+  if ! python3 -c "import tensorflow" >/dev/null 2>&1; then
+    python3 -m pip install -q tensorflow-cpu==2.21.0 || echo "deps.sh: tensorflow not installed; the TF oracle tier will skip" >&2
+  fi
+fi
+if ! python3 -c "import numpy" >/dev/null 2>&1; then
+  python3 -m pip install -q numpy || true
+fi
