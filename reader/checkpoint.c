@@ -15,6 +15,7 @@
 #include "crc32c.h"
 #include "dtype.h"
 #include "shape.h"
+#include "slicekey.h"
 #include "source.h"
 #include "table.h"
 #include "tensor_bundle.pb-c.h"
@@ -34,6 +35,10 @@
 /* Sanity bound on the header's shard count (each shard holds an open descriptor). */
 #define MAX_SHARDS 65536
 
+/*
+ * One variable, or one slice entry of a partitioned variable. For a partitioned variable offset
+ * is the index of its first part_rec and nparts their count; it has no bytes of its own.
+ */
 typedef struct var_rec {
     uint64_t offset;
     uint64_t nbytes;
@@ -45,7 +50,15 @@ typedef struct var_rec {
     uint16_t dtype;
     uint8_t rank;
     uint8_t flags;
+    uint32_t nparts;
 } var_rec;
+
+/* One stored slice of a partitioned variable: its slice entry and its box (start, length per
+ * dim as written in the entry, length -1 for a whole dim) at ext_off in the dims arena. */
+typedef struct part_rec {
+    uint32_t slice;
+    uint32_t ext_off;
+} part_rec;
 
 typedef struct shard {
     char *path;
@@ -66,6 +79,10 @@ struct ckpt_checkpoint {
     size_t names_len, names_cap;
     int64_t *dims;
     size_t ndims, dims_cap;
+    var_rec *slices; /* slice entries, in key order */
+    size_t nslices, slices_cap;
+    part_rec *parts;
+    size_t nparts, parts_cap;
 
     _Atomic uint64_t data_reads, data_bytes;
 };
@@ -130,9 +147,12 @@ static int parse_header(build_ctx *b, const uint8_t *val, size_t vlen, ckpt_err 
 }
 
 static int add_entry(build_ctx *b, const uint8_t *key, size_t klen, const uint8_t *val,
-                     size_t vlen, ckpt_err *err)
+                     size_t vlen, int is_slice, ckpt_err *err)
 {
     ckpt_checkpoint *c = b->c;
+    var_rec **arr = is_slice ? &c->slices : &c->vars;
+    size_t *count = is_slice ? &c->nslices : &c->nvars;
+    size_t *cap = is_slice ? &c->slices_cap : &c->vars_cap;
     Tensorflow__BundleEntryProto *e = tensorflow__bundle_entry_proto__unpack(NULL, vlen, val);
     if (!e)
         return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: entry for \"%.*s\" is not parseable",
@@ -144,7 +164,7 @@ static int add_entry(build_ctx *b, const uint8_t *key, size_t klen, const uint8_
                           b->index_path, (int)klen, key);
         goto out;
     }
-    if (grow((void **)&c->vars, &c->vars_cap, c->nvars + 1, sizeof *c->vars) ||
+    if (grow((void **)arr, cap, *count + 1, sizeof **arr) ||
         grow((void **)&c->names, &c->names_cap, c->names_len + klen + 1, 1) ||
         grow((void **)&c->dims, &c->dims_cap, c->ndims + rank, sizeof *c->dims) ||
         c->ndims + rank > UINT32_MAX || klen > UINT32_MAX) {
@@ -152,7 +172,7 @@ static int add_entry(build_ctx *b, const uint8_t *key, size_t klen, const uint8_
                           b->index_path);
         goto out;
     }
-    var_rec *r = &c->vars[c->nvars];
+    var_rec *r = &(*arr)[*count];
     memset(r, 0, sizeof *r);
     r->name_off = c->names_len;
     r->name_len = (uint32_t)klen;
@@ -181,13 +201,45 @@ static int add_entry(build_ctx *b, const uint8_t *key, size_t klen, const uint8_
                           b->index_path, (int)klen, key);
         goto out;
     }
-    if (e->n_slices > 0) {
+    if (e->n_slices > 0 && !is_slice) {
         /* Partitioned full-tensor entry: its bytes live in slice entries, assembled on read. */
         size_t esz = ckpt_dtype_size(r->dtype);
         r->flags = CKPT_VAR_PARTITIONED;
         r->shard = -1;
-        r->offset = 0;
         r->nbytes = esz && numel <= UINT64_MAX / esz ? numel * esz : 0;
+        r->offset = c->nparts;
+        r->nparts = (uint32_t)e->n_slices;
+        size_t ext_at = c->ndims + rank;
+        if (e->n_slices > UINT32_MAX ||
+            grow((void **)&c->parts, &c->parts_cap, c->nparts + e->n_slices, sizeof *c->parts) ||
+            grow((void **)&c->dims, &c->dims_cap, ext_at + 2 * rank * e->n_slices,
+                 sizeof *c->dims) ||
+            ext_at + 2 * rank * e->n_slices > UINT32_MAX) {
+            rc = ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory for the variable index",
+                              b->index_path);
+            goto out;
+        }
+        for (size_t i = 0; i < e->n_slices; i++) {
+            Tensorflow__TensorSliceProto *sl = e->slices[i];
+            if (sl->n_extent != rank) {
+                rc = ckpt_err_set(err, CKPT_E_CORRUPT,
+                                  "%s: variable \"%.*s\": slice %zu has %zu extents for rank %zu",
+                                  b->index_path, (int)klen, key, i, sl->n_extent, rank);
+                goto out;
+            }
+            int64_t *ext = c->dims + ext_at + 2 * rank * i;
+            for (size_t d = 0; d < rank; d++) {
+                Tensorflow__TensorSliceProto__Extent *x = sl->extent[d];
+                int has_len = x->has_length_case ==
+                              TENSORFLOW__TENSOR_SLICE_PROTO__EXTENT__HAS_LENGTH_LENGTH;
+                ext[2 * d] = has_len ? x->start : 0;
+                ext[2 * d + 1] = has_len ? x->length : -1;
+            }
+            c->parts[c->nparts + i].slice = UINT32_MAX; /* resolved after the whole index */
+            c->parts[c->nparts + i].ext_off = (uint32_t)(ext_at + 2 * rank * i);
+        }
+        c->nparts += e->n_slices;
+        c->ndims = ext_at + 2 * rank * e->n_slices - rank; /* keep: adds rank back */
         goto keep;
     }
     if (e->offset < 0 || e->size < 0 || e->shard_id < 0 || e->shard_id >= c->num_shards) {
@@ -216,7 +268,7 @@ static int add_entry(build_ctx *b, const uint8_t *key, size_t klen, const uint8_
 keep:
     c->names_len += klen + 1;
     c->ndims += rank;
-    c->nvars++;
+    (*count)++;
 out:
     tensorflow__bundle_entry_proto__free_unpacked(e, NULL);
     return rc;
@@ -233,10 +285,136 @@ static int visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
         b->seen_header = 1;
         return parse_header(b, val, vlen, err);
     }
-    /* Slice entries (OrderedCode keys) start with a 0 byte; they are internal. */
-    if (klen > 0 && key[0] == 0)
-        return 0;
-    return add_entry(b, key, klen, val, vlen, err);
+    /* Slice entries (OrderedCode keys) start with a 0 byte: internal, kept apart. */
+    return add_entry(b, key, klen, val, vlen, klen > 0 && key[0] == 0, err);
+}
+
+/* Effective box of a part: start and length per dim, whole dims made explicit. */
+static void part_box(const ckpt_checkpoint *c, const var_rec *r, const part_rec *p, int64_t *st,
+                     int64_t *ln)
+{
+    const int64_t *ext = c->dims + p->ext_off;
+    const int64_t *dims = c->dims + r->dims_off;
+    for (int d = 0; d < r->rank; d++) {
+        st[d] = ext[2 * d + 1] < 0 ? 0 : ext[2 * d];
+        ln[d] = ext[2 * d + 1] < 0 ? dims[d] : ext[2 * d + 1];
+    }
+}
+
+static int find_slice(const ckpt_checkpoint *c, const uint8_t *key, size_t klen, size_t *idx)
+{
+    size_t lo = 0, hi = c->nslices;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const var_rec *r = &c->slices[mid];
+        size_t n = r->name_len < klen ? r->name_len : klen;
+        int cmp = memcmp(c->names + r->name_off, key, n);
+        if (cmp == 0)
+            cmp = r->name_len < klen ? -1 : r->name_len > klen;
+        if (cmp == 0) {
+            *idx = mid;
+            return 0;
+        }
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return CKPT_E_NOTFOUND;
+}
+
+/* Boxes a and b (rank dims) intersect? */
+static int boxes_overlap(int rank, const int64_t *sa, const int64_t *la, const int64_t *sb,
+                         const int64_t *lb)
+{
+    for (int d = 0; d < rank; d++)
+        if (sa[d] >= sb[d] + lb[d] || sb[d] >= sa[d] + la[d])
+            return 0;
+    return 1;
+}
+
+/*
+ * Link every part of every partitioned variable to its slice entry, the way TensorFlow finds
+ * them (re-encoding the key), and check that the slices tile the tensor exactly: right dtype and
+ * shape, inside the tensor, no overlap, nothing left uncovered.
+ */
+static int resolve_parts(ckpt_checkpoint *c, const char *index_path, ckpt_err *err)
+{
+    int64_t st[MAX_RANK], ln[MAX_RANK], st2[MAX_RANK], ln2[MAX_RANK];
+    uint8_t *key = NULL;
+    size_t key_cap = 0;
+    int rc = 0;
+    for (size_t i = 0; i < c->nvars && !rc; i++) {
+        var_rec *r = &c->vars[i];
+        if (!(r->flags & CKPT_VAR_PARTITIONED))
+            continue;
+        const char *name = c->names + r->name_off;
+        const int64_t *dims = c->dims + r->dims_off;
+        uint64_t numel, covered = 0;
+        ckpt_shape_numel(r->rank, dims, &numel);
+        size_t need = ckpt_slice_key_max(r->name_len, r->rank);
+        if (need > key_cap) {
+            uint8_t *k = realloc(key, need);
+            if (!k) {
+                rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+                break;
+            }
+            key = k;
+            key_cap = need;
+        }
+        for (uint32_t j = 0; j < r->nparts && !rc; j++) {
+            part_rec *p = &c->parts[r->offset + j];
+            const int64_t *ext = c->dims + p->ext_off;
+            int64_t raw_st[MAX_RANK], raw_ln[MAX_RANK];
+            for (int d = 0; d < r->rank; d++)
+                raw_st[d] = ext[2 * d], raw_ln[d] = ext[2 * d + 1];
+            size_t klen = ckpt_slice_key(name, r->name_len, r->rank, raw_st, raw_ln, key);
+            size_t si;
+            if (find_slice(c, key, klen, &si)) {
+                rc = ckpt_err_set(err, CKPT_E_CORRUPT,
+                                  "%s: variable \"%s\": slice %u of %u is missing from the index",
+                                  index_path, name, j + 1, r->nparts);
+                break;
+            }
+            p->slice = (uint32_t)si;
+            const var_rec *s = &c->slices[si];
+            part_box(c, r, p, st, ln);
+            uint64_t pn = 1;
+            int bad = s->dtype != r->dtype || s->rank != r->rank;
+            for (int d = 0; d < r->rank && !bad; d++) {
+                bad = st[d] < 0 || ln[d] < 0 || st[d] > dims[d] || ln[d] > dims[d] - st[d] ||
+                      c->dims[s->dims_off + d] != ln[d];
+                pn *= (uint64_t)ln[d];
+            }
+            if (bad) {
+                rc = ckpt_err_set(err, CKPT_E_CORRUPT,
+                                  "%s: variable \"%s\": slice %u does not fit the tensor "
+                                  "(dtype, rank or extent mismatch)",
+                                  index_path, name, j + 1);
+                break;
+            }
+            covered += pn;
+            if (s->flags & CKPT_VAR_SHARD_MISSING)
+                r->flags |= CKPT_VAR_SHARD_MISSING;
+            /* Pairwise overlap is quadratic; real partitioners make a handful of parts. */
+            for (uint32_t q = 0; q < j && r->nparts <= 4096; q++) {
+                part_box(c, r, &c->parts[r->offset + q], st2, ln2);
+                if (boxes_overlap(r->rank, st, ln, st2, ln2)) {
+                    rc = ckpt_err_set(err, CKPT_E_CORRUPT,
+                                      "%s: variable \"%s\": slices %u and %u overlap",
+                                      index_path, name, q + 1, j + 1);
+                    break;
+                }
+            }
+        }
+        if (!rc && covered != numel)
+            rc = ckpt_err_set(err, CKPT_E_CORRUPT,
+                              "%s: variable \"%s\": its slices cover %llu of %llu elements",
+                              index_path, name, (unsigned long long)covered,
+                              (unsigned long long)numel);
+    }
+    free(key);
+    return rc;
 }
 
 static int read_fully(int fd, uint8_t *buf, size_t n, uint64_t off)
@@ -330,22 +508,28 @@ static int open_shards(ckpt_checkpoint *c, unsigned flags, ckpt_err *err)
                             "%s: data shard %d of %d: %s", sh->path, s, c->num_shards,
                             strerror(e));
     }
-    /* Every variable's byte range must lie inside its (present) shard. */
-    for (size_t i = 0; i < c->nvars; i++) {
-        var_rec *r = &c->vars[i];
-        if (r->flags & CKPT_VAR_PARTITIONED)
-            continue;
-        shard *sh = &c->shards[r->shard];
-        if (sh->fd < 0) {
-            r->flags |= CKPT_VAR_SHARD_MISSING;
-            continue;
+    /* Every stored byte range must lie inside its (present) shard. */
+    for (int pass = 0; pass < 2; pass++) {
+        var_rec *arr = pass ? c->slices : c->vars;
+        size_t n = pass ? c->nslices : c->nvars;
+        for (size_t i = 0; i < n; i++) {
+            var_rec *r = &arr[i];
+            if (r->flags & CKPT_VAR_PARTITIONED)
+                continue;
+            shard *sh = &c->shards[r->shard];
+            if (sh->fd < 0) {
+                r->flags |= CKPT_VAR_SHARD_MISSING;
+                continue;
+            }
+            if (r->offset > sh->size || r->nbytes > sh->size - r->offset)
+                return ckpt_err_set(err, CKPT_E_CORRUPT,
+                                    "%s: %s%s%s (offset %llu, %llu bytes) lies outside its "
+                                    "data shard (%llu bytes)",
+                                    sh->path, pass ? "a slice entry" : "variable \"",
+                                    pass ? "" : c->names + r->name_off, pass ? "" : "\"",
+                                    (unsigned long long)r->offset,
+                                    (unsigned long long)r->nbytes, (unsigned long long)sh->size);
         }
-        if (r->offset > sh->size || r->nbytes > sh->size - r->offset)
-            return ckpt_err_set(err, CKPT_E_CORRUPT,
-                                "%s: variable \"%s\" (offset %llu, %llu bytes) lies outside its "
-                                "data shard (%llu bytes)",
-                                sh->path, c->names + r->name_off, (unsigned long long)r->offset,
-                                (unsigned long long)r->nbytes, (unsigned long long)sh->size);
     }
     return 0;
 }
@@ -380,6 +564,9 @@ int ckpt_open(const char *source, unsigned flags, ckpt_checkpoint **out, ckpt_er
     rc = open_shards(c, flags, err);
     if (rc)
         goto fail;
+    rc = resolve_parts(c, ckpt_prefix(c), err);
+    if (rc)
+        goto fail;
     /* Keep only what we use: the build grew arrays by doubling. */
     if (c->nvars && c->nvars < c->vars_cap) {
         var_rec *v = realloc(c->vars, c->nvars * sizeof *v);
@@ -406,6 +593,8 @@ void ckpt_close(ckpt_checkpoint *c)
     free(c->vars);
     free(c->names);
     free(c->dims);
+    free(c->slices);
+    free(c->parts);
     free(c->meta_path);
     free(c->prefix);
     free(c);
@@ -502,6 +691,94 @@ uint64_t ckpt_data_bytes(const ckpt_checkpoint *c)
 
 /* --- reading ------------------------------------------------------------------------------- */
 
+/* pread n bytes of a stored range (variable or slice entry) at off within it. */
+static int read_stored(ckpt_checkpoint *c, const var_rec *r, const char *name, uint8_t *buf,
+                       size_t n, uint64_t off, ckpt_err *err)
+{
+    const shard *sh = &c->shards[r->shard];
+    int rc = read_fully(sh->fd, buf, n, r->offset + off);
+    atomic_fetch_add_explicit(&c->data_reads, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->data_bytes, n, memory_order_relaxed);
+    if (rc)
+        return ckpt_err_set(err, rc == -ENODATA ? CKPT_E_CORRUPT : CKPT_E_IO,
+                            "%s: reading variable \"%s\": %s", sh->path, name,
+                            rc == -ENODATA ? "data file is shorter than the index says"
+                                           : strerror(-rc));
+    return 0;
+}
+
+/*
+ * Copy bytes [off, off+n) of a partitioned tensor from its slices. Within a slice, the dims
+ * after the last partially covered one (k) are whole, so each combination of indices before k
+ * is one contiguous run, both in the full tensor (C order) and in the slice's own storage. Runs
+ * start at increasing offsets, so the first one the range touches is found by bisection and
+ * only runs that meet the range are read.
+ */
+static int read_partitioned(ckpt_checkpoint *c, const var_rec *r, uint8_t *buf, size_t n,
+                            uint64_t off, ckpt_err *err)
+{
+    const char *name = c->names + r->name_off;
+    const int64_t *dims = c->dims + r->dims_off;
+    int rank = r->rank;
+    uint64_t es = ckpt_dtype_size(r->dtype);
+    if (!es)
+        return ckpt_err_set(err, CKPT_E_UNSUPPORTED,
+                            "%s: variable \"%s\": partitioned variable-size tensors cannot be "
+                            "assembled",
+                            c->prefix, name);
+    uint64_t stride[MAX_RANK], numel = 1; /* stride[d]: elements per step of dim d */
+    for (int d = rank - 1; d >= 0; d--) {
+        stride[d] = numel;
+        numel *= (uint64_t)dims[d];
+    }
+    int64_t st[MAX_RANK], ln[MAX_RANK];
+    uint64_t end = off + n;
+    for (uint32_t j = 0; j < r->nparts; j++) {
+        const part_rec *p = &c->parts[r->offset + j];
+        const var_rec *s = &c->slices[p->slice];
+        part_box(c, r, p, st, ln);
+        int k = rank - 1;
+        while (k >= 0 && st[k] == 0 && ln[k] == dims[k])
+            k--;
+        uint64_t runlen = k < 0 ? numel : (uint64_t)ln[k] * stride[k]; /* elements */
+        uint64_t nruns = 1;
+        int empty = runlen == 0;
+        for (int d = 0; d < k; d++) {
+            nruns *= (uint64_t)ln[d];
+            empty |= ln[d] == 0;
+        }
+        if (empty)
+            continue;
+        /* First element (full-tensor flat index) of run number q. */
+#define RUN_START(q, out)                                                                              do {                                                                                                   uint64_t q_ = (q), fs_ = k < 0 ? 0 : (uint64_t)st[k] * stride[k];                                  for (int d_ = k - 1; d_ >= 0; d_--) {                                                                  fs_ += ((uint64_t)st[d_] + q_ % (uint64_t)ln[d_]) * stride[d_];                                    q_ /= (uint64_t)ln[d_];                                                                        }                                                                                                  (out) = fs_;                                                                                   } while (0)
+        uint64_t lo = 0, hi = nruns;
+        while (lo < hi) { /* first run ending after off */
+            uint64_t mid = lo + (hi - lo) / 2, fs;
+            RUN_START(mid, fs);
+            if ((fs + runlen) * es <= off)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (uint64_t q = lo; q < nruns; q++) {
+            uint64_t fs;
+            RUN_START(q, fs);
+            uint64_t a = fs * es, b = (fs + runlen) * es;
+            if (a >= end)
+                break;
+            uint64_t from = a > off ? a : off, to = b < end ? b : end;
+            if (from >= to)
+                continue;
+            int rc = read_stored(c, s, name, buf + (from - off), (size_t)(to - from),
+                                 q * runlen * es + (from - a), err);
+            if (rc)
+                return rc;
+        }
+#undef RUN_START
+    }
+    return 0;
+}
+
 int ckpt_read(ckpt_checkpoint *c, size_t i, void *buf, size_t len, uint64_t off, size_t *got,
               ckpt_crc_state *st, ckpt_err *err)
 {
@@ -510,11 +787,6 @@ int ckpt_read(ckpt_checkpoint *c, size_t i, void *buf, size_t len, uint64_t off,
         return ckpt_err_set(err, CKPT_E_INVALID, "no variable number %zu", i);
     const var_rec *r = &c->vars[i];
     const char *name = c->names + r->name_off;
-    if (r->flags & CKPT_VAR_PARTITIONED)
-        return ckpt_err_set(err, CKPT_E_UNSUPPORTED,
-                            "%s: variable \"%s\" is partitioned (saved as slices), which this "
-                            "version cannot assemble yet",
-                            c->prefix, name);
     if (r->flags & CKPT_VAR_SHARD_MISSING)
         return ckpt_err_set(err, CKPT_E_MISSING, "%s: variable \"%s\" is in a missing data file",
                             c->shards[r->shard].path, name);
@@ -523,16 +795,18 @@ int ckpt_read(ckpt_checkpoint *c, size_t i, void *buf, size_t len, uint64_t off,
         uint64_t left = r->nbytes - off;
         n = len < left ? len : (size_t)left;
     }
+    if (r->flags & CKPT_VAR_PARTITIONED) {
+        if (st)
+            st->pos = UINT64_MAX; /* slices carry their own checksums: see ckpt_read_all */
+        int rc = n ? read_partitioned(c, r, buf, n, off, err) : 0;
+        if (rc == 0)
+            *got = n;
+        return rc;
+    }
     if (n) {
-        const shard *sh = &c->shards[r->shard];
-        int rc = read_fully(sh->fd, buf, n, r->offset + off);
-        atomic_fetch_add_explicit(&c->data_reads, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&c->data_bytes, n, memory_order_relaxed);
+        int rc = read_stored(c, r, name, buf, n, off, err);
         if (rc)
-            return ckpt_err_set(err, rc == -ENODATA ? CKPT_E_CORRUPT : CKPT_E_IO,
-                                "%s: reading variable \"%s\": %s", sh->path, name,
-                                rc == -ENODATA ? "data file is shorter than the index says"
-                                               : strerror(-rc));
+            return rc;
     }
     if (st) {
         if (st->pos == off && off <= r->nbytes && ckpt_dtype_size(r->dtype) != 0) {
@@ -553,6 +827,33 @@ int ckpt_read(ckpt_checkpoint *c, size_t i, void *buf, size_t len, uint64_t off,
     return 0;
 }
 
+/* Check the stored CRC of every slice of a partitioned variable, reading each once. */
+static int verify_slices(ckpt_checkpoint *c, const var_rec *r, ckpt_err *err)
+{
+    const char *name = c->names + r->name_off;
+    size_t cap = 1u << 20;
+    uint8_t *tmp = malloc(cap);
+    if (!tmp)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    int rc = 0;
+    for (uint32_t j = 0; j < r->nparts && !rc; j++) {
+        const var_rec *s = &c->slices[c->parts[r->offset + j].slice];
+        uint32_t crc = 0;
+        for (uint64_t o = 0; o < s->nbytes && !rc; o += cap) {
+            size_t n = s->nbytes - o < cap ? (size_t)(s->nbytes - o) : cap;
+            rc = read_stored(c, s, name, tmp, n, o, err);
+            crc = ckpt_crc32c_extend(crc, tmp, n);
+        }
+        if (!rc && crc != s->crc)
+            rc = ckpt_err_set(err, CKPT_E_CORRUPT,
+                              "%s: variable \"%s\": slice %u: checksum does not match (stored "
+                              "%08x, computed on the bytes read %08x)",
+                              c->shards[s->shard].path, name, j + 1, s->crc, crc);
+    }
+    free(tmp);
+    return rc;
+}
+
 /* Read all bytes of a variable, verifying the plain checksum of fixed-size types. */
 static int read_whole(ckpt_checkpoint *c, size_t i, uint8_t **out, size_t *len, ckpt_err *err)
 {
@@ -570,6 +871,8 @@ static int read_whole(ckpt_checkpoint *c, size_t i, uint8_t **out, size_t *len, 
     ckpt_crc_state st = {0, 0};
     size_t got;
     int rc = ckpt_read(c, i, buf, (size_t)n, 0, &got, &st, err);
+    if (rc == 0 && (c->vars[i].flags & CKPT_VAR_PARTITIONED))
+        rc = verify_slices(c, &c->vars[i], err);
     if (rc) {
         free(buf);
         return rc;
