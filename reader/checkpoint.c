@@ -1,101 +1,29 @@
 /*
- * checkpoint.c - V2 bundles (see checkpoint.h).
+ * checkpoint.c - the common core of an opened checkpoint (see checkpoint.h): resolving the
+ * source, the compact variable index, lookups, and reads (plain, and assembled from slices).
  *
- * Memory layout: one fixed-size record per variable plus two arenas (all names back to back,
- * all dims back to back). No allocation per variable, so 100,000 variables cost about 40 bytes
- * each beyond their names and dims, and the records are in name order, which makes lookups a
- * binary search and makes a variable's position a stable identity.
- *
- * The .index is read in one request into memory (cheap on NFS), parsed, and dropped. Data shards
- * are opened once, at open, so a missing shard is reported before anything is served.
+ * Memory layout: one fixed-size record per variable plus arenas (all names back to back, all
+ * dims back to back). No allocation per variable, so 100,000 variables cost about 48 bytes each
+ * beyond their names and dims, and the records are in name order, which makes lookups a binary
+ * search and makes a variable's position a stable identity.
  */
-#include "checkpoint.h"
+#include "ckpt_internal.h"
 
-#include "coding.h"
 #include "crc32c.h"
 #include "dtype.h"
 #include "shape.h"
 #include "slicekey.h"
 #include "source.h"
 #include "table.h"
-#include "tensor_bundle.pb-c.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* TensorShape's limit; a larger rank is damage, not a model. */
-#define MAX_RANK 254
-/* Beyond this an index is read block by block instead of in one request. */
-#define INDEX_IN_MEMORY_MAX (1ull << 30)
-/* Sanity bound on the header's shard count (each shard holds an open descriptor). */
-#define MAX_SHARDS 65536
-
-/*
- * One variable, or one slice entry of a partitioned variable. For a partitioned variable offset
- * is the index of its first part_rec and nparts their count; it has no bytes of its own.
- */
-typedef struct var_rec {
-    uint64_t offset;
-    uint64_t nbytes;
-    uint64_t name_off;
-    uint32_t name_len;
-    uint32_t dims_off;
-    uint32_t crc;
-    int32_t shard;
-    uint16_t dtype;
-    uint8_t rank;
-    uint8_t flags;
-    uint32_t nparts;
-} var_rec;
-
-/* One stored slice of a partitioned variable: its slice entry and its box (start, length per
- * dim as written in the entry, length -1 for a whole dim) at ext_off in the dims arena. */
-typedef struct part_rec {
-    uint32_t slice;
-    uint32_t ext_off;
-} part_rec;
-
-typedef struct shard {
-    char *path;
-    int fd;
-    uint64_t size;
-} shard;
-
-struct ckpt_checkpoint {
-    char *prefix;
-    char *meta_path;
-    struct stat index_st;
-    int num_shards;
-    shard *shards;
-
-    var_rec *vars;
-    size_t nvars, vars_cap;
-    char *names;
-    size_t names_len, names_cap;
-    int64_t *dims;
-    size_t ndims, dims_cap;
-    var_rec *slices; /* slice entries, in key order */
-    size_t nslices, slices_cap;
-    part_rec *parts;
-    size_t nparts, parts_cap;
-
-    _Atomic uint64_t data_reads, data_bytes;
-};
-
-/* --- building ------------------------------------------------------------------------------ */
-
-typedef struct build_ctx {
-    ckpt_checkpoint *c;
-    const char *index_path;
-    int seen_header;
-} build_ctx;
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
+int ckpt__grow(void **p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return 0;
@@ -110,183 +38,21 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-static int parse_header(build_ctx *b, const uint8_t *val, size_t vlen, ckpt_err *err)
+int ckpt__read_fully(int fd, uint8_t *buf, size_t n, uint64_t off)
 {
-    Tensorflow__BundleHeaderProto *h = tensorflow__bundle_header_proto__unpack(NULL, vlen, val);
-    if (!h)
-        return ckpt_err_set(err, CKPT_E_CORRUPT,
-                            "%s: unable to parse the header entry (corrupt file, or not a V2 "
-                            "checkpoint index)",
-                            b->index_path);
-    int rc = 0;
-    if (h->num_shards < 0 || h->num_shards > MAX_SHARDS)
-        rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: header announces %d data shards",
-                          b->index_path, h->num_shards);
-    else if (h->endianness != TENSORFLOW__BUNDLE_HEADER_PROTO__ENDIANNESS__LITTLE)
-        rc = ckpt_err_set(err, CKPT_E_UNSUPPORTED,
-                          "%s: big-endian checkpoint; only little-endian data is supported",
-                          b->index_path);
-    else if (h->version) {
-        /* The bundle format's own compatibility rules (consumer version 1, min producer 0). */
-        if (h->version->producer < 0)
-            rc = ckpt_err_set(err, CKPT_E_UNSUPPORTED, "%s: producer version %d below 0",
-                              b->index_path, h->version->producer);
-        else if (h->version->min_consumer > 1)
-            rc = ckpt_err_set(err, CKPT_E_UNSUPPORTED,
-                              "%s: written by a newer TensorFlow (min consumer version %d > 1)",
-                              b->index_path, h->version->min_consumer);
-        for (size_t i = 0; !rc && i < h->version->n_bad_consumers; i++)
-            if (h->version->bad_consumers[i] == 1)
-                rc = ckpt_err_set(err, CKPT_E_UNSUPPORTED,
-                                  "%s: checkpoint disallows consumer version 1", b->index_path);
-    }
-    if (!rc)
-        b->c->num_shards = h->num_shards;
-    tensorflow__bundle_header_proto__free_unpacked(h, NULL);
-    return rc;
-}
-
-static int add_entry(build_ctx *b, const uint8_t *key, size_t klen, const uint8_t *val,
-                     size_t vlen, int is_slice, ckpt_err *err)
-{
-    ckpt_checkpoint *c = b->c;
-    var_rec **arr = is_slice ? &c->slices : &c->vars;
-    size_t *count = is_slice ? &c->nslices : &c->nvars;
-    size_t *cap = is_slice ? &c->slices_cap : &c->vars_cap;
-    Tensorflow__BundleEntryProto *e = tensorflow__bundle_entry_proto__unpack(NULL, vlen, val);
-    if (!e)
-        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: entry for \"%.*s\" is not parseable",
-                            b->index_path, (int)(klen > 200 ? 200 : klen), key);
-    int rc = 0;
-    size_t rank = e->shape ? e->shape->n_dim : 0;
-    if (!e->shape || e->shape->unknown_rank || rank > MAX_RANK) {
-        rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: variable \"%.*s\" has an invalid shape",
-                          b->index_path, (int)klen, key);
-        goto out;
-    }
-    if (grow((void **)arr, cap, *count + 1, sizeof **arr) ||
-        grow((void **)&c->names, &c->names_cap, c->names_len + klen + 1, 1) ||
-        grow((void **)&c->dims, &c->dims_cap, c->ndims + rank, sizeof *c->dims) ||
-        c->ndims + rank > UINT32_MAX || klen > UINT32_MAX) {
-        rc = ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory for the variable index",
-                          b->index_path);
-        goto out;
-    }
-    var_rec *r = &(*arr)[*count];
-    memset(r, 0, sizeof *r);
-    r->name_off = c->names_len;
-    r->name_len = (uint32_t)klen;
-    memcpy(c->names + c->names_len, key, klen);
-    c->names[c->names_len + klen] = '\0';
-    r->dims_off = (uint32_t)c->ndims;
-    r->rank = (uint8_t)rank;
-    for (size_t i = 0; i < rank; i++) {
-        if (e->shape->dim[i]->size < 0) {
-            rc = ckpt_err_set(err, CKPT_E_CORRUPT,
-                              "%s: variable \"%.*s\" has a negative dimension", b->index_path,
-                              (int)klen, key);
-            goto out;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = pread(fd, buf + done, n - done, (off_t)(off + done));
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
         }
-        c->dims[c->ndims + i] = e->shape->dim[i]->size;
+        if (r == 0)
+            return -ENODATA;
+        done += (size_t)r;
     }
-    r->dtype = (uint16_t)(e->dtype > 0xffff ? 0xffff : e->dtype);
-    r->shard = e->shard_id;
-    r->offset = (uint64_t)e->offset;
-    r->nbytes = (uint64_t)e->size;
-    r->crc = ckpt_crc32c_unmask(e->crc32c);
-    r->flags = CKPT_VAR_HAS_CRC;
-    uint64_t numel;
-    if (ckpt_shape_numel(r->rank, c->dims + c->ndims, &numel)) {
-        rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: variable \"%.*s\" has an invalid shape",
-                          b->index_path, (int)klen, key);
-        goto out;
-    }
-    if (e->n_slices > 0 && !is_slice) {
-        /* Partitioned full-tensor entry: its bytes live in slice entries, assembled on read. */
-        size_t esz = ckpt_dtype_size(r->dtype);
-        r->flags = CKPT_VAR_PARTITIONED;
-        r->shard = -1;
-        r->nbytes = esz && numel <= UINT64_MAX / esz ? numel * esz : 0;
-        r->offset = c->nparts;
-        r->nparts = (uint32_t)e->n_slices;
-        size_t ext_at = c->ndims + rank;
-        if (e->n_slices > UINT32_MAX ||
-            grow((void **)&c->parts, &c->parts_cap, c->nparts + e->n_slices, sizeof *c->parts) ||
-            grow((void **)&c->dims, &c->dims_cap, ext_at + 2 * rank * e->n_slices,
-                 sizeof *c->dims) ||
-            ext_at + 2 * rank * e->n_slices > UINT32_MAX) {
-            rc = ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory for the variable index",
-                              b->index_path);
-            goto out;
-        }
-        for (size_t i = 0; i < e->n_slices; i++) {
-            Tensorflow__TensorSliceProto *sl = e->slices[i];
-            if (sl->n_extent != rank) {
-                rc = ckpt_err_set(err, CKPT_E_CORRUPT,
-                                  "%s: variable \"%.*s\": slice %zu has %zu extents for rank %zu",
-                                  b->index_path, (int)klen, key, i, sl->n_extent, rank);
-                goto out;
-            }
-            int64_t *ext = c->dims + ext_at + 2 * rank * i;
-            for (size_t d = 0; d < rank; d++) {
-                Tensorflow__TensorSliceProto__Extent *x = sl->extent[d];
-                int has_len = x->has_length_case ==
-                              TENSORFLOW__TENSOR_SLICE_PROTO__EXTENT__HAS_LENGTH_LENGTH;
-                ext[2 * d] = has_len ? x->start : 0;
-                ext[2 * d + 1] = has_len ? x->length : -1;
-            }
-            c->parts[c->nparts + i].slice = UINT32_MAX; /* resolved after the whole index */
-            c->parts[c->nparts + i].ext_off = (uint32_t)(ext_at + 2 * rank * i);
-        }
-        c->nparts += e->n_slices;
-        c->ndims = ext_at + 2 * rank * e->n_slices - rank; /* keep: adds rank back */
-        goto keep;
-    }
-    if (e->offset < 0 || e->size < 0 || e->shard_id < 0 || e->shard_id >= c->num_shards) {
-        rc = ckpt_err_set(err, CKPT_E_CORRUPT,
-                          "%s: variable \"%.*s\" points to shard %d, offset %lld, size %lld, "
-                          "outside the %d data shard(s)",
-                          b->index_path, (int)klen, key, e->shard_id, (long long)e->offset,
-                          (long long)e->size, c->num_shards);
-        goto out;
-    }
-    size_t esize = ckpt_dtype_size(r->dtype);
-    if (esize && (numel > UINT64_MAX / esize || numel * esize != r->nbytes)) {
-        rc = ckpt_err_set(err, CKPT_E_CORRUPT,
-                          "%s: variable \"%.*s\": stored size %llu does not match its shape and "
-                          "dtype (%llu bytes expected)",
-                          b->index_path, (int)klen, key, (unsigned long long)r->nbytes,
-                          (unsigned long long)(numel * esize));
-        goto out;
-    }
-    if (r->dtype == CKPT_DT_RESOURCE) {
-        rc = ckpt_err_set(err, CKPT_E_CORRUPT,
-                          "%s: variable \"%.*s\" has dtype resource, which has no saved form",
-                          b->index_path, (int)klen, key);
-        goto out;
-    }
-keep:
-    c->names_len += klen + 1;
-    c->ndims += rank;
-    (*count)++;
-out:
-    tensorflow__bundle_entry_proto__free_unpacked(e, NULL);
-    return rc;
-}
-
-static int visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
-                 ckpt_err *err)
-{
-    build_ctx *b = ctx;
-    if (!b->seen_header) {
-        if (klen != 0)
-            return ckpt_err_set(err, CKPT_E_CORRUPT,
-                                "%s: the first entry is not the bundle header", b->index_path);
-        b->seen_header = 1;
-        return parse_header(b, val, vlen, err);
-    }
-    /* Slice entries (OrderedCode keys) start with a 0 byte: internal, kept apart. */
-    return add_entry(b, key, klen, val, vlen, klen > 0 && key[0] == 0, err);
+    return 0;
 }
 
 /* Effective box of a part: start and length per dim, whole dims made explicit. */
@@ -369,8 +135,8 @@ static int resolve_parts(ckpt_checkpoint *c, const char *index_path, ckpt_err *e
             for (int d = 0; d < r->rank; d++)
                 raw_st[d] = ext[2 * d], raw_ln[d] = ext[2 * d + 1];
             size_t klen = ckpt_slice_key(name, r->name_len, r->rank, raw_st, raw_ln, key);
-            size_t si;
-            if (find_slice(c, key, klen, &si)) {
+            size_t si = p->slice;
+            if (si == UINT32_MAX && find_slice(c, key, klen, &si)) {
                 rc = ckpt_err_set(err, CKPT_E_CORRUPT,
                                   "%s: variable \"%s\": slice %u of %u is missing from the index",
                                   index_path, name, j + 1, r->nparts);
@@ -417,121 +183,27 @@ static int resolve_parts(ckpt_checkpoint *c, const char *index_path, ckpt_err *e
     return rc;
 }
 
-static int read_fully(int fd, uint8_t *buf, size_t n, uint64_t off)
+/* Set c->meta_path to base.meta when that file is readable. */
+static int find_meta(ckpt_checkpoint *c, const char *base, size_t blen, ckpt_err *err)
 {
-    size_t done = 0;
-    while (done < n) {
-        ssize_t r = pread(fd, buf + done, n - done, (off_t)(off + done));
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (r == 0)
-            return -ENODATA;
-        done += (size_t)r;
-    }
-    return 0;
-}
-
-static int load_index(ckpt_checkpoint *c, const char *path, ckpt_err *err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ckpt_err_set(err, errno == ENOENT ? CKPT_E_NOTFOUND : CKPT_E_IO, "%s: %s", path,
-                            strerror(errno));
-    if (fstat(fd, &c->index_st) != 0) {
-        int e = errno;
-        close(fd);
-        return ckpt_err_set(err, CKPT_E_IO, "%s: %s", path, strerror(e));
-    }
-    uint64_t size = (uint64_t)c->index_st.st_size;
-    uint8_t *mem = NULL;
-    ckpt_table *t = NULL;
-    int rc;
-    if (size <= INDEX_IN_MEMORY_MAX) {
-        mem = malloc(size ? size : 1);
-        if (!mem) {
-            close(fd);
-            return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory reading the index", path);
-        }
-        rc = read_fully(fd, mem, size, 0);
-        if (rc) {
-            free(mem);
-            close(fd);
-            return ckpt_err_set(err, CKPT_E_IO, "%s: read failed: %s", path,
-                                rc == -ENODATA ? "file shrank while reading" : strerror(-rc));
-        }
-        rc = ckpt_table_open_mem(mem, size, path, &t, err);
-    } else {
-        rc = ckpt_table_open_fd(fd, size, path, &t, err);
-    }
-    if (rc == 0) {
-        build_ctx b = {c, path, 0};
-        rc = ckpt_table_foreach(t, visit, &b, err);
-        if (rc == 0 && !b.seen_header)
-            rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: the index has no header entry", path);
-    }
-    ckpt_table_close(t);
-    free(mem);
-    close(fd);
-    return rc;
-}
-
-static int open_shards(ckpt_checkpoint *c, unsigned flags, ckpt_err *err)
-{
-    c->shards = calloc(c->num_shards ? (size_t)c->num_shards : 1, sizeof *c->shards);
-    if (!c->shards)
+    c->meta_path = malloc(blen + 6);
+    if (!c->meta_path)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-    for (int s = 0; s < c->num_shards; s++)
-        c->shards[s].fd = -1;
-    for (int s = 0; s < c->num_shards; s++) {
-        shard *sh = &c->shards[s];
-        size_t n = strlen(c->prefix) + 64;
-        sh->path = malloc(n);
-        if (!sh->path)
-            return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-        snprintf(sh->path, n, "%s.data-%05d-of-%05d", c->prefix, s, c->num_shards);
-        sh->fd = open(sh->path, O_RDONLY | O_CLOEXEC);
-        struct stat st;
-        if (sh->fd >= 0 && fstat(sh->fd, &st) == 0) {
-            sh->size = (uint64_t)st.st_size;
-            continue;
-        }
-        int e = errno;
-        if (sh->fd >= 0)
-            close(sh->fd);
-        sh->fd = -1;
-        if (e == ENOENT && (flags & CKPT_OPEN_MISSING_SHARDS_OK))
-            continue;
-        return ckpt_err_set(err, e == ENOENT ? CKPT_E_MISSING : CKPT_E_IO,
-                            "%s: data shard %d of %d: %s", sh->path, s, c->num_shards,
-                            strerror(e));
-    }
-    /* Every stored byte range must lie inside its (present) shard. */
-    for (int pass = 0; pass < 2; pass++) {
-        var_rec *arr = pass ? c->slices : c->vars;
-        size_t n = pass ? c->nslices : c->nvars;
-        for (size_t i = 0; i < n; i++) {
-            var_rec *r = &arr[i];
-            if (r->flags & CKPT_VAR_PARTITIONED)
-                continue;
-            shard *sh = &c->shards[r->shard];
-            if (sh->fd < 0) {
-                r->flags |= CKPT_VAR_SHARD_MISSING;
-                continue;
-            }
-            if (r->offset > sh->size || r->nbytes > sh->size - r->offset)
-                return ckpt_err_set(err, CKPT_E_CORRUPT,
-                                    "%s: %s%s%s (offset %llu, %llu bytes) lies outside its "
-                                    "data shard (%llu bytes)",
-                                    sh->path, pass ? "a slice entry" : "variable \"",
-                                    pass ? "" : c->names + r->name_off, pass ? "" : "\"",
-                                    (unsigned long long)r->offset,
-                                    (unsigned long long)r->nbytes, (unsigned long long)sh->size);
-        }
+    snprintf(c->meta_path, blen + 6, "%.*s.meta", (int)blen, base);
+    if (access(c->meta_path, R_OK) != 0) {
+        free(c->meta_path);
+        c->meta_path = NULL;
     }
     return 0;
+}
+
+/* Length of path without a V1 shard suffix "-NNNNN-of-MMMMM" (or its "-?????-of-" pattern). */
+static size_t v1_base_len(const char *path)
+{
+    size_t n = strlen(path);
+    if (n > 15 && path[n - 15] == '-' && !memcmp(path + n - 9, "-of-", 4))
+        return n - 15;
+    return n;
 }
 
 int ckpt_open(const char *source, unsigned flags, ckpt_checkpoint **out, ckpt_err *err)
@@ -540,30 +212,48 @@ int ckpt_open(const char *source, unsigned flags, ckpt_checkpoint **out, ckpt_er
     ckpt_checkpoint *c = calloc(1, sizeof *c);
     if (!c)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    pthread_mutex_init(&c->v1_lock, NULL);
+    c->v1_cached = UINT32_MAX;
     int rc = ckpt_resolve_prefix(source, &c->prefix, err);
-    if (rc)
-        goto fail;
-    size_t plen = strlen(c->prefix);
-    char *index_path = malloc(plen + 7);
-    c->meta_path = malloc(plen + 6);
-    if (!index_path || !c->meta_path) {
+    if (rc) {
+        /* No V2 prefix: a V1 checkpoint is a table file named by the save path itself. */
+        ckpt_err v1err;
+        char *path = strdup(source);
+        if (!path) {
+            rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+            goto fail;
+        }
+        /* State files name sharded V1 saves by the pattern "-?????-of-NNNNN". */
+        char *q = strstr(path, "-\?\?\?\?\?-of-");
+        if (q)
+            memcpy(q + 1, "00000", 5);
+        if (!ckpt__is_v1(path)) {
+            free(path);
+            goto fail;
+        }
+        c->prefix = strndup(path, v1_base_len(path));
+        rc = c->prefix ? find_meta(c, path, v1_base_len(path), &v1err) : CKPT_E_NOMEM;
+        if (rc == 0)
+            rc = ckpt__load_v1(c, path, err);
+        else
+            ckpt_err_set(err, rc, "out of memory");
+        free(path);
+        if (rc)
+            goto fail;
+    } else {
+        size_t plen = strlen(c->prefix);
+        char *index_path = malloc(plen + 7);
+        if (!index_path || find_meta(c, c->prefix, plen, err)) {
+            free(index_path);
+            rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+            goto fail;
+        }
+        snprintf(index_path, plen + 7, "%s.index", c->prefix);
+        rc = ckpt__load_v2(c, index_path, flags, err);
         free(index_path);
-        rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-        goto fail;
+        if (rc)
+            goto fail;
     }
-    snprintf(index_path, plen + 7, "%s.index", c->prefix);
-    snprintf(c->meta_path, plen + 6, "%s.meta", c->prefix);
-    if (access(c->meta_path, R_OK) != 0) {
-        free(c->meta_path);
-        c->meta_path = NULL;
-    }
-    rc = load_index(c, index_path, err);
-    free(index_path);
-    if (rc)
-        goto fail;
-    rc = open_shards(c, flags, err);
-    if (rc)
-        goto fail;
     rc = resolve_parts(c, ckpt_prefix(c), err);
     if (rc)
         goto fail;
@@ -585,10 +275,13 @@ void ckpt_close(ckpt_checkpoint *c)
     if (!c)
         return;
     for (int s = 0; c->shards && s < c->num_shards; s++) {
+        ckpt_table_close(c->shards[s].table);
         if (c->shards[s].fd >= 0)
             close(c->shards[s].fd);
         free(c->shards[s].path);
     }
+    pthread_mutex_destroy(&c->v1_lock);
+    free(c->v1_bytes);
     free(c->shards);
     free(c->vars);
     free(c->names);
@@ -695,8 +388,10 @@ uint64_t ckpt_data_bytes(const ckpt_checkpoint *c)
 static int read_stored(ckpt_checkpoint *c, const var_rec *r, const char *name, uint8_t *buf,
                        size_t n, uint64_t off, ckpt_err *err)
 {
+    if (r->flags & REC_V1_SLICE)
+        return ckpt__v1_read(c, r, (uint32_t)(r - c->slices), buf, n, off, err);
     const shard *sh = &c->shards[r->shard];
-    int rc = read_fully(sh->fd, buf, n, r->offset + off);
+    int rc = ckpt__read_fully(sh->fd, buf, n, r->offset + off);
     atomic_fetch_add_explicit(&c->data_reads, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&c->data_bytes, n, memory_order_relaxed);
     if (rc)
@@ -838,6 +533,8 @@ static int verify_slices(ckpt_checkpoint *c, const var_rec *r, ckpt_err *err)
     int rc = 0;
     for (uint32_t j = 0; j < r->nparts && !rc; j++) {
         const var_rec *s = &c->slices[c->parts[r->offset + j].slice];
+        if (s->flags & REC_V1_SLICE)
+            continue; /* V1 keeps no tensor checksums, only the table's block checksums */
         uint32_t crc = 0;
         for (uint64_t o = 0; o < s->nbytes && !rc; o += cap) {
             size_t n = s->nbytes - o < cap ? (size_t)(s->nbytes - o) : cap;

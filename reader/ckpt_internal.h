@@ -1,0 +1,105 @@
+/*
+ * ckpt_internal.h - what the checkpoint loaders (bundle.c for V2, v1.c for V1) share with the
+ * common core (checkpoint.c). Not an API: only the reader's own sources include it.
+ */
+#ifndef CKPT_INTERNAL_H
+#define CKPT_INTERNAL_H
+
+#include "checkpoint.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* TensorShape's limit; a larger rank is damage, not a model. */
+#define MAX_RANK 254
+/* Beyond this an index is read block by block instead of in one request. */
+#define INDEX_IN_MEMORY_MAX (1ull << 30)
+/* Sanity bound on the header's shard count (each shard holds an open descriptor). */
+#define MAX_SHARDS 65536
+
+/*
+ * One variable, or one slice entry of a partitioned variable. For a partitioned variable offset
+ * is the index of its first part_rec and nparts their count; it has no bytes of its own.
+ */
+typedef struct var_rec {
+    uint64_t offset;
+    uint64_t nbytes;
+    uint64_t name_off;
+    uint32_t name_len;
+    uint32_t dims_off;
+    uint32_t crc;
+    int32_t shard;
+    uint16_t dtype;
+    uint8_t rank;
+    uint8_t flags;
+    uint32_t nparts;
+} var_rec;
+
+/* One stored slice of a partitioned variable: its slice entry and its box (start, length per
+ * dim as written in the entry, length -1 for a whole dim) at ext_off in the dims arena. */
+typedef struct part_rec {
+    uint32_t slice;
+    uint32_t ext_off;
+} part_rec;
+
+/* A data file: a V2 shard, or one V1 table file. */
+typedef struct shard {
+    char *path;
+    int fd;
+    uint64_t size;
+    struct ckpt_table *table; /* V1 only */
+} shard;
+
+/* Record flags beyond the public CKPT_VAR_* ones. */
+enum { REC_V1_SLICE = 1u << 7 /* bytes live in a V1 table record under the slice key */ };
+
+struct ckpt_checkpoint {
+    char *prefix;
+    char *meta_path;
+    struct stat index_st;
+    int num_shards;
+    shard *shards;
+
+    var_rec *vars;
+    size_t nvars, vars_cap;
+    char *names;
+    size_t names_len, names_cap;
+    int64_t *dims;
+    size_t ndims, dims_cap;
+    var_rec *slices; /* slice entries, in key order */
+    size_t nslices, slices_cap;
+    part_rec *parts;
+    size_t nparts, parts_cap;
+
+    _Atomic uint64_t data_reads, data_bytes;
+
+    /* V1: the last slice decoded from its TensorProto, since FUSE reads come in small pieces. */
+    pthread_mutex_t v1_lock;
+    uint32_t v1_cached; /* slice index, UINT32_MAX for none */
+    uint8_t *v1_bytes;
+    size_t v1_len;
+};
+
+/* Grow *p (an array of elem-sized items with capacity *cap) to hold need items; -1 on ENOMEM. */
+int ckpt__grow(void **p, size_t *cap, size_t need, size_t elem);
+
+/* pread exactly n bytes; 0, -errno, or -ENODATA at end of file. */
+int ckpt__read_fully(int fd, uint8_t *buf, size_t n, uint64_t off);
+
+/* Load a V2 checkpoint: index_path's entries, then its data shards. */
+int ckpt__load_v2(ckpt_checkpoint *c, const char *index_path, unsigned flags, ckpt_err *err);
+
+/* Non-zero if path is a V1 checkpoint table (its first record is a SavedTensorSliceMeta). */
+int ckpt__is_v1(const char *path);
+
+/* Load a V1 checkpoint from path (one file, or every file of a -NNNNN-of-MMMMM set). */
+int ckpt__load_v1(ckpt_checkpoint *c, const char *path, ckpt_err *err);
+
+/* Read n bytes at off of V1 slice record s (decoded from its TensorProto). */
+int ckpt__v1_read(ckpt_checkpoint *c, const var_rec *s, uint32_t si, uint8_t *buf, size_t n,
+                  uint64_t off, ckpt_err *err);
+
+#endif
+
+

@@ -1,0 +1,346 @@
+/*
+ * v1.c - loading and reading V1 checkpoints (SaverDef.V1, "tensor slices").
+ *
+ * A V1 checkpoint is one table file (or a set named -NNNNN-of-MMMMM) whose record under key ""
+ * is a SavedTensorSlices holding only `meta`: every tensor's name, dtype, shape and slices. Each
+ * slice's values are in the record whose key is EncodeTensorNameSlice(name, slice), as a
+ * TensorProto. Every V1 tensor, partitioned or not, is therefore served like a partitioned V2
+ * tensor whose slices are decoded from table records; only the meta record is read at open.
+ */
+#include "ckpt_internal.h"
+
+#include "dtype.h"
+#include "saved_tensor_slice.pb-c.h"
+#include "shape.h"
+#include "slicekey.h"
+#include "table.h"
+#include "tensorproto.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_RANK 254
+#define MAX_V1_FILES 4096
+
+typedef struct meta_ctx {
+    Tensorflow__SavedTensorSlices *msg;
+    int first_key_empty;
+} meta_ctx;
+
+static int meta_visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                      ckpt_err *err)
+{
+    (void)key;
+    (void)err;
+    meta_ctx *m = ctx;
+    m->first_key_empty = klen == 0;
+    if (klen == 0 && vlen > 0 && val[0] == 0x0a)
+        m->msg = tensorflow__saved_tensor_slices__unpack(NULL, vlen, val);
+    return 1; /* only the first record */
+}
+
+/* Read the meta record of an open table; NULL message when it is not a V1 meta. */
+static int read_meta(ckpt_table *t, Tensorflow__SavedTensorSlices **out, ckpt_err *err)
+{
+    meta_ctx m = {NULL, 0};
+    int rc = ckpt_table_foreach(t, meta_visit, &m, err);
+    if (rc)
+        return rc;
+    if (m.msg && !m.msg->meta) {
+        tensorflow__saved_tensor_slices__free_unpacked(m.msg, NULL);
+        m.msg = NULL;
+    }
+    *out = m.msg;
+    return 0;
+}
+
+int ckpt__is_v1(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    struct stat st;
+    int yes = 0;
+    ckpt_table *t = NULL;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        ckpt_table_open_fd(fd, (uint64_t)st.st_size, path, &t, NULL) == 0) {
+        Tensorflow__SavedTensorSlices *m = NULL;
+        if (read_meta(t, &m, NULL) == 0 && m) {
+            yes = 1;
+            tensorflow__saved_tensor_slices__free_unpacked(m, NULL);
+        }
+        ckpt_table_close(t);
+    }
+    close(fd);
+    return yes;
+}
+
+/* One tensor as listed by one file's meta. */
+typedef struct listed {
+    const Tensorflow__SavedSliceMeta *m;
+    int file;
+} listed;
+
+static int listed_cmp(const void *a, const void *b)
+{
+    const listed *x = a, *y = b;
+    int c = strcmp(x->m->name, y->m->name);
+    return c ? c : (x->file > y->file) - (x->file < y->file);
+}
+
+/* Number of files of the set path belongs to ("-00000-of-00003" gives 3), 1 if none. */
+static int v1_file_count(const char *path, size_t *base_len)
+{
+    size_t n = strlen(path);
+    *base_len = n;
+    if (n <= 15 || path[n - 15] != '-' || memcmp(path + n - 9, "-of-", 4) != 0)
+        return 1;
+    for (size_t i = n - 14; i < n; i++)
+        if (i != n - 9 && i != n - 8 && i != n - 7 && i != n - 6 && (path[i] < '0' || path[i] > '9'))
+            return 1;
+    int count = atoi(path + n - 5);
+    if (count < 1 || count > MAX_V1_FILES)
+        return 1;
+    *base_len = n - 15;
+    return count;
+}
+
+static int add_var(ckpt_checkpoint *c, const listed *group, size_t ng, const char *path,
+                   ckpt_err *err)
+{
+    const Tensorflow__SavedSliceMeta *m0 = group[0].m;
+    const char *name = m0->name;
+    size_t nlen = strlen(name);
+    size_t rank = m0->shape ? m0->shape->n_dim : 0;
+    if (!m0->shape || m0->shape->unknown_rank || rank > MAX_RANK)
+        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: tensor \"%s\" has an invalid shape", path,
+                            name);
+    size_t nparts = 0;
+    for (size_t g = 0; g < ng; g++) {
+        const Tensorflow__SavedSliceMeta *m = group[g].m;
+        if (m->type != m0->type || !m->shape || m->shape->n_dim != rank)
+            return ckpt_err_set(err, CKPT_E_CORRUPT,
+                                "%s: tensor \"%s\" is listed with different dtypes or shapes",
+                                path, name);
+        nparts += m->n_slice;
+    }
+    if (nparts == 0 || nparts > UINT32_MAX)
+        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: tensor \"%s\" lists no slices", path, name);
+    size_t key_max = ckpt_slice_key_max(nlen, (int)rank);
+    size_t need_names = c->names_len + nlen + 1 + nparts * (key_max + 1);
+    size_t need_dims = c->ndims + rank + nparts * 3 * rank;
+    if (ckpt__grow((void **)&c->vars, &c->vars_cap, c->nvars + 1, sizeof *c->vars) ||
+        ckpt__grow((void **)&c->slices, &c->slices_cap, c->nslices + nparts, sizeof *c->slices) ||
+        ckpt__grow((void **)&c->parts, &c->parts_cap, c->nparts + nparts, sizeof *c->parts) ||
+        ckpt__grow((void **)&c->names, &c->names_cap, need_names, 1) ||
+        ckpt__grow((void **)&c->dims, &c->dims_cap, need_dims, sizeof *c->dims) ||
+        need_dims > UINT32_MAX)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory for the variable index", path);
+    var_rec *r = &c->vars[c->nvars];
+    memset(r, 0, sizeof *r);
+    r->name_off = c->names_len;
+    r->name_len = (uint32_t)nlen;
+    memcpy(c->names + c->names_len, name, nlen + 1);
+    c->names_len += nlen + 1;
+    r->dtype = (uint16_t)(m0->type > 0xffff ? 0xffff : m0->type);
+    r->rank = (uint8_t)rank;
+    r->dims_off = (uint32_t)c->ndims;
+    for (size_t d = 0; d < rank; d++) {
+        if (m0->shape->dim[d]->size < 0)
+            return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: tensor \"%s\" has a negative dimension",
+                                path, name);
+        c->dims[c->ndims++] = m0->shape->dim[d]->size;
+    }
+    const int64_t *dims = c->dims + r->dims_off;
+    uint64_t numel;
+    size_t es = ckpt_dtype_size(r->dtype);
+    if (ckpt_shape_numel((int)rank, dims, &numel) || (es && numel > UINT64_MAX / es))
+        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: tensor \"%s\" has an invalid shape", path,
+                            name);
+    r->nbytes = numel * es;
+    r->flags = CKPT_VAR_PARTITIONED;
+    r->shard = -1;
+    r->offset = c->nparts;
+    r->nparts = (uint32_t)nparts;
+    int64_t st[MAX_RANK], ln[MAX_RANK];
+    for (size_t g = 0; g < ng; g++) {
+        const Tensorflow__SavedSliceMeta *m = group[g].m;
+        for (size_t k = 0; k < m->n_slice; k++) {
+            const Tensorflow__TensorSliceProto *sl = m->slice[k];
+            if (sl->n_extent != rank)
+                return ckpt_err_set(err, CKPT_E_CORRUPT,
+                                    "%s: tensor \"%s\": a slice has %zu extents for rank %zu",
+                                    path, name, sl->n_extent, rank);
+            part_rec *p = &c->parts[c->nparts];
+            p->ext_off = (uint32_t)c->ndims;
+            var_rec *s = &c->slices[c->nslices];
+            memset(s, 0, sizeof *s);
+            uint64_t snumel = 1;
+            for (size_t d = 0; d < rank; d++) {
+                const Tensorflow__TensorSliceProto__Extent *x = sl->extent[d];
+                int has_len =
+                    x->has_length_case == TENSORFLOW__TENSOR_SLICE_PROTO__EXTENT__HAS_LENGTH_LENGTH;
+                st[d] = has_len ? x->start : 0;
+                ln[d] = has_len ? x->length : -1;
+                c->dims[c->ndims++] = st[d];
+                c->dims[c->ndims++] = ln[d];
+            }
+            /* The slice record: key in the names arena, effective lengths as its dims. */
+            s->name_off = c->names_len;
+            s->name_len = (uint32_t)ckpt_slice_key(name, nlen, (int)rank, st, ln,
+                                                   (uint8_t *)c->names + c->names_len);
+            c->names_len += s->name_len + 1;
+            s->dims_off = (uint32_t)c->ndims;
+            s->rank = (uint8_t)rank;
+            s->dtype = r->dtype;
+            s->shard = group[g].file;
+            s->flags = REC_V1_SLICE;
+            for (size_t d = 0; d < rank; d++) {
+                int64_t l = ln[d] < 0 ? dims[d] : ln[d];
+                c->dims[c->ndims++] = l;
+                snumel *= (uint64_t)(l < 0 ? 0 : l);
+            }
+            s->nbytes = snumel * es;
+            p->slice = (uint32_t)c->nslices;
+            c->nslices++;
+            c->nparts++;
+        }
+    }
+    c->nvars++;
+    return 0;
+}
+
+int ckpt__load_v1(ckpt_checkpoint *c, const char *path, ckpt_err *err)
+{
+    size_t base_len;
+    int nfiles = v1_file_count(path, &base_len);
+    c->shards = calloc((size_t)nfiles, sizeof *c->shards);
+    if (!c->shards)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    c->num_shards = nfiles;
+    for (int f = 0; f < nfiles; f++)
+        c->shards[f].fd = -1;
+    Tensorflow__SavedTensorSlices **metas = calloc((size_t)nfiles, sizeof *metas);
+    listed *all = NULL;
+    size_t nall = 0, all_cap = 0;
+    int rc = metas ? 0 : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    for (int f = 0; f < nfiles && !rc; f++) {
+        shard *sh = &c->shards[f];
+        size_t n = base_len + 32;
+        sh->path = malloc(n);
+        if (!sh->path) {
+            rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+            break;
+        }
+        if (nfiles == 1)
+            snprintf(sh->path, n, "%s", path);
+        else
+            snprintf(sh->path, n, "%.*s-%05d-of-%05d", (int)base_len, path, f, nfiles);
+        sh->fd = open(sh->path, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        if (sh->fd < 0 || fstat(sh->fd, &st) != 0) {
+            rc = ckpt_err_set(err, errno == ENOENT ? CKPT_E_MISSING : CKPT_E_IO,
+                              "%s: V1 checkpoint file %d of %d: %s", sh->path, f, nfiles,
+                              strerror(errno));
+            break;
+        }
+        if (f == 0)
+            c->index_st = st;
+        sh->size = (uint64_t)st.st_size;
+        rc = ckpt_table_open_fd(sh->fd, sh->size, sh->path, &sh->table, err);
+        if (!rc)
+            rc = read_meta(sh->table, &metas[f], err);
+        if (!rc && !metas[f])
+            rc = ckpt_err_set(err, CKPT_E_CORRUPT,
+                              "%s: not a V1 checkpoint (no saved tensor slices meta record)",
+                              sh->path);
+        for (size_t i = 0; !rc && i < metas[f]->meta->n_tensor; i++) {
+            if (ckpt__grow((void **)&all, &all_cap, nall + 1, sizeof *all)) {
+                rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+                break;
+            }
+            all[nall].m = metas[f]->meta->tensor[i];
+            all[nall].file = f;
+            nall++;
+        }
+    }
+    if (!rc) {
+        qsort(all, nall, sizeof *all, listed_cmp);
+        for (size_t i = 0; i < nall && !rc;) {
+            size_t j = i + 1;
+            while (j < nall && !strcmp(all[j].m->name, all[i].m->name))
+                j++;
+            rc = add_var(c, all + i, j - i, c->shards[all[i].file].path, err);
+            i = j;
+        }
+    }
+    for (int f = 0; metas && f < nfiles; f++)
+        if (metas[f])
+            tensorflow__saved_tensor_slices__free_unpacked(metas[f], NULL);
+    free(metas);
+    free(all);
+    return rc;
+}
+
+/* Decode slice record si into a new buffer of exactly s->nbytes bytes. */
+static int decode_slice(ckpt_checkpoint *c, const var_rec *s, uint8_t **out, ckpt_err *err)
+{
+    const shard *sh = &c->shards[s->shard];
+    uint8_t *val;
+    size_t vlen;
+    int rc = ckpt_table_get(sh->table, (const uint8_t *)c->names + s->name_off, s->name_len, &val,
+                            &vlen, err);
+    atomic_fetch_add_explicit(&c->data_reads, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->data_bytes, vlen, memory_order_relaxed);
+    if (rc == CKPT_E_NOTFOUND)
+        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: a slice record listed in the meta is missing",
+                            sh->path);
+    if (rc)
+        return rc;
+    Tensorflow__SavedTensorSlices *m = tensorflow__saved_tensor_slices__unpack(NULL, vlen, val);
+    free(val);
+    if (!m || !m->data || !m->data->data) {
+        if (m)
+            tensorflow__saved_tensor_slices__free_unpacked(m, NULL);
+        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: a slice record is not parseable", sh->path);
+    }
+    uint64_t numel;
+    ckpt_shape_numel(s->rank, c->dims + s->dims_off, &numel);
+    size_t len;
+    rc = ckpt_tensorproto_bytes(m->data->data, s->dtype, numel, out, &len, err);
+    tensorflow__saved_tensor_slices__free_unpacked(m, NULL);
+    if (rc)
+        return ckpt_err_prefix(err, "%s", sh->path);
+    return 0;
+}
+
+int ckpt__v1_read(ckpt_checkpoint *c, const var_rec *s, uint32_t si, uint8_t *buf, size_t n,
+                  uint64_t off, ckpt_err *err)
+{
+    if (off > s->nbytes || n > s->nbytes - off)
+        return ckpt_err_set(err, CKPT_E_INVALID, "read past the end of a slice");
+    pthread_mutex_lock(&c->v1_lock);
+    if (c->v1_cached == si) {
+        memcpy(buf, c->v1_bytes + off, n);
+        pthread_mutex_unlock(&c->v1_lock);
+        return 0;
+    }
+    pthread_mutex_unlock(&c->v1_lock);
+    uint8_t *bytes;
+    int rc = decode_slice(c, s, &bytes, err);
+    if (rc)
+        return rc;
+    memcpy(buf, bytes + off, n);
+    pthread_mutex_lock(&c->v1_lock);
+    free(c->v1_bytes);
+    c->v1_bytes = bytes;
+    c->v1_len = (size_t)s->nbytes;
+    c->v1_cached = si;
+    pthread_mutex_unlock(&c->v1_lock);
+    return 0;
+}
