@@ -33,6 +33,19 @@ static char *concat(const char *a, const char *b)
     return s;
 }
 
+static int grow_ptrs(char ***v, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap * 2 : 8;
+    char **q = realloc(*v, n * sizeof *q);
+    if (!q)
+        return -1;
+    *v = q;
+    *cap = n;
+    return 0;
+}
+
 static int ends_with(const char *s, size_t len, const char *suffix)
 {
     size_t n = strlen(suffix);
@@ -71,10 +84,48 @@ static char *try_prefix(const char *s, size_t n)
     return NULL;
 }
 
-int ckpt_parse_state_file(const char *text, size_t len, char **latest, ckpt_err *err)
+/* Parse a text-format string value starting at the opening quote; NULL if malformed. */
+static char *parse_quoted(const char *q, const char *eol)
 {
+    if (q >= eol || *q != '"')
+        return NULL;
+    q++;
+    char *out = malloc((size_t)(eol - q) + 1);
+    if (!out)
+        return NULL;
+    size_t o = 0;
+    /* Paths only ever need the simple escapes (\" \\ \'). */
+    while (q < eol && *q != '"') {
+        if (*q == '\\' && q + 1 < eol)
+            q++;
+        out[o++] = *q++;
+    }
+    if (q >= eol) {
+        free(out);
+        return NULL;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+void ckpt_free_paths(char **all, size_t nall)
+{
+    for (size_t i = 0; all && i < nall; i++)
+        free(all[i]);
+    free(all);
+}
+
+int ckpt_parse_state_file(const char *text, size_t len, char **latest, char ***all, size_t *nall,
+                          ckpt_err *err)
+{
+    static const char k_latest[] = "model_checkpoint_path";
+    static const char k_all[] = "all_model_checkpoint_paths";
     *latest = NULL;
-    static const char key[] = "model_checkpoint_path";
+    if (all) {
+        *all = NULL;
+        *nall = 0;
+    }
+    size_t cap = 0;
     const char *p = text, *end = text + len;
     while (p < end) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
@@ -83,30 +134,29 @@ int ckpt_parse_state_file(const char *text, size_t len, char **latest, ckpt_err 
         const char *q = p;
         while (q < eol && (*q == ' ' || *q == '\t'))
             q++;
-        size_t klen = sizeof key - 1;
-        if ((size_t)(eol - q) > klen && memcmp(q, key, klen) == 0) {
-            q += klen;
+        int which = 0;
+        if ((size_t)(eol - q) > sizeof k_latest - 1 && !memcmp(q, k_latest, sizeof k_latest - 1))
+            which = 1, q += sizeof k_latest - 1;
+        else if ((size_t)(eol - q) > sizeof k_all - 1 && !memcmp(q, k_all, sizeof k_all - 1))
+            which = 2, q += sizeof k_all - 1;
+        if (which) {
             while (q < eol && (*q == ' ' || *q == ':'))
                 q++;
-            if (q < eol && *q == '"') {
-                const char *v = ++q;
-                char *out = malloc((size_t)(eol - v) + 1);
-                if (!out)
-                    return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-                size_t o = 0;
-                /* Text-format strings escape only a few characters in practice (\" \\ \'). */
-                while (q < eol && *q != '"') {
-                    if (*q == '\\' && q + 1 < eol)
-                        q++;
-                    out[o++] = *q++;
-                }
-                if (q >= eol) {
-                    free(out);
-                    return ckpt_err_set(err, CKPT_E_CORRUPT, "unterminated string");
-                }
-                out[o] = '\0';
+            char *v = parse_quoted(q, eol);
+            if (!v) {
+                if (all)
+                    ckpt_free_paths(*all, *nall), *all = NULL, *nall = 0;
                 free(*latest);
-                *latest = out;
+                *latest = NULL;
+                return ckpt_err_set(err, CKPT_E_CORRUPT, "malformed checkpoint state line");
+            }
+            if (which == 1) {
+                free(*latest);
+                *latest = v;
+            } else if (all && (*nall < cap || !grow_ptrs(all, &cap, *nall + 1))) {
+                (*all)[(*nall)++] = v;
+            } else {
+                free(v);
             }
         }
         p = eol + 1;
@@ -114,25 +164,45 @@ int ckpt_parse_state_file(const char *text, size_t len, char **latest, ckpt_err 
     return 0;
 }
 
-/* Resolve a directory: training folder state file, then SavedModel layout. */
-static int resolve_dir(const char *dir, char **prefix, ckpt_err *err)
+int ckpt_read_state_file(const char *dir, char **latest, char ***all, size_t *nall, ckpt_err *err)
 {
+    *latest = NULL;
+    if (all)
+        *all = NULL, *nall = 0;
     char *state = concat(dir, "/checkpoint");
     if (!state)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     int fd = open(state, O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        char buf[65536];
-        ssize_t n = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        char *latest = NULL;
-        if (n >= 0) {
-            buf[n] = '\0';
-            ckpt_parse_state_file(buf, (size_t)n, &latest, err);
-        }
+    if (fd < 0) {
+        int rc = ckpt_err_set(err, errno == ENOENT ? CKPT_E_NOTFOUND : CKPT_E_IO, "%s: %s", state,
+                              strerror(errno));
+        free(state);
+        return rc;
+    }
+    /* A state file lists paths; 1 MiB is far beyond any real one and bounds the read. */
+    size_t cap = 1u << 20;
+    char *buf = malloc(cap);
+    ssize_t n = buf ? read(fd, buf, cap) : -1;
+    close(fd);
+    int rc = 0;
+    if (n < 0)
+        rc = ckpt_err_set(err, CKPT_E_IO, "%s: cannot read", state);
+    else
+        rc = ckpt_parse_state_file(buf, (size_t)n, latest, all, nall, err);
+    if (rc && rc != CKPT_E_IO)
+        ckpt_err_prefix(err, "%s", state);
+    free(buf);
+    free(state);
+    return rc;
+}
+
+/* Resolve a directory: training folder state file, then SavedModel layout. */
+static int resolve_dir(const char *dir, char **prefix, ckpt_err *err)
+{
+    char *latest = NULL;
+    if (ckpt_read_state_file(dir, &latest, NULL, NULL, NULL) == 0) {
         if (latest && *latest) {
-            char *cand = latest[0] == '/' ? strdup(latest) : NULL;
-            char *p = cand ? try_prefix(cand, strlen(cand)) : NULL;
+            char *p = latest[0] == '/' ? try_prefix(latest, strlen(latest)) : NULL;
             if (!p) {
                 /* Relative, or absolute from another machine: look beside the state file. */
                 const char *base = strrchr(latest, '/');
@@ -144,23 +214,20 @@ static int resolve_dir(const char *dir, char **prefix, ckpt_err *err)
                     free(joined);
                 }
             }
-            free(cand);
             if (p) {
                 free(latest);
-                free(state);
                 *prefix = p;
                 return 0;
             }
             ckpt_err_set(err, CKPT_E_NOTFOUND,
-                         "%s: names checkpoint \"%s\", but its .index file does not exist", state,
-                         latest);
+                         "%s/checkpoint: names checkpoint \"%s\", but its .index file does not "
+                         "exist",
+                         dir, latest);
             free(latest);
-            free(state);
             return CKPT_E_NOTFOUND;
         }
         free(latest);
     }
-    free(state);
     char *sm = concat(dir, "/variables/variables");
     if (!sm)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");

@@ -22,9 +22,18 @@
 int ckpt_resolve_prefix(const char *source, char **prefix, ckpt_err *err);
 
 /*
- * Parse the text of a `checkpoint` state file: the value of model_checkpoint_path into *latest
- * (malloc'd, NULL if absent). Returns CKPT_E_CORRUPT if the text is not a CheckpointState.
+ * Parse the text of a `checkpoint` state file (a text-format CheckpointState): the value of
+ * model_checkpoint_path into *latest (malloc'd, NULL if absent) and, when all is non-NULL, the
+ * all_model_checkpoint_paths values into *all (malloc'd array of *nall malloc'd strings).
  */
-int ckpt_parse_state_file(const char *text, size_t len, char **latest, ckpt_err *err);
+int ckpt_parse_state_file(const char *text, size_t len, char **latest, char ***all, size_t *nall,
+                          ckpt_err *err);
+
+/* Read DIR/checkpoint and parse it as above; CKPT_E_NOTFOUND when there is no state file. */
+int ckpt_read_state_file(const char *dir, char **latest, char ***all, size_t *nall,
+                         ckpt_err *err);
+
+/* Free what ckpt_parse_state_file returned in *all. */
+void ckpt_free_paths(char **all, size_t nall);
 
 #endif

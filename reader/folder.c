@@ -1,0 +1,139 @@
+/* folder.c - see folder.h. */
+#include "folder.h"
+
+#include "source.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int item_cmp(const void *a, const void *b)
+{
+    return strcmp(((const ckpt_folder_item *)a)->name, ((const ckpt_folder_item *)b)->name);
+}
+
+static int has_item(const ckpt_folder *f, const char *name)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (!strcmp(f->items[i].name, name))
+            return 1;
+    return 0;
+}
+
+static int add_item(ckpt_folder *f, size_t *cap, const char *dir, const char *name, size_t nlen)
+{
+    if (f->n == *cap) {
+        size_t n = *cap ? *cap * 2 : 16;
+        ckpt_folder_item *v = realloc(f->items, n * sizeof *v);
+        if (!v)
+            return -1;
+        f->items = v;
+        *cap = n;
+    }
+    ckpt_folder_item *it = &f->items[f->n];
+    it->name = strndup(name, nlen);
+    it->prefix = it->name ? malloc(strlen(dir) + nlen + 2) : NULL;
+    if (!it->prefix) {
+        free(it->name);
+        return -1;
+    }
+    sprintf(it->prefix, "%s/%s", dir, it->name);
+    f->n++;
+    return 0;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static int is_regular(const char *dir, const char *name)
+{
+    char *p = malloc(strlen(dir) + strlen(name) + 2);
+    if (!p)
+        return 0;
+    sprintf(p, "%s/%s", dir, name);
+    struct stat st;
+    int ok = stat(p, &st) == 0 && S_ISREG(st.st_mode);
+    free(p);
+    return ok;
+}
+
+int ckpt_folder_scan(const char *dir, ckpt_folder *out, ckpt_err *err)
+{
+    memset(out, 0, sizeof *out);
+    out->latest = -1;
+    size_t cap = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return ckpt_err_set(err, errno == ENOENT ? CKPT_E_NOTFOUND : CKPT_E_IO, "%s: %s", dir,
+                            strerror(errno));
+    struct dirent *de;
+    int rc = 0;
+    while (!rc && (de = readdir(d)) != NULL) {
+        size_t n = strlen(de->d_name);
+        if (n > 6 && !strcmp(de->d_name + n - 6, ".index") && add_item(out, &cap, dir, de->d_name, n - 6))
+            rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    }
+    closedir(d);
+    char *latest = NULL, **all = NULL;
+    size_t nall = 0;
+    if (!rc && ckpt_read_state_file(dir, &latest, &all, &nall, NULL) == 0) {
+        /* V1 saves have no .index: take the files the state file names when they exist. */
+        for (size_t i = 0; i < nall && !rc; i++) {
+            const char *b = base_name(all[i]);
+            if (!has_item(out, b) && is_regular(dir, b) && add_item(out, &cap, dir, b, strlen(b)))
+                rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+        }
+        if (!rc && latest && !has_item(out, base_name(latest)) && is_regular(dir, base_name(latest)) &&
+            add_item(out, &cap, dir, base_name(latest), strlen(base_name(latest))))
+            rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    }
+    if (!rc) {
+        qsort(out->items, out->n, sizeof *out->items, item_cmp);
+        for (size_t i = 0; latest && i < out->n; i++)
+            if (!strcmp(out->items[i].name, base_name(latest)))
+                out->latest = (long)i;
+        if (out->n == 0)
+            rc = ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: holds no checkpoint", dir);
+    }
+    free(latest);
+    ckpt_free_paths(all, nall);
+    if (rc)
+        ckpt_folder_free(out);
+    return rc;
+}
+
+void ckpt_folder_free(ckpt_folder *f)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        free(f->items[i].name);
+        free(f->items[i].prefix);
+    }
+    free(f->items);
+    memset(f, 0, sizeof *f);
+    f->latest = -1;
+}
+
+int ckpt_is_training_folder(const char *dir)
+{
+    char *state = malloc(strlen(dir) + 12);
+    if (!state)
+        return 0;
+    sprintf(state, "%s/checkpoint", dir);
+    int yes = access(state, F_OK) == 0;
+    free(state);
+    if (yes)
+        return 1;
+    ckpt_folder f;
+    if (ckpt_folder_scan(dir, &f, NULL) != 0)
+        return 0;
+    yes = f.n > 1;
+    ckpt_folder_free(&f);
+    return yes;
+}

@@ -1,0 +1,39 @@
+/*
+ * folder.h - a training folder: the checkpoints a directory holds.
+ *
+ * Training jobs leave a directory with a `checkpoint` state file (text CheckpointState) and
+ * several prefixes (model.ckpt-1000.index, ...), or just the prefixes. Listing one reads the
+ * state file and the directory, never an index: each checkpoint is opened only when used.
+ */
+#ifndef CKPT_FOLDER_H
+#define CKPT_FOLDER_H
+
+#include "err.h"
+
+#include <stddef.h>
+
+typedef struct ckpt_folder_item {
+    char *name;   /* the prefix's base name, e.g. "model.ckpt-1000" */
+    char *prefix; /* DIR/name, to give to ckpt_open */
+} ckpt_folder_item;
+
+typedef struct ckpt_folder {
+    ckpt_folder_item *items; /* sorted by name, bytewise */
+    size_t n;
+    long latest; /* index of the checkpoint the state file names, or -1 */
+} ckpt_folder;
+
+/*
+ * List the checkpoints of dir: every PREFIX with a PREFIX.index there, plus V1 files the state
+ * file names. A state-file path written on another machine (absolute, missing here) falls back
+ * to the file of the same base name in dir. CKPT_E_NOTFOUND if dir holds no checkpoint.
+ */
+int ckpt_folder_scan(const char *dir, ckpt_folder *out, ckpt_err *err);
+
+/* Release what ckpt_folder_scan filled in. */
+void ckpt_folder_free(ckpt_folder *f);
+
+/* Non-zero if dir is a training folder: a state file, or more than one *.index. */
+int ckpt_is_training_folder(const char *dir);
+
+#endif
