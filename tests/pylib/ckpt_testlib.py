@@ -1,0 +1,320 @@
+"""Shared helpers for the Python test tiers (stdlib only).
+
+Import with:  sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
+
+What is here: where the binary and the test data are (env CKPTFS, CKPT_FIXTURES, CKPT_REALCKPT,
+with defaults relative to the repository), skip(), running `ckptfs` and parsing `ckptfs ls`,
+the text form of string elements re-implemented from the spec in reader/tstring.h (not from the
+C code), CRC-32C and the checkpoint's checksum rules (from docs: Castagnoli polynomial, masking,
+string-tensor CRC), and a tiny check counter that ends with "N passed, N failed".
+"""
+import json
+import os
+import struct
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+LS_HEADER = "name\tdtype\tshape\tbytes\tshard\toffset\tcrc32c"
+
+
+# --------------------------------------------------------------------------------------------
+# locations
+
+
+def skip(msg):
+    """Print "SKIP: msg" and exit 77 (ctest's SKIP_RETURN_CODE)."""
+    print("SKIP: " + msg)
+    sys.stdout.flush()
+    sys.exit(77)
+
+
+def ckptfs_path():
+    """The ckptfs binary: $CKPTFS, else build/ckptfs. Set but missing is a failure, not a skip."""
+    env = os.environ.get("CKPTFS")
+    path = env or os.path.join(REPO, "build", "ckptfs")
+    if not os.access(path, os.X_OK):
+        if env:
+            print("FAIL: CKPTFS=%s is not an executable file" % env)
+            sys.exit(1)
+        skip("ckptfs binary not found at %s (set CKPTFS)" % path)
+    return path
+
+
+def fixtures_dir():
+    return os.environ.get("CKPT_FIXTURES") or os.path.join(REPO, "tests", "fixtures")
+
+
+def realckpt_dir():
+    return os.environ.get("CKPT_REALCKPT") or os.path.join(os.path.dirname(REPO), "shared",
+                                                           "realckpt")
+
+
+def fixture_cases(root=None):
+    """[(case_dir, manifest)] for every tests/fixtures/<case>/manifest.json, sorted by case."""
+    root = root or fixtures_dir()
+    out = []
+    for case in sorted(os.listdir(root)):
+        mpath = os.path.join(root, case, "manifest.json")
+        if os.path.isfile(mpath):
+            with open(mpath, encoding="utf-8") as f:
+                m = json.load(f)
+            # Other fixture kinds may keep their own manifest format: only checkpoint ones.
+            if isinstance(m, dict) and "prefix" in m and "variables" in m:
+                out.append((os.path.join(root, case), m))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# running ckptfs
+
+
+class Result:
+    def __init__(self, argv, rc, out, err):
+        self.argv, self.rc, self.out, self.err = argv, rc, out, err
+
+    def describe(self):
+        a = " ".join(repr(x) if isinstance(x, bytes) else str(x) for x in self.argv)
+        return "`%s` exit %s; stderr: %s" % (a, self.rc, self.err.strip()[:500])
+
+
+def run(argv, timeout=120):
+    """Run argv (items str or bytes); stdout as bytes, stderr decoded leniently."""
+    try:
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        return Result(argv, "timeout", e.stdout or b"", (e.stderr or b"").decode("utf-8", "replace")
+                      + " [timed out after %ss]" % timeout)
+    return Result(argv, p.returncode, p.stdout, p.stderr.decode("utf-8", "replace"))
+
+
+def ckptfs(*args, timeout=120):
+    return run([ckptfs_path()] + list(args), timeout=timeout)
+
+
+class LsRow:
+    __slots__ = ("name", "dtype", "shape", "nbytes", "shard", "offset", "crc")
+
+    def __repr__(self):
+        return "LsRow(%r, %s, %s, %d bytes, shard %s, offset %s, crc %s)" % (
+            self.name, self.dtype, self.shape, self.nbytes, self.shard, self.offset,
+            "-" if self.crc is None else "%08x" % self.crc)
+
+
+def parse_shape(text):
+    """"[784, 10]" -> [784, 10]; "[]" -> []."""
+    if not (text.startswith("[") and text.endswith("]")):
+        raise ValueError("bad shape %r" % text)
+    inner = text[1:-1].strip()
+    return [int(x) for x in inner.split(", ")] if inner else []
+
+
+def parse_ls(out):
+    """Parse `ckptfs ls` stdout (bytes) into [LsRow]; names are unescaped to bytes.
+
+    Raises ValueError on any deviation from the documented format.
+    """
+    if not out.endswith(b"\n"):
+        raise ValueError("ls output does not end with a newline")
+    lines = out[:-1].split(b"\n")
+    if lines[0].decode("utf-8") != LS_HEADER:
+        raise ValueError("ls header is %r" % lines[0])
+    rows = []
+    for ln in lines[1:]:
+        f = ln.split(b"\t")
+        if len(f) != 7:
+            raise ValueError("ls line with %d fields: %r" % (len(f), ln))
+        r = LsRow()
+        r.name = unescape(f[0])
+        r.dtype = f[1].decode("ascii")
+        r.shape = parse_shape(f[2].decode("ascii"))
+        r.nbytes = int(f[3])
+        # A tensor stored as slices has no single location: "-" in all three columns.
+        if f[4] == f[5] == f[6] == b"-":
+            r.shard = r.offset = r.crc = None
+        else:
+            r.shard, r.offset = int(f[4]), int(f[5])
+            if len(f[6]) != 8 or f[6] != f[6].lower():
+                raise ValueError("crc32c field %r is not 8 lowercase hex digits" % f[6])
+            r.crc = int(f[6], 16)
+        rows.append(r)
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# text form of string elements (reader/tstring.h)
+
+
+def _utf8_len(s, i):
+    """Length of the valid UTF-8 sequence starting at s[i], or 0 if none starts there."""
+    b = s[i]
+    if 0xC2 <= b <= 0xDF:
+        n = 2
+    elif 0xE0 <= b <= 0xEF:
+        n = 3
+    elif 0xF0 <= b <= 0xF4:
+        n = 4
+    else:
+        return 0
+    try:
+        s[i:i + n].decode("utf-8", "strict")  # strict: rejects overlongs, surrogates, > U+10FFFF
+    except UnicodeDecodeError:
+        return 0
+    return n if i + n <= len(s) else 0
+
+
+_SIMPLE = {0x5C: b"\\\\", 0x0A: b"\\n", 0x0D: b"\\r", 0x09: b"\\t"}
+
+
+def escape(s):
+    """One element (bytes) -> its escaped text form, without the trailing newline."""
+    out = bytearray()
+    i = 0
+    while i < len(s):
+        b = s[i]
+        if b in _SIMPLE:
+            out += _SIMPLE[b]
+            i += 1
+        elif b < 0x20 or b == 0x7F:
+            out += b"\\x%02x" % b
+            i += 1
+        elif b < 0x80:
+            out.append(b)
+            i += 1
+        else:
+            n = _utf8_len(s, i)
+            if n:
+                out += s[i:i + n]
+                i += n
+            else:
+                out += b"\\x%02x" % b
+                i += 1
+    return bytes(out)
+
+
+def unescape(t):
+    """Escaped text (bytes, one line without newline) -> element bytes; ValueError if malformed."""
+    out = bytearray()
+    i = 0
+    while i < len(t):
+        b = t[i]
+        if b != 0x5C:
+            out.append(b)
+            i += 1
+            continue
+        if i + 1 >= len(t):
+            raise ValueError("dangling backslash in %r" % t)
+        c = t[i + 1:i + 2]
+        if c in (b"\\", b"n", b"r", b"t"):
+            out += {b"\\": b"\\", b"n": b"\n", b"r": b"\r", b"t": b"\t"}[c]
+            i += 2
+        elif c == b"x":
+            hx = t[i + 2:i + 4]
+            if len(hx) != 2 or any(h not in b"0123456789abcdef" for h in hx):
+                raise ValueError("bad \\x escape in %r" % t)
+            out.append(int(hx, 16))
+            i += 4
+        else:
+            raise ValueError("unknown escape \\%s in %r" % (c.decode("latin-1"), t))
+    return bytes(out)
+
+
+def text_form(elements):
+    """The whole `ckptfs cat` output expected for a string tensor's elements."""
+    return b"".join(escape(e) + b"\n" for e in elements)
+
+
+# --------------------------------------------------------------------------------------------
+# checksums (CRC-32C, Castagnoli, reflected polynomial 0x82F63B78; LevelDB-style mask)
+
+
+def _make_table():
+    tab = []
+    for n in range(256):
+        c = n
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        tab.append(c)
+    return tab
+
+
+_CRC_TABLE = _make_table()
+
+
+def crc32c(data, crc=0):
+    """CRC-32C of data, continuing from crc (0 to start)."""
+    crc ^= 0xFFFFFFFF
+    tab = _CRC_TABLE
+    for b in data:
+        crc = tab[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def crc_mask(crc):
+    return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def _varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def string_tensor_encoding(elements):
+    """(stored bytes, unmasked whole-tensor CRC-32C) of a DT_STRING tensor, per the format doc:
+    varint lengths, Mask(L) where L = CRC over each length as uint32 LE (uint64 if >= 2^32),
+    then the elements; the tensor CRC continues from L over the masked-L bytes and elements."""
+    lens = b"".join(_varint(len(e)) for e in elements)
+    L = 0
+    for e in elements:
+        L = crc32c(struct.pack("<I" if len(e) <= 0xFFFFFFFF else "<Q", len(e)), L)
+    masked = struct.pack("<I", crc_mask(L))
+    crc = crc32c(masked, L)
+    for e in elements:
+        crc = crc32c(e, crc)
+    return lens + masked + b"".join(elements), crc
+
+
+# --------------------------------------------------------------------------------------------
+# checks
+
+
+class Checks:
+    """Counts checks; summary() prints failures, "N passed, N failed" and exits 0 or 1."""
+
+    def __init__(self, max_report=60):
+        self.passed = 0
+        self.failed = 0
+        self.max_report = max_report
+
+    def ok(self, cond, msg):
+        if cond:
+            self.passed += 1
+        else:
+            self.failed += 1
+            if self.failed <= self.max_report:
+                print("FAIL: " + msg)
+            elif self.failed == self.max_report + 1:
+                print("FAIL: (further failures not shown)")
+        return bool(cond)
+
+    def eq(self, got, want, msg):
+        return self.ok(got == want, "%s: got %s, want %s" % (msg, _short(got), _short(want)))
+
+    def summary(self):
+        print("%d passed, %d failed" % (self.passed, self.failed))
+        sys.stdout.flush()
+        sys.exit(1 if self.failed or not self.passed else 0)
+
+
+def _short(v, n=300):
+    r = repr(v)
+    return r if len(r) <= n else r[:n] + "...(%d chars)" % len(r)
