@@ -202,7 +202,8 @@ static int next_entry(const ckpt_table *t, block_view *v, keybuf *key, const uin
         key->p = np;
         key->cap = cap;
     }
-    memcpy(key->p + shared, p, non_shared);
+    if (non_shared) /* the empty first key leaves the buffer unallocated */
+        memcpy(key->p + shared, p, non_shared);
     key->len = need;
     *val = p + non_shared;
     *vlen = value_len;
@@ -365,7 +366,8 @@ static int walk(ckpt_table *t, const uint8_t *target, size_t tlen, ckpt_table_vi
                 prev.p = np;
                 prev.cap = key.cap;
             }
-            memcpy(prev.p, key.p, key.len);
+            if (key.len)
+                memcpy(prev.p, key.p, key.len);
             prev.len = key.len;
             have_prev = 1;
         }
