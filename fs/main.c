@@ -7,6 +7,7 @@
 #include "dtype.h"
 #include "exitcodes.h"
 #include "mount.h"
+#include "render.h"
 #include "shape.h"
 #include "tstring.h"
 
@@ -33,18 +34,6 @@ static void usage(FILE *f)
 static int write_all(const void *p, size_t n)
 {
     return fwrite(p, 1, n, stdout) == n ? 0 : -1;
-}
-
-/* Print the name escaped like a string element, so one variable is always one TSV line. */
-static void print_escaped(const char *s, size_t len)
-{
-    size_t n = ckpt_tstring_escape((const uint8_t *)s, len, NULL);
-    char *buf = malloc(n + 1);
-    if (!buf)
-        return;
-    ckpt_tstring_escape((const uint8_t *)s, len, buf);
-    write_all(buf, n);
-    free(buf);
 }
 
 static int open_source(const char *source, unsigned flags, ckpt_checkpoint **c)
@@ -81,22 +70,15 @@ static int cmd_ls(int argc, char **argv)
     int rc = open_source(source, flags, &c);
     if (rc)
         return rc;
-    printf("name\tdtype\tshape\tbytes\tshard\toffset\tcrc32c\n");
-    for (size_t i = 0; i < ckpt_count(c); i++) {
-        ckpt_var v;
-        ckpt_get(c, i, &v);
-        char dbuf[32], shape[4096];
-        ckpt_shape_format(v.rank, v.dims, shape, sizeof shape);
-        print_escaped(v.name, v.name_len);
-        printf("\t%s\t%s\t%" PRIu64, ckpt_dtype_name(v.dtype, dbuf, sizeof dbuf), shape, v.nbytes);
-        if (v.flags & CKPT_VAR_PARTITIONED)
-            printf("\t-\t-");
-        else
-            printf("\t%" PRId32 "\t%" PRIu64, v.shard, v.offset);
-        if (v.flags & CKPT_VAR_HAS_CRC)
-            printf("\t%08x\n", v.crc32c);
-        else
-            printf("\t-\n");
+    /* The same text as a mount's variables.tsv, from the same code. */
+    ckfs_buf tsv = {0};
+    ckfs_render_tsv(c, &tsv);
+    int bad = tsv.failed || write_all(tsv.data, tsv.len);
+    ckfs_buf_free(&tsv);
+    if (bad) {
+        ckpt_close(c);
+        fprintf(stderr, "ckptfs: out of memory or write error listing %s\n", source);
+        return CKPTFS_EXIT_READ;
     }
     ckpt_close(c);
     return fflush(stdout) == 0 ? 0 : CKPTFS_EXIT_READ;
@@ -104,27 +86,11 @@ static int cmd_ls(int argc, char **argv)
 
 static int cat_strings(ckpt_checkpoint *c, size_t idx, ckpt_err *err)
 {
-    uint8_t *buf;
-    ckpt_str *s;
-    uint64_t n;
-    int rc = ckpt_read_strings(c, idx, &buf, &s, &n, err);
-    if (rc)
-        return rc;
-    for (uint64_t i = 0; i < n && !rc; i++) {
-        size_t e = ckpt_tstring_escape(s[i].ptr, s[i].len, NULL);
-        char *line = malloc(e + 1);
-        if (!line) {
-            rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-            break;
-        }
-        ckpt_tstring_escape(s[i].ptr, s[i].len, line);
-        line[e] = '\n';
-        if (write_all(line, e + 1))
-            rc = ckpt_err_set(err, CKPT_E_IO, "writing to stdout failed");
-        free(line);
-    }
-    free(s);
-    free(buf);
+    ckfs_buf text = {0};
+    int rc = ckfs_render_strings(c, idx, &text, err);
+    if (rc == 0 && (text.failed || write_all(text.data, text.len)))
+        rc = ckpt_err_set(err, CKPT_E_IO, "out of memory or write error");
+    ckfs_buf_free(&text);
     return rc;
 }
 
@@ -232,6 +198,9 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    /* fuse3's mount.fuse3 runs "ckptfs SOURCE MOUNTPOINT -o ..." for type fuse.ckptfs. */
+    if (argc >= 3)
+        return ckpt_cmd_mount(argc, argv);
     fprintf(stderr, "ckptfs: unknown command \"%s\"\n", cmd);
     usage(stderr);
     return CKPTFS_EXIT_USAGE;

@@ -1,0 +1,428 @@
+/*
+ * mount.c - the mount command: check everything, mount, then serve (see mount.h).
+ *
+ * Order matters: the checkpoint is opened, the mountpoint checked and the kernel mount made
+ * while the command still has its terminal, so every failure is reported with its own exit
+ * code. Only then does the process fork; the parent waits on a pipe until the daemon has
+ * answered the kernel's INIT (the mount serves requests) and exits 0.
+ */
+#include "mount.h"
+
+#include "exitcodes.h"
+#include "ll.h"
+#include "mntopts.h"
+#include "render.h"
+#include "tree.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+/* Name for messages: how the user invoked us. */
+static const char *prog = "mount.ckptfs";
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mount.ckptfs SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
+            "       ckptfs mount SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
+            "SOURCE is a checkpoint prefix (model.ckpt) or any of its files.\n"
+            "  -f   stay in the foreground     -d  debug output (implies -f)\n"
+            "  -s   single-threaded\n"
+            "options (-o): uid=N gid=N umask=OOO allow_other allow_root force\n"
+            "              max_threads=N read=buf|splice nosuid nodev noexec noatime\n"
+            "The mount is always read-only. See docs/mount.md.\n");
+}
+
+static void warn_stderr(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "%s: warning: %s\n", prog, msg);
+}
+
+/* Absolute form of the source for /proc/mounts (a prefix need not exist as a file). */
+static char *absolute_source(const char *src)
+{
+    char *r = realpath(src, NULL);
+    if (r)
+        return r;
+    char *d1 = strdup(src), *d2 = strdup(src);
+    char *out = NULL;
+    if (d1 && d2) {
+        char *dir = realpath(dirname(d1), NULL);
+        const char *base = basename(d2);
+        if (dir) {
+            size_t n = strlen(dir) + strlen(base) + 2;
+            out = malloc(n);
+            if (out)
+                snprintf(out, n, "%s/%s", strcmp(dir, "/") ? dir : "", base);
+            free(dir);
+        }
+    }
+    free(d1);
+    free(d2);
+    return out ? out : strdup(src);
+}
+
+/* Escape ',' and '\' for a libfuse -o value. */
+static char *opt_escape(const char *s)
+{
+    char *out = malloc(2 * strlen(s) + 1), *p = out;
+    if (!out)
+        return NULL;
+    for (; *s; s++) {
+        if (*s == ',' || *s == '\\')
+            *p++ = '\\';
+        *p++ = *s;
+    }
+    *p = '\0';
+    return out;
+}
+
+static void ckfs_destroy(ckfs *fs)
+{
+    if (!fs)
+        return;
+    if (fs->strs) {
+        for (size_t i = 0; i < ckpt_count(fs->c); i++)
+            free(fs->strs[i].data);
+        free(fs->strs);
+    }
+    for (int g = 0; g < CKFS_GEN_MAX; g++)
+        free(fs->gens[g].data);
+    for (int s = 0; s < fs->nshards; s++)
+        if (fs->shard_fds[s] >= 0)
+            close(fs->shard_fds[s]);
+    free(fs->shard_fds);
+    free(fs->corrupt);
+    ckfs_tree_free(fs->tree);
+    ckpt_close(fs->c);
+    pthread_mutex_destroy(&fs->mu);
+    free(fs);
+}
+
+/* Open the source; on failure print why and return the exit code. */
+static int open_checkpoint(const char *source, int force, ckpt_checkpoint **c)
+{
+    ckpt_err err;
+    ckpt_err_clear(&err);
+    int rc = ckpt_open(source, force ? CKPT_OPEN_MISSING_SHARDS_OK : 0, c, &err);
+    if (rc == 0)
+        return 0;
+    fprintf(stderr, "%s: %s\n", prog, err.msg);
+    if (!force) {
+        /* Whatever code the library chose, a checkpoint that opens without its shards is a
+         * checkpoint with a missing shard: say so, and how to mount it anyway. */
+        ckpt_checkpoint *probe;
+        if (ckpt_open(source, CKPT_OPEN_MISSING_SHARDS_OK, &probe, NULL) == 0) {
+            ckpt_close(probe);
+            fprintf(stderr, "%s: mount with -o force to list every variable anyway "
+                            "(those of missing shards then read as I/O errors)\n", prog);
+            return CKPTFS_EXIT_SHARD;
+        }
+    }
+    return ckptfs_exit_for(rc);
+}
+
+static int check_mountpoint(const char *mnt)
+{
+    struct stat st;
+    if (stat(mnt, &st) != 0) {
+        fprintf(stderr, "%s: mountpoint %s: %s\n", prog, mnt, strerror(errno));
+        return CKPTFS_EXIT_MOUNTPOINT;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "%s: mountpoint %s: not a directory\n", prog, mnt);
+        return CKPTFS_EXIT_MOUNTPOINT;
+    }
+    if (access(mnt, R_OK | X_OK) != 0) {
+        fprintf(stderr, "%s: mountpoint %s: %s\n", prog, mnt, strerror(errno));
+        return CKPTFS_EXIT_MOUNTPOINT;
+    }
+    return 0;
+}
+
+/* Build the per-mount context from an open checkpoint (takes ownership of c). */
+static int make_context(ckpt_checkpoint *c, const ckfs_opts *o, ckfs **out)
+{
+    ckfs *fs = calloc(1, sizeof(*fs));
+    if (!fs) {
+        ckpt_close(c);
+        return -1;
+    }
+    pthread_mutex_init(&fs->mu, NULL);
+    fs->c = c;
+    fs->opts = *o;
+    fs->ready_fd = -1;
+    const struct stat *ist = ckpt_index_stat(c);
+    fs->uid = o->have_uid ? o->uid : ist->st_uid;
+    fs->gid = o->have_gid ? o->gid : ist->st_gid;
+    /* Files are readable where the index is; directories also searchable there. */
+    mode_t r = o->have_umask ? (0444 & ~o->umask) : (ist->st_mode & 0444);
+    fs->fmode = r;
+    fs->dmode = (r | (r >> 2)) & (o->have_umask ? ~o->umask : 0777);
+    fs->mtime = ist->st_mtim;
+    fs->ngens = ckfs_ngen;
+    size_t n = ckpt_count(c);
+    /* calloc'd pages stay untouched (and unallocated) until a string variable is opened. */
+    fs->strs = calloc(n ? n : 1, sizeof(*fs->strs));
+    fs->corrupt = calloc(n ? n : 1, 1);
+    if (!fs->strs || !fs->corrupt ||
+        ckfs_tree_build(c, ckfs_gen_names, ckfs_ngen, o->npy, warn_stderr, NULL, &fs->tree)) {
+        ckfs_destroy(fs);
+        return -1;
+    }
+    if (o->splice) {
+        fs->nshards = ckpt_num_shards(c);
+        fs->shard_fds = calloc(fs->nshards > 0 ? (size_t)fs->nshards : 1, sizeof(int));
+        if (!fs->shard_fds) {
+            ckfs_destroy(fs);
+            return -1;
+        }
+        for (int s = 0; s < fs->nshards; s++)
+            fs->shard_fds[s] = ckpt_shard_present(c, s)
+                                   ? open(ckpt_shard_path(c, s), O_RDONLY | O_CLOEXEC)
+                                   : -1;
+    }
+    *out = fs;
+    return 0;
+}
+
+static void warn_missing_shards(const ckpt_checkpoint *c)
+{
+    for (int s = 0; s < ckpt_num_shards(c); s++)
+        if (!ckpt_shard_present(c, s))
+            fprintf(stderr, "%s: warning: %s is missing: its variables read as I/O errors\n",
+                    prog, ckpt_shard_path(c, s));
+}
+
+static int serve(ckfs *fs, int single, int max_threads)
+{
+    struct fuse_session *se = fs->se;
+    if (fuse_set_signal_handlers(se) != 0)
+        return -1;
+    int rc;
+    if (single) {
+        rc = fuse_session_loop(se);
+    } else {
+        struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+        if (!cfg) {
+            fuse_remove_signal_handlers(se);
+            return -1;
+        }
+        fuse_loop_cfg_set_clone_fd(cfg, 0);
+        if (max_threads > 0)
+            fuse_loop_cfg_set_max_threads(cfg, (unsigned)max_threads);
+        rc = fuse_session_loop_mt(se, cfg);
+        fuse_loop_cfg_destroy(cfg);
+    }
+    fuse_remove_signal_handlers(se);
+    return rc;
+}
+
+/* Child side of the fork: detach, serve until unmounted, clean up. */
+static void run_daemon(ckfs *fs, int ready_fd, int single)
+{
+    fs->ready_fd = ready_fd;
+    fs->foreground = 0;
+    openlog("ckptfs", LOG_PID, LOG_DAEMON);
+    if (setsid() < 0) {
+        /* Already a session leader: fine. */
+    }
+    if (chdir("/") != 0) {
+        /* Cannot fail for "/"; nothing depends on the directory anyway. */
+    }
+    int nul = open("/dev/null", O_RDWR);
+    if (nul >= 0) {
+        dup2(nul, 0);
+        dup2(nul, 1);
+        dup2(nul, 2);
+        if (nul > 2)
+            close(nul);
+    }
+    int rc = serve(fs, single, fs->opts.max_threads);
+    if (fs->ready_fd >= 0) /* never got INIT: the parent reads EOF and reports it */
+        close(fs->ready_fd);
+    fuse_session_unmount(fs->se);
+    fuse_session_destroy(fs->se);
+    ckfs_destroy(fs);
+    closelog();
+    exit(rc == 0 ? 0 : CKPTFS_EXIT_FUSE);
+}
+
+int ckpt_cmd_mount(int argc, char **argv)
+{
+    int foreground = 0, debug = 0, single = 0;
+    ckfs_opts o;
+    ckfs_opts_init(&o);
+    if (argc > 0 && argv[0]) {
+        const char *base = strrchr(argv[0], '/');
+        base = base ? base + 1 : argv[0];
+        prog = strncmp(base, "mount.", 6) == 0 ? base : "ckptfs mount";
+    }
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    char msg[512], warn[1024] = "";
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "o:fdshnvt:N:", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'o':
+            if (ckfs_opts_parse(&o, optarg, msg, sizeof msg, warn, sizeof warn)) {
+                fprintf(stderr, "%s: %s\n", prog, msg);
+                return CKPTFS_EXIT_USAGE;
+            }
+            break;
+        case 'f':
+            foreground = 1;
+            break;
+        case 'd':
+            debug = foreground = 1;
+            break;
+        case 's':
+            single = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return CKPTFS_EXIT_OK;
+        case 'n': /* mount(8): "do not write /etc/mtab" - there is none to write */
+        case 'v':
+            break;
+        case 't': /* mount(8) passes the type it was asked for */
+            if (strcmp(optarg, "fuse.ckptfs") && strcmp(optarg, "ckptfs") &&
+                strcmp(optarg, "fuse")) {
+                fprintf(stderr, "%s: cannot mount type %s\n", prog, optarg);
+                return CKPTFS_EXIT_USAGE;
+            }
+            break;
+        case 'N':
+            fprintf(stderr, "%s: -N (mount namespaces) is not supported\n", prog);
+            return CKPTFS_EXIT_USAGE;
+        default:
+            fprintf(stderr, "%s: unknown or incomplete option '%s'\n", prog,
+                    argv[optind - 1]);
+            usage(stderr);
+            return CKPTFS_EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 2) {
+        fprintf(stderr, "%s: expected SOURCE and MOUNTPOINT\n", prog);
+        usage(stderr);
+        return CKPTFS_EXIT_USAGE;
+    }
+    const char *source = argv[optind], *mnt = argv[optind + 1];
+    if (warn[0])
+        fprintf(stderr, "%s: %s", prog, warn);
+
+    ckpt_checkpoint *c;
+    int rc = open_checkpoint(source, o.force, &c);
+    if (rc)
+        return rc;
+    if (o.force)
+        warn_missing_shards(c);
+    rc = check_mountpoint(mnt);
+    if (rc) {
+        ckpt_close(c);
+        return rc;
+    }
+
+    ckfs *fs;
+    if (make_context(c, &o, &fs)) {
+        fprintf(stderr, "%s: out of memory building the tree of %s\n", prog, source);
+        return CKPTFS_EXIT_READ;
+    }
+    fs->foreground = 1;
+
+    char *abs = absolute_source(source);
+    char *esc = abs ? opt_escape(abs) : NULL;
+    free(abs);
+    if (!esc) {
+        ckfs_destroy(fs);
+        return CKPTFS_EXIT_READ;
+    }
+    size_t olen = strlen(esc) + sizeof(o.kernel) + 128;
+    char *optstr = malloc(olen);
+    if (!optstr) {
+        free(esc);
+        ckfs_destroy(fs);
+        return CKPTFS_EXIT_READ;
+    }
+    snprintf(optstr, olen, "ro,default_permissions,fsname=%s,subtype=ckptfs%s%s%s%s", esc,
+             o.allow_other ? ",allow_other" : "", o.allow_root ? ",allow_root" : "",
+             o.kernel[0] ? "," : "", o.kernel);
+    free(esc);
+    struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+    int bad = fuse_opt_add_arg(&args, prog) || fuse_opt_add_arg(&args, "-o") ||
+              fuse_opt_add_arg(&args, optstr) || (debug && fuse_opt_add_arg(&args, "-d"));
+    free(optstr);
+    if (!bad)
+        fs->se = fuse_session_new(&args, &ckfs_ll_ops, sizeof(ckfs_ll_ops), fs);
+    fuse_opt_free_args(&args);
+    if (!fs->se) {
+        fprintf(stderr, "%s: cannot set up the FUSE session\n", prog);
+        ckfs_destroy(fs);
+        return CKPTFS_EXIT_FUSE;
+    }
+    if (fuse_session_mount(fs->se, mnt) != 0) {
+        fprintf(stderr, "%s: mounting %s on %s failed (is /dev/fuse usable? "
+                        "allow_other needs user_allow_other in /etc/fuse.conf)\n",
+                prog, source, mnt);
+        fuse_session_destroy(fs->se);
+        ckfs_destroy(fs);
+        return CKPTFS_EXIT_FUSE;
+    }
+
+    if (foreground) {
+        rc = serve(fs, single, o.max_threads);
+        fuse_session_unmount(fs->se);
+        fuse_session_destroy(fs->se);
+        ckfs_destroy(fs);
+        return rc == 0 ? CKPTFS_EXIT_OK : CKPTFS_EXIT_FUSE;
+    }
+
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) != 0) {
+        fprintf(stderr, "%s: pipe: %s\n", prog, strerror(errno));
+        fuse_session_unmount(fs->se);
+        fuse_session_destroy(fs->se);
+        ckfs_destroy(fs);
+        return CKPTFS_EXIT_FUSE;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "%s: fork: %s\n", prog, strerror(errno));
+        fuse_session_unmount(fs->se);
+        fuse_session_destroy(fs->se);
+        ckfs_destroy(fs);
+        return CKPTFS_EXIT_FUSE;
+    }
+    if (pid == 0) {
+        close(pfd[0]);
+        run_daemon(fs, pfd[1], single); /* does not return */
+    }
+    /* Parent: the mount belongs to the child now; do not unmount or destroy it here. */
+    close(pfd[1]);
+    char status = 1;
+    ssize_t got;
+    do
+        got = read(pfd[0], &status, 1);
+    while (got < 0 && errno == EINTR);
+    close(pfd[0]);
+    if (got != 1 || status != 0) {
+        fprintf(stderr, "%s: the daemon exited before serving %s\n", prog, mnt);
+        return CKPTFS_EXIT_FUSE;
+    }
+    return CKPTFS_EXIT_OK;
+}

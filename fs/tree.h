@@ -1,0 +1,91 @@
+/*
+ * tree.h - the directory tree a mounted checkpoint shows, built once from the sorted names.
+ *
+ * Every node is (kind, index): a directory (index 0 = the root), one of a variable's files
+ * (its bytes, NAME.shape, NAME.dtype, NAME.npy) or a generated root file (variables.tsv, ...).
+ * Inode numbers are computed from that pair, so they are the same on every mount of the same
+ * checkpoint (ckpt_get order is the index order):
+ *   1                              the root
+ *   2 .. 15                        generated root files, in the order given to ckfs_tree_build
+ *   16 + 4*i + k                   variable i: k = 0 bytes, 1 .shape, 2 .dtype, 3 .npy
+ *   16 + 4*count + (d - 1)         directory d >= 1 (numbered in name order)
+ * A later training-folder view puts one such space per checkpoint above bit 40.
+ *
+ * Memory: one 16-byte entry per visible name plus 16 bytes per directory; names point into
+ * the checkpoint's own name strings (escaped names live in a small arena).
+ */
+#ifndef CKPTFS_TREE_H
+#define CKPTFS_TREE_H
+
+#include "checkpoint.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum ckfs_kind {
+    CKFS_K_DIR = 0,
+    CKFS_K_DATA = 1,  /* the variable's bytes, at NAME or NAME.raw */
+    CKFS_K_SHAPE = 2,
+    CKFS_K_DTYPE = 3,
+    CKFS_K_NPY = 4,
+    CKFS_K_GEN = 5,   /* a generated root file */
+};
+
+#define CKFS_INO_ROOT 1u
+#define CKFS_INO_GEN0 2u
+#define CKFS_GEN_MAX 14
+#define CKFS_INO_VAR0 16u
+#define CKFS_VAR_SLOTS 4u
+
+/* Longest display name of an entry (a component plus a suffix), without the NUL. */
+#define CKFS_ENTRY_NAME_MAX 255
+
+typedef struct ckfs_tree ckfs_tree;
+
+typedef struct ckfs_node {
+    int kind;     /* enum ckfs_kind */
+    uint32_t idx; /* directory, variable or generated-file index */
+} ckfs_node;
+
+/* Receives one warning line (no newline) about a hidden generated file. */
+typedef void (*ckfs_warn_fn)(void *ctx, const char *msg);
+
+/*
+ * Build the tree of checkpoint c. gen_names: ngen (<= CKFS_GEN_MAX) names of generated root
+ * files. npy: add NAME.npy beside every variable whose dtype has a fixed element size.
+ * Returns 0, or -1 on allocation failure / too many variables.
+ */
+int ckfs_tree_build(const ckpt_checkpoint *c, const char *const *gen_names, int ngen, int npy,
+                    ckfs_warn_fn warn, void *warn_ctx, ckfs_tree **out);
+
+void ckfs_tree_free(ckfs_tree *t);
+
+/* Inode number of a node. */
+uint64_t ckfs_tree_ino(const ckfs_tree *t, ckfs_node n);
+
+/* Node of an inode number; -1 if no node has it. */
+int ckfs_tree_node(const ckfs_tree *t, uint64_t ino, ckfs_node *out);
+
+/* Look up name in directory dir; 0 and *out, or -1 when absent. "." and ".." work. */
+int ckfs_tree_lookup(const ckfs_tree *t, uint32_t dir, const char *name, ckfs_node *out);
+
+/* Number of visible entries in directory dir (without "." and ".."). */
+uint32_t ckfs_tree_dir_size(const ckfs_tree *t, uint32_t dir);
+
+/* Entry k of dir: its node and NUL-terminated name (buf >= CKFS_ENTRY_NAME_MAX + 1 bytes). */
+void ckfs_tree_dir_entry(const ckfs_tree *t, uint32_t dir, uint32_t k, ckfs_node *node,
+                         char *buf);
+
+/* Parent directory of dir (the root is its own parent) and its number of subdirectories. */
+uint32_t ckfs_tree_parent(const ckfs_tree *t, uint32_t dir);
+uint32_t ckfs_tree_subdirs(const ckfs_tree *t, uint32_t dir);
+
+/* Counts for statfs: directories, visible names, sum of variables' bytes. */
+uint32_t ckfs_tree_ndirs(const ckfs_tree *t);
+uint64_t ckfs_tree_nnames(const ckfs_tree *t);
+uint64_t ckfs_tree_total_bytes(const ckfs_tree *t);
+
+/* Memory the tree holds, in bytes (for the report and tests). */
+size_t ckfs_tree_memory(const ckfs_tree *t);
+
+#endif
