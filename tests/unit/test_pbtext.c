@@ -236,6 +236,21 @@ START_TEST(maps_sorted_dedup)
 }
 END_TEST
 
+START_TEST(upb_parse_rules)
+{
+    /* A map entry with a field besides key/value goes to unknown fields: not printed. */
+    expect_text(&tensorflow__node_def__descriptor,
+                B("\x2a\x09\x0a\x01" "a" "\x12\x02\x18\x01\x18\x05\x0a\x01" "n"),
+                "name: \"n\"\n");
+    /* A malformed oneof member that a later member replaces still fails the parse. */
+    expect_corrupt(&tensorflow__attr_value__descriptor, B("\x0a\x02\x0a\x05\x18\x01"));
+    /* So does a malformed map entry value that a later entry with the same key replaces. */
+    expect_corrupt(&tensorflow__node_def__descriptor,
+                   B("\x2a\x09\x0a\x01" "a" "\x12\x02\x0a\x05\x18\x05"
+                     "\x2a\x07\x0a\x01" "a" "\x12\x02\x18\x01"));
+}
+END_TEST
+
 START_TEST(any_expansion)
 {
     /* Any{type_url: ".../tensorflow.SaverDef", value: SaverDef{filename_tensor_name: "a"}} */
@@ -389,6 +404,7 @@ int main(void)
     tcase_add_test(msg, implicit_presence_and_enums);
     tcase_add_test(msg, oneof_presence_and_switch);
     tcase_add_test(msg, maps_sorted_dedup);
+    tcase_add_test(msg, upb_parse_rules);
     tcase_add_test(msg, any_expansion);
     tcase_add_test(msg, hostile_input);
     tcase_add_test(msg, range_and_count_sinks);

@@ -1,0 +1,220 @@
+/* graphdot.c - see graphdot.h. */
+#include "graphdot.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* GraphDef.node = 1; NodeDef.name = 1, op = 2, input = 3 (field numbers of graph.proto and
+ * node_def.proto). */
+enum { GRAPH_NODE = 1, NODE_NAME = 1, NODE_OP = 2, NODE_INPUT = 3 };
+
+typedef struct dotw {
+    ckpt_pbtext_write_fn write;
+    void *ctx;
+    ckpt_err *err;
+    size_t n;
+    char buf[1 << 16];
+} dotw;
+
+static int dflush(dotw *w)
+{
+    if (!w->n)
+        return 0;
+    int r = w->write(w->ctx, w->buf, w->n);
+    w->n = 0;
+    if (r < 0)
+        ckpt_err_set(w->err, r, "writing the DOT text failed: %s", ckpt_strerror(r));
+    return r;
+}
+
+static int put(dotw *w, const char *s, size_t n)
+{
+    while (n) {
+        if (w->n == sizeof w->buf) {
+            int r = dflush(w);
+            if (r)
+                return r;
+        }
+        size_t k = sizeof w->buf - w->n;
+        if (k > n)
+            k = n;
+        memcpy(w->buf + w->n, s, k);
+        w->n += k;
+        s += k;
+        n -= k;
+    }
+    return 0;
+}
+
+/* Valid UTF-8 sequence length at s, 0 if none (no overlongs, surrogates or > U+10FFFF). */
+static size_t utf8_len(const uint8_t *s, size_t n)
+{
+    uint8_t c = s[0], lo = 0x80, hi = 0xbf;
+    size_t len;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
+    else
+        return 0;
+    if (n < len || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return len;
+}
+
+size_t ckpt_graphdot_escape(const uint8_t *s, size_t len, char *dst)
+{
+    size_t o = 0, i = 0;
+    while (i < len) {
+        uint8_t c = s[i];
+        size_t u;
+        if (c == '"' || c == '\\') {
+            if (dst) {
+                dst[o] = '\\';
+                dst[o + 1] = (char)c;
+            }
+            o += 2;
+            i++;
+        } else if (c >= 0x20 && c < 0x7f) {
+            if (dst)
+                dst[o] = (char)c;
+            o++;
+            i++;
+        } else if (c >= 0x80 && (u = utf8_len(s + i, len - i)) != 0) {
+            if (dst)
+                memcpy(dst + o, s + i, u);
+            o += u;
+            i += u;
+        } else {
+            /* A doubled backslash keeps DOT from reading an escape; labels show "\ooo". */
+            if (dst) {
+                dst[o] = '\\';
+                dst[o + 1] = '\\';
+                dst[o + 2] = (char)('0' + (c >> 6));
+                dst[o + 3] = (char)('0' + ((c >> 3) & 7));
+                dst[o + 4] = (char)('0' + (c & 7));
+            }
+            o += 5;
+            i++;
+        }
+    }
+    return o;
+}
+
+static int put_quoted(dotw *w, const uint8_t *s, size_t n)
+{
+    int r = put(w, "\"", 1);
+    size_t i = 0;
+    char tmp[5 * 64];
+    while (!r && i < n) {
+        size_t k = n - i > 64 ? 64 : n - i;
+        /* Never split a UTF-8 sequence across chunks. */
+        while (k < n - i && k > 1 && (s[i + k] & 0xc0) == 0x80)
+            k--;
+        r = put(w, tmp, ckpt_graphdot_escape(s + i, k, tmp));
+        i += k;
+    }
+    if (!r)
+        r = put(w, "\"", 1);
+    return r;
+}
+
+/* One NodeDef: its declaration, then its input edges. */
+static int node(dotw *w, const uint8_t *p, size_t n)
+{
+    ckpt_pb_seg seg = {p, n};
+    ckpt_pb_iter it;
+    ckpt_pb_field f;
+    const uint8_t *name = (const uint8_t *)"", *op = (const uint8_t *)"";
+    size_t name_n = 0, op_n = 0;
+    int r;
+    ckpt_pb_iter_init(&it, &seg, 1, w->err);
+    while ((r = ckpt_pb_iter_next(&it, &f)) > 0) {
+        if (f.wt != 2)
+            continue;
+        if (f.field == NODE_NAME)
+            name = f.p, name_n = f.n;
+        else if (f.field == NODE_OP)
+            op = f.p, op_n = f.n;
+    }
+    if (r < 0)
+        return r;
+    if ((r = put(w, "  ", 2)) || (r = put_quoted(w, name, name_n)) ||
+        (r = put(w, " [label=", 8)) || (r = put(w, "\"", 1)))
+        return r;
+    /* The label is "name\nop": reuse put_quoted's escaping without its quotes. */
+    char tmp[5 * 64];
+    for (int part = 0; part < 2; part++) {
+        const uint8_t *s = part ? op : name;
+        size_t len = part ? op_n : name_n, i = 0;
+        if (part && (r = put(w, "\\n", 2)))
+            return r;
+        while (i < len) {
+            size_t k = len - i > 64 ? 64 : len - i;
+            while (k < len - i && k > 1 && (s[i + k] & 0xc0) == 0x80)
+                k--;
+            if ((r = put(w, tmp, ckpt_graphdot_escape(s + i, k, tmp))))
+                return r;
+            i += k;
+        }
+    }
+    if ((r = put(w, "\"];\n", 4)))
+        return r;
+
+    ckpt_pb_iter_init(&it, &seg, 1, w->err);
+    while ((r = ckpt_pb_iter_next(&it, &f)) > 0) {
+        if (f.field != NODE_INPUT || f.wt != 2 || f.n == 0)
+            continue;
+        const uint8_t *src = f.p;
+        size_t src_n = f.n;
+        int control = src[0] == '^';
+        if (control) {
+            src++;
+            src_n--;
+        }
+        /* "name:k" is output k of node "name". */
+        size_t j = src_n;
+        while (j > 0 && src[j - 1] >= '0' && src[j - 1] <= '9')
+            j--;
+        if (j > 1 && j < src_n && src[j - 1] == ':')
+            src_n = j - 1;
+        int e;
+        if ((e = put(w, "  ", 2)) || (e = put_quoted(w, src, src_n)) ||
+            (e = put(w, " -> ", 4)) || (e = put_quoted(w, name, name_n)) ||
+            (e = put(w, control ? " [style=dashed];\n" : ";\n", control ? 17 : 2)))
+            return e;
+    }
+    return r < 0 ? r : 0;
+}
+
+int ckpt_graphdot_render(const ckpt_pb_seg *segs, size_t nseg, ckpt_pbtext_write_fn write,
+                         void *ctx, ckpt_err *err)
+{
+    dotw *w = malloc(sizeof *w);
+    if (!w)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    w->write = write;
+    w->ctx = ctx;
+    w->err = err;
+    w->n = 0;
+    ckpt_pb_iter it;
+    ckpt_pb_field f;
+    int r = put(w, "digraph G {\n  node [shape=box];\n", 32);
+    ckpt_pb_iter_init(&it, segs, nseg, err);
+    while (!r && (r = ckpt_pb_iter_next(&it, &f)) > 0) {
+        r = 0;
+        if (f.field == GRAPH_NODE && f.wt == 2)
+            r = node(w, f.p, f.n);
+    }
+    if (!r)
+        r = put(w, "}\n", 2);
+    if (!r)
+        r = dflush(w);
+    free(w);
+    return r;
+}

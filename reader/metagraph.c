@@ -1,0 +1,375 @@
+/* metagraph.c - see metagraph.h. */
+#include "metagraph.h"
+
+#include "graphdot.h"
+#include "source.h"
+#include "tstring.h"
+
+#include "meta_graph.pb-c.h"
+#include "saved_model.pb-c.h"
+#include "trackable_object_graph.pb-c.h"
+#include "variable.pb-c.h"
+#include "wkt_wrappers.pb-c.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define OBJECT_GRAPH_KEY "_CHECKPOINTABLE_OBJECT_GRAPH"
+
+/* Field numbers: SavedModel.meta_graphs = 2, MetaGraphDef.graph_def = 2. */
+enum { SAVED_MODEL_META_GRAPHS = 2, META_GRAPH_GRAPH_DEF = 2 };
+
+struct ckpt_graph_doc {
+    ckpt_graph_kind kind;
+    const uint8_t *p;
+    size_t n;
+    void *map;      /* mmap'd file, or NULL */
+    size_t map_len;
+    uint8_t *owned; /* malloc'd bytes p points into, or NULL */
+};
+
+/* Types a google.protobuf.Any inside these documents can be expanded to. */
+static const ProtobufCMessageDescriptor *const any_roots[] = {
+    &tensorflow__saved_model__descriptor,
+    &tensorflow__trackable_object_graph__descriptor,
+    &tensorflow__variable_def__descriptor,
+    &google__protobuf__bool_value__descriptor,
+};
+static const ckpt_pbtext_opts print_opts = {any_roots, sizeof any_roots / sizeof any_roots[0]};
+
+int ckpt_graph_format_parse(const char *s)
+{
+    static const char *const names[] = {"pbtxt", "meta", "dot", "objects", "savedmodel"};
+    for (int i = 0; i < 5; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static int new_doc(ckpt_graph_kind kind, ckpt_graph_doc **out, ckpt_err *err)
+{
+    ckpt_graph_doc *d = calloc(1, sizeof *d);
+    if (!d)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    d->kind = kind;
+    *out = d;
+    return 0;
+}
+
+int ckpt_graph_open_bytes(const uint8_t *p, size_t n, ckpt_graph_kind kind,
+                          ckpt_graph_doc **out, ckpt_err *err)
+{
+    int r = new_doc(kind, out, err);
+    if (!r) {
+        (*out)->p = p;
+        (*out)->n = n;
+    }
+    return r;
+}
+
+int ckpt_graph_open_file(const char *path, ckpt_graph_kind kind, ckpt_graph_doc **out,
+                         ckpt_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ckpt_err_set(err, errno == ENOENT ? CKPT_E_NOTFOUND : CKPT_E_IO, "%s: %s", path,
+                            strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        int e = errno;
+        close(fd);
+        return ckpt_err_set(err, CKPT_E_IO, "%s: %s", path,
+                            e ? strerror(e) : "not a regular file");
+    }
+    void *map = NULL;
+    if (st.st_size > 0) {
+        map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED) {
+            int e = errno;
+            close(fd);
+            return ckpt_err_set(err, CKPT_E_IO, "%s: mmap: %s", path, strerror(e));
+        }
+    }
+    close(fd);
+    int r = new_doc(kind, out, err);
+    if (r) {
+        if (map)
+            munmap(map, (size_t)st.st_size);
+        return r;
+    }
+    (*out)->map = map;
+    (*out)->map_len = (size_t)st.st_size;
+    (*out)->p = map;
+    (*out)->n = (size_t)st.st_size;
+    return 0;
+}
+
+int ckpt_graph_open_objects(ckpt_checkpoint *c, ckpt_graph_doc **out, ckpt_err *err)
+{
+    size_t idx;
+    if (ckpt_find(c, OBJECT_GRAPH_KEY, strlen(OBJECT_GRAPH_KEY), &idx))
+        return ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: no %s (not a TF2 object-based checkpoint)",
+                            ckpt_prefix(c), OBJECT_GRAPH_KEY);
+    ckpt_var v;
+    ckpt_get(c, idx, &v);
+    if (v.dtype != 7 /* DT_STRING */)
+        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: %s is not a string tensor", ckpt_prefix(c),
+                            OBJECT_GRAPH_KEY);
+    uint8_t *buf;
+    size_t len;
+    int r = ckpt_read_all(c, idx, &buf, &len, err);
+    if (r)
+        return r;
+    ckpt_str *elems = NULL;
+    /* A scalar holds one element; TF never writes another shape for this key. */
+    if ((r = ckpt_tstring_decode(buf, len, 1, &elems, NULL, err))) {
+        free(buf);
+        return r;
+    }
+    const uint8_t *p = elems[0].ptr;
+    size_t n = (size_t)elems[0].len;
+    free(elems);
+    if ((r = new_doc(CKPT_GRAPH_KIND_OBJECTS, out, err))) {
+        free(buf);
+        return r;
+    }
+    (*out)->owned = buf;
+    (*out)->p = p;
+    (*out)->n = n;
+    return 0;
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+int ckpt_graph_open_source(const char *source, ckpt_graph_format fmt, ckpt_graph_doc **out,
+                           ckpt_err *err)
+{
+    int r;
+    char *sm = NULL;
+    /* SavedModel: the file itself, or a directory holding saved_model.pb. */
+    if (ends_with(source, "saved_model.pb") && is_file(source)) {
+        sm = strdup(source);
+    } else if (is_dir(source)) {
+        size_t n = strlen(source) + sizeof "/saved_model.pb";
+        sm = malloc(n);
+        if (sm) {
+            snprintf(sm, n, "%s/saved_model.pb", source);
+            if (!is_file(sm)) {
+                free(sm);
+                sm = NULL;
+            }
+        }
+    }
+    if (fmt == CKPT_GRAPH_OBJECTS) {
+        char *ck = NULL;
+        if (sm) {
+            /* The SavedModel's variables live in DIR/variables/variables. */
+            char *slash = strrchr(sm, '/');
+            size_t dl = slash ? (size_t)(slash - sm) : 0;
+            size_t n = dl + sizeof "./variables/variables";
+            ck = malloc(n);
+            if (ck)
+                snprintf(ck, n, "%.*s%svariables/variables", (int)dl, slash ? sm : "",
+                         slash ? "/" : "");
+            free(sm);
+            if (!ck)
+                return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+        }
+        ckpt_checkpoint *c;
+        r = ckpt_open(ck ? ck : source, CKPT_OPEN_MISSING_SHARDS_OK, &c, err);
+        free(ck);
+        if (r)
+            return r;
+        r = ckpt_graph_open_objects(c, out, err);
+        ckpt_close(c);
+        return r;
+    }
+    if (sm) {
+        r = ckpt_graph_open_file(sm, CKPT_GRAPH_KIND_SAVEDMODEL, out, err);
+        free(sm);
+        return r;
+    }
+    if (fmt == CKPT_GRAPH_SAVEDMODEL)
+        return ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: not a SavedModel (no saved_model.pb)",
+                            source);
+    if (ends_with(source, ".meta") && is_file(source))
+        return ckpt_graph_open_file(source, CKPT_GRAPH_KIND_META, out, err);
+    char *prefix;
+    if ((r = ckpt_resolve_prefix(source, &prefix, err)))
+        return r;
+    size_t n = strlen(prefix) + sizeof ".meta";
+    char *meta = malloc(n);
+    if (!meta) {
+        free(prefix);
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    }
+    snprintf(meta, n, "%s.meta", prefix);
+    free(prefix);
+    if (!is_file(meta))
+        r = ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: the checkpoint has no graph (%s is absent)",
+                         source, meta);
+    else
+        r = ckpt_graph_open_file(meta, CKPT_GRAPH_KIND_META, out, err);
+    free(meta);
+    return r;
+}
+
+ckpt_graph_kind ckpt_graph_doc_kind(const ckpt_graph_doc *d)
+{
+    return d->kind;
+}
+
+int ckpt_graph_has(const ckpt_graph_doc *d, ckpt_graph_format fmt)
+{
+    switch (fmt) {
+    case CKPT_GRAPH_PBTXT:
+    case CKPT_GRAPH_META:
+    case CKPT_GRAPH_DOT:
+        return d->kind == CKPT_GRAPH_KIND_META || d->kind == CKPT_GRAPH_KIND_SAVEDMODEL;
+    case CKPT_GRAPH_OBJECTS:
+        return d->kind == CKPT_GRAPH_KIND_OBJECTS;
+    case CKPT_GRAPH_SAVEDMODEL:
+        return d->kind == CKPT_GRAPH_KIND_SAVEDMODEL;
+    }
+    return 0;
+}
+
+int ckpt_graph_render(const ckpt_graph_doc *d, ckpt_graph_format fmt,
+                      ckpt_pbtext_write_fn write, void *ctx, ckpt_err *err)
+{
+    if (!ckpt_graph_has(d, fmt))
+        return ckpt_err_set(err, CKPT_E_INVALID, "this document has no such rendering");
+    ckpt_pb_seg root = {d->p, d->n};
+    const ProtobufCMessageDescriptor *desc;
+    if (fmt == CKPT_GRAPH_OBJECTS)
+        desc = &tensorflow__trackable_object_graph__descriptor;
+    else if (fmt == CKPT_GRAPH_SAVEDMODEL)
+        desc = &tensorflow__saved_model__descriptor;
+    else
+        desc = NULL;
+    if (desc)
+        return ckpt_pbtext_print(desc, &root, d->n ? 1 : 0, &print_opts, write, ctx, err);
+
+    /* The MetaGraphDef: the file itself, or the SavedModel's first one. */
+    ckpt_pb_seg *meta = NULL, *graph = NULL;
+    size_t nmeta = 0, ngraph = 0;
+    int r;
+    if (d->kind == CKPT_GRAPH_KIND_SAVEDMODEL) {
+        if ((r = ckpt_pb_field_segs(&root, d->n ? 1 : 0, SAVED_MODEL_META_GRAPHS, 0, &meta,
+                                    &nmeta, err)))
+            return r;
+    } else {
+        meta = malloc(sizeof *meta);
+        if (!meta)
+            return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+        meta[0] = root;
+        nmeta = d->n ? 1 : 0;
+    }
+    if (fmt == CKPT_GRAPH_META) {
+        r = ckpt_pbtext_print(&tensorflow__meta_graph_def__descriptor, meta, nmeta, &print_opts,
+                              write, ctx, err);
+    } else if (!(r = ckpt_pb_field_segs(meta, nmeta, META_GRAPH_GRAPH_DEF, -1, &graph, &ngraph,
+                                        err))) {
+        if (fmt == CKPT_GRAPH_DOT)
+            r = ckpt_graphdot_render(graph, ngraph, write, ctx, err);
+        else
+            r = ckpt_pbtext_print(&tensorflow__graph_def__descriptor, graph, ngraph, &print_opts,
+                                  write, ctx, err);
+    }
+    free(graph);
+    free(meta);
+    return r;
+}
+
+/* Let the kernel take back the file pages a render touched: between renders a mapped 1 GB
+ * .meta should not count against the daemon (other renders simply fault them in again). */
+static void drop_pages(const ckpt_graph_doc *d)
+{
+    if (d->map)
+        madvise(d->map, d->map_len, MADV_DONTNEED);
+}
+
+int ckpt_graph_size(const ckpt_graph_doc *d, ckpt_graph_format fmt, uint64_t *size,
+                    ckpt_err *err)
+{
+    uint64_t n = 0;
+    int r = ckpt_graph_render(d, fmt, ckpt_pbtext_count_sink, &n, err);
+    drop_pages(d);
+    if (r)
+        return r < 0 ? r : ckpt_err_set(err, CKPT_E_IO, "counting sink stopped");
+    *size = n;
+    return 0;
+}
+
+typedef struct fd_count {
+    int fd;
+    uint64_t n;
+} fd_count;
+
+static int fd_count_sink(void *ctx, const char *p, size_t n)
+{
+    fd_count *fc = ctx;
+    int r = ckpt_pbtext_fd_sink(&fc->fd, p, n);
+    if (!r)
+        fc->n += n;
+    return r;
+}
+
+int ckpt_graph_render_fd(const ckpt_graph_doc *d, ckpt_graph_format fmt, int fd,
+                         uint64_t *written, ckpt_err *err)
+{
+    fd_count fc = {fd, 0};
+    int r = ckpt_graph_render(d, fmt, fd_count_sink, &fc, err);
+    drop_pages(d);
+    if (written)
+        *written = fc.n;
+    if (r > 0)
+        r = ckpt_err_set(err, CKPT_E_IO, "output stopped");
+    return r;
+}
+
+int ckpt_graph_read(const ckpt_graph_doc *d, ckpt_graph_format fmt, uint64_t off, void *buf,
+                    size_t len, size_t *got, ckpt_err *err)
+{
+    ckpt_pbtext_range rg = {off, buf, len, 0, 0};
+    *got = 0;
+    if (len == 0)
+        return 0;
+    int r = ckpt_graph_render(d, fmt, ckpt_pbtext_range_sink, &rg, err);
+    if (r < 0)
+        return r;
+    *got = rg.got;
+    return 0;
+}
+
+void ckpt_graph_close(ckpt_graph_doc *d)
+{
+    if (!d)
+        return;
+    if (d->map)
+        munmap(d->map, d->map_len);
+    free(d->owned);
+    free(d);
+}
