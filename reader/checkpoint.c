@@ -214,43 +214,48 @@ int ckpt_open(const char *source, unsigned flags, ckpt_checkpoint **out, ckpt_er
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     pthread_mutex_init(&c->v1_lock, NULL);
     c->v1_cached = UINT32_MAX;
-    int rc = ckpt_resolve_prefix(source, &c->prefix, err);
-    if (rc) {
-        /* No V2 prefix: a V1 checkpoint is a table file named by the save path itself. */
-        ckpt_err v1err;
-        char *path = strdup(source);
-        if (!path) {
-            rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    char *path = NULL;
+    int rc = ckpt_resolve_prefix(source, &path, err);
+    if (rc)
+        goto fail;
+    size_t plen = strlen(path);
+    char *index_path = malloc(plen + 7);
+    if (!index_path) {
+        free(path);
+        rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    snprintf(index_path, plen + 7, "%s.index", path);
+    if (access(index_path, F_OK) == 0) {
+        c->prefix = path;
+        rc = find_meta(c, path, plen, err);
+        if (!rc)
+            rc = ckpt__load_v2(c, index_path, flags, err);
+        free(index_path);
+        if (rc)
             goto fail;
-        }
-        /* State files name sharded V1 saves by the pattern "-?????-of-NNNNN". */
+    } else {
+        free(index_path);
+        /* A V1 checkpoint: a table file named by the save path itself; sharded saves are
+         * recorded as the pattern "-?????-of-NNNNN", whose shard 0 we open first. */
         char *q = strstr(path, "-\?\?\?\?\?-of-");
         if (q)
             memcpy(q + 1, "00000", 5);
         if (!ckpt__is_v1(path)) {
+            rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
+                              "%s: not a TensorFlow checkpoint (no %s.index, and not a V1 "
+                              "checkpoint file)",
+                              path, path);
             free(path);
             goto fail;
         }
-        c->prefix = strndup(path, v1_base_len(path));
-        rc = c->prefix ? find_meta(c, path, v1_base_len(path), &v1err) : CKPT_E_NOMEM;
+        size_t blen = v1_base_len(path);
+        c->prefix = strndup(path, blen);
+        rc = c->prefix ? find_meta(c, path, blen, err)
+                       : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
         if (rc == 0)
             rc = ckpt__load_v1(c, path, err);
-        else
-            ckpt_err_set(err, rc, "out of memory");
         free(path);
-        if (rc)
-            goto fail;
-    } else {
-        size_t plen = strlen(c->prefix);
-        char *index_path = malloc(plen + 7);
-        if (!index_path || find_meta(c, c->prefix, plen, err)) {
-            free(index_path);
-            rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-            goto fail;
-        }
-        snprintf(index_path, plen + 7, "%s.index", c->prefix);
-        rc = ckpt__load_v2(c, index_path, flags, err);
-        free(index_path);
         if (rc)
             goto fail;
     }
@@ -585,23 +590,36 @@ int ckpt_read_strings(ckpt_checkpoint *c, size_t i, uint8_t **buf, ckpt_str **el
     *buf = NULL;
     *elems = NULL;
     *n = 0;
-    size_t len;
-    int rc = read_whole(c, i, buf, &len, err);
-    if (rc)
-        return rc;
+    if (i >= c->nvars)
+        return ckpt_err_set(err, CKPT_E_INVALID, "no variable number %zu", i);
     const var_rec *r = &c->vars[i];
     const char *name = c->names + r->name_off;
     const char *path = r->shard >= 0 ? c->shards[r->shard].path : c->prefix;
     uint64_t count;
+    if (r->dtype != CKPT_DT_STRING)
+        return ckpt_err_set(err, CKPT_E_INVALID, "variable \"%s\" is not a string tensor", name);
+    if (ckpt_shape_numel(r->rank, c->dims + r->dims_off, &count))
+        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: variable \"%s\" has an invalid shape", path,
+                            name);
+    size_t len;
+    int rc, has_crc = (r->flags & CKPT_VAR_HAS_CRC) != 0;
+    if (r->flags & CKPT_VAR_PARTITIONED) {
+        const var_rec *s = r->nparts == 1 ? &c->slices[c->parts[r->offset].slice] : NULL;
+        if (!s || !(s->flags & REC_V1_SLICE))
+            return ckpt_err_set(err, CKPT_E_UNSUPPORTED,
+                                "%s: variable \"%s\": string tensors saved in several slices are "
+                                "not supported",
+                                c->prefix, name);
+        rc = ckpt__v1_read_strings(c, s, count, buf, &len, err);
+    } else {
+        rc = read_whole(c, i, buf, &len, err);
+    }
+    if (rc)
+        return rc;
     uint32_t crc;
-    if (r->dtype != CKPT_DT_STRING) {
-        rc = ckpt_err_set(err, CKPT_E_INVALID, "variable \"%s\" is not a string tensor", name);
-    } else if (ckpt_shape_numel(r->rank, c->dims + r->dims_off, &count)) {
-        rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: variable \"%s\" has an invalid shape", path,
-                          name);
-    } else if ((rc = ckpt_tstring_decode(*buf, len, count, elems, &crc, err)) != 0) {
+    if ((rc = ckpt_tstring_decode(*buf, len, count, elems, &crc, err)) != 0) {
         ckpt_err_prefix(err, "%s: variable \"%s\"", path, name);
-    } else if ((r->flags & CKPT_VAR_HAS_CRC) && crc != r->crc) {
+    } else if (has_crc && crc != r->crc) {
         rc = ckpt_err_set(err, CKPT_E_CORRUPT,
                           "%s: variable \"%s\": checksum does not match (stored %08x, computed "
                           "on the bytes read %08x)",
@@ -624,9 +642,10 @@ int ckpt_read_all(ckpt_checkpoint *c, size_t i, uint8_t **out, size_t *len, ckpt
         ckpt_str *elems;
         uint64_t n;
         int rc = ckpt_read_strings(c, i, out, &elems, &n, err);
-        free(elems);
+        /* The stored encoding ends after the last element's bytes. */
         if (rc == 0)
-            *len = (size_t)c->vars[i].nbytes;
+            *len = n ? (size_t)(elems[n - 1].ptr + elems[n - 1].len - *out) : 4;
+        free(elems);
         return rc;
     }
     return read_whole(c, i, out, len, err);

@@ -100,6 +100,10 @@ int ckpt__load_v1(ckpt_checkpoint *c, const char *path, ckpt_err *err);
 int ckpt__v1_read(ckpt_checkpoint *c, const var_rec *s, uint32_t si, uint8_t *buf, size_t n,
                   uint64_t off, ckpt_err *err);
 
+/* The n elements of V1 string slice s, re-encoded as a V2 string tensor (malloc'd). */
+int ckpt__v1_read_strings(ckpt_checkpoint *c, const var_rec *s, uint64_t n, uint8_t **out,
+                          size_t *len, ckpt_err *err);
+
 #endif
 
 

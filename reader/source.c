@@ -69,6 +69,28 @@ static size_t strip_data_suffix(const char *s, size_t len)
     return i - 6;
 }
 
+/*
+ * A V1 checkpoint is named by its file, or for sharded saves by the pattern
+ * "-?????-of-NNNNN" that the state file records: accept s when that file (shard 0 for a
+ * pattern) is a regular file. The caller checks the contents.
+ */
+static char *try_v1(const char *s, size_t n)
+{
+    char *p = strndup(s, n);
+    if (!p)
+        return NULL;
+    char *probe = strdup(p);
+    char *q = probe ? strstr(probe, "-\?\?\?\?\?-of-") : NULL;
+    if (q)
+        memcpy(q + 1, "00000", 5);
+    int ok = probe && is_file(probe);
+    free(probe);
+    if (ok)
+        return p;
+    free(p);
+    return NULL;
+}
+
 /* Candidate prefix p (length n of s): accept it when p.index is a file. */
 static char *try_prefix(const char *s, size_t n)
 {
@@ -202,7 +224,9 @@ static int resolve_dir(const char *dir, char **prefix, ckpt_err *err)
     char *latest = NULL;
     if (ckpt_read_state_file(dir, &latest, NULL, NULL, NULL) == 0) {
         if (latest && *latest) {
-            char *p = latest[0] == '/' ? try_prefix(latest, strlen(latest)) : NULL;
+            char *p = NULL;
+            if (latest[0] == '/' && !(p = try_prefix(latest, strlen(latest))))
+                p = try_v1(latest, strlen(latest));
             if (!p) {
                 /* Relative, or absolute from another machine: look beside the state file. */
                 const char *base = strrchr(latest, '/');
@@ -210,7 +234,8 @@ static int resolve_dir(const char *dir, char **prefix, ckpt_err *err)
                 char *joined = malloc(strlen(dir) + strlen(base) + 2);
                 if (joined) {
                     sprintf(joined, "%s/%s", dir, base);
-                    p = try_prefix(joined, strlen(joined));
+                    if (!(p = try_prefix(joined, strlen(joined))))
+                        p = try_v1(joined, strlen(joined));
                     free(joined);
                 }
             }
@@ -220,8 +245,8 @@ static int resolve_dir(const char *dir, char **prefix, ckpt_err *err)
                 return 0;
             }
             ckpt_err_set(err, CKPT_E_NOTFOUND,
-                         "%s/checkpoint: names checkpoint \"%s\", but its .index file does not "
-                         "exist",
+                         "%s/checkpoint: names checkpoint \"%s\", but neither its .index file nor "
+                         "a V1 checkpoint file of that name exists",
                          dir, latest);
             free(latest);
             return CKPT_E_NOTFOUND;
@@ -302,6 +327,11 @@ int ckpt_resolve_prefix(const char *source, char **prefix, ckpt_err *err)
             else if ((n = strip_data_suffix(src, len)) > 0)
                 p = try_prefix(src, n);
         }
+        /* Last, V1: the file itself, or the file a V1 save's .meta sits beside. */
+        if (!p && ends_with(src, len, ".meta"))
+            p = try_v1(src, len - 5);
+        if (!p && !ends_with(src, len, ".index") && !ends_with(src, len, ".meta"))
+            p = try_v1(src, len);
         if (!p) {
             if (access(src, F_OK) != 0 && errno == ENOENT)
                 rc = ckpt_err_set(err, CKPT_E_NOTFOUND,

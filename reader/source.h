@@ -11,8 +11,11 @@
 #include "err.h"
 
 /*
- * Resolve source to a V2 prefix (PREFIX.index exists) in a new malloc'd string.
+ * Resolve source to a V2 prefix (PREFIX.index exists) or, failing that, to the path of a V1
+ * checkpoint candidate (a file, or a "-?????-of-NNNNN" pattern whose shard 0 is a file; the
+ * caller checks its contents), in a new malloc'd string.
  * - "P", "P.index", "P.meta", "P.data-NNNNN-of-MMMMM" give "P" when P.index exists;
+ * - "P" or "P.meta" give "P" when P is a (V1) file;
  * - a directory with a `checkpoint` state file gives its model_checkpoint_path (relative paths
  *   joined to the directory; an absolute path written on another machine falls back to the
  *   file of the same name in the directory);

@@ -9,6 +9,8 @@
  */
 #include "ckpt_internal.h"
 
+#include "coding.h"
+#include "crc32c.h"
 #include "dtype.h"
 #include "saved_tensor_slice.pb-c.h"
 #include "shape.h"
@@ -25,6 +27,9 @@
 #include <unistd.h>
 
 #define MAX_RANK 254
+
+static int slice_record(ckpt_checkpoint *c, const var_rec *s, Tensorflow__SavedTensorSlices **out,
+                        ckpt_err *err);
 #define MAX_V1_FILES 4096
 
 typedef struct meta_ctx {
@@ -287,8 +292,26 @@ int ckpt__load_v1(ckpt_checkpoint *c, const char *path, ckpt_err *err)
     return rc;
 }
 
-/* Decode slice record si into a new buffer of exactly s->nbytes bytes. */
+/* Decode slice record s into a new buffer of exactly s->nbytes bytes. */
 static int decode_slice(ckpt_checkpoint *c, const var_rec *s, uint8_t **out, ckpt_err *err)
+{
+    Tensorflow__SavedTensorSlices *m;
+    int rc = slice_record(c, s, &m, err);
+    if (rc)
+        return rc;
+    uint64_t numel;
+    ckpt_shape_numel(s->rank, c->dims + s->dims_off, &numel);
+    size_t len;
+    rc = ckpt_tensorproto_bytes(m->data->data, s->dtype, numel, out, &len, err);
+    tensorflow__saved_tensor_slices__free_unpacked(m, NULL);
+    if (rc)
+        return ckpt_err_prefix(err, "%s", c->shards[s->shard].path);
+    return 0;
+}
+
+/* Fetch and parse the record of slice s: the SavedTensorSlices (free it) holding its values. */
+static int slice_record(ckpt_checkpoint *c, const var_rec *s, Tensorflow__SavedTensorSlices **out,
+                        ckpt_err *err)
 {
     const shard *sh = &c->shards[s->shard];
     uint8_t *val;
@@ -296,12 +319,12 @@ static int decode_slice(ckpt_checkpoint *c, const var_rec *s, uint8_t **out, ckp
     int rc = ckpt_table_get(sh->table, (const uint8_t *)c->names + s->name_off, s->name_len, &val,
                             &vlen, err);
     atomic_fetch_add_explicit(&c->data_reads, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&c->data_bytes, vlen, memory_order_relaxed);
     if (rc == CKPT_E_NOTFOUND)
         return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: a slice record listed in the meta is missing",
                             sh->path);
     if (rc)
         return rc;
+    atomic_fetch_add_explicit(&c->data_bytes, vlen, memory_order_relaxed);
     Tensorflow__SavedTensorSlices *m = tensorflow__saved_tensor_slices__unpack(NULL, vlen, val);
     free(val);
     if (!m || !m->data || !m->data->data) {
@@ -309,13 +332,57 @@ static int decode_slice(ckpt_checkpoint *c, const var_rec *s, uint8_t **out, ckp
             tensorflow__saved_tensor_slices__free_unpacked(m, NULL);
         return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: a slice record is not parseable", sh->path);
     }
-    uint64_t numel;
-    ckpt_shape_numel(s->rank, c->dims + s->dims_off, &numel);
-    size_t len;
-    rc = ckpt_tensorproto_bytes(m->data->data, s->dtype, numel, out, &len, err);
-    tensorflow__saved_tensor_slices__free_unpacked(m, NULL);
+    *out = m;
+    return 0;
+}
+
+int ckpt__v1_read_strings(ckpt_checkpoint *c, const var_rec *s, uint64_t n, uint8_t **out,
+                          size_t *len, ckpt_err *err)
+{
+    Tensorflow__SavedTensorSlices *m;
+    int rc = slice_record(c, s, &m, err);
     if (rc)
-        return ckpt_err_prefix(err, "%s", sh->path);
+        return rc;
+    const Tensorflow__TensorProto *t = m->data->data;
+    size_t have = t->n_string_val;
+    if (have > n || (have == 0 && n > 0)) {
+        tensorflow__saved_tensor_slices__free_unpacked(m, NULL);
+        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: %zu strings for a tensor of %llu elements",
+                            c->shards[s->shard].path, have, (unsigned long long)n);
+    }
+    /* Re-encode as a V2 string tensor (lengths, their masked CRC, bytes) so one decoder and one
+     * renderer serve both formats; like TF, missing trailing values repeat the last one. */
+    size_t total = 4;
+    for (uint64_t i = 0; i < n; i++) {
+        size_t l = t->string_val[i < have ? i : have - 1].len;
+        total += 10 + l;
+    }
+    uint8_t *buf = malloc(total);
+    if (!buf) {
+        tensorflow__saved_tensor_slices__free_unpacked(m, NULL);
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    }
+    size_t o = 0;
+    uint32_t lcrc = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t l = t->string_val[i < have ? i : have - 1].len;
+        o += (size_t)ckpt_put_varint64(buf + o, l);
+        uint8_t le[8];
+        ckpt_store_le32(le, (uint32_t)l);
+        ckpt_store_le32(le + 4, (uint32_t)(l >> 32));
+        lcrc = ckpt_crc32c_extend(lcrc, le, l > 0xffffffffu ? 8 : 4);
+    }
+    ckpt_store_le32(buf + o, ckpt_crc32c_mask(lcrc));
+    o += 4;
+    for (uint64_t i = 0; i < n; i++) {
+        const ProtobufCBinaryData *b = &t->string_val[i < have ? i : have - 1];
+        if (b->len)
+            memcpy(buf + o, b->data, b->len);
+        o += b->len;
+    }
+    tensorflow__saved_tensor_slices__free_unpacked(m, NULL);
+    *out = buf;
+    *len = o;
     return 0;
 }
 
