@@ -24,7 +24,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: ckptfs ls [--index-only] SOURCE\n"
                "       ckptfs cat [--index-only] SOURCE NAME\n"
-               "       ckptfs graph SOURCE [--format pbtxt|meta|dot|objects]\n"
+               "       ckptfs graph SOURCE [--format pbtxt|meta|dot|objects|savedmodel]\n"
                "       ckptfs mount SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
                "       mount.ckptfs SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
                "SOURCE is a checkpoint prefix (model.ckpt), any of its files, or a folder\n"
