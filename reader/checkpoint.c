@@ -67,14 +67,16 @@ static void part_box(const ckpt_checkpoint *c, const var_rec *r, const part_rec 
     }
 }
 
-static int find_slice(const ckpt_checkpoint *c, const uint8_t *key, size_t klen, size_t *idx)
+/* Binary search of records sorted by name (their key bytes) for exactly key. */
+static int find_rec(const ckpt_checkpoint *c, const var_rec *arr, size_t n, const void *key,
+                    size_t klen, size_t *idx)
 {
-    size_t lo = 0, hi = c->nslices;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        const var_rec *r = &c->slices[mid];
-        size_t n = r->name_len < klen ? r->name_len : klen;
-        int cmp = memcmp(c->names + r->name_off, key, n);
+        const var_rec *r = &arr[mid];
+        size_t m = r->name_len < klen ? r->name_len : klen;
+        int cmp = m ? memcmp(c->names + r->name_off, key, m) : 0;
         if (cmp == 0)
             cmp = r->name_len < klen ? -1 : r->name_len > klen;
         if (cmp == 0) {
@@ -136,7 +138,7 @@ static int resolve_parts(ckpt_checkpoint *c, const char *index_path, ckpt_err *e
                 raw_st[d] = ext[2 * d], raw_ln[d] = ext[2 * d + 1];
             size_t klen = ckpt_slice_key(name, r->name_len, r->rank, raw_st, raw_ln, key);
             size_t si = p->slice;
-            if (si == UINT32_MAX && find_slice(c, key, klen, &si)) {
+            if (si == UINT32_MAX && find_rec(c, c->slices, c->nslices, key, klen, &si)) {
                 rc = ckpt_err_set(err, CKPT_E_CORRUPT,
                                   "%s: variable \"%s\": slice %u of %u is missing from the index",
                                   index_path, name, j + 1, r->nparts);
@@ -357,24 +359,7 @@ void ckpt_get(const ckpt_checkpoint *c, size_t i, ckpt_var *out)
 
 int ckpt_find(const ckpt_checkpoint *c, const char *name, size_t len, size_t *idx)
 {
-    size_t lo = 0, hi = c->nvars;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const var_rec *r = &c->vars[mid];
-        size_t n = r->name_len < len ? r->name_len : len;
-        int cmp = memcmp(c->names + r->name_off, name, n);
-        if (cmp == 0)
-            cmp = r->name_len < len ? -1 : r->name_len > len;
-        if (cmp == 0) {
-            *idx = mid;
-            return 0;
-        }
-        if (cmp < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return CKPT_E_NOTFOUND;
+    return find_rec(c, c->vars, c->nvars, name, len, idx);
 }
 
 uint64_t ckpt_data_reads(const ckpt_checkpoint *c)

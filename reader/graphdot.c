@@ -8,42 +8,11 @@
  * node_def.proto). */
 enum { GRAPH_NODE = 1, NODE_NAME = 1, NODE_OP = 2, NODE_INPUT = 3 };
 
-typedef struct dotw {
-    ckpt_pbtext_write_fn write;
-    void *ctx;
-    ckpt_err *err;
-    size_t n;
-    char buf[1 << 16];
-} dotw;
-
-static int dflush(dotw *w)
-{
-    if (!w->n)
-        return 0;
-    int r = w->write(w->ctx, w->buf, w->n);
-    w->n = 0;
-    if (r < 0)
-        ckpt_err_set(w->err, r, "writing the DOT text failed: %s", ckpt_strerror(r));
-    return r;
-}
+typedef ckpt_outbuf dotw;
 
 static int put(dotw *w, const char *s, size_t n)
 {
-    while (n) {
-        if (w->n == sizeof w->buf) {
-            int r = dflush(w);
-            if (r)
-                return r;
-        }
-        size_t k = sizeof w->buf - w->n;
-        if (k > n)
-            k = n;
-        memcpy(w->buf + w->n, s, k);
-        w->n += k;
-        s += k;
-        n -= k;
-    }
-    return 0;
+    return ckpt_outbuf_put(w, s, n);
 }
 
 /* Valid UTF-8 sequence length at s, 0 if none (no overlongs, surrogates or > U+10FFFF). */
@@ -198,10 +167,7 @@ int ckpt_graphdot_render(const ckpt_pb_seg *segs, size_t nseg, ckpt_pbtext_write
     dotw *w = malloc(sizeof *w);
     if (!w)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-    w->write = write;
-    w->ctx = ctx;
-    w->err = err;
-    w->n = 0;
+    ckpt_outbuf_init(w, write, ctx, err);
     ckpt_pb_iter it;
     ckpt_pb_field f;
     int r = put(w, "digraph G {\n  node [shape=box];\n", 32);
@@ -214,7 +180,7 @@ int ckpt_graphdot_render(const ckpt_pb_seg *segs, size_t nseg, ckpt_pbtext_write
     if (!r)
         r = put(w, "}\n", 2);
     if (!r)
-        r = dflush(w);
+        r = ckpt_outbuf_flush(w);
     free(w);
     return r;
 }

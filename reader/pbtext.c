@@ -527,43 +527,15 @@ typedef struct level {
 } level;
 
 typedef struct printer {
-    ckpt_pbtext_write_fn write;
-    void *ctx;
     ckpt_err *err;
     const ckpt_pbtext_opts *opts;
-    size_t outn;
-    char out[1 << 16];
+    ckpt_outbuf out;
     level lv[CKPT_PBTEXT_MAX_DEPTH + 3];
 } printer;
 
-static int flush(printer *P)
-{
-    if (!P->outn)
-        return 0;
-    int r = P->write(P->ctx, P->out, P->outn);
-    P->outn = 0;
-    if (r < 0)
-        ckpt_err_set(P->err, r, "writing the text failed: %s", ckpt_strerror(r));
-    return r;
-}
-
 static int emit(printer *P, const char *s, size_t n)
 {
-    while (n) {
-        if (P->outn == sizeof P->out) {
-            int r = flush(P);
-            if (r)
-                return r;
-        }
-        size_t k = sizeof P->out - P->outn;
-        if (k > n)
-            k = n;
-        memcpy(P->out + P->outn, s, k);
-        P->outn += k;
-        s += k;
-        n -= k;
-    }
-    return 0;
+    return ckpt_outbuf_put(&P->out, s, n);
 }
 
 static int emit_str(printer *P, const char *s)
@@ -588,13 +560,11 @@ static int emit_escaped(printer *P, const uint8_t *s, size_t n, int utf8)
 {
     size_t i = 0;
     while (i < n) {
-        if (sizeof P->out - P->outn < 4) {
-            int r = flush(P);
-            if (r)
-                return r;
-        }
+        int r = ckpt_outbuf_reserve(&P->out, 4);
+        if (r)
+            return r;
         size_t used;
-        P->outn += esc_step(s + i, n - i, utf8, &used, P->out + P->outn);
+        P->out.n += esc_step(s + i, n - i, utf8, &used, P->out.buf + P->out.n);
         i += used;
     }
     return 0;
@@ -1152,13 +1122,12 @@ int ckpt_pbtext_print(const ProtobufCMessageDescriptor *desc, const ckpt_pb_seg 
     printer *P = calloc(1, sizeof *P);
     if (!P)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-    P->write = write;
-    P->ctx = ctx;
+    ckpt_outbuf_init(&P->out, write, ctx, err);
     P->err = err;
     P->opts = opts;
     int r = print_message(P, desc, segs, nseg, 0);
     if (r == 0)
-        r = flush(P);
+        r = ckpt_outbuf_flush(&P->out);
     for (size_t i = 0; i < sizeof P->lv / sizeof P->lv[0]; i++) {
         free(P->lv[i].st);
         free(P->lv[i].segs);

@@ -36,6 +36,7 @@
 #define CKPT_PBTEXT_H
 
 #include "err.h"
+#include "outbuf.h"
 
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
@@ -47,7 +48,7 @@
  * Output sink: consume n bytes at p. Return 0 to go on, a negative CKPT_E_* code to fail the
  * print with that code, or a positive value to stop early (the printer then returns it).
  */
-typedef int (*ckpt_pbtext_write_fn)(void *ctx, const char *p, size_t n);
+typedef ckpt_write_fn ckpt_pbtext_write_fn;
 
 /* A piece of serialized message; a message made of several pieces is their concatenation. */
 typedef struct ckpt_pb_seg {
