@@ -33,7 +33,7 @@ static void usage(FILE *f)
 
 static int write_all(const void *p, size_t n)
 {
-    return fwrite(p, 1, n, stdout) == n ? 0 : -1;
+    return n == 0 || fwrite(p, 1, n, stdout) == n ? 0 : -1;
 }
 
 static int open_source(const char *source, unsigned flags, ckpt_checkpoint **c)

@@ -946,7 +946,8 @@ static int print_map(printer *P, const ProtobufCFieldDescriptor *f, const ckpt_p
     }
     if (r < 0)
         return r;
-    qsort(L->ents, n, sizeof(ment), ment_cmp);
+    if (n)
+        qsort(L->ents, n, sizeof(ment), ment_cmp);
     int indent = 2 * depth;
     for (size_t i = 0; i < n; i++) {
         /* Equal keys: only the last one read survives, as in a parsed map. */
