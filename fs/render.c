@@ -28,7 +28,8 @@ void ckfs_buf_put(ckfs_buf *b, const void *p, size_t n)
         b->data = d;
         b->cap = cap;
     }
-    memcpy(b->data + b->len, p, n);
+    if (n) /* an empty append may come with p == NULL and nothing allocated */
+        memcpy(b->data + b->len, p, n);
     b->len += n;
 }
 
