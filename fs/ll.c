@@ -1,13 +1,16 @@
 /*
  * ll.c - the FUSE low-level operations (see ll.h).
  *
- * Every reply is computed from the tree and the index; only opening a string tensor and
- * reading a variable's bytes touch a data shard. Inodes never go away, so forget is a no-op
- * and every timeout is long: the kernel's dentry, attribute and page caches do the rest.
+ * Every reply is computed from a view's tree and index; only text-shown tensors (strings,
+ * variants), object_graph.pbtxt and reading a variable's bytes touch a data shard. Inodes
+ * never go away, so forget is a no-op and every timeout is long: the kernel's dentry,
+ * attribute and page caches do the rest.
  */
 #include "ll.h"
 
 #include "dtype.h"
+#include "gen.h"
+#include "npy.h"
 #include "render.h"
 #include "shape.h"
 
@@ -26,9 +29,8 @@
 #define TIMEOUT 86400.0
 /* st_blksize: large, so cp and friends read in big requests. */
 #define BLKSIZE (128 * 1024)
-
-const char *const ckfs_gen_names[] = {"variables.tsv"};
-const int ckfs_ngen = 1;
+/* Longest NPY header (rank is bounded by the reader; numpy's own limit is 64 dims). */
+#define NPY_HEADER_MAX 4096
 
 void ckfs_log(const ckfs *fs, const char *fmt, ...)
 {
@@ -44,63 +46,135 @@ void ckfs_log(const ckfs *fs, const char *fmt, ...)
     va_end(ap);
 }
 
+void ckfs_log_warning(void *ctx, const char *msg)
+{
+    ckfs_log(ctx, "warning: %s", msg);
+}
+
 static ckfs *ctx(fuse_req_t req)
 {
     return fuse_req_userdata(req);
 }
 
-/* One open file. Text content (sidecars, generated files, string tensors) is held in data. */
+/* What an inode number names: a node of a view, or (v NULL) the folder root or `latest`. */
+typedef struct target {
+    ckfs_view *v;
+    ckfs_node n;
+} target;
+
+/* One open file. Text content (sidecars, generated files, text-shown tensors) is in data or,
+ * for rendered graph texts, in fd. */
 typedef struct ckfs_file {
+    ckfs_view *v;
     ckfs_node node;
     pthread_mutex_t mu;     /* guards crc */
     ckpt_crc_state crc;
     const char *data;
     size_t len;
+    int fd;                 /* rendered text to pread, or -1 */
     char *owned;            /* data when it belongs to this file alone */
     ckfs_lazy *shared;      /* data when it is a lazy entry (one reference held) */
+    uint32_t hlen;          /* .npy: header length; the header is in owned */
 } ckfs_file;
 
-/* --- lazily rendered content ------------------------------------------------------------- */
+/* --- views and inode numbers ------------------------------------------------------------ */
 
-static int render_gen(ckfs *fs, uint32_t g, ckfs_buf *b)
+static ckfs_view *view_of_range(ckfs *fs, uint64_t r)
 {
-    (void)g; /* only variables.tsv for now */
-    return ckfs_render_tsv(fs->c, b);
-}
-
-/* Size of a generated file, rendering it on first use (it is kept: it is index data only). */
-static int gen_size(ckfs *fs, uint32_t g, uint64_t *size)
-{
-    ckfs_lazy *L = &fs->gens[g];
-    pthread_mutex_lock(&fs->mu);
-    if (L->state == 0) {
-        ckfs_buf b = {0};
-        if (render_gen(fs, g, &b) == 0) {
-            L->data = b.data;
-            L->size = b.len;
-            L->state = 1;
-        } else {
-            ckfs_buf_free(&b);
-            L->state = -1;
-        }
+    size_t lo = 0, hi = fs->nviews;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (fs->ranges[mid].r == r)
+            return &fs->views[fs->ranges[mid].view];
+        if (fs->ranges[mid].r < r)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    int ok = L->state == 1;
-    *size = L->size;
-    pthread_mutex_unlock(&fs->mu);
-    return ok ? 0 : -EIO;
+    return NULL;
 }
 
-/* Take a reference to string variable i's text form, rendering it if nobody holds it. */
-static int strs_acquire(ckfs *fs, uint32_t i, ckfs_lazy **out)
+/* Open v if needed; a failure is logged once and reads as EIO. */
+static int ensure(ckfs *fs, ckfs_view *v)
 {
-    ckfs_lazy *L = &fs->strs[i];
+    if (__atomic_load_n(&v->state, __ATOMIC_ACQUIRE) == 1)
+        return 0;
+    ckpt_err err;
+    ckpt_err_clear(&err);
+    int was = __atomic_load_n(&v->state, __ATOMIC_ACQUIRE);
+    int rc = ckfs_view_ensure(v, &fs->opts, ckfs_log_warning, fs, &err);
+    if (rc) {
+        if (was == 0)
+            ckfs_log(fs, "cannot open checkpoint %s: %s", v->name ? v->name : v->prefix, err.msg);
+        return rc == CKPT_E_NOMEM ? -ENOMEM : -EIO;
+    }
+    return 0;
+}
+
+/*
+ * Resolve ino. open_root: open a folder's checkpoint even when ino is its directory (getattr
+ * and listings of the folder root must not: they show the directory without reading its index).
+ */
+static int resolve(ckfs *fs, fuse_ino_t ino, int open_root, target *t)
+{
+    if (!fs->folder) {
+        t->v = &fs->views[0];
+        return ckfs_tree_node(t->v->tree, ino, &t->n) ? -ENOENT : 0;
+    }
+    uint64_t r = (uint64_t)ino >> CKFS_VIEW_SHIFT;
+    if (r == 0) {
+        t->v = NULL;
+        if (ino == CKFS_INO_ROOT)
+            t->n = (ckfs_node){CKFS_K_DIR, 0};
+        else if (ino == CKFS_INO_LATEST && fs->latest)
+            t->n = (ckfs_node){CKFS_K_LINK, 0};
+        else
+            return -ENOENT;
+        return 0;
+    }
+    ckfs_view *v = view_of_range(fs, r);
+    if (!v)
+        return -ENOENT;
+    uint64_t local = (uint64_t)ino & CKFS_LOCAL_MASK;
+    t->v = v;
+    if (local == CKFS_INO_ROOT && !open_root &&
+        __atomic_load_n(&v->state, __ATOMIC_ACQUIRE) != 1) {
+        t->n = (ckfs_node){CKFS_K_DIR, 0};
+        return 0;
+    }
+    int rc = ensure(fs, v);
+    if (rc)
+        return rc;
+    return ckfs_tree_node(v->tree, local, &t->n) ? -ENOENT : 0;
+}
+
+static int view_open(ckfs_view *v)
+{
+    return __atomic_load_n(&v->state, __ATOMIC_ACQUIRE) == 1;
+}
+
+static uint64_t target_ino(const target *t)
+{
+    if (!t->v)
+        return t->n.kind == CKFS_K_LINK ? CKFS_INO_LATEST : CKFS_INO_ROOT;
+    if (!view_open(t->v)) /* an unopened checkpoint's directory */
+        return t->v->base + CKFS_INO_ROOT;
+    return t->v->base + ckfs_tree_ino(t->v->tree, t->n);
+}
+
+/* --- lazily rendered tensors' text ------------------------------------------------------- */
+
+/* Take a reference to variable i's text form, rendering it if nobody holds it. */
+static int strs_acquire(ckfs *fs, ckfs_view *v, uint32_t i, ckfs_lazy **out)
+{
+    ckfs_lazy *L = &v->strs[i];
     int rc = 0;
-    pthread_mutex_lock(&fs->mu);
+    pthread_mutex_lock(&v->mu);
     if (!L->data) {
         ckfs_buf b = {0};
         ckpt_err err;
         ckpt_err_clear(&err);
-        int r = ckfs_render_strings(fs->c, i, &b, &err);
+        int r = ckfs_render_text(v->c, i, &b, &err);
         if (r) {
             ckfs_buf_free(&b);
             ckfs_log(fs, "%s", err.msg);
@@ -118,19 +192,33 @@ static int strs_acquire(ckfs *fs, uint32_t i, ckfs_lazy **out)
         L->refs++;
         *out = L;
     }
-    pthread_mutex_unlock(&fs->mu);
+    pthread_mutex_unlock(&v->mu);
     return rc;
 }
 
-static void strs_release(ckfs *fs, ckfs_lazy *L)
+static void strs_release(ckfs_view *v, ckfs_lazy *L)
 {
-    pthread_mutex_lock(&fs->mu);
+    pthread_mutex_lock(&v->mu);
     if (--L->refs == 0) {
         /* Keep the size (stat must stay right), drop the text. */
         free(L->data);
         L->data = NULL;
     }
-    pthread_mutex_unlock(&fs->mu);
+    pthread_mutex_unlock(&v->mu);
+}
+
+/* Size of a generated file, computing it on first use (logged on failure). */
+static int gen_size(ckfs *fs, ckfs_view *v, uint32_t g, uint64_t *size)
+{
+    ckpt_err err;
+    ckpt_err_clear(&err);
+    int rc = ckfs_gen_size(v, (int)g, size, &err);
+    if (rc) {
+        if (err.msg[0])
+            ckfs_log(fs, "%s", err.msg);
+        return rc == CKPT_E_NOMEM ? -ENOMEM : -EIO;
+    }
+    return 0;
 }
 
 /* --- attributes ------------------------------------------------------------------------- */
@@ -143,64 +231,127 @@ static uint64_t sidecar_size(const ckpt_var *v, int kind)
                                 : ckfs_render_dtype(v, buf, sizeof buf);
 }
 
+/* Length of variable v's .npy header (0 if it has none). */
+static uint32_t npy_header_len(const ckpt_var *v)
+{
+    char tmp[1];
+    size_t n = ckpt_npy_header(v->dtype, v->rank, v->dims, tmp, 0);
+    return n <= NPY_HEADER_MAX ? (uint32_t)n : 0;
+}
+
+/* Attributes of an unopened checkpoint's directory: from its index file's stat alone. */
+static void unopened_dir_stat(ckfs *fs, ckfs_view *v, struct stat *st)
+{
+    st->st_mode = S_IFDIR | fs->dmode;
+    st->st_nlink = 1; /* "unknown": find and friends then do not count on it */
+    st->st_atim = st->st_mtim = st->st_ctim = fs->mtime;
+    size_t n = strlen(v->prefix);
+    char *p = malloc(n + sizeof ".index");
+    if (p) {
+        struct stat ist;
+        memcpy(p, v->prefix, n);
+        memcpy(p + n, ".index", sizeof ".index");
+        if (stat(p, &ist) == 0 || stat(v->prefix, &ist) == 0) {
+            st->st_atim = st->st_mtim = st->st_ctim = ist.st_mtim;
+            mode_t r = fs->opts.have_umask ? (0444 & ~fs->opts.umask) : (ist.st_mode & 0444);
+            st->st_mode = S_IFDIR | ((r | (r >> 2)) & (fs->opts.have_umask ? ~fs->opts.umask : 0777));
+            st->st_uid = fs->opts.have_uid ? fs->opts.uid : ist.st_uid;
+            st->st_gid = fs->opts.have_gid ? fs->opts.gid : ist.st_gid;
+        }
+        free(p);
+    }
+}
+
 /*
- * Fill st for node n. *attr_timeout is TIMEOUT, or 0 for a string tensor whose text size is
- * not known yet (its size shows as 0 until the first open renders it, like a /proc file).
+ * Fill st for target t. *attr_timeout is TIMEOUT, or 0 for a file whose size is not known yet
+ * (a text-shown tensor before its first open) and an unopened checkpoint's directory.
+ * lazy_ok: compute a generated file's size if unknown (else fail with -EAGAIN, for listings).
  */
-static int node_stat(ckfs *fs, ckfs_node n, struct stat *st, double *attr_timeout)
+static int node_stat(ckfs *fs, const target *t, struct stat *st, double *attr_timeout,
+                     int lazy_ok)
 {
     memset(st, 0, sizeof(*st));
-    st->st_ino = ckfs_tree_ino(fs->tree, n);
-    st->st_uid = fs->uid;
-    st->st_gid = fs->gid;
-    st->st_atim = st->st_mtim = st->st_ctim = fs->mtime;
+    st->st_ino = target_ino(t);
     st->st_blksize = BLKSIZE;
     st->st_nlink = 1;
-    st->st_mode = S_IFREG | fs->fmode;
     *attr_timeout = TIMEOUT;
+    ckfs_view *v = t->v;
+    ckfs_node n = t->n;
+
+    if (!v) {
+        st->st_uid = fs->uid;
+        st->st_gid = fs->gid;
+        st->st_atim = st->st_mtim = st->st_ctim = fs->mtime;
+        if (n.kind == CKFS_K_LINK) {
+            st->st_mode = S_IFLNK | 0777;
+            st->st_size = (off_t)strlen(fs->latest);
+        } else {
+            st->st_mode = S_IFDIR | fs->dmode;
+            st->st_nlink = 2 + fs->nviews;
+            st->st_size = 4096;
+        }
+        return 0;
+    }
+    if (!view_open(v)) {
+        st->st_uid = fs->uid;
+        st->st_gid = fs->gid;
+        unopened_dir_stat(fs, v, st);
+        st->st_size = 4096;
+        *attr_timeout = 0;
+        return 0;
+    }
+    st->st_uid = v->uid;
+    st->st_gid = v->gid;
+    st->st_atim = st->st_mtim = st->st_ctim = v->mtime;
+    st->st_mode = S_IFREG | v->fmode;
 
     if (n.kind == CKFS_K_DIR) {
-        st->st_mode = S_IFDIR | fs->dmode;
-        st->st_nlink = 2 + ckfs_tree_subdirs(fs->tree, n.idx);
+        st->st_mode = S_IFDIR | v->dmode;
+        st->st_nlink = 2 + ckfs_tree_subdirs(v->tree, n.idx);
         st->st_size = 4096;
     } else if (n.kind == CKFS_K_GEN) {
         uint64_t size;
-        int rc = gen_size(fs, n.idx, &size);
-        if (rc)
-            return rc;
+        if (!ckfs_gen_size_known(v, (int)n.idx, &size)) {
+            if (!lazy_ok)
+                return -EAGAIN;
+            int rc = gen_size(fs, v, n.idx, &size);
+            if (rc)
+                return rc;
+        }
         st->st_size = (off_t)size;
     } else {
-        if (n.idx >= ckpt_count(fs->c))
+        if (n.idx >= ckpt_count(v->c))
             return -ENOENT;
-        ckpt_var v;
-        ckpt_get(fs->c, n.idx, &v);
+        ckpt_var var;
+        ckpt_get(v->c, n.idx, &var);
         if (n.kind == CKFS_K_DATA) {
-            if (ckfs_is_text_var(&v)) {
-                pthread_mutex_lock(&fs->mu);
-                ckfs_lazy *L = &fs->strs[n.idx];
+            if (ckfs_is_text_var(&var)) {
+                pthread_mutex_lock(&v->mu);
+                ckfs_lazy *L = &v->strs[n.idx];
                 if (L->state == 1)
                     st->st_size = (off_t)L->size;
                 else
                     *attr_timeout = 0;
-                pthread_mutex_unlock(&fs->mu);
+                pthread_mutex_unlock(&v->mu);
             } else {
-                st->st_size = (off_t)v.nbytes;
+                st->st_size = (off_t)var.nbytes;
             }
         } else if (n.kind == CKFS_K_SHAPE || n.kind == CKFS_K_DTYPE) {
-            st->st_size = (off_t)sidecar_size(&v, n.kind);
+            st->st_size = (off_t)sidecar_size(&var, n.kind);
         } else {
-            return -ENOENT; /* .npy: issue 5 */
+            st->st_size = (off_t)(npy_header_len(&var) + var.nbytes);
         }
     }
     st->st_blocks = (st->st_size + 511) / 512;
     return 0;
 }
 
-static void fill_entry(ckfs *fs, ckfs_node n, struct fuse_entry_param *e, int *err)
+static void fill_entry(ckfs *fs, const target *t, struct fuse_entry_param *e, int *err,
+                       int lazy_ok)
 {
     memset(e, 0, sizeof(*e));
     double at;
-    *err = node_stat(fs, n, &e->attr, &at);
+    *err = node_stat(fs, t, &e->attr, &at, lazy_ok);
     e->ino = e->attr.st_ino;
     e->attr_timeout = at;
     e->entry_timeout = TIMEOUT;
@@ -208,38 +359,88 @@ static void fill_entry(ckfs *fs, ckfs_node n, struct fuse_entry_param *e, int *e
 
 /* --- name space ------------------------------------------------------------------------- */
 
-/* The directory index of inode ino, or -1 (with *err) if it is not a directory. */
-static int dir_of(ckfs *fs, fuse_ino_t ino, uint32_t *dir)
+/* A folder root entry by name; -1 if none. */
+static long fent_find(const ckfs *fs, const char *name)
 {
-    ckfs_node n;
-    if (ckfs_tree_node(fs->tree, ino, &n))
-        return -ENOENT;
-    if (n.kind != CKFS_K_DIR)
-        return -ENOTDIR;
-    *dir = n.idx;
-    return 0;
+    size_t lo = 0, hi = fs->nfents;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int r = strcmp(fs->fents[mid].name, name);
+        if (r == 0)
+            return (long)mid;
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
+}
+
+static target fent_target(ckfs *fs, const ckfs_fent *f)
+{
+    target t;
+    if (f->kind == CKFS_K_LINK) {
+        t.v = NULL;
+        t.n = (ckfs_node){CKFS_K_LINK, 0};
+    } else {
+        t.v = &fs->views[f->view];
+        t.n = (ckfs_node){CKFS_K_DIR, 0};
+    }
+    return t;
+}
+
+static const target folder_root = {NULL, {CKFS_K_DIR, 0}};
+
+/* Resolve a directory inode (opening its checkpoint): -ENOTDIR if it is not one. */
+static int dir_of(ckfs *fs, fuse_ino_t ino, target *t)
+{
+    int rc = resolve(fs, ino, 1, t);
+    if (rc)
+        return rc;
+    return t->n.kind == CKFS_K_DIR ? 0 : -ENOTDIR;
+}
+
+static void reply_negative(fuse_req_t req)
+{
+    /* A negative entry: cache it too, nothing will ever appear. */
+    struct fuse_entry_param e;
+    memset(&e, 0, sizeof e);
+    e.entry_timeout = TIMEOUT;
+    fuse_reply_entry(req, &e);
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     ckfs *fs = ctx(req);
-    uint32_t dir;
-    int rc = dir_of(fs, parent, &dir);
+    target d;
+    int rc = dir_of(fs, parent, &d);
     if (rc) {
         fuse_reply_err(req, -rc);
         return;
     }
-    ckfs_node n;
-    if (ckfs_tree_lookup(fs->tree, dir, name, &n)) {
-        /* A negative entry: cache it too, nothing will ever appear. */
-        struct fuse_entry_param e;
-        memset(&e, 0, sizeof e);
-        e.entry_timeout = TIMEOUT;
-        fuse_reply_entry(req, &e);
-        return;
+    target t;
+    if (!d.v) {
+        if (!strcmp(name, ".") || !strcmp(name, "..")) {
+            t = folder_root;
+        } else {
+            long k = fent_find(fs, name);
+            if (k < 0) {
+                reply_negative(req);
+                return;
+            }
+            t = fent_target(fs, &fs->fents[k]);
+        }
+    } else if (fs->folder && d.n.idx == 0 && !strcmp(name, "..")) {
+        t = folder_root;
+    } else {
+        t.v = d.v;
+        if (ckfs_tree_lookup(d.v->tree, d.n.idx, name, &t.n)) {
+            reply_negative(req);
+            return;
+        }
     }
     struct fuse_entry_param e;
-    fill_entry(fs, n, &e, &rc);
+    fill_entry(fs, &t, &e, &rc, 1);
     if (rc)
         fuse_reply_err(req, -rc);
     else
@@ -264,18 +465,32 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 {
     (void)fi;
     ckfs *fs = ctx(req);
-    ckfs_node n;
-    if (ckfs_tree_node(fs->tree, ino, &n)) {
-        fuse_reply_err(req, ENOENT);
+    target t;
+    int rc = resolve(fs, ino, 0, &t);
+    if (rc) {
+        fuse_reply_err(req, -rc);
         return;
     }
     struct stat st;
     double at;
-    int rc = node_stat(fs, n, &st, &at);
+    rc = node_stat(fs, &t, &st, &at, 1);
     if (rc)
         fuse_reply_err(req, -rc);
     else
         fuse_reply_attr(req, &st, at);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+    ckfs *fs = ctx(req);
+    target t;
+    int rc = resolve(fs, ino, 0, &t);
+    if (rc)
+        fuse_reply_err(req, -rc);
+    else if (t.v || t.n.kind != CKFS_K_LINK)
+        fuse_reply_err(req, EINVAL);
+    else
+        fuse_reply_readlink(req, fs->latest);
 }
 
 /*
@@ -290,16 +505,46 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         fuse_reply_err(req, ENOSYS);
         return;
     }
-    uint32_t dir;
-    int rc = dir_of(fs, ino, &dir);
+    target d;
+    int rc = dir_of(fs, ino, &d);
     if (rc) {
         fuse_reply_err(req, -rc);
         return;
     }
-    fi->fh = dir;
     fi->cache_readdir = 1; /* listings never change: let the kernel keep them */
     fi->keep_cache = 1;
     fuse_reply_open(req, fi);
+}
+
+/* Entry pos of directory d (0 ".", 1 "..", then its entries); 0, or 1 past the end. */
+static int dir_entry(ckfs *fs, const target *d, uint64_t pos, target *t, char *name)
+{
+    if (pos == 0) {
+        *t = *d;
+        strcpy(name, ".");
+        return 0;
+    }
+    if (pos == 1) {
+        if (!d->v || (fs->folder && d->n.idx == 0))
+            *t = folder_root;
+        else
+            *t = (target){d->v, {CKFS_K_DIR, ckfs_tree_parent(d->v->tree, d->n.idx)}};
+        strcpy(name, "..");
+        return 0;
+    }
+    uint64_t k = pos - 2;
+    if (!d->v) {
+        if (k >= fs->nfents)
+            return 1;
+        *t = fent_target(fs, &fs->fents[k]);
+        snprintf(name, CKFS_ENTRY_NAME_MAX + 1, "%s", fs->fents[k].name);
+        return 0;
+    }
+    if (k >= ckfs_tree_dir_size(d->v->tree, d->n.idx))
+        return 1;
+    t->v = d->v;
+    ckfs_tree_dir_entry(d->v->tree, d->n.idx, (uint32_t)k, &t->n, name);
+    return 0;
 }
 
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -307,13 +552,12 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
     ckfs *fs = ctx(req);
     (void)fi;
-    uint32_t dir;
-    int rc = dir_of(fs, ino, &dir);
+    target d;
+    int rc = dir_of(fs, ino, &d);
     if (rc) {
         fuse_reply_err(req, -rc);
         return;
     }
-    uint32_t count = ckfs_tree_dir_size(fs->tree, dir);
     char *buf = malloc(size);
     if (!buf) {
         fuse_reply_err(req, ENOMEM);
@@ -322,33 +566,31 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     size_t used = 0;
     char name[CKFS_ENTRY_NAME_MAX + 1];
     /* Offsets: 0 ".", 1 "..", 2 + k entry k; each entry carries the offset of the next. */
-    for (off_t pos = off < 0 ? 0 : off; (uint64_t)pos < 2u + count; pos++) {
-        ckfs_node n;
-        if (pos == 0) {
-            n = (ckfs_node){CKFS_K_DIR, dir};
-            strcpy(name, ".");
-        } else if (pos == 1) {
-            n = (ckfs_node){CKFS_K_DIR, ckfs_tree_parent(fs->tree, dir)};
-            strcpy(name, "..");
-        } else {
-            ckfs_tree_dir_entry(fs->tree, dir, (uint32_t)(pos - 2), &n, name);
-        }
+    for (uint64_t pos = off < 0 ? 0 : (uint64_t)off;; pos++) {
+        target t;
+        if (dir_entry(fs, &d, pos, &t, name))
+            break;
         size_t need;
         if (plus) {
             struct fuse_entry_param e;
             int rc;
-            fill_entry(fs, n, &e, &rc);
+            fill_entry(fs, &t, &e, &rc, 0);
             if (rc) {
-                /* Still list the name; its attributes come from a later lookup. */
+                /* Listed without attributes (ino 0 tells the kernel so): a generated file
+                 * is only sized when looked up, never because its directory was listed. */
                 memset(&e, 0, sizeof e);
+                e.attr.st_ino = target_ino(&t);
+                e.attr.st_mode = S_IFREG;
             }
-            need = fuse_add_direntry_plus(req, buf + used, size - used, name, &e, pos + 1);
+            need = fuse_add_direntry_plus(req, buf + used, size - used, name, &e,
+                                          (off_t)(pos + 1));
         } else {
             struct stat st;
             memset(&st, 0, sizeof st);
-            st.st_ino = ckfs_tree_ino(fs->tree, n);
-            st.st_mode = n.kind == CKFS_K_DIR ? S_IFDIR : S_IFREG;
-            need = fuse_add_direntry(req, buf + used, size - used, name, &st, pos + 1);
+            st.st_ino = target_ino(&t);
+            st.st_mode = t.n.kind == CKFS_K_DIR ? S_IFDIR
+                         : t.n.kind == CKFS_K_LINK ? S_IFLNK : S_IFREG;
+            need = fuse_add_direntry(req, buf + used, size - used, name, &st, (off_t)(pos + 1));
         }
         if (need > size - used)
             break;
@@ -379,6 +621,15 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 
 /* --- files ------------------------------------------------------------------------------ */
 
+static void file_free(ckfs_file *f)
+{
+    if (f->shared)
+        strs_release(f->v, f->shared);
+    pthread_mutex_destroy(&f->mu);
+    free(f->owned);
+    free(f);
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     ckfs *fs = ctx(req);
@@ -386,47 +637,65 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         fuse_reply_err(req, EROFS);
         return;
     }
-    ckfs_node n;
-    if (ckfs_tree_node(fs->tree, ino, &n)) {
-        fuse_reply_err(req, ENOENT);
+    target t;
+    int rc = resolve(fs, ino, 1, &t);
+    if (rc) {
+        fuse_reply_err(req, -rc);
         return;
     }
-    if (n.kind == CKFS_K_DIR) {
+    if (t.n.kind == CKFS_K_DIR) {
         fuse_reply_err(req, EISDIR);
         return;
     }
+    if (!t.v) {
+        fuse_reply_err(req, ELOOP); /* `latest`: the kernel follows it, never opens it */
+        return;
+    }
+    ckfs_view *v = t.v;
+    ckfs_node n = t.n;
     ckfs_file *f = calloc(1, sizeof(*f));
     if (!f) {
         fuse_reply_err(req, ENOMEM);
         return;
     }
     pthread_mutex_init(&f->mu, NULL);
+    f->v = v;
     f->node = n;
-    int rc = 0;
+    f->fd = -1;
     if (n.kind == CKFS_K_GEN) {
+        ckpt_err err;
+        ckpt_err_clear(&err);
         uint64_t size;
-        rc = gen_size(fs, n.idx, &size);
-        if (rc == 0) {
-            f->data = fs->gens[n.idx].data; /* kept for the mount's life */
-            f->len = size;
+        int r = ckfs_gen_content(v, (int)n.idx, &f->data, &f->fd, &size, &err);
+        if (r) {
+            if (err.msg[0])
+                ckfs_log(fs, "%s", err.msg);
+            rc = r == CKPT_E_NOMEM ? -ENOMEM : -EIO;
+        } else {
+            f->len = (size_t)size;
         }
-    } else if (n.kind == CKFS_K_NPY) {
-        rc = -ENOENT;
     } else {
-        ckpt_var v;
-        ckpt_get(fs->c, n.idx, &v);
+        ckpt_var var;
+        ckpt_get(v->c, n.idx, &var);
         if (n.kind == CKFS_K_SHAPE || n.kind == CKFS_K_DTYPE) {
-            size_t need = sidecar_size(&v, n.kind) + 1;
+            size_t need = sidecar_size(&var, n.kind) + 1;
             f->owned = malloc(need);
             if (!f->owned) {
                 rc = -ENOMEM;
             } else {
-                f->len = n.kind == CKFS_K_SHAPE ? ckfs_render_shape(&v, f->owned, need)
-                                                : ckfs_render_dtype(&v, f->owned, need);
+                f->len = n.kind == CKFS_K_SHAPE ? ckfs_render_shape(&var, f->owned, need)
+                                                : ckfs_render_dtype(&var, f->owned, need);
                 f->data = f->owned;
             }
-        } else if (ckfs_is_text_var(&v)) {
-            rc = strs_acquire(fs, n.idx, &f->shared);
+        } else if (n.kind == CKFS_K_NPY) {
+            f->hlen = npy_header_len(&var);
+            f->owned = f->hlen ? malloc(f->hlen) : NULL;
+            if (!f->owned)
+                rc = f->hlen ? -ENOMEM : -EIO;
+            else
+                ckpt_npy_header(var.dtype, var.rank, var.dims, f->owned, f->hlen);
+        } else if (ckfs_is_text_var(&var)) {
+            rc = strs_acquire(fs, v, n.idx, &f->shared);
             if (rc == 0) {
                 f->data = f->shared->data;
                 f->len = f->shared->size;
@@ -434,23 +703,15 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         }
     }
     if (rc) {
-        pthread_mutex_destroy(&f->mu);
-        free(f->owned);
-        free(f);
+        file_free(f);
         fuse_reply_err(req, -rc);
         return;
     }
     fi->fh = (uint64_t)(uintptr_t)f;
     fi->keep_cache = 1;
     fi->noflush = 1;
-    if (fuse_reply_open(req, fi) == -ENOENT) {
-        /* The opener was interrupted: nobody will release this. */
-        if (f->shared)
-            strs_release(fs, f->shared);
-        pthread_mutex_destroy(&f->mu);
-        free(f->owned);
-        free(f);
-    }
+    if (fuse_reply_open(req, fi) == -ENOENT)
+        file_free(f); /* the opener was interrupted: nobody will release this */
 }
 
 static void reply_slice(fuse_req_t req, const char *data, size_t len, size_t size, off_t off)
@@ -462,26 +723,77 @@ static void reply_slice(fuse_req_t req, const char *data, size_t len, size_t siz
 }
 
 /* Name of variable i for log lines. */
-static void log_read_error(ckfs *fs, uint32_t i, const ckpt_err *err)
+static void log_read_error(ckfs *fs, ckfs_view *v, uint32_t i, const ckpt_err *err)
 {
-    ckpt_var v;
-    ckpt_get(fs->c, i, &v);
-    ckfs_log(fs, "read of variable '%.*s' failed: %s", (int)(v.name_len > 300 ? 300 : v.name_len),
-             v.name, err->msg);
+    ckpt_var var;
+    ckpt_get(v->c, i, &var);
+    ckfs_log(fs, "read of variable '%.*s'%s%s failed: %s",
+             (int)(var.name_len > 300 ? 300 : var.name_len), var.name, v->name ? " of " : "",
+             v->name ? v->name : "", err->msg);
 }
 
-static void read_splice(fuse_req_t req, ckfs *fs, const ckpt_var *v, size_t size, off_t off)
+static void read_splice(fuse_req_t req, ckfs_view *v, const ckpt_var *var, size_t size,
+                        uint64_t off)
 {
-    int fd = v->shard >= 0 && v->shard < fs->nshards ? fs->shard_fds[v->shard] : -1;
-    if (fd < 0 || (v->flags & (CKPT_VAR_SHARD_MISSING | CKPT_VAR_PARTITIONED))) {
+    int fd = var->shard >= 0 && var->shard < v->nshards ? v->shard_fds[var->shard] : -1;
+    if (fd < 0 || (var->flags & (CKPT_VAR_SHARD_MISSING | CKPT_VAR_PARTITIONED))) {
         fuse_reply_err(req, EIO);
         return;
     }
     struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
     bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
     bv.buf[0].fd = fd;
-    bv.buf[0].pos = (off_t)(v->offset + (uint64_t)off);
+    bv.buf[0].pos = (off_t)(var->offset + off);
     fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+}
+
+/* A rendered text in a file: let libfuse move the bytes from it. */
+static void read_fd(fuse_req_t req, int fd, uint64_t len, size_t size, off_t off)
+{
+    if ((uint64_t)off >= len) {
+        fuse_reply_buf(req, NULL, 0);
+        return;
+    }
+    if (len - (uint64_t)off < size)
+        size = (size_t)(len - (uint64_t)off);
+    struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+    bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+    bv.buf[0].fd = fd;
+    bv.buf[0].pos = off;
+    fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+}
+
+/*
+ * Bytes [off, off + size) of variable f's stored bytes into buf + pre (after pre bytes the
+ * caller already put there), then reply. Only the read that continues the sequence extends
+ * the per-open checksum; others go around it.
+ */
+static void read_var(fuse_req_t req, ckfs *fs, ckfs_file *f, char *buf, size_t pre,
+                     size_t size, uint64_t off)
+{
+    ckfs_view *v = f->v;
+    ckpt_err err;
+    ckpt_err_clear(&err);
+    size_t got = 0;
+    int rc = 0;
+    if (size) {
+        pthread_mutex_lock(&f->mu);
+        if (off == f->crc.pos) {
+            rc = ckpt_read(v->c, f->node.idx, buf + pre, size, off, &got, &f->crc, &err);
+            pthread_mutex_unlock(&f->mu);
+        } else {
+            pthread_mutex_unlock(&f->mu);
+            rc = ckpt_read(v->c, f->node.idx, buf + pre, size, off, &got, NULL, &err);
+        }
+    }
+    if (rc) {
+        if (rc == CKPT_E_CORRUPT)
+            __atomic_store_n(&v->corrupt[f->node.idx], 1, __ATOMIC_RELAXED);
+        log_read_error(fs, v, f->node.idx, &err);
+        fuse_reply_err(req, rc == CKPT_E_NOMEM ? ENOMEM : EIO);
+    } else {
+        fuse_reply_buf(req, buf, pre + got);
+    }
 }
 
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -490,25 +802,37 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     (void)ino;
     ckfs *fs = ctx(req);
     ckfs_file *f = (ckfs_file *)(uintptr_t)fi->fh;
-    if (f->data || f->node.kind != CKFS_K_DATA) {
+    ckfs_view *v = f->v;
+    if (f->fd >= 0) {
+        read_fd(req, f->fd, f->len, size, off);
+        return;
+    }
+    if (f->data || (f->node.kind != CKFS_K_DATA && f->node.kind != CKFS_K_NPY)) {
         reply_slice(req, f->data, f->len, size, off);
         return;
     }
     /* Known-bad bytes are never served again, not even the parts that passed through. */
-    if (__atomic_load_n(&fs->corrupt[f->node.idx], __ATOMIC_RELAXED)) {
+    if (__atomic_load_n(&v->corrupt[f->node.idx], __ATOMIC_RELAXED)) {
         fuse_reply_err(req, EIO);
         return;
     }
-    ckpt_var v;
-    ckpt_get(fs->c, f->node.idx, &v);
-    if ((uint64_t)off >= v.nbytes) {
+    ckpt_var var;
+    ckpt_get(v->c, f->node.idx, &var);
+    uint64_t hlen = f->node.kind == CKFS_K_NPY ? f->hlen : 0;
+    uint64_t total = hlen + var.nbytes;
+    if ((uint64_t)off >= total) {
         fuse_reply_buf(req, NULL, 0);
         return;
     }
-    if (v.nbytes - (uint64_t)off < size)
-        size = (size_t)(v.nbytes - (uint64_t)off);
-    if (fs->opts.splice) {
-        read_splice(req, fs, &v, size, off);
+    if (total - (uint64_t)off < size)
+        size = (size_t)(total - (uint64_t)off);
+    /* The header part of an .npy read, then the tensor's bytes from where it starts. */
+    size_t pre = (uint64_t)off < hlen ? (size_t)(hlen - (uint64_t)off) : 0;
+    if (pre > size)
+        pre = size;
+    uint64_t doff = (uint64_t)off + pre - hlen;
+    if (fs->opts.splice && pre == 0) {
+        read_splice(req, v, &var, size, doff);
         return;
     }
     char *buf = malloc(size ? size : 1);
@@ -516,42 +840,18 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         fuse_reply_err(req, ENOMEM);
         return;
     }
-    ckpt_err err;
-    ckpt_err_clear(&err);
-    size_t got = 0;
-    int rc;
-    /* Only the read that continues the sequence extends the checksum; others go around it. */
-    pthread_mutex_lock(&f->mu);
-    if ((uint64_t)off == f->crc.pos) {
-        rc = ckpt_read(fs->c, f->node.idx, buf, size, (uint64_t)off, &got, &f->crc, &err);
-        pthread_mutex_unlock(&f->mu);
-    } else {
-        pthread_mutex_unlock(&f->mu);
-        rc = ckpt_read(fs->c, f->node.idx, buf, size, (uint64_t)off, &got, NULL, &err);
-    }
-    if (rc) {
-        if (rc == CKPT_E_CORRUPT)
-            __atomic_store_n(&fs->corrupt[f->node.idx], 1, __ATOMIC_RELAXED);
-        log_read_error(fs, f->node.idx, &err);
-        fuse_reply_err(req, rc == CKPT_E_NOMEM ? ENOMEM : EIO);
-    } else {
-        fuse_reply_buf(req, buf, got);
-    }
+    if (pre)
+        memcpy(buf, f->owned + off, pre);
+    read_var(req, fs, f, buf, pre, size - pre, doff);
     free(buf);
 }
 
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     (void)ino;
-    ckfs *fs = ctx(req);
     ckfs_file *f = (ckfs_file *)(uintptr_t)fi->fh;
-    if (f) {
-        if (f->shared)
-            strs_release(fs, f->shared);
-        pthread_mutex_destroy(&f->mu);
-        free(f->owned);
-        free(f);
-    }
+    if (f)
+        file_free(f);
     fuse_reply_err(req, 0);
 }
 
@@ -565,8 +865,17 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
     memset(&sv, 0, sizeof sv);
     sv.f_bsize = 4096;
     sv.f_frsize = 4096;
-    sv.f_blocks = (ckfs_tree_total_bytes(fs->tree) + 4095) / 4096;
-    sv.f_files = ckfs_tree_nnames(fs->tree) + 1;
+    uint64_t bytes = 0, names = 1 + fs->nfents;
+    /* A folder counts the checkpoints opened so far: statfs must not open them all. */
+    for (size_t k = 0; k < fs->nviews; k++) {
+        ckfs_view *v = &fs->views[k];
+        if (__atomic_load_n(&v->state, __ATOMIC_ACQUIRE) != 1)
+            continue;
+        bytes += ckfs_tree_total_bytes(v->tree);
+        names += ckfs_tree_nnames(v->tree);
+    }
+    sv.f_blocks = (bytes + 4095) / 4096;
+    sv.f_files = names;
     sv.f_namemax = 255;
     sv.f_flag = ST_RDONLY | ST_NOSUID | ST_NODEV;
     fuse_reply_statfs(req, &sv);
@@ -589,52 +898,83 @@ static const char *const var_xattrs[] = {
 static const char *const root_xattrs[] = {
     "user.ckpt.prefix", "user.ckpt.data_reads", "user.ckpt.data_bytes", "user.ckpt.shards", NULL,
 };
+static const char *const folder_xattrs[] = {
+    "user.ckpt.folder", "user.ckpt.checkpoints", "user.ckpt.opened", "user.ckpt.data_reads",
+    "user.ckpt.data_bytes", NULL,
+};
 
 /*
- * Value of xattr name on node n into *val (small values in buf, the name points into the
+ * Value of xattr name on target t into *val (small values in buf, the name points into the
  * checkpoint). Returns 0, or -ENODATA.
  */
-static int xattr_value(ckfs *fs, ckfs_node n, const char *name, char *buf, size_t bufsize,
+static int xattr_value(ckfs *fs, const target *t, const char *name, char *buf, size_t bufsize,
                        const char **val, size_t *len)
 {
     if (strncmp(name, "user.ckpt.", 10) != 0)
         return -ENODATA;
     const char *key = name + 10;
     int w = -1;
-    if (n.kind == CKFS_K_DIR && n.idx == 0) {
+    ckfs_view *v = t->v;
+    ckfs_node n = t->n;
+    if (!v) {
+        if (n.kind != CKFS_K_DIR)
+            return -ENODATA;
+        uint64_t reads = 0, bytes = 0, opened = 0;
+        for (size_t k = 0; k < fs->nviews; k++) {
+            ckfs_view *x = &fs->views[k];
+            if (__atomic_load_n(&x->state, __ATOMIC_ACQUIRE) != 1)
+                continue;
+            opened++;
+            reads += ckpt_data_reads(x->c);
+            bytes += ckpt_data_bytes(x->c);
+        }
+        if (!strcmp(key, "folder")) {
+            *val = fs->folder_path;
+            *len = strlen(*val);
+            return 0;
+        }
+        if (!strcmp(key, "checkpoints"))
+            w = snprintf(buf, bufsize, "%zu", fs->nviews);
+        else if (!strcmp(key, "opened"))
+            w = snprintf(buf, bufsize, "%" PRIu64, opened);
+        else if (!strcmp(key, "data_reads"))
+            w = snprintf(buf, bufsize, "%" PRIu64, reads);
+        else if (!strcmp(key, "data_bytes"))
+            w = snprintf(buf, bufsize, "%" PRIu64, bytes);
+    } else if (n.kind == CKFS_K_DIR && n.idx == 0) {
         if (!strcmp(key, "prefix")) {
-            *val = ckpt_prefix(fs->c);
+            *val = ckpt_prefix(v->c);
             *len = strlen(*val);
             return 0;
         }
         if (!strcmp(key, "data_reads"))
-            w = snprintf(buf, bufsize, "%" PRIu64, ckpt_data_reads(fs->c));
+            w = snprintf(buf, bufsize, "%" PRIu64, ckpt_data_reads(v->c));
         else if (!strcmp(key, "data_bytes"))
-            w = snprintf(buf, bufsize, "%" PRIu64, ckpt_data_bytes(fs->c));
+            w = snprintf(buf, bufsize, "%" PRIu64, ckpt_data_bytes(v->c));
         else if (!strcmp(key, "shards"))
-            w = snprintf(buf, bufsize, "%d", ckpt_num_shards(fs->c));
+            w = snprintf(buf, bufsize, "%d", ckpt_num_shards(v->c));
     } else if (n.kind >= CKFS_K_DATA && n.kind <= CKFS_K_NPY) {
-        ckpt_var v;
-        ckpt_get(fs->c, n.idx, &v);
+        ckpt_var var;
+        ckpt_get(v->c, n.idx, &var);
         char dt[32];
         if (!strcmp(key, "name")) {
-            *val = v.name;
-            *len = v.name_len;
+            *val = var.name;
+            *len = var.name_len;
             return 0;
         }
         if (!strcmp(key, "dtype"))
-            w = snprintf(buf, bufsize, "%s", ckpt_dtype_name(v.dtype, dt, sizeof dt));
+            w = snprintf(buf, bufsize, "%s", ckpt_dtype_name(var.dtype, dt, sizeof dt));
         else if (!strcmp(key, "shape")) {
-            size_t need = ckpt_shape_format(v.rank, v.dims, buf, bufsize);
+            size_t need = ckpt_shape_format(var.rank, var.dims, buf, bufsize);
             w = need < bufsize ? (int)need : -1;
         } else if (!strcmp(key, "nbytes"))
-            w = snprintf(buf, bufsize, "%" PRIu64, v.nbytes);
-        else if (!strcmp(key, "shard") && !(v.flags & CKPT_VAR_PARTITIONED))
-            w = snprintf(buf, bufsize, "%" PRId32, v.shard);
-        else if (!strcmp(key, "offset") && !(v.flags & CKPT_VAR_PARTITIONED))
-            w = snprintf(buf, bufsize, "%" PRIu64, v.offset);
-        else if (!strcmp(key, "crc32c") && (v.flags & CKPT_VAR_HAS_CRC))
-            w = snprintf(buf, bufsize, "%08x", v.crc32c);
+            w = snprintf(buf, bufsize, "%" PRIu64, var.nbytes);
+        else if (!strcmp(key, "shard") && !(var.flags & CKPT_VAR_PARTITIONED))
+            w = snprintf(buf, bufsize, "%" PRId32, var.shard);
+        else if (!strcmp(key, "offset") && !(var.flags & CKPT_VAR_PARTITIONED))
+            w = snprintf(buf, bufsize, "%" PRIu64, var.offset);
+        else if (!strcmp(key, "crc32c") && (var.flags & CKPT_VAR_HAS_CRC))
+            w = snprintf(buf, bufsize, "%08x", var.crc32c);
     }
     if (w < 0)
         return -ENODATA;
@@ -646,15 +986,22 @@ static int xattr_value(ckfs *fs, ckfs_node n, const char *name, char *buf, size_
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
     ckfs *fs = ctx(req);
-    ckfs_node n;
-    if (ckfs_tree_node(fs->tree, ino, &n)) {
-        fuse_reply_err(req, ENOENT);
+    /* ls -l asks every entry for ACLs and security labels: answering those must not open a
+     * folder's checkpoints. */
+    if (strncmp(name, "user.ckpt.", 10) != 0) {
+        fuse_reply_err(req, ENODATA);
+        return;
+    }
+    target t;
+    int rc = resolve(fs, ino, 1, &t);
+    if (rc) {
+        fuse_reply_err(req, -rc);
         return;
     }
     char buf[8192];
     const char *val;
     size_t len;
-    int rc = xattr_value(fs, n, name, buf, sizeof buf, &val, &len);
+    rc = xattr_value(fs, &t, name, buf, sizeof buf, &val, &len);
     if (rc)
         fuse_reply_err(req, -rc);
     else
@@ -664,15 +1011,18 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
     ckfs *fs = ctx(req);
-    ckfs_node n;
-    if (ckfs_tree_node(fs->tree, ino, &n)) {
-        fuse_reply_err(req, ENOENT);
+    target t;
+    int rc = resolve(fs, ino, 1, &t);
+    if (rc) {
+        fuse_reply_err(req, -rc);
         return;
     }
     const char *const *names = NULL;
-    if (n.kind == CKFS_K_DIR && n.idx == 0)
+    if (!t.v)
+        names = t.n.kind == CKFS_K_DIR ? folder_xattrs : NULL;
+    else if (t.n.kind == CKFS_K_DIR && t.n.idx == 0)
         names = root_xattrs;
-    else if (n.kind >= CKFS_K_DATA && n.kind <= CKFS_K_NPY)
+    else if (t.n.kind >= CKFS_K_DATA && t.n.kind <= CKFS_K_NPY)
         names = var_xattrs;
     char list[512];
     size_t len = 0;
@@ -680,7 +1030,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
     for (size_t k = 0; names && names[k]; k++) {
         const char *val;
         size_t vl;
-        if (xattr_value(fs, n, names[k], buf, sizeof buf, &val, &vl))
+        if (xattr_value(fs, &t, names[k], buf, sizeof buf, &val, &vl))
             continue; /* e.g. no crc32c, or shard of a partitioned variable */
         size_t nl = strlen(names[k]) + 1;
         memcpy(list + len, names[k], nl);
@@ -794,6 +1144,7 @@ const struct fuse_lowlevel_ops ckfs_ll_ops = {
     .forget = op_forget,
     .forget_multi = op_forget_multi,
     .getattr = op_getattr,
+    .readlink = op_readlink,
     .setattr = op_setattr,
     .mknod = op_mknod,
     .mkdir = op_mkdir,

@@ -1,9 +1,18 @@
 /*
- * ll.h - the FUSE low-level operations of a mounted checkpoint and their context.
+ * ll.h - the FUSE low-level operations of a mount and their context.
  *
- * One ckfs context per mount, passed to libfuse as userdata: nothing is global. Everything
- * the view shows is fixed at mount (the tree); what needs data (a string tensor's text form)
- * is rendered on first open and its size remembered.
+ * One ckfs context per mount, passed to libfuse as userdata: nothing is global. A mount shows
+ * one view (view.h): a checkpoint, or a SavedModel's variables plus its graph files; or, for a
+ * training folder, a root directory holding one subdirectory per checkpoint (each a view opened
+ * on first use) and a `latest` symlink.
+ *
+ * Inode numbers of a training-folder mount:
+ *   1                    the folder's root
+ *   2                    `latest`
+ *   (r << 40) + i        inode i (tree.h) of the checkpoint whose range is r; its directory is
+ *                        (r << 40) + 1. r = 1 + FNV-1a-64(name) mod (2^23 - 1), the next free
+ *                        range on a collision (checkpoints taken in name order), so a
+ *                        checkpoint keeps its numbers when others come and go.
  */
 #ifndef CKPTFS_LL_H
 #define CKPTFS_LL_H
@@ -14,49 +23,61 @@
 #include "checkpoint.h"
 #include "mntopts.h"
 #include "tree.h"
+#include "view.h"
 
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
-/* Content rendered on demand; its size stays known once computed. */
-typedef struct ckfs_lazy {
-    int state;      /* 0 = never rendered, 1 = size known, -1 = rendering failed */
-    uint64_t size;
-    char *data;     /* NULL when not held */
-    unsigned refs;  /* open files holding data */
-} ckfs_lazy;
+#define CKFS_VIEW_SHIFT 40
+#define CKFS_LOCAL_MASK ((UINT64_C(1) << CKFS_VIEW_SHIFT) - 1)
+#define CKFS_RANGES ((UINT64_C(1) << 23) - 1)
+#define CKFS_INO_LATEST 2u
+
+/* One entry of a training folder's root: a checkpoint's directory or `latest`. */
+typedef struct ckfs_fent {
+    const char *name;
+    int kind;      /* CKFS_K_DIR (a checkpoint) or CKFS_K_LINK */
+    uint32_t view; /* the checkpoint, for CKFS_K_DIR */
+} ckfs_fent;
+
+/* Which view owns inode range r. */
+typedef struct ckfs_range {
+    uint64_t r;
+    uint32_t view;
+} ckfs_range;
 
 typedef struct ckfs {
-    ckpt_checkpoint *c;
-    ckfs_tree *tree;
     ckfs_opts opts;
-    uid_t uid;
-    gid_t gid;
-    mode_t fmode, dmode;      /* permission bits of files and directories */
-    struct timespec mtime;    /* the .index mtime, every node's times */
     int foreground;           /* log to stderr, else syslog */
     struct fuse_session *se;
     int ready_fd;             /* write end of the pipe the waiting parent reads; -1 if none */
-    pthread_mutex_t mu;       /* guards strs and gens */
-    ckfs_lazy *strs;          /* per variable; only string variables use theirs */
-    ckfs_lazy gens[CKFS_GEN_MAX];
-    int ngens;
-    int *shard_fds;           /* read=splice: one descriptor per shard, -1 if absent */
-    int nshards;
     int no_opendir;           /* the kernel skips OPENDIR when we answer ENOSYS */
-    uint8_t *corrupt;         /* per variable: its checksum failed once, every read fails */
-} ckfs;
 
-/* Names of the generated root files, in inode order (variables.tsv first). */
-extern const char *const ckfs_gen_names[];
-extern const int ckfs_ngen;
+    ckfs_view *views;
+    size_t nviews;
+
+    /* Training folders only (folder != 0). */
+    int folder;
+    char *folder_path;
+    ckfs_fent *fents;         /* the root's entries, sorted by name */
+    size_t nfents;
+    ckfs_range *ranges;       /* sorted by r */
+    char *latest;             /* `latest`'s target (a checkpoint's name), or NULL */
+    uid_t uid;
+    gid_t gid;
+    mode_t dmode;
+    struct timespec mtime;    /* the folder's mtime */
+} ckfs;
 
 /* The operations table. */
 extern const struct fuse_lowlevel_ops ckfs_ll_ops;
 
 /* Log one line (to stderr in the foreground, else to syslog). */
 void ckfs_log(const ckfs *fs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A view's warning as a log line (ctx: the ckfs). */
+void ckfs_log_warning(void *ctx, const char *msg);
 
 #endif

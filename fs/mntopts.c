@@ -58,18 +58,10 @@ static void append(char *dst, size_t size, const char *s)
     strcpy(dst + n, s);
 }
 
-static void add_warning(char *warn, size_t warnsize, const char *fmt, const char *s)
-{
-    if (!warn || !warnsize)
-        return;
-    size_t n = strlen(warn);
-    if (n < warnsize)
-        snprintf(warn + n, warnsize - n, fmt, s);
-}
-
 /* Handle one option (already unescaped). */
 static int one(ckfs_opts *o, char *opt, char *msg, size_t msgsize, char *warn, size_t warnsize)
 {
+    (void)warn, (void)warnsize; /* no option warns at present */
     char *val = strchr(opt, '=');
     if (val)
         *val++ = '\0';
@@ -147,8 +139,7 @@ static int one(ckfs_opts *o, char *opt, char *msg, size_t msgsize, char *warn, s
         return 0;
     }
     if (strcmp(opt, "npy") == 0) {
-        /* Accepted so fstab lines written for it keep mounting; the files come with issue 5. */
-        add_warning(warn, warnsize, "option '%s' is not implemented yet: no .npy files\n", opt);
+        o->npy = 1;
         return 0;
     }
     if (in_list(kernel_flags, opt)) {

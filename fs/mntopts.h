@@ -20,7 +20,7 @@ typedef struct ckfs_opts {
     int allow_other;   /* let other users see the mount (needs user_allow_other for non-root) */
     int allow_root;
     int force;         /* mount even when data shards are missing */
-    int npy;           /* NAME.npy views (issue 5; parsed now so fstab lines keep working) */
+    int npy;           /* NAME.npy beside every fixed-size variable (npy.h) */
     int splice;        /* read=splice: serve numeric reads from the shard fd (no CRC check) */
     int max_threads;   /* 0 = libfuse default */
     char kernel[256];  /* extra kernel mount flags to pass on, comma-separated ("nosuid,...") */

@@ -9,6 +9,7 @@
 #include "mount.h"
 
 #include "exitcodes.h"
+#include "folder.h"
 #include "ll.h"
 #include "mntopts.h"
 #include "render.h"
@@ -34,10 +35,11 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: mount.ckptfs SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
             "       ckptfs mount SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
-            "SOURCE is a checkpoint prefix (model.ckpt) or any of its files.\n"
+            "SOURCE is a checkpoint prefix (model.ckpt) or any of its files, a SavedModel\n"
+            "directory, or a training folder (one subdirectory per checkpoint).\n"
             "  -f   stay in the foreground     -d  debug output (implies -f)\n"
             "  -s   single-threaded\n"
-            "options (-o): uid=N gid=N umask=OOO allow_other allow_root force\n"
+            "options (-o): uid=N gid=N umask=OOO allow_other allow_root force npy\n"
             "              max_threads=N read=buf|splice nosuid nodev noexec noatime\n"
             "The mount is always read-only. See docs/mount.md.\n");
 }
@@ -91,21 +93,13 @@ static void ckfs_destroy(ckfs *fs)
 {
     if (!fs)
         return;
-    if (fs->strs) {
-        for (size_t i = 0; i < ckpt_count(fs->c); i++)
-            free(fs->strs[i].data);
-        free(fs->strs);
-    }
-    for (int g = 0; g < CKFS_GEN_MAX; g++)
-        free(fs->gens[g].data);
-    for (int s = 0; s < fs->nshards; s++)
-        if (fs->shard_fds[s] >= 0)
-            close(fs->shard_fds[s]);
-    free(fs->shard_fds);
-    free(fs->corrupt);
-    ckfs_tree_free(fs->tree);
-    ckpt_close(fs->c);
-    pthread_mutex_destroy(&fs->mu);
+    for (size_t k = 0; k < fs->nviews; k++)
+        ckfs_view_free(&fs->views[k]);
+    free(fs->views);
+    free(fs->fents);
+    free(fs->ranges);
+    free(fs->latest);
+    free(fs->folder_path);
     free(fs);
 }
 
@@ -150,50 +144,165 @@ static int check_mountpoint(const char *mnt)
     return 0;
 }
 
-/* Build the per-mount context from an open checkpoint (takes ownership of c). */
-static int make_context(ckpt_checkpoint *c, const ckfs_opts *o, ckfs **out)
+static void set_common(ckfs *fs, const ckfs_opts *o)
+{
+    fs->opts = *o;
+    fs->ready_fd = -1;
+}
+
+/* A plain or SavedModel mount: one view over the open checkpoint c (taken over). */
+static int make_context(ckpt_checkpoint *c, const char *sm_path, const ckfs_opts *o, ckfs **out)
 {
     ckfs *fs = calloc(1, sizeof(*fs));
-    if (!fs) {
+    ckfs_view *v = calloc(1, sizeof(*v));
+    if (!fs || !v || ckfs_view_init(v, NULL, ckpt_prefix(c), sm_path, 0)) {
+        if (v && v->prefix)
+            ckfs_view_free(v);
+        free(v);
+        free(fs);
         ckpt_close(c);
         return -1;
     }
-    pthread_mutex_init(&fs->mu, NULL);
-    fs->c = c;
-    fs->opts = *o;
-    fs->ready_fd = -1;
-    const struct stat *ist = ckpt_index_stat(c);
-    fs->uid = o->have_uid ? o->uid : ist->st_uid;
-    fs->gid = o->have_gid ? o->gid : ist->st_gid;
-    /* Files are readable where the index is; directories also searchable there. */
-    mode_t r = o->have_umask ? (0444 & ~o->umask) : (ist->st_mode & 0444);
-    fs->fmode = r;
-    fs->dmode = (r | (r >> 2)) & (o->have_umask ? ~o->umask : 0777);
-    fs->mtime = ist->st_mtim;
-    fs->ngens = ckfs_ngen;
-    size_t n = ckpt_count(c);
-    /* calloc'd pages stay untouched (and unallocated) until a string variable is opened. */
-    fs->strs = calloc(n ? n : 1, sizeof(*fs->strs));
-    fs->corrupt = calloc(n ? n : 1, 1);
-    if (!fs->strs || !fs->corrupt ||
-        ckfs_tree_build(c, ckfs_gen_names, ckfs_ngen, o->npy, warn_stderr, NULL, &fs->tree)) {
+    set_common(fs, o);
+    fs->views = v;
+    fs->nviews = 1;
+    int rc = ckfs_view_attach(v, c, o, warn_stderr, NULL);
+    /* attach owns c from here; the view is now open */
+    v->state = 1;
+    if (rc) {
         ckfs_destroy(fs);
         return -1;
     }
-    if (o->splice) {
-        fs->nshards = ckpt_num_shards(c);
-        fs->shard_fds = calloc(fs->nshards > 0 ? (size_t)fs->nshards : 1, sizeof(int));
-        if (!fs->shard_fds) {
-            ckfs_destroy(fs);
-            return -1;
-        }
-        for (int s = 0; s < fs->nshards; s++)
-            fs->shard_fds[s] = ckpt_shard_present(c, s)
-                                   ? open(ckpt_shard_path(c, s), O_RDONLY | O_CLOEXEC)
-                                   : -1;
-    }
     *out = fs;
     return 0;
+}
+
+static uint64_t fnv1a64(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+    const ckfs_range *x = a, *y = b;
+    return x->r < y->r ? -1 : x->r > y->r;
+}
+
+static int cmp_fent(const void *a, const void *b)
+{
+    return strcmp(((const ckfs_fent *)a)->name, ((const ckfs_fent *)b)->name);
+}
+
+/*
+ * A training-folder mount: one unopened view per checkpoint the folder lists. Nothing but the
+ * state file and the directory listing is read here.
+ */
+static int make_folder_context(const char *dir, const ckfs_opts *o, ckfs **out)
+{
+    ckpt_err err;
+    ckpt_err_clear(&err);
+    ckpt_folder f;
+    int rc = ckpt_folder_scan(dir, &f, &err);
+    if (rc) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        return ckptfs_exit_for(rc);
+    }
+    struct stat dst;
+    if (stat(dir, &dst) != 0) {
+        fprintf(stderr, "%s: %s: %s\n", prog, dir, strerror(errno));
+        ckpt_folder_free(&f);
+        return CKPTFS_EXIT_SOURCE;
+    }
+    ckfs *fs = calloc(1, sizeof(*fs));
+    if (!fs)
+        goto nomem;
+    set_common(fs, o);
+    fs->folder = 1;
+    fs->folder_path = absolute_source(dir);
+    fs->views = calloc(f.n ? f.n : 1, sizeof(*fs->views));
+    fs->ranges = calloc(f.n ? f.n : 1, sizeof(*fs->ranges));
+    fs->fents = calloc(f.n + 1, sizeof(*fs->fents));
+    if (!fs->folder_path || !fs->views || !fs->ranges || !fs->fents)
+        goto nomem;
+    fs->uid = o->have_uid ? o->uid : dst.st_uid;
+    fs->gid = o->have_gid ? o->gid : dst.st_gid;
+    mode_t r = o->have_umask ? (0444 & ~o->umask) : (dst.st_mode & 0444);
+    fs->dmode = (r | (r >> 2)) & (o->have_umask ? ~o->umask : 0777);
+    fs->mtime = dst.st_mtim;
+    /* Ranges from the names' hashes; on a collision the next free one, in name order
+     * (items are sorted), so the assignment is the same on every mount of the same folder. */
+    for (size_t k = 0; k < f.n; k++) {
+        uint64_t rg = 1 + fnv1a64(f.items[k].name) % CKFS_RANGES;
+        for (;;) {
+            int used = 0;
+            for (size_t j = 0; j < k && !used; j++)
+                used = fs->ranges[j].r == rg;
+            if (!used)
+                break;
+            rg = rg % CKFS_RANGES + 1;
+        }
+        fs->ranges[k] = (ckfs_range){rg, (uint32_t)k};
+        if (ckfs_view_init(&fs->views[k], f.items[k].name, f.items[k].prefix, NULL,
+                           rg << CKFS_VIEW_SHIFT))
+            goto nomem;
+        fs->nviews = k + 1;
+        fs->fents[fs->nfents++] = (ckfs_fent){fs->views[k].name, CKFS_K_DIR, (uint32_t)k};
+    }
+    qsort(fs->ranges, fs->nviews, sizeof(*fs->ranges), cmp_range);
+    if (f.latest >= 0) {
+        fs->latest = strdup(f.items[f.latest].name);
+        if (!fs->latest)
+            goto nomem;
+        /* Checkpoints own their names: one called "latest" hides the link. */
+        int taken = 0;
+        for (size_t k = 0; k < fs->nfents; k++)
+            taken |= !strcmp(fs->fents[k].name, "latest");
+        if (taken)
+            fprintf(stderr, "%s: warning: hiding the symlink 'latest': a checkpoint has that name\n",
+                    prog);
+        else
+            fs->fents[fs->nfents++] = (ckfs_fent){"latest", CKFS_K_LINK, 0};
+    }
+    qsort(fs->fents, fs->nfents, sizeof(*fs->fents), cmp_fent);
+    ckpt_folder_free(&f);
+    *out = fs;
+    return 0;
+nomem:
+    fprintf(stderr, "%s: out of memory listing %s\n", prog, dir);
+    ckpt_folder_free(&f);
+    ckfs_destroy(fs);
+    return CKPTFS_EXIT_READ;
+}
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* DIR/saved_model.pb when source is a SavedModel directory (malloc'd), else NULL. */
+static char *saved_model_pb(const char *source)
+{
+    if (!is_dir(source))
+        return NULL;
+    size_t n = strlen(source) + sizeof "/saved_model.pb";
+    char *p = malloc(n);
+    if (!p)
+        return NULL;
+    snprintf(p, n, "%s/saved_model.pb", source);
+    struct stat st;
+    if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) {
+        free(p);
+        return NULL;
+    }
+    char *abs = realpath(p, NULL);
+    free(p);
+    return abs;
 }
 
 static void warn_missing_shards(const ckpt_checkpoint *c)
@@ -258,89 +367,44 @@ static void run_daemon(ckfs *fs, int ready_fd, int single)
     exit(rc == 0 ? 0 : CKPTFS_EXIT_FUSE);
 }
 
-int ckpt_cmd_mount(int argc, char **argv)
+/* Mount the (absolute) source on mnt; returns the exit code. */
+static int do_mount(const char *source, const char *mnt, ckfs_opts *op, int foreground,
+                    int debug, int single)
 {
-    int foreground = 0, debug = 0, single = 0;
-    ckfs_opts o;
-    ckfs_opts_init(&o);
-    if (argc > 0 && argv[0]) {
-        const char *base = strrchr(argv[0], '/');
-        base = base ? base + 1 : argv[0];
-        prog = strncmp(base, "mount.", 6) == 0 ? base : "ckptfs mount";
-    }
-    static const struct option longopts[] = {
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    char msg[512], warn[1024] = "";
-    optind = 1;
-    opterr = 0;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "o:fdshnvt:N:", longopts, NULL)) != -1) {
-        switch (ch) {
-        case 'o':
-            if (ckfs_opts_parse(&o, optarg, msg, sizeof msg, warn, sizeof warn)) {
-                fprintf(stderr, "%s: %s\n", prog, msg);
-                return CKPTFS_EXIT_USAGE;
-            }
-            break;
-        case 'f':
-            foreground = 1;
-            break;
-        case 'd':
-            debug = foreground = 1;
-            break;
-        case 's':
-            single = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            return CKPTFS_EXIT_OK;
-        case 'n': /* mount(8): "do not write /etc/mtab" - there is none to write */
-        case 'v':
-            break;
-        case 't': /* mount(8) passes the type it was asked for */
-            if (strcmp(optarg, "fuse.ckptfs") && strcmp(optarg, "ckptfs") &&
-                strcmp(optarg, "fuse")) {
-                fprintf(stderr, "%s: cannot mount type %s\n", prog, optarg);
-                return CKPTFS_EXIT_USAGE;
-            }
-            break;
-        case 'N':
-            fprintf(stderr, "%s: -N (mount namespaces) is not supported\n", prog);
-            return CKPTFS_EXIT_USAGE;
-        default:
-            fprintf(stderr, "%s: unknown or incomplete option '%s'\n", prog,
-                    argv[optind - 1]);
-            usage(stderr);
-            return CKPTFS_EXIT_USAGE;
+    ckfs_opts o = *op;
+    ckfs *fs = NULL;
+    int rc;
+    char *sm = saved_model_pb(source);
+    if (!sm && is_dir(source) && ckpt_is_training_folder(source)) {
+        rc = make_folder_context(source, &o, &fs);
+        if (rc)
+            return rc;
+        rc = check_mountpoint(mnt);
+        if (rc) {
+            ckfs_destroy(fs);
+            return rc;
         }
-    }
-    if (argc - optind != 2) {
-        fprintf(stderr, "%s: expected SOURCE and MOUNTPOINT\n", prog);
-        usage(stderr);
-        return CKPTFS_EXIT_USAGE;
-    }
-    const char *source = argv[optind], *mnt = argv[optind + 1];
-    if (warn[0])
-        fprintf(stderr, "%s: %s", prog, warn);
-
-    ckpt_checkpoint *c;
-    int rc = open_checkpoint(source, o.force, &c);
-    if (rc)
-        return rc;
-    if (o.force)
-        warn_missing_shards(c);
-    rc = check_mountpoint(mnt);
-    if (rc) {
-        ckpt_close(c);
-        return rc;
-    }
-
-    ckfs *fs;
-    if (make_context(c, &o, &fs)) {
-        fprintf(stderr, "%s: out of memory building the tree of %s\n", prog, source);
-        return CKPTFS_EXIT_READ;
+    } else {
+        ckpt_checkpoint *c;
+        rc = open_checkpoint(source, o.force, &c);
+        if (rc) {
+            free(sm);
+            return rc;
+        }
+        if (o.force)
+            warn_missing_shards(c);
+        rc = check_mountpoint(mnt);
+        if (rc) {
+            free(sm);
+            ckpt_close(c);
+            return rc;
+        }
+        rc = make_context(c, sm, &o, &fs);
+        free(sm);
+        if (rc) {
+            fprintf(stderr, "%s: out of memory building the tree of %s\n", prog, source);
+            return CKPTFS_EXIT_READ;
+        }
     }
     fs->foreground = 1;
 
@@ -425,4 +489,82 @@ int ckpt_cmd_mount(int argc, char **argv)
         return CKPTFS_EXIT_FUSE;
     }
     return CKPTFS_EXIT_OK;
+}
+
+int ckpt_cmd_mount(int argc, char **argv)
+{
+    int foreground = 0, debug = 0, single = 0;
+    ckfs_opts o;
+    ckfs_opts_init(&o);
+    if (argc > 0 && argv[0]) {
+        const char *base = strrchr(argv[0], '/');
+        base = base ? base + 1 : argv[0];
+        prog = strncmp(base, "mount.", 6) == 0 ? base : "ckptfs mount";
+    }
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    char msg[512], warn[1024] = "";
+    optind = 1;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "o:fdshnvt:N:", longopts, NULL)) != -1) {
+        switch (ch) {
+        case 'o':
+            if (ckfs_opts_parse(&o, optarg, msg, sizeof msg, warn, sizeof warn)) {
+                fprintf(stderr, "%s: %s\n", prog, msg);
+                return CKPTFS_EXIT_USAGE;
+            }
+            break;
+        case 'f':
+            foreground = 1;
+            break;
+        case 'd':
+            debug = foreground = 1;
+            break;
+        case 's':
+            single = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return CKPTFS_EXIT_OK;
+        case 'n': /* mount(8): "do not write /etc/mtab" - there is none to write */
+        case 'v':
+            break;
+        case 't': /* mount(8) passes the type it was asked for */
+            if (strcmp(optarg, "fuse.ckptfs") && strcmp(optarg, "ckptfs") &&
+                strcmp(optarg, "fuse")) {
+                fprintf(stderr, "%s: cannot mount type %s\n", prog, optarg);
+                return CKPTFS_EXIT_USAGE;
+            }
+            break;
+        case 'N':
+            fprintf(stderr, "%s: -N (mount namespaces) is not supported\n", prog);
+            return CKPTFS_EXIT_USAGE;
+        default:
+            fprintf(stderr, "%s: unknown or incomplete option '%s'\n", prog,
+                    argv[optind - 1]);
+            usage(stderr);
+            return CKPTFS_EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 2) {
+        fprintf(stderr, "%s: expected SOURCE and MOUNTPOINT\n", prog);
+        usage(stderr);
+        return CKPTFS_EXIT_USAGE;
+    }
+    const char *mnt = argv[optind + 1];
+    if (warn[0])
+        fprintf(stderr, "%s: %s", prog, warn);
+    /* The daemon runs in "/": every path it may open later (a folder's checkpoints, .meta
+     * files) must be absolute, so resolve the source once, here. */
+    char *abs_source = absolute_source(argv[optind]);
+    if (!abs_source) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return CKPTFS_EXIT_READ;
+    }
+    int rc = do_mount(abs_source, mnt, &o, foreground, debug, single);
+    free(abs_source);
+    return rc;
 }

@@ -6,6 +6,7 @@
 #include "dtype.h"
 #include "shape.h"
 #include "tstring.h"
+#include "variant.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -58,7 +59,7 @@ size_t ckfs_render_dtype(const ckpt_var *v, char *buf, size_t size)
 
 int ckfs_is_text_var(const ckpt_var *v)
 {
-    return v->dtype == CKPT_DT_STRING;
+    return v->dtype == CKPT_DT_STRING || v->dtype == CKPT_DT_VARIANT;
 }
 
 static void put_escaped(ckfs_buf *b, const uint8_t *s, size_t len)
@@ -130,4 +131,51 @@ int ckfs_render_strings(ckpt_checkpoint *c, size_t i, ckfs_buf *out, ckpt_err *e
     if (out->failed)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory rendering a string tensor");
     return 0;
+}
+
+static int buf_sink(void *ctx, const char *p, size_t n)
+{
+    ckfs_buf *b = ctx;
+    ckfs_buf_put(b, p, n);
+    return b->failed ? CKPT_E_NOMEM : 0;
+}
+
+/* A variant tensor's text form (variant.h), checksums verified. */
+static int render_variant(ckpt_checkpoint *c, size_t i, const ckpt_var *v, ckfs_buf *out,
+                          ckpt_err *err)
+{
+    int nl = (int)(v->name_len > 300 ? 300 : v->name_len);
+    uint64_t count;
+    if (v->flags & CKPT_VAR_PARTITIONED)
+        return ckpt_err_set(err, CKPT_E_UNSUPPORTED, "variable \"%.*s\": a variant tensor saved "
+                            "in slices cannot be shown", nl, v->name);
+    if (ckpt_shape_numel(v->rank, v->dims, &count))
+        return ckpt_err_set(err, CKPT_E_CORRUPT, "variable \"%.*s\": invalid shape", nl, v->name);
+    uint8_t *raw;
+    size_t len;
+    int rc = ckpt_read_all(c, i, &raw, &len, err);
+    if (rc)
+        return rc;
+    ckpt_str *el = NULL;
+    uint32_t crc;
+    rc = ckpt_variant_decode(raw, len, count, &el, &crc, err);
+    if (rc == 0 && (v->flags & CKPT_VAR_HAS_CRC) && crc != v->crc32c)
+        rc = ckpt_err_set(err, CKPT_E_CORRUPT, "checksum does not match (stored %08x, computed "
+                          "%08x)", v->crc32c, crc);
+    if (rc == 0)
+        rc = ckpt_variant_render(el, count, buf_sink, out, err);
+    free(el);
+    free(raw);
+    if (rc)
+        ckpt_err_prefix(err, "%s: variable \"%.*s\"", ckpt_prefix(c), nl, v->name);
+    return rc;
+}
+
+int ckfs_render_text(ckpt_checkpoint *c, size_t i, ckfs_buf *out, ckpt_err *err)
+{
+    ckpt_var v;
+    ckpt_get(c, i, &v);
+    if (v.dtype == CKPT_DT_STRING)
+        return ckfs_render_strings(c, i, out, err);
+    return render_variant(c, i, &v, out, err);
 }

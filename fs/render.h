@@ -33,7 +33,12 @@ int ckfs_render_tsv(const ckpt_checkpoint *c, ckfs_buf *out);
 /* The text form of string variable i (tstring.h): one escaped element per line. */
 int ckfs_render_strings(ckpt_checkpoint *c, size_t i, ckfs_buf *out, ckpt_err *err);
 
-/* Whether variable v's file holds the text form instead of its stored bytes. */
+/* The text form of a text-shown variable i (ckfs_is_text_var): strings as above, variants as
+ * variant.h describes. */
+int ckfs_render_text(ckpt_checkpoint *c, size_t i, ckfs_buf *out, ckpt_err *err);
+
+/* Whether variable v's file holds a text form instead of its stored bytes (string and variant
+ * tensors). */
 int ckfs_is_text_var(const ckpt_var *v);
 
 #endif

@@ -53,6 +53,7 @@ typedef struct chunk {
 struct ckfs_tree {
     uint64_t nvars;
     int ngen;
+    uint32_t genmask; /* bit g: generated slot g exists */
     dent *ents;
     uint32_t nents;
     dirrec *dirs;
@@ -231,10 +232,14 @@ int ckfs_tree_build(const ckpt_checkpoint *c, const char *const *gen_names, int 
     t->nvars = n;
     t->ngen = ngen;
 
-    for (int g = 0; g < ngen; g++)
+    for (int g = 0; g < ngen; g++) {
+        if (!gen_names[g])
+            continue;
+        t->genmask |= 1u << g;
         if (push_ent(&B, 0, gen_names[g], strlen(gen_names[g]), SUF_NONE, CKFS_K_GEN,
                      (uint32_t)g, PRIO_GEN))
             goto fail;
+    }
 
     for (size_t i = 0; i < n; i++) {
         ckpt_var v;
@@ -401,7 +406,8 @@ int ckfs_tree_node(const ckfs_tree *t, uint64_t ino, ckfs_node *out)
         return 0;
     }
     if (ino < CKFS_INO_VAR0) {
-        if (ino < CKFS_INO_GEN0 || ino - CKFS_INO_GEN0 >= (uint64_t)t->ngen)
+        if (ino < CKFS_INO_GEN0 || ino - CKFS_INO_GEN0 >= (uint64_t)t->ngen ||
+            !(t->genmask & (1u << (ino - CKFS_INO_GEN0))))
             return -1;
         *out = (ckfs_node){CKFS_K_GEN, (uint32_t)(ino - CKFS_INO_GEN0)};
         return 0;

@@ -6,10 +6,11 @@
  * Inode numbers are computed from that pair, so they are the same on every mount of the same
  * checkpoint (ckpt_get order is the index order):
  *   1                              the root
- *   2 .. 15                        generated root files, in the order given to ckfs_tree_build
+ *   2 .. 15                        generated root files: slot g (of the names given to
+ *                                  ckfs_tree_build, NULL = absent) has 2 + g
  *   16 + 4*i + k                   variable i: k = 0 bytes, 1 .shape, 2 .dtype, 3 .npy
  *   16 + 4*count + (d - 1)         directory d >= 1 (numbered in name order)
- * A later training-folder view puts one such space per checkpoint above bit 40.
+ * A training-folder mount gives each checkpoint one such space above bit 40 (ll.h).
  *
  * Memory: one 16-byte entry per visible name plus 16 bytes per directory; names point into
  * the checkpoint's own name strings (escaped names live in a small arena).
@@ -29,6 +30,7 @@ enum ckfs_kind {
     CKFS_K_DTYPE = 3,
     CKFS_K_NPY = 4,
     CKFS_K_GEN = 5,   /* a generated root file */
+    CKFS_K_LINK = 6,  /* a symbolic link (training folders' `latest`); never in a tree */
 };
 
 #define CKFS_INO_ROOT 1u
@@ -52,7 +54,7 @@ typedef void (*ckfs_warn_fn)(void *ctx, const char *msg);
 
 /*
  * Build the tree of checkpoint c. gen_names: ngen (<= CKFS_GEN_MAX) names of generated root
- * files. npy: add NAME.npy beside every variable whose dtype has a fixed element size.
+ * files, NULL for a slot this checkpoint does not have (its inode number stays unused). npy: add NAME.npy beside every variable whose dtype has a fixed element size.
  * Returns 0, or -1 on allocation failure / too many variables.
  */
 int ckfs_tree_build(const ckpt_checkpoint *c, const char *const *gen_names, int ngen, int npy,

@@ -1,0 +1,1154 @@
+/*
+ * signatures.c - see signatures.h.
+ *
+ * The text follows saved_model_cli's `show --all` (TF 2.21, tensorflow/python/tools/
+ * saved_model_cli.py): for each MetaGraphDef sorted by its tag list, its SignatureDefs sorted
+ * by key with their inputs and outputs sorted by key, then the ops the graph uses (graph nodes
+ * plus the nodes of every function they reach through the library or a (Stateful)
+ * PartitionedCall's `f`), then, if any MetaGraphDef has an object graph, the root object's
+ * functions sorted by name with each concrete function's input signature.
+ *
+ * The large parts (the graph) are walked on the wire (pbtext.h iterators over the mapping);
+ * only small messages (one SignatureDef, the SavedObjectGraph) are unpacked with protobuf-c.
+ */
+#include "signatures.h"
+
+#include "dtype.h"
+#include "pbtext.h"
+
+#include "meta_graph.pb-c.h"
+#include "saved_object_graph.pb-c.h"
+#include "struct.pb-c.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Field numbers used on the wire. */
+enum {
+    SM_META_GRAPHS = 2,
+    MG_META_INFO = 1, MG_GRAPH = 2, MG_SIGNATURE_DEF = 5, MG_OBJECT_GRAPH = 7,
+    MI_TAGS = 4,
+    GD_NODE = 1, GD_LIBRARY = 2,
+    LIB_FUNCTION = 1,
+    FD_SIGNATURE = 1, FD_NODE_DEF = 3,
+    OP_NAME = 1,
+    ND_OP = 2, ND_ATTR = 5,
+    ENTRY_KEY = 1, ENTRY_VALUE = 2,
+    AV_FUNC = 10,
+    NAL_NAME = 1,
+};
+
+/* A string pointing into the mapping. */
+typedef struct str {
+    const uint8_t *p;
+    size_t n;
+} str;
+
+static void put(ckfs_buf *b, const char *s)
+{
+    ckfs_buf_put(b, s, strlen(s));
+}
+
+static void putn(ckfs_buf *b, const void *p, size_t n)
+{
+    ckfs_buf_put(b, p, n);
+}
+
+/* Python's repr() of a str holding these UTF-8 bytes (non-ASCII taken as printable). */
+static void put_repr(ckfs_buf *b, const uint8_t *s, size_t n)
+{
+    int sq = memchr(s, '\'', n) != NULL, dq = memchr(s, '"', n) != NULL;
+    char q = sq && !dq ? '"' : '\'';
+    putn(b, &q, 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        char tmp[8];
+        if (c == '\\' || c == (unsigned char)q) {
+            tmp[0] = '\\';
+            tmp[1] = (char)c;
+            putn(b, tmp, 2);
+        } else if (c == '\n') {
+            put(b, "\\n");
+        } else if (c == '\r') {
+            put(b, "\\r");
+        } else if (c == '\t') {
+            put(b, "\\t");
+        } else if (c < 0x20 || c == 0x7f) {
+            snprintf(tmp, sizeof tmp, "\\x%02x", c);
+            put(b, tmp);
+        } else {
+            putn(b, &c, 1);
+        }
+    }
+    putn(b, &q, 1);
+}
+
+static void put_repr_c(ckfs_buf *b, const char *s)
+{
+    put_repr(b, (const uint8_t *)s, strlen(s));
+}
+
+static int str_cmp(str a, str b)
+{
+    size_t n = a.n < b.n ? a.n : b.n;
+    int r = n ? memcmp(a.p, b.p, n) : 0;
+    return r ? r : (a.n < b.n ? -1 : a.n > b.n);
+}
+
+/* --- a small set of strings (open addressing) ------------------------------------------ */
+
+typedef struct strset {
+    str *slot;
+    void **val;
+    size_t cap, n;
+} strset;
+
+static uint64_t hash(str s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < s.n; i++) {
+        h ^= s.p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+/* Index of s, or of the empty slot where it would go. */
+static size_t set_pos(const strset *S, str s)
+{
+    size_t i = hash(s) & (S->cap - 1);
+    while (S->slot[i].p && str_cmp(S->slot[i], s) != 0)
+        i = (i + 1) & (S->cap - 1);
+    return i;
+}
+
+static int set_grow(strset *S)
+{
+    size_t cap = S->cap ? S->cap * 2 : 64;
+    strset N = {calloc(cap, sizeof(str)), calloc(cap, sizeof(void *)), cap, 0};
+    if (!N.slot || !N.val) {
+        free(N.slot);
+        free(N.val);
+        return -1;
+    }
+    for (size_t i = 0; i < S->cap; i++)
+        if (S->slot[i].p) {
+            size_t j = set_pos(&N, S->slot[i]);
+            N.slot[j] = S->slot[i];
+            N.val[j] = S->val[i];
+            N.n++;
+        }
+    free(S->slot);
+    free(S->val);
+    *S = N;
+    return 0;
+}
+
+/* The value stored for s (NULL if absent); *found tells absent from a NULL value. */
+static void *set_get(const strset *S, str s, int *found)
+{
+    *found = 0;
+    if (!S->cap)
+        return NULL;
+    size_t i = set_pos(S, s);
+    if (!S->slot[i].p)
+        return NULL;
+    *found = 1;
+    return S->val[i];
+}
+
+/* Insert or overwrite; the empty string is stored with a non-NULL pointer. */
+static int set_put(strset *S, str s, void *val)
+{
+    static const uint8_t empty[1];
+    if (!s.p)
+        s.p = empty;
+    if ((S->n + 1) * 2 > S->cap && set_grow(S))
+        return -1;
+    size_t i = set_pos(S, s);
+    if (!S->slot[i].p)
+        S->n++;
+    S->slot[i] = s;
+    S->val[i] = val;
+    return 0;
+}
+
+static void set_free(strset *S)
+{
+    free(S->slot);
+    free(S->val);
+    memset(S, 0, sizeof *S);
+}
+
+/* --- the ops of a MetaGraphDef (meta_graph.ops_used_by_graph_def) ---------------------- */
+
+typedef struct func {
+    const uint8_t *p; /* the FunctionDef's bytes */
+    size_t n;
+} func;
+
+typedef struct opwalk {
+    strset funcs;  /* function name -> func* */
+    strset used;   /* every op or function name seen */
+    func **stack;  /* functions still to walk */
+    size_t nstack, capstack;
+    ckpt_err *err;
+} opwalk;
+
+static int mark_used(opwalk *W, str op)
+{
+    int found;
+    set_get(&W->used, op, &found);
+    if (!found) {
+        int isfn;
+        func *f = set_get(&W->funcs, op, &isfn);
+        if (isfn) {
+            if (W->nstack == W->capstack) {
+                size_t cap = W->capstack ? W->capstack * 2 : 16;
+                func **ns = realloc(W->stack, cap * sizeof(*ns));
+                if (!ns)
+                    return ckpt_err_set(W->err, CKPT_E_NOMEM, "out of memory");
+                W->stack = ns;
+                W->capstack = cap;
+            }
+            W->stack[W->nstack++] = f;
+        }
+    }
+    if (set_put(&W->used, op, NULL))
+        return ckpt_err_set(W->err, CKPT_E_NOMEM, "out of memory");
+    return 0;
+}
+
+/* The string of field `field` in a message (last occurrence), or empty. */
+static int field_str(const uint8_t *p, size_t n, uint32_t field, str *out, ckpt_err *err)
+{
+    ckpt_pb_seg seg = {p, n};
+    ckpt_pb_iter it;
+    ckpt_pb_field f;
+    int r;
+    *out = (str){NULL, 0};
+    ckpt_pb_iter_init(&it, &seg, 1, err);
+    while ((r = ckpt_pb_iter_next(&it, &f)) > 0)
+        if (f.field == field && f.wt == 2)
+            *out = (str){f.p, f.n};
+    return r;
+}
+
+/* Merge-walk of the singular message field `field` of (p, n): the func name of AttrValue. */
+static int attr_func_name(const uint8_t *p, size_t n, str *out, ckpt_err *err)
+{
+    /* AttrValue.func is a message; its occurrences merge, the last name wins. */
+    ckpt_pb_seg seg = {p, n};
+    ckpt_pb_iter it;
+    ckpt_pb_field f;
+    int r;
+    *out = (str){NULL, 0};
+    ckpt_pb_iter_init(&it, &seg, 1, err);
+    while ((r = ckpt_pb_iter_next(&it, &f)) > 0) {
+        if (f.field == AV_FUNC && f.wt == 2) {
+            str name;
+            int q = field_str(f.p, f.n, NAL_NAME, &name, err);
+            if (q < 0)
+                return q;
+            if (name.p)
+                *out = name;
+        }
+    }
+    return r;
+}
+
+static int process_node(opwalk *W, const uint8_t *p, size_t n)
+{
+    ckpt_pb_seg seg = {p, n};
+    ckpt_pb_iter it;
+    ckpt_pb_field f;
+    int r;
+    str op = {NULL, 0}, fname = {NULL, 0};
+    ckpt_pb_iter_init(&it, &seg, 1, W->err);
+    while ((r = ckpt_pb_iter_next(&it, &f)) > 0) {
+        if (f.field == ND_OP && f.wt == 2) {
+            op = (str){f.p, f.n};
+        } else if (f.field == ND_ATTR && f.wt == 2) {
+            str key;
+            int q = field_str(f.p, f.n, ENTRY_KEY, &key, W->err);
+            if (q < 0)
+                return q;
+            if (key.n == 1 && key.p[0] == 'f') {
+                /* A later entry with the same key replaces the earlier one (map semantics). */
+                str val;
+                if ((q = field_str(f.p, f.n, ENTRY_VALUE, &val, W->err)) < 0)
+                    return q;
+                fname = (str){NULL, 0};
+                if (val.p && (q = attr_func_name(val.p, val.n, &fname, W->err)) < 0)
+                    return q;
+            }
+        }
+    }
+    if (r < 0)
+        return r;
+    if ((r = mark_used(W, op)))
+        return r;
+    static const char pc[] = "PartitionedCall", spc[] = "StatefulPartitionedCall";
+    if ((op.n == sizeof pc - 1 && !memcmp(op.p, pc, op.n)) ||
+        (op.n == sizeof spc - 1 && !memcmp(op.p, spc, op.n)))
+        return mark_used(W, fname); /* Python's node.attr["f"] is "" when absent */
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return str_cmp(*(const str *)a, *(const str *)b);
+}
+
+/* Collect the ops used by the GraphDef in segs into a sorted array *ops. */
+static int graph_ops(const ckpt_pb_seg *graph, size_t ngraph, str **ops, size_t *nops,
+                     ckpt_err *err)
+{
+    opwalk W = {.err = err};
+    ckpt_pb_iter it;
+    ckpt_pb_field f;
+    int r;
+    *ops = NULL;
+    *nops = 0;
+    /* name_to_function first: the library may come after the nodes on the wire. */
+    ckpt_pb_iter_init(&it, graph, ngraph, err);
+    while ((r = ckpt_pb_iter_next(&it, &f)) > 0) {
+        if (f.field != GD_LIBRARY || f.wt != 2)
+            continue;
+        ckpt_pb_seg lib = {f.p, f.n};
+        ckpt_pb_iter li;
+        ckpt_pb_field lf;
+        ckpt_pb_iter_init(&li, &lib, 1, err);
+        while ((r = ckpt_pb_iter_next(&li, &lf)) > 0) {
+            if (lf.field != LIB_FUNCTION || lf.wt != 2)
+                continue;
+            /* FunctionDef.signature merges; its name is the last one set. */
+            ckpt_pb_seg fd = {lf.p, lf.n};
+            ckpt_pb_iter fi;
+            ckpt_pb_field ff;
+            str name = {NULL, 0};
+            ckpt_pb_iter_init(&fi, &fd, 1, err);
+            while ((r = ckpt_pb_iter_next(&fi, &ff)) > 0) {
+                if (ff.field == FD_SIGNATURE && ff.wt == 2) {
+                    str nm;
+                    if ((r = field_str(ff.p, ff.n, OP_NAME, &nm, err)) < 0)
+                        break;
+                    if (nm.p)
+                        name = nm;
+                }
+            }
+            if (r < 0)
+                break;
+            func *fn = malloc(sizeof *fn);
+            if (!fn || set_put(&W.funcs, name, fn)) {
+                free(fn);
+                r = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+                break;
+            }
+            fn->p = lf.p;
+            fn->n = lf.n;
+        }
+        if (r < 0)
+            break;
+    }
+    if (r >= 0) {
+        ckpt_pb_iter_init(&it, graph, ngraph, err);
+        while ((r = ckpt_pb_iter_next(&it, &f)) > 0)
+            if (f.field == GD_NODE && f.wt == 2 && (r = process_node(&W, f.p, f.n)) < 0)
+                break;
+    }
+    while (r >= 0 && W.nstack) {
+        func *fn = W.stack[--W.nstack];
+        ckpt_pb_seg fd = {fn->p, fn->n};
+        ckpt_pb_iter fi;
+        ckpt_pb_field ff;
+        ckpt_pb_iter_init(&fi, &fd, 1, err);
+        while ((r = ckpt_pb_iter_next(&fi, &ff)) > 0)
+            if (ff.field == FD_NODE_DEF && ff.wt == 2 && (r = process_node(&W, ff.p, ff.n)) < 0)
+                break;
+    }
+    if (r >= 0) {
+        *ops = malloc((W.used.n ? W.used.n : 1) * sizeof(str));
+        if (!*ops) {
+            r = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+        } else {
+            for (size_t i = 0; i < W.used.cap; i++) {
+                int isfn;
+                if (W.used.slot[i].p && (set_get(&W.funcs, W.used.slot[i], &isfn), !isfn))
+                    (*ops)[(*nops)++] = W.used.slot[i];
+            }
+            qsort(*ops, *nops, sizeof(str), cmp_str);
+            r = 0;
+        }
+    }
+    for (size_t i = 0; i < W.funcs.cap; i++)
+        if (W.funcs.slot[i].p)
+            free(W.funcs.val[i]);
+    set_free(&W.funcs);
+    set_free(&W.used);
+    free(W.stack);
+    return r < 0 ? r : 0;
+}
+
+/* --- one MetaGraphDef --------------------------------------------------------------------- */
+
+typedef struct mgraph {
+    const uint8_t *p;
+    size_t n;
+    str *tags;
+    size_t ntags;
+    int has_objects;
+} mgraph;
+
+static int cmp_tags(const mgraph *a, const mgraph *b)
+{
+    for (size_t i = 0; i < a->ntags && i < b->ntags; i++) {
+        int r = str_cmp(a->tags[i], b->tags[i]);
+        if (r)
+            return r;
+    }
+    return a->ntags < b->ntags ? -1 : a->ntags > b->ntags;
+}
+
+static const char *dtype_enum(int dtype, char *buf, size_t size)
+{
+    if (dtype == 0)
+        return "DT_INVALID";
+    const char *e = ckpt_dtype_enum_name(dtype);
+    if (e)
+        return e;
+    if (dtype > 100 && (e = ckpt_dtype_enum_name(dtype - 100))) {
+        snprintf(buf, size, "%s_REF", e);
+        return buf;
+    }
+    snprintf(buf, size, "%d", dtype);
+    return buf;
+}
+
+static void print_tensor_info(ckfs_buf *b, const Tensorflow__TensorInfo *ti)
+{
+    char tmp[64];
+    put(b, "        dtype: ");
+    put(b, dtype_enum(ti ? (int)ti->dtype : 0, tmp, sizeof tmp));
+    put(b, "\n        shape: ");
+    const Tensorflow__TensorShapeProto *sh = ti ? ti->tensor_shape : NULL;
+    if (sh && sh->unknown_rank) {
+        put(b, "unknown_rank");
+    } else {
+        put(b, "(");
+        for (size_t k = 0; sh && k < sh->n_dim; k++) {
+            snprintf(tmp, sizeof tmp, "%s%" PRId64, k ? ", " : "", sh->dim[k]->size);
+            put(b, tmp);
+        }
+        put(b, ")");
+    }
+    put(b, "\n        name: ");
+    if (ti && ti->encoding_case == TENSORFLOW__TENSOR_INFO__ENCODING_NAME && ti->name)
+        put(b, ti->name);
+    put(b, "\n");
+}
+
+/* Entries of a proto map as (key, message) pairs sorted by key, the last of equal keys kept. */
+typedef struct kv {
+    const char *key;
+    const void *val;
+    size_t order;
+} kv;
+
+static int cmp_kv(const void *a, const void *b)
+{
+    const kv *x = a, *y = b;
+    int r = strcmp(x->key, y->key);
+    return r ? r : (x->order < y->order ? -1 : x->order > y->order);
+}
+
+/* Sort and drop all but the last of each key; returns the new count. */
+static size_t sort_unique(kv *e, size_t n)
+{
+    qsort(e, n, sizeof *e, cmp_kv);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m && !strcmp(e[m - 1].key, e[i].key))
+            e[m - 1] = e[i];
+        else
+            e[m++] = e[i];
+    }
+    return m;
+}
+
+static int print_io(ckfs_buf *b, const char *what, size_t n, void **entries)
+{
+    kv *e = calloc(n ? n : 1, sizeof *e);
+    if (!e)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        /* InputsEntry and OutputsEntry have the same layout. */
+        const Tensorflow__SignatureDef__InputsEntry *x = entries[i];
+        e[i] = (kv){x->key, x->value, i};
+    }
+    n = sort_unique(e, n);
+    for (size_t i = 0; i < n; i++) {
+        put(b, "    ");
+        put(b, what);
+        put(b, "['");
+        put(b, e[i].key);
+        put(b, "'] tensor_info:\n");
+        print_tensor_info(b, e[i].val);
+    }
+    free(e);
+    return 0;
+}
+
+static int print_signatures(ckfs_buf *b, const mgraph *mg, ckpt_err *err)
+{
+    ckpt_pb_seg seg = {mg->p, mg->n};
+    ckpt_pb_iter it;
+    ckpt_pb_field f;
+    int r;
+    kv *e = NULL;
+    size_t n = 0, cap = 0;
+    ckpt_pb_iter_init(&it, &seg, 1, err);
+    while ((r = ckpt_pb_iter_next(&it, &f)) > 0) {
+        if (f.field != MG_SIGNATURE_DEF || f.wt != 2)
+            continue;
+        ProtobufCMessage *m = protobuf_c_message_unpack(
+            &tensorflow__meta_graph_def__signature_def_entry__descriptor, NULL, f.n, f.p);
+        if (!m) {
+            r = ckpt_err_set(err, CKPT_E_CORRUPT, "a signature_def entry does not parse");
+            break;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            kv *ne = realloc(e, cap * sizeof *ne);
+            if (!ne) {
+                protobuf_c_message_free_unpacked(m, NULL);
+                r = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+                break;
+            }
+            e = ne;
+        }
+        const Tensorflow__MetaGraphDef__SignatureDefEntry *se = (const void *)m;
+        e[n] = (kv){se->key, m, n};
+        n++;
+    }
+    size_t all = n;
+    kv *allv = NULL;
+    if (r >= 0) {
+        /* Keep every unpacked entry for freeing; print the sorted unique view. */
+        allv = malloc((all ? all : 1) * sizeof *allv);
+        if (!allv)
+            r = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+        else
+            memcpy(allv, e, all * sizeof *allv);
+    }
+    if (r >= 0) {
+        n = sort_unique(e, n);
+        for (size_t i = 0; i < n && r >= 0; i++) {
+            const Tensorflow__MetaGraphDef__SignatureDefEntry *se = e[i].val;
+            const Tensorflow__SignatureDef *sd = se->value;
+            put(b, "\nsignature_def['");
+            put(b, se->key);
+            put(b, "']:\n");
+            put(b, "  The given SavedModel SignatureDef contains the following input(s):\n");
+            if (sd && print_io(b, "inputs", sd->n_inputs, (void **)sd->inputs))
+                r = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+            put(b, "  The given SavedModel SignatureDef contains the following output(s):\n");
+            if (sd && print_io(b, "outputs", sd->n_outputs, (void **)sd->outputs))
+                r = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+            put(b, "  Method name is: ");
+            if (sd && sd->method_name)
+                put(b, sd->method_name);
+            put(b, "\n");
+        }
+    }
+    for (size_t i = 0; allv && i < all; i++)
+        protobuf_c_message_free_unpacked((ProtobufCMessage *)allv[i].val, NULL);
+    if (!allv)
+        for (size_t i = 0; i < all; i++)
+            protobuf_c_message_free_unpacked((ProtobufCMessage *)e[i].val, NULL);
+    free(allv);
+    free(e);
+    return r < 0 ? r : 0;
+}
+
+static void put_tags_list(ckfs_buf *b, const mgraph *mg)
+{
+    put(b, "[");
+    for (size_t k = 0; k < mg->ntags; k++) {
+        if (k)
+            put(b, ", ");
+        put_repr(b, mg->tags[k].p, mg->tags[k].n);
+    }
+    put(b, "]");
+}
+
+static int print_ops(ckfs_buf *b, const mgraph *mg, ckpt_err *err)
+{
+    ckpt_pb_seg seg = {mg->p, mg->n}, *graph = NULL;
+    size_t ngraph = 0;
+    int r = ckpt_pb_field_segs(&seg, 1, MG_GRAPH, -1, &graph, &ngraph, err);
+    if (r)
+        return r;
+    str *ops;
+    size_t nops;
+    r = graph_ops(graph, ngraph, &ops, &nops, err);
+    free(graph);
+    if (r)
+        return r;
+    put(b, "The MetaGraph with tag set ");
+    put_tags_list(b, mg);
+    put(b, " contains the following ops: ");
+    if (!nops) {
+        put(b, "set()");
+    } else {
+        put(b, "{");
+        for (size_t k = 0; k < nops; k++) {
+            if (k)
+                put(b, ", ");
+            put_repr(b, ops[k].p, ops[k].n);
+        }
+        put(b, "}");
+    }
+    put(b, "\n");
+    free(ops);
+    return 0;
+}
+
+/* --- concrete functions (from the SavedObjectGraph) ------------------------------------- */
+
+static void put_python_dtype(ckfs_buf *b, int dtype)
+{
+    char tmp[40];
+    put(b, "tf.");
+    put(b, ckpt_dtype_name(dtype, tmp, sizeof tmp));
+}
+
+/* str(TensorShape) */
+static void put_shape(ckfs_buf *b, const Tensorflow__TensorShapeProto *sh)
+{
+    char tmp[32];
+    if (sh && sh->unknown_rank) {
+        put(b, "<unknown>");
+        return;
+    }
+    size_t n = sh ? sh->n_dim : 0;
+    put(b, "(");
+    for (size_t k = 0; k < n; k++) {
+        if (k)
+            put(b, ", ");
+        int64_t d = sh->dim[k]->size;
+        if (d < 0)
+            put(b, "None");
+        else {
+            snprintf(tmp, sizeof tmp, "%" PRId64, d);
+            put(b, tmp);
+        }
+    }
+    put(b, n == 1 ? ",)" : ")");
+}
+
+/* repr(TensorSpec) */
+static void put_tensor_spec(ckfs_buf *b, const Tensorflow__TensorSpecProto *ts)
+{
+    put(b, "TensorSpec(shape=");
+    put_shape(b, ts->shape);
+    put(b, ", dtype=");
+    put_python_dtype(b, (int)ts->dtype);
+    put(b, ", name=");
+    if (ts->name && ts->name[0])
+        put_repr_c(b, ts->name);
+    else
+        put(b, "None");
+    put(b, ")");
+}
+
+static void put_value(ckfs_buf *b, const Tensorflow__StructuredValue *v, int quote_str);
+
+/* Python type name of a decoded StructuredValue. */
+static const char *type_name(const Tensorflow__StructuredValue *v)
+{
+    switch (v->kind_case) {
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_NONE_VALUE: return "NoneType";
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_FLOAT64_VALUE: return "float";
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_INT64_VALUE: return "int";
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_STRING_VALUE: return "str";
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_BOOL_VALUE: return "bool";
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_TENSOR_SHAPE_VALUE: return "TensorShape";
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_TENSOR_DTYPE_VALUE: return "DType";
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_TENSOR_SPEC_VALUE: return "TensorSpec";
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_BOUNDED_TENSOR_SPEC_VALUE: return "BoundedTensorSpec";
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_TYPE_SPEC_VALUE:
+        return v->type_spec_value->type_spec_class_name && v->type_spec_value->type_spec_class_name[0]
+                   ? v->type_spec_value->type_spec_class_name
+                   : "TypeSpec";
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_LIST_VALUE: return "list";
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_TUPLE_VALUE: return "tuple";
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_DICT_VALUE: return "dict";
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_NAMED_TUPLE_VALUE:
+        return v->named_tuple_value->name ? v->named_tuple_value->name : "tuple";
+    default: return "object";
+    }
+}
+
+/* Elements of a sequence-like value (list, tuple, named tuple); NULL for others. */
+static Tensorflow__StructuredValue **seq_items(const Tensorflow__StructuredValue *v, size_t *n)
+{
+    switch (v->kind_case) {
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_LIST_VALUE:
+        *n = v->list_value->n_values;
+        return v->list_value->values;
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_TUPLE_VALUE:
+        *n = v->tuple_value->n_values;
+        return v->tuple_value->values;
+    default:
+        *n = 0;
+        return NULL;
+    }
+}
+
+/* str(value) (quote_str: a str gets quotes, as _maybe_add_quotes does; nested values use
+ * repr). */
+static void put_value(ckfs_buf *b, const Tensorflow__StructuredValue *v, int quote_str)
+{
+    char tmp[40];
+    size_t n;
+    Tensorflow__StructuredValue **items;
+    switch (v->kind_case) {
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_NONE_VALUE:
+        put(b, "None");
+        return;
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_FLOAT64_VALUE:
+        ckpt_pbtext_format_double(v->float64_value, tmp);
+        put(b, tmp);
+        return;
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_INT64_VALUE:
+        snprintf(tmp, sizeof tmp, "%" PRId64, v->int64_value);
+        put(b, tmp);
+        return;
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_STRING_VALUE:
+        if (quote_str)
+            put_repr_c(b, v->string_value);
+        else
+            put(b, v->string_value);
+        return;
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_BOOL_VALUE:
+        put(b, v->bool_value ? "True" : "False");
+        return;
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_TENSOR_SHAPE_VALUE:
+        put_shape(b, v->tensor_shape_value);
+        return;
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_TENSOR_DTYPE_VALUE:
+        put_python_dtype(b, (int)v->tensor_dtype_value);
+        return;
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_TENSOR_SPEC_VALUE:
+        put_tensor_spec(b, v->tensor_spec_value);
+        return;
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_LIST_VALUE:
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_TUPLE_VALUE:
+        items = seq_items(v, &n);
+        put(b, v->kind_case == TENSORFLOW__STRUCTURED_VALUE__KIND_LIST_VALUE ? "[" : "(");
+        for (size_t k = 0; k < n; k++) {
+            if (k)
+                put(b, ", ");
+            put_value(b, items[k], 1);
+        }
+        if (v->kind_case == TENSORFLOW__STRUCTURED_VALUE__KIND_TUPLE_VALUE && n == 1)
+            put(b, ",");
+        put(b, v->kind_case == TENSORFLOW__STRUCTURED_VALUE__KIND_LIST_VALUE ? "]" : ")");
+        return;
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_DICT_VALUE: {
+        const Tensorflow__DictValue *d = v->dict_value;
+        put(b, "{");
+        for (size_t k = 0; k < d->n_fields; k++) {
+            if (k)
+                put(b, ", ");
+            put_repr_c(b, d->fields[k]->key);
+            put(b, ": ");
+            if (d->fields[k]->value)
+                put_value(b, d->fields[k]->value, 1);
+            else
+                put(b, "None");
+        }
+        put(b, "}");
+        return;
+    }
+    default:
+        put(b, "<");
+        put(b, type_name(v));
+        put(b, ">");
+        return;
+    }
+}
+
+/* _print_args(arguments, argument_type, indent=4) over a sequence of values. */
+static void print_args(ckfs_buf *b, Tensorflow__StructuredValue **args, size_t n,
+                       const char *argtype)
+{
+    char tmp[64];
+    const char *ind = "        ";
+    for (size_t k = 0; k < n; k++) {
+        const Tensorflow__StructuredValue *e = args[k];
+        snprintf(tmp, sizeof tmp, "%s%s #%zu\n", ind, argtype, k + 1);
+        put(b, tmp);
+        size_t m;
+        Tensorflow__StructuredValue **items;
+        if (e->kind_case == TENSORFLOW__STRUCTURED_VALUE__KIND_STRING_VALUE) {
+            put(b, ind);
+            put(b, "  ");
+            put(b, e->string_value);
+            put(b, "\n");
+        } else if (e->kind_case == TENSORFLOW__STRUCTURED_VALUE__KIND_TENSOR_SPEC_VALUE) {
+            const Tensorflow__TensorSpecProto *ts = e->tensor_spec_value;
+            put(b, "          ");
+            put(b, ts->name && ts->name[0] ? ts->name : "None");
+            put(b, ": ");
+            put_tensor_spec(b, ts);
+            put(b, "\n");
+        } else if ((items = seq_items(e, &m)) != NULL ||
+                   e->kind_case == TENSORFLOW__STRUCTURED_VALUE__KIND_LIST_VALUE ||
+                   e->kind_case == TENSORFLOW__STRUCTURED_VALUE__KIND_TUPLE_VALUE) {
+            put(b, ind);
+            put(b, "  DType: ");
+            put(b, type_name(e));
+            put(b, "\n");
+            put(b, ind);
+            put(b, "  Value: [");
+            for (size_t j = 0; j < m; j++) {
+                put_value(b, items[j], 1);
+                put(b, ", ");
+            }
+            put(b, "\b\b]\n");
+        } else if (e->kind_case == TENSORFLOW__STRUCTURED_VALUE__KIND_DICT_VALUE) {
+            const Tensorflow__DictValue *d = e->dict_value;
+            put(b, ind);
+            put(b, "  DType: dict\n");
+            put(b, ind);
+            put(b, "  Value: {");
+            for (size_t j = 0; j < d->n_fields; j++) {
+                put(b, "'");
+                put(b, d->fields[j]->key);
+                put(b, "': ");
+                if (d->fields[j]->value)
+                    put_value(b, d->fields[j]->value, 1);
+                else
+                    put(b, "None");
+                put(b, ", ");
+            }
+            put(b, "\b\b}\n");
+        } else {
+            put(b, ind);
+            put(b, "  DType: ");
+            put(b, type_name(e));
+            put(b, "\n");
+            put(b, ind);
+            put(b, "  Value: ");
+            put_value(b, e, 0);
+            put(b, "\n");
+        }
+    }
+}
+
+static const Tensorflow__SavedConcreteFunction *find_concrete(const Tensorflow__SavedObjectGraph *og,
+                                                             const char *name)
+{
+    const Tensorflow__SavedConcreteFunction *found = NULL;
+    for (size_t k = 0; k < og->n_concrete_functions; k++)
+        if (!strcmp(og->concrete_functions[k]->key, name))
+            found = og->concrete_functions[k]->value; /* the last entry wins */
+    return found;
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+typedef struct child {
+    const char *name;
+    uint32_t node;
+    size_t order;
+} child;
+
+static int cmp_child(const void *a, const void *b)
+{
+    const child *x = a, *y = b;
+    int r = strcmp(x->name, y->name);
+    return r ? r : (x->order < y->order ? -1 : x->order > y->order);
+}
+
+/* One concrete function's "Option #k" block. */
+static void print_option(ckfs_buf *b, const Tensorflow__SavedObjectGraph *og, const char *fname,
+                         size_t index, const Tensorflow__SavedBareConcreteFunction *bare)
+{
+    const Tensorflow__SavedConcreteFunction *cf = find_concrete(og, fname);
+    const Tensorflow__StructuredValue *sig = cf ? cf->canonicalized_input_signature : NULL;
+    Tensorflow__StructuredValue **args = NULL, **kwkeys = NULL;
+    size_t nargs = 0, nkw = 0;
+    const Tensorflow__DictValue *kw = NULL;
+    if (sig && sig->kind_case == TENSORFLOW__STRUCTURED_VALUE__KIND_TUPLE_VALUE &&
+        sig->tuple_value->n_values == 2) {
+        args = seq_items(sig->tuple_value->values[0], &nargs);
+        const Tensorflow__StructuredValue *k = sig->tuple_value->values[1];
+        if (k->kind_case == TENSORFLOW__STRUCTURED_VALUE__KIND_DICT_VALUE)
+            kw = k->dict_value;
+    }
+    char tmp[64];
+    if (nargs) {
+        snprintf(tmp, sizeof tmp, "    Option #%zu\n", index);
+        put(b, tmp);
+        put(b, "      Callable with:\n");
+        print_args(b, args, nargs, "Argument");
+    } else if (!sig && bare && bare->n_argument_keywords) {
+        /* No signature: a bare concrete function's argument keywords stand in for it. */
+        snprintf(tmp, sizeof tmp, "    Option #%zu\n", index);
+        put(b, tmp);
+        put(b, "      Callable with:\n");
+        for (size_t k = 0; k < bare->n_argument_keywords; k++) {
+            snprintf(tmp, sizeof tmp, "        Argument #%zu\n", k + 1);
+            put(b, tmp);
+            put(b, "          ");
+            put(b, bare->argument_keywords[k]);
+            put(b, "\n");
+        }
+    }
+    if (kw && kw->n_fields) {
+        /* Iterating a dict gives its keys: each prints as a plain string argument. */
+        for (size_t k = 0; k < kw->n_fields; k++) {
+            snprintf(tmp, sizeof tmp, "        Named Argument #%zu\n", k + 1);
+            put(b, tmp);
+            put(b, "          ");
+            put(b, kw->fields[k]->key);
+            put(b, "\n");
+        }
+    }
+    (void)kwkeys;
+    (void)nkw;
+}
+
+static int print_functions(ckfs_buf *b, const mgraph *mgs, size_t nmg, ckpt_err *err)
+{
+    int any = 0;
+    for (size_t k = 0; k < nmg; k++)
+        any |= mgs[k].has_objects;
+    if (!any)
+        return 0;
+    put(b, "\nConcrete Functions:");
+    if (nmg != 1) {
+        /* tf.saved_model.load needs tags= when there are several MetaGraphDefs. */
+        put(b, " N/A (could not be listed due to unknown reasons)\n");
+        return 0;
+    }
+    ckpt_pb_seg seg = {mgs[0].p, mgs[0].n}, *og_segs = NULL;
+    size_t nog = 0;
+    int r = ckpt_pb_field_segs(&seg, 1, MG_OBJECT_GRAPH, -1, &og_segs, &nog, err);
+    if (r)
+        return r;
+    /* The object graph is small next to the graph: unpack it (merged occurrences joined). */
+    size_t total = 0;
+    for (size_t k = 0; k < nog; k++)
+        total += og_segs[k].n;
+    uint8_t *joined = malloc(total ? total : 1);
+    if (!joined) {
+        free(og_segs);
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    }
+    size_t off = 0;
+    for (size_t k = 0; k < nog; k++) {
+        memcpy(joined + off, og_segs[k].p, og_segs[k].n);
+        off += og_segs[k].n;
+    }
+    free(og_segs);
+    Tensorflow__SavedObjectGraph *og = tensorflow__saved_object_graph__unpack(NULL, total, joined);
+    free(joined);
+    if (!og) {
+        put(b, " N/A (could not be listed due to unknown reasons)\n");
+        return 0;
+    }
+    child *ch = NULL;
+    size_t nch = 0;
+    if (og->n_nodes > 0) {
+        const Tensorflow__SavedObject *root = og->nodes[0];
+        ch = calloc(root->n_children ? root->n_children : 1, sizeof *ch);
+        if (!ch) {
+            tensorflow__saved_object_graph__free_unpacked(og, NULL);
+            return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+        }
+        for (size_t k = 0; k < root->n_children; k++) {
+            const Tensorflow__TrackableObjectGraph__TrackableObject__ObjectReference *ref =
+                root->children[k];
+            ch[nch++] = (child){ref->local_name ? ref->local_name : "", (uint32_t)ref->node_id, k};
+        }
+        qsort(ch, nch, sizeof *ch, cmp_child);
+    }
+    for (size_t k = 0; k < nch; k++) {
+        if (ch[k].node >= og->n_nodes)
+            continue;
+        const Tensorflow__SavedObject *obj = og->nodes[ch[k].node];
+        const char **names = NULL;
+        size_t nnames = 0;
+        const Tensorflow__SavedBareConcreteFunction *bare = NULL;
+        if (obj->kind_case == TENSORFLOW__SAVED_OBJECT__KIND_FUNCTION) {
+            nnames = obj->function->n_concrete_functions;
+            names = malloc((nnames ? nnames : 1) * sizeof *names);
+            if (!names) {
+                r = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+                break;
+            }
+            for (size_t j = 0; j < nnames; j++)
+                names[j] = obj->function->concrete_functions[j];
+            qsort(names, nnames, sizeof *names, cmp_cstr);
+        } else if (obj->kind_case == TENSORFLOW__SAVED_OBJECT__KIND_BARE_CONCRETE_FUNCTION) {
+            bare = obj->bare_concrete_function;
+            names = malloc(sizeof *names);
+            if (!names) {
+                r = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+                break;
+            }
+            names[0] = bare->concrete_function_name;
+            nnames = 1;
+        } else {
+            continue;
+        }
+        put(b, "\n  Function Name: '");
+        put(b, ch[k].name);
+        put(b, "'\n");
+        for (size_t j = 0; j < nnames; j++)
+            print_option(b, og, names[j], j + 1, bare);
+        free(names);
+    }
+    free(ch);
+    tensorflow__saved_object_graph__free_unpacked(og, NULL);
+    return r;
+}
+
+/* --- the whole text ---------------------------------------------------------------------- */
+
+static int render(const uint8_t *p, size_t n, ckfs_buf *out, ckpt_err *err)
+{
+    ckpt_pb_seg root = {p, n};
+    ckpt_pb_iter it;
+    ckpt_pb_field f;
+    int r;
+    mgraph *mgs = NULL;
+    size_t nmg = 0, cap = 0;
+    ckpt_pb_iter_init(&it, &root, 1, err);
+    while ((r = ckpt_pb_iter_next(&it, &f)) > 0) {
+        if (f.field != SM_META_GRAPHS || f.wt != 2)
+            continue;
+        if (nmg == cap) {
+            cap = cap ? cap * 2 : 4;
+            mgraph *nm = realloc(mgs, cap * sizeof *nm);
+            if (!nm) {
+                r = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+                break;
+            }
+            mgs = nm;
+        }
+        mgs[nmg++] = (mgraph){f.p, f.n, NULL, 0, 0};
+    }
+    for (size_t k = 0; r >= 0 && k < nmg; k++) {
+        mgraph *mg = &mgs[k];
+        ckpt_pb_seg seg = {mg->p, mg->n};
+        ckpt_pb_iter mi;
+        ckpt_pb_field mf;
+        size_t tcap = 0;
+        ckpt_pb_iter_init(&mi, &seg, 1, err);
+        while ((r = ckpt_pb_iter_next(&mi, &mf)) > 0) {
+            if (mf.field == MG_OBJECT_GRAPH && mf.wt == 2)
+                mg->has_objects = 1;
+            if (mf.field != MG_META_INFO || mf.wt != 2)
+                continue;
+            /* MetaInfoDef occurrences merge: repeated tags concatenate. */
+            ckpt_pb_seg info = {mf.p, mf.n};
+            ckpt_pb_iter ti;
+            ckpt_pb_field tf;
+            ckpt_pb_iter_init(&ti, &info, 1, err);
+            while ((r = ckpt_pb_iter_next(&ti, &tf)) > 0) {
+                if (tf.field != MI_TAGS || tf.wt != 2)
+                    continue;
+                if (mg->ntags == tcap) {
+                    tcap = tcap ? tcap * 2 : 4;
+                    str *nt = realloc(mg->tags, tcap * sizeof *nt);
+                    if (!nt) {
+                        r = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+                        break;
+                    }
+                    mg->tags = nt;
+                }
+                mg->tags[mg->ntags++] = (str){tf.p, tf.n};
+            }
+            if (r < 0)
+                break;
+        }
+    }
+    if (r >= 0) {
+        /* Python's sorted() is stable: insertion sort keeps equal tag lists in order. */
+        for (size_t i = 1; i < nmg; i++) {
+            mgraph x = mgs[i];
+            size_t j = i;
+            while (j > 0 && cmp_tags(&mgs[j - 1], &x) > 0) {
+                mgs[j] = mgs[j - 1];
+                j--;
+            }
+            mgs[j] = x;
+        }
+        r = 0;
+    }
+    for (size_t k = 0; r == 0 && k < nmg; k++) {
+        const mgraph *mg = &mgs[k];
+        put(out, "\nMetaGraphDef with tag-set: '");
+        for (size_t t = 0; t < mg->ntags; t++) {
+            if (t)
+                put(out, ", ");
+            putn(out, mg->tags[t].p, mg->tags[t].n);
+        }
+        put(out, "' contains the following SignatureDefs:\n");
+        if ((r = print_signatures(out, mg, err)) == 0)
+            r = print_ops(out, mg, err);
+    }
+    if (r == 0)
+        r = print_functions(out, mgs, nmg, err);
+    for (size_t k = 0; k < nmg; k++)
+        free(mgs[k].tags);
+    free(mgs);
+    if (r == 0 && out->failed)
+        r = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    return r;
+}
+
+int ckfs_render_signatures(const char *path, ckfs_buf *out, ckpt_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ckpt_err_set(err, errno == ENOENT ? CKPT_E_NOTFOUND : CKPT_E_IO, "%s: %s", path,
+                            strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return ckpt_err_set(err, CKPT_E_IO, "%s: %s", path, strerror(e));
+    }
+    void *map = NULL;
+    if (st.st_size > 0) {
+        map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED) {
+            int e = errno;
+            close(fd);
+            return ckpt_err_set(err, CKPT_E_IO, "%s: mmap: %s", path, strerror(e));
+        }
+    }
+    close(fd);
+    int r = render(map, (size_t)st.st_size, out, err);
+    if (map)
+        munmap(map, (size_t)st.st_size);
+    if (r)
+        ckpt_err_prefix(err, "%s", path);
+    return r;
+}

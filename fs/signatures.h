@@ -1,0 +1,18 @@
+/*
+ * signatures.h - signatures.txt of a SavedModel mount: what `saved_model_cli show --all` prints.
+ *
+ * Computed from saved_model.pb alone (TensorFlow's tool also loads the model, only to list the
+ * concrete functions; here they come from the SavedObjectGraph the same loader reads). The text
+ * equals the tool's output except for the op set line: Python prints a set in an order that
+ * changes from run to run, so here the ops are sorted.
+ */
+#ifndef CKPTFS_SIGNATURES_H
+#define CKPTFS_SIGNATURES_H
+
+#include "err.h"
+#include "render.h"
+
+/* Render the signatures of the SavedModel in file path into out. 0 or a CKPT_E_* code. */
+int ckfs_render_signatures(const char *path, ckfs_buf *out, ckpt_err *err);
+
+#endif

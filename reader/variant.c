@@ -1,0 +1,83 @@
+/* variant.c - see variant.h. */
+#include "variant.h"
+
+#include "coding.h"
+#include "crc32c.h"
+
+#include "tensor.pb-c.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int ckpt_variant_decode(const uint8_t *buf, size_t len, uint64_t count, ckpt_str **elems,
+                        uint32_t *crc, ckpt_err *err)
+{
+    *elems = NULL;
+    /* Every element takes at least 5 bytes (a 1-byte length and the checksum). */
+    if (count > len / 5 + 1)
+        return ckpt_err_set(err, CKPT_E_CORRUPT, "%" PRIu64 " variant elements cannot fit in "
+                            "%zu bytes", count, len);
+    ckpt_str *e = malloc((count ? (size_t)count : 1) * sizeof *e);
+    if (!e)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    const uint8_t *p = buf, *end = buf + len;
+    uint32_t run = 0;
+    for (uint64_t k = 0; k < count; k++) {
+        uint64_t n;
+        const uint8_t *q = ckpt_get_varint64(p, end, &n);
+        if (!q || n > (uint64_t)(end - q) || (uint64_t)(end - q) - n < 4) {
+            free(e);
+            return ckpt_err_set(err, CKPT_E_CORRUPT, "variant element %" PRIu64 " is truncated",
+                                k);
+        }
+        uint8_t le[8];
+        for (int b = 0; b < 8; b++)
+            le[b] = (uint8_t)(n >> (8 * b));
+        run = ckpt_crc32c_extend(run, le, 8);
+        run = ckpt_crc32c_extend(run, q, (size_t)n);
+        const uint8_t *c = q + n;
+        uint32_t stored = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 |
+                          (uint32_t)c[3] << 24;
+        if (ckpt_crc32c_unmask(stored) != run) {
+            free(e);
+            return ckpt_err_set(err, CKPT_E_CORRUPT, "the checksum after variant element %" PRIu64
+                                " does not match", k);
+        }
+        run = ckpt_crc32c_extend(run, c, 4);
+        e[k].ptr = q;
+        e[k].len = n;
+        p = c + 4;
+    }
+    if (p != end) {
+        free(e);
+        return ckpt_err_set(err, CKPT_E_CORRUPT, "%zu bytes follow the last variant element",
+                            (size_t)(end - p));
+    }
+    if (crc)
+        *crc = run;
+    *elems = e;
+    return 0;
+}
+
+int ckpt_variant_render(const ckpt_str *elems, uint64_t count, ckpt_pbtext_write_fn write,
+                        void *ctx, ckpt_err *err)
+{
+    for (uint64_t k = 0; k < count; k++) {
+        char line[48];
+        int n = snprintf(line, sizeof line, "# element %" PRIu64 "\n", k);
+        int r = write(ctx, line, (size_t)n);
+        if (r)
+            return r < 0 ? r : ckpt_err_set(err, CKPT_E_IO, "output stopped");
+        ckpt_pb_seg seg = {elems[k].ptr, (size_t)elems[k].len};
+        r = ckpt_pbtext_print(&tensorflow__variant_tensor_data_proto__descriptor, &seg, 1, NULL,
+                              write, ctx, err);
+        if (r) {
+            if (r < 0)
+                ckpt_err_prefix(err, "variant element %" PRIu64, k);
+            return r < 0 ? r : ckpt_err_set(err, CKPT_E_IO, "output stopped");
+        }
+    }
+    return 0;
+}
