@@ -84,10 +84,11 @@ static int cmd_ls(int argc, char **argv)
     return fflush(stdout) == 0 ? 0 : CKPTFS_EXIT_READ;
 }
 
-static int cat_strings(ckpt_checkpoint *c, size_t idx, ckpt_err *err)
+/* String and variant tensors: their text form, the same bytes a mount serves. */
+static int cat_text(ckpt_checkpoint *c, size_t idx, ckpt_err *err)
 {
     ckfs_buf text = {0};
-    int rc = ckfs_render_strings(c, idx, &text, err);
+    int rc = ckfs_render_text(c, idx, &text, err);
     if (rc == 0 && (text.failed || write_all(text.data, text.len)))
         rc = ckpt_err_set(err, CKPT_E_IO, "out of memory or write error");
     ckfs_buf_free(&text);
@@ -163,7 +164,7 @@ static int cmd_cat(int argc, char **argv)
     ckpt_get(c, idx, &v);
     ckpt_err err;
     ckpt_err_clear(&err);
-    rc = v.dtype == CKPT_DT_STRING ? cat_strings(c, idx, &err) : cat_bytes(c, idx, &v, &err);
+    rc = ckfs_is_text_var(&v) ? cat_text(c, idx, &err) : cat_bytes(c, idx, &v, &err);
     ckpt_close(c);
     if (fflush(stdout) != 0 && !rc)
         rc = ckpt_err_set(&err, CKPT_E_IO, "writing to stdout failed");
