@@ -14,6 +14,10 @@ lists each element's bytes in C order and sha256 covers the elements concatenate
 Each case runs in its own Python process (graph-mode TF1 code, logical CPU devices and eager
 code cannot share one process). The output is deterministic apart from TF's own metadata (.meta
 files): fixed seeds everywhere. Usage: scripts/make_fixtures.py [--out DIR] [CASE...]
+
+Run with no arguments it regenerates every fixture of the repository: these cases, then the
+issue-5 cases (scripts/make_fixtures_v5.py), the graph texts (scripts/make_graph_fixtures.py)
+and the variant tensor (tests/e2e/make_variant_fixture.py).
 """
 import argparse
 import hashlib
@@ -463,6 +467,13 @@ def main():
                             "--out", args.out, c])
         if r.returncode != 0:
             failed.append(c)
+    if len(sys.argv) == 1:
+        for script, extra in (("scripts/make_fixtures_v5.py", []),
+                              ("scripts/make_graph_fixtures.py", []),
+                              ("tests/e2e/make_variant_fixture.py",
+                               [os.path.join(REPO, "tests", "e2e", "variant")])):
+            if subprocess.run([sys.executable, os.path.join(REPO, script)] + extra).returncode:
+                failed.append(script)
     subprocess.run(["du", "-shc"] + [os.path.join(args.out, c) for c in args.cases])
     if failed:
         sys.exit("failed cases: " + ", ".join(failed))
