@@ -24,28 +24,6 @@ static int has_item(const ckpt_folder *f, const char *name)
     return 0;
 }
 
-static int add_item(ckpt_folder *f, size_t *cap, const char *dir, const char *name, size_t nlen)
-{
-    if (f->n == *cap) {
-        size_t n = *cap ? *cap * 2 : 16;
-        ckpt_folder_item *v = realloc(f->items, n * sizeof *v);
-        if (!v)
-            return -1;
-        f->items = v;
-        *cap = n;
-    }
-    ckpt_folder_item *it = &f->items[f->n];
-    it->name = strndup(name, nlen);
-    it->prefix = it->name ? malloc(strlen(dir) + nlen + 2) : NULL;
-    if (!it->prefix) {
-        free(it->name);
-        return -1;
-    }
-    sprintf(it->prefix, "%s/%s", dir, it->name);
-    f->n++;
-    return 0;
-}
-
 static const char *base_name(const char *path)
 {
     const char *s = strrchr(path, '/');
@@ -62,6 +40,66 @@ static int is_regular(const char *dir, const char *name)
     int ok = stat(p, &st) == 0 && S_ISREG(st.st_mode);
     free(p);
     return ok;
+}
+
+/*
+ * Add a checkpoint shown as name (nlen bytes) whose files are dir/file (file = name when NULL).
+ */
+static int add_item_as(ckpt_folder *f, size_t *cap, const char *dir, const char *name,
+                       size_t nlen, const char *file)
+{
+    if (f->n == *cap) {
+        size_t n = *cap ? *cap * 2 : 16;
+        ckpt_folder_item *v = realloc(f->items, n * sizeof *v);
+        if (!v)
+            return -1;
+        f->items = v;
+        *cap = n;
+    }
+    ckpt_folder_item *it = &f->items[f->n];
+    it->name = strndup(name, nlen);
+    if (!file)
+        file = it->name;
+    it->prefix = it->name ? malloc(strlen(dir) + strlen(file) + 2) : NULL;
+    if (!it->prefix) {
+        free(it->name);
+        return -1;
+    }
+    sprintf(it->prefix, "%s/%s", dir, file);
+    f->n++;
+    return 0;
+}
+
+static int add_item(ckpt_folder *f, size_t *cap, const char *dir, const char *name, size_t nlen)
+{
+    return add_item_as(f, cap, dir, name, nlen, NULL);
+}
+
+/*
+ * A V1 save named in the state file: a file in dir, or a sharded set recorded as the pattern
+ * "BASE-?????-of-NNNNN" (shown as BASE, opened through the pattern). 0 if absent or added.
+ */
+static int add_v1(ckpt_folder *f, size_t *cap, const char *dir, const char *b)
+{
+    size_t n = strlen(b);
+    const char *q = strstr(b, "-\?\?\?\?\?-of-");
+    if (!q) {
+        if (has_item(f, b) || !is_regular(dir, b))
+            return 0;
+        return add_item(f, cap, dir, b, n);
+    }
+    char *probe = strdup(b);
+    if (!probe)
+        return -1;
+    memcpy(probe + (q - b) + 1, "00000", 5);
+    int present = is_regular(dir, probe);
+    free(probe);
+    char *shown = strndup(b, (size_t)(q - b));
+    if (!shown)
+        return -1;
+    int rc = present && !has_item(f, shown) ? add_item_as(f, cap, dir, shown, strlen(shown), b) : 0;
+    free(shown);
+    return rc;
 }
 
 int ckpt_folder_scan(const char *dir, ckpt_folder *out, ckpt_err *err)
@@ -85,20 +123,19 @@ int ckpt_folder_scan(const char *dir, ckpt_folder *out, ckpt_err *err)
     size_t nall = 0;
     if (!rc && ckpt_read_state_file(dir, &latest, &all, &nall, NULL) == 0) {
         /* V1 saves have no .index: take the files the state file names when they exist. */
-        for (size_t i = 0; i < nall && !rc; i++) {
-            const char *b = base_name(all[i]);
-            if (!has_item(out, b) && is_regular(dir, b) && add_item(out, &cap, dir, b, strlen(b)))
+        for (size_t i = 0; i < nall && !rc; i++)
+            if (add_v1(out, &cap, dir, base_name(all[i])))
                 rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-        }
-        if (!rc && latest && !has_item(out, base_name(latest)) && is_regular(dir, base_name(latest)) &&
-            add_item(out, &cap, dir, base_name(latest), strlen(base_name(latest))))
+        if (!rc && latest && add_v1(out, &cap, dir, base_name(latest)))
             rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     }
     if (!rc) {
         qsort(out->items, out->n, sizeof *out->items, item_cmp);
-        for (size_t i = 0; latest && i < out->n; i++)
-            if (!strcmp(out->items[i].name, base_name(latest)))
+        for (size_t i = 0; latest && i < out->n; i++) {
+            const char *pb = base_name(out->items[i].prefix);
+            if (!strcmp(out->items[i].name, base_name(latest)) || !strcmp(pb, base_name(latest)))
                 out->latest = (long)i;
+        }
         if (out->n == 0)
             rc = ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: holds no checkpoint", dir);
     }

@@ -13,8 +13,9 @@
 #include <stddef.h>
 
 typedef struct ckpt_folder_item {
-    char *name;   /* the prefix's base name, e.g. "model.ckpt-1000" */
-    char *prefix; /* DIR/name, to give to ckpt_open */
+    char *name;   /* the prefix's base name, e.g. "model.ckpt-1000" (a sharded V1 save: the
+                     name before "-?????-of-NNNNN") */
+    char *prefix; /* what to give to ckpt_open: DIR/name, or DIR/pattern for sharded V1 */
 } ckpt_folder_item;
 
 typedef struct ckpt_folder {
