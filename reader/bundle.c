@@ -10,6 +10,7 @@
 
 #include "crc32c.h"
 #include "dtype.h"
+#include "fileio.h"
 #include "shape.h"
 #include "table.h"
 #include "tensor_bundle.pb-c.h"
@@ -208,15 +209,10 @@ static int visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
 
 static int load_index(ckpt_checkpoint *c, const char *path, ckpt_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ckpt_err_set(err, errno == ENOENT ? CKPT_E_NOTFOUND : CKPT_E_IO, "%s: %s", path,
-                            strerror(errno));
-    if (fstat(fd, &c->index_st) != 0) {
-        int e = errno;
-        close(fd);
-        return ckpt_err_set(err, CKPT_E_IO, "%s: %s", path, strerror(e));
-    }
+    int fd;
+    int rc0 = ckpt_open_regular(path, &fd, &c->index_st, err);
+    if (rc0)
+        return rc0;
     uint64_t size = (uint64_t)c->index_st.st_size;
     uint8_t *mem = NULL;
     ckpt_table *t = NULL;
@@ -227,7 +223,7 @@ static int load_index(ckpt_checkpoint *c, const char *path, ckpt_err *err)
             close(fd);
             return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory reading the index", path);
         }
-        rc = ckpt__read_fully(fd, mem, size, 0);
+        rc = ckpt_pread_full(fd, mem, size, 0);
         if (rc) {
             free(mem);
             close(fd);
@@ -264,21 +260,23 @@ static int open_shards(ckpt_checkpoint *c, unsigned flags, ckpt_err *err)
         if (!sh->path)
             return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
         snprintf(sh->path, n, "%s.data-%05d-of-%05d", c->prefix, s, c->num_shards);
-        sh->fd = open(sh->path, O_RDONLY | O_CLOEXEC);
         struct stat st;
-        if (sh->fd >= 0 && fstat(sh->fd, &st) == 0) {
+        ckpt_err oerr;
+        int orc = ckpt_open_regular(sh->path, &sh->fd, &st, &oerr);
+        if (orc == 0) {
             sh->size = (uint64_t)st.st_size;
             continue;
         }
-        int e = errno;
-        if (sh->fd >= 0)
-            close(sh->fd);
-        sh->fd = -1;
-        if (e == ENOENT && (flags & CKPT_OPEN_MISSING_SHARDS_OK))
+        if (orc == CKPT_E_NOTFOUND && (flags & CKPT_OPEN_MISSING_SHARDS_OK))
             continue;
-        return ckpt_err_set(err, e == ENOENT ? CKPT_E_MISSING : CKPT_E_IO,
+        /* oerr.msg starts with the path, which our own message already names. */
+        const char *why = orc == CKPT_E_NOTFOUND ? strerror(ENOENT) : oerr.msg;
+        size_t plen = strlen(sh->path);
+        if (!strncmp(why, sh->path, plen) && !strncmp(why + plen, ": ", 2))
+            why += plen + 2;
+        return ckpt_err_set(err, orc == CKPT_E_NOTFOUND ? CKPT_E_MISSING : CKPT_E_IO,
                             "%s: data shard %d of %d: %s", sh->path, s, c->num_shards,
-                            strerror(e));
+                            why);
     }
     /* Every stored byte range must lie inside its (present) shard. */
     for (int pass = 0; pass < 2; pass++) {

@@ -11,6 +11,7 @@
 
 #include "crc32c.h"
 #include "dtype.h"
+#include "fileio.h"
 #include "shape.h"
 #include "slicekey.h"
 #include "source.h"
@@ -38,22 +39,9 @@ int ckpt__grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-int ckpt__read_fully(int fd, uint8_t *buf, size_t n, uint64_t off)
-{
-    size_t done = 0;
-    while (done < n) {
-        ssize_t r = pread(fd, buf + done, n - done, (off_t)(off + done));
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (r == 0)
-            return -ENODATA;
-        done += (size_t)r;
-    }
-    return 0;
-}
+
+/* More slices than this per variable are refused: the overlap check is quadratic. */
+#define MAX_PARTS 4096
 
 /* Effective box of a part: start and length per dim, whole dims made explicit. */
 static void part_box(const ckpt_checkpoint *c, const var_rec *r, const part_rec *p, int64_t *st,
@@ -120,6 +108,12 @@ static int resolve_parts(ckpt_checkpoint *c, const char *index_path, ckpt_err *e
         const int64_t *dims = c->dims + r->dims_off;
         uint64_t numel, covered = 0;
         ckpt_shape_numel(r->rank, dims, &numel);
+        if (r->nparts > MAX_PARTS) {
+            rc = ckpt_err_set(err, CKPT_E_UNSUPPORTED,
+                              "%s: variable \"%s\" is saved as %u slices; at most %d are supported",
+                              index_path, name, r->nparts, MAX_PARTS);
+            break;
+        }
         size_t need = ckpt_slice_key_max(r->name_len, r->rank);
         if (need > key_cap) {
             uint8_t *k = realloc(key, need);
@@ -164,8 +158,9 @@ static int resolve_parts(ckpt_checkpoint *c, const char *index_path, ckpt_err *e
             covered += pn;
             if (s->flags & CKPT_VAR_SHARD_MISSING)
                 r->flags |= CKPT_VAR_SHARD_MISSING;
-            /* Pairwise overlap is quadratic; real partitioners make a handful of parts. */
-            for (uint32_t q = 0; q < j && r->nparts <= 4096; q++) {
+            /* Pairwise overlap is quadratic; real partitioners make a handful of parts, and
+             * more than MAX_PARTS is refused before this loop. */
+            for (uint32_t q = 0; q < j; q++) {
                 part_box(c, r, &c->parts[r->offset + q], st2, ln2);
                 if (boxes_overlap(r->rank, st, ln, st2, ln2)) {
                     rc = ckpt_err_set(err, CKPT_E_CORRUPT,
@@ -192,7 +187,8 @@ static int find_meta(ckpt_checkpoint *c, const char *base, size_t blen, ckpt_err
     if (!c->meta_path)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     snprintf(c->meta_path, blen + 6, "%.*s.meta", (int)blen, base);
-    if (access(c->meta_path, R_OK) != 0) {
+    struct stat st;
+    if (stat(c->meta_path, &st) != 0 || !S_ISREG(st.st_mode) || access(c->meta_path, R_OK) != 0) {
         free(c->meta_path);
         c->meta_path = NULL;
     }
@@ -215,7 +211,8 @@ int ckpt_open(const char *source, unsigned flags, ckpt_checkpoint **out, ckpt_er
     if (!c)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     pthread_mutex_init(&c->v1_lock, NULL);
-    c->v1_cached = UINT32_MAX;
+    for (int k = 0; k < V1_CACHE_SLOTS; k++)
+        c->v1_cache[k].slice = UINT32_MAX;
     char *path = NULL;
     int rc = ckpt_resolve_prefix(source, &path, err);
     if (rc)
@@ -288,7 +285,8 @@ void ckpt_close(ckpt_checkpoint *c)
         free(c->shards[s].path);
     }
     pthread_mutex_destroy(&c->v1_lock);
-    free(c->v1_bytes);
+    for (int k = 0; k < V1_CACHE_SLOTS; k++)
+        free(c->v1_cache[k].bytes);
     free(c->shards);
     free(c->vars);
     free(c->names);
@@ -374,6 +372,25 @@ uint64_t ckpt_data_bytes(const ckpt_checkpoint *c)
 
 /* --- reading ------------------------------------------------------------------------------- */
 
+/* The data file to name in messages about variable r (a partitioned one: a missing or the first
+ * slice's file). */
+static const char *var_path(const ckpt_checkpoint *c, const var_rec *r)
+{
+    if (r->shard >= 0)
+        return c->shards[r->shard].path;
+    const char *first = NULL;
+    for (uint32_t j = 0; (r->flags & CKPT_VAR_PARTITIONED) && j < r->nparts; j++) {
+        const var_rec *s = &c->slices[c->parts[r->offset + j].slice];
+        if (s->shard < 0 || s->shard >= c->num_shards)
+            continue;
+        if (s->flags & CKPT_VAR_SHARD_MISSING)
+            return c->shards[s->shard].path;
+        if (!first)
+            first = c->shards[s->shard].path;
+    }
+    return first ? first : c->prefix;
+}
+
 /* pread n bytes of a stored range (variable or slice entry) at off within it. */
 static int read_stored(ckpt_checkpoint *c, const var_rec *r, const char *name, uint8_t *buf,
                        size_t n, uint64_t off, ckpt_err *err)
@@ -381,7 +398,7 @@ static int read_stored(ckpt_checkpoint *c, const var_rec *r, const char *name, u
     if (r->flags & REC_V1_SLICE)
         return ckpt__v1_read(c, r, (uint32_t)(r - c->slices), buf, n, off, err);
     const shard *sh = &c->shards[r->shard];
-    int rc = ckpt__read_fully(sh->fd, buf, n, r->offset + off);
+    int rc = ckpt_pread_full(sh->fd, buf, n, r->offset + off);
     atomic_fetch_add_explicit(&c->data_reads, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&c->data_bytes, n, memory_order_relaxed);
     if (rc)
@@ -392,12 +409,29 @@ static int read_stored(ckpt_checkpoint *c, const var_rec *r, const char *name, u
     return 0;
 }
 
+/* Where run q of a slice starts in the full tensor (flat element index); see read_partitioned. */
+static uint64_t run_start(uint64_t q, int k, const int64_t *st, const int64_t *ln,
+                          const uint64_t *stride)
+{
+    uint64_t fs = k < 0 ? 0 : (uint64_t)st[k] * stride[k];
+    for (int d = k - 1; d >= 0; d--) {
+        fs += ((uint64_t)st[d] + q % (uint64_t)ln[d]) * stride[d];
+        q /= (uint64_t)ln[d];
+    }
+    return fs;
+}
+
+/* A gathered read is worth one large pread when it wastes at most this factor in bytes. */
+#define GATHER_WASTE 4
+#define GATHER_MAX (16u << 20)
+
 /*
  * Copy bytes [off, off+n) of a partitioned tensor from its slices. Within a slice, the dims
  * after the last partially covered one (k) are whole, so each combination of indices before k
  * is one contiguous run, both in the full tensor (C order) and in the slice's own storage. Runs
  * start at increasing offsets, so the first one the range touches is found by bisection and
- * only runs that meet the range are read.
+ * only runs that meet the range are read. Slices split on a late axis make many short runs;
+ * those are read with one pread of the slice bytes that span them, then scattered.
  */
 static int read_partitioned(ckpt_checkpoint *c, const var_rec *r, uint8_t *buf, size_t n,
                             uint64_t off, ckpt_err *err)
@@ -411,6 +445,9 @@ static int read_partitioned(ckpt_checkpoint *c, const var_rec *r, uint8_t *buf, 
                             "%s: variable \"%s\": partitioned variable-size tensors cannot be "
                             "assembled",
                             c->prefix, name);
+    /* Open-time checks make the slices tile the tensor; zeroing first means that even a gap
+     * could never expose stale memory. */
+    memset(buf, 0, n);
     uint64_t stride[MAX_RANK], numel = 1; /* stride[d]: elements per step of dim d */
     for (int d = rank - 1; d >= 0; d--) {
         stride[d] = numel;
@@ -418,7 +455,9 @@ static int read_partitioned(ckpt_checkpoint *c, const var_rec *r, uint8_t *buf, 
     }
     int64_t st[MAX_RANK], ln[MAX_RANK];
     uint64_t end = off + n;
-    for (uint32_t j = 0; j < r->nparts; j++) {
+    uint8_t *bounce = NULL;
+    int rc = 0;
+    for (uint32_t j = 0; j < r->nparts && !rc; j++) {
         const part_rec *p = &c->parts[r->offset + j];
         const var_rec *s = &c->slices[p->slice];
         part_box(c, r, p, st, ln);
@@ -434,82 +473,45 @@ static int read_partitioned(ckpt_checkpoint *c, const var_rec *r, uint8_t *buf, 
         }
         if (empty)
             continue;
-        /* First element (full-tensor flat index) of run number q. */
-#define RUN_START(q, out)                                                                              do {                                                                                                   uint64_t q_ = (q), fs_ = k < 0 ? 0 : (uint64_t)st[k] * stride[k];                                  for (int d_ = k - 1; d_ >= 0; d_--) {                                                                  fs_ += ((uint64_t)st[d_] + q_ % (uint64_t)ln[d_]) * stride[d_];                                    q_ /= (uint64_t)ln[d_];                                                                        }                                                                                                  (out) = fs_;                                                                                   } while (0)
         uint64_t lo = 0, hi = nruns;
         while (lo < hi) { /* first run ending after off */
-            uint64_t mid = lo + (hi - lo) / 2, fs;
-            RUN_START(mid, fs);
-            if ((fs + runlen) * es <= off)
+            uint64_t mid = lo + (hi - lo) / 2;
+            if ((run_start(mid, k, st, ln, stride) + runlen) * es <= off)
                 lo = mid + 1;
             else
                 hi = mid;
         }
-        for (uint64_t q = lo; q < nruns; q++) {
-            uint64_t fs;
-            RUN_START(q, fs);
-            uint64_t a = fs * es, b = (fs + runlen) * es;
-            if (a >= end)
+        uint64_t last = lo; /* one past the last run that starts before end */
+        while (last < nruns && run_start(last, k, st, ln, stride) * es < end)
+            last++;
+        if (last == lo)
+            continue;
+        /* The runs lo..last-1 are back to back in the slice's storage. */
+        uint64_t span = (last - lo) * runlen * es;
+        uint8_t *src = NULL;
+        if (last - lo > 1 && span <= GATHER_MAX && span <= GATHER_WASTE * (uint64_t)n + 4096) {
+            if (!bounce && !(bounce = malloc(GATHER_MAX))) {
+                rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
                 break;
+            }
+            rc = read_stored(c, s, name, bounce, (size_t)span, lo * runlen * es, err);
+            src = bounce;
+        }
+        for (uint64_t q = lo; q < last && !rc; q++) {
+            uint64_t fs = run_start(q, k, st, ln, stride);
+            uint64_t a = fs * es, b = (fs + runlen) * es;
             uint64_t from = a > off ? a : off, to = b < end ? b : end;
             if (from >= to)
                 continue;
-            int rc = read_stored(c, s, name, buf + (from - off), (size_t)(to - from),
-                                 q * runlen * es + (from - a), err);
-            if (rc)
-                return rc;
-        }
-#undef RUN_START
-    }
-    return 0;
-}
-
-int ckpt_read(ckpt_checkpoint *c, size_t i, void *buf, size_t len, uint64_t off, size_t *got,
-              ckpt_crc_state *st, ckpt_err *err)
-{
-    *got = 0;
-    if (i >= c->nvars)
-        return ckpt_err_set(err, CKPT_E_INVALID, "no variable number %zu", i);
-    const var_rec *r = &c->vars[i];
-    const char *name = c->names + r->name_off;
-    if (r->flags & CKPT_VAR_SHARD_MISSING)
-        return ckpt_err_set(err, CKPT_E_MISSING, "%s: variable \"%s\" is in a missing data file",
-                            c->shards[r->shard].path, name);
-    size_t n = 0;
-    if (off < r->nbytes) {
-        uint64_t left = r->nbytes - off;
-        n = len < left ? len : (size_t)left;
-    }
-    if (r->flags & CKPT_VAR_PARTITIONED) {
-        if (st)
-            st->pos = UINT64_MAX; /* slices carry their own checksums: see ckpt_read_all */
-        int rc = n ? read_partitioned(c, r, buf, n, off, err) : 0;
-        if (rc == 0)
-            *got = n;
-        return rc;
-    }
-    if (n) {
-        int rc = read_stored(c, r, name, buf, n, off, err);
-        if (rc)
-            return rc;
-    }
-    if (st) {
-        if (st->pos == off && off <= r->nbytes && ckpt_dtype_size(r->dtype) != 0) {
-            st->crc = ckpt_crc32c_extend(st->crc, buf, n);
-            st->pos += n;
-            if (st->pos == r->nbytes && (r->flags & CKPT_VAR_HAS_CRC) && st->crc != r->crc) {
-                st->pos = UINT64_MAX;
-                return ckpt_err_set(err, CKPT_E_CORRUPT,
-                                    "%s: variable \"%s\": checksum does not match (stored %08x, "
-                                    "computed on the bytes read %08x)",
-                                    c->shards[r->shard].path, name, r->crc, st->crc);
-            }
-        } else {
-            st->pos = UINT64_MAX;
+            uint64_t local = q * runlen * es + (from - a);
+            if (src)
+                memcpy(buf + (from - off), src + (local - lo * runlen * es), (size_t)(to - from));
+            else
+                rc = read_stored(c, s, name, buf + (from - off), (size_t)(to - from), local, err);
         }
     }
-    *got = n;
-    return 0;
+    free(bounce);
+    return rc;
 }
 
 /* Check the stored CRC of every slice of a partitioned variable, reading each once. */
@@ -541,6 +543,61 @@ static int verify_slices(ckpt_checkpoint *c, const var_rec *r, ckpt_err *err)
     return rc;
 }
 
+int ckpt_read(ckpt_checkpoint *c, size_t i, void *buf, size_t len, uint64_t off, size_t *got,
+              ckpt_crc_state *st, ckpt_err *err)
+{
+    *got = 0;
+    if (i >= c->nvars)
+        return ckpt_err_set(err, CKPT_E_INVALID, "no variable number %zu", i);
+    const var_rec *r = &c->vars[i];
+    const char *name = c->names + r->name_off;
+    if (r->flags & CKPT_VAR_SHARD_MISSING)
+        return ckpt_err_set(err, CKPT_E_MISSING, "%s: variable \"%s\" is in a missing data file",
+                            var_path(c, r), name);
+    size_t n = 0;
+    if (off < r->nbytes) {
+        uint64_t left = r->nbytes - off;
+        n = len < left ? len : (size_t)left;
+    }
+    if (r->flags & CKPT_VAR_PARTITIONED) {
+        /* Slices carry their own checksums: a reader that starts at the beginning gets all of
+         * them verified first (a whole read of the tensor, as TensorFlow does on restore). */
+        int rc = 0;
+        if (st && st->pos == 0 && off == 0)
+            rc = verify_slices(c, r, err);
+        if (st)
+            st->pos = UINT64_MAX;
+        if (rc == 0 && n)
+            rc = read_partitioned(c, r, buf, n, off, err);
+        if (rc == 0)
+            *got = n;
+        return rc;
+    }
+    if (n) {
+        int rc = read_stored(c, r, name, buf, n, off, err);
+        if (rc)
+            return rc;
+    }
+    if (st) {
+        if (st->pos == off && off <= r->nbytes && r->dtype != CKPT_DT_STRING &&
+            r->dtype != CKPT_DT_VARIANT) {
+            st->crc = ckpt_crc32c_extend(st->crc, buf, n);
+            st->pos += n;
+            if (st->pos == r->nbytes && (r->flags & CKPT_VAR_HAS_CRC) && st->crc != r->crc) {
+                st->pos = UINT64_MAX;
+                return ckpt_err_set(err, CKPT_E_CORRUPT,
+                                    "%s: variable \"%s\": checksum does not match (stored %08x, "
+                                    "computed on the bytes read %08x)",
+                                    c->shards[r->shard].path, name, r->crc, st->crc);
+            }
+        } else {
+            st->pos = UINT64_MAX;
+        }
+    }
+    *got = n;
+    return 0;
+}
+
 /* Read all bytes of a variable, verifying the plain checksum of fixed-size types. */
 static int read_whole(ckpt_checkpoint *c, size_t i, uint8_t **out, size_t *len, ckpt_err *err)
 {
@@ -558,8 +615,6 @@ static int read_whole(ckpt_checkpoint *c, size_t i, uint8_t **out, size_t *len, 
     ckpt_crc_state st = {0, 0};
     size_t got;
     int rc = ckpt_read(c, i, buf, (size_t)n, 0, &got, &st, err);
-    if (rc == 0 && (c->vars[i].flags & CKPT_VAR_PARTITIONED))
-        rc = verify_slices(c, &c->vars[i], err);
     if (rc) {
         free(buf);
         return rc;
@@ -579,7 +634,7 @@ int ckpt_read_strings(ckpt_checkpoint *c, size_t i, uint8_t **buf, ckpt_str **el
         return ckpt_err_set(err, CKPT_E_INVALID, "no variable number %zu", i);
     const var_rec *r = &c->vars[i];
     const char *name = c->names + r->name_off;
-    const char *path = r->shard >= 0 ? c->shards[r->shard].path : c->prefix;
+    const char *path = var_path(c, r);
     uint64_t count;
     if (r->dtype != CKPT_DT_STRING)
         return ckpt_err_set(err, CKPT_E_INVALID, "variable \"%s\" is not a string tensor", name);

@@ -99,7 +99,9 @@ int ckpt_find(const ckpt_checkpoint *c, const char *name, size_t len, size_t *id
  * or past the end). If st is non-NULL and off == st->pos, the bytes extend st's checksum, and
  * the read that reaches the end of the tensor verifies it: a mismatch returns CKPT_E_CORRUPT
  * (the bytes must then not be served). Out-of-order reads just stop the checksum. String and
- * variant tensors have checksums of their own shape: ckpt_read_all verifies those.
+ * variant tensors have checksums of their own shape: ckpt_read_all verifies those. For a
+ * partitioned variable the first read at offset 0 with a fresh st verifies every slice's
+ * checksum before returning (reading the whole tensor once); later reads are not checked.
  */
 int ckpt_read(ckpt_checkpoint *c, size_t i, void *buf, size_t len, uint64_t off, size_t *got,
               ckpt_crc_state *st, ckpt_err *err);

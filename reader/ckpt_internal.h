@@ -11,6 +11,10 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+/* Slices of V1 checkpoints kept decoded; see struct ckpt_checkpoint. */
+#define V1_CACHE_SLOTS 16
+#define V1_CACHE_SMALL (16u << 20)
+
 /* TensorShape's limit; a larger rank is damage, not a model. */
 #define MAX_RANK 254
 /* Beyond this an index is read block by block instead of in one request. */
@@ -74,11 +78,17 @@ struct ckpt_checkpoint {
 
     _Atomic uint64_t data_reads, data_bytes;
 
-    /* V1: the last slice decoded from its TensorProto, since FUSE reads come in small pieces. */
+    /* V1: slices recently decoded from their TensorProto records. FUSE reads come in small
+     * pieces and a tensor split on a late axis touches every slice per piece, so a few are kept
+     * (least recently used goes first). */
     pthread_mutex_t v1_lock;
-    uint32_t v1_cached; /* slice index, UINT32_MAX for none */
-    uint8_t *v1_bytes;
-    size_t v1_len;
+    struct v1_cached {
+        uint32_t slice; /* UINT32_MAX: empty */
+        uint64_t used;
+        uint8_t *bytes;
+        size_t len;
+    } v1_cache[V1_CACHE_SLOTS];
+    uint64_t v1_clock;
 };
 
 /* Grow *p (an array of elem-sized items with capacity *cap) to hold need items; -1 on ENOMEM. */

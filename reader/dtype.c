@@ -82,8 +82,3 @@ size_t ckpt_dtype_size(int dtype)
     const dtype_info *d = lookup(dtype);
     return d ? d->size : 0;
 }
-
-int ckpt_dtype_known(int dtype)
-{
-    return lookup(dtype) != NULL || lookup(dtype - 100) != NULL;
-}

@@ -27,7 +27,4 @@ const char *ckpt_dtype_enum_name(int dtype);
 /* Bytes per element in a V2 data file; 0 for variable-size (string, variant) or unknown. */
 size_t ckpt_dtype_size(int dtype);
 
-/* Non-zero if the dtype is one TensorFlow can name (known, including _ref types). */
-int ckpt_dtype_known(int dtype);
-
 #endif

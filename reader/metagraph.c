@@ -1,7 +1,10 @@
 /* metagraph.c - see metagraph.h. */
 #include "metagraph.h"
 
+#include "fileio.h"
+
 #include "graphdot.h"
+#include "shape.h"
 #include "source.h"
 #include "tstring.h"
 
@@ -76,17 +79,11 @@ int ckpt_graph_open_bytes(const uint8_t *p, size_t n, ckpt_graph_kind kind,
 int ckpt_graph_open_file(const char *path, ckpt_graph_kind kind, ckpt_graph_doc **out,
                          ckpt_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ckpt_err_set(err, errno == ENOENT ? CKPT_E_NOTFOUND : CKPT_E_IO, "%s: %s", path,
-                            strerror(errno));
+    int fd;
     struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        int e = errno;
-        close(fd);
-        return ckpt_err_set(err, CKPT_E_IO, "%s: %s", path,
-                            e ? strerror(e) : "not a regular file");
-    }
+    int r0 = ckpt_open_regular(path, &fd, &st, err); /* a FIFO would block forever */
+    if (r0)
+        return r0;
     void *map = NULL;
     if (st.st_size > 0) {
         map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -118,20 +115,18 @@ int ckpt_graph_open_objects(ckpt_checkpoint *c, ckpt_graph_doc **out, ckpt_err *
                             ckpt_prefix(c), OBJECT_GRAPH_KEY);
     ckpt_var v;
     ckpt_get(c, idx, &v);
-    if (v.dtype != 7 /* DT_STRING */)
-        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: %s is not a string tensor", ckpt_prefix(c),
-                            OBJECT_GRAPH_KEY);
+    uint64_t count = 0;
+    if (v.dtype != 7 /* DT_STRING */ || ckpt_shape_numel(v.rank, v.dims, &count) || count != 1)
+        return ckpt_err_set(err, CKPT_E_CORRUPT,
+                            "%s: variable \"%s\" is not a single string (TF writes a scalar)",
+                            ckpt_prefix(c), OBJECT_GRAPH_KEY);
     uint8_t *buf;
-    size_t len;
-    int r = ckpt_read_all(c, idx, &buf, &len, err);
+    ckpt_str *elems = NULL;
+    uint64_t n_el;
+    /* Both string checksums are verified on the way. */
+    int r = ckpt_read_strings(c, idx, &buf, &elems, &n_el, err);
     if (r)
         return r;
-    ckpt_str *elems = NULL;
-    /* A scalar holds one element; TF never writes another shape for this key. */
-    if ((r = ckpt_tstring_decode(buf, len, 1, &elems, NULL, err))) {
-        free(buf);
-        return r;
-    }
     const uint8_t *p = elems[0].ptr;
     size_t n = (size_t)elems[0].len;
     free(elems);

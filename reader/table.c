@@ -243,12 +243,21 @@ static int open_common(ckpt_table *t, ckpt_table **out, ckpt_err *err)
     keybuf key = {0};
     const uint8_t *val;
     size_t vlen;
+    /* Data blocks are written one after another: requiring each handle to start past the end
+     * of the previous one bounds the work of a scan by the file size, where a hostile index
+     * could otherwise point every entry at the same huge block. */
+    uint64_t next_free = 0;
     while ((rc = next_entry(t, &v, &key, &val, &vlen, err)) > 0) {
         block_handle h;
         if (!decode_handle(val, val + vlen, &h)) {
             rc = corrupt(err, t, "bad block handle in index");
             break;
         }
+        if (h.offset < next_free || h.size > t->size || h.offset > t->size - h.size) {
+            rc = corrupt(err, t, "index block handles overlap or leave the file");
+            break;
+        }
+        next_free = h.offset + h.size + TRAILER_SIZE;
         t->nblocks++;
     }
     free(key.p);

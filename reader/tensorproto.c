@@ -49,7 +49,7 @@ static int typed_field(const Tensorflow__TensorProto *t, int dtype, field_view *
     return 0;
 }
 
-int ckpt_tensorproto_bytes(const Tensorflow__TensorProto *t, int dtype, uint64_t numel,
+int ckpt_tensorproto_bytes(const Tensorflow__TensorProto *t, int dtype, uint64_t numel, int exact,
                            uint8_t **out, size_t *len, ckpt_err *err)
 {
     *out = NULL;
@@ -62,28 +62,26 @@ int ckpt_tensorproto_bytes(const Tensorflow__TensorProto *t, int dtype, uint64_t
         return ckpt_err_set(err, CKPT_E_CORRUPT, "tensor of %llu elements is too large",
                             (unsigned long long)numel);
     size_t total = (size_t)numel * es;
+    field_view f = {NULL, 0, 1, 1};
+    if (t->tensor_content.len > 0) {
+        if (t->tensor_content.len != total)
+            return ckpt_err_set(err, CKPT_E_CORRUPT,
+                                "tensor_content holds %zu bytes, %zu expected",
+                                t->tensor_content.len, total);
+    } else {
+        if (typed_field(t, dtype, &f))
+            return ckpt_err_set(err, CKPT_E_UNSUPPORTED, "no value field for dtype %d", dtype);
+        uint64_t have = f.count / f.per_elem;
+        if (f.count % f.per_elem || have > numel || (exact && have != numel))
+            return ckpt_err_set(err, CKPT_E_CORRUPT, "%zu values for a tensor of %llu elements",
+                                f.count, (unsigned long long)numel);
+    }
     uint8_t *buf = calloc(1, total ? total : 1);
     if (!buf)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory converting a tensor");
     if (t->tensor_content.len > 0) {
-        if (t->tensor_content.len != total) {
-            free(buf);
-            return ckpt_err_set(err, CKPT_E_CORRUPT,
-                                "tensor_content holds %zu bytes, %zu expected",
-                                t->tensor_content.len, total);
-        }
         memcpy(buf, t->tensor_content.data, total);
     } else {
-        field_view f;
-        if (typed_field(t, dtype, &f)) {
-            free(buf);
-            return ckpt_err_set(err, CKPT_E_UNSUPPORTED, "no value field for dtype %d", dtype);
-        }
-        if (f.count % f.per_elem || f.count / f.per_elem > numel) {
-            free(buf);
-            return ckpt_err_set(err, CKPT_E_CORRUPT, "%zu values for a tensor of %llu elements",
-                                f.count, (unsigned long long)numel);
-        }
         size_t have = f.count / f.per_elem;
         size_t part = es / f.per_elem; /* bytes of one value in the output */
         const uint8_t *src = f.base;

@@ -17,9 +17,11 @@
 
 /*
  * Convert the numel values of t, read as dtype (a fixed-size type), into a new malloc'd buffer
- * of numel * ckpt_dtype_size(dtype) little-endian bytes in C order.
+ * of numel * ckpt_dtype_size(dtype) little-endian bytes in C order. With exact set, fewer values
+ * than elements is an error instead of a broadcast (checkpoint writers store every value, and
+ * a short record must not make a reader allocate what the shape claims).
  */
-int ckpt_tensorproto_bytes(const Tensorflow__TensorProto *t, int dtype, uint64_t numel,
+int ckpt_tensorproto_bytes(const Tensorflow__TensorProto *t, int dtype, uint64_t numel, int exact,
                            uint8_t **out, size_t *len, ckpt_err *err);
 
 #endif

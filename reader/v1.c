@@ -12,6 +12,7 @@
 #include "coding.h"
 #include "crc32c.h"
 #include "dtype.h"
+#include "fileio.h"
 #include "saved_tensor_slice.pb-c.h"
 #include "shape.h"
 #include "slicekey.h"
@@ -26,7 +27,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_RANK 254
 
 static int slice_record(ckpt_checkpoint *c, const var_rec *s, Tensorflow__SavedTensorSlices **out,
                         ckpt_err *err);
@@ -66,23 +66,36 @@ static int read_meta(ckpt_table *t, Tensorflow__SavedTensorSlices **out, ckpt_er
 
 int ckpt__is_v1(const char *path)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
+    /* Any table file is taken for a V1 checkpoint here (its footer magic says "table"), so that
+     * a damaged one is reported by the loader as damaged rather than as "not a checkpoint". */
+    int fd;
     struct stat st;
-    int yes = 0;
-    ckpt_table *t = NULL;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-        ckpt_table_open_fd(fd, (uint64_t)st.st_size, path, &t, NULL) == 0) {
-        Tensorflow__SavedTensorSlices *m = NULL;
-        if (read_meta(t, &m, NULL) == 0 && m) {
-            yes = 1;
-            tensorflow__saved_tensor_slices__free_unpacked(m, NULL);
-        }
-        ckpt_table_close(t);
-    }
+    if (ckpt_open_regular(path, &fd, &st, NULL) != 0)
+        return 0;
+    uint8_t magic[8];
+    int yes = st.st_size >= 48 && ckpt_pread_full(fd, magic, 8, (uint64_t)st.st_size - 8) == 0 &&
+              ckpt_load_le64(magic) == 0xdb4775248b80fb57ull;
     close(fd);
     return yes;
+}
+
+/* The compatibility rules of TensorSliceReader: consumer version 1, min producer 0. */
+static int check_versions(const Tensorflow__VersionDef *v, const char *path, ckpt_err *err)
+{
+    if (!v)
+        return 0;
+    if (v->producer < 0)
+        return ckpt_err_set(err, CKPT_E_UNSUPPORTED, "%s: producer version %d below 0", path,
+                            v->producer);
+    if (v->min_consumer > 1)
+        return ckpt_err_set(err, CKPT_E_UNSUPPORTED,
+                            "%s: written by a newer TensorFlow (min consumer version %d > 1)", path,
+                            v->min_consumer);
+    for (size_t i = 0; i < v->n_bad_consumers; i++)
+        if (v->bad_consumers[i] == 1)
+            return ckpt_err_set(err, CKPT_E_UNSUPPORTED,
+                                "%s: checkpoint disallows consumer version 1", path);
+    return 0;
 }
 
 /* One tensor as listed by one file's meta. */
@@ -116,7 +129,7 @@ static int v1_file_count(const char *path, size_t *base_len)
 }
 
 static int add_var(ckpt_checkpoint *c, const listed *group, size_t ng, const char *path,
-                   ckpt_err *err)
+                   uint64_t names_budget, ckpt_err *err)
 {
     const Tensorflow__SavedSliceMeta *m0 = group[0].m;
     const char *name = m0->name;
@@ -128,7 +141,10 @@ static int add_var(ckpt_checkpoint *c, const listed *group, size_t ng, const cha
     size_t nparts = 0;
     for (size_t g = 0; g < ng; g++) {
         const Tensorflow__SavedSliceMeta *m = group[g].m;
-        if (m->type != m0->type || !m->shape || m->shape->n_dim != rank)
+        int same = m->type == m0->type && m->shape && m->shape->n_dim == rank;
+        for (size_t d = 0; same && d < rank; d++)
+            same = m->shape->dim[d]->size == m0->shape->dim[d]->size;
+        if (!same)
             return ckpt_err_set(err, CKPT_E_CORRUPT,
                                 "%s: tensor \"%s\" is listed with different dtypes or shapes",
                                 path, name);
@@ -138,6 +154,12 @@ static int add_var(ckpt_checkpoint *c, const listed *group, size_t ng, const cha
         return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: tensor \"%s\" lists no slices", path, name);
     size_t key_max = ckpt_slice_key_max(nlen, (int)rank);
     size_t need_names = c->names_len + nlen + 1 + nparts * (key_max + 1);
+    /* Each slice key must exist in the files; a meta listing far more key bytes than the files
+     * could hold is a hostile one that would only make us allocate. */
+    if (need_names > names_budget)
+        return ckpt_err_set(err, CKPT_E_CORRUPT,
+                            "%s: tensor \"%.200s\" lists %zu slices, more than the file can hold", path,
+                            name, nparts);
     size_t need_dims = c->ndims + rank + nparts * 3 * rank;
     if (ckpt__grow((void **)&c->vars, &c->vars_cap, c->nvars + 1, sizeof *c->vars) ||
         ckpt__grow((void **)&c->slices, &c->slices_cap, c->nslices + nparts, sizeof *c->slices) ||
@@ -233,6 +255,7 @@ int ckpt__load_v1(ckpt_checkpoint *c, const char *path, ckpt_err *err)
     Tensorflow__SavedTensorSlices **metas = calloc((size_t)nfiles, sizeof *metas);
     listed *all = NULL;
     size_t nall = 0, all_cap = 0;
+    uint64_t total_size = 0;
     int rc = metas ? 0 : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     for (int f = 0; f < nfiles && !rc; f++) {
         shard *sh = &c->shards[f];
@@ -246,14 +269,15 @@ int ckpt__load_v1(ckpt_checkpoint *c, const char *path, ckpt_err *err)
             snprintf(sh->path, n, "%s", path);
         else
             snprintf(sh->path, n, "%.*s-%05d-of-%05d", (int)base_len, path, f, nfiles);
-        sh->fd = open(sh->path, O_RDONLY | O_CLOEXEC);
         struct stat st;
-        if (sh->fd < 0 || fstat(sh->fd, &st) != 0) {
-            rc = ckpt_err_set(err, errno == ENOENT ? CKPT_E_MISSING : CKPT_E_IO,
-                              "%s: V1 checkpoint file %d of %d: %s", sh->path, f, nfiles,
-                              strerror(errno));
+        rc = ckpt_open_regular(sh->path, &sh->fd, &st, err);
+        if (rc) {
+            if (rc == CKPT_E_NOTFOUND)
+                rc = ckpt_err_set(err, CKPT_E_MISSING, "%s: V1 checkpoint file %d of %d: %s",
+                                  sh->path, f, nfiles, strerror(ENOENT));
             break;
         }
+        total_size += (uint64_t)st.st_size;
         if (f == 0)
             c->index_st = st;
         sh->size = (uint64_t)st.st_size;
@@ -264,6 +288,8 @@ int ckpt__load_v1(ckpt_checkpoint *c, const char *path, ckpt_err *err)
             rc = ckpt_err_set(err, CKPT_E_CORRUPT,
                               "%s: not a V1 checkpoint (no saved tensor slices meta record)",
                               sh->path);
+        if (!rc)
+            rc = check_versions(metas[f]->meta->versions, sh->path, err);
         for (size_t i = 0; !rc && i < metas[f]->meta->n_tensor; i++) {
             if (ckpt__grow((void **)&all, &all_cap, nall + 1, sizeof *all)) {
                 rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
@@ -280,7 +306,8 @@ int ckpt__load_v1(ckpt_checkpoint *c, const char *path, ckpt_err *err)
             size_t j = i + 1;
             while (j < nall && !strcmp(all[j].m->name, all[i].m->name))
                 j++;
-            rc = add_var(c, all + i, j - i, c->shards[all[i].file].path, err);
+            rc = add_var(c, all + i, j - i, c->shards[all[i].file].path,
+                         64 * total_size + (16u << 20), err);
             i = j;
         }
     }
@@ -302,11 +329,11 @@ static int decode_slice(ckpt_checkpoint *c, const var_rec *s, uint8_t **out, ckp
     uint64_t numel;
     ckpt_shape_numel(s->rank, c->dims + s->dims_off, &numel);
     size_t len;
-    rc = ckpt_tensorproto_bytes(m->data->data, s->dtype, numel, out, &len, err);
+    rc = ckpt_tensorproto_bytes(m->data->data, s->dtype, numel, 1, out, &len, err);
     tensorflow__saved_tensor_slices__free_unpacked(m, NULL);
     if (rc)
-        return ckpt_err_prefix(err, "%s", c->shards[s->shard].path);
-    return 0;
+        ckpt_err_prefix(err, "%s", c->shards[s->shard].path);
+    return rc;
 }
 
 /* Fetch and parse the record of slice s: the SavedTensorSlices (free it) holding its values. */
@@ -345,18 +372,16 @@ int ckpt__v1_read_strings(ckpt_checkpoint *c, const var_rec *s, uint64_t n, uint
         return rc;
     const Tensorflow__TensorProto *t = m->data->data;
     size_t have = t->n_string_val;
-    if (have > n || (have == 0 && n > 0)) {
+    if (have != n) {
         tensorflow__saved_tensor_slices__free_unpacked(m, NULL);
         return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: %zu strings for a tensor of %llu elements",
                             c->shards[s->shard].path, have, (unsigned long long)n);
     }
     /* Re-encode as a V2 string tensor (lengths, their masked CRC, bytes) so one decoder and one
-     * renderer serve both formats; like TF, missing trailing values repeat the last one. */
+     * renderer serve both formats. */
     size_t total = 4;
-    for (uint64_t i = 0; i < n; i++) {
-        size_t l = t->string_val[i < have ? i : have - 1].len;
-        total += 10 + l;
-    }
+    for (uint64_t i = 0; i < n; i++)
+        total += 10 + t->string_val[i].len;
     uint8_t *buf = malloc(total);
     if (!buf) {
         tensorflow__saved_tensor_slices__free_unpacked(m, NULL);
@@ -365,7 +390,7 @@ int ckpt__v1_read_strings(ckpt_checkpoint *c, const var_rec *s, uint64_t n, uint
     size_t o = 0;
     uint32_t lcrc = 0;
     for (uint64_t i = 0; i < n; i++) {
-        uint64_t l = t->string_val[i < have ? i : have - 1].len;
+        uint64_t l = t->string_val[i].len;
         o += (size_t)ckpt_put_varint64(buf + o, l);
         uint8_t le[8];
         ckpt_store_le32(le, (uint32_t)l);
@@ -375,7 +400,7 @@ int ckpt__v1_read_strings(ckpt_checkpoint *c, const var_rec *s, uint64_t n, uint
     ckpt_store_le32(buf + o, ckpt_crc32c_mask(lcrc));
     o += 4;
     for (uint64_t i = 0; i < n; i++) {
-        const ProtobufCBinaryData *b = &t->string_val[i < have ? i : have - 1];
+        const ProtobufCBinaryData *b = &t->string_val[i];
         if (b->len)
             memcpy(buf + o, b->data, b->len);
         o += b->len;
@@ -392,10 +417,14 @@ int ckpt__v1_read(ckpt_checkpoint *c, const var_rec *s, uint32_t si, uint8_t *bu
     if (off > s->nbytes || n > s->nbytes - off)
         return ckpt_err_set(err, CKPT_E_INVALID, "read past the end of a slice");
     pthread_mutex_lock(&c->v1_lock);
-    if (c->v1_cached == si) {
-        memcpy(buf, c->v1_bytes + off, n);
-        pthread_mutex_unlock(&c->v1_lock);
-        return 0;
+    for (int k = 0; k < V1_CACHE_SLOTS; k++) {
+        struct v1_cached *e = &c->v1_cache[k];
+        if (e->slice == si) {
+            e->used = ++c->v1_clock;
+            memcpy(buf, e->bytes + off, n);
+            pthread_mutex_unlock(&c->v1_lock);
+            return 0;
+        }
     }
     pthread_mutex_unlock(&c->v1_lock);
     uint8_t *bytes;
@@ -404,10 +433,34 @@ int ckpt__v1_read(ckpt_checkpoint *c, const var_rec *s, uint32_t si, uint8_t *bu
         return rc;
     memcpy(buf, bytes + off, n);
     pthread_mutex_lock(&c->v1_lock);
-    free(c->v1_bytes);
-    c->v1_bytes = bytes;
-    c->v1_len = (size_t)s->nbytes;
-    c->v1_cached = si;
+    /* Small slices share the cache; a big one takes it over alone (and leaves it to the next
+     * small one), so it never holds more than V1_CACHE_SLOTS small slices or one big one. */
+    int big = s->nbytes > V1_CACHE_SMALL;
+    struct v1_cached *victim = &c->v1_cache[0];
+    for (int k = 0; k < V1_CACHE_SLOTS; k++) {
+        struct v1_cached *e = &c->v1_cache[k];
+        if (e->slice == si) { /* another thread decoded it meanwhile */
+            victim = NULL;
+            break;
+        }
+        if (e->slice != UINT32_MAX && (big || e->len > V1_CACHE_SMALL)) {
+            free(e->bytes);
+            e->bytes = NULL;
+            e->slice = UINT32_MAX;
+            e->used = 0;
+        }
+        if (e->used < victim->used)
+            victim = e;
+    }
+    if (victim) {
+        free(victim->bytes);
+        victim->bytes = bytes;
+        victim->len = (size_t)s->nbytes;
+        victim->slice = si;
+        victim->used = ++c->v1_clock;
+        bytes = NULL;
+    }
     pthread_mutex_unlock(&c->v1_lock);
+    free(bytes);
     return 0;
 }

@@ -1,0 +1,27 @@
+/*
+ * fileio.h - opening and reading the checkpoint's files safely.
+ *
+ * A checkpoint directory is not trusted: any of its names may be a FIFO, a device or a
+ * directory, and opening a FIFO for reading blocks until a writer appears, which in the daemon
+ * would hang a worker thread forever. Every file libckpt reads is opened here.
+ */
+#ifndef CKPT_FILEIO_H
+#define CKPT_FILEIO_H
+
+#include "err.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+/*
+ * Open path read-only (close-on-exec) without blocking, and accept it only if it is a regular
+ * file: *fd and *st on success. CKPT_E_NOTFOUND when absent, CKPT_E_IO otherwise; the message
+ * names the path.
+ */
+int ckpt_open_regular(const char *path, int *fd, struct stat *st, ckpt_err *err);
+
+/* pread exactly n bytes at off: 0, -errno, or -ENODATA when the file ends first. */
+int ckpt_pread_full(int fd, void *buf, size_t n, uint64_t off);
+
+#endif
