@@ -13,6 +13,6 @@ ctest --test-dir build --output-on-failure -j2 --timeout 900
 
 echo "== build (AddressSanitizer + UBSan)"
 BUILD_DIR=build-asan bash scripts/build.sh -DCKPT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
-echo "== tests (sanitizer build: unit, CLI, real checkpoints)"
+echo "== tests (sanitizer build: unit, CLI, real and hostile checkpoints)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j2 --timeout 900 -R '^(unit|cli|real)\.'
+  ctest --test-dir build-asan --output-on-failure -j2 --timeout 900 -R '^(unit|cli|real|hostile)\.'
