@@ -55,20 +55,41 @@ void ckfs_gen_slots(const ckpt_checkpoint *c, const char *sm_path,
     }
 }
 
-/* Open the document slot g renders (caller holds gen->mu). */
-static int open_doc(ckfs_view *v, int g, ckpt_err *err)
+/*
+ * The document slot g renders (caller holds gen->mu): object_graph.pbtxt has its own; the
+ * other graph slots share the view's one mapping of the .meta / saved_model.pb (documents are
+ * safe to render from several threads).
+ */
+static int open_doc(ckfs_view *v, int g, const ckpt_graph_doc **out, ckpt_err *err)
 {
     ckfs_gen *gen = &v->gens[g];
-    if (gen->doc)
-        return 0;
-    if (g == CKFS_GEN_OBJECTS)
-        return ckpt_graph_open_objects(v->c, &gen->doc, err);
-    if (v->sm_path)
-        return ckpt_graph_open_file(v->sm_path, CKPT_GRAPH_KIND_SAVEDMODEL, &gen->doc, err);
-    const char *meta = ckpt_meta_path(v->c);
-    if (!meta)
-        return ckpt_err_set(err, CKPT_E_NOTFOUND, "%s has no .meta", ckpt_prefix(v->c));
-    return ckpt_graph_open_file(meta, CKPT_GRAPH_KIND_META, &gen->doc, err);
+    int rc = 0;
+    if (g == CKFS_GEN_OBJECTS) {
+        if (!gen->doc)
+            rc = ckpt_graph_open_objects(v->c, &gen->doc, err);
+        *out = gen->doc;
+        return rc;
+    }
+    pthread_mutex_lock(&v->doc_mu);
+    if (!v->doc) {
+        const char *meta = ckpt_meta_path(v->c);
+        if (v->sm_path)
+            rc = ckpt_graph_open_file(v->sm_path, CKPT_GRAPH_KIND_SAVEDMODEL, &v->doc, err);
+        else if (!meta)
+            rc = ckpt_err_set(err, CKPT_E_NOTFOUND, "%s has no .meta", ckpt_prefix(v->c));
+        else
+            rc = ckpt_graph_open_file(meta, CKPT_GRAPH_KIND_META, &v->doc, err);
+    }
+    *out = v->doc;
+    pthread_mutex_unlock(&v->doc_mu);
+    return rc;
+}
+
+/* Publish a known size: readers that take no lock see size before state. */
+static void set_sized(ckfs_gen *gen, uint64_t size)
+{
+    __atomic_store_n(&gen->size, size, __ATOMIC_RELAXED);
+    __atomic_store_n(&gen->state, 1, __ATOMIC_RELEASE);
 }
 
 /* Render an in-memory slot into gen->data (caller holds gen->mu). */
@@ -91,8 +112,7 @@ static int render_memory(ckfs_view *v, int g, ckpt_err *err)
     gen->data = b.data ? b.data : calloc(1, 1);
     if (!gen->data)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-    gen->size = b.len;
-    gen->state = 1;
+    set_sized(gen, b.len);
     return 0;
 }
 
@@ -100,11 +120,13 @@ static int render_memory(ckfs_view *v, int g, ckpt_err *err)
 static int size_graph(ckfs_view *v, int g, ckpt_err *err)
 {
     ckfs_gen *gen = &v->gens[g];
-    int rc = open_doc(v, g, err);
+    const ckpt_graph_doc *doc;
+    uint64_t size = 0;
+    int rc = open_doc(v, g, &doc, err);
     if (rc == 0)
-        rc = ckpt_graph_size(gen->doc, (ckpt_graph_format)slot_format(g), &gen->size, err);
+        rc = ckpt_graph_size(doc, (ckpt_graph_format)slot_format(g), &size, err);
     if (rc == 0)
-        gen->state = 1;
+        set_sized(gen, size);
     return rc;
 }
 
@@ -117,7 +139,9 @@ static int sized(ckfs_view *v, int g, ckpt_err *err)
         return ckpt_err_set(err, CKPT_E_IO, "%s failed to render before", ckfs_gen_names[g]);
     int rc = slot_format(g) < 0 ? render_memory(v, g, err) : size_graph(v, g, err);
     if (rc) {
-        gen->state = -1;
+        /* Only a bad source is final; a full disk or a lack of descriptors may pass. */
+        if (ckfs_failure_is_permanent(rc))
+            __atomic_store_n(&gen->state, -1, __ATOMIC_RELEASE);
         ckpt_err_prefix(err, "%s of %s", ckfs_gen_names[g], v->prefix);
     }
     return rc;
@@ -125,12 +149,12 @@ static int sized(ckfs_view *v, int g, ckpt_err *err)
 
 int ckfs_gen_size_known(ckfs_view *v, int g, uint64_t *size)
 {
+    /* No lock: listing the root must not wait for a graph being sized or rendered. */
     ckfs_gen *gen = &v->gens[g];
-    pthread_mutex_lock(&gen->mu);
-    int known = gen->state == 1;
-    *size = gen->size;
-    pthread_mutex_unlock(&gen->mu);
-    return known;
+    if (__atomic_load_n(&gen->state, __ATOMIC_ACQUIRE) != 1)
+        return 0;
+    *size = __atomic_load_n(&gen->size, __ATOMIC_RELAXED);
+    return 1;
 }
 
 int ckfs_gen_size(ckfs_view *v, int g, uint64_t *size, ckpt_err *err)
@@ -145,51 +169,85 @@ int ckfs_gen_size(ckfs_view *v, int g, uint64_t *size, ckpt_err *err)
     return rc;
 }
 
-/*
- * A descriptor for a rendered text nobody else sees: an unlinked file on disk (its pages are
- * reclaimable page cache), else anonymous memory. $TMPDIR first, as users expect.
- */
-static int temp_fd(void)
+/* Where rendered texts may go, in order: $TMPDIR first, as users expect; NULL = memory. */
+#define TEMP_PLACES 4
+static const char *temp_place(int k)
 {
-    const char *dirs[] = {getenv("TMPDIR"), "/var/tmp", "/tmp"};
-    for (size_t k = 0; k < sizeof dirs / sizeof dirs[0]; k++) {
-        if (!dirs[k] || !*dirs[k])
-            continue;
-        int fd = open(dirs[k], O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-        if (fd >= 0)
-            return fd;
-        char path[4096];
-        snprintf(path, sizeof path, "%s/ckptfs-XXXXXX", dirs[k]);
-        fd = mkostemp(path, O_CLOEXEC);
-        if (fd >= 0) {
-            unlink(path);
-            return fd;
-        }
+    switch (k) {
+    case 0: return getenv("TMPDIR");
+    case 1: return "/var/tmp";
+    case 2: return "/tmp";
+    default: return NULL;
     }
-    return memfd_create("ckptfs-graph", MFD_CLOEXEC);
 }
 
+/*
+ * A descriptor for a rendered text nobody else sees, in place k: an unlinked file in a
+ * directory (its pages are reclaimable page cache), or (dir NULL) anonymous memory. -1 with
+ * errno when that place cannot have one.
+ */
+static int temp_fd(const char *dir)
+{
+    if (!dir)
+        return memfd_create("ckptfs-graph", MFD_CLOEXEC);
+    if (!*dir) {
+        errno = ENOENT;
+        return -1;
+    }
+    int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        return fd;
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s/ckptfs-XXXXXX", dir) >= (int)sizeof path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    fd = mkostemp(path, O_CLOEXEC);
+    if (fd >= 0)
+        unlink(path);
+    return fd;
+}
+
+/*
+ * Render slot g into the first place that takes the whole text: a full or read-only $TMPDIR
+ * moves on to the next directory, then to memory, instead of failing the file.
+ */
 static int render_graph(ckfs_view *v, int g, ckpt_err *err)
 {
     ckfs_gen *gen = &v->gens[g];
-    int fd = temp_fd();
-    if (fd < 0)
-        return ckpt_err_set(err, CKPT_E_IO, "no temporary file for %s: %s", ckfs_gen_names[g],
-                            strerror(errno));
-    uint64_t written = 0;
-    int rc = ckpt_graph_render_fd(gen->doc, (ckpt_graph_format)slot_format(g), fd, &written, err);
-    if (rc == 0 && written != gen->size)
-        rc = ckpt_err_set(err, CKPT_E_IO, "%s rendered %llu bytes, %llu announced",
-                          ckfs_gen_names[g], (unsigned long long)written,
-                          (unsigned long long)gen->size);
-    if (rc) {
-        close(fd);
+    const ckpt_graph_doc *doc;
+    int rc = open_doc(v, g, &doc, err);
+    if (rc)
         return rc;
+    rc = ckpt_err_set(err, CKPT_E_IO, "no place for a temporary file");
+    for (int k = 0; k < TEMP_PLACES; k++) {
+        const char *dir = temp_place(k);
+        if (k < TEMP_PLACES - 1 && !dir)
+            continue;
+        int fd = temp_fd(dir);
+        if (fd < 0) {
+            rc = ckpt_err_set(err, CKPT_E_IO, "no temporary file in %s: %s",
+                              dir ? dir : "memory", strerror(errno));
+            continue;
+        }
+        uint64_t written = 0;
+        rc = ckpt_graph_render_fd(doc, (ckpt_graph_format)slot_format(g), fd, &written, err);
+        if (rc == 0 && written != gen->size)
+            rc = ckpt_err_set(err, CKPT_E_IO, "%s rendered %llu bytes, %llu announced",
+                              ckfs_gen_names[g], (unsigned long long)written,
+                              (unsigned long long)gen->size);
+        if (rc == 0) {
+            /* The text is read back through the kernel; nothing of it need stay here. */
+            posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+            gen->fd = fd;
+            return 0;
+        }
+        close(fd);
+        if (rc != CKPT_E_IO)
+            return rc; /* the document itself failed: another place will not help */
+        ckpt_err_prefix(err, "writing %s to %s", ckfs_gen_names[g], dir ? dir : "memory");
     }
-    /* The text is read back through the kernel; nothing of it need stay in this process. */
-    posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-    gen->fd = fd;
-    return 0;
+    return rc;
 }
 
 int ckfs_gen_content(ckfs_view *v, int g, const char **data, int *fd, uint64_t *size,
@@ -203,7 +261,8 @@ int ckfs_gen_content(ckfs_view *v, int g, const char **data, int *fd, uint64_t *
     if (rc == 0 && slot_format(g) >= 0 && gen->fd < 0) {
         rc = render_graph(v, g, err);
         if (rc) {
-            gen->state = -1;
+            if (ckfs_failure_is_permanent(rc))
+                __atomic_store_n(&gen->state, -1, __ATOMIC_RELEASE);
             ckpt_err_prefix(err, "%s of %s", ckfs_gen_names[g], v->prefix);
         }
     }
@@ -211,9 +270,31 @@ int ckfs_gen_content(ckfs_view *v, int g, const char **data, int *fd, uint64_t *
         *data = gen->data;
         *fd = gen->fd;
         *size = gen->size;
+        if (gen->fd >= 0)
+            gen->opens++;
     }
     pthread_mutex_unlock(&gen->mu);
     return rc;
+}
+
+int ckfs_gen_put(ckfs_view *v, int g)
+{
+    ckfs_gen *gen = &v->gens[g];
+    pthread_mutex_lock(&gen->mu);
+    int idle = gen->opens > 0 && --gen->opens == 0;
+    pthread_mutex_unlock(&gen->mu);
+    return idle;
+}
+
+void ckfs_gen_drop(ckfs_view *v, int g)
+{
+    ckfs_gen *gen = &v->gens[g];
+    pthread_mutex_lock(&gen->mu);
+    if (gen->opens == 0 && gen->fd >= 0) {
+        close(gen->fd);
+        gen->fd = -1;
+    }
+    pthread_mutex_unlock(&gen->mu);
 }
 
 void ckfs_gen_free(ckfs_gen *gen)
@@ -223,8 +304,9 @@ void ckfs_gen_free(ckfs_gen *gen)
     if (gen->fd >= 0)
         close(gen->fd);
     gen->fd = -1;
+    gen->opens = 0;
     ckpt_graph_close(gen->doc);
     gen->doc = NULL;
-    gen->state = 0;
+    __atomic_store_n(&gen->state, 0, __ATOMIC_RELEASE);
     gen->size = 0;
 }

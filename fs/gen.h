@@ -49,10 +49,19 @@ int ckfs_gen_size(ckfs_view *v, int g, uint64_t *size, ckpt_err *err);
 
 /*
  * The text of slot g, rendering it on first use: *data (kept in memory) or *fd (a read-only
- * descriptor to pread from; data NULL), and its size. Both stay valid until the view is freed.
+ * descriptor to pread from; data NULL), and its size. *data stays valid until the view is
+ * freed; *fd until the matching ckfs_gen_put (each successful call with *fd >= 0 needs one).
  */
 int ckfs_gen_content(ckfs_view *v, int g, const char **data, int *fd, uint64_t *size,
                      ckpt_err *err);
+
+/* An open file of slot g no longer reads its descriptor. Returns 1 when none does now (the
+ * caller may then pass the slot to ckfs_gen_drop later), else 0. */
+int ckfs_gen_put(ckfs_view *v, int g);
+
+/* Close slot g's rendered-text descriptor if no open file reads it (the size stays known;
+ * the next open renders the text again). Keeps a mount's descriptors bounded. */
+void ckfs_gen_drop(ckfs_view *v, int g);
 
 /* Release a slot's text, descriptor and document. */
 void ckfs_gen_free(ckfs_gen *gen);

@@ -65,6 +65,8 @@ typedef struct target {
 /* One open file. Text content (sidecars, generated files, text-shown tensors) is in data or,
  * for rendered graph texts, in fd. */
 typedef struct ckfs_file {
+    unsigned refs;          /* the open file, plus each read in progress (see file_put) */
+    ckfs *fs;
     ckfs_view *v;
     ckfs_node node;
     pthread_mutex_t mu;     /* guards crc */
@@ -164,29 +166,44 @@ static uint64_t target_ino(const target *t)
 
 /* --- lazily rendered tensors' text ------------------------------------------------------- */
 
-/* Take a reference to variable i's text form, rendering it if nobody holds it. */
+/*
+ * Take a reference to variable i's text form, rendering it if nobody holds it. The rendering
+ * (a whole tensor read, maybe large) runs without the view's lock, so other files of the view
+ * open and stat meanwhile; openers of the same variable wait for it instead of rendering too.
+ */
 static int strs_acquire(ckfs *fs, ckfs_view *v, uint32_t i, ckfs_lazy **out)
 {
     ckfs_lazy *L = &v->strs[i];
     int rc = 0;
     pthread_mutex_lock(&v->mu);
+    while (L->busy)
+        pthread_cond_wait(&v->strs_cv, &v->mu);
     if (!L->data) {
+        L->busy = 1;
+        pthread_mutex_unlock(&v->mu);
         ckfs_buf b = {0};
         ckpt_err err;
         ckpt_err_clear(&err);
         int r = ckfs_render_text(v->c, i, &b, &err);
+        char *data = NULL;
         if (r) {
             ckfs_buf_free(&b);
             ckfs_log(fs, "%s", err.msg);
             rc = r == CKPT_E_NOMEM ? -ENOMEM : -EIO;
         } else {
             /* An empty text still needs a non-NULL pointer to count as held. */
-            L->data = b.data ? b.data : calloc(1, 1);
-            if (!L->data)
+            data = b.data ? b.data : calloc(1, 1);
+            if (!data)
                 rc = -ENOMEM;
+        }
+        pthread_mutex_lock(&v->mu);
+        if (data) {
+            L->data = data;
             L->size = b.len;
             L->state = 1;
         }
+        L->busy = 0;
+        pthread_cond_broadcast(&v->strs_cv);
     }
     if (rc == 0) {
         L->refs++;
@@ -621,13 +638,50 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 
 /* --- files ------------------------------------------------------------------------------ */
 
+/* Slot g of v became idle: remember it, closing the oldest idle text beyond the limit. */
+static void gen_idle(ckfs *fs, ckfs_view *v, int g)
+{
+    struct ckfs_idle drop = {NULL, 0};
+    pthread_mutex_lock(&fs->idle_mu);
+    size_t k = 0;
+    while (k < fs->nidle && !(fs->idle[k].v == v && fs->idle[k].g == g))
+        k++;
+    if (k < fs->nidle) { /* already listed: move it to the young end */
+        memmove(&fs->idle[k], &fs->idle[k + 1], (fs->nidle - k - 1) * sizeof fs->idle[0]);
+        fs->nidle--;
+    }
+    if (fs->nidle == CKFS_IDLE_MAX) {
+        drop = fs->idle[0];
+        memmove(&fs->idle[0], &fs->idle[1], (fs->nidle - 1) * sizeof fs->idle[0]);
+        fs->nidle--;
+    }
+    fs->idle[fs->nidle++] = (struct ckfs_idle){v, g};
+    pthread_mutex_unlock(&fs->idle_mu);
+    if (drop.v) /* it may be open again by now: drop checks */
+        ckfs_gen_drop(drop.v, drop.g);
+}
+
 static void file_free(ckfs_file *f)
 {
+    if (f->node.kind == CKFS_K_GEN && f->fd >= 0 && ckfs_gen_put(f->v, (int)f->node.idx))
+        gen_idle(f->fs, f->v, (int)f->node.idx);
     if (f->shared)
         strs_release(f->v, f->shared);
     pthread_mutex_destroy(&f->mu);
     free(f->owned);
     free(f);
+}
+
+/*
+ * Drop one reference. A read's reply can still be inside writev when the kernel has already
+ * handed its bytes to the reader, which may close the file at once: the RELEASE then runs on
+ * another thread while the reply buffer (this file's text) is in use. Each read holds a
+ * reference, so the text is freed by whichever of the two finishes last.
+ */
+static void file_put(ckfs_file *f)
+{
+    if (__atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        file_free(f);
 }
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -659,6 +713,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         return;
     }
     pthread_mutex_init(&f->mu, NULL);
+    f->refs = 1;
+    f->fs = fs;
     f->v = v;
     f->node = n;
     f->fd = -1;
@@ -732,11 +788,28 @@ static void log_read_error(ckfs *fs, ckfs_view *v, uint32_t i, const ckpt_err *e
              v->name ? v->name : "", err->msg);
 }
 
-static void read_splice(fuse_req_t req, ckfs_view *v, const ckpt_var *var, size_t size,
-                        uint64_t off)
+/* The shard descriptor a splice read of var can move bytes from, or -1: only a plain variable
+ * stored as itself in a present shard (not partitioned, not V1, whose bytes are assembled or
+ * decoded here). */
+static int splice_fd(ckfs_view *v, const ckpt_var *var)
 {
-    int fd = var->shard >= 0 && var->shard < v->nshards ? v->shard_fds[var->shard] : -1;
-    if (fd < 0 || (var->flags & (CKPT_VAR_SHARD_MISSING | CKPT_VAR_PARTITIONED))) {
+    if (var->flags & (CKPT_VAR_SHARD_MISSING | CKPT_VAR_PARTITIONED))
+        return -1;
+    return ckpt_shard_fd(v->c, var->shard);
+}
+
+static void read_splice(fuse_req_t req, ckfs *fs, ckfs_view *v, uint32_t i, const ckpt_var *var,
+                        int fd, size_t size, uint64_t off)
+{
+    /* libfuse sends whatever the splice moved: a shard cut short under the mount would read
+     * as a short (then size-shrunk) file. The buffered path fails every read of a variable
+     * whose bytes are no longer all there (its checksum cannot pass); so does this. */
+    struct stat st;
+    if (fstat(fd, &st) != 0 || (uint64_t)st.st_size < var->offset + var->nbytes) {
+        ckpt_err err;
+        ckpt_err_set(&err, CKPT_E_CORRUPT, "%s: data file is shorter than the index says",
+                     ckpt_shard_path(v->c, var->shard));
+        log_read_error(fs, v, i, &err);
         fuse_reply_err(req, EIO);
         return;
     }
@@ -796,12 +869,9 @@ static void read_var(fuse_req_t req, ckfs *fs, ckfs_file *f, char *buf, size_t p
     }
 }
 
-static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                    struct fuse_file_info *fi)
+static void do_read(fuse_req_t req, ckfs_file *f, size_t size, off_t off)
 {
-    (void)ino;
     ckfs *fs = ctx(req);
-    ckfs_file *f = (ckfs_file *)(uintptr_t)fi->fh;
     ckfs_view *v = f->v;
     if (f->fd >= 0) {
         read_fd(req, f->fd, f->len, size, off);
@@ -831,8 +901,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     if (pre > size)
         pre = size;
     uint64_t doff = (uint64_t)off + pre - hlen;
-    if (fs->opts.splice && pre == 0) {
-        read_splice(req, v, &var, size, doff);
+    int sfd = fs->opts.splice && pre == 0 ? splice_fd(v, &var) : -1;
+    if (sfd >= 0) {
+        read_splice(req, fs, v, f->node.idx, &var, sfd, size, doff);
         return;
     }
     char *buf = malloc(size ? size : 1);
@@ -846,12 +917,22 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     free(buf);
 }
 
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                    struct fuse_file_info *fi)
+{
+    (void)ino;
+    ckfs_file *f = (ckfs_file *)(uintptr_t)fi->fh;
+    __atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
+    do_read(req, f, size, off);
+    file_put(f);
+}
+
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     (void)ino;
     ckfs_file *f = (ckfs_file *)(uintptr_t)fi->fh;
     if (f)
-        file_free(f);
+        file_put(f);
     fuse_reply_err(req, 0);
 }
 

@@ -34,6 +34,7 @@
 #define CKFS_LOCAL_MASK ((UINT64_C(1) << CKFS_VIEW_SHIFT) - 1)
 #define CKFS_RANGES ((UINT64_C(1) << 23) - 1)
 #define CKFS_INO_LATEST 2u
+#define CKFS_IDLE_MAX 32
 
 /* One entry of a training folder's root: a checkpoint's directory or `latest`. */
 typedef struct ckfs_fent {
@@ -69,6 +70,16 @@ typedef struct ckfs {
     gid_t gid;
     mode_t dmode;
     struct timespec mtime;    /* the folder's mtime */
+
+    /* Rendered graph texts no open file reads, oldest first: beyond CKFS_IDLE_MAX the oldest
+     * one's descriptor is closed (a folder would otherwise keep one per graph file ever read
+     * and run out of descriptors). */
+    pthread_mutex_t idle_mu;
+    struct ckfs_idle {
+        ckfs_view *v;
+        int g;
+    } idle[CKFS_IDLE_MAX];
+    size_t nidle;
 } ckfs;
 
 /* The operations table. */

@@ -8,6 +8,7 @@
  */
 #include "mount.h"
 
+#include "escape.h"
 #include "exitcodes.h"
 #include "folder.h"
 #include "ll.h"
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -100,6 +102,7 @@ static void ckfs_destroy(ckfs *fs)
     free(fs->ranges);
     free(fs->latest);
     free(fs->folder_path);
+    pthread_mutex_destroy(&fs->idle_mu);
     free(fs);
 }
 
@@ -148,6 +151,7 @@ static void set_common(ckfs *fs, const ckfs_opts *o)
 {
     fs->opts = *o;
     fs->ready_fd = -1;
+    pthread_mutex_init(&fs->idle_mu, NULL);
 }
 
 /* A plain or SavedModel mount: one view over the open checkpoint c (taken over). */
@@ -155,7 +159,7 @@ static int make_context(ckpt_checkpoint *c, const char *sm_path, const ckfs_opts
 {
     ckfs *fs = calloc(1, sizeof(*fs));
     ckfs_view *v = calloc(1, sizeof(*v));
-    if (!fs || !v || ckfs_view_init(v, NULL, ckpt_prefix(c), sm_path, 0)) {
+    if (!fs || !v || ckfs_view_init(v, NULL, NULL, ckpt_prefix(c), sm_path, 0)) {
         if (v && v->prefix)
             ckfs_view_free(v);
         free(v);
@@ -247,15 +251,19 @@ static int make_folder_context(const char *dir, const ckfs_opts *o, ckfs **out)
             rg = rg % CKFS_RANGES + 1;
         }
         fs->ranges[k] = (ckfs_range){rg, (uint32_t)k};
-        if (ckfs_view_init(&fs->views[k], f.items[k].name, f.items[k].prefix, NULL,
-                           rg << CKFS_VIEW_SHIFT))
+        /* Checkpoint names are file-name components like a variable's: ".", "..", or a
+         * name too long for a suffix-free entry get the same escape (escape.h). */
+        char disp[CKFS_DISPLAY_MAX + 1];
+        size_t dl = ckfs_escape_component(f.items[k].name, strlen(f.items[k].name), disp);
+        if (ckfs_view_init(&fs->views[k], f.items[k].name, dl ? disp : NULL, f.items[k].prefix,
+                           NULL, rg << CKFS_VIEW_SHIFT))
             goto nomem;
         fs->nviews = k + 1;
-        fs->fents[fs->nfents++] = (ckfs_fent){fs->views[k].name, CKFS_K_DIR, (uint32_t)k};
+        fs->fents[fs->nfents++] = (ckfs_fent){fs->views[k].display, CKFS_K_DIR, (uint32_t)k};
     }
     qsort(fs->ranges, fs->nviews, sizeof(*fs->ranges), cmp_range);
     if (f.latest >= 0) {
-        fs->latest = strdup(f.items[f.latest].name);
+        fs->latest = strdup(fs->views[f.latest].display);
         if (!fs->latest)
             goto nomem;
         /* Checkpoints own their names: one called "latest" hides the link. */
@@ -491,6 +499,22 @@ static int do_mount(const char *source, const char *mnt, ckfs_opts *op, int fore
     return CKPTFS_EXIT_OK;
 }
 
+/*
+ * Let the daemon use every descriptor it may: a training folder keeps each checkpoint it
+ * opened (its shards, rendered graph texts) for the mount's life, and the common soft limit
+ * of 1024 is far below the usual hard limit.
+ */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            /* Keep the soft limit: failures then show up as retryable EIO. */
+        }
+    }
+}
+
 int ckpt_cmd_mount(int argc, char **argv)
 {
     int foreground = 0, debug = 0, single = 0;
@@ -554,17 +578,23 @@ int ckpt_cmd_mount(int argc, char **argv)
         usage(stderr);
         return CKPTFS_EXIT_USAGE;
     }
-    const char *mnt = argv[optind + 1];
+    /* The daemon runs in "/" and unmounts by this path when it stops on its own (a signal, a
+     * failure): a relative one would name the wrong place then and leave a dead mount. */
+    char *abs_mnt = realpath(argv[optind + 1], NULL);
+    const char *mnt = abs_mnt ? abs_mnt : argv[optind + 1];
     if (warn[0])
         fprintf(stderr, "%s: %s", prog, warn);
+    raise_fd_limit();
     /* The daemon runs in "/": every path it may open later (a folder's checkpoints, .meta
      * files) must be absolute, so resolve the source once, here. */
     char *abs_source = absolute_source(argv[optind]);
     if (!abs_source) {
         fprintf(stderr, "%s: out of memory\n", prog);
+        free(abs_mnt);
         return CKPTFS_EXIT_READ;
     }
     int rc = do_mount(abs_source, mnt, &o, foreground, debug, single);
     free(abs_source);
+    free(abs_mnt);
     return rc;
 }

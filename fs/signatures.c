@@ -472,6 +472,8 @@ static int cmp_kv(const void *a, const void *b)
 /* Sort and drop all but the last of each key; returns the new count. */
 static size_t sort_unique(kv *e, size_t n)
 {
+    if (n == 0)
+        return 0; /* e may be NULL: qsort must not see it */
     qsort(e, n, sizeof *e, cmp_kv);
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
@@ -518,6 +520,14 @@ static int print_signatures(ckfs_buf *b, const mgraph *mg, ckpt_err *err)
     while ((r = ckpt_pb_iter_next(&it, &f)) > 0) {
         if (f.field != MG_SIGNATURE_DEF || f.wt != 2)
             continue;
+        /* protobuf-c recurses without a limit (SignatureDef reaches StructuredValue, which
+         * nests): refuse what TensorFlow's parser refuses before it can overflow the stack. */
+        r = ckpt_pb_validate(&tensorflow__meta_graph_def__signature_def_entry__descriptor, f.p,
+                             f.n, CKPT_PBTEXT_MAX_DEPTH, err);
+        if (r) {
+            ckpt_err_prefix(err, "a signature_def entry");
+            break;
+        }
         ProtobufCMessage *m = protobuf_c_message_unpack(
             &tensorflow__meta_graph_def__signature_def_entry__descriptor, NULL, f.n, f.p);
         if (!m) {
@@ -545,8 +555,8 @@ static int print_signatures(ckfs_buf *b, const mgraph *mg, ckpt_err *err)
         allv = malloc((all ? all : 1) * sizeof *allv);
         if (!allv)
             r = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-        else
-            memcpy(allv, e, all * sizeof *allv);
+        else if (all)
+            memcpy(allv, e, all * sizeof *allv); /* e is NULL when there are none */
     }
     if (r >= 0) {
         n = sort_unique(e, n);
@@ -965,6 +975,14 @@ static int print_functions(ckfs_buf *b, const mgraph *mgs, size_t nmg, ckpt_err 
         off += og_segs[k].n;
     }
     free(og_segs);
+    /* StructuredValue nests without bound: see print_signatures. */
+    r = ckpt_pb_validate(&tensorflow__saved_object_graph__descriptor, joined, total,
+                         CKPT_PBTEXT_MAX_DEPTH, err);
+    if (r) {
+        free(joined);
+        ckpt_err_prefix(err, "the object graph");
+        return r;
+    }
     Tensorflow__SavedObjectGraph *og = tensorflow__saved_object_graph__unpack(NULL, total, joined);
     free(joined);
     if (!og) {

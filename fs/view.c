@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char *dup_or_null(const char *s, int *bad)
@@ -21,18 +22,26 @@ static char *dup_or_null(const char *s, int *bad)
     return d;
 }
 
-int ckfs_view_init(ckfs_view *v, const char *name, const char *prefix, const char *sm_path,
-                   uint64_t base)
+int ckfs_failure_is_permanent(int rc)
+{
+    return rc != CKPT_E_IO && rc != CKPT_E_NOMEM;
+}
+
+int ckfs_view_init(ckfs_view *v, const char *name, const char *display, const char *prefix,
+                   const char *sm_path, uint64_t base)
 {
     memset(v, 0, sizeof(*v));
     pthread_mutex_init(&v->open_mu, NULL);
     pthread_mutex_init(&v->mu, NULL);
+    pthread_cond_init(&v->strs_cv, NULL);
+    pthread_mutex_init(&v->doc_mu, NULL);
     for (int g = 0; g < CKFS_GEN_MAX; g++) {
         pthread_mutex_init(&v->gens[g].mu, NULL);
         v->gens[g].fd = -1;
     }
     int bad = 0;
     v->name = dup_or_null(name, &bad);
+    v->display = dup_or_null(display ? display : name, &bad);
     v->prefix = dup_or_null(prefix, &bad);
     v->sm_path = dup_or_null(sm_path, &bad);
     v->base = base;
@@ -60,16 +69,6 @@ int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
     if (!v->strs || !v->corrupt ||
         ckfs_tree_build(c, names, CKFS_NGEN, o->npy, warn, warn_ctx, &v->tree))
         return -1;
-    if (o->splice) {
-        v->nshards = ckpt_num_shards(c);
-        v->shard_fds = calloc(v->nshards > 0 ? (size_t)v->nshards : 1, sizeof(int));
-        if (!v->shard_fds)
-            return -1;
-        for (int s = 0; s < v->nshards; s++)
-            v->shard_fds[s] = ckpt_shard_present(c, s)
-                                  ? open(ckpt_shard_path(c, s), O_RDONLY | O_CLOEXEC)
-                                  : -1;
-    }
     return 0;
 }
 
@@ -84,18 +83,34 @@ static void detach(ckfs_view *v)
     }
     for (int g = 0; g < CKFS_GEN_MAX; g++)
         ckfs_gen_free(&v->gens[g]);
-    for (int s = 0; s < v->nshards; s++)
-        if (v->shard_fds[s] >= 0)
-            close(v->shard_fds[s]);
-    free(v->shard_fds);
-    v->shard_fds = NULL;
-    v->nshards = 0;
+    ckpt_graph_close(v->doc);
+    v->doc = NULL;
     free(v->corrupt);
     v->corrupt = NULL;
     ckfs_tree_free(v->tree);
     v->tree = NULL;
     ckpt_close(v->c);
     v->c = NULL;
+}
+
+/*
+ * PREFIX.index when that file exists (malloc'd), else NULL: opening by it makes a checkpoint
+ * whose prefix is also a directory's path (one named "." or "..") open as itself, not as the
+ * folder that path names. Without one (a V1 file, a sharded V1 pattern) the prefix is used.
+ */
+static char *index_path(const ckfs_view *v)
+{
+    size_t n = strlen(v->prefix);
+    char *p = malloc(n + sizeof ".index");
+    if (!p)
+        return NULL;
+    memcpy(p, v->prefix, n);
+    memcpy(p + n, ".index", sizeof ".index");
+    struct stat st;
+    if (stat(p, &st) == 0 && S_ISREG(st.st_mode))
+        return p;
+    free(p);
+    return NULL;
 }
 
 int ckfs_view_ensure(ckfs_view *v, const ckfs_opts *o, ckfs_view_warn_fn warn, void *warn_ctx,
@@ -109,7 +124,9 @@ int ckfs_view_ensure(ckfs_view *v, const ckfs_opts *o, ckfs_view_warn_fn warn, v
         ckpt_checkpoint *c;
         /* Nobody can be told about a missing shard when a folder's checkpoint opens on first
          * use: list its variables and let reads of the missing shard fail (as -o force). */
-        rc = ckpt_open(v->prefix, CKPT_OPEN_MISSING_SHARDS_OK, &c, err);
+        char *ip = index_path(v);
+        rc = ckpt_open(ip ? ip : v->prefix, CKPT_OPEN_MISSING_SHARDS_OK, &c, err);
+        free(ip);
         if (rc == 0) {
             if (ckfs_view_attach(v, c, o, warn, warn_ctx)) {
                 detach(v);
@@ -117,7 +134,10 @@ int ckfs_view_ensure(ckfs_view *v, const ckfs_opts *o, ckfs_view_warn_fn warn, v
                                   v->prefix);
             }
         }
-        __atomic_store_n(&v->state, rc == 0 ? 1 : -1, __ATOMIC_RELEASE);
+        /* Running out of descriptors or memory says nothing about the checkpoint: stay
+         * unopened so that the next use tries again. */
+        __atomic_store_n(&v->state, rc == 0 ? 1 : ckfs_failure_is_permanent(rc) ? -1 : 0,
+                         __ATOMIC_RELEASE);
     } else if (v->state < 0) {
         rc = ckpt_err_set(err, CKPT_E_IO, "%s could not be opened (see the earlier message)",
                           v->prefix);
@@ -133,7 +153,10 @@ void ckfs_view_free(ckfs_view *v)
         pthread_mutex_destroy(&v->gens[g].mu);
     pthread_mutex_destroy(&v->open_mu);
     pthread_mutex_destroy(&v->mu);
+    pthread_cond_destroy(&v->strs_cv);
+    pthread_mutex_destroy(&v->doc_mu);
     free(v->name);
+    free(v->display);
     free(v->prefix);
     free(v->sm_path);
 }

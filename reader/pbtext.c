@@ -422,6 +422,37 @@ int ckpt_pb_field_segs(const ckpt_pb_seg *segs, size_t nseg, uint32_t field, lon
     return 0;
 }
 
+static int pb_validate_at(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t n,
+                          int depth, int max_depth, ckpt_err *err)
+{
+    if (depth > max_depth)
+        return ckpt_err_set(err, CKPT_E_CORRUPT,
+                            "malformed protobuf: messages nested deeper than %d", max_depth);
+    ckpt_pb_seg seg = {p, n};
+    wit it;
+    wval w;
+    int r;
+    wit_init(&it, &seg, 1, err);
+    while ((r = wit_next(&it, &w)) > 0) {
+        if (w.wt != 2)
+            continue;
+        const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(desc, w.field);
+        if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if ((r = pb_validate_at(f->descriptor, w.p, w.n, depth + 1, max_depth, err)))
+            return r;
+    }
+    return r;
+}
+
+int ckpt_pb_validate(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t n,
+                     int max_depth, ckpt_err *err)
+{
+    if (!desc || (n && !p))
+        return ckpt_err_set(err, CKPT_E_INVALID, "ckpt_pb_validate: no descriptor or data");
+    return pb_validate_at(desc, p, n, 0, max_depth, err);
+}
+
 /* ---------------------------------------------------------------- field typing */
 
 static int natural_wt(ProtobufCType t)

@@ -79,6 +79,18 @@ void ckpt_pb_iter_init(ckpt_pb_iter *it, const ckpt_pb_seg *segs, size_t nseg, c
  * are skipped whole and reported with wt 3). */
 int ckpt_pb_iter_next(ckpt_pb_iter *it, ckpt_pb_field *out);
 
+/*
+ * Check, before handing p[0..n) to a protobuf-c unpack of type desc, that the unpack cannot
+ * recurse deeper than max_depth messages (protobuf-c itself has no limit: a small, deeply
+ * nested input overflows the stack) and that the wire data is well-formed at every level it
+ * would descend into. Only message-typed fields (length-delimited occurrences) are entered;
+ * unknown fields and scalars are skipped. Returns 0, CKPT_E_CORRUPT (message in err), or
+ * CKPT_E_INVALID for a NULL descriptor. Use CKPT_PBTEXT_MAX_DEPTH as max_depth (the limit
+ * TensorFlow's parser applies; the check itself recurses once per level).
+ */
+int ckpt_pb_validate(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t n,
+                     int max_depth, ckpt_err *err);
+
 typedef struct ckpt_pbtext_opts {
     /* Messages (and everything they reach) that a google.protobuf.Any may be expanded to. */
     const ProtobufCMessageDescriptor *const *any_roots;

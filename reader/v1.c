@@ -13,6 +13,7 @@
 #include "crc32c.h"
 #include "dtype.h"
 #include "fileio.h"
+#include "pbtext.h"
 #include "saved_tensor_slice.pb-c.h"
 #include "shape.h"
 #include "slicekey.h"
@@ -44,7 +45,11 @@ static int meta_visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t 
     (void)err;
     meta_ctx *m = ctx;
     m->first_key_empty = klen == 0;
-    if (klen == 0 && vlen > 0 && val[0] == 0x0a)
+    /* protobuf-c recurses without a limit and TensorProto nests (through variant values):
+     * check the depth before unpacking anything read from the file. */
+    if (klen == 0 && vlen > 0 && val[0] == 0x0a &&
+        ckpt_pb_validate(&tensorflow__saved_tensor_slices__descriptor, val, vlen,
+                         CKPT_PBTEXT_MAX_DEPTH, NULL) == 0)
         m->msg = tensorflow__saved_tensor_slices__unpack(NULL, vlen, val);
     return 1; /* only the first record */
 }
@@ -352,7 +357,10 @@ static int slice_record(ckpt_checkpoint *c, const var_rec *s, Tensorflow__SavedT
     if (rc)
         return rc;
     atomic_fetch_add_explicit(&c->data_bytes, vlen, memory_order_relaxed);
-    Tensorflow__SavedTensorSlices *m = tensorflow__saved_tensor_slices__unpack(NULL, vlen, val);
+    Tensorflow__SavedTensorSlices *m = NULL;
+    if (ckpt_pb_validate(&tensorflow__saved_tensor_slices__descriptor, val, vlen,
+                         CKPT_PBTEXT_MAX_DEPTH, NULL) == 0)
+        m = tensorflow__saved_tensor_slices__unpack(NULL, vlen, val);
     free(val);
     if (!m || !m->data || !m->data->data) {
         if (m)

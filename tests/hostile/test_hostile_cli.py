@@ -7,7 +7,8 @@ regression test for a problem found in review: partitioned variables on a missin
 slices than supported, overlapping or duplicated slices, V1 records too short for their shape,
 V1 metas listing more slice keys than the file can hold, index blocks all pointing at one huge
 block, damaged V1 tables, unknown dtypes with a bad checksum, streaming reads of a damaged
-partitioned tensor, V1 version checks, a non-scalar object graph, and FIFOs in a checkpoint.
+partitioned tensor, V1 version checks, a non-scalar object graph, records nested deep enough to overflow a
+recursive parser, and FIFOs in a checkpoint.
 """
 import os
 import resource
@@ -181,6 +182,17 @@ def case_object_graph_not_scalar(d):
     mk.write(d + "/ck.data-00000-of-00001", data)
     refused("object graph of shape [0]", run_limited("graph", d + "/ck", "--format", "objects"),
             "_CHECKPOINTABLE_OBJECT_GRAPH")
+
+
+def case_v1_deep_nesting(d):
+    # TensorProto -> variant_val -> VariantTensorDataProto.tensors -> TensorProto ... 100,000
+    # deep: protobuf-c would recurse until the stack overflows.
+    inner = b""
+    for _ in range(100000):
+        inner = mk.fb(15, mk.fb(3, inner))
+    mk.write(d + "/deep.ckpt", mk.v1_file([(b"x", 1, [], [[]])], [(b"x", [], inner)]))
+    refused("V1 record nested 100,000 deep", run_limited("cat", d + "/deep.ckpt", "x"),
+            "deep.ckpt", "not parseable")
 
 
 def case_fifos(d):
