@@ -195,15 +195,6 @@ static int find_meta(ckpt_checkpoint *c, const char *base, size_t blen, ckpt_err
     return 0;
 }
 
-/* Length of path without a V1 shard suffix "-NNNNN-of-MMMMM" (or its "-?????-of-" pattern). */
-static size_t v1_base_len(const char *path)
-{
-    size_t n = strlen(path);
-    if (n > 15 && path[n - 15] == '-' && !memcmp(path + n - 9, "-of-", 4))
-        return n - 15;
-    return n;
-}
-
 int ckpt_open(const char *source, unsigned flags, ckpt_checkpoint **out, ckpt_err *err)
 {
     *out = NULL;
@@ -248,7 +239,8 @@ int ckpt_open(const char *source, unsigned flags, ckpt_checkpoint **out, ckpt_er
             free(path);
             goto fail;
         }
-        size_t blen = v1_base_len(path);
+        size_t blen;
+        ckpt__v1_file_count(path, &blen);
         c->prefix = strndup(path, blen);
         rc = c->prefix ? find_meta(c, path, blen, err)
                        : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");

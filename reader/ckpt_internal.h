@@ -100,6 +100,12 @@ int ckpt__read_fully(int fd, uint8_t *buf, size_t n, uint64_t off);
 /* Load a V2 checkpoint: index_path's entries, then its data shards. */
 int ckpt__load_v2(ckpt_checkpoint *c, const char *index_path, unsigned flags, ckpt_err *err);
 
+/*
+ * Number of files of the V1 set path belongs to ("BASE-00000-of-00003" gives 3, *base_len the
+ * length of BASE); 1 and the whole length when path has no such suffix.
+ */
+int ckpt__v1_file_count(const char *path, size_t *base_len);
+
 /* Non-zero if path is a V1 checkpoint table (its first record is a SavedTensorSliceMeta). */
 int ckpt__is_v1(const char *path);
 

@@ -1083,8 +1083,10 @@ static int print_message(printer *P, const ProtobufCMessageDescriptor *desc,
         s->last_p = w.p;
         s->last_n = w.n;
     }
-    if (r < 0)
-        return ckpt_err_prefix(P->err, "in %s", desc->name);
+    if (r < 0) {
+        ckpt_err_prefix(P->err, "in %s", desc->name); /* keeps r even when P->err is NULL */
+        return r;
+    }
 
     /* Pass 2: one rescan per present field, in field-number order. */
     int indent = 2 * depth;

@@ -116,8 +116,7 @@ static int listed_cmp(const void *a, const void *b)
     return c ? c : (x->file > y->file) - (x->file < y->file);
 }
 
-/* Number of files of the set path belongs to ("-00000-of-00003" gives 3), 1 if none. */
-static int v1_file_count(const char *path, size_t *base_len)
+int ckpt__v1_file_count(const char *path, size_t *base_len)
 {
     size_t n = strlen(path);
     *base_len = n;
@@ -250,7 +249,7 @@ static int add_var(ckpt_checkpoint *c, const listed *group, size_t ng, const cha
 int ckpt__load_v1(ckpt_checkpoint *c, const char *path, ckpt_err *err)
 {
     size_t base_len;
-    int nfiles = v1_file_count(path, &base_len);
+    int nfiles = ckpt__v1_file_count(path, &base_len);
     c->shards = calloc((size_t)nfiles, sizeof *c->shards);
     if (!c->shards)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");

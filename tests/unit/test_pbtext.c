@@ -325,6 +325,52 @@ START_TEST(hostile_input)
 }
 END_TEST
 
+/* Prepend a length-delimited field header (tag byte, varint length) to buf[0..n). */
+static size_t wrap(uint8_t *buf, size_t cap, size_t n, uint8_t tag)
+{
+    uint8_t h[11];
+    size_t k = 0, l = n;
+    h[k++] = tag;
+    do {
+        h[k++] = (uint8_t)((l & 0x7f) | (l >= 0x80 ? 0x80 : 0));
+        l >>= 7;
+    } while (l);
+    ck_assert_uint_le(k + n, cap);
+    memmove(buf + k, buf, n);
+    memcpy(buf, h, k);
+    return k + n;
+}
+
+/* TensorProto nests through variant_val (field 15) -> VariantTensorDataProto.tensors (field
+ * 3): `levels` such pairs around an empty TensorProto (tags 0x1a and 0x7a, wire type 2). */
+static size_t nest(uint8_t *buf, size_t cap, int levels)
+{
+    size_t n = 0;
+    for (int i = 0; i < levels; i++)
+        n = wrap(buf, cap, wrap(buf, cap, n, 0x1a), 0x7a);
+    return n;
+}
+
+START_TEST(validate_depth)
+{
+    static uint8_t buf[1 << 16];
+    ckpt_err err;
+    size_t n = nest(buf, sizeof buf, 40); /* 80 message levels: TF's parser accepts these */
+    ck_assert_int_eq(ckpt_pb_validate(&tensorflow__tensor_proto__descriptor, buf, n,
+                                      CKPT_PBTEXT_MAX_DEPTH, &err),
+                     0);
+    n = nest(buf, sizeof buf, 60); /* 120 levels: beyond 100 */
+    ck_assert_int_eq(ckpt_pb_validate(&tensorflow__tensor_proto__descriptor, buf, n,
+                                      CKPT_PBTEXT_MAX_DEPTH, &err),
+                     CKPT_E_CORRUPT);
+    /* A length running past the end is malformed at any depth. */
+    n = nest(buf, sizeof buf, 3);
+    ck_assert_int_eq(ckpt_pb_validate(&tensorflow__tensor_proto__descriptor, buf, n - 1,
+                                      CKPT_PBTEXT_MAX_DEPTH, &err),
+                     CKPT_E_CORRUPT);
+}
+END_TEST
+
 START_TEST(range_and_count_sinks)
 {
     static const char bytes[] = "\x0a\x03" "abc" "\x12\x05" "Const" "\x1a\x02" "x1" "\x1a\x03" "^x2";
@@ -402,6 +448,7 @@ int main(void)
     tcase_add_test(msg, last_singular_wins_messages_merge);
     tcase_add_test(msg, packed_unpacked_negative);
     tcase_add_test(msg, implicit_presence_and_enums);
+    tcase_add_test(msg, validate_depth);
     tcase_add_test(msg, oneof_presence_and_switch);
     tcase_add_test(msg, maps_sorted_dedup);
     tcase_add_test(msg, upb_parse_rules);
