@@ -1,22 +1,11 @@
 """A minimal writer of hostile checkpoints for the tests (independent of libckpt: tables, BundleEntryProto,
 V1 SavedTensorSlices and OrderedCode slice keys written from the format facts)."""
-import struct, os
+import os
+import struct
+import sys
 
-_T = []
-for i in range(256):
-    c = i
-    for _ in range(8):
-        c = (c >> 1) ^ (0x82F63B78 if c & 1 else 0)
-    _T.append(c)
-
-def crc32c(data, crc=0):
-    c = crc ^ 0xFFFFFFFF
-    for b in data:
-        c = (c >> 8) ^ _T[(c ^ b) & 0xFF]
-    return c ^ 0xFFFFFFFF
-
-def mask(c):
-    return ((((c >> 15) | (c << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from ckpt_testlib import crc32c, crc_mask as mask  # noqa: E402,F401  (the tests' one CRC-32C)
 
 def varint(v):
     if v < 0:
