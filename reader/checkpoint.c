@@ -195,6 +195,18 @@ static int find_meta(ckpt_checkpoint *c, const char *base, size_t blen, ckpt_err
     return 0;
 }
 
+/* Give back the unused tail of a grown array (keeping it if realloc fails). */
+static void shrink(void **p, size_t *cap, size_t n, size_t elem)
+{
+    if (n && n < *cap) {
+        void *q = realloc(*p, n * elem);
+        if (q) {
+            *p = q;
+            *cap = n;
+        }
+    }
+}
+
 int ckpt_open(const char *source, unsigned flags, ckpt_checkpoint **out, ckpt_err *err)
 {
     *out = NULL;
@@ -253,12 +265,12 @@ int ckpt_open(const char *source, unsigned flags, ckpt_checkpoint **out, ckpt_er
     rc = resolve_parts(c, ckpt_prefix(c), err);
     if (rc)
         goto fail;
-    /* Keep only what we use: the build grew arrays by doubling. */
-    if (c->nvars && c->nvars < c->vars_cap) {
-        var_rec *v = realloc(c->vars, c->nvars * sizeof *v);
-        if (v)
-            c->vars = v;
-    }
+    /* Keep only what we use: the build grew the arrays by doubling. */
+    shrink((void **)&c->vars, &c->vars_cap, c->nvars, sizeof *c->vars);
+    shrink((void **)&c->names, &c->names_cap, c->names_len, 1);
+    shrink((void **)&c->dims, &c->dims_cap, c->ndims, sizeof *c->dims);
+    shrink((void **)&c->slices, &c->slices_cap, c->nslices, sizeof *c->slices);
+    shrink((void **)&c->parts, &c->parts_cap, c->nparts, sizeof *c->parts);
     *out = c;
     return 0;
 fail:
