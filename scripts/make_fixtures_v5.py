@@ -45,6 +45,16 @@ CASES = ["partitioned", "v1", "v1_sharded", "folder", "savedmodel"]
 DEFAULT_OUT = os.path.join(os.path.dirname(HERE), "tests", "fixtures")
 
 
+
+def stamp_state_file(case_dir):
+    """Rewrite the folder's `checkpoint` state file through TF with a fixed save timestamp, as
+    CheckpointManager records one: the fixture then also exercises the timestamp fields (and
+    no longer happens to be byte-identical to a third-party state file)."""
+    import tensorflow as tf
+    tf.compat.v1.train.update_checkpoint_state(
+        case_dir, "model.ckpt", all_model_checkpoint_paths=["model.ckpt"],
+        all_model_checkpoint_timestamps=[1764115200.0])
+
 def quiet_tf():
     import logging
     import tensorflow as tf
@@ -140,6 +150,7 @@ def case_partitioned(case_dir):
             for _ in range(2):
                 sess.run(train)
             saver.save(sess, os.path.join(case_dir, "model.ckpt"), write_meta_graph=False)
+    stamp_state_file(case_dir)
     bad = [n for n, c in parts.items() if not 2 <= c <= 5]
     if bad:
         raise SystemExit("partitioned: part counts out of 2..5: %s" % parts)
@@ -246,6 +257,7 @@ def build_v1(case_dir, sharded):
         with v1.Session(graph=g, config=cfg) as sess:
             sess.run(v1.global_variables_initializer())
             path = saver.save(sess, os.path.join(case_dir, "model.ckpt"))
+        stamp_state_file(case_dir)
         parts = {"part/axis0": part_count(w), "part/axis1": part_count(u),
                  "part/int32_axis0": part_count(k)}
     return path, refused, parts
