@@ -8,6 +8,8 @@
  */
 #include "mount.h"
 
+#include "fileio.h"
+
 #include "escape.h"
 #include "exitcodes.h"
 #include "folder.h"
@@ -287,16 +289,10 @@ nomem:
     return CKPTFS_EXIT_READ;
 }
 
-static int is_dir(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 /* DIR/saved_model.pb when source is a SavedModel directory (malloc'd), else NULL. */
 static char *saved_model_pb(const char *source)
 {
-    if (!is_dir(source))
+    if (!ckpt_is_directory(source))
         return NULL;
     size_t n = strlen(source) + sizeof "/saved_model.pb";
     char *p = malloc(n);
@@ -383,7 +379,7 @@ static int do_mount(const char *source, const char *mnt, ckfs_opts *op, int fore
     ckfs *fs = NULL;
     int rc;
     char *sm = saved_model_pb(source);
-    if (!sm && is_dir(source) && ckpt_is_training_folder(source)) {
+    if (!sm && ckpt_is_directory(source) && ckpt_is_training_folder(source)) {
         rc = make_folder_context(source, &o, &fs);
         if (rc)
             return rc;

@@ -30,6 +30,18 @@ int ckpt_open_regular(const char *path, int *fd, struct stat *st, ckpt_err *err)
     return 0;
 }
 
+int ckpt_is_regular_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int ckpt_is_directory(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int ckpt_pread_full(int fd, void *buf, size_t n, uint64_t off)
 {
     size_t done = 0;

@@ -21,6 +21,10 @@
  */
 int ckpt_open_regular(const char *path, int *fd, struct stat *st, ckpt_err *err);
 
+/* Non-zero if path (followed through links) is a regular file / a directory. */
+int ckpt_is_regular_file(const char *path);
+int ckpt_is_directory(const char *path);
+
 /* pread exactly n bytes at off: 0, -errno, or -ENODATA when the file ends first. */
 int ckpt_pread_full(int fd, void *buf, size_t n, uint64_t off);
 

@@ -1,6 +1,7 @@
 /* folder.c - see folder.h. */
 #include "folder.h"
 
+#include "fileio.h"
 #include "source.h"
 
 #include <dirent.h>
@@ -36,8 +37,7 @@ static int is_regular(const char *dir, const char *name)
     if (!p)
         return 0;
     sprintf(p, "%s/%s", dir, name);
-    struct stat st;
-    int ok = stat(p, &st) == 0 && S_ISREG(st.st_mode);
+    int ok = ckpt_is_regular_file(p);
     free(p);
     return ok;
 }

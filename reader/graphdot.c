@@ -1,5 +1,6 @@
 /* graphdot.c - see graphdot.h. */
 #include "graphdot.h"
+#include "utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,27 +14,6 @@ typedef ckpt_outbuf dotw;
 static int put(dotw *w, const char *s, size_t n)
 {
     return ckpt_outbuf_put(w, s, n);
-}
-
-/* Valid UTF-8 sequence length at s, 0 if none (no overlongs, surrogates or > U+10FFFF). */
-static size_t utf8_len(const uint8_t *s, size_t n)
-{
-    uint8_t c = s[0], lo = 0x80, hi = 0xbf;
-    size_t len;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, lo = c == 0xe0 ? 0xa0 : 0x80, hi = c == 0xed ? 0x9f : 0xbf;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, lo = c == 0xf0 ? 0x90 : 0x80, hi = c == 0xf4 ? 0x8f : 0xbf;
-    else
-        return 0;
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return len;
 }
 
 size_t ckpt_graphdot_escape(const uint8_t *s, size_t len, char *dst)
@@ -54,7 +34,7 @@ size_t ckpt_graphdot_escape(const uint8_t *s, size_t len, char *dst)
                 dst[o] = (char)c;
             o++;
             i++;
-        } else if (c >= 0x80 && (u = utf8_len(s + i, len - i)) != 0) {
+        } else if (c >= 0x80 && (u = ckpt_utf8_seq(s + i, len - i)) != 0) {
             if (dst)
                 memcpy(dst + o, s + i, u);
             o += u;

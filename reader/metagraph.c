@@ -65,17 +65,6 @@ static int new_doc(ckpt_graph_kind kind, ckpt_graph_doc **out, ckpt_err *err)
     return 0;
 }
 
-int ckpt_graph_open_bytes(const uint8_t *p, size_t n, ckpt_graph_kind kind,
-                          ckpt_graph_doc **out, ckpt_err *err)
-{
-    int r = new_doc(kind, out, err);
-    if (!r) {
-        (*out)->p = p;
-        (*out)->n = n;
-    }
-    return r;
-}
-
 int ckpt_graph_open_file(const char *path, ckpt_graph_kind kind, ckpt_graph_doc **out,
                          ckpt_err *err)
 {
@@ -140,18 +129,6 @@ int ckpt_graph_open_objects(ckpt_checkpoint *c, ckpt_graph_doc **out, ckpt_err *
     return 0;
 }
 
-static int is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static int is_file(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 static int ends_with(const char *s, const char *suffix)
 {
     size_t a = strlen(s), b = strlen(suffix);
@@ -164,14 +141,14 @@ int ckpt_graph_open_source(const char *source, ckpt_graph_format fmt, ckpt_graph
     int r;
     char *sm = NULL;
     /* SavedModel: the file itself, or a directory holding saved_model.pb. */
-    if (ends_with(source, "saved_model.pb") && is_file(source)) {
+    if (ends_with(source, "saved_model.pb") && ckpt_is_regular_file(source)) {
         sm = strdup(source);
-    } else if (is_dir(source)) {
+    } else if (ckpt_is_directory(source)) {
         size_t n = strlen(source) + sizeof "/saved_model.pb";
         sm = malloc(n);
         if (sm) {
             snprintf(sm, n, "%s/saved_model.pb", source);
-            if (!is_file(sm)) {
+            if (!ckpt_is_regular_file(sm)) {
                 free(sm);
                 sm = NULL;
             }
@@ -209,7 +186,7 @@ int ckpt_graph_open_source(const char *source, ckpt_graph_format fmt, ckpt_graph
     if (fmt == CKPT_GRAPH_SAVEDMODEL)
         return ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: not a SavedModel (no saved_model.pb)",
                             source);
-    if (ends_with(source, ".meta") && is_file(source))
+    if (ends_with(source, ".meta") && ckpt_is_regular_file(source))
         return ckpt_graph_open_file(source, CKPT_GRAPH_KIND_META, out, err);
     char *prefix;
     if ((r = ckpt_resolve_prefix(source, &prefix, err)))
@@ -222,18 +199,13 @@ int ckpt_graph_open_source(const char *source, ckpt_graph_format fmt, ckpt_graph
     }
     snprintf(meta, n, "%s.meta", prefix);
     free(prefix);
-    if (!is_file(meta))
+    if (!ckpt_is_regular_file(meta))
         r = ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: the checkpoint has no graph (%s is absent)",
                          source, meta);
     else
         r = ckpt_graph_open_file(meta, CKPT_GRAPH_KIND_META, out, err);
     free(meta);
     return r;
-}
-
-ckpt_graph_kind ckpt_graph_doc_kind(const ckpt_graph_doc *d)
-{
-    return d->kind;
 }
 
 int ckpt_graph_has(const ckpt_graph_doc *d, ckpt_graph_format fmt)
@@ -343,20 +315,6 @@ int ckpt_graph_render_fd(const ckpt_graph_doc *d, ckpt_graph_format fmt, int fd,
     if (r > 0)
         r = ckpt_err_set(err, CKPT_E_IO, "output stopped");
     return r;
-}
-
-int ckpt_graph_read(const ckpt_graph_doc *d, ckpt_graph_format fmt, uint64_t off, void *buf,
-                    size_t len, size_t *got, ckpt_err *err)
-{
-    ckpt_pbtext_range rg = {off, buf, len, 0, 0};
-    *got = 0;
-    if (len == 0)
-        return 0;
-    int r = ckpt_graph_render(d, fmt, ckpt_pbtext_range_sink, &rg, err);
-    if (r < 0)
-        return r;
-    *got = rg.got;
-    return 0;
 }
 
 void ckpt_graph_close(ckpt_graph_doc *d)

@@ -21,11 +21,8 @@
  *       ckpt_graph_open_file(ckpt_meta_path(c), &doc, &err);       // mmap, no parsing
  *       ckpt_graph_size(doc, CKPT_GRAPH_PBTXT, &size, &err);        // full pass, validates,
  *                                                                   // keeps no text
- *   at open/read, either
- *       ckpt_graph_render_fd(doc, CKPT_GRAPH_PBTXT, memfd, &n, &err) // once, then pread(memfd)
- *   or, for small documents / occasional reads,
- *       ckpt_graph_read(doc, CKPT_GRAPH_PBTXT, off, buf, len, &got, &err) // re-renders up to
- *                                                                   // off + len, O(off + len)
+ *   at open:
+ *       ckpt_graph_render_fd(doc, CKPT_GRAPH_PBTXT, fd, &n, &err)  // once, then pread(fd)
  *   object_graph.pbtxt likewise from ckpt_graph_open_objects(c, &doc, &err), which returns
  *   CKPT_E_NOTFOUND when the checkpoint has no object graph (a TF1 checkpoint: no file).
  * Rendering is deterministic, so size and later renders always agree.
@@ -65,10 +62,6 @@ int ckpt_graph_format_parse(const char *s);
 int ckpt_graph_open_file(const char *path, ckpt_graph_kind kind, ckpt_graph_doc **out,
                          ckpt_err *err);
 
-/* A document over bytes the caller keeps alive until close (not copied). */
-int ckpt_graph_open_bytes(const uint8_t *p, size_t n, ckpt_graph_kind kind,
-                          ckpt_graph_doc **out, ckpt_err *err);
-
 /* The TrackableObjectGraph of checkpoint c (reads the _CHECKPOINTABLE_OBJECT_GRAPH tensor,
  * checksum verified). CKPT_E_NOTFOUND if the checkpoint has none. */
 int ckpt_graph_open_objects(ckpt_checkpoint *c, ckpt_graph_doc **out, ckpt_err *err);
@@ -81,8 +74,6 @@ int ckpt_graph_open_objects(ckpt_checkpoint *c, ckpt_graph_doc **out, ckpt_err *
  */
 int ckpt_graph_open_source(const char *source, ckpt_graph_format fmt, ckpt_graph_doc **out,
                            ckpt_err *err);
-
-ckpt_graph_kind ckpt_graph_doc_kind(const ckpt_graph_doc *d);
 
 /* Whether the document can be rendered in fmt. */
 int ckpt_graph_has(const ckpt_graph_doc *d, ckpt_graph_format fmt);
@@ -101,10 +92,6 @@ int ckpt_graph_size(const ckpt_graph_doc *d, ckpt_graph_format fmt, uint64_t *si
  * the byte count (may be NULL). */
 int ckpt_graph_render_fd(const ckpt_graph_doc *d, ckpt_graph_format fmt, int fd,
                          uint64_t *written, ckpt_err *err);
-
-/* Bytes [off, off + len) of the text into buf (*got < len only at the end of the text). */
-int ckpt_graph_read(const ckpt_graph_doc *d, ckpt_graph_format fmt, uint64_t off, void *buf,
-                    size_t len, size_t *got, ckpt_err *err);
 
 /* Unmap / free. NULL is fine. */
 void ckpt_graph_close(ckpt_graph_doc *d);

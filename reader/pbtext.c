@@ -1,5 +1,6 @@
 /* pbtext.c - see pbtext.h. */
 #include "pbtext.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <math.h>
@@ -94,38 +95,6 @@ size_t ckpt_pbtext_format_float(float f, char *buf)
 
 /* ---------------------------------------------------------------- escaping */
 
-/* Length of the valid UTF-8 sequence starting at s (Python's strict decoder rules), 0 if the
- * first byte does not start one. */
-static size_t utf8_seq(const uint8_t *s, size_t n)
-{
-    uint8_t c = s[0];
-    size_t len;
-    uint8_t lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return len;
-}
-
 /* Escape the text starting at s: writes at most 4 bytes to out, sets *used to the input bytes
  * consumed, returns the bytes written. */
 static size_t esc_step(const uint8_t *s, size_t n, int utf8, size_t *used, char *out)
@@ -146,7 +115,7 @@ static size_t esc_step(const uint8_t *s, size_t n, int utf8, size_t *used, char 
         return 1;
     }
     if (utf8 && c >= 0x80) {
-        size_t l = utf8_seq(s, n);
+        size_t l = ckpt_utf8_seq(s, n);
         if (l) {
             memcpy(out, s, l);
             *used = l;

@@ -1,6 +1,8 @@
 /* source.c - see source.h. */
 #include "source.h"
 
+#include "fileio.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -9,18 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int is_file(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-static int is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 static char *concat(const char *a, const char *b)
 {
@@ -83,7 +73,7 @@ static char *try_v1(const char *s, size_t n)
     char *q = probe ? strstr(probe, "-\?\?\?\?\?-of-") : NULL;
     if (q)
         memcpy(q + 1, "00000", 5);
-    int ok = probe && is_file(probe);
+    int ok = probe && ckpt_is_regular_file(probe);
     free(probe);
     if (ok)
         return p;
@@ -98,7 +88,7 @@ static char *try_prefix(const char *s, size_t n)
     if (!p)
         return NULL;
     char *idx = concat(p, ".index");
-    int ok = idx && is_file(idx);
+    int ok = idx && ckpt_is_regular_file(idx);
     free(idx);
     if (ok)
         return p;
@@ -315,7 +305,7 @@ int ckpt_resolve_prefix(const char *source, char **prefix, ckpt_err *err)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     int rc = 0;
     char *p = NULL;
-    if (is_dir(src)) {
+    if (ckpt_is_directory(src)) {
         rc = resolve_dir(src, &p, err);
     } else {
         size_t n;

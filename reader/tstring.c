@@ -2,6 +2,7 @@
  * tstring.c - see tstring.h.
  */
 #include "tstring.h"
+#include "utf8.h"
 
 #include "coding.h"
 #include "crc32c.h"
@@ -76,32 +77,6 @@ int ckpt_tstring_decode(const uint8_t *buf, size_t len, uint64_t n, ckpt_str **o
     return 0;
 }
 
-/* Length of the valid UTF-8 multi-byte sequence at s (lead byte >= 0x80), or 0 if invalid. */
-static size_t utf8_seq(const uint8_t *s, size_t n)
-{
-    uint8_t c = s[0];
-    size_t len;
-    uint32_t min, cp;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2, min = 0x80, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, min = 0x800, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, min = 0x10000, cp = c & 0x07;
-    else
-        return 0;
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 size_t ckpt_tstring_escape(const uint8_t *s, size_t len, char *dst)
 {
     static const char hex[] = "0123456789abcdef";
@@ -130,7 +105,7 @@ size_t ckpt_tstring_escape(const uint8_t *s, size_t len, char *dst)
             i++;
             continue;
         }
-        size_t u = c >= 0x80 ? utf8_seq(s + i, len - i) : 0;
+        size_t u = c >= 0x80 ? ckpt_utf8_seq(s + i, len - i) : 0;
         if (u) {
             if (dst)
                 memcpy(dst + o, s + i, u);
