@@ -13,6 +13,8 @@
  */
 #include "signatures.h"
 
+#include "fileio.h"
+
 #include "dtype.h"
 #include "pbtext.h"
 
@@ -1143,29 +1145,14 @@ static int render(const uint8_t *p, size_t n, ckfs_buf *out, ckpt_err *err)
 
 int ckfs_render_signatures(const char *path, ckfs_buf *out, ckpt_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ckpt_err_set(err, errno == ENOENT ? CKPT_E_NOTFOUND : CKPT_E_IO, "%s: %s", path,
-                            strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return ckpt_err_set(err, CKPT_E_IO, "%s: %s", path, strerror(e));
-    }
-    void *map = NULL;
-    if (st.st_size > 0) {
-        map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (map == MAP_FAILED) {
-            int e = errno;
-            close(fd);
-            return ckpt_err_set(err, CKPT_E_IO, "%s: mmap: %s", path, strerror(e));
-        }
-    }
-    close(fd);
-    int r = render(map, (size_t)st.st_size, out, err);
+    void *map;
+    size_t len;
+    int r = ckpt_map_file(path, &map, &len, err);
+    if (r)
+        return r;
+    r = render(map, len, out, err);
     if (map)
-        munmap(map, (size_t)st.st_size);
+        munmap(map, len);
     if (r)
         ckpt_err_prefix(err, "%s", path);
     return r;

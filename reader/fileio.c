@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 int ckpt_open_regular(const char *path, int *fd, struct stat *st, ckpt_err *err)
@@ -27,6 +28,29 @@ int ckpt_open_regular(const char *path, int *fd, struct stat *st, ckpt_err *err)
     if (fl >= 0)
         fcntl(f, F_SETFL, fl & ~O_NONBLOCK);
     *fd = f;
+    return 0;
+}
+
+int ckpt_map_file(const char *path, void **map, size_t *len, ckpt_err *err)
+{
+    int fd;
+    struct stat st;
+    *map = NULL;
+    *len = 0;
+    int rc = ckpt_open_regular(path, &fd, &st, err);
+    if (rc)
+        return rc;
+    if (st.st_size > 0) {
+        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m == MAP_FAILED) {
+            int e = errno;
+            close(fd);
+            return ckpt_err_set(err, CKPT_E_IO, "%s: mmap: %s", path, strerror(e));
+        }
+        *map = m;
+        *len = (size_t)st.st_size;
+    }
+    close(fd);
     return 0;
 }
 

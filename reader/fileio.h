@@ -21,6 +21,12 @@
  */
 int ckpt_open_regular(const char *path, int *fd, struct stat *st, ckpt_err *err);
 
+/*
+ * Map the regular file at path read-only: *map (NULL for an empty file) and *len. Release with
+ * munmap(*map, *len). Opened as ckpt_open_regular does, so a FIFO cannot hang the caller.
+ */
+int ckpt_map_file(const char *path, void **map, size_t *len, ckpt_err *err);
+
 /* Non-zero if path (followed through links) is a regular file / a directory. */
 int ckpt_is_regular_file(const char *path);
 int ckpt_is_directory(const char *path);

@@ -68,31 +68,21 @@ static int new_doc(ckpt_graph_kind kind, ckpt_graph_doc **out, ckpt_err *err)
 int ckpt_graph_open_file(const char *path, ckpt_graph_kind kind, ckpt_graph_doc **out,
                          ckpt_err *err)
 {
-    int fd;
-    struct stat st;
-    int r0 = ckpt_open_regular(path, &fd, &st, err); /* a FIFO would block forever */
+    void *map;
+    size_t len;
+    int r0 = ckpt_map_file(path, &map, &len, err);
     if (r0)
         return r0;
-    void *map = NULL;
-    if (st.st_size > 0) {
-        map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (map == MAP_FAILED) {
-            int e = errno;
-            close(fd);
-            return ckpt_err_set(err, CKPT_E_IO, "%s: mmap: %s", path, strerror(e));
-        }
-    }
-    close(fd);
     int r = new_doc(kind, out, err);
     if (r) {
         if (map)
-            munmap(map, (size_t)st.st_size);
+            munmap(map, len);
         return r;
     }
     (*out)->map = map;
-    (*out)->map_len = (size_t)st.st_size;
+    (*out)->map_len = len;
     (*out)->p = map;
-    (*out)->n = (size_t)st.st_size;
+    (*out)->n = len;
     return 0;
 }
 

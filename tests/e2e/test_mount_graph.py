@@ -27,6 +27,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_mount as tm  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import ckpt_testlib as tl  # noqa: E402
+
 FIX = os.path.join(tm.FIXTURES, "graphs")
 check = tm.check
 GRAPH_FILES = {"graph.pbtxt": "graph.pbtxt", "meta_graph.pbtxt": "meta_graph.pbtxt",
@@ -34,19 +37,7 @@ GRAPH_FILES = {"graph.pbtxt": "graph.pbtxt", "meta_graph.pbtxt": "meta_graph.pbt
 
 
 def cases():
-    out = []
-    for name in sorted(os.listdir(FIX)):
-        d = os.path.join(FIX, name)
-        if not os.path.isdir(d):
-            continue
-        if os.path.exists(os.path.join(d, "model", "saved_model.pb")):
-            src = os.path.join(d, "model")
-        elif os.path.exists(os.path.join(d, "model.ckpt.index")):
-            src = os.path.join(d, "model.ckpt")
-        else:
-            src = os.path.join(d, "ckpt")
-        out.append((name, src, d))
-    return out
+    return tl.graph_fixture_cases(tm.FIXTURES)
 
 
 def dot_nodes(text):

@@ -21,6 +21,9 @@ import subprocess
 import sys
 
 CKPTFS = os.environ.get("CKPTFS", "")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import ckpt_testlib as tl  # noqa: E402
+
 FIX = os.path.join(os.environ.get("CKPT_FIXTURES", ""), "graphs")
 REAL = os.environ.get("CKPT_REALCKPT", "")
 EXIT_CORRUPT = 3
@@ -77,19 +80,10 @@ def try_tf():
 
 def fixture_cases():
     """(case name, source to give ckptfs, {format: expected file}) for every fixture case."""
+    files = {"pbtxt": "graph.pbtxt", "meta": "meta_graph.pbtxt",
+             "objects": "object_graph.pbtxt", "savedmodel": "saved_model.pbtxt"}
     cases = []
-    for name in sorted(os.listdir(FIX)):
-        d = os.path.join(FIX, name)
-        if not os.path.isdir(d):
-            continue
-        if os.path.exists(os.path.join(d, "model", "saved_model.pb")):
-            src = os.path.join(d, "model")
-        elif os.path.exists(os.path.join(d, "model.ckpt.index")):
-            src = os.path.join(d, "model.ckpt")
-        else:
-            src = os.path.join(d, "ckpt")
-        files = {"pbtxt": "graph.pbtxt", "meta": "meta_graph.pbtxt",
-                 "objects": "object_graph.pbtxt", "savedmodel": "saved_model.pbtxt"}
+    for name, src, d in tl.graph_fixture_cases(os.path.dirname(FIX)):
         exp = {f: os.path.join(d, n) for f, n in files.items() if os.path.exists(os.path.join(d, n))}
         cases.append((name, src, exp, d))
     return cases

@@ -66,6 +66,25 @@ def fixture_cases(root=None):
     return out
 
 
+def graph_fixture_cases(root=None):
+    """[(case name, source to give ckptfs, case dir)] for every tests/fixtures/graphs/<case>/:
+    the SavedModel directory `model/`, else the prefix `model.ckpt`, else `ckpt`."""
+    root = os.path.join(root or fixtures_dir(), "graphs")
+    out = []
+    for name in sorted(os.listdir(root)):
+        d = os.path.join(root, name)
+        if not os.path.isdir(d):
+            continue
+        if os.path.exists(os.path.join(d, "model", "saved_model.pb")):
+            src = os.path.join(d, "model")
+        elif os.path.exists(os.path.join(d, "model.ckpt.index")):
+            src = os.path.join(d, "model.ckpt")
+        else:
+            src = os.path.join(d, "ckpt")
+        out.append((name, src, d))
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # running ckptfs
 
