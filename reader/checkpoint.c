@@ -460,6 +460,7 @@ static int read_partitioned(ckpt_checkpoint *c, const var_rec *r, uint8_t *buf, 
     int64_t st[MAX_RANK], ln[MAX_RANK];
     uint64_t end = off + n;
     uint8_t *bounce = NULL;
+    size_t bounce_cap = 0;
     int rc = 0;
     for (uint32_t j = 0; j < r->nparts && !rc; j++) {
         const part_rec *p = &c->parts[r->offset + j];
@@ -494,9 +495,14 @@ static int read_partitioned(ckpt_checkpoint *c, const var_rec *r, uint8_t *buf, 
         uint64_t span = (last - lo) * runlen * es;
         uint8_t *src = NULL;
         if (last - lo > 1 && span <= GATHER_MAX && span <= GATHER_WASTE * (uint64_t)n + 4096) {
-            if (!bounce && !(bounce = malloc(GATHER_MAX))) {
-                rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-                break;
+            if (span > bounce_cap) { /* sized to the span: a FUSE read gathers ~4x its size */
+                uint8_t *nb = realloc(bounce, (size_t)span);
+                if (!nb) {
+                    rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+                    break;
+                }
+                bounce = nb;
+                bounce_cap = (size_t)span;
             }
             rc = read_stored(c, s, name, bounce, (size_t)span, lo * runlen * es, err);
             src = bounce;
