@@ -35,6 +35,16 @@ const uint8_t *ckpt_get_varint64(const uint8_t *p, const uint8_t *end, uint64_t 
 /* Same for a varint32 (at most 5 bytes, value must fit 32 bits). */
 const uint8_t *ckpt_get_varint32(const uint8_t *p, const uint8_t *end, uint32_t *v);
 
+/* Decode a varint64 at *pp (before end) and advance *pp past it: 0, or -1 when malformed. */
+static inline int ckpt_take_varint64(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+{
+    const uint8_t *q = ckpt_get_varint64(*pp, end, v);
+    if (!q)
+        return -1;
+    *pp = q;
+    return 0;
+}
+
 /* Encode v as a varint at dst (10 bytes room); returns the number of bytes written. */
 int ckpt_put_varint64(uint8_t *dst, uint64_t v);
 

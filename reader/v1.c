@@ -13,7 +13,7 @@
 #include "crc32c.h"
 #include "dtype.h"
 #include "fileio.h"
-#include "pbtext.h"
+#include "pbwire.h"
 #include "saved_tensor_slice.pb-c.h"
 #include "shape.h"
 #include "slicekey.h"
@@ -49,7 +49,7 @@ static int meta_visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t 
      * check the depth before unpacking anything read from the file. */
     if (klen == 0 && vlen > 0 && val[0] == 0x0a &&
         ckpt_pb_validate(&tensorflow__saved_tensor_slices__descriptor, val, vlen,
-                         CKPT_PBTEXT_MAX_DEPTH, NULL) == 0)
+                         CKPT_PB_MAX_DEPTH, NULL) == 0)
         m->msg = tensorflow__saved_tensor_slices__unpack(NULL, vlen, val);
     return 1; /* only the first record */
 }
@@ -358,7 +358,7 @@ static int slice_record(ckpt_checkpoint *c, const var_rec *s, Tensorflow__SavedT
     atomic_fetch_add_explicit(&c->data_bytes, vlen, memory_order_relaxed);
     Tensorflow__SavedTensorSlices *m = NULL;
     if (ckpt_pb_validate(&tensorflow__saved_tensor_slices__descriptor, val, vlen,
-                         CKPT_PBTEXT_MAX_DEPTH, NULL) == 0)
+                         CKPT_PB_MAX_DEPTH, NULL) == 0)
         m = tensorflow__saved_tensor_slices__unpack(NULL, vlen, val);
     free(val);
     if (!m || !m->data || !m->data->data) {

@@ -357,16 +357,16 @@ START_TEST(validate_depth)
     ckpt_err err;
     size_t n = nest(buf, sizeof buf, 40); /* 80 message levels: TF's parser accepts these */
     ck_assert_int_eq(ckpt_pb_validate(&tensorflow__tensor_proto__descriptor, buf, n,
-                                      CKPT_PBTEXT_MAX_DEPTH, &err),
+                                      CKPT_PB_MAX_DEPTH, &err),
                      0);
     n = nest(buf, sizeof buf, 60); /* 120 levels: beyond 100 */
     ck_assert_int_eq(ckpt_pb_validate(&tensorflow__tensor_proto__descriptor, buf, n,
-                                      CKPT_PBTEXT_MAX_DEPTH, &err),
+                                      CKPT_PB_MAX_DEPTH, &err),
                      CKPT_E_CORRUPT);
     /* A length running past the end is malformed at any depth. */
     n = nest(buf, sizeof buf, 3);
     ck_assert_int_eq(ckpt_pb_validate(&tensorflow__tensor_proto__descriptor, buf, n - 1,
-                                      CKPT_PBTEXT_MAX_DEPTH, &err),
+                                      CKPT_PB_MAX_DEPTH, &err),
                      CKPT_E_CORRUPT);
 }
 END_TEST

@@ -8,6 +8,7 @@
  */
 #include "crc32c.h"
 #include "tstring.h"
+#include "strtext.h"
 
 #include <check.h>
 #include <stdlib.h>

@@ -1,5 +1,6 @@
 /* pbtext.c - see pbtext.h. */
 #include "pbtext.h"
+#include "coding.h"
 #include "utf8.h"
 
 #include <errno.h>
@@ -194,234 +195,6 @@ int ckpt_pbtext_range_sink(void *ctx, const char *p, size_t n)
     return r->got == r->len ? 1 : 0;
 }
 
-/* ---------------------------------------------------------------- wire reading */
-
-typedef ckpt_pb_field wval;
-typedef ckpt_pb_iter wit;
-
-static void wit_init(wit *it, const ckpt_pb_seg *segs, size_t nseg, ckpt_err *err)
-{
-    it->segs = segs;
-    it->nseg = nseg;
-    it->si = 0;
-    it->p = nseg ? segs[0].p : NULL;
-    it->end = nseg ? segs[0].p + segs[0].n : NULL;
-    it->err = err;
-}
-
-static int rd_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
-{
-    const uint8_t *p = *pp;
-    uint64_t v = 0;
-    for (int i = 0; i < 10; i++) {
-        if (p >= end)
-            return -1;
-        uint8_t b = *p++;
-        v |= (uint64_t)(b & 0x7f) << (7 * i);
-        if (!(b & 0x80)) {
-            *pp = p;
-            *out = v;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-static int corrupt(ckpt_err *err, const char *what)
-{
-    return ckpt_err_set(err, CKPT_E_CORRUPT, "malformed protobuf: %s", what);
-}
-
-/* Skip a group whose start tag (field) was just read. */
-static int skip_group(const uint8_t **pp, const uint8_t *end, uint32_t field, ckpt_err *err)
-{
-    uint32_t stack[CKPT_PBTEXT_MAX_DEPTH];
-    int depth = 0;
-    stack[depth++] = field;
-    const uint8_t *p = *pp;
-    while (depth) {
-        uint64_t tag, v;
-        if (rd_varint(&p, end, &tag) || tag > UINT32_MAX || (tag >> 3) == 0)
-            return corrupt(err, "bad tag in group");
-        int wt = (int)(tag & 7);
-        uint32_t f = (uint32_t)(tag >> 3);
-        switch (wt) {
-        case 0:
-            if (rd_varint(&p, end, &v))
-                return corrupt(err, "truncated varint");
-            break;
-        case 1:
-            if (end - p < 8)
-                return corrupt(err, "truncated fixed64");
-            p += 8;
-            break;
-        case 5:
-            if (end - p < 4)
-                return corrupt(err, "truncated fixed32");
-            p += 4;
-            break;
-        case 2:
-            if (rd_varint(&p, end, &v) || v > (uint64_t)(end - p))
-                return corrupt(err, "length past the end");
-            p += v;
-            break;
-        case 3:
-            if (depth >= CKPT_PBTEXT_MAX_DEPTH)
-                return corrupt(err, "groups nested too deep");
-            stack[depth++] = f;
-            break;
-        case 4:
-            if (stack[depth - 1] != f)
-                return corrupt(err, "mismatched end-group");
-            depth--;
-            break;
-        default:
-            return corrupt(err, "invalid wire type");
-        }
-    }
-    *pp = p;
-    return 0;
-}
-
-/* Next field of the message: 1 and *o, 0 at the end, or a negative error. */
-static int wit_next(wit *it, wval *o)
-{
-    while (it->p == it->end) {
-        if (it->si + 1 >= it->nseg)
-            return 0;
-        it->si++;
-        it->p = it->segs[it->si].p;
-        it->end = it->p + it->segs[it->si].n;
-    }
-    uint64_t tag;
-    if (rd_varint(&it->p, it->end, &tag) || tag > UINT32_MAX || (tag >> 3) == 0)
-        return corrupt(it->err, "bad tag");
-    o->field = (uint32_t)(tag >> 3);
-    o->wt = (int)(tag & 7);
-    switch (o->wt) {
-    case 0:
-        if (rd_varint(&it->p, it->end, &o->v))
-            return corrupt(it->err, "truncated varint");
-        break;
-    case 1:
-        if (it->end - it->p < 8)
-            return corrupt(it->err, "truncated fixed64");
-        o->v = 0;
-        for (int i = 7; i >= 0; i--)
-            o->v = (o->v << 8) | it->p[i];
-        it->p += 8;
-        break;
-    case 5:
-        if (it->end - it->p < 4)
-            return corrupt(it->err, "truncated fixed32");
-        o->v = (uint64_t)it->p[0] | (uint64_t)it->p[1] << 8 | (uint64_t)it->p[2] << 16 |
-               (uint64_t)it->p[3] << 24;
-        it->p += 4;
-        break;
-    case 2: {
-        uint64_t len;
-        if (rd_varint(&it->p, it->end, &len) || len > (uint64_t)(it->end - it->p))
-            return corrupt(it->err, "length past the end");
-        o->p = it->p;
-        o->n = (size_t)len;
-        it->p += len;
-        break;
-    }
-    case 3: {
-        int r = skip_group(&it->p, it->end, o->field, it->err);
-        if (r)
-            return r;
-        break;
-    }
-    case 4:
-        return corrupt(it->err, "unexpected end-group");
-    default:
-        return corrupt(it->err, "invalid wire type");
-    }
-    return 1;
-}
-
-void ckpt_pb_iter_init(ckpt_pb_iter *it, const ckpt_pb_seg *segs, size_t nseg, ckpt_err *err)
-{
-    wit_init(it, segs, nseg, err);
-}
-
-int ckpt_pb_iter_next(ckpt_pb_iter *it, ckpt_pb_field *out)
-{
-    return wit_next(it, out);
-}
-
-int ckpt_pb_field_segs(const ckpt_pb_seg *segs, size_t nseg, uint32_t field, long index,
-                       ckpt_pb_seg **out, size_t *nout, ckpt_err *err)
-{
-    wit it;
-    wval v;
-    size_t n = 0, cap = 0;
-    long k = 0;
-    ckpt_pb_seg *arr = NULL;
-    int r;
-    wit_init(&it, segs, nseg, err);
-    while ((r = wit_next(&it, &v)) > 0) {
-        if (v.field != field || v.wt != 2)
-            continue;
-        if (index >= 0 && k++ != index)
-            continue;
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 4;
-            ckpt_pb_seg *na = realloc(arr, nc * sizeof *na);
-            if (!na) {
-                free(arr);
-                return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-            }
-            arr = na;
-            cap = nc;
-        }
-        arr[n].p = v.p;
-        arr[n].n = v.n;
-        n++;
-        if (index >= 0)
-            break;
-    }
-    if (r < 0) {
-        free(arr);
-        return r;
-    }
-    *out = arr;
-    *nout = n;
-    return 0;
-}
-
-static int pb_validate_at(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t n,
-                          int depth, int max_depth, ckpt_err *err)
-{
-    if (depth > max_depth)
-        return ckpt_err_set(err, CKPT_E_CORRUPT,
-                            "malformed protobuf: messages nested deeper than %d", max_depth);
-    ckpt_pb_seg seg = {p, n};
-    wit it;
-    wval w;
-    int r;
-    wit_init(&it, &seg, 1, err);
-    while ((r = wit_next(&it, &w)) > 0) {
-        if (w.wt != 2)
-            continue;
-        const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(desc, w.field);
-        if (!f || f->type != PROTOBUF_C_TYPE_MESSAGE)
-            continue;
-        if ((r = pb_validate_at(f->descriptor, w.p, w.n, depth + 1, max_depth, err)))
-            return r;
-    }
-    return r;
-}
-
-int ckpt_pb_validate(const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t n,
-                     int max_depth, ckpt_err *err)
-{
-    if (!desc || (n && !p))
-        return ckpt_err_set(err, CKPT_E_INVALID, "ckpt_pb_validate: no descriptor or data");
-    return pb_validate_at(desc, p, n, 0, max_depth, err);
-}
-
 /* ---------------------------------------------------------------- field typing */
 
 static int natural_wt(ProtobufCType t)
@@ -530,7 +303,7 @@ typedef struct printer {
     ckpt_err *err;
     const ckpt_pbtext_opts *opts;
     ckpt_outbuf out;
-    level lv[CKPT_PBTEXT_MAX_DEPTH + 3];
+    level lv[CKPT_PB_MAX_DEPTH + 3];
 } printer;
 
 static int emit(printer *P, const char *s, size_t n)
@@ -668,7 +441,7 @@ static int scalar_line(printer *P, int indent, const ProtobufCFieldDescriptor *f
 
 /* Every element of one occurrence of a repeated scalar, packed or not. */
 static int repeated_scalar(printer *P, int indent, const ProtobufCFieldDescriptor *f,
-                           const wval *w)
+                           const ckpt_pb_field *w)
 {
     int nat = natural_wt(f->type);
     if (w->wt != 2 || nat == 2)
@@ -677,12 +450,12 @@ static int repeated_scalar(printer *P, int indent, const ProtobufCFieldDescripto
     while (p < end) {
         uint64_t v = 0;
         if (nat == 0) {
-            if (rd_varint(&p, end, &v))
-                return corrupt(P->err, "truncated packed varint");
+            if (ckpt_take_varint64(&p, end, &v))
+                return ckpt_pb_corrupt(P->err, "truncated packed varint");
         } else {
             size_t k = nat == 1 ? 8 : 4;
             if ((size_t)(end - p) < k)
-                return corrupt(P->err, "truncated packed fixed value");
+                return ckpt_pb_corrupt(P->err, "truncated packed fixed value");
             for (size_t i = k; i-- > 0;)
                 v = (v << 8) | p[i];
             p += k;
@@ -757,14 +530,14 @@ static const ProtobufCMessageDescriptor *find_type(const ckpt_pbtext_opts *o, co
 /* google.protobuf.Any expanded as "[type_url] { ... }"; *done says whether it was. */
 static int try_any(printer *P, const ckpt_pb_seg *segs, size_t nseg, int depth, int *done)
 {
-    wit it;
-    wval w;
+    ckpt_pb_iter it;
+    ckpt_pb_field w;
     int r;
     const uint8_t *url = NULL, *val = NULL;
     size_t url_n = 0, val_n = 0;
     *done = 0;
-    wit_init(&it, segs, nseg, P->err);
-    while ((r = wit_next(&it, &w)) > 0) {
+    ckpt_pb_iter_init(&it, segs, nseg, P->err);
+    while ((r = ckpt_pb_iter_next(&it, &w)) > 0) {
         if (w.wt != 2)
             continue;
         if (w.field == 1) {
@@ -818,15 +591,15 @@ static int entry_field(printer *P, const ProtobufCFieldDescriptor *f, const uint
                        int *has, uint64_t *v, const uint8_t **vp, size_t *vn)
 {
     ckpt_pb_seg seg = {p, n};
-    wit it;
-    wval w;
+    ckpt_pb_iter it;
+    ckpt_pb_field w;
     int r;
     *has = 0;
     *v = 0;
     *vp = NULL;
     *vn = 0;
-    wit_init(&it, &seg, 1, P->err);
-    while ((r = wit_next(&it, &w)) > 0) {
+    ckpt_pb_iter_init(&it, &seg, 1, P->err);
+    while ((r = ckpt_pb_iter_next(&it, &w)) > 0) {
         if (w.field != f->id || !wt_ok(f, w.wt) || w.wt != natural_wt(f->type))
             continue;
         *has = 1;
@@ -843,14 +616,14 @@ static int entry_field(printer *P, const ProtobufCFieldDescriptor *f, const uint
 static int validate(printer *P, const ProtobufCMessageDescriptor *desc, const uint8_t *p,
                     size_t n, int depth)
 {
-    if (depth > CKPT_PBTEXT_MAX_DEPTH)
-        return corrupt(P->err, "messages nested too deep");
+    if (depth > CKPT_PB_MAX_DEPTH)
+        return ckpt_pb_corrupt(P->err, "messages nested too deep");
     ckpt_pb_seg seg = {p, n};
-    wit it;
-    wval w;
+    ckpt_pb_iter it;
+    ckpt_pb_field w;
     int r;
-    wit_init(&it, &seg, 1, P->err);
-    while ((r = wit_next(&it, &w)) > 0) {
+    ckpt_pb_iter_init(&it, &seg, 1, P->err);
+    while ((r = ckpt_pb_iter_next(&it, &w)) > 0) {
         const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(desc, w.field);
         if (!f || !wt_ok(f, w.wt))
             continue;
@@ -862,10 +635,10 @@ static int validate(printer *P, const ProtobufCMessageDescriptor *desc, const ui
             uint64_t v;
             if (natural_wt(f->type) == 0) {
                 while (q < end)
-                    if (rd_varint(&q, end, &v))
-                        return corrupt(P->err, "truncated packed varint");
+                    if (ckpt_take_varint64(&q, end, &v))
+                        return ckpt_pb_corrupt(P->err, "truncated packed varint");
             } else if (w.n % (natural_wt(f->type) == 1 ? 8 : 4)) {
-                return corrupt(P->err, "truncated packed fixed value");
+                return ckpt_pb_corrupt(P->err, "truncated packed fixed value");
             }
         }
     }
@@ -876,12 +649,12 @@ static int validate(printer *P, const ProtobufCMessageDescriptor *desc, const ui
 static int validate_field(printer *P, const ProtobufCFieldDescriptor *f, const ckpt_pb_seg *segs,
                           size_t nseg, uint64_t upto_seq, int depth)
 {
-    wit it;
-    wval w;
+    ckpt_pb_iter it;
+    ckpt_pb_field w;
     int r;
     uint64_t seq = 0;
-    wit_init(&it, segs, nseg, P->err);
-    while ((r = wit_next(&it, &w)) > 0) {
+    ckpt_pb_iter_init(&it, segs, nseg, P->err);
+    while ((r = ckpt_pb_iter_next(&it, &w)) > 0) {
         seq++;
         if (upto_seq && seq > upto_seq)
             break;
@@ -897,12 +670,12 @@ static int entry_is_clean(printer *P, const ProtobufCFieldDescriptor *kf,
                           const ProtobufCFieldDescriptor *vf, const uint8_t *p, size_t n)
 {
     ckpt_pb_seg seg = {p, n};
-    wit it;
-    wval w;
+    ckpt_pb_iter it;
+    ckpt_pb_field w;
     int r;
-    wit_init(&it, &seg, 1, P->err);
+    ckpt_pb_iter_init(&it, &seg, 1, P->err);
     int clean = 1;
-    while ((r = wit_next(&it, &w)) > 0) {
+    while ((r = ckpt_pb_iter_next(&it, &w)) > 0) {
         const ProtobufCFieldDescriptor *f = w.field == 1 ? kf : w.field == 2 ? vf : NULL;
         if (!f || w.wt != natural_wt(f->type))
             clean = 0;
@@ -916,13 +689,13 @@ static int print_map(printer *P, const ProtobufCFieldDescriptor *f, const ckpt_p
     level *L = &P->lv[depth];
     const ProtobufCMessageDescriptor *ed = f->descriptor;
     const ProtobufCFieldDescriptor *kf = &ed->fields[0], *vf = &ed->fields[1];
-    wit it;
-    wval w;
+    ckpt_pb_iter it;
+    ckpt_pb_field w;
     int r, has;
     size_t n = 0;
     uint64_t seq = 0;
-    wit_init(&it, segs, nseg, P->err);
-    while ((r = wit_next(&it, &w)) > 0) {
+    ckpt_pb_iter_init(&it, segs, nseg, P->err);
+    while ((r = ckpt_pb_iter_next(&it, &w)) > 0) {
         if (w.field != f->id || w.wt != 2)
             continue;
         if ((r = entry_is_clean(P, kf, vf, w.p, w.n)) <= 0) {
@@ -1020,8 +793,8 @@ static int oneof_live(const ProtobufCMessageDescriptor *d, const fst *st, unsign
 static int print_message(printer *P, const ProtobufCMessageDescriptor *desc,
                          const ckpt_pb_seg *segs, size_t nseg, int depth)
 {
-    if (depth > CKPT_PBTEXT_MAX_DEPTH)
-        return corrupt(P->err, "messages nested too deep");
+    if (depth > CKPT_PB_MAX_DEPTH)
+        return ckpt_pb_corrupt(P->err, "messages nested too deep");
     int r;
     if (strcmp(desc->name, "google.protobuf.Any") == 0) {
         int done = 0;
@@ -1036,11 +809,11 @@ static int print_message(printer *P, const ProtobufCMessageDescriptor *desc,
     memset(st, 0, desc->n_fields * sizeof(fst));
 
     /* Pass 1: which fields occur, and their last values. */
-    wit it;
-    wval w;
+    ckpt_pb_iter it;
+    ckpt_pb_field w;
     uint64_t seq = 0;
-    wit_init(&it, segs, nseg, P->err);
-    while ((r = wit_next(&it, &w)) > 0) {
+    ckpt_pb_iter_init(&it, segs, nseg, P->err);
+    while ((r = ckpt_pb_iter_next(&it, &w)) > 0) {
         seq++;
         const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(desc, w.field);
         if (!f || !wt_ok(f, w.wt))
@@ -1076,8 +849,8 @@ static int print_message(printer *P, const ProtobufCMessageDescriptor *desc,
         if (is_map(f)) {
             r = print_map(P, f, segs, nseg, depth);
         } else if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-            wit_init(&it, segs, nseg, P->err);
-            while ((r = wit_next(&it, &w)) > 0) {
+            ckpt_pb_iter_init(&it, segs, nseg, P->err);
+            while ((r = ckpt_pb_iter_next(&it, &w)) > 0) {
                 if (w.field != f->id || !wt_ok(f, w.wt))
                     continue;
                 if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
@@ -1093,8 +866,8 @@ static int print_message(printer *P, const ProtobufCMessageDescriptor *desc,
             /* Occurrences merge (after the last time another oneof member was set). */
             size_t n = 0;
             seq = 0;
-            wit_init(&it, segs, nseg, P->err);
-            while ((r = wit_next(&it, &w)) > 0) {
+            ckpt_pb_iter_init(&it, segs, nseg, P->err);
+            while ((r = ckpt_pb_iter_next(&it, &w)) > 0) {
                 seq++;
                 if (w.field != f->id || w.wt != 2 || seq <= reset)
                     continue;

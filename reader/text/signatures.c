@@ -525,7 +525,7 @@ static int print_signatures(ckfs_buf *b, const mgraph *mg, ckpt_err *err)
         /* protobuf-c recurses without a limit (SignatureDef reaches StructuredValue, which
          * nests): refuse what TensorFlow's parser refuses before it can overflow the stack. */
         r = ckpt_pb_validate(&tensorflow__meta_graph_def__signature_def_entry__descriptor, f.p,
-                             f.n, CKPT_PBTEXT_MAX_DEPTH, err);
+                             f.n, CKPT_PB_MAX_DEPTH, err);
         if (r) {
             ckpt_err_prefix(err, "a signature_def entry");
             break;
@@ -979,7 +979,7 @@ static int print_functions(ckfs_buf *b, const mgraph *mgs, size_t nmg, ckpt_err 
     free(og_segs);
     /* StructuredValue nests without bound: see print_signatures. */
     r = ckpt_pb_validate(&tensorflow__saved_object_graph__descriptor, joined, total,
-                         CKPT_PBTEXT_MAX_DEPTH, err);
+                         CKPT_PB_MAX_DEPTH, err);
     if (r) {
         free(joined);
         ckpt_err_prefix(err, "the object graph");

@@ -6,7 +6,9 @@
 #include "dtype.h"
 #include "shape.h"
 #include "tstring.h"
+#include "strtext.h"
 #include "variant.h"
+#include "varianttext.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,0 +1,93 @@
+/* strtext.c - see strtext.h. */
+#include "strtext.h"
+#include "utf8.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+size_t ckpt_tstring_escape(const uint8_t *s, size_t len, char *dst)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < len;) {
+        uint8_t c = s[i];
+        const char *esc = NULL;
+        switch (c) {
+        case '\\': esc = "\\\\"; break;
+        case '\n': esc = "\\n"; break;
+        case '\r': esc = "\\r"; break;
+        case '\t': esc = "\\t"; break;
+        default: break;
+        }
+        if (esc) {
+            if (dst)
+                dst[o] = esc[0], dst[o + 1] = esc[1];
+            o += 2;
+            i++;
+            continue;
+        }
+        if (c >= 0x20 && c < 0x7f) {
+            if (dst)
+                dst[o] = (char)c;
+            o++;
+            i++;
+            continue;
+        }
+        size_t u = c >= 0x80 ? ckpt_utf8_seq(s + i, len - i) : 0;
+        if (u) {
+            if (dst)
+                memcpy(dst + o, s + i, u);
+            o += u;
+            i += u;
+            continue;
+        }
+        if (dst) {
+            dst[o] = '\\', dst[o + 1] = 'x', dst[o + 2] = hex[c >> 4], dst[o + 3] = hex[c & 15];
+        }
+        o += 4;
+        i++;
+    }
+    return o;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+long ckpt_tstring_unescape(char *s, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] != '\\') {
+            s[o++] = s[i];
+            continue;
+        }
+        if (++i >= len)
+            return -1;
+        switch (s[i]) {
+        case '\\': s[o++] = '\\'; break;
+        case 'n': s[o++] = '\n'; break;
+        case 'r': s[o++] = '\r'; break;
+        case 't': s[o++] = '\t'; break;
+        case 'x': {
+            if (i + 2 >= len)
+                return -1;
+            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            s[o++] = (char)(hi << 4 | lo);
+            i += 2;
+            break;
+        }
+        default: return -1;
+        }
+    }
+    return (long)o;
+}
