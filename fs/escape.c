@@ -2,20 +2,11 @@
  * escape.c - display names for variable-name components (see escape.h for the rules).
  */
 #include "escape.h"
+#include "util.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-
-static uint64_t fnv1a64(const char *s, size_t len)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
 
 /* Largest cut <= max that does not split a UTF-8 sequence. */
 static size_t utf8_cut(const char *s, size_t max)
@@ -31,7 +22,7 @@ size_t ckfs_escape_component(const char *s, size_t len, char *out)
     int has_nul = memchr(s, '\0', len) != NULL;
     if (len > CKFS_NAME_KEEP || has_nul) {
         int n = snprintf(out, CKFS_DISPLAY_MAX + 1, "%%~%016llx~",
-                         (unsigned long long)fnv1a64(s, len));
+                         (unsigned long long)ckpt_hash64(s, len));
         size_t room = CKFS_DISPLAY_MAX - (size_t)n;
         /* Keep the start readable; the hash makes the name unique. */
         size_t keep = len > 200 ? utf8_cut(s, 200) : len;

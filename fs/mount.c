@@ -7,6 +7,7 @@
  * answered the kernel's INIT (the mount serves requests) and exits 0.
  */
 #include "mount.h"
+#include "util.h"
 
 #include "fileio.h"
 
@@ -183,16 +184,6 @@ static int make_context(ckpt_checkpoint *c, const char *sm_path, const ckfs_opts
     return 0;
 }
 
-static uint64_t fnv1a64(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
 static int cmp_range(const void *a, const void *b)
 {
     const ckfs_range *x = a, *y = b;
@@ -243,7 +234,7 @@ static int make_folder_context(const char *dir, const ckfs_opts *o, ckfs **out)
     /* Ranges from the names' hashes; on a collision the next free one, in name order
      * (items are sorted), so the assignment is the same on every mount of the same folder. */
     for (size_t k = 0; k < f.n; k++) {
-        uint64_t rg = 1 + fnv1a64(f.items[k].name) % CKFS_RANGES;
+        uint64_t rg = 1 + ckpt_hash64(f.items[k].name, strlen(f.items[k].name)) % CKFS_RANGES;
         for (;;) {
             int used = 0;
             for (size_t j = 0; j < k && !used; j++)

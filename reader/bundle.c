@@ -82,9 +82,9 @@ static int add_entry(build_ctx *b, const uint8_t *key, size_t klen, const uint8_
                           b->index_path, (int)klen, key);
         goto out;
     }
-    if (ckpt__grow((void **)arr, cap, *count + 1, sizeof **arr) ||
-        ckpt__grow((void **)&c->names, &c->names_cap, c->names_len + klen + 1, 1) ||
-        ckpt__grow((void **)&c->dims, &c->dims_cap, c->ndims + rank, sizeof *c->dims) ||
+    if (ckpt_grow((void **)arr, cap, *count + 1, sizeof **arr) ||
+        ckpt_grow((void **)&c->names, &c->names_cap, c->names_len + klen + 1, 1) ||
+        ckpt_grow((void **)&c->dims, &c->dims_cap, c->ndims + rank, sizeof *c->dims) ||
         c->ndims + rank > UINT32_MAX || klen > UINT32_MAX) {
         rc = ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory for the variable index",
                           b->index_path);
@@ -129,8 +129,8 @@ static int add_entry(build_ctx *b, const uint8_t *key, size_t klen, const uint8_
         r->nparts = (uint32_t)e->n_slices;
         size_t ext_at = c->ndims + rank;
         if (e->n_slices > UINT32_MAX ||
-            ckpt__grow((void **)&c->parts, &c->parts_cap, c->nparts + e->n_slices, sizeof *c->parts) ||
-            ckpt__grow((void **)&c->dims, &c->dims_cap, ext_at + 2 * rank * e->n_slices,
+            ckpt_grow((void **)&c->parts, &c->parts_cap, c->nparts + e->n_slices, sizeof *c->parts) ||
+            ckpt_grow((void **)&c->dims, &c->dims_cap, ext_at + 2 * rank * e->n_slices,
                  sizeof *c->dims) ||
             ext_at + 2 * rank * e->n_slices > UINT32_MAX) {
             rc = ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory for the variable index",

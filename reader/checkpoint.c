@@ -24,21 +24,6 @@
 #include <string.h>
 #include <unistd.h>
 
-int ckpt__grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 64;
-    while (n < need)
-        n *= 2;
-    void *q = realloc(*p, n * elem);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
 
 /* More slices than this per variable are refused: the overlap check is quadratic. */
 #define MAX_PARTS 4096

@@ -6,6 +6,7 @@
 #define CKPT_INTERNAL_H
 
 #include "checkpoint.h"
+#include "util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -90,12 +91,6 @@ struct ckpt_checkpoint {
     } v1_cache[V1_CACHE_SLOTS];
     uint64_t v1_clock;
 };
-
-/* Grow *p (an array of elem-sized items with capacity *cap) to hold need items; -1 on ENOMEM. */
-int ckpt__grow(void **p, size_t *cap, size_t need, size_t elem);
-
-/* pread exactly n bytes; 0, -errno, or -ENODATA at end of file. */
-int ckpt__read_fully(int fd, uint8_t *buf, size_t n, uint64_t off);
 
 /* Load a V2 checkpoint: index_path's entries, then its data shards. */
 int ckpt__load_v2(ckpt_checkpoint *c, const char *index_path, unsigned flags, ckpt_err *err);

@@ -165,11 +165,11 @@ static int add_var(ckpt_checkpoint *c, const listed *group, size_t ng, const cha
                             "%s: tensor \"%.200s\" lists %zu slices, more than the file can hold", path,
                             name, nparts);
     size_t need_dims = c->ndims + rank + nparts * 3 * rank;
-    if (ckpt__grow((void **)&c->vars, &c->vars_cap, c->nvars + 1, sizeof *c->vars) ||
-        ckpt__grow((void **)&c->slices, &c->slices_cap, c->nslices + nparts, sizeof *c->slices) ||
-        ckpt__grow((void **)&c->parts, &c->parts_cap, c->nparts + nparts, sizeof *c->parts) ||
-        ckpt__grow((void **)&c->names, &c->names_cap, need_names, 1) ||
-        ckpt__grow((void **)&c->dims, &c->dims_cap, need_dims, sizeof *c->dims) ||
+    if (ckpt_grow((void **)&c->vars, &c->vars_cap, c->nvars + 1, sizeof *c->vars) ||
+        ckpt_grow((void **)&c->slices, &c->slices_cap, c->nslices + nparts, sizeof *c->slices) ||
+        ckpt_grow((void **)&c->parts, &c->parts_cap, c->nparts + nparts, sizeof *c->parts) ||
+        ckpt_grow((void **)&c->names, &c->names_cap, need_names, 1) ||
+        ckpt_grow((void **)&c->dims, &c->dims_cap, need_dims, sizeof *c->dims) ||
         need_dims > UINT32_MAX)
         return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory for the variable index", path);
     var_rec *r = &c->vars[c->nvars];
@@ -295,7 +295,7 @@ int ckpt__load_v1(ckpt_checkpoint *c, const char *path, ckpt_err *err)
         if (!rc)
             rc = check_versions(metas[f]->meta->versions, sh->path, err);
         for (size_t i = 0; !rc && i < metas[f]->meta->n_tensor; i++) {
-            if (ckpt__grow((void **)&all, &all_cap, nall + 1, sizeof *all)) {
+            if (ckpt_grow((void **)&all, &all_cap, nall + 1, sizeof *all)) {
                 rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
                 break;
             }

@@ -12,6 +12,7 @@
  * only small messages (one SignatureDef, the SavedObjectGraph) are unpacked with protobuf-c.
  */
 #include "signatures.h"
+#include "util.h"
 
 #include "fileio.h"
 
@@ -114,12 +115,7 @@ typedef struct strset {
 
 static uint64_t hash(str s)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < s.n; i++) {
-        h ^= s.p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
+    return ckpt_hash64(s.p, s.n);
 }
 
 /* Index of s, or of the empty slot where it would go. */

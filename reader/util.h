@@ -1,0 +1,21 @@
+/*
+ * util.h - small helpers every layer shares: array growth and a string hash. One copy each,
+ * here, so no module grows its own.
+ */
+#ifndef CKPT_UTIL_H
+#define CKPT_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Grow the array *p of elem-sized items (capacity *cap) so it holds at least need items,
+ * doubling from 16. Returns 0, or -1 when out of memory or when the size would overflow
+ * (*p and *cap unchanged then).
+ */
+int ckpt_grow(void **p, size_t *cap, size_t need, size_t elem);
+
+/* FNV-1a 64-bit hash of s[0..len): stable across runs and machines (inode ranges use it). */
+uint64_t ckpt_hash64(const void *s, size_t len);
+
+#endif
