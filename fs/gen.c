@@ -55,117 +55,77 @@ void ckfs_gen_slots(const ckpt_checkpoint *c, const char *sm_path,
     }
 }
 
-/*
- * The document slot g renders (caller holds gen->mu): object_graph.pbtxt has its own; the
- * other graph slots share the view's one mapping of the .meta / saved_model.pb (documents are
- * safe to render from several threads).
- */
-static int open_doc(ckfs_view *v, int g, const ckpt_graph_doc **out, ckpt_err *err)
+void ckfs_gens_init(ckfs_gens *G, ckpt_checkpoint *c, const char *sm_path, ckfs_once_lock *lock)
 {
-    ckfs_gen *gen = &v->gens[g];
+    *G = (ckfs_gens){.c = c, .sm_path = sm_path, .lock = lock};
+}
+
+/* A slot's work: which slot of which checkpoint. */
+struct slot_arg {
+    ckfs_gens *G;
+    int g;
+};
+
+static int open_doc_once(void *p, ckpt_err *err)
+{
+    ckfs_gens *G = p;
+    const char *meta = ckpt_meta_path(G->c);
+    if (G->sm_path)
+        return ckpt_graph_open_file(G->sm_path, CKPT_GRAPH_KIND_SAVEDMODEL, &G->doc, err);
+    if (!meta)
+        return ckpt_err_set(err, CKPT_E_NOTFOUND, "%s has no .meta", ckpt_prefix(G->c));
+    return ckpt_graph_open_file(meta, CKPT_GRAPH_KIND_META, &G->doc, err);
+}
+
+/*
+ * The document slot g renders: object_graph.pbtxt has its own (opened by its slot's sizing,
+ * which runs before any build of it); the other graph slots share one mapping of the .meta /
+ * saved_model.pb (documents are safe to render from several threads).
+ */
+static int open_doc(ckfs_gens *G, int g, const ckpt_graph_doc **out, ckpt_err *err)
+{
     int rc = 0;
     if (g == CKFS_GEN_OBJECTS) {
-        if (!gen->doc)
-            rc = ckpt_graph_open_objects(v->c, &gen->doc, err);
-        *out = gen->doc;
+        if (!G->objects)
+            rc = ckpt_graph_open_objects(G->c, &G->objects, err);
+        *out = G->objects;
         return rc;
     }
-    pthread_mutex_lock(&v->doc_mu);
-    if (!v->doc) {
-        const char *meta = ckpt_meta_path(v->c);
-        if (v->sm_path)
-            rc = ckpt_graph_open_file(v->sm_path, CKPT_GRAPH_KIND_SAVEDMODEL, &v->doc, err);
-        else if (!meta)
-            rc = ckpt_err_set(err, CKPT_E_NOTFOUND, "%s has no .meta", ckpt_prefix(v->c));
-        else
-            rc = ckpt_graph_open_file(meta, CKPT_GRAPH_KIND_META, &v->doc, err);
-    }
-    *out = v->doc;
-    pthread_mutex_unlock(&v->doc_mu);
+    rc = ckfs_once_run(&G->doc_opened, G->lock, open_doc_once, G, err);
+    *out = G->doc;
     return rc;
 }
 
-/* Publish a known size: readers that take no lock see size before state. */
-static void set_sized(ckfs_gen *gen, uint64_t size)
+/* Render an in-memory slot (the variables table, the signatures). */
+static int render_memory(ckfs_gens *G, int g, ckfs_content *out, uint64_t *size, ckpt_err *err)
 {
-    __atomic_store_n(&gen->size, size, __ATOMIC_RELAXED);
-    __atomic_store_n(&gen->state, 1, __ATOMIC_RELEASE);
-}
-
-/* Render an in-memory slot into gen->data (caller holds gen->mu). */
-static int render_memory(ckfs_view *v, int g, ckpt_err *err)
-{
-    ckfs_gen *gen = &v->gens[g];
     ckfs_buf b = {0};
     int rc;
     if (g == CKFS_GEN_TSV)
-        rc = ckfs_render_tsv(v->c, &b) ? ckpt_err_set(err, CKPT_E_NOMEM, "out of memory") : 0;
+        rc = ckfs_render_tsv(G->c, &b) ? ckpt_err_set(err, CKPT_E_NOMEM, "out of memory") : 0;
     else
-        rc = ckfs_render_signatures(v->sm_path, &b, err);
+        rc = ckfs_render_signatures(G->sm_path, &b, err);
     if (rc == 0 && b.failed)
         rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory rendering %s", ckfs_gen_names[g]);
     if (rc) {
         ckfs_buf_free(&b);
         return rc;
     }
-    /* An empty text still needs a non-NULL pointer to count as rendered. */
-    gen->data = b.data ? b.data : calloc(1, 1);
-    if (!gen->data)
-        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-    set_sized(gen, b.len);
+    out->data = b.data;
+    *size = b.len;
     return 0;
 }
 
-/* Size a graph slot without keeping its text (caller holds gen->mu). */
-static int size_graph(ckfs_view *v, int g, ckpt_err *err)
+/* Size a graph slot without keeping its text. */
+static int size_graph(void *p, uint64_t *size, ckpt_err *err)
 {
-    ckfs_gen *gen = &v->gens[g];
+    struct slot_arg *a = p;
     const ckpt_graph_doc *doc;
-    uint64_t size = 0;
-    int rc = open_doc(v, g, &doc, err);
+    int rc = open_doc(a->G, a->g, &doc, err);
     if (rc == 0)
-        rc = ckpt_graph_size(doc, (ckpt_graph_format)slot_format(g), &size, err);
-    if (rc == 0)
-        set_sized(gen, size);
-    return rc;
-}
-
-static int sized(ckfs_view *v, int g, ckpt_err *err)
-{
-    ckfs_gen *gen = &v->gens[g];
-    if (gen->state == 1)
-        return 0;
-    if (gen->state < 0)
-        return ckpt_err_set(err, CKPT_E_IO, "%s failed to render before", ckfs_gen_names[g]);
-    int rc = slot_format(g) < 0 ? render_memory(v, g, err) : size_graph(v, g, err);
-    if (rc) {
-        /* Only a bad source is final; a full disk or a lack of descriptors may pass. */
-        if (ckfs_failure_is_permanent(rc))
-            __atomic_store_n(&gen->state, -1, __ATOMIC_RELEASE);
-        ckpt_err_prefix(err, "%s of %s", ckfs_gen_names[g], v->prefix);
-    }
-    return rc;
-}
-
-int ckfs_gen_size_known(ckfs_view *v, int g, uint64_t *size)
-{
-    /* No lock: listing the root must not wait for a graph being sized or rendered. */
-    ckfs_gen *gen = &v->gens[g];
-    if (__atomic_load_n(&gen->state, __ATOMIC_ACQUIRE) != 1)
-        return 0;
-    *size = __atomic_load_n(&gen->size, __ATOMIC_RELAXED);
-    return 1;
-}
-
-int ckfs_gen_size(ckfs_view *v, int g, uint64_t *size, ckpt_err *err)
-{
-    if (g < 0 || g >= CKFS_NGEN)
-        return ckpt_err_set(err, CKPT_E_INVALID, "no generated file %d", g);
-    ckfs_gen *gen = &v->gens[g];
-    pthread_mutex_lock(&gen->mu);
-    int rc = sized(v, g, err);
-    *size = gen->size;
-    pthread_mutex_unlock(&gen->mu);
+        rc = ckpt_graph_size(doc, (ckpt_graph_format)slot_format(a->g), size, err);
+    if (rc)
+        ckpt_err_prefix(err, "%s of %s", ckfs_gen_names[a->g], ckpt_prefix(a->G->c));
     return rc;
 }
 
@@ -212,11 +172,10 @@ static int temp_fd(const char *dir)
  * Render slot g into the first place that takes the whole text: a full or read-only $TMPDIR
  * moves on to the next directory, then to memory, instead of failing the file.
  */
-static int render_graph(ckfs_view *v, int g, ckpt_err *err)
+static int render_graph(ckfs_gens *G, int g, int *out, uint64_t *written, ckpt_err *err)
 {
-    ckfs_gen *gen = &v->gens[g];
     const ckpt_graph_doc *doc;
-    int rc = open_doc(v, g, &doc, err);
+    int rc = open_doc(G, g, &doc, err);
     if (rc)
         return rc;
     rc = ckpt_err_set(err, CKPT_E_IO, "no place for a temporary file");
@@ -230,16 +189,12 @@ static int render_graph(ckfs_view *v, int g, ckpt_err *err)
                               dir ? dir : "memory", strerror(errno));
             continue;
         }
-        uint64_t written = 0;
-        rc = ckpt_graph_render_fd(doc, (ckpt_graph_format)slot_format(g), fd, &written, err);
-        if (rc == 0 && written != gen->size)
-            rc = ckpt_err_set(err, CKPT_E_IO, "%s rendered %llu bytes, %llu announced",
-                              ckfs_gen_names[g], (unsigned long long)written,
-                              (unsigned long long)gen->size);
+        *written = 0;
+        rc = ckpt_graph_render_fd(doc, (ckpt_graph_format)slot_format(g), fd, written, err);
         if (rc == 0) {
             /* The text is read back through the kernel; nothing of it need stay here. */
             posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-            gen->fd = fd;
+            *out = fd;
             return 0;
         }
         close(fd);
@@ -250,63 +205,64 @@ static int render_graph(ckfs_view *v, int g, ckpt_err *err)
     return rc;
 }
 
-int ckfs_gen_content(ckfs_view *v, int g, const char **data, int *fd, uint64_t *size,
-                     ckpt_err *err)
+/* Build a slot's text: in memory or in a temporary file. */
+static int build_slot(void *p, ckfs_content *out, uint64_t *size, ckpt_err *err)
 {
-    if (g < 0 || g >= CKFS_NGEN)
-        return ckpt_err_set(err, CKPT_E_INVALID, "no generated file %d", g);
-    ckfs_gen *gen = &v->gens[g];
-    pthread_mutex_lock(&gen->mu);
-    int rc = sized(v, g, err);
-    if (rc == 0 && slot_format(g) >= 0 && gen->fd < 0) {
-        rc = render_graph(v, g, err);
-        if (rc) {
-            if (ckfs_failure_is_permanent(rc))
-                __atomic_store_n(&gen->state, -1, __ATOMIC_RELEASE);
-            ckpt_err_prefix(err, "%s of %s", ckfs_gen_names[g], v->prefix);
-        }
-    }
-    if (rc == 0) {
-        *data = gen->data;
-        *fd = gen->fd;
-        *size = gen->size;
-        if (gen->fd >= 0)
-            gen->opens++;
-    }
-    pthread_mutex_unlock(&gen->mu);
+    struct slot_arg *a = p;
+    int rc = slot_format(a->g) < 0 ? render_memory(a->G, a->g, out, size, err)
+                                   : render_graph(a->G, a->g, &out->fd, size, err);
+    if (rc)
+        ckpt_err_prefix(err, "%s of %s", ckfs_gen_names[a->g], ckpt_prefix(a->G->c));
     return rc;
 }
 
-int ckfs_gen_put(ckfs_view *v, int g)
+/* In-memory texts are sized by rendering them and kept; graph texts are counted first (a
+ * pass that keeps nothing) and rendered to a file on open. */
+static const ckfs_lazy_ops memory_ops = {NULL, build_slot, 1};
+static const ckfs_lazy_ops graph_ops = {size_graph, build_slot, 0};
+
+static const ckfs_lazy_ops *slot_ops(int g)
 {
-    ckfs_gen *gen = &v->gens[g];
-    pthread_mutex_lock(&gen->mu);
-    int idle = gen->opens > 0 && --gen->opens == 0;
-    pthread_mutex_unlock(&gen->mu);
-    return idle;
+    return slot_format(g) < 0 ? &memory_ops : &graph_ops;
 }
 
-void ckfs_gen_drop(ckfs_view *v, int g)
+int ckfs_gen_size_known(const ckfs_gens *G, int g, uint64_t *size)
 {
-    ckfs_gen *gen = &v->gens[g];
-    pthread_mutex_lock(&gen->mu);
-    if (gen->opens == 0 && gen->fd >= 0) {
-        close(gen->fd);
-        gen->fd = -1;
-    }
-    pthread_mutex_unlock(&gen->mu);
+    return g >= 0 && g < CKFS_NGEN && ckfs_lazy_size_known(&G->slot[g], size);
 }
 
-void ckfs_gen_free(ckfs_gen *gen)
+int ckfs_gen_size(ckfs_gens *G, int g, uint64_t *size, ckpt_err *err)
 {
-    free(gen->data);
-    gen->data = NULL;
-    if (gen->fd >= 0)
-        close(gen->fd);
-    gen->fd = -1;
-    gen->opens = 0;
-    ckpt_graph_close(gen->doc);
-    gen->doc = NULL;
-    __atomic_store_n(&gen->state, 0, __ATOMIC_RELEASE);
-    gen->size = 0;
+    if (g < 0 || g >= CKFS_NGEN)
+        return ckpt_err_set(err, CKPT_E_INVALID, "no generated file %d", g);
+    struct slot_arg a = {G, g};
+    return ckfs_lazy_size(&G->slot[g], G->lock, slot_ops(g), &a, size, err);
+}
+
+int ckfs_gen_acquire(ckfs_gens *G, int g, ckfs_content *out, uint64_t *size, ckpt_err *err)
+{
+    if (g < 0 || g >= CKFS_NGEN)
+        return ckpt_err_set(err, CKPT_E_INVALID, "no generated file %d", g);
+    struct slot_arg a = {G, g};
+    return ckfs_lazy_get(&G->slot[g], G->lock, slot_ops(g), &a, out, size, err);
+}
+
+int ckfs_gen_release(ckfs_gens *G, int g)
+{
+    return ckfs_lazy_put(&G->slot[g], G->lock) && slot_format(g) >= 0;
+}
+
+void ckfs_gen_drop(ckfs_gens *G, int g)
+{
+    ckfs_lazy_drop(&G->slot[g], G->lock);
+}
+
+void ckfs_gens_free(ckfs_gens *G)
+{
+    for (int g = 0; g < CKFS_NGEN; g++)
+        ckfs_lazy_free(&G->slot[g]);
+    ckpt_graph_close(G->doc);
+    ckpt_graph_close(G->objects);
+    G->doc = G->objects = NULL;
+    ckfs_once_reset(&G->doc_opened);
 }

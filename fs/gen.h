@@ -18,7 +18,8 @@
 #define CKPTFS_GEN_H
 
 #include "checkpoint.h"
-#include "view.h"
+#include "metagraph.h"
+#include "once.h"
 
 #include <stdint.h>
 
@@ -33,6 +34,17 @@ enum ckfs_gen_slot {
     CKFS_NGEN
 };
 
+/* The generated files of one checkpoint: what they render from, and each one's content. */
+typedef struct ckfs_gens {
+    ckpt_checkpoint *c;       /* the checkpoint (not owned) */
+    const char *sm_path;      /* its SavedModel's saved_model.pb, or NULL (not owned) */
+    ckfs_once_lock *lock;     /* the owner's lock (not owned): protects every cell below */
+    ckfs_once doc_opened;
+    ckpt_graph_doc *doc;      /* the .meta / saved_model.pb all graph slots render (one map) */
+    ckpt_graph_doc *objects;  /* object_graph.pbtxt's own document */
+    ckfs_lazy slot[CKFS_NGEN];
+} ckfs_gens;
+
 /* Names of the slots, in slot order. */
 extern const char *const ckfs_gen_names[CKFS_NGEN];
 
@@ -41,29 +53,30 @@ extern const char *const ckfs_gen_names[CKFS_NGEN];
 void ckfs_gen_slots(const ckpt_checkpoint *c, const char *sm_path,
                     const char *names[CKFS_NGEN]);
 
+/* Start the generated files of c (nothing is rendered). */
+void ckfs_gens_init(ckfs_gens *G, ckpt_checkpoint *c, const char *sm_path, ckfs_once_lock *lock);
+
 /* The size of slot g's text if already known (1 and *size), else 0; never renders. */
-int ckfs_gen_size_known(ckfs_view *v, int g, uint64_t *size);
+int ckfs_gen_size_known(const ckfs_gens *G, int g, uint64_t *size);
 
 /* The size of slot g's text, computing it on first use. 0, or a CKPT_E_* code (err). */
-int ckfs_gen_size(ckfs_view *v, int g, uint64_t *size, ckpt_err *err);
+int ckfs_gen_size(ckfs_gens *G, int g, uint64_t *size, ckpt_err *err);
 
 /*
- * The text of slot g, rendering it on first use: *data (kept in memory) or *fd (a read-only
- * descriptor to pread from; data NULL), and its size. *data stays valid until the view is
- * freed; *fd until the matching ckfs_gen_put (each successful call with *fd >= 0 needs one).
+ * The text of slot g, rendering it if not held: *out is memory (kept for the mount's life)
+ * or a descriptor to pread, valid until the matching ckfs_gen_release.
  */
-int ckfs_gen_content(ckfs_view *v, int g, const char **data, int *fd, uint64_t *size,
-                     ckpt_err *err);
+int ckfs_gen_acquire(ckfs_gens *G, int g, ckfs_content *out, uint64_t *size, ckpt_err *err);
 
-/* An open file of slot g no longer reads its descriptor. Returns 1 when none does now (the
- * caller may then pass the slot to ckfs_gen_drop later), else 0. */
-int ckfs_gen_put(ckfs_view *v, int g);
+/* An open file of slot g no longer reads it. Returns 1 when a rendered graph text is now read
+ * by nobody (the caller may pass it to ckfs_gen_drop later), else 0. */
+int ckfs_gen_release(ckfs_gens *G, int g);
 
-/* Close slot g's rendered-text descriptor if no open file reads it (the size stays known;
- * the next open renders the text again). Keeps a mount's descriptors bounded. */
-void ckfs_gen_drop(ckfs_view *v, int g);
+/* Close slot g's rendered text if nobody reads it (the size stays known; the next open renders
+ * again). Keeps a mount's descriptors bounded. */
+void ckfs_gen_drop(ckfs_gens *G, int g);
 
-/* Release a slot's text, descriptor and document. */
-void ckfs_gen_free(ckfs_gen *gen);
+/* Release every slot's text and the documents. */
+void ckfs_gens_free(ckfs_gens *G);
 
 #endif

@@ -25,12 +25,13 @@
 #include <syslog.h>
 #include <unistd.h>
 
-/* The checkpoint cannot change under a mount: cache names and attributes for a day. */
-#define TIMEOUT 86400.0
+/* The checkpoint cannot change under a mount: cache names for a day. */
+#define TIMEOUT CKFS_ATTR_TIMEOUT
 /* st_blksize: large, so cp and friends read in big requests. */
 #define BLKSIZE (128 * 1024)
-/* Longest NPY header (rank is bounded by the reader; numpy's own limit is 64 dims). */
-#define NPY_HEADER_MAX 4096
+/* Our extended attributes' namespace. */
+#define XATTR_PREFIX "user.ckpt."
+#define XATTR_PREFIX_LEN (sizeof XATTR_PREFIX - 1)
 
 void ckfs_log(const ckfs *fs, const char *fmt, ...)
 {
@@ -51,16 +52,17 @@ void ckfs_log_warning(void *ctx, const char *msg)
     ckfs_log(ctx, "warning: %s", msg);
 }
 
+void ckfs_log_line(void *ctx, const char *msg)
+{
+    ckfs_log(ctx, "%s", msg);
+}
+
 static ckfs *ctx(fuse_req_t req)
 {
     return fuse_req_userdata(req);
 }
 
-/* What an inode number names: a node of a view, or (v NULL) the folder root or `latest`. */
-typedef struct target {
-    ckfs_view *v;
-    ckfs_node n;
-} target;
+typedef ckfs_target target;
 
 /* One open file. Text content (sidecars, generated files, text-shown tensors) is in data or,
  * for rendered graph texts, in fd. */
@@ -75,292 +77,31 @@ typedef struct ckfs_file {
     size_t len;
     int fd;                 /* rendered text to pread, or -1 */
     char *owned;            /* data when it belongs to this file alone */
-    ckfs_lazy *shared;      /* data when it is a lazy entry (one reference held) */
+    int held;               /* data or fd is a lazy cell's content this file holds */
     uint32_t hlen;          /* .npy: header length; the header is in owned */
 } ckfs_file;
 
-/* --- views and inode numbers ------------------------------------------------------------ */
+/* --- inode numbers and attributes ------------------------------------------------------ */
 
-static ckfs_view *view_of_range(ckfs *fs, uint64_t r)
+static int resolve(ckfs *fs, fuse_ino_t ino, int open, target *t)
 {
-    size_t lo = 0, hi = fs->nviews;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (fs->ranges[mid].r == r)
-            return &fs->views[fs->ranges[mid].view];
-        if (fs->ranges[mid].r < r)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    return fs->ns->ops->resolve(fs->ns, (uint64_t)ino, open, t);
 }
 
-/* Open v if needed; a failure is logged once and reads as EIO. */
-static int ensure(ckfs *fs, ckfs_view *v)
+static uint64_t target_ino(ckfs *fs, const target *t)
 {
-    if (__atomic_load_n(&v->state, __ATOMIC_ACQUIRE) == 1)
-        return 0;
-    ckpt_err err;
-    ckpt_err_clear(&err);
-    int was = __atomic_load_n(&v->state, __ATOMIC_ACQUIRE);
-    int rc = ckfs_view_ensure(v, &fs->opts, ckfs_log_warning, fs, &err);
-    if (rc) {
-        if (was == 0)
-            ckfs_log(fs, "cannot open checkpoint %s: %s", v->name ? v->name : v->prefix, err.msg);
-        return rc == CKPT_E_NOMEM ? -ENOMEM : -EIO;
-    }
-    return 0;
+    return fs->ns->ops->ino(fs->ns, t);
 }
 
-/*
- * Resolve ino. open_root: open a folder's checkpoint even when ino is its directory (getattr
- * and listings of the folder root must not: they show the directory without reading its index).
- */
-static int resolve(ckfs *fs, fuse_ino_t ino, int open_root, target *t)
-{
-    if (!fs->folder) {
-        t->v = &fs->views[0];
-        return ckfs_tree_node(t->v->tree, ino, &t->n) ? -ENOENT : 0;
-    }
-    uint64_t r = (uint64_t)ino >> CKFS_VIEW_SHIFT;
-    if (r == 0) {
-        t->v = NULL;
-        if (ino == CKFS_INO_ROOT)
-            t->n = (ckfs_node){CKFS_K_DIR, 0};
-        else if (ino == CKFS_INO_LATEST && fs->latest)
-            t->n = (ckfs_node){CKFS_K_LINK, 0};
-        else
-            return -ENOENT;
-        return 0;
-    }
-    ckfs_view *v = view_of_range(fs, r);
-    if (!v)
-        return -ENOENT;
-    uint64_t local = (uint64_t)ino & CKFS_LOCAL_MASK;
-    t->v = v;
-    if (local == CKFS_INO_ROOT && !open_root &&
-        __atomic_load_n(&v->state, __ATOMIC_ACQUIRE) != 1) {
-        t->n = (ckfs_node){CKFS_K_DIR, 0};
-        return 0;
-    }
-    int rc = ensure(fs, v);
-    if (rc)
-        return rc;
-    return ckfs_tree_node(v->tree, local, &t->n) ? -ENOENT : 0;
-}
-
-static int view_open(ckfs_view *v)
-{
-    return __atomic_load_n(&v->state, __ATOMIC_ACQUIRE) == 1;
-}
-
-static uint64_t target_ino(const target *t)
-{
-    if (!t->v)
-        return t->n.kind == CKFS_K_LINK ? CKFS_INO_LATEST : CKFS_INO_ROOT;
-    if (!view_open(t->v)) /* an unopened checkpoint's directory */
-        return t->v->base + CKFS_INO_ROOT;
-    return t->v->base + ckfs_tree_ino(t->v->tree, t->n);
-}
-
-/* --- lazily rendered tensors' text ------------------------------------------------------- */
-
-/*
- * Take a reference to variable i's text form, rendering it if nobody holds it. The rendering
- * (a whole tensor read, maybe large) runs without the view's lock, so other files of the view
- * open and stat meanwhile; openers of the same variable wait for it instead of rendering too.
- */
-static int strs_acquire(ckfs *fs, ckfs_view *v, uint32_t i, ckfs_lazy **out)
-{
-    ckfs_lazy *L = &v->strs[i];
-    int rc = 0;
-    pthread_mutex_lock(&v->mu);
-    while (L->busy)
-        pthread_cond_wait(&v->strs_cv, &v->mu);
-    if (!L->data) {
-        L->busy = 1;
-        pthread_mutex_unlock(&v->mu);
-        ckfs_buf b = {0};
-        ckpt_err err;
-        ckpt_err_clear(&err);
-        int r = ckfs_render_text(v->c, i, &b, &err);
-        char *data = NULL;
-        if (r) {
-            ckfs_buf_free(&b);
-            ckfs_log(fs, "%s", err.msg);
-            rc = r == CKPT_E_NOMEM ? -ENOMEM : -EIO;
-        } else {
-            /* An empty text still needs a non-NULL pointer to count as held. */
-            data = b.data ? b.data : calloc(1, 1);
-            if (!data)
-                rc = -ENOMEM;
-        }
-        pthread_mutex_lock(&v->mu);
-        if (data) {
-            L->data = data;
-            L->size = b.len;
-            L->state = 1;
-        }
-        L->busy = 0;
-        pthread_cond_broadcast(&v->strs_cv);
-    }
-    if (rc == 0) {
-        L->refs++;
-        *out = L;
-    }
-    pthread_mutex_unlock(&v->mu);
-    return rc;
-}
-
-static void strs_release(ckfs_view *v, ckfs_lazy *L)
-{
-    pthread_mutex_lock(&v->mu);
-    if (--L->refs == 0) {
-        /* Keep the size (stat must stay right), drop the text. */
-        free(L->data);
-        L->data = NULL;
-    }
-    pthread_mutex_unlock(&v->mu);
-}
-
-/* Size of a generated file, computing it on first use (logged on failure). */
-static int gen_size(ckfs *fs, ckfs_view *v, uint32_t g, uint64_t *size)
-{
-    ckpt_err err;
-    ckpt_err_clear(&err);
-    int rc = ckfs_gen_size(v, (int)g, size, &err);
-    if (rc) {
-        if (err.msg[0])
-            ckfs_log(fs, "%s", err.msg);
-        return rc == CKPT_E_NOMEM ? -ENOMEM : -EIO;
-    }
-    return 0;
-}
-
-/* --- attributes ------------------------------------------------------------------------- */
-
-/* Size of a sidecar's text. */
-static uint64_t sidecar_size(const ckpt_var *v, int kind)
-{
-    char buf[64];
-    return kind == CKFS_K_SHAPE ? ckfs_render_shape(v, buf, sizeof buf)
-                                : ckfs_render_dtype(v, buf, sizeof buf);
-}
-
-/* Length of variable v's .npy header (0 if it has none). */
-static uint32_t npy_header_len(const ckpt_var *v)
-{
-    char tmp[1];
-    size_t n = ckpt_npy_header(v->dtype, v->rank, v->dims, tmp, 0);
-    return n <= NPY_HEADER_MAX ? (uint32_t)n : 0;
-}
-
-/* Attributes of an unopened checkpoint's directory: from its index file's stat alone. */
-static void unopened_dir_stat(ckfs *fs, ckfs_view *v, struct stat *st)
-{
-    st->st_mode = S_IFDIR | fs->dmode;
-    st->st_nlink = 1; /* "unknown": find and friends then do not count on it */
-    st->st_atim = st->st_mtim = st->st_ctim = fs->mtime;
-    size_t n = strlen(v->prefix);
-    char *p = malloc(n + sizeof ".index");
-    if (p) {
-        struct stat ist;
-        memcpy(p, v->prefix, n);
-        memcpy(p + n, ".index", sizeof ".index");
-        if (stat(p, &ist) == 0 || stat(v->prefix, &ist) == 0) {
-            st->st_atim = st->st_mtim = st->st_ctim = ist.st_mtim;
-            mode_t r = fs->opts.have_umask ? (0444 & ~fs->opts.umask) : (ist.st_mode & 0444);
-            st->st_mode = S_IFDIR | ((r | (r >> 2)) & (fs->opts.have_umask ? ~fs->opts.umask : 0777));
-            st->st_uid = fs->opts.have_uid ? fs->opts.uid : ist.st_uid;
-            st->st_gid = fs->opts.have_gid ? fs->opts.gid : ist.st_gid;
-        }
-        free(p);
-    }
-}
-
-/*
- * Fill st for target t. *attr_timeout is TIMEOUT, or 0 for a file whose size is not known yet
- * (a text-shown tensor before its first open) and an unopened checkpoint's directory.
- * lazy_ok: compute a generated file's size if unknown (else fail with -EAGAIN, for listings).
- */
+/* Fill st for target t; lazy_ok: compute a size not known yet (else -EAGAIN, for listings). */
 static int node_stat(ckfs *fs, const target *t, struct stat *st, double *attr_timeout,
                      int lazy_ok)
 {
     memset(st, 0, sizeof(*st));
-    st->st_ino = target_ino(t);
+    int rc = fs->ns->ops->stat(fs->ns, t, st, attr_timeout, lazy_ok);
+    st->st_ino = target_ino(fs, t);
     st->st_blksize = BLKSIZE;
-    st->st_nlink = 1;
-    *attr_timeout = TIMEOUT;
-    ckfs_view *v = t->v;
-    ckfs_node n = t->n;
-
-    if (!v) {
-        st->st_uid = fs->uid;
-        st->st_gid = fs->gid;
-        st->st_atim = st->st_mtim = st->st_ctim = fs->mtime;
-        if (n.kind == CKFS_K_LINK) {
-            st->st_mode = S_IFLNK | 0777;
-            st->st_size = (off_t)strlen(fs->latest);
-        } else {
-            st->st_mode = S_IFDIR | fs->dmode;
-            st->st_nlink = 2 + fs->nviews;
-            st->st_size = 4096;
-        }
-        return 0;
-    }
-    if (!view_open(v)) {
-        st->st_uid = fs->uid;
-        st->st_gid = fs->gid;
-        unopened_dir_stat(fs, v, st);
-        st->st_size = 4096;
-        *attr_timeout = 0;
-        return 0;
-    }
-    st->st_uid = v->uid;
-    st->st_gid = v->gid;
-    st->st_atim = st->st_mtim = st->st_ctim = v->mtime;
-    st->st_mode = S_IFREG | v->fmode;
-
-    if (n.kind == CKFS_K_DIR) {
-        st->st_mode = S_IFDIR | v->dmode;
-        st->st_nlink = 2 + ckfs_tree_subdirs(v->tree, n.idx);
-        st->st_size = 4096;
-    } else if (n.kind == CKFS_K_GEN) {
-        uint64_t size;
-        if (!ckfs_gen_size_known(v, (int)n.idx, &size)) {
-            if (!lazy_ok)
-                return -EAGAIN;
-            int rc = gen_size(fs, v, n.idx, &size);
-            if (rc)
-                return rc;
-        }
-        st->st_size = (off_t)size;
-    } else {
-        if (n.idx >= ckpt_count(v->c))
-            return -ENOENT;
-        ckpt_var var;
-        ckpt_get(v->c, n.idx, &var);
-        if (n.kind == CKFS_K_DATA) {
-            if (ckfs_is_text_var(&var)) {
-                pthread_mutex_lock(&v->mu);
-                ckfs_lazy *L = &v->strs[n.idx];
-                if (L->state == 1)
-                    st->st_size = (off_t)L->size;
-                else
-                    *attr_timeout = 0;
-                pthread_mutex_unlock(&v->mu);
-            } else {
-                st->st_size = (off_t)var.nbytes;
-            }
-        } else if (n.kind == CKFS_K_SHAPE || n.kind == CKFS_K_DTYPE) {
-            st->st_size = (off_t)sidecar_size(&var, n.kind);
-        } else {
-            st->st_size = (off_t)(npy_header_len(&var) + var.nbytes);
-        }
-    }
-    st->st_blocks = (st->st_size + 511) / 512;
-    return 0;
+    return rc;
 }
 
 static void fill_entry(ckfs *fs, const target *t, struct fuse_entry_param *e, int *err,
@@ -375,38 +116,6 @@ static void fill_entry(ckfs *fs, const target *t, struct fuse_entry_param *e, in
 }
 
 /* --- name space ------------------------------------------------------------------------- */
-
-/* A folder root entry by name; -1 if none. */
-static long fent_find(const ckfs *fs, const char *name)
-{
-    size_t lo = 0, hi = fs->nfents;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int r = strcmp(fs->fents[mid].name, name);
-        if (r == 0)
-            return (long)mid;
-        if (r < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return -1;
-}
-
-static target fent_target(ckfs *fs, const ckfs_fent *f)
-{
-    target t;
-    if (f->kind == CKFS_K_LINK) {
-        t.v = NULL;
-        t.n = (ckfs_node){CKFS_K_LINK, 0};
-    } else {
-        t.v = &fs->views[f->view];
-        t.n = (ckfs_node){CKFS_K_DIR, 0};
-    }
-    return t;
-}
-
-static const target folder_root = {NULL, {CKFS_K_DIR, 0}};
 
 /* Resolve a directory inode (opening its checkpoint): -ENOTDIR if it is not one. */
 static int dir_of(ckfs *fs, fuse_ino_t ino, target *t)
@@ -429,32 +138,15 @@ static void reply_negative(fuse_req_t req)
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     ckfs *fs = ctx(req);
-    target d;
+    target d, t;
     int rc = dir_of(fs, parent, &d);
     if (rc) {
         fuse_reply_err(req, -rc);
         return;
     }
-    target t;
-    if (!d.v) {
-        if (!strcmp(name, ".") || !strcmp(name, "..")) {
-            t = folder_root;
-        } else {
-            long k = fent_find(fs, name);
-            if (k < 0) {
-                reply_negative(req);
-                return;
-            }
-            t = fent_target(fs, &fs->fents[k]);
-        }
-    } else if (fs->folder && d.n.idx == 0 && !strcmp(name, "..")) {
-        t = folder_root;
-    } else {
-        t.v = d.v;
-        if (ckfs_tree_lookup(d.v->tree, d.n.idx, name, &t.n)) {
-            reply_negative(req);
-            return;
-        }
+    if (fs->ns->ops->lookup(fs->ns, &d, name, &t)) {
+        reply_negative(req);
+        return;
     }
     struct fuse_entry_param e;
     fill_entry(fs, &t, &e, &rc, 1);
@@ -502,12 +194,13 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
     ckfs *fs = ctx(req);
     target t;
     int rc = resolve(fs, ino, 0, &t);
+    const char *link = rc ? NULL : fs->ns->ops->readlink(fs->ns, &t);
     if (rc)
         fuse_reply_err(req, -rc);
-    else if (t.v || t.n.kind != CKFS_K_LINK)
+    else if (!link)
         fuse_reply_err(req, EINVAL);
     else
-        fuse_reply_readlink(req, fs->latest);
+        fuse_reply_readlink(req, link);
 }
 
 /*
@@ -533,37 +226,6 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     fuse_reply_open(req, fi);
 }
 
-/* Entry pos of directory d (0 ".", 1 "..", then its entries); 0, or 1 past the end. */
-static int dir_entry(ckfs *fs, const target *d, uint64_t pos, target *t, char *name)
-{
-    if (pos == 0) {
-        *t = *d;
-        strcpy(name, ".");
-        return 0;
-    }
-    if (pos == 1) {
-        if (!d->v || (fs->folder && d->n.idx == 0))
-            *t = folder_root;
-        else
-            *t = (target){d->v, {CKFS_K_DIR, ckfs_tree_parent(d->v->tree, d->n.idx)}};
-        strcpy(name, "..");
-        return 0;
-    }
-    uint64_t k = pos - 2;
-    if (!d->v) {
-        if (k >= fs->nfents)
-            return 1;
-        *t = fent_target(fs, &fs->fents[k]);
-        snprintf(name, CKFS_ENTRY_NAME_MAX + 1, "%s", fs->fents[k].name);
-        return 0;
-    }
-    if (k >= ckfs_tree_dir_size(d->v->tree, d->n.idx))
-        return 1;
-    t->v = d->v;
-    ckfs_tree_dir_entry(d->v->tree, d->n.idx, (uint32_t)k, &t->n, name);
-    return 0;
-}
-
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                        struct fuse_file_info *fi, int plus)
 {
@@ -585,7 +247,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     /* Offsets: 0 ".", 1 "..", 2 + k entry k; each entry carries the offset of the next. */
     for (uint64_t pos = off < 0 ? 0 : (uint64_t)off;; pos++) {
         target t;
-        if (dir_entry(fs, &d, pos, &t, name))
+        if (fs->ns->ops->entry(fs->ns, &d, pos, &t, name))
             break;
         size_t need;
         if (plus) {
@@ -596,7 +258,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                 /* Listed without attributes (ino 0 tells the kernel so): a generated file
                  * is only sized when looked up, never because its directory was listed. */
                 memset(&e, 0, sizeof e);
-                e.attr.st_ino = target_ino(&t);
+                e.attr.st_ino = target_ino(fs, &t);
                 e.attr.st_mode = S_IFREG;
             }
             need = fuse_add_direntry_plus(req, buf + used, size - used, name, &e,
@@ -604,7 +266,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         } else {
             struct stat st;
             memset(&st, 0, sizeof st);
-            st.st_ino = target_ino(&t);
+            st.st_ino = target_ino(fs, &t);
             st.st_mode = t.n.kind == CKFS_K_DIR ? S_IFDIR
                          : t.n.kind == CKFS_K_LINK ? S_IFLNK : S_IFREG;
             need = fuse_add_direntry(req, buf + used, size - used, name, &st, (off_t)(pos + 1));
@@ -658,15 +320,17 @@ static void gen_idle(ckfs *fs, ckfs_view *v, int g)
     fs->idle[fs->nidle++] = (struct ckfs_idle){v, g};
     pthread_mutex_unlock(&fs->idle_mu);
     if (drop.v) /* it may be open again by now: drop checks */
-        ckfs_gen_drop(drop.v, drop.g);
+        ckfs_gen_drop(&drop.v->gens, drop.g);
 }
 
 static void file_free(ckfs_file *f)
 {
-    if (f->node.kind == CKFS_K_GEN && f->fd >= 0 && ckfs_gen_put(f->v, (int)f->node.idx))
-        gen_idle(f->fs, f->v, (int)f->node.idx);
-    if (f->shared)
-        strs_release(f->v, f->shared);
+    if (f->held && f->node.kind == CKFS_K_GEN) {
+        if (ckfs_gen_release(&f->v->gens, (int)f->node.idx))
+            gen_idle(f->fs, f->v, (int)f->node.idx);
+    } else if (f->held) {
+        ckfs_view_text_release(f->v, f->node.idx);
+    }
     pthread_mutex_destroy(&f->mu);
     free(f->owned);
     free(f);
@@ -722,19 +386,23 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         ckpt_err err;
         ckpt_err_clear(&err);
         uint64_t size;
-        int r = ckfs_gen_content(v, (int)n.idx, &f->data, &f->fd, &size, &err);
+        ckfs_content c;
+        int r = ckfs_gen_acquire(&v->gens, (int)n.idx, &c, &size, &err);
         if (r) {
             if (err.msg[0])
                 ckfs_log(fs, "%s", err.msg);
             rc = r == CKPT_E_NOMEM ? -ENOMEM : -EIO;
         } else {
+            f->held = 1;
+            f->data = c.data;
+            f->fd = c.data ? -1 : c.fd;
             f->len = (size_t)size;
         }
     } else {
         ckpt_var var;
         ckpt_get(v->c, n.idx, &var);
         if (n.kind == CKFS_K_SHAPE || n.kind == CKFS_K_DTYPE) {
-            size_t need = sidecar_size(&var, n.kind) + 1;
+            size_t need = ckfs_sidecar_size(&var, n.kind) + 1;
             f->owned = malloc(need);
             if (!f->owned) {
                 rc = -ENOMEM;
@@ -744,17 +412,23 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
                 f->data = f->owned;
             }
         } else if (n.kind == CKFS_K_NPY) {
-            f->hlen = npy_header_len(&var);
+            f->hlen = ckfs_npy_header_len(&var);
             f->owned = f->hlen ? malloc(f->hlen) : NULL;
             if (!f->owned)
                 rc = f->hlen ? -ENOMEM : -EIO;
             else
                 ckpt_npy_header(var.dtype, var.rank, var.dims, f->owned, f->hlen);
         } else if (ckfs_is_text_var(&var)) {
-            rc = strs_acquire(fs, v, n.idx, &f->shared);
-            if (rc == 0) {
-                f->data = f->shared->data;
-                f->len = f->shared->size;
+            ckpt_err err;
+            ckpt_err_clear(&err);
+            uint64_t size;
+            int r = ckfs_view_text_acquire(v, n.idx, &f->data, &size, &err);
+            if (r) {
+                ckfs_log(fs, "%s", err.msg);
+                rc = r == CKPT_E_NOMEM ? -ENOMEM : -EIO;
+            } else {
+                f->held = 1;
+                f->len = (size_t)size;
             }
         }
     }
@@ -946,15 +620,8 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
     memset(&sv, 0, sizeof sv);
     sv.f_bsize = 4096;
     sv.f_frsize = 4096;
-    uint64_t bytes = 0, names = 1 + fs->nfents;
-    /* A folder counts the checkpoints opened so far: statfs must not open them all. */
-    for (size_t k = 0; k < fs->nviews; k++) {
-        ckfs_view *v = &fs->views[k];
-        if (__atomic_load_n(&v->state, __ATOMIC_ACQUIRE) != 1)
-            continue;
-        bytes += ckfs_tree_total_bytes(v->tree);
-        names += ckfs_tree_nnames(v->tree);
-    }
+    uint64_t bytes, names;
+    fs->ns->ops->totals(fs->ns, &bytes, &names);
     sv.f_blocks = (bytes + 4095) / 4096;
     sv.f_files = names;
     sv.f_namemax = 255;
@@ -972,104 +639,12 @@ static void reply_xattr_value(fuse_req_t req, size_t size, const char *val, size
         fuse_reply_buf(req, val, len);
 }
 
-static const char *const var_xattrs[] = {
-    "user.ckpt.name", "user.ckpt.dtype", "user.ckpt.shape", "user.ckpt.nbytes",
-    "user.ckpt.shard", "user.ckpt.offset", "user.ckpt.crc32c", NULL,
-};
-static const char *const root_xattrs[] = {
-    "user.ckpt.prefix", "user.ckpt.data_reads", "user.ckpt.data_bytes", "user.ckpt.shards", NULL,
-};
-static const char *const folder_xattrs[] = {
-    "user.ckpt.folder", "user.ckpt.checkpoints", "user.ckpt.opened", "user.ckpt.data_reads",
-    "user.ckpt.data_bytes", NULL,
-};
-
-/*
- * Value of xattr name on target t into *val (small values in buf, the name points into the
- * checkpoint). Returns 0, or -ENODATA.
- */
-static int xattr_value(ckfs *fs, const target *t, const char *name, char *buf, size_t bufsize,
-                       const char **val, size_t *len)
-{
-    if (strncmp(name, "user.ckpt.", 10) != 0)
-        return -ENODATA;
-    const char *key = name + 10;
-    int w = -1;
-    ckfs_view *v = t->v;
-    ckfs_node n = t->n;
-    if (!v) {
-        if (n.kind != CKFS_K_DIR)
-            return -ENODATA;
-        uint64_t reads = 0, bytes = 0, opened = 0;
-        for (size_t k = 0; k < fs->nviews; k++) {
-            ckfs_view *x = &fs->views[k];
-            if (__atomic_load_n(&x->state, __ATOMIC_ACQUIRE) != 1)
-                continue;
-            opened++;
-            reads += ckpt_data_reads(x->c);
-            bytes += ckpt_data_bytes(x->c);
-        }
-        if (!strcmp(key, "folder")) {
-            *val = fs->folder_path;
-            *len = strlen(*val);
-            return 0;
-        }
-        if (!strcmp(key, "checkpoints"))
-            w = snprintf(buf, bufsize, "%zu", fs->nviews);
-        else if (!strcmp(key, "opened"))
-            w = snprintf(buf, bufsize, "%" PRIu64, opened);
-        else if (!strcmp(key, "data_reads"))
-            w = snprintf(buf, bufsize, "%" PRIu64, reads);
-        else if (!strcmp(key, "data_bytes"))
-            w = snprintf(buf, bufsize, "%" PRIu64, bytes);
-    } else if (n.kind == CKFS_K_DIR && n.idx == 0) {
-        if (!strcmp(key, "prefix")) {
-            *val = ckpt_prefix(v->c);
-            *len = strlen(*val);
-            return 0;
-        }
-        if (!strcmp(key, "data_reads"))
-            w = snprintf(buf, bufsize, "%" PRIu64, ckpt_data_reads(v->c));
-        else if (!strcmp(key, "data_bytes"))
-            w = snprintf(buf, bufsize, "%" PRIu64, ckpt_data_bytes(v->c));
-        else if (!strcmp(key, "shards"))
-            w = snprintf(buf, bufsize, "%d", ckpt_num_shards(v->c));
-    } else if (n.kind >= CKFS_K_DATA && n.kind <= CKFS_K_NPY) {
-        ckpt_var var;
-        ckpt_get(v->c, n.idx, &var);
-        char dt[32];
-        if (!strcmp(key, "name")) {
-            *val = var.name;
-            *len = var.name_len;
-            return 0;
-        }
-        if (!strcmp(key, "dtype"))
-            w = snprintf(buf, bufsize, "%s", ckpt_dtype_name(var.dtype, dt, sizeof dt));
-        else if (!strcmp(key, "shape")) {
-            size_t need = ckpt_shape_format(var.rank, var.dims, buf, bufsize);
-            w = need < bufsize ? (int)need : -1;
-        } else if (!strcmp(key, "nbytes"))
-            w = snprintf(buf, bufsize, "%" PRIu64, var.nbytes);
-        else if (!strcmp(key, "shard") && !(var.flags & CKPT_VAR_PARTITIONED))
-            w = snprintf(buf, bufsize, "%" PRId32, var.shard);
-        else if (!strcmp(key, "offset") && !(var.flags & CKPT_VAR_PARTITIONED))
-            w = snprintf(buf, bufsize, "%" PRIu64, var.offset);
-        else if (!strcmp(key, "crc32c") && (var.flags & CKPT_VAR_HAS_CRC))
-            w = snprintf(buf, bufsize, "%08x", var.crc32c);
-    }
-    if (w < 0)
-        return -ENODATA;
-    *val = buf;
-    *len = (size_t)w;
-    return 0;
-}
-
 static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
     ckfs *fs = ctx(req);
     /* ls -l asks every entry for ACLs and security labels: answering those must not open a
      * folder's checkpoints. */
-    if (strncmp(name, "user.ckpt.", 10) != 0) {
+    if (strncmp(name, XATTR_PREFIX, XATTR_PREFIX_LEN) != 0) {
         fuse_reply_err(req, ENODATA);
         return;
     }
@@ -1082,7 +657,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
     char buf[8192];
     const char *val;
     size_t len;
-    rc = xattr_value(fs, &t, name, buf, sizeof buf, &val, &len);
+    rc = fs->ns->ops->xattr(fs->ns, &t, name + XATTR_PREFIX_LEN, buf, sizeof buf, &val, &len);
     if (rc)
         fuse_reply_err(req, -rc);
     else
@@ -1098,20 +673,15 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
         fuse_reply_err(req, -rc);
         return;
     }
-    const char *const *names = NULL;
-    if (!t.v)
-        names = t.n.kind == CKFS_K_DIR ? folder_xattrs : NULL;
-    else if (t.n.kind == CKFS_K_DIR && t.n.idx == 0)
-        names = root_xattrs;
-    else if (t.n.kind >= CKFS_K_DATA && t.n.kind <= CKFS_K_NPY)
-        names = var_xattrs;
+    const char *const *names = fs->ns->ops->xattr_names(fs->ns, &t);
     char list[512];
     size_t len = 0;
     char buf[8192];
     for (size_t k = 0; names && names[k]; k++) {
         const char *val;
         size_t vl;
-        if (xattr_value(fs, &t, names[k], buf, sizeof buf, &val, &vl))
+        if (fs->ns->ops->xattr(fs->ns, &t, names[k] + XATTR_PREFIX_LEN, buf, sizeof buf,
+                               &val, &vl))
             continue; /* e.g. no crc32c, or shard of a partitioned variable */
         size_t nl = strlen(names[k]) + 1;
         memcpy(list + len, names[k], nl);

@@ -98,13 +98,8 @@ static void ckfs_destroy(ckfs *fs)
 {
     if (!fs)
         return;
-    for (size_t k = 0; k < fs->nviews; k++)
-        ckfs_view_free(&fs->views[k]);
-    free(fs->views);
-    free(fs->fents);
-    free(fs->ranges);
-    free(fs->latest);
-    free(fs->folder_path);
+    if (fs->ns)
+        fs->ns->ops->destroy(fs->ns);
     pthread_mutex_destroy(&fs->idle_mu);
     free(fs);
 }
@@ -150,134 +145,24 @@ static int check_mountpoint(const char *mnt)
     return 0;
 }
 
-static void set_common(ckfs *fs, const ckfs_opts *o)
+/* The daemon's context for name space ns (taken over). NULL when out of memory. */
+static ckfs *make_context(ckfs_ns *ns, const ckfs_opts *o)
 {
+    ckfs *fs = calloc(1, sizeof(*fs));
+    if (!fs) {
+        ns->ops->destroy(ns);
+        return NULL;
+    }
     fs->opts = *o;
     fs->ready_fd = -1;
+    fs->foreground = 1;
     pthread_mutex_init(&fs->idle_mu, NULL);
-}
-
-/* A plain or SavedModel mount: one view over the open checkpoint c (taken over). */
-static int make_context(ckpt_checkpoint *c, const char *sm_path, const ckfs_opts *o, ckfs **out)
-{
-    ckfs *fs = calloc(1, sizeof(*fs));
-    ckfs_view *v = calloc(1, sizeof(*v));
-    if (!fs || !v || ckfs_view_init(v, NULL, NULL, ckpt_prefix(c), sm_path, 0)) {
-        if (v && v->prefix)
-            ckfs_view_free(v);
-        free(v);
-        free(fs);
-        ckpt_close(c);
-        return -1;
-    }
-    set_common(fs, o);
-    fs->views = v;
-    fs->nviews = 1;
-    int rc = ckfs_view_attach(v, c, o, warn_stderr, NULL);
-    /* attach owns c from here; the view is now open */
-    v->state = 1;
-    if (rc) {
-        ckfs_destroy(fs);
-        return -1;
-    }
-    *out = fs;
-    return 0;
-}
-
-static int cmp_range(const void *a, const void *b)
-{
-    const ckfs_range *x = a, *y = b;
-    return x->r < y->r ? -1 : x->r > y->r;
-}
-
-static int cmp_fent(const void *a, const void *b)
-{
-    return strcmp(((const ckfs_fent *)a)->name, ((const ckfs_fent *)b)->name);
-}
-
-/*
- * A training-folder mount: one unopened view per checkpoint the folder lists. Nothing but the
- * state file and the directory listing is read here.
- */
-static int make_folder_context(const char *dir, const ckfs_opts *o, ckfs **out)
-{
-    ckpt_err err;
-    ckpt_err_clear(&err);
-    ckpt_folder f;
-    int rc = ckpt_folder_scan(dir, &f, &err);
-    if (rc) {
-        fprintf(stderr, "%s: %s\n", prog, err.msg);
-        return ckptfs_exit_for(rc);
-    }
-    struct stat dst;
-    if (stat(dir, &dst) != 0) {
-        fprintf(stderr, "%s: %s: %s\n", prog, dir, strerror(errno));
-        ckpt_folder_free(&f);
-        return CKPTFS_EXIT_SOURCE;
-    }
-    ckfs *fs = calloc(1, sizeof(*fs));
-    if (!fs)
-        goto nomem;
-    set_common(fs, o);
-    fs->folder = 1;
-    fs->folder_path = absolute_source(dir);
-    fs->views = calloc(f.n ? f.n : 1, sizeof(*fs->views));
-    fs->ranges = calloc(f.n ? f.n : 1, sizeof(*fs->ranges));
-    fs->fents = calloc(f.n + 1, sizeof(*fs->fents));
-    if (!fs->folder_path || !fs->views || !fs->ranges || !fs->fents)
-        goto nomem;
-    fs->uid = o->have_uid ? o->uid : dst.st_uid;
-    fs->gid = o->have_gid ? o->gid : dst.st_gid;
-    mode_t r = o->have_umask ? (0444 & ~o->umask) : (dst.st_mode & 0444);
-    fs->dmode = (r | (r >> 2)) & (o->have_umask ? ~o->umask : 0777);
-    fs->mtime = dst.st_mtim;
-    /* Ranges from the names' hashes; on a collision the next free one, in name order
-     * (items are sorted), so the assignment is the same on every mount of the same folder. */
-    for (size_t k = 0; k < f.n; k++) {
-        uint64_t rg = 1 + ckpt_hash64(f.items[k].name, strlen(f.items[k].name)) % CKFS_RANGES;
-        for (;;) {
-            int used = 0;
-            for (size_t j = 0; j < k && !used; j++)
-                used = fs->ranges[j].r == rg;
-            if (!used)
-                break;
-            rg = rg % CKFS_RANGES + 1;
-        }
-        fs->ranges[k] = (ckfs_range){rg, (uint32_t)k};
-        /* Checkpoint names are file-name components like a variable's: ".", "..", or a
-         * name too long for a suffix-free entry get the same escape (escape.h). */
-        char disp[CKFS_DISPLAY_MAX + 1];
-        size_t dl = ckfs_escape_component(f.items[k].name, strlen(f.items[k].name), disp);
-        if (ckfs_view_init(&fs->views[k], f.items[k].name, dl ? disp : NULL, f.items[k].prefix,
-                           NULL, rg << CKFS_VIEW_SHIFT))
-            goto nomem;
-        fs->nviews = k + 1;
-        fs->fents[fs->nfents++] = (ckfs_fent){fs->views[k].display, CKFS_K_DIR, (uint32_t)k};
-    }
-    qsort(fs->ranges, fs->nviews, sizeof(*fs->ranges), cmp_range);
-    if (f.latest >= 0) {
-        fs->latest = strdup(fs->views[f.latest].display);
-        if (!fs->latest)
-            goto nomem;
-        /* Checkpoints own their names: one called "latest" hides the link. */
-        int taken = 0;
-        for (size_t k = 0; k < fs->nfents; k++)
-            taken |= !strcmp(fs->fents[k].name, "latest");
-        if (taken)
-            fprintf(stderr, "%s: warning: hiding the symlink 'latest': a checkpoint has that name\n",
-                    prog);
-        else
-            fs->fents[fs->nfents++] = (ckfs_fent){"latest", CKFS_K_LINK, 0};
-    }
-    qsort(fs->fents, fs->nfents, sizeof(*fs->fents), cmp_fent);
-    ckpt_folder_free(&f);
-    *out = fs;
-    return 0;
-nomem:
-    fprintf(stderr, "%s: out of memory listing %s\n", prog, dir);
-    ckpt_folder_free(&f);
-    ckfs_destroy(fs);
-    return CKPTFS_EXIT_READ;
+    fs->ns = ns;
+    /* From here on the name space's lines go where the daemon's go. */
+    ns->opts = &fs->opts;
+    ns->log = ckfs_log_line;
+    ns->log_ctx = fs;
+    return fs;
 }
 
 /* DIR/saved_model.pb when source is a SavedModel directory (malloc'd), else NULL. */
@@ -362,65 +247,69 @@ static void run_daemon(ckfs *fs, int ready_fd, int single)
     exit(rc == 0 ? 0 : CKPTFS_EXIT_FUSE);
 }
 
-/* Mount the (absolute) source on mnt; returns the exit code. */
-static int do_mount(const char *source, const char *mnt, ckfs_opts *op, int foreground,
-                    int debug, int single)
+/*
+ * The name space the source shows (a training folder, or one checkpoint or SavedModel), with
+ * the mountpoint checked: what can fail at mount time fails here, with its exit code.
+ */
+static int make_ns(const char *source, const char *mnt, const ckfs_opts *o, ckfs_ns **ns)
 {
-    ckfs_opts o = *op;
-    ckfs *fs = NULL;
     int rc;
     char *sm = saved_model_pb(source);
     if (!sm && ckpt_is_directory(source) && ckpt_is_training_folder(source)) {
-        rc = make_folder_context(source, &o, &fs);
-        if (rc)
-            return rc;
-        rc = check_mountpoint(mnt);
+        ckpt_err err;
+        ckpt_err_clear(&err);
+        rc = ckfs_ns_folder(source, o, warn_stderr, NULL, ns, &err);
         if (rc) {
-            ckfs_destroy(fs);
-            return rc;
+            fprintf(stderr, "%s: %s\n", prog, err.msg);
+            return ckptfs_exit_for(rc);
         }
     } else {
         ckpt_checkpoint *c;
-        rc = open_checkpoint(source, o.force, &c);
-        if (rc) {
-            free(sm);
-            return rc;
-        }
-        if (o.force)
+        rc = open_checkpoint(source, o->force, &c);
+        if (rc)
+            goto out;
+        if (o->force)
             warn_missing_shards(c);
-        rc = check_mountpoint(mnt);
-        if (rc) {
-            free(sm);
-            ckpt_close(c);
-            return rc;
-        }
-        rc = make_context(c, sm, &o, &fs);
-        free(sm);
-        if (rc) {
+        if (ckfs_ns_single(c, sm, o, warn_stderr, NULL, ns)) {
             fprintf(stderr, "%s: out of memory building the tree of %s\n", prog, source);
-            return CKPTFS_EXIT_READ;
+            rc = CKPTFS_EXIT_READ;
+            goto out;
         }
     }
-    fs->foreground = 1;
+    rc = check_mountpoint(mnt);
+    if (rc) {
+        (*ns)->ops->destroy(*ns);
+        *ns = NULL;
+    }
+out:
+    free(sm);
+    return rc;
+}
 
-    char *abs = absolute_source(source);
-    char *esc = abs ? opt_escape(abs) : NULL;
-    free(abs);
-    if (!esc) {
-        ckfs_destroy(fs);
-        return CKPTFS_EXIT_READ;
-    }
-    size_t olen = strlen(esc) + sizeof(o.kernel) + 128;
+/* The kernel mount options for source: read-only, named after it in /proc/mounts. */
+static char *kernel_options(const char *source, const ckfs_opts *o)
+{
+    char *esc = opt_escape(source);
+    if (!esc)
+        return NULL;
+    size_t olen = strlen(esc) + sizeof(o->kernel) + 128;
     char *optstr = malloc(olen);
-    if (!optstr) {
-        free(esc);
-        ckfs_destroy(fs);
-        return CKPTFS_EXIT_READ;
-    }
-    snprintf(optstr, olen, "ro,default_permissions,fsname=%s,subtype=ckptfs%s%s%s%s", esc,
-             o.allow_other ? ",allow_other" : "", o.allow_root ? ",allow_root" : "",
-             o.kernel[0] ? "," : "", o.kernel);
+    if (optstr)
+        snprintf(optstr, olen, "ro,default_permissions,fsname=%s,subtype=ckptfs%s%s%s%s", esc,
+                 o->allow_other ? ",allow_other" : "", o->allow_root ? ",allow_root" : "",
+                 o->kernel[0] ? "," : "", o->kernel);
     free(esc);
+    return optstr;
+}
+
+/* A FUSE session for fs with the kernel options; 0, or -1 with the reason printed. */
+static int new_session(ckfs *fs, const char *source, int debug)
+{
+    char *optstr = kernel_options(source, &fs->opts);
+    if (!optstr) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return -1;
+    }
     struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
     int bad = fuse_opt_add_arg(&args, prog) || fuse_opt_add_arg(&args, "-o") ||
               fuse_opt_add_arg(&args, optstr) || (debug && fuse_opt_add_arg(&args, "-d"));
@@ -430,42 +319,26 @@ static int do_mount(const char *source, const char *mnt, ckfs_opts *op, int fore
     fuse_opt_free_args(&args);
     if (!fs->se) {
         fprintf(stderr, "%s: cannot set up the FUSE session\n", prog);
-        ckfs_destroy(fs);
-        return CKPTFS_EXIT_FUSE;
+        return -1;
     }
-    if (fuse_session_mount(fs->se, mnt) != 0) {
-        fprintf(stderr, "%s: mounting %s on %s failed (is /dev/fuse usable? "
-                        "allow_other needs user_allow_other in /etc/fuse.conf)\n",
-                prog, source, mnt);
-        fuse_session_destroy(fs->se);
-        ckfs_destroy(fs);
-        return CKPTFS_EXIT_FUSE;
-    }
+    return 0;
+}
 
-    if (foreground) {
-        rc = serve(fs, single, o.max_threads);
-        fuse_session_unmount(fs->se);
-        fuse_session_destroy(fs->se);
-        ckfs_destroy(fs);
-        return rc == 0 ? CKPTFS_EXIT_OK : CKPTFS_EXIT_FUSE;
-    }
-
+/* Fork the daemon and wait until it serves the mount (its INIT answered); the exit code. */
+static int daemonize(ckfs *fs, const char *mnt, int single)
+{
     int pfd[2];
     if (pipe2(pfd, O_CLOEXEC) != 0) {
         fprintf(stderr, "%s: pipe: %s\n", prog, strerror(errno));
-        fuse_session_unmount(fs->se);
-        fuse_session_destroy(fs->se);
-        ckfs_destroy(fs);
-        return CKPTFS_EXIT_FUSE;
+        return -1;
     }
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
         fprintf(stderr, "%s: fork: %s\n", prog, strerror(errno));
-        fuse_session_unmount(fs->se);
-        fuse_session_destroy(fs->se);
-        ckfs_destroy(fs);
-        return CKPTFS_EXIT_FUSE;
+        close(pfd[0]);
+        close(pfd[1]);
+        return -1;
     }
     if (pid == 0) {
         close(pfd[0]);
@@ -484,6 +357,44 @@ static int do_mount(const char *source, const char *mnt, ckfs_opts *op, int fore
         return CKPTFS_EXIT_FUSE;
     }
     return CKPTFS_EXIT_OK;
+}
+
+/* Mount the (absolute) source on mnt; returns the exit code. */
+static int do_mount(const char *source, const char *mnt, const ckfs_opts *o, int foreground,
+                    int debug, int single)
+{
+    ckfs_ns *ns = NULL;
+    int rc = make_ns(source, mnt, o, &ns);
+    if (rc)
+        return rc;
+    ckfs *fs = make_context(ns, o);
+    if (!fs) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return CKPTFS_EXIT_READ;
+    }
+    rc = CKPTFS_EXIT_FUSE;
+    if (new_session(fs, source, debug))
+        goto out_fs;
+    if (fuse_session_mount(fs->se, mnt) != 0) {
+        fprintf(stderr, "%s: mounting %s on %s failed (is /dev/fuse usable? "
+                        "allow_other needs user_allow_other in /etc/fuse.conf)\n",
+                prog, source, mnt);
+        goto out_session;
+    }
+    if (!foreground) {
+        rc = daemonize(fs, mnt, single);
+        if (rc >= 0)
+            return rc; /* the daemon owns the mount and the context now */
+        rc = CKPTFS_EXIT_FUSE;
+    } else {
+        rc = serve(fs, single, fs->opts.max_threads) == 0 ? CKPTFS_EXIT_OK : CKPTFS_EXIT_FUSE;
+    }
+    fuse_session_unmount(fs->se);
+out_session:
+    fuse_session_destroy(fs->se);
+out_fs:
+    ckfs_destroy(fs);
+    return rc;
 }
 
 /*

@@ -4,7 +4,10 @@
 #include "view.h"
 
 #include "gen.h"
+#include "npy.h"
+#include "render.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,23 +25,21 @@ static char *dup_or_null(const char *s, int *bad)
     return d;
 }
 
-int ckfs_failure_is_permanent(int rc)
+void ckfs_perms_from(const struct stat *st, const ckfs_opts *o, ckfs_perms *out)
 {
-    return rc != CKPT_E_IO && rc != CKPT_E_NOMEM;
+    out->uid = o->have_uid ? o->uid : st->st_uid;
+    out->gid = o->have_gid ? o->gid : st->st_gid;
+    mode_t r = o->have_umask ? (0444 & ~o->umask) : (st->st_mode & 0444);
+    out->fmode = r;
+    /* r >> 2 turns each read bit into the search bit of the same class */
+    out->dmode = (r | (r >> 2)) & (o->have_umask ? ~o->umask : 0777);
 }
 
 int ckfs_view_init(ckfs_view *v, const char *name, const char *display, const char *prefix,
                    const char *sm_path, uint64_t base)
 {
     memset(v, 0, sizeof(*v));
-    pthread_mutex_init(&v->open_mu, NULL);
-    pthread_mutex_init(&v->mu, NULL);
-    pthread_cond_init(&v->strs_cv, NULL);
-    pthread_mutex_init(&v->doc_mu, NULL);
-    for (int g = 0; g < CKFS_GEN_MAX; g++) {
-        pthread_mutex_init(&v->gens[g].mu, NULL);
-        v->gens[g].fd = -1;
-    }
+    ckfs_once_lock_init(&v->lock);
     int bad = 0;
     v->name = dup_or_null(name, &bad);
     v->display = dup_or_null(display ? display : name, &bad);
@@ -53,20 +54,16 @@ int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
 {
     v->c = c;
     const struct stat *ist = ckpt_index_stat(c);
-    v->uid = o->have_uid ? o->uid : ist->st_uid;
-    v->gid = o->have_gid ? o->gid : ist->st_gid;
-    /* Files are readable where the index is; directories also searchable there. */
-    mode_t r = o->have_umask ? (0444 & ~o->umask) : (ist->st_mode & 0444);
-    v->fmode = r;
-    v->dmode = (r | (r >> 2)) & (o->have_umask ? ~o->umask : 0777);
+    ckfs_perms_from(ist, o, &v->perms);
     v->mtime = ist->st_mtim;
     size_t n = ckpt_count(c);
     /* calloc'd pages stay untouched (and unallocated) until a string variable is opened. */
-    v->strs = calloc(n ? n : 1, sizeof(*v->strs));
+    v->texts = calloc(n ? n : 1, sizeof(*v->texts));
     v->corrupt = calloc(n ? n : 1, 1);
+    ckfs_gens_init(&v->gens, c, v->sm_path, &v->lock);
     const char *names[CKFS_GEN_MAX] = {0};
     ckfs_gen_slots(c, v->sm_path, names);
-    if (!v->strs || !v->corrupt ||
+    if (!v->texts || !v->corrupt ||
         ckfs_tree_build(c, names, CKFS_NGEN, o->npy, warn, warn_ctx, &v->tree))
         return -1;
     return 0;
@@ -75,17 +72,14 @@ int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
 /* Drop what attach built (the view returns to "not opened"). */
 static void detach(ckfs_view *v)
 {
-    if (v->strs) {
+    if (v->texts) {
         for (size_t i = 0; i < ckpt_count(v->c); i++)
-            free(v->strs[i].data);
-        free(v->strs);
-        v->strs = NULL;
+            ckfs_lazy_free(&v->texts[i]);
+        free(v->texts);
+        v->texts = NULL;
     }
-    for (int g = 0; g < CKFS_GEN_MAX; g++)
-        ckfs_gen_free(&v->gens[g]);
-    ckpt_graph_close(v->doc);
-    v->doc = NULL;
-    free(v->corrupt);
+    ckfs_gens_free(&v->gens);
+    free((void *)v->corrupt);
     v->corrupt = NULL;
     ckfs_tree_free(v->tree);
     v->tree = NULL;
@@ -93,12 +87,7 @@ static void detach(ckfs_view *v)
     v->c = NULL;
 }
 
-/*
- * PREFIX.index when that file exists (malloc'd), else NULL: opening by it makes a checkpoint
- * whose prefix is also a directory's path (one named "." or "..") open as itself, not as the
- * folder that path names. Without one (a V1 file, a sharded V1 pattern) the prefix is used.
- */
-static char *index_path(const ckfs_view *v)
+char *ckfs_view_index_path(const ckfs_view *v)
 {
     size_t n = strlen(v->prefix);
     char *p = malloc(n + sizeof ".index");
@@ -113,50 +102,164 @@ static char *index_path(const ckfs_view *v)
     return NULL;
 }
 
+/* What opening a view needs (ckfs_view_ensure's arguments). */
+struct open_arg {
+    ckfs_view *v;
+    const ckfs_opts *o;
+    ckfs_view_warn_fn warn;
+    void *warn_ctx;
+};
+
+static int open_once(void *p, ckpt_err *err)
+{
+    struct open_arg *a = p;
+    ckfs_view *v = a->v;
+    ckpt_checkpoint *c;
+    /* Nobody can be told about a missing shard when a folder's checkpoint opens on first
+     * use: list its variables and let reads of the missing shard fail (as -o force). */
+    char *ip = ckfs_view_index_path(v);
+    int rc = ckpt_open(ip ? ip : v->prefix, CKPT_OPEN_MISSING_SHARDS_OK, &c, err);
+    free(ip);
+    if (rc == 0 && ckfs_view_attach(v, c, a->o, a->warn, a->warn_ctx)) {
+        detach(v);
+        rc = ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory building its tree", v->prefix);
+    }
+    return rc;
+}
+
 int ckfs_view_ensure(ckfs_view *v, const ckfs_opts *o, ckfs_view_warn_fn warn, void *warn_ctx,
                      ckpt_err *err)
 {
-    if (__atomic_load_n(&v->state, __ATOMIC_ACQUIRE) == 1)
-        return 0;
-    pthread_mutex_lock(&v->open_mu);
-    int rc = 0;
-    if (v->state == 0) {
-        ckpt_checkpoint *c;
-        /* Nobody can be told about a missing shard when a folder's checkpoint opens on first
-         * use: list its variables and let reads of the missing shard fail (as -o force). */
-        char *ip = index_path(v);
-        rc = ckpt_open(ip ? ip : v->prefix, CKPT_OPEN_MISSING_SHARDS_OK, &c, err);
-        free(ip);
-        if (rc == 0) {
-            if (ckfs_view_attach(v, c, o, warn, warn_ctx)) {
-                detach(v);
-                rc = ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory building its tree",
-                                  v->prefix);
-            }
-        }
-        /* Running out of descriptors or memory says nothing about the checkpoint: stay
-         * unopened so that the next use tries again. */
-        __atomic_store_n(&v->state, rc == 0 ? 1 : ckfs_failure_is_permanent(rc) ? -1 : 0,
-                         __ATOMIC_RELEASE);
-    } else if (v->state < 0) {
-        rc = ckpt_err_set(err, CKPT_E_IO, "%s could not be opened (see the earlier message)",
-                          v->prefix);
-    }
-    pthread_mutex_unlock(&v->open_mu);
+    struct open_arg a = {v, o, warn, warn_ctx};
+    int rc = ckfs_once_run(&v->opened, &v->lock, open_once, &a, err);
+    if (rc && !err->msg[0])
+        ckpt_err_set(err, rc, "%s could not be opened", v->prefix);
     return rc;
+}
+
+/* A text-shown variable's text, for its lazy cell. */
+struct text_arg {
+    ckfs_view *v;
+    uint32_t i;
+};
+
+static int build_text(void *p, ckfs_content *out, uint64_t *size, ckpt_err *err)
+{
+    struct text_arg *a = p;
+    ckfs_buf b = {0};
+    int rc = ckfs_render_text(a->v->c, a->i, &b, err);
+    if (rc) {
+        ckfs_buf_free(&b);
+        return rc;
+    }
+    out->data = b.data;
+    *size = b.len;
+    return 0;
+}
+
+/* Sized by rendering (a string's escaped length depends on every byte), the text not kept:
+ * `ls -l` of many string tensors must not hold them all. */
+static const ckfs_lazy_ops text_ops = {NULL, build_text, 0};
+
+int ckfs_view_text_size(ckfs_view *v, uint32_t i, uint64_t *size, ckpt_err *err)
+{
+    struct text_arg a = {v, i};
+    return ckfs_lazy_size(&v->texts[i], &v->lock, &text_ops, &a, size, err);
+}
+
+int ckfs_view_text_size_known(const ckfs_view *v, uint32_t i, uint64_t *size)
+{
+    return ckfs_lazy_size_known(&v->texts[i], size);
+}
+
+int ckfs_view_text_acquire(ckfs_view *v, uint32_t i, const char **data, uint64_t *size,
+                           ckpt_err *err)
+{
+    struct text_arg a = {v, i};
+    ckfs_content c;
+    int rc = ckfs_lazy_get(&v->texts[i], &v->lock, &text_ops, &a, &c, size, err);
+    if (rc == 0)
+        *data = c.data;
+    return rc;
+}
+
+void ckfs_view_text_release(ckfs_view *v, uint32_t i)
+{
+    if (ckfs_lazy_put(&v->texts[i], &v->lock))
+        ckfs_lazy_drop(&v->texts[i], &v->lock);
 }
 
 void ckfs_view_free(ckfs_view *v)
 {
     detach(v);
-    for (int g = 0; g < CKFS_GEN_MAX; g++)
-        pthread_mutex_destroy(&v->gens[g].mu);
-    pthread_mutex_destroy(&v->open_mu);
-    pthread_mutex_destroy(&v->mu);
-    pthread_cond_destroy(&v->strs_cv);
-    pthread_mutex_destroy(&v->doc_mu);
+    ckfs_once_reset(&v->opened);
+    ckfs_once_lock_destroy(&v->lock);
     free(v->name);
     free(v->display);
     free(v->prefix);
     free(v->sm_path);
+}
+
+uint64_t ckfs_sidecar_size(const ckpt_var *var, int kind)
+{
+    char buf[64];
+    return kind == CKFS_K_SHAPE ? ckfs_render_shape(var, buf, sizeof buf)
+                                : ckfs_render_dtype(var, buf, sizeof buf);
+}
+
+uint32_t ckfs_npy_header_len(const ckpt_var *var)
+{
+    char tmp[1];
+    size_t n = ckpt_npy_header(var->dtype, var->rank, var->dims, tmp, 0);
+    return n <= CKFS_NPY_HEADER_MAX ? (uint32_t)n : 0;
+}
+
+/* The size of a file whose content is computed: known, computed now (lazy_ok), or -EAGAIN. */
+static int computed_size(ckfs_view *v, ckfs_node n, int lazy_ok, uint64_t *size, ckpt_err *err)
+{
+    int known = n.kind == CKFS_K_GEN ? ckfs_gen_size_known(&v->gens, (int)n.idx, size)
+                                     : ckfs_view_text_size_known(v, n.idx, size);
+    if (known)
+        return 0;
+    if (!lazy_ok)
+        return -EAGAIN;
+    int rc = n.kind == CKFS_K_GEN ? ckfs_gen_size(&v->gens, (int)n.idx, size, err)
+                                  : ckfs_view_text_size(v, n.idx, size, err);
+    return rc == 0 ? 0 : rc == CKPT_E_NOMEM ? -ENOMEM : -EIO;
+}
+
+int ckfs_view_stat(ckfs_view *v, ckfs_node n, struct stat *st, int lazy_ok, ckpt_err *err)
+{
+    st->st_uid = v->perms.uid;
+    st->st_gid = v->perms.gid;
+    st->st_atim = st->st_mtim = st->st_ctim = v->mtime;
+    st->st_mode = S_IFREG | v->perms.fmode;
+    st->st_nlink = 1;
+    if (n.kind == CKFS_K_DIR) {
+        st->st_mode = S_IFDIR | v->perms.dmode;
+        st->st_nlink = 2 + ckfs_tree_subdirs(v->tree, n.idx);
+        st->st_size = CKFS_DIR_SIZE;
+        return 0;
+    }
+    uint64_t size = 0;
+    int rc = 0;
+    if (n.kind == CKFS_K_GEN) {
+        rc = computed_size(v, n, lazy_ok, &size, err);
+    } else {
+        if (n.idx >= ckpt_count(v->c))
+            return -ENOENT;
+        ckpt_var var;
+        ckpt_get(v->c, n.idx, &var);
+        if (n.kind == CKFS_K_DATA && ckfs_is_text_var(&var))
+            rc = computed_size(v, n, lazy_ok, &size, err);
+        else if (n.kind == CKFS_K_DATA)
+            size = var.nbytes;
+        else if (n.kind == CKFS_K_SHAPE || n.kind == CKFS_K_DTYPE)
+            size = ckfs_sidecar_size(&var, n.kind);
+        else
+            size = ckfs_npy_header_len(&var) + var.nbytes;
+    }
+    st->st_size = (off_t)size;
+    st->st_blocks = (st->st_size + 511) / 512;
+    return rc;
 }

@@ -11,8 +11,9 @@
 #define CKPTFS_VIEW_H
 
 #include "checkpoint.h"
-#include "metagraph.h"
+#include "gen.h"
 #include "mntopts.h"
+#include "once.h"
 #include "tree.h"
 
 #include <pthread.h>
@@ -20,29 +21,20 @@
 #include <sys/types.h>
 #include <time.h>
 
-/* Content rendered on demand; its size stays known once computed. */
-typedef struct ckfs_lazy {
-    int state;      /* 0 = never rendered, 1 = size known */
-    int busy;       /* an opener is rendering it (outside the view's lock) */
-    uint64_t size;
-    char *data;     /* NULL when not held */
-    unsigned refs;  /* open files holding data */
-} ckfs_lazy;
+/* Owner and permission bits the mount shows for what a source file (st) holds: files as
+ * readable as the source, directories also searchable there; uid=, gid=, umask= override. */
+/* st_size of a directory, as most filesystems show it. */
+#define CKFS_DIR_SIZE 4096
+/* Largest .npy header served (numpy's own grow with the rank; rank 254 fits). */
+#define CKFS_NPY_HEADER_MAX 4096
 
-/* A generated root file (gen.h). Its text is rendered once and kept for the mount's life:
- * small texts in memory, graph texts in an unlinked temporary file. */
-typedef struct ckfs_gen {
-    pthread_mutex_t mu;   /* serializes sizing and rendering of this file only */
-    /* 0 = size unknown, 1 = known, -1 = the source is bad (EIO from then on). Written under
-     * mu; read without it (atomically, size before state) so listings never wait on a
-     * rendering in progress. An I/O or memory failure leaves 0: the next use retries. */
-    int state;
-    uint64_t size;
-    char *data;           /* the text, for files kept in memory */
-    int fd;               /* the text, for files rendered to a temporary file; -1 if none */
-    unsigned opens;       /* open files reading fd (it is only closed when there are none) */
-    ckpt_graph_doc *doc;  /* object_graph.pbtxt's own document; the others use the view's */
-} ckfs_gen;
+typedef struct ckfs_perms {
+    uid_t uid;
+    gid_t gid;
+    mode_t fmode, dmode;
+} ckfs_perms;
+
+void ckfs_perms_from(const struct stat *st, const ckfs_opts *o, ckfs_perms *out);
 
 typedef struct ckfs_view {
     char *name;         /* folder mounts: the checkpoint's directory name; else NULL */
@@ -51,23 +43,19 @@ typedef struct ckfs_view {
     char *sm_path;      /* saved_model.pb of a SavedModel mount, else NULL */
     uint64_t base;      /* added to the tree's inode numbers */
 
-    pthread_mutex_t open_mu; /* guards state while opening */
-    int state;          /* 0 = not opened yet (or failed for a reason that may pass), 1 = open,
-                         * -1 = opening failed for good (the files are bad) */
+    /* Lock order: a view's lock is a leaf (nothing else is taken while it is held); it
+     * protects the refs and content of every lazy cell below and is never held while work
+     * (opening, rendering) runs. */
+    ckfs_once_lock lock;
+    ckfs_once opened;   /* c, tree, uid... below are set once this is done */
     ckpt_checkpoint *c;
     ckfs_tree *tree;
-    uid_t uid;
-    gid_t gid;
-    mode_t fmode, dmode;     /* permission bits of files and directories */
+    ckfs_perms perms;
     struct timespec mtime;   /* the .index mtime, every node's times */
 
-    pthread_mutex_t mu;      /* guards strs */
-    pthread_cond_t strs_cv;  /* signalled when a strs entry stops being busy */
-    ckfs_lazy *strs;         /* per variable; only text-shown variables use theirs */
-    uint8_t *corrupt;        /* per variable: its checksum failed once, every read fails */
-    pthread_mutex_t doc_mu;  /* guards doc */
-    ckpt_graph_doc *doc;     /* the .meta / saved_model.pb every graph slot renders (one map) */
-    ckfs_gen gens[CKFS_GEN_MAX];
+    ckfs_lazy *texts;        /* per variable; only text-shown variables use theirs */
+    _Atomic uint8_t *corrupt; /* per variable: its checksum failed once, every read fails */
+    ckfs_gens gens;
 } ckfs_view;
 
 /* Receives one warning line about the view (hidden generated files...). */
@@ -96,9 +84,44 @@ int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
 int ckfs_view_ensure(ckfs_view *v, const ckfs_opts *o, ckfs_view_warn_fn warn, void *warn_ctx,
                      ckpt_err *err);
 
-/* Whether a failure with code rc says something about the input (kept) rather than about the
- * moment (descriptors, memory, an interrupted call: worth retrying). */
-int ckfs_failure_is_permanent(int rc);
+/*
+ * PREFIX.index when that file exists (malloc'd), else NULL: opening by it makes a checkpoint
+ * whose prefix is also a directory's path (one named "." or "..") open as itself, not as the
+ * folder that path names. Without one (a V1 file, a sharded V1 pattern) the prefix is used.
+ */
+char *ckfs_view_index_path(const ckfs_view *v);
+
+/* Whether v is open (its tree and checkpoint usable); takes no lock. */
+static inline int ckfs_view_is_open(const ckfs_view *v)
+{
+    return ckfs_once_done(&v->opened);
+}
+
+/*
+ * Attributes of node n of open view v (st_ino and st_blksize left to the caller). A generated
+ * file or text-shown tensor whose size is not known yet is sized now when lazy_ok (that may
+ * read the tensor or render the text once), else -EAGAIN: listings never render. 0, -ENOENT,
+ * -EAGAIN, or -EIO / -ENOMEM with the reason in err.
+ */
+int ckfs_view_stat(ckfs_view *v, ckfs_node n, struct stat *st, int lazy_ok, ckpt_err *err);
+
+/* Length of variable var's .npy header (0 when its dtype has none). */
+uint32_t ckfs_npy_header_len(const ckpt_var *var);
+
+/* Length of a sidecar's text (kind CKFS_K_SHAPE or CKFS_K_DTYPE). */
+uint64_t ckfs_sidecar_size(const ckpt_var *var, int kind);
+
+/*
+ * The text form of text-shown variable i (ckfs_is_text_var: strings, variants): its size,
+ * computed by rendering it once (the text is not kept) on first use; or only if known.
+ */
+int ckfs_view_text_size(ckfs_view *v, uint32_t i, uint64_t *size, ckpt_err *err);
+int ckfs_view_text_size_known(const ckfs_view *v, uint32_t i, uint64_t *size);
+
+/* Hold variable i's text (rendered if nobody holds it) until ckfs_view_text_release. */
+int ckfs_view_text_acquire(ckfs_view *v, uint32_t i, const char **data, uint64_t *size,
+                           ckpt_err *err);
+void ckfs_view_text_release(ckfs_view *v, uint32_t i);
 
 /* Release everything v holds (not v itself). */
 void ckfs_view_free(ckfs_view *v);

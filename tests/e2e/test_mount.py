@@ -283,14 +283,22 @@ def check_fixture(name, source, manifest):
     variables = manifest["variables"]
     view = expected_view(variables, generated_names(source, variables))
     with Mount(source, what=name) as m:
-        # Listing, stat, sidecars, xattrs and variables.tsv read no data shard. Only sizing
-        # object_graph.pbtxt reads (its tensor): do that first and count from there.
+        # Listing, stat, sidecars, xattrs and variables.tsv read no data shard for numeric
+        # tensors. Files whose size is their rendered text (string tensors, and
+        # object_graph.pbtxt) read their tensor at their first stat, so that the size is true
+        # from the start (tar, rsync, mmap trust it): stat those first, check the size against
+        # TF's values, and count reads from there.
         og = m.path(b"object_graph.pbtxt")
-        base_reads = 0
         if b"object_graph.pbtxt" in view:
             os.stat(og)
-            base_reads = m.data_reads()
-            check(base_reads > 0, "%s: sizing object_graph.pbtxt read no data" % name)
+            check(m.data_reads() > 0, "%s: sizing object_graph.pbtxt read no data" % name)
+        for p, e in view.items():
+            if e[0] == "data" and not numeric(e[1]):
+                size = os.stat(m.path(p)).st_size
+                if "strings_hex" in e[1]:
+                    want = len(string_text(e[1]))
+                    check(size == want, "%s: %r first stat says %d bytes, TF's text has %d" % (name, p, size, want))
+        base_reads = m.data_reads()
         got = walk(m.mnt)
         exp = {p: ("dir" if e[0] == "dir" else "file") for p, e in view.items()}
         missing = sorted(set(exp) - set(got))
@@ -341,7 +349,7 @@ def check_fixture(name, source, manifest):
         subprocess.run(["find", m.mnt, "-type", "f", "-size", "+0"], capture_output=True, check=True)
         check(m.data_reads() == base_reads, "%s: listing/sidecars/xattrs read %d times from data shards" % (name, m.data_reads() - base_reads))
 
-        # String files: size 0 until first open (documented), then their real size.
+        # String files: TF's values as text, and the size stat gave before any open.
         for p, e in view.items():
             if e[0] == "data" and not numeric(e[1]) and p in got:
                 full = m.path(p)

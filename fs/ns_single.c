@@ -1,0 +1,112 @@
+/*
+ * ns_single.c - the name space of a mount of one checkpoint (or SavedModel): its view's tree,
+ * the view's root the mount's root, inode numbers those of the tree (tree.h).
+ */
+#include "ns.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+typedef struct single {
+    ckfs_ns ns; /* first: a ckfs_ns * is a single * */
+    ckfs_view view;
+} single;
+
+static ckfs_view *view_of(ckfs_ns *ns)
+{
+    return &((single *)ns)->view;
+}
+
+static int s_resolve(ckfs_ns *ns, uint64_t ino, int open, ckfs_target *t)
+{
+    (void)open; /* always open */
+    t->v = view_of(ns);
+    return ckfs_tree_node(t->v->tree, ino, &t->n) ? -ENOENT : 0;
+}
+
+static uint64_t s_ino(const ckfs_ns *ns, const ckfs_target *t)
+{
+    (void)ns;
+    return ckfs_tree_ino(t->v->tree, t->n);
+}
+
+static int s_lookup(ckfs_ns *ns, const ckfs_target *d, const char *name, ckfs_target *t)
+{
+    (void)ns;
+    t->v = d->v;
+    return ckfs_tree_lookup(d->v->tree, d->n.idx, name, &t->n) ? -ENOENT : 0;
+}
+
+static int s_entry(ckfs_ns *ns, const ckfs_target *d, uint64_t pos, ckfs_target *t, char *name)
+{
+    (void)ns;
+    return ckfs_ns_view_entry(d, pos, NULL, t, name);
+}
+
+static int s_stat(ckfs_ns *ns, const ckfs_target *t, struct stat *st, double *timeout,
+                  int lazy_ok)
+{
+    *timeout = CKFS_ATTR_TIMEOUT;
+    return ckfs_ns_view_stat(ns, t, st, lazy_ok);
+}
+
+static const char *s_readlink(ckfs_ns *ns, const ckfs_target *t)
+{
+    (void)ns, (void)t;
+    return NULL;
+}
+
+static const char *const *s_xattr_names(ckfs_ns *ns, const ckfs_target *t)
+{
+    (void)ns;
+    return ckfs_ns_view_xattr_names(t);
+}
+
+static int s_xattr(ckfs_ns *ns, const ckfs_target *t, const char *key, char *buf,
+                   size_t bufsize, const char **val, size_t *len)
+{
+    (void)ns;
+    return ckfs_ns_view_xattr(t, key, buf, bufsize, val, len);
+}
+
+static void s_totals(ckfs_ns *ns, uint64_t *bytes, uint64_t *names)
+{
+    ckfs_view *v = view_of(ns);
+    *bytes = ckfs_tree_total_bytes(v->tree);
+    *names = 1 + ckfs_tree_nnames(v->tree);
+}
+
+static void s_destroy(ckfs_ns *ns)
+{
+    if (!ns)
+        return;
+    ckfs_view_free(view_of(ns));
+    free(ns);
+}
+
+static const ckfs_ns_ops single_ops = {
+    s_resolve, s_ino, s_lookup, s_entry, s_stat, s_readlink, s_xattr_names, s_xattr,
+    s_totals,  s_destroy,
+};
+
+int ckfs_ns_single(ckpt_checkpoint *c, const char *sm_path, const ckfs_opts *o, ckfs_log_fn log,
+                   void *log_ctx, ckfs_ns **out)
+{
+    single *s = calloc(1, sizeof(*s));
+    if (!s || ckfs_view_init(&s->view, NULL, NULL, ckpt_prefix(c), sm_path, 0)) {
+        if (s)
+            ckfs_view_free(&s->view);
+        free(s);
+        ckpt_close(c);
+        return -1;
+    }
+    s->ns = (ckfs_ns){&single_ops, o, log, log_ctx};
+    /* attach owns c from here on, even when it fails */
+    if (ckfs_view_attach(&s->view, c, o, log, log_ctx)) {
+        s_destroy(&s->ns);
+        return -1;
+    }
+    atomic_store_explicit(&s->view.opened.state, CKFS_ONCE_DONE, memory_order_release);
+    *out = &s->ns;
+    return 0;
+}
