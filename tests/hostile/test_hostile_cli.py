@@ -3,12 +3,12 @@
 and memory, and never with wrong bytes.
 
 Each case is written here with tests/pylib/ckptwriter.py (the tests' independent writer of the
-formats) and is a regression test for a problem found in review: partitioned variables on a missing shard, more
-slices than supported, overlapping or duplicated slices, V1 records too short for their shape,
-V1 metas listing more slice keys than the file can hold, index blocks all pointing at one huge
-block, damaged V1 tables, unknown dtypes with a bad checksum, streaming reads of a damaged
-partitioned tensor, V1 version checks, a non-scalar object graph, records nested deep enough to overflow a
-recursive parser, and FIFOs in a checkpoint.
+formats) and is a regression test for a problem found in review: partitioned variables on a
+missing shard, more slices than supported, overlapping or duplicated slices, V1 records too
+short for their shape, V1 metas listing more slice keys than the file can hold, index blocks
+all pointing at one huge block, damaged V1 tables, unknown dtypes with a bad checksum,
+streaming reads of a damaged partitioned tensor, V1 version checks, a non-scalar object graph,
+records nested deep enough to overflow a recursive parser, and FIFOs in a checkpoint.
 """
 import functools
 import os
