@@ -16,8 +16,8 @@ code cannot share one process). The output is deterministic apart from TF's own 
 files): fixed seeds everywhere. Usage: scripts/make_fixtures.py [--out DIR] [CASE...]
 
 Run with no arguments it regenerates every fixture of the repository: these cases, then the
-issue-5 cases (scripts/make_fixtures_v5.py), the graph texts (scripts/make_graph_fixtures.py)
-and the variant tensor (tests/e2e/make_variant_fixture.py).
+layout cases (scripts/make_fixtures_layouts.py: partitioned, V1, folder, SavedModel), the graph
+texts (scripts/make_graph_fixtures.py) and the variant tensor (scripts/make_variant_fixture.py).
 """
 import argparse
 import hashlib
@@ -38,6 +38,27 @@ DEFAULT_OUT = os.path.join(REPO, "tests", "fixtures")
 # manifest
 
 
+def record(name, dtype_name, value):
+    """One manifest variable record from a numpy value: sha256 and size of the little-endian
+    C-order bytes, or for strings the elements as hex and the sha256 of their concatenation."""
+    import numpy as np
+
+    shape = [int(d) for d in np.shape(value)]
+    rec = {"name": name, "dtype": dtype_name, "shape": shape}
+    if dtype_name == "string":
+        elems = [bytes(e) for e in np.asarray(value, dtype=object).reshape(-1)]
+        rec["sha256"] = hashlib.sha256(b"".join(elems)).hexdigest()
+        rec["strings_hex"] = [e.hex() for e in elems]
+    else:
+        arr = np.ascontiguousarray(value)
+        if arr.dtype.byteorder == ">":
+            arr = arr.astype(arr.dtype.newbyteorder("<"))
+        data = arr.tobytes()
+        rec["sha256"] = hashlib.sha256(data).hexdigest()
+        rec["nbytes"] = len(data)
+    return rec
+
+
 def write_manifest(case_dir, prefix_name, notes=None):
     """Read the checkpoint back with TensorFlow and write case_dir/manifest.json."""
     import numpy as np
@@ -51,24 +72,14 @@ def write_manifest(case_dir, prefix_name, notes=None):
     for name in sorted(dtypes, key=lambda s: s.encode("utf-8")):
         dt = tf.as_dtype(dtypes[name])
         shape = [int(d) for d in shapes[name]]
-        value = reader.get_tensor(name)
-        rec = {"name": name, "dtype": dt.name, "shape": shape}
+        rec = record(name, dt.name, reader.get_tensor(name))
+        rec["shape"] = shape
         nelem = int(np.prod(shape)) if shape else 1
-        if dt == tf.string:
-            elems = [bytes(e) for e in np.asarray(value, dtype=object).reshape(-1)]
-            if len(elems) != nelem:
-                raise SystemExit("%s: %d string elements for shape %s" % (name, len(elems), shape))
-            rec["sha256"] = hashlib.sha256(b"".join(elems)).hexdigest()
-            rec["strings_hex"] = [e.hex() for e in elems]
-        else:
-            arr = np.ascontiguousarray(value)
-            if arr.dtype.byteorder == ">":
-                arr = arr.astype(arr.dtype.newbyteorder("<"))
-            data = arr.tobytes()
-            if len(data) != nelem * dt.size:
-                raise SystemExit("%s: %d bytes, expected %d x %d" % (name, len(data), nelem, dt.size))
-            rec["sha256"] = hashlib.sha256(data).hexdigest()
-            rec["nbytes"] = len(data)
+        if dt == tf.string and len(rec["strings_hex"]) != nelem:
+            raise SystemExit("%s: %d string elements for shape %s" % (name,
+                                                                      len(rec["strings_hex"]), shape))
+        if dt != tf.string and rec["nbytes"] != nelem * dt.size:
+            raise SystemExit("%s: %d bytes, expected %d x %d" % (name, rec["nbytes"], nelem, dt.size))
         out.append(rec)
     manifest = {"prefix": prefix_name, "tf_version": tf.__version__, "variables": out}
     try:
@@ -445,15 +456,21 @@ def run_case(case, out):
     print("%s: %d variables, prefix %s" % (case, len(m["variables"]), prefix))
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def drive(script, doc, cases, run_case, hidden=(), then=()):
+    """The command line of a fixture generator: [--out DIR] [CASE...]. Each case is deleted and
+    rewritten by a child process (`script --in-process`, which calls run_case(case, out));
+    `then` are further generator scripts (relative to the repository) run when no argument was
+    given, each a (script, [args])."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--out", default=DEFAULT_OUT)
     ap.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("cases", nargs="*", default=CASES)
+    for opt in hidden:
+        ap.add_argument(opt, help=argparse.SUPPRESS)
+    ap.add_argument("cases", nargs="*", default=cases)
     args = ap.parse_args()
     for c in args.cases:
-        if c not in CASES:
-            ap.error("unknown case %r (known: %s)" % (c, ", ".join(CASES)))
+        if c not in cases:
+            ap.error("unknown case %r (known: %s)" % (c, ", ".join(cases)))
     if args.in_process:
         for c in args.cases:
             run_case(c, args.out)
@@ -463,20 +480,25 @@ def main():
         case_dir = os.path.join(args.out, c)
         shutil.rmtree(case_dir, ignore_errors=True)
         os.makedirs(case_dir)
-        r = subprocess.run([sys.executable, os.path.abspath(__file__), "--in-process",
+        r = subprocess.run([sys.executable, os.path.abspath(script), "--in-process",
                             "--out", args.out, c])
         if r.returncode != 0:
             failed.append(c)
     if len(sys.argv) == 1:
-        for script, extra in (("scripts/make_fixtures_v5.py", []),
-                              ("scripts/make_graph_fixtures.py", []),
-                              ("tests/e2e/make_variant_fixture.py",
-                               [os.path.join(REPO, "tests", "e2e", "variant")])):
-            if subprocess.run([sys.executable, os.path.join(REPO, script)] + extra).returncode:
-                failed.append(script)
+        for other, extra in then:
+            if subprocess.run([sys.executable, os.path.join(REPO, other)] + extra).returncode:
+                failed.append(other)
     subprocess.run(["du", "-shc"] + [os.path.join(args.out, c) for c in args.cases])
     if failed:
         sys.exit("failed cases: " + ", ".join(failed))
+
+
+def main():
+    drive(__file__, __doc__, CASES, run_case,
+          then=(("scripts/make_fixtures_layouts.py", []),
+                ("scripts/make_graph_fixtures.py", []),
+                ("scripts/make_variant_fixture.py",
+                 [os.path.join(REPO, "tests", "e2e", "variant")])))
 
 
 if __name__ == "__main__":

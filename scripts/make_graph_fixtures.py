@@ -20,6 +20,10 @@ import os
 import shutil
 import sys
 
+if __name__ == "__main__" and sys.argv[1:2] in (["-h"], ["--help"]):
+    print(__doc__)  # before importing TensorFlow, so that --help is instant
+    sys.exit(0)
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402

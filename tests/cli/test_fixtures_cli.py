@@ -259,7 +259,7 @@ def error_cases(root, tmp):
 def main():
     root = tl.fixtures_dir()
     tl.ckptfs_path()
-    # V1 fixtures have no .index, byte locations or CRCs: tests/cli/test_v5_cli.py checks them.
+    # V1 fixtures have no .index, byte locations or CRCs: tests/cli/test_layouts_cli.py checks them.
     cases = [(d, m) for d, m in tl.fixture_cases(root) if m.get("format") != "v1"]
     if not cases:
         T.ok(False, "no fixture manifests under %s (run scripts/make_fixtures.py)" % root)

@@ -2,7 +2,7 @@
 """ckptfs ls/cat on a DT_VARIANT tensor (a tf.data iterator checkpoint made by TensorFlow).
 
 Truth: tests/e2e/variant/expected_ITERATOR_STATE.txt, the text of each element's
-VariantTensorDataProto as TensorFlow's own text_format prints it (tests/e2e/make_variant_fixture.py),
+VariantTensorDataProto as TensorFlow's own text_format prints it (scripts/make_variant_fixture.py),
 the same text a mount serves. A flipped byte inside the variant's data must make cat fail
 naming the variable and print nothing.
 """

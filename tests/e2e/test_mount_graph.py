@@ -158,8 +158,9 @@ def check_big_meta(tmp):
     """A ~200 MB .meta: peak daemon memory while sizing and reading graph.pbtxt."""
     d = os.path.join(tmp, "big")
     size_mb = int(os.environ.get("CKPT_BIG_META_MB", "200"))
-    r = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "make_big_meta.py"), d,
-                        str(size_mb)], capture_output=True, timeout=1200)
+    gen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts",
+                       "make_big_meta.py")
+    r = subprocess.run([sys.executable, gen, d, str(size_mb)], capture_output=True, timeout=1200)
     if not check(r.returncode == 0, "big .meta: generator failed: %r" % r.stderr[-300:]):
         return
     src = os.path.join(d, "model.ckpt")

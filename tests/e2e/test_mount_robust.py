@@ -39,6 +39,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_mount as tm  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import ckptwriter as cw  # noqa: E402
+
 check = tm.check
 SAMPLE = os.path.join(tm.FIXTURES, "sample")
 SM_TF2 = os.path.join(tm.FIXTURES, "savedmodel", "tf2")
@@ -104,20 +107,8 @@ class FgMount:
 
 # --- 1, 2: deeply nested / signature-less saved_model.pb ----------------------------------------
 
-def varint(v):
-    b = bytearray()
-    while True:
-        x = v & 0x7F
-        v >>= 7
-        if v:
-            b.append(x | 0x80)
-        else:
-            b.append(x)
-            return bytes(b)
-
-
 def fld(num, payload):
-    return varint((num << 3) | 2) + varint(len(payload)) + payload
+    return cw.field_bytes(num, payload)
 
 
 def saved_model(signature_depth=0, object_depth=0, signatures=True):

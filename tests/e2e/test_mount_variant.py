@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """DT_VARIANT tensors on a real FUSE mount (docs/mount.md, "Variant tensors").
 
-Fixture: tests/e2e/variant (make_variant_fixture.py: a tf.data iterator checkpoint, whose
+Fixture: tests/e2e/variant (scripts/make_variant_fixture.py: a tf.data iterator checkpoint, whose
 ITERATOR_STATE is a DT_VARIANT tensor of 4 elements). Truth: expected_ITERATOR_STATE.txt, which
 TensorFlow wrote from its own encoding of each element (tf.io.serialize_tensor) printed with
 text_format.MessageToString; with TF importable it is recomputed now.
@@ -32,7 +32,7 @@ VAR = b"it/.ATTRIBUTES/ITERATOR_STATE"
 def tf_expected(prefix):
     if os.environ.get("CKPT_NO_TF"):
         return None
-    r = subprocess.run([sys.executable, os.path.join(HERE, "make_variant_fixture.py"), "--expected",
+    r = subprocess.run([sys.executable, os.path.join(HERE, "..", "..", "scripts", "make_variant_fixture.py"), "--expected",
                         prefix, VAR.decode()], capture_output=True, timeout=600)
     return r.stdout if r.returncode == 0 else None
 

@@ -2,14 +2,15 @@
 """Hostile and damaged checkpoints: ckptfs must answer each with a clean error, in bounded time
 and memory, and never with wrong bytes.
 
-Each case is written here by hostile_writer.py (an independent writer of the formats) and is a
-regression test for a problem found in review: partitioned variables on a missing shard, more
-slices than supported, overlapping or duplicated slices, V1 records too short for their shape,
-V1 metas listing more slice keys than the file can hold, index blocks all pointing at one huge
-block, damaged V1 tables, unknown dtypes with a bad checksum, streaming reads of a damaged
-partitioned tensor, V1 version checks, a non-scalar object graph, records nested deep enough to overflow a
-recursive parser, and FIFOs in a checkpoint.
+Each case is written here with tests/pylib/ckptwriter.py (the tests' independent writer of the
+formats) and is a regression test for a problem found in review: partitioned variables on a
+missing shard, more slices than supported, overlapping or duplicated slices, V1 records too
+short for their shape, V1 metas listing more slice keys than the file can hold, index blocks
+all pointing at one huge block, damaged V1 tables, unknown dtypes with a bad checksum,
+streaming reads of a damaged partitioned tensor, V1 version checks, a non-scalar object graph,
+records nested deep enough to overflow a recursive parser, and FIFOs in a checkpoint.
 """
+import functools
 import os
 import resource
 import shutil
@@ -19,11 +20,14 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "pylib"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import ckpt_testlib as tl  # noqa: E402
-import hostile_writer as mk  # noqa: E402
+import ckptwriter as cw  # noqa: E402
+
+# Index entries with every field written, zeros too (TF leaves zeros out; both must be read),
+# tables of 1000-entry blocks indexed by successor keys: as these cases were first written.
+entry = functools.partial(cw.bundle_entry, explicit_zeros=True)
+table = functools.partial(cw.table, block_size=None, block_entries=1000, successor_keys=True)
 
 T = tl.Checks()
 LIMIT_S = 10         # a hostile file must be refused well within this
@@ -64,122 +68,121 @@ def refused(what, res, *words, code=None):
 
 def case_missing_shard_partitioned(d):
     a, b = struct.pack("<2f", 1, 2), struct.pack("<2f", 3, 4)
-    ents = sorted([(b"", mk.header(2)),
-                   (mk.slice_key(b"p", [(0, 2)]), mk.entry(1, [2], 0, 0, 8, mk.crc32c(a))),
-                   (mk.slice_key(b"p", [(2, 2)]), mk.entry(1, [2], 1, 0, 8, mk.crc32c(b))),
-                   (b"p", mk.entry(1, [4], slices=[[(0, 2)], [(2, 2)]]))])
-    mk.write(d + "/ck.index", mk.table(ents))
-    mk.write(d + "/ck.data-00000-of-00002", a)
+    ents = sorted([(b"", cw.bundle_header(2)),
+                   (cw.slice_key(b"p", [(0, 2)]), entry(1, [2], 0, 0, 8, cw.crc32c(a))),
+                   (cw.slice_key(b"p", [(2, 2)]), entry(1, [2], 1, 0, 8, cw.crc32c(b))),
+                   (b"p", entry(1, [4], slices=[[(0, 2)], [(2, 2)]]))])
+    cw.write(d + "/ck.index", table(ents))
+    cw.write(d + "/ck.data-00000-of-00002", a)
     refused("partitioned on a missing shard", run_limited("cat", "--index-only", d + "/ck", "p"),
             "ck.data-00001-of-00002", "p", code=4)
 
 
 def case_too_many_and_overlapping_slices(d):
     n = 4096
-    data, ents = b"", [(b"", mk.header(1))]
+    data, ents = b"", [(b"", cw.bundle_header(1))]
     slices = [[(j, 1)] for j in range(1, n + 1)] + [[(1, 1)]]
     for j in range(1, n + 1):
         v = struct.pack("<f", float(j))
-        ents.append((mk.slice_key(b"t", [(j, 1)]), mk.entry(1, [1], 0, len(data), 4, mk.crc32c(v))))
+        ents.append((cw.slice_key(b"t", [(j, 1)]), entry(1, [1], 0, len(data), 4, cw.crc32c(v))))
         data += v
-    ents.append((b"t", mk.entry(1, [n + 1], slices=slices)))
-    mk.write(d + "/ck.index", mk.table(sorted(ents)))
-    mk.write(d + "/ck.data-00000-of-00001", data)
+    ents.append((b"t", entry(1, [n + 1], slices=slices)))
+    cw.write(d + "/ck.index", table(sorted(ents)))
+    cw.write(d + "/ck.data-00000-of-00001", data)
     refused("4097 slices", run_limited("ls", d + "/ck"), "4097 slices")
     # Two slices, the second a duplicate of the first, the tensor's other half never stored.
     v = struct.pack("<2f", 1, 2)
-    ents = sorted([(b"", mk.header(1)),
-                   (mk.slice_key(b"u", [(0, 2)]), mk.entry(1, [2], 0, 0, 8, mk.crc32c(v))),
-                   (b"u", mk.entry(1, [4], slices=[[(0, 2)], [(0, 2)]]))])
-    mk.write(d + "/dup.index", mk.table(ents))
-    mk.write(d + "/dup.data-00000-of-00001", v)
+    ents = sorted([(b"", cw.bundle_header(1)),
+                   (cw.slice_key(b"u", [(0, 2)]), entry(1, [2], 0, 0, 8, cw.crc32c(v))),
+                   (b"u", entry(1, [4], slices=[[(0, 2)], [(0, 2)]]))])
+    cw.write(d + "/dup.index", table(ents))
+    cw.write(d + "/dup.data-00000-of-00001", v)
     refused("duplicated slice", run_limited("cat", d + "/dup", "u"), "overlap")
 
 
 def case_v1_short_records(d):
-    tp = mk.fb(5, struct.pack("<f", 1.5))
-    mk.write(d + "/float.ckpt", mk.v1_file([(b"f", 1, [1 << 28], [[None]])], [(b"f", [None], tp)]))
+    tp = cw.field_bytes(5, struct.pack("<f", 1.5))
+    cw.write(d + "/float.ckpt", cw.v1_file([(b"f", 1, [1 << 28], [[None]])], [(b"f", [None], tp)]))
     refused("V1 float record shorter than its shape", run_limited("cat", d + "/float.ckpt", "f"),
             "1 values for a tensor of 268435456 elements")
-    tp = mk.fb(8, b"x")
-    mk.write(d + "/str.ckpt", mk.v1_file([(b"s", 7, [1 << 40], [[None]])], [(b"s", [None], tp)]))
+    tp = cw.field_bytes(8, b"x")
+    cw.write(d + "/str.ckpt", cw.v1_file([(b"s", 7, [1 << 40], [[None]])], [(b"s", [None], tp)]))
     refused("V1 string record shorter than its shape", run_limited("cat", d + "/str.ckpt", "s"),
             "1 strings")
 
 
 def case_v1_key_amplification(d):
-    mk.write(d + "/big.ckpt", mk.v1_file([(b"n" * 65536, 1, [], [[]] * 20000)], []))
+    cw.write(d + "/big.ckpt", cw.v1_file([(b"n" * 65536, 1, [], [[]] * 20000)], []))
     refused("V1 meta with 20,000 slices of a 64 KiB name", run_limited("ls", d + "/big.ckpt"),
             "more than the file can hold")
 
 
 def case_index_blocks_overlap(d):
     blk = b"\0" * (64 << 10) + struct.pack("<I", (64 << 10) // 4)
-    f = bytearray(blk + mk.trailer(blk))
-    hdr = mk.block([(b"", mk.header(1))])
+    f = bytearray(blk + cw.block_trailer(blk))
+    hdr = cw.block([(b"", cw.bundle_header(1))])
     hoff = len(f)
-    f += hdr + mk.trailer(hdr)
-    meta = mk.block([])
+    f += hdr + cw.block_trailer(hdr)
+    meta = cw.block([])
     moff = len(f)
-    f += meta + mk.trailer(meta)
-    ent = lambda h: b"\0\0" + mk.varint(len(h)) + h  # noqa: E731
-    ib = (ent(mk.handle(hoff, len(hdr))) + ent(mk.handle(0, len(blk))) * 50000 +
+    f += meta + cw.block_trailer(meta)
+    ent = lambda h: b"\0\0" + cw.varint(len(h)) + h  # noqa: E731
+    ib = (ent(cw.block_handle(hoff, len(hdr))) + ent(cw.block_handle(0, len(blk))) * 50000 +
           struct.pack("<I", 0) + struct.pack("<I", 1))
     ioff = len(f)
-    f += ib + mk.trailer(ib)
-    foot = mk.handle(moff, len(meta)) + mk.handle(ioff, len(ib))
-    f += foot + b"\0" * (40 - len(foot)) + struct.pack("<Q", 0xdb4775248b80fb57)
-    mk.write(d + "/ck.index", bytes(f))
+    f += ib + cw.block_trailer(ib)
+    f += cw.footer(cw.block_handle(moff, len(meta)), cw.block_handle(ioff, len(ib)))
+    cw.write(d + "/ck.index", bytes(f))
     refused("index entries all pointing at one block", run_limited("ls", d + "/ck"),
             "ck.index", "overlap")
 
 
 def case_damaged_v1(d):
-    tp = mk.fb(5, struct.pack("<f", 2.5))
-    good = bytearray(mk.v1_file([(b"x", 1, [], [[]])], [(b"x", [], tp)]))
+    tp = cw.field_bytes(5, struct.pack("<f", 2.5))
+    good = bytearray(cw.v1_file([(b"x", 1, [], [[]])], [(b"x", [], tp)]))
     good[20] ^= 0x01  # inside the first data block: its checksum no longer matches
-    mk.write(d + "/model.ckpt", bytes(good))
+    cw.write(d + "/model.ckpt", bytes(good))
     refused("damaged V1 table", run_limited("ls", d + "/model.ckpt"), "model.ckpt",
             "checksum", code=3)
 
 
 def case_unknown_dtype_bad_crc(d):
-    ents = [(b"", mk.header(1)), (b"unk", mk.entry(50, [3], 0, 0, 4, 0x12345678))]
-    mk.write(d + "/ck.index", mk.table(ents))
-    mk.write(d + "/ck.data-00000-of-00001", struct.pack("<f", 1.0))
+    ents = [(b"", cw.bundle_header(1)), (b"unk", entry(50, [3], 0, 0, 4, 0x12345678))]
+    cw.write(d + "/ck.index", table(ents))
+    cw.write(d + "/ck.data-00000-of-00001", struct.pack("<f", 1.0))
     refused("unknown dtype with a wrong checksum", run_limited("cat", d + "/ck", "unk"),
             "unk", "checksum")
 
 
 def case_partitioned_damaged_stream(d):
     a, b = struct.pack("<2f", 1, 2), struct.pack("<2f", 3, 4)
-    ents = sorted([(b"", mk.header(1)),
-                   (mk.slice_key(b"p", [(0, 2)]), mk.entry(1, [2], 0, 0, 8, mk.crc32c(a))),
-                   (mk.slice_key(b"p", [(2, 2)]), mk.entry(1, [2], 0, 8, 8, mk.crc32c(b))),
-                   (b"p", mk.entry(1, [4], slices=[[(0, 2)], [(2, 2)]]))])
-    mk.write(d + "/ck.index", mk.table(ents))
+    ents = sorted([(b"", cw.bundle_header(1)),
+                   (cw.slice_key(b"p", [(0, 2)]), entry(1, [2], 0, 0, 8, cw.crc32c(a))),
+                   (cw.slice_key(b"p", [(2, 2)]), entry(1, [2], 0, 8, 8, cw.crc32c(b))),
+                   (b"p", entry(1, [4], slices=[[(0, 2)], [(2, 2)]]))])
+    cw.write(d + "/ck.index", table(ents))
     bad = bytearray(a + b)
     bad[12] ^= 0x40
-    mk.write(d + "/ck.data-00000-of-00001", bytes(bad))
+    cw.write(d + "/ck.data-00000-of-00001", bytes(bad))
     refused("damaged slice of a partitioned tensor", run_limited("cat", d + "/ck", "p"),
             "p", "slice 2", "checksum")
 
 
 def case_v1_versions(d):
-    t = mk.fb(1, b"x") + mk.fb(2, mk.shape([])) + mk.fv(3, 1) + mk.fb(4, b"")
-    meta = mk.fb(1, mk.fb(1, t) + mk.fb(2, mk.fv(1, 1) + mk.fv(2, 5) + mk.fv(3, 1)))
-    rec = mk.v1_data(b"x", [], mk.fb(5, struct.pack("<f", 2.5)))
-    mk.write(d + "/model.ckpt", mk.table(sorted([(b"", meta), (mk.slice_key(b"x", []), rec)])))
+    t = cw.field_bytes(1, b"x") + cw.field_bytes(2, cw.tensor_shape([])) + cw.field_varint(3, 1) + cw.field_bytes(4, b"")
+    meta = cw.field_bytes(1, cw.field_bytes(1, t) + cw.field_bytes(2, cw.field_varint(1, 1) + cw.field_varint(2, 5) + cw.field_varint(3, 1)))
+    rec = cw.saved_slice_record(b"x", [], cw.field_bytes(5, struct.pack("<f", 2.5)))
+    cw.write(d + "/model.ckpt", table(sorted([(b"", meta), (cw.slice_key(b"x", []), rec)])))
     refused("V1 written for newer consumers", run_limited("ls", d + "/model.ckpt"),
             "min consumer version 5")
 
 
 def case_object_graph_not_scalar(d):
-    data = struct.pack("<I", mk.mask(0))
-    ents = [(b"", mk.header(1)),
-            (b"_CHECKPOINTABLE_OBJECT_GRAPH", mk.entry(7, [0], 0, 0, 4, mk.crc32c(data)))]
-    mk.write(d + "/ck.index", mk.table(ents))
-    mk.write(d + "/ck.data-00000-of-00001", data)
+    data = struct.pack("<I", cw.crc_mask(0))
+    ents = [(b"", cw.bundle_header(1)),
+            (b"_CHECKPOINTABLE_OBJECT_GRAPH", entry(7, [0], 0, 0, 4, cw.crc32c(data)))]
+    cw.write(d + "/ck.index", table(ents))
+    cw.write(d + "/ck.data-00000-of-00001", data)
     refused("object graph of shape [0]", run_limited("graph", d + "/ck", "--format", "objects"),
             "_CHECKPOINTABLE_OBJECT_GRAPH")
 
@@ -189,20 +192,20 @@ def case_v1_deep_nesting(d):
     # deep: protobuf-c would recurse until the stack overflows.
     inner = b""
     for _ in range(100000):
-        inner = mk.fb(15, mk.fb(3, inner))
-    mk.write(d + "/deep.ckpt", mk.v1_file([(b"x", 1, [], [[]])], [(b"x", [], inner)]))
+        inner = cw.field_bytes(15, cw.field_bytes(3, inner))
+    cw.write(d + "/deep.ckpt", cw.v1_file([(b"x", 1, [], [[]])], [(b"x", [], inner)]))
     refused("V1 record nested 100,000 deep", run_limited("cat", d + "/deep.ckpt", "x"),
             "deep.ckpt", "not parseable")
 
 
 def case_fifos(d):
     v = struct.pack("<f", 1.0)
-    mk.write(d + "/ck.index", mk.table([(b"", mk.header(1)), (b"v", mk.entry(1, [], 0, 0, 4,
-                                                                              mk.crc32c(v)))]))
+    cw.write(d + "/ck.index", table([(b"", cw.bundle_header(1)), (b"v", entry(1, [], 0, 0, 4,
+                                                                              cw.crc32c(v)))]))
     os.mkfifo(d + "/ck.data-00000-of-00001")
     refused("a FIFO as data shard", run_limited("ls", d + "/ck"), "not a regular file")
     os.unlink(d + "/ck.data-00000-of-00001")
-    mk.write(d + "/ck.data-00000-of-00001", v)
+    cw.write(d + "/ck.data-00000-of-00001", v)
     os.mkfifo(d + "/ck.meta")
     refused("a FIFO as .meta", run_limited("graph", d + "/ck"), "ck.meta")
 

@@ -5,14 +5,17 @@ Import with:  sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "
 What is here: where the binary and the test data are (env CKPTFS, CKPT_FIXTURES, CKPT_REALCKPT,
 with defaults relative to the repository), skip(), running `ckptfs` and parsing `ckptfs ls`,
 the text form of string elements re-implemented from the spec in reader/tstring.h (not from the
-C code), CRC-32C and the checkpoint's checksum rules (from docs: Castagnoli polynomial, masking,
-string-tensor CRC), and a tiny check counter that ends with "N passed, N failed".
+C code), CRC-32C and the string-tensor encoding (defined in ckptwriter.py, re-exported here), and a
+tiny check counter that ends with "N passed, N failed".
 """
 import json
 import os
-import struct
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The checksum rules live with the format writer; the tests reach them through this module too.
+from ckptwriter import crc32c, crc_mask, string_tensor_encoding  # noqa: E402,F401
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -243,63 +246,6 @@ def unescape(t):
 def text_form(elements):
     """The whole `ckptfs cat` output expected for a string tensor's elements."""
     return b"".join(escape(e) + b"\n" for e in elements)
-
-
-# --------------------------------------------------------------------------------------------
-# checksums (CRC-32C, Castagnoli, reflected polynomial 0x82F63B78; LevelDB-style mask)
-
-
-def _make_table():
-    tab = []
-    for n in range(256):
-        c = n
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-        tab.append(c)
-    return tab
-
-
-_CRC_TABLE = _make_table()
-
-
-def crc32c(data, crc=0):
-    """CRC-32C of data, continuing from crc (0 to start)."""
-    crc ^= 0xFFFFFFFF
-    tab = _CRC_TABLE
-    for b in data:
-        crc = tab[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
-def crc_mask(crc):
-    return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
-
-
-def _varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def string_tensor_encoding(elements):
-    """(stored bytes, unmasked whole-tensor CRC-32C) of a DT_STRING tensor, per the format doc:
-    varint lengths, Mask(L) where L = CRC over each length as uint32 LE (uint64 if >= 2^32),
-    then the elements; the tensor CRC continues from L over the masked-L bytes and elements."""
-    lens = b"".join(_varint(len(e)) for e in elements)
-    L = 0
-    for e in elements:
-        L = crc32c(struct.pack("<I" if len(e) <= 0xFFFFFFFF else "<Q", len(e)), L)
-    masked = struct.pack("<I", crc_mask(L))
-    crc = crc32c(masked, L)
-    for e in elements:
-        crc = crc32c(e, crc)
-    return lens + masked + b"".join(elements), crc
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Regenerate the issue-5 fixtures (partitioned V2, V1, training folder, SavedModel) under
-tests/fixtures/, written by real TensorFlow with TensorFlow's own reading as the manifest.
+"""Regenerate the layout fixtures under tests/fixtures/: partitioned V2, V1, a training folder,
+SavedModels, written by real TensorFlow with TensorFlow's own reading as the manifest.
 
 Cases (each deleted and rewritten, each in its own Python process):
   partitioned   tf.compat.v1 variables cut by fixed_size_partitioner / min_max_variable_partitioner
@@ -24,13 +24,10 @@ write_manifest (tf.train.load_checkpoint) for V2 cases. Additions:
   - savedmodel/<case>/manifest.json: "prefix" is "variables/variables".
   - a case folder with a `checkpoint` state file: "tf_latest_checkpoint", the path
     tf.train.latest_checkpoint(folder) returns, relative to the folder.
-Usage: scripts/make_fixtures_v5.py [--out DIR] [CASE...]
+Usage: scripts/make_fixtures_layouts.py [--out DIR] [CASE...]
 """
-import argparse
-import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -42,7 +39,6 @@ sys.path.insert(0, HERE)
 import make_fixtures as mf  # noqa: E402  (write_manifest and friends)
 
 CASES = ["partitioned", "v1", "v1_sharded", "folder", "savedmodel"]
-DEFAULT_OUT = os.path.join(os.path.dirname(HERE), "tests", "fixtures")
 
 
 
@@ -66,26 +62,6 @@ def dump(case_dir, manifest):
     with open(os.path.join(case_dir, "manifest.json"), "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=1, ensure_ascii=False, sort_keys=True)
         f.write("\n")
-
-
-def record(name, dtype_name, value):
-    """One manifest variable record from a numpy value (same rules as make_fixtures)."""
-    import numpy as np
-
-    shape = [int(d) for d in np.shape(value)]
-    rec = {"name": name, "dtype": dtype_name, "shape": shape}
-    if dtype_name == "string":
-        elems = [bytes(e) for e in np.asarray(value, dtype=object).reshape(-1)]
-        rec["sha256"] = hashlib.sha256(b"".join(elems)).hexdigest()
-        rec["strings_hex"] = [e.hex() for e in elems]
-    else:
-        arr = np.ascontiguousarray(value)
-        if arr.dtype.byteorder == ">":
-            arr = arr.astype(arr.dtype.newbyteorder("<"))
-        data = arr.tobytes()
-        rec["sha256"] = hashlib.sha256(data).hexdigest()
-        rec["nbytes"] = len(data)
-    return rec
 
 
 def part_count(v):
@@ -317,10 +293,10 @@ def v1_manifest(case_dir, prefix_name, tf_path, meta_name, refused, notes):
                 got = None
             if got is not None:
                 # Both oracles read it: they must agree before either is trusted.
-                if record(name, dt, got) != record(name, dt, val):
+                if mf.record(name, dt, got) != mf.record(name, dt, val):
                     raise SystemExit("%s: load_checkpoint and Saver.restore disagree" % name)
                 val, oracle = got, "load_checkpoint"
-        rec = record(name, dt, val)
+        rec = mf.record(name, dt, val)
         rec["oracle"] = oracle
         out.append(rec)
     m = {"prefix": prefix_name, "tf_version": tf.__version__, "format": "v1", "variables": out,
@@ -481,31 +457,7 @@ def run_case(case, out):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=DEFAULT_OUT)
-    ap.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--sub", help=argparse.SUPPRESS)
-    ap.add_argument("cases", nargs="*", default=CASES)
-    args = ap.parse_args()
-    for c in args.cases:
-        if c not in CASES:
-            ap.error("unknown case %r (known: %s)" % (c, ", ".join(CASES)))
-    if args.in_process:
-        for c in args.cases:
-            run_case(c, args.out)
-        return
-    failed = []
-    for c in args.cases:
-        case_dir = os.path.join(args.out, c)
-        shutil.rmtree(case_dir, ignore_errors=True)
-        os.makedirs(case_dir)
-        r = subprocess.run([sys.executable, os.path.abspath(__file__), "--in-process",
-                            "--out", args.out, c])
-        if r.returncode != 0:
-            failed.append(c)
-    subprocess.run(["du", "-shc"] + [os.path.join(args.out, c) for c in args.cases])
-    if failed:
-        sys.exit("failed cases: " + ", ".join(failed))
+    mf.drive(__file__, __doc__, CASES, run_case, hidden=("--sub",))
 
 
 if __name__ == "__main__":

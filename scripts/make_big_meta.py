@@ -8,6 +8,10 @@ Used to measure the daemon's peak memory while it renders graph.pbtxt of a big .
 import os
 import sys
 
+if __name__ == "__main__" and sys.argv[1:2] in ([], ["-h"], ["--help"]):
+    print(__doc__)  # before importing TensorFlow, so that --help is instant
+    sys.exit(0 if sys.argv[1:] else 2)
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402

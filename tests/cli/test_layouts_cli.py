@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""`ckptfs ls` / `ckptfs cat` on the issue-5 fixtures: partitioned V2, V1 (single file and
+"""`ckptfs ls` / `ckptfs cat` on the layout fixtures: partitioned V2, V1 (single file and
 sharded set), a training folder, SavedModels; plus the real 2016 V1 export in $CKPT_REALCKPT.
 
-The truth is each case's manifest.json, written by scripts/make_fixtures_v5.py from TensorFlow's
-own reading (tf.train.load_checkpoint, or for what that refuses in V1 files, the checkpoint
+The truth is each case's manifest.json, written by scripts/make_fixtures_layouts.py from
+TensorFlow's own reading (tf.train.load_checkpoint, or for what that refuses in V1 files, the checkpoint
 restored by Saver.restore and read back with Session.run), and "tf_latest_checkpoint", what
 tf.train.latest_checkpoint returns for a folder. For every variable of every case: ls lists the
 manifest's names (bytewise order), dtypes, shapes and numeric byte sizes; cat's bytes hash to the
@@ -141,7 +141,7 @@ def case_folder(d, m):
     gs = [next(v["sha256"] for v in w if v["name"] == "global_step") for w in steps.values()]
     T.eq(len(set(gs)), len(gs), "folder: global_step differs between steps")
 
-    with tempfile.TemporaryDirectory(prefix="ckptfs_v5_") as tmp:
+    with tempfile.TemporaryDirectory(prefix="ckptfs_layouts_") as tmp:
         files = [f for f in os.listdir(d) if f.startswith("model.ckpt-")]
         names = sorted(steps, key=lambda p: int(p.rsplit("-", 1)[1]))
 
@@ -201,11 +201,11 @@ def main():
     for c in CASES:
         m = load_manifest(os.path.join(root, c))
         if m is None:
-            print("note: fixture %s absent (scripts/make_fixtures_v5.py)" % c)
+            print("note: fixture %s absent (scripts/make_fixtures_layouts.py)" % c)
         else:
             present.append((c, m))
     if not present:
-        tl.skip("none of the issue-5 fixtures exists under %s" % root)
+        tl.skip("none of the layout fixtures exists under %s" % root)
     for c, m in present:
         d = os.path.join(root, c)
         before = T.failed

@@ -13,6 +13,10 @@ checkpoint variable (the e2e test recomputes it this way when TF is importable).
 import os
 import sys
 
+if __name__ == "__main__" and sys.argv[1:2] in ([], ["-h"], ["--help"]):
+    print(__doc__)  # before importing TensorFlow, so that --help is instant
+    sys.exit(0 if sys.argv[1:] else 2)
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import tensorflow as tf  # noqa: E402
 from google.protobuf import text_format  # noqa: E402
