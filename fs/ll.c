@@ -458,7 +458,7 @@ static void log_read_error(ckfs *fs, ckfs_view *v, uint32_t i, const ckpt_err *e
     ckpt_var var;
     ckpt_get(v->c, i, &var);
     ckfs_log(fs, "read of variable '%.*s'%s%s failed: %s",
-             (int)(var.name_len > 300 ? 300 : var.name_len), var.name, v->name ? " of " : "",
+             (int)(var.name_len > CKFS_MSG_PATH_MAX ? CKFS_MSG_PATH_MAX : var.name_len), var.name, v->name ? " of " : "",
              v->name ? v->name : "", err->msg);
 }
 
@@ -624,7 +624,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
     fs->ns->ops->totals(fs->ns, &bytes, &names);
     sv.f_blocks = (bytes + 4095) / 4096;
     sv.f_files = names;
-    sv.f_namemax = 255;
+    sv.f_namemax = CKFS_ENTRY_NAME_MAX;
     sv.f_flag = ST_RDONLY | ST_NOSUID | ST_NODEV;
     fuse_reply_statfs(req, &sv);
 }
@@ -778,7 +778,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
         conn->want &= ~FUSE_CAP_ASYNC_READ;
     if (fs->opts.splice)
         conn->want |= (FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE) & conn->capable;
-    /* Tell the parent waiting in ckpt_cmd_mount that requests are being served. */
+    /* Tell the parent waiting in ckfs_cmd_mount that requests are being served. */
     if (fs->ready_fd >= 0) {
         char ok = 0;
         if (write(fs->ready_fd, &ok, 1) != 1) {

@@ -413,7 +413,7 @@ static void raise_fd_limit(void)
     }
 }
 
-int ckpt_cmd_mount(int argc, char **argv)
+int ckfs_cmd_mount(int argc, char **argv)
 {
     int foreground = 0, debug = 0, single = 0;
     ckfs_opts o;

@@ -14,7 +14,7 @@ int main(int argc, char **argv)
     self = self ? self + 1 : argv[0];
     /* mount(8) runs helpers named mount.<type>; fuse types arrive as mount.fuse.ckptfs. */
     if (!strncmp(self, "mount.", 6))
-        return ckpt_cmd_mount(argc, argv);
+        return ckfs_cmd_mount(argc, argv);
     if (argc < 2) {
         cli_usage(stderr);
         return CKPTFS_EXIT_USAGE;
@@ -27,14 +27,14 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "graph"))
         return cli_graph(argc - 1, argv + 1);
     if (!strcmp(cmd, "mount"))
-        return ckpt_cmd_mount(argc - 1, argv + 1);
+        return ckfs_cmd_mount(argc - 1, argv + 1);
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         cli_usage(stdout);
         return 0;
     }
     /* fuse3's mount.fuse3 runs "ckptfs SOURCE MOUNTPOINT -o ..." for type fuse.ckptfs. */
     if (argc >= 3)
-        return ckpt_cmd_mount(argc, argv);
+        return ckfs_cmd_mount(argc, argv);
     fprintf(stderr, "ckptfs: unknown command \"%s\"\n", cmd);
     cli_usage(stderr);
     return CKPTFS_EXIT_USAGE;
