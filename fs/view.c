@@ -5,6 +5,8 @@
 
 #include "gen.h"
 #include "npy.h"
+#include "fileio.h"
+#include "source.h"
 #include "render.h"
 
 #include <errno.h>
@@ -89,14 +91,8 @@ static void detach(ckfs_view *v)
 
 char *ckfs_view_index_path(const ckfs_view *v)
 {
-    size_t n = strlen(v->prefix);
-    char *p = malloc(n + sizeof ".index");
-    if (!p)
-        return NULL;
-    memcpy(p, v->prefix, n);
-    memcpy(p + n, ".index", sizeof ".index");
-    struct stat st;
-    if (stat(p, &st) == 0 && S_ISREG(st.st_mode))
+    char *p = ckpt_index_path(v->prefix);
+    if (p && ckpt_is_regular_file(p))
         return p;
     free(p);
     return NULL;
