@@ -96,16 +96,16 @@ static void set_sized(ckfs_gen *gen, uint64_t size)
 static int render_memory(ckfs_view *v, int g, ckpt_err *err)
 {
     ckfs_gen *gen = &v->gens[g];
-    ckfs_buf b = {0};
+    ckpt_strbuf b = {0};
     int rc;
     if (g == CKFS_GEN_TSV)
-        rc = ckfs_render_tsv(v->c, &b) ? ckpt_err_set(err, CKPT_E_NOMEM, "out of memory") : 0;
+        rc = ckpt_render_tsv(v->c, &b) ? ckpt_err_set(err, CKPT_E_NOMEM, "out of memory") : 0;
     else
-        rc = ckfs_render_signatures(v->sm_path, &b, err);
+        rc = ckpt_render_signatures(v->sm_path, &b, err);
     if (rc == 0 && b.failed)
         rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory rendering %s", ckfs_gen_names[g]);
     if (rc) {
-        ckfs_buf_free(&b);
+        ckpt_strbuf_free(&b);
         return rc;
     }
     /* An empty text still needs a non-NULL pointer to count as rendered. */

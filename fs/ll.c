@@ -181,13 +181,13 @@ static int strs_acquire(ckfs *fs, ckfs_view *v, uint32_t i, ckfs_lazy **out)
     if (!L->data) {
         L->busy = 1;
         pthread_mutex_unlock(&v->mu);
-        ckfs_buf b = {0};
+        ckpt_strbuf b = {0};
         ckpt_err err;
         ckpt_err_clear(&err);
-        int r = ckfs_render_text(v->c, i, &b, &err);
+        int r = ckpt_render_text(v->c, i, &b, &err);
         char *data = NULL;
         if (r) {
-            ckfs_buf_free(&b);
+            ckpt_strbuf_free(&b);
             ckfs_log(fs, "%s", err.msg);
             rc = r == CKPT_E_NOMEM ? -ENOMEM : -EIO;
         } else {
@@ -244,8 +244,8 @@ static int gen_size(ckfs *fs, ckfs_view *v, uint32_t g, uint64_t *size)
 static uint64_t sidecar_size(const ckpt_var *v, int kind)
 {
     char buf[64];
-    return kind == CKFS_K_SHAPE ? ckfs_render_shape(v, buf, sizeof buf)
-                                : ckfs_render_dtype(v, buf, sizeof buf);
+    return kind == CKFS_K_SHAPE ? ckpt_render_shape(v, buf, sizeof buf)
+                                : ckpt_render_dtype(v, buf, sizeof buf);
 }
 
 /* Length of variable v's .npy header (0 if it has none). */
@@ -342,7 +342,7 @@ static int node_stat(ckfs *fs, const target *t, struct stat *st, double *attr_ti
         ckpt_var var;
         ckpt_get(v->c, n.idx, &var);
         if (n.kind == CKFS_K_DATA) {
-            if (ckfs_is_text_var(&var)) {
+            if (ckpt_is_text_var(&var)) {
                 pthread_mutex_lock(&v->mu);
                 ckfs_lazy *L = &v->strs[n.idx];
                 if (L->state == 1)
@@ -739,8 +739,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
             if (!f->owned) {
                 rc = -ENOMEM;
             } else {
-                f->len = n.kind == CKFS_K_SHAPE ? ckfs_render_shape(&var, f->owned, need)
-                                                : ckfs_render_dtype(&var, f->owned, need);
+                f->len = n.kind == CKFS_K_SHAPE ? ckpt_render_shape(&var, f->owned, need)
+                                                : ckpt_render_dtype(&var, f->owned, need);
                 f->data = f->owned;
             }
         } else if (n.kind == CKFS_K_NPY) {
@@ -750,7 +750,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
                 rc = f->hlen ? -ENOMEM : -EIO;
             else
                 ckpt_npy_header(var.dtype, var.rank, var.dims, f->owned, f->hlen);
-        } else if (ckfs_is_text_var(&var)) {
+        } else if (ckpt_is_text_var(&var)) {
             rc = strs_acquire(fs, v, n.idx, &f->shared);
             if (rc == 0) {
                 f->data = f->shared->data;

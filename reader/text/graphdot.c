@@ -141,7 +141,7 @@ static int node(dotw *w, const uint8_t *p, size_t n)
     return r < 0 ? r : 0;
 }
 
-int ckpt_graphdot_render(const ckpt_pb_seg *segs, size_t nseg, ckpt_pbtext_write_fn write,
+int ckpt_graphdot_render(const ckpt_pb_seg *segs, size_t nseg, ckpt_write_fn write,
                          void *ctx, ckpt_err *err)
 {
     dotw *w = malloc(sizeof *w);

@@ -214,7 +214,7 @@ int ckpt_graph_has(const ckpt_graph_doc *d, ckpt_graph_format fmt)
 }
 
 int ckpt_graph_render(const ckpt_graph_doc *d, ckpt_graph_format fmt,
-                      ckpt_pbtext_write_fn write, void *ctx, ckpt_err *err)
+                      ckpt_write_fn write, void *ctx, ckpt_err *err)
 {
     if (!ckpt_graph_has(d, fmt))
         return ckpt_err_set(err, CKPT_E_INVALID, "this document has no such rendering");

@@ -78,10 +78,10 @@ int ckpt_graph_open_source(const char *source, ckpt_graph_format fmt, ckpt_graph
 /* Whether the document can be rendered in fmt. */
 int ckpt_graph_has(const ckpt_graph_doc *d, ckpt_graph_format fmt);
 
-/* Stream the text through write(ctx, ...) (sink contract of pbtext.h). Returns 0, a negative
+/* Stream the text through write(ctx, ...) (sink contract of textbuf.h). Returns 0, a negative
  * CKPT_E_* (CKPT_E_INVALID for a format the doc lacks), or a sink's positive stop value. */
 int ckpt_graph_render(const ckpt_graph_doc *d, ckpt_graph_format fmt,
-                      ckpt_pbtext_write_fn write, void *ctx, ckpt_err *err);
+                      ckpt_write_fn write, void *ctx, ckpt_err *err);
 
 /* Byte size of the text, computed without keeping it. Fails on malformed input, so a size
  * that was given means the text renders completely. */

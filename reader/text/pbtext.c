@@ -892,7 +892,7 @@ static int print_message(printer *P, const ProtobufCMessageDescriptor *desc,
 }
 
 int ckpt_pbtext_print(const ProtobufCMessageDescriptor *desc, const ckpt_pb_seg *segs,
-                      size_t nseg, const ckpt_pbtext_opts *opts, ckpt_pbtext_write_fn write,
+                      size_t nseg, const ckpt_pbtext_opts *opts, ckpt_write_fn write,
                       void *ctx, ckpt_err *err)
 {
     printer *P = calloc(1, sizeof *P);

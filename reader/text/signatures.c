@@ -54,18 +54,18 @@ typedef struct str {
     size_t n;
 } str;
 
-static void put(ckfs_buf *b, const char *s)
+static void put(ckpt_strbuf *b, const char *s)
 {
-    ckfs_buf_put(b, s, strlen(s));
+    ckpt_strbuf_puts(b, s);
 }
 
-static void putn(ckfs_buf *b, const void *p, size_t n)
+static void putn(ckpt_strbuf *b, const void *p, size_t n)
 {
-    ckfs_buf_put(b, p, n);
+    ckpt_strbuf_put(b, p, n);
 }
 
 /* Python's repr() of a str holding these UTF-8 bytes (non-ASCII taken as printable). */
-static void put_repr(ckfs_buf *b, const uint8_t *s, size_t n)
+static void put_repr(ckpt_strbuf *b, const uint8_t *s, size_t n)
 {
     int sq = memchr(s, '\'', n) != NULL, dq = memchr(s, '"', n) != NULL;
     char q = sq && !dq ? '"' : '\'';
@@ -93,7 +93,7 @@ static void put_repr(ckfs_buf *b, const uint8_t *s, size_t n)
     putn(b, &q, 1);
 }
 
-static void put_repr_c(ckfs_buf *b, const char *s)
+static void put_repr_c(ckpt_strbuf *b, const char *s)
 {
     put_repr(b, (const uint8_t *)s, strlen(s));
 }
@@ -430,7 +430,7 @@ static const char *dtype_enum(int dtype, char *buf, size_t size)
     return buf;
 }
 
-static void print_tensor_info(ckfs_buf *b, const Tensorflow__TensorInfo *ti)
+static void print_tensor_info(ckpt_strbuf *b, const Tensorflow__TensorInfo *ti)
 {
     char tmp[64];
     put(b, "        dtype: ");
@@ -483,7 +483,7 @@ static size_t sort_unique(kv *e, size_t n)
     return m;
 }
 
-static int print_io(ckfs_buf *b, const char *what, size_t n, void **entries)
+static int print_io(ckpt_strbuf *b, const char *what, size_t n, void **entries)
 {
     kv *e = calloc(n ? n : 1, sizeof *e);
     if (!e)
@@ -506,7 +506,7 @@ static int print_io(ckfs_buf *b, const char *what, size_t n, void **entries)
     return 0;
 }
 
-static int print_signatures(ckfs_buf *b, const mgraph *mg, ckpt_err *err)
+static int print_signatures(ckpt_strbuf *b, const mgraph *mg, ckpt_err *err)
 {
     ckpt_pb_seg seg = {mg->p, mg->n};
     ckpt_pb_iter it;
@@ -586,7 +586,7 @@ static int print_signatures(ckfs_buf *b, const mgraph *mg, ckpt_err *err)
     return r < 0 ? r : 0;
 }
 
-static void put_tags_list(ckfs_buf *b, const mgraph *mg)
+static void put_tags_list(ckpt_strbuf *b, const mgraph *mg)
 {
     put(b, "[");
     for (size_t k = 0; k < mg->ntags; k++) {
@@ -597,7 +597,7 @@ static void put_tags_list(ckfs_buf *b, const mgraph *mg)
     put(b, "]");
 }
 
-static int print_ops(ckfs_buf *b, const mgraph *mg, ckpt_err *err)
+static int print_ops(ckpt_strbuf *b, const mgraph *mg, ckpt_err *err)
 {
     ckpt_pb_seg seg = {mg->p, mg->n}, *graph = NULL;
     size_t ngraph = 0;
@@ -631,7 +631,7 @@ static int print_ops(ckfs_buf *b, const mgraph *mg, ckpt_err *err)
 
 /* --- concrete functions (from the SavedObjectGraph) ------------------------------------- */
 
-static void put_python_dtype(ckfs_buf *b, int dtype)
+static void put_python_dtype(ckpt_strbuf *b, int dtype)
 {
     char tmp[40];
     put(b, "tf.");
@@ -639,7 +639,7 @@ static void put_python_dtype(ckfs_buf *b, int dtype)
 }
 
 /* str(TensorShape) */
-static void put_shape(ckfs_buf *b, const Tensorflow__TensorShapeProto *sh)
+static void put_shape(ckpt_strbuf *b, const Tensorflow__TensorShapeProto *sh)
 {
     char tmp[32];
     if (sh && sh->unknown_rank) {
@@ -663,7 +663,7 @@ static void put_shape(ckfs_buf *b, const Tensorflow__TensorShapeProto *sh)
 }
 
 /* repr(TensorSpec) */
-static void put_tensor_spec(ckfs_buf *b, const Tensorflow__TensorSpecProto *ts)
+static void put_tensor_spec(ckpt_strbuf *b, const Tensorflow__TensorSpecProto *ts)
 {
     put(b, "TensorSpec(shape=");
     put_shape(b, ts->shape);
@@ -677,7 +677,7 @@ static void put_tensor_spec(ckfs_buf *b, const Tensorflow__TensorSpecProto *ts)
     put(b, ")");
 }
 
-static void put_value(ckfs_buf *b, const Tensorflow__StructuredValue *v, int quote_str);
+static void put_value(ckpt_strbuf *b, const Tensorflow__StructuredValue *v, int quote_str);
 
 /* Python type name of a decoded StructuredValue. */
 static const char *type_name(const Tensorflow__StructuredValue *v)
@@ -723,7 +723,7 @@ static Tensorflow__StructuredValue **seq_items(const Tensorflow__StructuredValue
 
 /* str(value) (quote_str: a str gets quotes, as _maybe_add_quotes does; nested values use
  * repr). */
-static void put_value(ckfs_buf *b, const Tensorflow__StructuredValue *v, int quote_str)
+static void put_value(ckpt_strbuf *b, const Tensorflow__StructuredValue *v, int quote_str)
 {
     char tmp[40];
     size_t n;
@@ -796,7 +796,7 @@ static void put_value(ckfs_buf *b, const Tensorflow__StructuredValue *v, int quo
 }
 
 /* _print_args(arguments, argument_type, indent=4) over a sequence of values. */
-static void print_args(ckfs_buf *b, Tensorflow__StructuredValue **args, size_t n,
+static void print_args(ckpt_strbuf *b, Tensorflow__StructuredValue **args, size_t n,
                        const char *argtype)
 {
     char tmp[64];
@@ -892,7 +892,7 @@ static int cmp_child(const void *a, const void *b)
 }
 
 /* One concrete function's "Option #k" block. */
-static void print_option(ckfs_buf *b, const Tensorflow__SavedObjectGraph *og, const char *fname,
+static void print_option(ckpt_strbuf *b, const Tensorflow__SavedObjectGraph *og, const char *fname,
                          size_t index, const Tensorflow__SavedBareConcreteFunction *bare)
 {
     const Tensorflow__SavedConcreteFunction *cf = find_concrete(og, fname);
@@ -940,7 +940,7 @@ static void print_option(ckfs_buf *b, const Tensorflow__SavedObjectGraph *og, co
     (void)nkw;
 }
 
-static int print_functions(ckfs_buf *b, const mgraph *mgs, size_t nmg, ckpt_err *err)
+static int print_functions(ckpt_strbuf *b, const mgraph *mgs, size_t nmg, ckpt_err *err)
 {
     int any = 0;
     for (size_t k = 0; k < nmg; k++)
@@ -1046,7 +1046,7 @@ static int print_functions(ckfs_buf *b, const mgraph *mgs, size_t nmg, ckpt_err 
 
 /* --- the whole text ---------------------------------------------------------------------- */
 
-static int render(const uint8_t *p, size_t n, ckfs_buf *out, ckpt_err *err)
+static int render(const uint8_t *p, size_t n, ckpt_strbuf *out, ckpt_err *err)
 {
     ckpt_pb_seg root = {p, n};
     ckpt_pb_iter it;
@@ -1139,7 +1139,7 @@ static int render(const uint8_t *p, size_t n, ckfs_buf *out, ckpt_err *err)
     return r;
 }
 
-int ckfs_render_signatures(const char *path, ckfs_buf *out, ckpt_err *err)
+int ckpt_render_signatures(const char *path, ckpt_strbuf *out, ckpt_err *err)
 {
     void *map;
     size_t len;
