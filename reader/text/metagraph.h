@@ -18,11 +18,13 @@
  *
  * How the FUSE daemon uses it (all calls thread-safe on a shared doc, nothing done at mount):
  *   at first lookup/getattr of graph.pbtxt:
- *       ckpt_graph_open_file(ckpt_meta_path(c), &doc, &err);       // mmap, no parsing
- *       ckpt_graph_size(doc, CKPT_GRAPH_PBTXT, &size, &err);        // full pass, validates,
- *                                                                   // keeps no text
+ *       ckpt_graph_open_file(ckpt_meta_path(c), CKPT_GRAPH_KIND_META, &doc, &err);
+ *                                                   // mmap, no parsing (a SavedModel mount:
+ *                                                   // saved_model.pb, CKPT_GRAPH_KIND_SAVEDMODEL)
+ *       ckpt_graph_size(doc, CKPT_GRAPH_PBTXT, &size, &err);  // full pass, validates,
+ *                                                             // keeps no text
  *   at open:
- *       ckpt_graph_render_fd(doc, CKPT_GRAPH_PBTXT, fd, &n, &err)  // once, then pread(fd)
+ *       ckpt_graph_render_fd(doc, CKPT_GRAPH_PBTXT, fd, &n, &err);  // once, then pread(fd)
  *   object_graph.pbtxt likewise from ckpt_graph_open_objects(c, &doc, &err), which returns
  *   CKPT_E_NOTFOUND when the checkpoint has no object graph (a TF1 checkpoint: no file).
  * Rendering is deterministic, so size and later renders always agree.
