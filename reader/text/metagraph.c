@@ -48,8 +48,12 @@ static const ckpt_pbtext_opts print_opts = {any_roots, sizeof any_roots / sizeof
 
 int ckpt_graph_format_parse(const char *s)
 {
-    static const char *const names[] = {"pbtxt", "meta", "dot", "objects", "savedmodel"};
-    for (int i = 0; i < 5; i++)
+    static const char *const names[] = {
+        [CKPT_GRAPH_PBTXT] = "pbtxt",     [CKPT_GRAPH_META] = "meta",
+        [CKPT_GRAPH_DOT] = "dot",         [CKPT_GRAPH_OBJECTS] = "objects",
+        [CKPT_GRAPH_SAVEDMODEL] = "savedmodel",
+    };
+    for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
         if (strcmp(s, names[i]) == 0)
             return i;
     return -1;
