@@ -415,8 +415,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
             if (!f->owned) {
                 rc = -ENOMEM;
             } else {
-                f->len = n.kind == CKFS_K_SHAPE ? ckfs_render_shape(&var, f->owned, need)
-                                                : ckfs_render_dtype(&var, f->owned, need);
+                f->len = n.kind == CKFS_K_SHAPE ? ckpt_render_shape(&var, f->owned, need)
+                                                : ckpt_render_dtype(&var, f->owned, need);
                 f->data = f->owned;
             }
         } else if (n.kind == CKFS_K_NPY) {
@@ -426,7 +426,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
                 rc = f->hlen ? -ENOMEM : -EIO;
             else
                 ckpt_npy_header(var.dtype, var.rank, var.dims, f->owned, f->hlen);
-        } else if (ckfs_is_text_var(&var)) {
+        } else if (ckpt_is_text_var(&var)) {
             ckpt_err err;
             ckpt_err_clear(&err);
             uint64_t size;
