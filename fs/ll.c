@@ -547,7 +547,7 @@ static void read_var(fuse_req_t req, ckfs *fs, ckfs_file *f, char *buf, size_t p
     }
     if (rc) {
         if (rc == CKPT_E_CORRUPT)
-            __atomic_store_n(&v->corrupt[f->node.idx], 1, __ATOMIC_RELAXED);
+            atomic_store_explicit(&v->corrupt[f->node.idx], 1, memory_order_relaxed);
         log_read_error(fs, v, f->node.idx, &err);
         fuse_reply_err(req, rc == CKPT_E_NOMEM ? ENOMEM : EIO);
     } else {
@@ -568,7 +568,7 @@ static void do_read(fuse_req_t req, ckfs_file *f, size_t size, off_t off)
         return;
     }
     /* Known-bad bytes are never served again, not even the parts that passed through. */
-    if (__atomic_load_n(&v->corrupt[f->node.idx], __ATOMIC_RELAXED)) {
+    if (atomic_load_explicit(&v->corrupt[f->node.idx], memory_order_relaxed)) {
         fuse_reply_err(req, EIO);
         return;
     }
