@@ -231,7 +231,8 @@ int ckpt_open(const char *source, unsigned flags, ckpt_checkpoint **out, ckpt_er
         if (!ckpt__is_v1(path)) {
             rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
                               "%s: not a TensorFlow checkpoint (no %s.index, and not a V1 "
-                              "checkpoint file)",
+                              "checkpoint file); pass the prefix, its .index, a training folder "
+                              "or a SavedModel directory",
                               path, path);
             free(path);
             goto fail;
