@@ -604,7 +604,7 @@ def real_v2_sources():
 
 
 def check_real(source):
-    ls = subprocess.run([CKPTFS, "ls", "--index-only", source], capture_output=True)
+    ls = subprocess.run([CKPTFS, "ls", "-l", "--index-only", source], capture_output=True)
     if not check(ls.returncode == 0, "ckptfs ls %s failed: %r" % (source, ls.stderr[-200:])):
         return
     # The source is checked before the mountpoint: exit 4 here means a missing shard.
