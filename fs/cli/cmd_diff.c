@@ -17,12 +17,12 @@ const cli_command cli_diff_command = {
     "usage: ckptfs diff SOURCE1 SOURCE2\n"
     "Compare two checkpoints (e.g. two steps of one training run; a folder means its latest\n"
     "checkpoint). One line per difference, tab after the name, names escaped as in ls:\n"
-    "  - NAME\\tDTYPE\\tSHAPE            only in SOURCE1 (removed)\n"
-    "  + NAME\\tDTYPE\\tSHAPE            only in SOURCE2 (added)\n"
-    "  ~ NAME\\tdtype A -> B            dtype changed\n"
-    "  ~ NAME\\tshape [..] -> [..]      shape changed\n"
-    "  ~ NAME\\tmax_abs_diff X\\tmax_rel_diff Y   numeric values changed\n"
-    "  ~ NAME\\tvalues differ           string, variant or resource values changed\n"
+    "  - NAME<TAB>DTYPE<TAB>SHAPE          only in SOURCE1 (removed)\n"
+    "  + NAME<TAB>DTYPE<TAB>SHAPE          only in SOURCE2 (added)\n"
+    "  ~ NAME<TAB>dtype A -> B             dtype changed\n"
+    "  ~ NAME<TAB>shape [..] -> [..]       shape changed\n"
+    "  ~ NAME<TAB>max_abs_diff X<TAB>max_rel_diff Y   numeric values changed\n"
+    "  ~ NAME<TAB>values differ            string, variant or resource values changed\n"
     "then a summary line starting with '='. X is the largest |b - a| over the elements,\n"
     "Y the largest |b - a| / |a| over the elements that differ (a from SOURCE1; inf where\n"
     "a is 0), both computed in float64 (complex: moduli); a NaN on one side only makes\n"
@@ -50,6 +50,10 @@ static void put_double(double x)
     }
     if (isinf(x)) {
         fputs(x < 0 ? "-inf" : "inf", stdout);
+        return;
+    }
+    if (x == floor(x) && fabs(x) < 1e16) { /* "10", not "1e+01" */
+        printf("%.0f", x);
         return;
     }
     for (int p = 1; p <= 17; p++) {
