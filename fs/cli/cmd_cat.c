@@ -34,11 +34,11 @@ const cli_command cli_cat_command = {
 /* String and variant tensors: their text form, the same bytes a mount serves. */
 static int cat_text(ckpt_checkpoint *c, size_t idx, ckpt_err *err)
 {
-    ckfs_buf text = {0};
-    int rc = ckfs_render_text(c, idx, &text, err);
+    ckpt_strbuf text = {0};
+    int rc = ckpt_render_text(c, idx, &text, err);
     if (rc == 0 && (text.failed || cli_write_all(text.data, text.len)))
         rc = ckpt_err_set(err, CKPT_E_IO, "out of memory or write error");
-    ckfs_buf_free(&text);
+    ckpt_strbuf_free(&text);
     return rc;
 }
 
@@ -155,7 +155,7 @@ int cli_cat(int argc, char **argv)
     if (text)
         rc = cat_values(c, idx, &v, &err);
     else
-        rc = ckfs_is_text_var(&v) ? cat_text(c, idx, &err) : cat_bytes(c, idx, &v, &err);
+        rc = ckpt_is_text_var(&v) ? cat_text(c, idx, &err) : cat_bytes(c, idx, &v, &err);
     ckpt_close(c);
     if (fflush(stdout) != 0 && !rc)
         rc = ckpt_err_set(&err, CKPT_E_IO, "writing to stdout failed");

@@ -29,72 +29,72 @@ const cli_command cli_ls_command = {
 };
 
 /* A JSON string of raw bytes; invalid UTF-8 bytes as lone surrogates U+DC80..U+DCFF. */
-static void put_json_string(ckfs_buf *b, const uint8_t *s, size_t len)
+static void put_json_string(ckpt_strbuf *b, const uint8_t *s, size_t len)
 {
-    ckfs_buf_put(b, "\"", 1);
+    ckpt_strbuf_put(b, "\"", 1);
     for (size_t i = 0; i < len;) {
         char esc[8];
         uint8_t c = s[i];
         if (c == '"' || c == '\\') {
             esc[0] = '\\', esc[1] = (char)c;
-            ckfs_buf_put(b, esc, 2);
+            ckpt_strbuf_put(b, esc, 2);
             i++;
         } else if (c < 0x20 || c == 0x7f) {
             snprintf(esc, sizeof esc, "\\u%04x", c);
-            ckfs_buf_put(b, esc, 6);
+            ckpt_strbuf_put(b, esc, 6);
             i++;
         } else if (c < 0x80) {
-            ckfs_buf_put(b, &s[i], 1);
+            ckpt_strbuf_put(b, &s[i], 1);
             i++;
         } else {
             size_t u = ckpt_utf8_seq(s + i, len - i);
             if (u) {
-                ckfs_buf_put(b, &s[i], u);
+                ckpt_strbuf_put(b, &s[i], u);
                 i += u;
             } else {
                 snprintf(esc, sizeof esc, "\\udc%02x", c);
-                ckfs_buf_put(b, esc, 6);
+                ckpt_strbuf_put(b, esc, 6);
                 i++;
             }
         }
     }
-    ckfs_buf_put(b, "\"", 1);
+    ckpt_strbuf_put(b, "\"", 1);
 }
 
-static void put_json(ckfs_buf *b, const ckpt_var *v)
+static void put_json(ckpt_strbuf *b, const ckpt_var *v)
 {
     char line[512], dt[32];
-    ckfs_buf_put(b, "{\"name\": ", 9);
+    ckpt_strbuf_put(b, "{\"name\": ", 9);
     put_json_string(b, (const uint8_t *)v->name, v->name_len);
     int n = snprintf(line, sizeof line, ", \"dtype\": \"%s\", \"shape\": [",
                      ckpt_dtype_name(v->dtype, dt, sizeof dt));
-    ckfs_buf_put(b, line, (size_t)n);
+    ckpt_strbuf_put(b, line, (size_t)n);
     for (int d = 0; d < v->rank; d++) {
         n = snprintf(line, sizeof line, "%s%" PRId64, d ? ", " : "", v->dims[d]);
-        ckfs_buf_put(b, line, (size_t)n);
+        ckpt_strbuf_put(b, line, (size_t)n);
     }
     int part = (v->flags & CKPT_VAR_PARTITIONED) != 0;
     n = snprintf(line, sizeof line, "], \"bytes\": %" PRIu64, v->nbytes);
-    ckfs_buf_put(b, line, (size_t)n);
+    ckpt_strbuf_put(b, line, (size_t)n);
     if (part)
         n = snprintf(line, sizeof line, ", \"shard\": null, \"offset\": null");
     else
         n = snprintf(line, sizeof line, ", \"shard\": %" PRId32 ", \"offset\": %" PRIu64,
                      v->shard, v->offset);
-    ckfs_buf_put(b, line, (size_t)n);
+    ckpt_strbuf_put(b, line, (size_t)n);
     if (v->flags & CKPT_VAR_HAS_CRC)
         n = snprintf(line, sizeof line, ", \"crc32c\": \"%08x\"", v->crc32c);
     else
         n = snprintf(line, sizeof line, ", \"crc32c\": null");
-    ckfs_buf_put(b, line, (size_t)n);
+    ckpt_strbuf_put(b, line, (size_t)n);
     n = snprintf(line, sizeof line, ", \"partitioned\": %s, \"shard_missing\": %s}\n",
                  part ? "true" : "false",
                  (v->flags & CKPT_VAR_SHARD_MISSING) ? "true" : "false");
-    ckfs_buf_put(b, line, (size_t)n);
+    ckpt_strbuf_put(b, line, (size_t)n);
 }
 
 /* Line i+1 of the table (line 0 is its header): [*start, *end) including the newline. */
-static void tsv_line(const ckfs_buf *t, size_t *pos, size_t *start, size_t *end)
+static void tsv_line(const ckpt_strbuf *t, size_t *pos, size_t *start, size_t *end)
 {
     const char *nl = memchr(t->data + *pos, '\n', t->len - *pos);
     *start = *pos;
@@ -135,13 +135,13 @@ int cli_ls(int argc, char **argv)
     if (rc)
         return rc;
     /* -l is the mount's variables.tsv, from the same code, filtered line by line. */
-    ckfs_buf tsv = {0}, out = {0};
+    ckpt_strbuf tsv = {0}, out = {0};
     size_t tpos = 0, s, e;
     if (longform) {
-        ckfs_render_tsv(c, &tsv);
+        ckpt_render_tsv(c, &tsv);
         if (!tsv.failed) {
             tsv_line(&tsv, &tpos, &s, &e);
-            ckfs_buf_put(&out, tsv.data + s, e - s);
+            ckpt_strbuf_put(&out, tsv.data + s, e - s);
         }
     }
     for (size_t i = 0; i < ckpt_count(c) && !out.failed && !tsv.failed; i++) {
@@ -152,7 +152,7 @@ int cli_ls(int argc, char **argv)
         if (pos[1] && fnmatch(pos[1], v.name, 0) != 0)
             continue;
         if (longform) {
-            ckfs_buf_put(&out, tsv.data + s, e - s);
+            ckpt_strbuf_put(&out, tsv.data + s, e - s);
         } else if (json) {
             put_json(&out, &v);
         } else {
@@ -164,13 +164,13 @@ int cli_ls(int argc, char **argv)
             }
             ckpt_tstring_escape((const uint8_t *)v.name, v.name_len, esc);
             esc[n] = '\n';
-            ckfs_buf_put(&out, esc, n + 1);
+            ckpt_strbuf_put(&out, esc, n + 1);
             free(esc);
         }
     }
     int bad = tsv.failed || out.failed || cli_write_all(out.data, out.len);
-    ckfs_buf_free(&tsv);
-    ckfs_buf_free(&out);
+    ckpt_strbuf_free(&tsv);
+    ckpt_strbuf_free(&out);
     ckpt_close(c);
     if (bad || fflush(stdout) != 0) {
         cli_error(pos[0], "out of memory or write error");

@@ -18,7 +18,7 @@
 #define CKPT_ARRAYTEXT_H
 
 #include "err.h"
-#include "outbuf.h"
+#include "textbuf.h"
 #include "tstring.h"
 
 #include <stddef.h>

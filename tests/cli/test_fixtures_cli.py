@@ -258,7 +258,8 @@ def error_cases(root, tmp):
                 expect_failure("cat %r with its shard missing" % n, r, gone)
                 T.eq(r.rc, 4, "cat %r with its shard missing: exit status" % n)
             want = dict((v["name"].encode(), v) for v in man_sh["variables"])
-            for n in [x.name for x in rows if x.shard == 0][:2]:
+            numeric0 = [x.name for x in rows if x.shard == 0 and "strings_hex" not in want[x.name]]
+            for n in numeric0[:2]:
                 r = tl.ckptfs("cat", os.path.join(d, "model.ckpt"), n)
                 T.ok(r.rc == 0 and hashlib.sha256(r.out).hexdigest() == want[n]["sha256"],
                      "cat %r from the present shard: %s" % (n, r.describe()))
