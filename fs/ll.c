@@ -93,6 +93,15 @@ static int resolve(ckfs *fs, fuse_ino_t ino, int open, target *t)
     return fs->ns->ops->resolve(fs->ns, (uint64_t)ino, open, t);
 }
 
+/* Resolve ino for a request, or answer the request with the error: 0, or -1 when answered. */
+static int resolve_or_reply(fuse_req_t req, ckfs *fs, fuse_ino_t ino, int open, target *t)
+{
+    int rc = resolve(fs, ino, open, t);
+    if (rc)
+        fuse_reply_err(req, -rc);
+    return rc ? -1 : 0;
+}
+
 static uint64_t target_ino(ckfs *fs, const target *t)
 {
     return fs->ns->ops->ino(fs->ns, t);
@@ -188,14 +197,11 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     (void)fi;
     ckfs *fs = ctx(req);
     target t;
-    int rc = resolve(fs, ino, 0, &t);
-    if (rc) {
-        fuse_reply_err(req, -rc);
+    if (resolve_or_reply(req, fs, ino, 0, &t))
         return;
-    }
     struct stat st;
     double at;
-    rc = node_stat(fs, &t, &st, &at, 1);
+    int rc = node_stat(fs, &t, &st, &at, 1);
     if (rc)
         fuse_reply_err(req, -rc);
     else
@@ -370,11 +376,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         return;
     }
     target t;
-    int rc = resolve(fs, ino, 1, &t);
-    if (rc) {
-        fuse_reply_err(req, -rc);
+    if (resolve_or_reply(req, fs, ino, 1, &t))
         return;
-    }
+    int rc = 0;
     if (t.n.kind == CKFS_K_DIR) {
         fuse_reply_err(req, EISDIR);
         return;
@@ -664,15 +668,12 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
         return;
     }
     target t;
-    int rc = resolve(fs, ino, 1, &t);
-    if (rc) {
-        fuse_reply_err(req, -rc);
+    if (resolve_or_reply(req, fs, ino, 1, &t))
         return;
-    }
     char buf[8192];
     const char *val;
     size_t len;
-    rc = fs->ns->ops->xattr(fs->ns, &t, name + XATTR_PREFIX_LEN, buf, sizeof buf, &val, &len);
+    int rc = fs->ns->ops->xattr(fs->ns, &t, name + XATTR_PREFIX_LEN, buf, sizeof buf, &val, &len);
     if (rc)
         fuse_reply_err(req, -rc);
     else
@@ -683,11 +684,8 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
     ckfs *fs = ctx(req);
     target t;
-    int rc = resolve(fs, ino, 1, &t);
-    if (rc) {
-        fuse_reply_err(req, -rc);
+    if (resolve_or_reply(req, fs, ino, 1, &t))
         return;
-    }
     const char *const *names = fs->ns->ops->xattr_names(fs->ns, &t);
     char list[512];
     size_t len = 0;

@@ -88,17 +88,13 @@ static size_t strip_data_suffix(const char *s, size_t len)
     return i - 6;
 }
 
-/*
- * A V1 checkpoint is named by its file, or for sharded saves by the pattern
- * "-?????-of-NNNNN" that the state file records: accept s when that file (shard 0 for a
- * pattern) is a regular file. The caller checks the contents.
- */
-static char *try_v1(const char *s, size_t n)
+/* s[0..n) as a new string when the file name(p) names is a regular file, else NULL. */
+static char *try_named(const char *s, size_t n, char *(*name)(const char *p))
 {
     char *p = strndup(s, n);
     if (!p)
         return NULL;
-    char *probe = ckpt_v1_first_file(p);
+    char *probe = name(p);
     int ok = probe && ckpt_is_regular_file(probe);
     free(probe);
     if (ok)
@@ -149,19 +145,20 @@ static char *try_v1_set(const char *s, size_t n)
     return found;
 }
 
+/*
+ * A V1 checkpoint is named by its file, or for sharded saves by the pattern
+ * "-?????-of-NNNNN" that the state file records: accept s when that file (shard 0 for a
+ * pattern) is a regular file. The caller checks the contents.
+ */
+static char *try_v1(const char *s, size_t n)
+{
+    return try_named(s, n, ckpt_v1_first_file);
+}
+
 /* Candidate prefix p (length n of s): accept it when p.index is a file. */
 static char *try_prefix(const char *s, size_t n)
 {
-    char *p = strndup(s, n);
-    if (!p)
-        return NULL;
-    char *idx = ckpt_index_path(p);
-    int ok = idx && ckpt_is_regular_file(idx);
-    free(idx);
-    if (ok)
-        return p;
-    free(p);
-    return NULL;
+    return try_named(s, n, ckpt_index_path);
 }
 
 /* Parse a text-format string value starting at the opening quote; NULL if malformed. */
