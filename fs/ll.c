@@ -23,6 +23,8 @@
 #include <string.h>
 #include <sys/statvfs.h>
 #include <syslog.h>
+
+#include "idle.h"
 #include <unistd.h>
 
 /* The checkpoint cannot change under a mount: cache names for a day. */
@@ -57,9 +59,12 @@ void ckfs_log_line(void *ctx, const char *msg)
     ckfs_log(ctx, "%s", msg);
 }
 
+/* Every operation starts here, which makes it the place to note that the mount is in use. */
 static ckfs *ctx(fuse_req_t req)
 {
-    return fuse_req_userdata(req);
+    ckfs *fs = fuse_req_userdata(req);
+    ckfs_idle_touch(fs);
+    return fs;
 }
 
 typedef ckfs_target target;
@@ -345,6 +350,7 @@ static void file_free(ckfs_file *f)
     } else if (f->held) {
         ckfs_view_text_release(f->v, f->node.idx);
     }
+    atomic_fetch_sub(&f->fs->open_files, 1);
     pthread_mutex_destroy(&f->mu);
     free(f->owned);
     free(f);
@@ -391,6 +397,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     pthread_mutex_init(&f->mu, NULL);
     f->refs = 1;
     f->fs = fs;
+    atomic_fetch_add(&fs->open_files, 1);
     f->v = v;
     f->node = n;
     f->fd = -1;
