@@ -135,16 +135,24 @@ static void reply_negative(fuse_req_t req)
     fuse_reply_entry(req, &e);
 }
 
+/*
+ * With export support (NFS re-export, open_by_handle_at) the kernel turns a file handle back
+ * into a node by looking up "." in the handle's node id, whatever its kind, and finds a
+ * directory's parent by "..". Node ids derive from the index, so they stay valid across
+ * cache drops and remounts, and so do handles.
+ */
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     ckfs *fs = ctx(req);
     target d, t;
-    int rc = dir_of(fs, parent, &d);
+    int rc = strcmp(name, ".") == 0 ? resolve(fs, parent, 1, &d) : dir_of(fs, parent, &d);
     if (rc) {
         fuse_reply_err(req, -rc);
         return;
     }
-    if (fs->ns->ops->lookup(fs->ns, &d, name, &t)) {
+    if (d.n.kind != CKFS_K_DIR) {
+        t = d; /* "." of a file: the file itself */
+    } else if (fs->ns->ops->lookup(fs->ns, &d, name, &t)) {
         reply_negative(req);
         return;
     }
@@ -407,8 +415,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
             if (!f->owned) {
                 rc = -ENOMEM;
             } else {
-                f->len = n.kind == CKFS_K_SHAPE ? ckfs_render_shape(&var, f->owned, need)
-                                                : ckfs_render_dtype(&var, f->owned, need);
+                f->len = n.kind == CKFS_K_SHAPE ? ckpt_render_shape(&var, f->owned, need)
+                                                : ckpt_render_dtype(&var, f->owned, need);
                 f->data = f->owned;
             }
         } else if (n.kind == CKFS_K_NPY) {
@@ -418,7 +426,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
                 rc = f->hlen ? -ENOMEM : -EIO;
             else
                 ckpt_npy_header(var.dtype, var.rank, var.dims, f->owned, f->hlen);
-        } else if (ckfs_is_text_var(&var)) {
+        } else if (ckpt_is_text_var(&var)) {
             ckpt_err err;
             ckpt_err_clear(&err);
             uint64_t size;

@@ -16,11 +16,11 @@
 /* String and variant tensors: their text form, the same bytes a mount serves. */
 static int cat_text(ckpt_checkpoint *c, size_t idx, ckpt_err *err)
 {
-    ckfs_buf text = {0};
-    int rc = ckfs_render_text(c, idx, &text, err);
+    ckpt_strbuf text = {0};
+    int rc = ckpt_render_text(c, idx, &text, err);
     if (rc == 0 && (text.failed || cli_write_all(text.data, text.len)))
         rc = ckpt_err_set(err, CKPT_E_IO, "out of memory or write error");
-    ckfs_buf_free(&text);
+    ckpt_strbuf_free(&text);
     return rc;
 }
 
@@ -93,7 +93,7 @@ int cli_cat(int argc, char **argv)
     ckpt_get(c, idx, &v);
     ckpt_err err;
     ckpt_err_clear(&err);
-    rc = ckfs_is_text_var(&v) ? cat_text(c, idx, &err) : cat_bytes(c, idx, &v, &err);
+    rc = ckpt_is_text_var(&v) ? cat_text(c, idx, &err) : cat_bytes(c, idx, &v, &err);
     ckpt_close(c);
     if (fflush(stdout) != 0 && !rc)
         rc = ckpt_err_set(&err, CKPT_E_IO, "writing to stdout failed");

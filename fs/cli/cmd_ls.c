@@ -27,10 +27,10 @@ int cli_ls(int argc, char **argv)
     if (rc)
         return rc;
     /* The same text as a mount's variables.tsv, from the same code. */
-    ckfs_buf tsv = {0};
-    ckfs_render_tsv(c, &tsv);
+    ckpt_strbuf tsv = {0};
+    ckpt_render_tsv(c, &tsv);
     int bad = tsv.failed || cli_write_all(tsv.data, tsv.len);
-    ckfs_buf_free(&tsv);
+    ckpt_strbuf_free(&tsv);
     ckpt_close(c);
     if (bad) {
         fprintf(stderr, "ckptfs: out of memory or write error listing %s\n", source);
