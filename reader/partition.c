@@ -367,32 +367,41 @@ int ckpt__assemble_elems(ckpt_checkpoint *c, const var_rec *r, uint8_t **out, si
     uint64_t numel;
     *out = NULL;
     *len = 0;
-    if (ckpt_shape_numel(r->rank, dims, &numel) || numel > SIZE_MAX / sizeof(ckpt_str))
-        return ckpt_err_set(err, CKPT_E_NOMEM, "variable \"%s\" too large to assemble",
-                            c->names + r->name_off);
-    ckpt_str *full = calloc(numel ? (size_t)numel : 1, sizeof *full);
+    ckpt_shape_numel(r->rank, dims, &numel);
     uint8_t **raws = calloc(r->nparts ? r->nparts : 1, sizeof *raws);
-    int rc = full && raws ? 0 : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    ckpt_str **els = calloc(r->nparts ? r->nparts : 1, sizeof *els);
+    ckpt_str *full = NULL;
+    int rc = raws && els ? 0 : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     int64_t st[MAX_RANK], ln[MAX_RANK];
+    /* Every piece first: each is checked against its own stored bytes, so a shape far larger
+     * than the file fails there, before the whole tensor's element table is allocated. */
     for (uint32_t j = 0; j < r->nparts && !rc; j++) {
         const part_rec *p = &c->parts[r->offset + j];
-        const var_rec *s = &c->slices[p->slice];
-        part_box(c, r, p, st, ln);
         uint64_t snumel;
+        part_box(c, r, p, st, ln);
         ckpt_shape_numel(r->rank, ln, &snumel);
-        ckpt_str *el = NULL;
-        rc = slice_elems(c, r, s, j, snumel, &raws[j], &el, err);
-        if (!rc)
-            place(r->rank, dims, st, ln, el, snumel, full);
-        free(el);
+        rc = slice_elems(c, r, &c->slices[p->slice], j, snumel, &raws[j], &els[j], err);
+    }
+    if (!rc && !(full = calloc(numel ? (size_t)numel : 1, sizeof *full)))
+        rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory assembling \"%s\"",
+                          c->names + r->name_off);
+    for (uint32_t j = 0; j < r->nparts && !rc; j++) {
+        const part_rec *p = &c->parts[r->offset + j];
+        uint64_t snumel;
+        part_box(c, r, p, st, ln);
+        ckpt_shape_numel(r->rank, ln, &snumel);
+        place(r->rank, dims, st, ln, els[j], snumel, full);
     }
     /* Open-time checks make the pieces tile the tensor, so every element is set. */
     if (!rc)
         rc = r->dtype == CKPT_DT_STRING ? ckpt_tstring_encode(full, numel, out, len, err)
                                         : ckpt_variant_encode(full, numel, out, len, NULL, err);
-    for (uint32_t j = 0; raws && j < r->nparts; j++)
+    for (uint32_t j = 0; raws && els && j < r->nparts; j++) {
         free(raws[j]);
+        free(els[j]);
+    }
     free(raws);
+    free(els);
     free(full);
     return rc;
 }
