@@ -12,6 +12,8 @@
 void ckfs_opts_init(ckfs_opts *o)
 {
     memset(o, 0, sizeof(*o));
+    o->poll = CKFS_POLL_DEFAULT;
+    o->idle = CKFS_IDLE_DEFAULT;
 }
 
 /* Options mount(8)/fstab hand to every helper that mean nothing to a FUSE daemon. */
@@ -43,6 +45,20 @@ static int parse_ulong(const char *v, int base, unsigned long max, unsigned long
     errno = 0;
     unsigned long x = strtoul(v, &end, base);
     if (errno || *end || x > max)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+/* A number of seconds in [lo, hi], decimals allowed ("0.5"). */
+static int parse_seconds(const char *v, double lo, double hi, double *out)
+{
+    char *end;
+    if (!v || !*v)
+        return -1;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (errno || *end || !(x >= lo && x <= hi))
         return -1;
     *out = x;
     return 0;
@@ -102,6 +118,15 @@ static int one(ckfs_opts *o, char *opt, char *msg, size_t msgsize, char *warn, s
         o->max_threads = (int)x;
         return 0;
     }
+    if (strcmp(opt, "poll") == 0 || strcmp(opt, "idle") == 0) {
+        int is_poll = opt[0] == 'p';
+        if (parse_seconds(val, is_poll ? 0.01 : 0.0, 86400.0, is_poll ? &o->poll : &o->idle)) {
+            snprintf(msg, msgsize, "option %s needs seconds %s..86400, got '%s'", opt,
+                     is_poll ? "0.01" : "0", val ? val : "");
+            return -1;
+        }
+        return 0;
+    }
     if (strcmp(opt, "read") == 0) {
         if (val && strcmp(val, "splice") == 0)
             o->splice = 1;
@@ -136,6 +161,10 @@ static int one(ckfs_opts *o, char *opt, char *msg, size_t msgsize, char *warn, s
     }
     if (strcmp(opt, "force") == 0) {
         o->force = 1;
+        return 0;
+    }
+    if (strcmp(opt, "noinotify") == 0) {
+        o->noinotify = 1;
         return 0;
     }
     if (strcmp(opt, "npy") == 0) {

@@ -23,10 +23,18 @@ typedef struct ckfs_opts {
     int npy;           /* NAME.npy beside every fixed-size variable (npy.h) */
     int splice;        /* read=splice: serve numeric reads from the shard fd (no CRC check) */
     int max_threads;   /* 0 = libfuse default */
+    double poll;       /* training folders: seconds between revalidations where no inotify
+                          event comes (NFS); default CKFS_POLL_DEFAULT */
+    double idle;       /* training folders: seconds unused before a checkpoint's files are
+                          closed; default CKFS_IDLE_DEFAULT */
+    int noinotify;     /* training folders: no inotify, revalidate by polling only */
     char kernel[256];  /* extra kernel mount flags to pass on, comma-separated ("nosuid,...") */
 } ckfs_opts;
 
-/* Set the defaults (everything off). */
+#define CKFS_POLL_DEFAULT 1.0
+#define CKFS_IDLE_DEFAULT 30.0
+
+/* Set the defaults (everything off, poll and idle at their defaults). */
 void ckfs_opts_init(ckfs_opts *o);
 
 /*

@@ -13,7 +13,9 @@
 #include "crc32c.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <snappy-c.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -433,4 +435,18 @@ int ckpt_table_get(ckpt_table *t, const uint8_t *key, size_t klen, uint8_t **val
     *val = g.val;
     *vlen = g.vlen;
     return 0;
+}
+
+int ckpt_table_has_footer(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    struct stat st;
+    uint8_t m[8];
+    int ok = fstat(fd, &st) == 0 && st.st_size >= 48 &&
+             pread(fd, m, sizeof m, st.st_size - 8) == (ssize_t)sizeof m &&
+             ckpt_load_le64(m) == TABLE_MAGIC;
+    close(fd);
+    return ok;
 }

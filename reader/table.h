@@ -33,6 +33,13 @@ int ckpt_table_open_fd(int fd, uint64_t size, const char *name, ckpt_table **out
 void ckpt_table_close(ckpt_table *t);
 
 /*
+ * Whether the file at path ends in a table footer's magic number. A table is written front
+ * to back, footer last: a writer that writes an index in place (TF's MergeBundles does) has
+ * finished it only once this holds. Reads 8 bytes.
+ */
+int ckpt_table_has_footer(const char *path);
+
+/*
  * Called for every entry in key order. key and value point into a block that lives only for the
  * duration of the call. Return 0 to go on, 1 to stop early (ckpt_table_foreach then returns 0),
  * or a negative CKPT_E* code (with err set) to abort.
