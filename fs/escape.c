@@ -25,7 +25,7 @@ size_t ckfs_escape_component(const char *s, size_t len, char *out)
                          (unsigned long long)ckpt_hash64(s, len));
         size_t room = CKFS_DISPLAY_MAX - (size_t)n;
         /* Keep the start readable; the hash makes the name unique. */
-        size_t keep = len > 200 ? utf8_cut(s, 200) : len;
+        size_t keep = len > CKFS_HASHED_KEEP ? utf8_cut(s, CKFS_HASHED_KEEP) : len;
         if (keep > room)
             keep = room;
         for (size_t i = 0; i < keep; i++)

@@ -1,14 +1,15 @@
 /*
- * escape.h - turning a variable-name component into a file name, reversibly.
+ * escape.h - turning a variable-name component into a file name, reversibly, and the name
+ * length limits every part of the mount shares (one place, so the clamps cannot drift apart).
  *
  * A component (the text between two '/' of a variable name) is shown as itself unless it
  * cannot be a file name or could be mistaken for an escaped one:
  *   - "", ".", ".." and any component starting with '%' are shown as '%' + the component
  *     ("%", "%.", "%..", "%%foo"); dropping the first '%' gives the component back;
  *   - a component of more than CKFS_NAME_KEEP bytes, or holding a NUL byte, is shown as
- *     "%~" + 16 hex digits of its FNV-1a 64-bit hash + "~" + its first bytes (cut at a UTF-8
- *     character boundary, NUL bytes as '?'); the full name is in variables.tsv and in the
- *     file's user.ckpt.name xattr.
+ *     "%~" + 16 hex digits of its FNV-1a 64-bit hash + "~" + its first bytes (at most
+ *     CKFS_HASHED_KEEP, cut at a UTF-8 character boundary, NUL bytes as '?'); the full name
+ *     is in variables.tsv and in the file's user.ckpt.name xattr. This form is one-way.
  * No unescaped name starts with '%', so escaped and plain names never collide.
  */
 #ifndef CKPTFS_ESCAPE_H
@@ -16,10 +17,19 @@
 
 #include <stddef.h>
 
-/* Longest component shown as itself: 255 (NAME_MAX) minus room for ".shape", ".dtype"... */
+/* Longest display name of an entry (a component plus a suffix), without the NUL: NAME_MAX. */
+#define CKFS_ENTRY_NAME_MAX 255
+/* Longest suffix a generated entry adds to a component (".shape", ".dtype"). */
+#define CKFS_SUFFIX_MAX 6
+/* Longest display name ckfs_escape_component produces: room is left for any suffix. */
+#define CKFS_DISPLAY_MAX (CKFS_ENTRY_NAME_MAX - CKFS_SUFFIX_MAX)
+/* Longest component shown as itself; longer ones are hashed. Below CKFS_DISPLAY_MAX so a
+ * plain name never needs the whole budget. */
 #define CKFS_NAME_KEEP 240
-/* Longest display name escape_component produces: 255 minus the longest suffix (.shape). */
-#define CKFS_DISPLAY_MAX 249
+/* How much of a hashed component stays readable after the hash. */
+#define CKFS_HASHED_KEEP 200
+/* Longest variable path quoted in a warning: enough to recognise it, short enough for a line. */
+#define CKFS_MSG_PATH_MAX 200
 
 /*
  * If the component s[0..len) must be escaped, write its display name to out (size >=

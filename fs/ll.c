@@ -148,16 +148,24 @@ static void reply_negative(fuse_req_t req, ckfs *fs, const target *d)
     fuse_reply_entry(req, &e);
 }
 
+/*
+ * With export support (NFS re-export, open_by_handle_at) the kernel turns a file handle back
+ * into a node by looking up "." in the handle's node id, whatever its kind, and finds a
+ * directory's parent by "..". Node ids derive from the index, so they stay valid across
+ * cache drops and remounts, and so do handles.
+ */
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     ckfs *fs = ctx(req);
     target d, t;
-    int rc = dir_of(fs, parent, &d);
+    int rc = strcmp(name, ".") == 0 ? resolve(fs, parent, 1, &d) : dir_of(fs, parent, &d);
     if (rc) {
         fuse_reply_err(req, -rc);
         return;
     }
-    if (fs->ns->ops->lookup(fs->ns, &d, name, &t)) {
+    if (d.n.kind != CKFS_K_DIR) {
+        t = d; /* "." of a file: the file itself */
+    } else if (fs->ns->ops->lookup(fs->ns, &d, name, &t)) {
         reply_negative(req, fs, &d);
         put(fs, &d);
         return;
@@ -438,8 +446,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
             if (!f->owned) {
                 rc = -ENOMEM;
             } else {
-                f->len = n.kind == CKFS_K_SHAPE ? ckfs_render_shape(&var, f->owned, need)
-                                                : ckfs_render_dtype(&var, f->owned, need);
+                f->len = n.kind == CKFS_K_SHAPE ? ckpt_render_shape(&var, f->owned, need)
+                                                : ckpt_render_dtype(&var, f->owned, need);
                 f->data = f->owned;
             }
         } else if (n.kind == CKFS_K_NPY) {
@@ -449,7 +457,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
                 rc = f->hlen ? -ENOMEM : -EIO;
             else
                 ckpt_npy_header(var.dtype, var.rank, var.dims, f->owned, f->hlen);
-        } else if (ckfs_is_text_var(&var)) {
+        } else if (ckpt_is_text_var(&var)) {
             ckpt_err err;
             ckpt_err_clear(&err);
             uint64_t size;
@@ -489,7 +497,7 @@ static void log_read_error(ckfs *fs, ckfs_view *v, uint32_t i, const ckpt_err *e
     ckpt_var var;
     ckpt_get(v->c, i, &var);
     ckfs_log(fs, "read of variable '%.*s'%s%s failed: %s",
-             (int)(var.name_len > 300 ? 300 : var.name_len), var.name, v->name ? " of " : "",
+             (int)(var.name_len > CKFS_MSG_PATH_MAX ? CKFS_MSG_PATH_MAX : var.name_len), var.name, v->name ? " of " : "",
              v->name ? v->name : "", err->msg);
 }
 
@@ -655,7 +663,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
     fs->ns->ops->totals(fs->ns, &bytes, &names);
     sv.f_blocks = (bytes + 4095) / 4096;
     sv.f_files = names;
-    sv.f_namemax = 255;
+    sv.f_namemax = CKFS_ENTRY_NAME_MAX;
     sv.f_flag = ST_RDONLY | ST_NOSUID | ST_NODEV;
     fuse_reply_statfs(req, &sv);
 }
@@ -814,7 +822,7 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
     /* A folder starts following its directory: from here on the kernel can be told. */
     if (fs->ns->ops->start)
         fs->ns->ops->start(fs->ns, fs->se);
-    /* Tell the parent waiting in ckpt_cmd_mount that requests are being served. */
+    /* Tell the parent waiting in ckfs_cmd_mount that requests are being served. */
     if (fs->ready_fd >= 0) {
         char ok = 0;
         if (write(fs->ready_fd, &ok, 1) != 1) {

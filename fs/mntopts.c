@@ -4,6 +4,7 @@
 #include "mntopts.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,10 +17,11 @@ void ckfs_opts_init(ckfs_opts *o)
     o->idle = CKFS_IDLE_DEFAULT;
 }
 
-/* Options mount(8)/fstab hand to every helper that mean nothing to a FUSE daemon. */
+/* Options mount(8)/fstab hand to every helper that mean nothing to a FUSE daemon. "rw" is
+ * among them: mount(8) passes it unless told otherwise, and the mount is read-only anyway. */
 static const char *const ignored[] = {
     "defaults", "auto", "noauto", "user", "users", "nouser", "owner", "group", "nofail",
-    "_netdev", "ro", "sync", "async", "loud", "silent", "suid", "dev", "exec", "atime",
+    "_netdev", "ro", "rw", "sync", "async", "loud", "silent", "suid", "dev", "exec", "atime",
     "diratime", "relatime", "strictatime", "lazytime", "nolazytime", "default_permissions",
     NULL,
 };
@@ -27,6 +29,18 @@ static const char *const ignored[] = {
 /* Kernel mount flags that make sense for a FUSE mount and are passed on as given. */
 static const char *const kernel_flags[] = {
     "nosuid", "nodev", "noexec", "noatime", "nodiratime", "dirsync", NULL,
+};
+
+/* Options without a value that switch one field of ckfs_opts on. */
+static const struct {
+    const char *name;
+    size_t field; /* offsetof an int in ckfs_opts */
+} switches[] = {
+    {"allow_other", offsetof(ckfs_opts, allow_other)},
+    {"allow_root", offsetof(ckfs_opts, allow_root)},
+    {"force", offsetof(ckfs_opts, force)},
+    {"npy", offsetof(ckfs_opts, npy)},
+    {"noinotify", offsetof(ckfs_opts, noinotify)},
 };
 
 static int in_list(const char *const *list, const char *s)
@@ -37,28 +51,16 @@ static int in_list(const char *const *list, const char *s)
     return 0;
 }
 
+/* strtoul that refuses what it would silently accept: nothing, a sign turning into a huge
+ * value, trailing text, out of range. */
 static int parse_ulong(const char *v, int base, unsigned long max, unsigned long *out)
 {
     char *end;
-    if (!*v || *v == '-')
+    if (!v || !*v || *v == '-')
         return -1;
     errno = 0;
     unsigned long x = strtoul(v, &end, base);
     if (errno || *end || x > max)
-        return -1;
-    *out = x;
-    return 0;
-}
-
-/* A number of seconds in [lo, hi], decimals allowed ("0.5"). */
-static int parse_seconds(const char *v, double lo, double hi, double *out)
-{
-    char *end;
-    if (!v || !*v)
-        return -1;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (errno || *end || !(x >= lo && x <= hi))
         return -1;
     *out = x;
     return 0;
@@ -74,102 +76,134 @@ static void append(char *dst, size_t size, const char *s)
     strcpy(dst + n, s);
 }
 
-/* Handle one option (already unescaped). */
-static int one(ckfs_opts *o, char *opt, char *msg, size_t msgsize, char *warn, size_t warnsize)
+/* A setter for an option "name=val" (val NULL when there was no '='): 0, or -1 and msg. */
+typedef int (*setter)(ckfs_opts *o, const char *name, const char *val, char *msg, size_t msgsize);
+
+static int set_id(ckfs_opts *o, const char *name, const char *val, char *msg, size_t msgsize)
 {
-    (void)warn, (void)warnsize; /* no option warns at present */
+    unsigned long x;
+    /* (uid_t)-1 means "unchanged" to chown and friends: not an id to give files. */
+    if (parse_ulong(val, 10, UINT_MAX - 1, &x)) {
+        snprintf(msg, msgsize, "option %s needs a numeric id, got '%s'", name, val ? val : "");
+        return -1;
+    }
+    if (name[0] == 'u') {
+        o->uid = (uid_t)x;
+        o->have_uid = 1;
+    } else {
+        o->gid = (gid_t)x;
+        o->have_gid = 1;
+    }
+    return 0;
+}
+
+static int set_umask(ckfs_opts *o, const char *name, const char *val, char *msg, size_t msgsize)
+{
+    (void)name;
+    unsigned long x;
+    if (parse_ulong(val, 8, 0777, &x)) {
+        snprintf(msg, msgsize, "option umask needs an octal mask <= 777, got '%s'",
+                 val ? val : "");
+        return -1;
+    }
+    o->umask = (mode_t)x;
+    o->have_umask = 1;
+    return 0;
+}
+
+/* Largest max_threads accepted: a bound that turns a typo into an error, not a thread storm. */
+#define MAX_THREADS_LIMIT 1024
+
+static int set_max_threads(ckfs_opts *o, const char *name, const char *val, char *msg,
+                           size_t msgsize)
+{
+    (void)name;
+    unsigned long x;
+    if (parse_ulong(val, 10, MAX_THREADS_LIMIT, &x) || x == 0) {
+        snprintf(msg, msgsize, "option max_threads needs a number 1..%d, got '%s'",
+                 MAX_THREADS_LIMIT, val ? val : "");
+        return -1;
+    }
+    o->max_threads = (int)x;
+    return 0;
+}
+
+static int set_read(ckfs_opts *o, const char *name, const char *val, char *msg, size_t msgsize)
+{
+    (void)name;
+    if (val && (strcmp(val, "splice") == 0 || strcmp(val, "buf") == 0)) {
+        o->splice = val[0] == 's';
+        return 0;
+    }
+    snprintf(msg, msgsize, "option read must be 'buf' or 'splice', got '%s'", val ? val : "");
+    return -1;
+}
+
+/* poll= and idle=: seconds, decimals allowed ("0.5"); poll must be above 0, as a zero
+ * interval would revalidate the folder at every request on its root. */
+static int set_seconds(ckfs_opts *o, const char *name, const char *val, char *msg,
+                       size_t msgsize)
+{
+    int is_poll = name[0] == 'p';
+    double lo = is_poll ? 0.01 : 0.0, x = 0;
+    char *end = NULL;
+    errno = 0;
+    if (val && *val)
+        x = strtod(val, &end);
+    if (!val || !*val || errno || *end || !(x >= lo && x <= 86400.0)) {
+        snprintf(msg, msgsize, "option %s needs seconds %s..86400, got '%s'", name,
+                 is_poll ? "0.01" : "0", val ? val : "");
+        return -1;
+    }
+    *(is_poll ? &o->poll : &o->idle) = x;
+    return 0;
+}
+
+/* Options that take a value; given without one, their setter reports it. */
+static const struct {
+    const char *name;
+    setter set;
+} valued[] = {
+    {"uid", set_id},
+    {"gid", set_id},
+    {"umask", set_umask},
+    {"max_threads", set_max_threads},
+    {"read", set_read},
+    {"poll", set_seconds},
+    {"idle", set_seconds},
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Options that belong to other programs: fstab comments and x-systemd.* style ones (with or
+ * without a value), and the generic mount(8) words (never with one). */
+static int belongs_elsewhere(const char *name, const char *val)
+{
+    if (strncmp(name, "x-", 2) == 0)
+        return 1;
+    return val ? strcmp(name, "comment") == 0 : in_list(ignored, name);
+}
+
+/* Apply one option (already unescaped; opt is cut at its '='). */
+static int apply_option(ckfs_opts *o, char *opt, char *msg, size_t msgsize)
+{
     char *val = strchr(opt, '=');
     if (val)
         *val++ = '\0';
-    unsigned long x;
-
-    if (!*opt)
+    if (!*opt || belongs_elsewhere(opt, val))
         return 0;
-    if (strcmp(opt, "uid") == 0 || strcmp(opt, "gid") == 0) {
-        if (!val || parse_ulong(val, 10, UINT_MAX - 1, &x)) {
-            snprintf(msg, msgsize, "option %s needs a numeric id, got '%s'", opt, val ? val : "");
-            return -1;
-        }
-        if (opt[0] == 'u') {
-            o->uid = (uid_t)x;
-            o->have_uid = 1;
-        } else {
-            o->gid = (gid_t)x;
-            o->have_gid = 1;
-        }
-        return 0;
-    }
-    if (strcmp(opt, "umask") == 0) {
-        if (!val || parse_ulong(val, 8, 0777, &x)) {
-            snprintf(msg, msgsize, "option umask needs an octal mask <= 777, got '%s'",
-                     val ? val : "");
-            return -1;
-        }
-        o->umask = (mode_t)x;
-        o->have_umask = 1;
-        return 0;
-    }
-    if (strcmp(opt, "max_threads") == 0) {
-        if (!val || parse_ulong(val, 10, 1024, &x) || x == 0) {
-            snprintf(msg, msgsize, "option max_threads needs a number 1..1024, got '%s'",
-                     val ? val : "");
-            return -1;
-        }
-        o->max_threads = (int)x;
-        return 0;
-    }
-    if (strcmp(opt, "poll") == 0 || strcmp(opt, "idle") == 0) {
-        int is_poll = opt[0] == 'p';
-        if (parse_seconds(val, is_poll ? 0.01 : 0.0, 86400.0, is_poll ? &o->poll : &o->idle)) {
-            snprintf(msg, msgsize, "option %s needs seconds %s..86400, got '%s'", opt,
-                     is_poll ? "0.01" : "0", val ? val : "");
-            return -1;
-        }
-        return 0;
-    }
-    if (strcmp(opt, "read") == 0) {
-        if (val && strcmp(val, "splice") == 0)
-            o->splice = 1;
-        else if (val && strcmp(val, "buf") == 0)
-            o->splice = 0;
-        else {
-            snprintf(msg, msgsize, "option read must be 'buf' or 'splice', got '%s'",
-                     val ? val : "");
-            return -1;
-        }
-        return 0;
-    }
+    for (size_t i = 0; i < COUNT(valued); i++)
+        if (strcmp(opt, valued[i].name) == 0)
+            return valued[i].set(o, opt, val, msg, msgsize);
     if (val) {
-        /* fstab comments and x-systemd.* style options belong to other programs. */
-        if (strcmp(opt, "comment") == 0 || strncmp(opt, "x-", 2) == 0)
-            return 0;
         snprintf(msg, msgsize, "unknown option '%s=%s'", opt, val);
         return -1;
     }
-    if (strncmp(opt, "x-", 2) == 0 || in_list(ignored, opt))
-        return 0;
-    /* mount(8) passes "rw" unless told otherwise; the mount is read-only regardless. */
-    if (strcmp(opt, "rw") == 0)
-        return 0;
-    if (strcmp(opt, "allow_other") == 0) {
-        o->allow_other = 1;
-        return 0;
-    }
-    if (strcmp(opt, "allow_root") == 0) {
-        o->allow_root = 1;
-        return 0;
-    }
-    if (strcmp(opt, "force") == 0) {
-        o->force = 1;
-        return 0;
-    }
-    if (strcmp(opt, "noinotify") == 0) {
-        o->noinotify = 1;
-        return 0;
-    }
-    if (strcmp(opt, "npy") == 0) {
-        o->npy = 1;
-        return 0;
+    for (size_t i = 0; i < COUNT(switches); i++) {
+        if (strcmp(opt, switches[i].name) == 0) {
+            *(int *)((char *)o + switches[i].field) = 1;
+            return 0;
+        }
     }
     if (in_list(kernel_flags, opt)) {
         append(o->kernel, sizeof(o->kernel), opt);
@@ -179,8 +213,7 @@ static int one(ckfs_opts *o, char *opt, char *msg, size_t msgsize, char *warn, s
     return -1;
 }
 
-int ckfs_opts_parse(ckfs_opts *o, const char *arg, char *msg, size_t msgsize, char *warn,
-                    size_t warnsize)
+int ckfs_opts_parse(ckfs_opts *o, const char *arg, char *msg, size_t msgsize)
 {
     size_t n = strlen(arg);
     char *buf = malloc(n + 1);
@@ -196,7 +229,7 @@ int ckfs_opts_parse(ckfs_opts *o, const char *arg, char *msg, size_t msgsize, ch
             buf[j++] = arg[++i];
         } else if (ch == ',' || ch == '\0') {
             buf[j] = '\0';
-            rc = one(o, buf, msg, msgsize, warn, warnsize);
+            rc = apply_option(o, buf, msg, msgsize);
             j = 0;
         } else {
             buf[j++] = ch;

@@ -3,8 +3,9 @@
  *
  * Options are comma-separated; a backslash escapes the next character (so a value may hold a
  * comma). Unknown options are errors, except the generic ones mount(8) and fstab pass to every
- * helper (defaults, auto, noauto, user, nofail, _netdev, x-*, comment=...), which are ignored,
- * and the kernel flags that are passed on (nosuid, nodev, noexec, noatime, ...).
+ * helper (ro, rw, defaults, auto, noauto, user, nofail, _netdev, x-*, comment=...), which are
+ * ignored, and the kernel flags collected in `kernel` (nosuid, nodev, noexec, noatime,
+ * nodiratime, dirsync). The options themselves are documented in docs/mount.md.
  */
 #ifndef CKPTFS_MNTOPTS_H
 #define CKPTFS_MNTOPTS_H
@@ -13,7 +14,7 @@
 #include <sys/types.h>
 
 typedef struct ckfs_opts {
-    int have_uid, have_gid, have_umask;
+    int have_uid, have_gid, have_umask; /* whether uid=, gid=, umask= were given */
     uid_t uid;
     gid_t gid;
     mode_t umask;
@@ -28,21 +29,21 @@ typedef struct ckfs_opts {
     double idle;       /* training folders: seconds unused before a checkpoint's files are
                           closed; default CKFS_IDLE_DEFAULT */
     int noinotify;     /* training folders: no inotify, revalidate by polling only */
-    char kernel[256];  /* extra kernel mount flags to pass on, comma-separated ("nosuid,...") */
+    char kernel[256];  /* kernel mount flags to pass on, comma-separated ("nosuid,nodev") */
 } ckfs_opts;
 
 #define CKFS_POLL_DEFAULT 1.0
 #define CKFS_IDLE_DEFAULT 30.0
 
-/* Set the defaults (everything off, poll and idle at their defaults). */
+/* Set the defaults: everything off, no uid/gid/umask given (the mount then follows the
+ * .index file), poll= and idle= at their defaults. */
 void ckfs_opts_init(ckfs_opts *o);
 
 /*
- * Parse one -o argument ("uid=1000,umask=022,force") into o. On error returns -1 and writes a
- * message naming the option into msg (size msgsize); warnings (e.g. "rw" ignored) go to
- * warn (may be NULL) as newline-separated lines.
+ * Parse one -o argument ("uid=1000,umask=022,force") into o, on top of what earlier calls
+ * set (a later value wins). Returns 0, or -1 with a message naming the offending option in
+ * msg (size msgsize); options before it have been applied.
  */
-int ckfs_opts_parse(ckfs_opts *o, const char *arg, char *msg, size_t msgsize, char *warn,
-                    size_t warnsize);
+int ckfs_opts_parse(ckfs_opts *o, const char *arg, char *msg, size_t msgsize);
 
 #endif

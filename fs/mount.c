@@ -413,7 +413,7 @@ static void raise_fd_limit(void)
     }
 }
 
-int ckpt_cmd_mount(int argc, char **argv)
+int ckfs_cmd_mount(int argc, char **argv)
 {
     int foreground = 0, debug = 0, single = 0;
     ckfs_opts o;
@@ -427,14 +427,14 @@ int ckpt_cmd_mount(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    char msg[512], warn[1024] = "";
+    char msg[512];
     optind = 1;
     opterr = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, "o:fdshnvt:N:", longopts, NULL)) != -1) {
         switch (ch) {
         case 'o':
-            if (ckfs_opts_parse(&o, optarg, msg, sizeof msg, warn, sizeof warn)) {
+            if (ckfs_opts_parse(&o, optarg, msg, sizeof msg)) {
                 fprintf(stderr, "%s: %s\n", prog, msg);
                 return CKPTFS_EXIT_USAGE;
             }
@@ -480,8 +480,6 @@ int ckpt_cmd_mount(int argc, char **argv)
      * failure): a relative one would name the wrong place then and leave a dead mount. */
     char *abs_mnt = realpath(argv[optind + 1], NULL);
     const char *mnt = abs_mnt ? abs_mnt : argv[optind + 1];
-    if (warn[0])
-        fprintf(stderr, "%s: %s", prog, warn);
     raise_fd_limit();
     /* The daemon runs in "/": every path it may open later (a folder's checkpoints, .meta
      * files) must be absolute, so resolve the source once, here. */

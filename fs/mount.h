@@ -13,6 +13,6 @@
  * Returns the exit code (CKPTFS_EXIT_* of exitcodes.h). Without -f it returns in the parent
  * once the daemon has answered the kernel's INIT, i.e. when the mount serves requests.
  */
-int ckpt_cmd_mount(int argc, char **argv);
+int ckfs_cmd_mount(int argc, char **argv);
 
 #endif

@@ -41,8 +41,9 @@
 
 #include "escape.h"
 #include "folder.h"
-#include "render.h"
+#include "bytesrc.h"
 #include "table.h"
+#include "textbuf.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -662,9 +663,9 @@ static size_t tsv_text(folder *f, char **out)
     if (!live)
         return 0;
     qsort(live, n, sizeof *live, cmp_step);
-    ckfs_buf b = {0};
+    ckpt_strbuf b = {0};
     static const char head[] = "checkpoint\tstep\ttime\tbytes\n";
-    ckfs_buf_put(&b, head, sizeof head - 1);
+    ckpt_strbuf_put(&b, head, sizeof head - 1);
     for (size_t k = 0; k < n; k++) {
         const fview *fv = live[k];
         char line[CKFS_ENTRY_NAME_MAX + 160], when[64] = "-", step[24] = "-";
@@ -676,11 +677,11 @@ static size_t tsv_text(folder *f, char **out)
             snprintf(step, sizeof step, "%ld", fv->step);
         int w = snprintf(line, sizeof line, "%s\t%s\t%s\t%" PRIu64 "\n", fv->v.display, step,
                          when, fv->bytes);
-        ckfs_buf_put(&b, line, w > 0 ? (size_t)w : 0);
+        ckpt_strbuf_put(&b, line, w > 0 ? (size_t)w : 0);
     }
     free(live);
     if (b.failed) {
-        ckfs_buf_free(&b);
+        ckpt_strbuf_free(&b);
         return 0;
     }
     *out = b.data;
@@ -786,6 +787,17 @@ static int shards_complete(const char *dir, char **shards, size_t n, const char 
             *bytes += (uint64_t)st.st_size;
     }
     return have == want;
+}
+
+/* Whether the .index at path ends in a table footer: written to the end. */
+static int index_whole(const char *path)
+{
+    ckpt_file *fh;
+    if (ckpt_file_open(ckpt_bytesrc_local(), path, &fh, NULL))
+        return 0;
+    int ok = ckpt_table_probe(fh);
+    ckpt_file_close(fh);
+    return ok;
 }
 
 /* The step of a checkpoint named like TF's: the number after its last '-', or -1. */
@@ -945,7 +957,7 @@ static int rescan(folder *f, int initial, ckpt_err *err)
         if (!fe[nfe].fv && cs[k].young) {
             char ip[PATH_MAX];
             snprintf(ip, sizeof ip, "%s.index", cs[k].item->prefix);
-            if (!ckpt_table_has_footer(ip)) {
+            if (!index_whole(ip)) {
                 cs[k].complete = 0;
                 memmove(&fe[nfe], &fe[nfe + 1], (l.n - nfe - 1) * sizeof *fe);
                 continue;

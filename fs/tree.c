@@ -11,6 +11,7 @@
 
 #include "dtype.h"
 #include "escape.h"
+#include "util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,22 +60,22 @@ struct ckfs_tree {
     dirrec *dirs;
     uint32_t ndirs;
     uint64_t total_bytes;
-    chunk *arena;
-    size_t arena_bytes;
+    chunk *arena; /* escaped display names */
 };
+
+/* Escaped names are few and short: one chunk usually holds them all. */
+enum { ARENA_CHUNK = 64 * 1024 };
 
 static const char *arena_put(ckfs_tree *t, const char *s, size_t len)
 {
     if (!t->arena || t->arena->size - t->arena->used < len) {
-        size_t size = 64 * 1024;
-        chunk *c = malloc(sizeof(chunk) + size);
+        chunk *c = malloc(sizeof(chunk) + ARENA_CHUNK);
         if (!c)
             return NULL;
         c->next = t->arena;
         c->used = 0;
-        c->size = size;
+        c->size = ARENA_CHUNK;
         t->arena = c;
-        t->arena_bytes += sizeof(chunk) + size;
     }
     char *p = t->arena->data + t->arena->used;
     memcpy(p, s, len);
@@ -82,54 +83,45 @@ static const char *arena_put(ckfs_tree *t, const char *s, size_t len)
     return p;
 }
 
-/* Growable arrays of build entries and directories. */
+/* Priorities: what a name belongs to when several want it. */
+enum { PRIO_PRIMARY = 0, PRIO_SIDECAR = 1, PRIO_GEN = 2 };
+
+/* One directory open along the current name. */
+typedef struct level {
+    const char *path; /* name whose prefix [0, end) is the directory's path */
+    size_t end;       /* index of the '/' ending the directory's component */
+    uint32_t dir;
+} level;
+
+/* Everything a build holds besides the tree itself; freed when the build ends. */
 typedef struct builder {
     ckfs_tree *t;
-    bent *b;
+    const ckpt_checkpoint *c;
+    bent *b; /* every candidate entry, before sorting and deduplication */
     size_t nb, capb;
-    size_t capd;
+    size_t capd;    /* capacity of t->dirs */
+    uint8_t *raw;   /* raw[i]: variable i is also a directory, so it moves to NAME.raw */
+    level *stack;   /* the directories open along the previous name */
+    size_t depth, cap_stack;
 } builder;
 
 static int push_ent(builder *B, uint32_t dir, const char *name, size_t len, int suffix,
                     int kind, uint32_t idx, uint32_t prio)
 {
-    if (B->nb == B->capb) {
-        size_t cap = B->capb ? B->capb * 2 : 1024;
-        bent *nb = realloc(B->b, cap * sizeof(*nb));
-        if (!nb)
-            return -1;
-        B->b = nb;
-        B->capb = cap;
-    }
-    if (B->nb >= UINT32_MAX - 1)
+    /* Directory and variable indices are 32-bit; so are the entries' positions. */
+    if (B->nb >= UINT32_MAX - 1 || ckpt_grow((void **)&B->b, &B->capb, B->nb + 1, sizeof(*B->b)))
         return -1;
-    bent *e = &B->b[B->nb++];
-    e->e.name = name;
-    e->e.len = (uint16_t)len;
-    e->e.suffix = (uint8_t)suffix;
-    e->e.kind = (uint8_t)kind;
-    e->e.idx = idx;
-    e->dir = dir;
-    e->prio = prio;
+    B->b[B->nb++] = (bent){{name, idx, (uint16_t)len, (uint8_t)suffix, (uint8_t)kind}, dir, prio};
     return 0;
 }
 
-static int push_dir(builder *B, uint32_t parent, uint32_t *out)
+static int push_dir(builder *B, uint32_t parent, const char *path, size_t pathlen, uint32_t *out)
 {
     ckfs_tree *t = B->t;
-    if (t->ndirs == B->capd) {
-        size_t cap = B->capd ? B->capd * 2 : 256;
-        dirrec *nd = realloc(t->dirs, cap * sizeof(*nd));
-        if (!nd)
-            return -1;
-        t->dirs = nd;
-        B->capd = cap;
-    }
-    if (t->ndirs >= UINT32_MAX - 1)
+    if (t->ndirs >= UINT32_MAX - 1 ||
+        ckpt_grow((void **)&t->dirs, &B->capd, t->ndirs + 1, sizeof(*t->dirs)))
         return -1;
-    dirrec *d = &t->dirs[t->ndirs];
-    memset(d, 0, sizeof(*d));
-    d->parent = parent;
+    t->dirs[t->ndirs] = (dirrec){.parent = parent, .path = path, .pathlen = pathlen};
     *out = t->ndirs++;
     return 0;
 }
@@ -167,12 +159,23 @@ static int cmp_names(const char *an, size_t al, int as, const char *bn, size_t b
     return atot < btot ? -1 : atot > btot ? 1 : 0;
 }
 
+static int cmp_dents(const dent *a, const dent *b)
+{
+    return cmp_names(a->name, a->len, a->suffix, b->name, b->len, b->suffix);
+}
+
+/* Same directory and same display name: the two compete for one directory entry. */
+static int same_name(const bent *a, const bent *b)
+{
+    return a->dir == b->dir && cmp_dents(&a->e, &b->e) == 0;
+}
+
 static int cmp_bent(const void *pa, const void *pb)
 {
     const bent *a = pa, *b = pb;
     if (a->dir != b->dir)
         return a->dir < b->dir ? -1 : 1;
-    int r = cmp_names(a->e.name, a->e.len, a->e.suffix, b->e.name, b->e.len, b->e.suffix);
+    int r = cmp_dents(&a->e, &b->e);
     if (r)
         return r;
     if (a->prio != b->prio)
@@ -204,142 +207,134 @@ static const char *kind_word(const dent *e)
     }
 }
 
-/* Priorities: what a name belongs to when several want it. */
-enum { PRIO_PRIMARY = 0, PRIO_SIDECAR = 1, PRIO_GEN = 2 };
-
-/* Stack of the directories open along the current name. */
-typedef struct level {
-    const char *path; /* name whose prefix [0, end) is the directory's path */
-    size_t end;       /* index of the '/' ending the directory's component */
-    uint32_t dir;
-} level;
-
-int ckfs_tree_build(const ckpt_checkpoint *c, const char *const *gen_names, int ngen, int npy,
-                    ckfs_warn_fn warn, void *warn_ctx, ckfs_tree **out)
+static int add_generated(builder *B, const char *const *gen_names, int ngen)
 {
-    *out = NULL;
-    size_t n = ckpt_count(c);
-    if (ngen < 0 || ngen > CKFS_GEN_MAX || n > (UINT32_MAX - CKFS_INO_VAR0) / CKFS_VAR_SLOTS)
-        return -1;
-    ckfs_tree *t = calloc(1, sizeof(*t));
-    builder B = {.t = t};
-    uint8_t *raw = calloc(n ? n : 1, 1);
-    level *stack = NULL;
-    size_t stack_cap = 0, depth = 0;
-    uint32_t root;
-    if (!t || !raw || push_dir(&B, 0, &root))
-        goto fail;
-    t->nvars = n;
-    t->ngen = ngen;
-
     for (int g = 0; g < ngen; g++) {
         if (!gen_names[g])
             continue;
-        t->genmask |= 1u << g;
-        if (push_ent(&B, 0, gen_names[g], strlen(gen_names[g]), SUF_NONE, CKFS_K_GEN,
+        B->t->genmask |= 1u << g;
+        if (push_ent(B, 0, gen_names[g], strlen(gen_names[g]), SUF_NONE, CKFS_K_GEN,
                      (uint32_t)g, PRIO_GEN))
-            goto fail;
+            return -1;
+    }
+    return 0;
+}
+
+/*
+ * Keep the open directories that are prefixes of name[0..len) and return where the part
+ * below them starts; *parent becomes the deepest one kept (the root when none is).
+ */
+static size_t keep_open_dirs(builder *B, const char *name, size_t len, uint32_t *parent)
+{
+    size_t keep = 0;
+    while (keep < B->depth) {
+        const level *L = &B->stack[keep];
+        if (L->end < len && name[L->end] == '/' && memcmp(name, L->path, L->end) == 0)
+            keep++;
+        else
+            break;
+    }
+    B->depth = keep;
+    *parent = keep ? B->stack[keep - 1].dir : 0;
+    return keep ? B->stack[keep - 1].end + 1 : 0;
+}
+
+/* Create directory name[0..end) (its component starts at start) below *parent and open it. */
+static int open_dir(builder *B, const char *name, size_t start, size_t end, uint32_t *parent)
+{
+    uint32_t d;
+    const char *dn;
+    size_t dl;
+    if (push_dir(B, *parent, name, end, &d) || display(B->t, name + start, end - start, &dn, &dl) ||
+        push_ent(B, *parent, dn, dl, SUF_NONE, CKFS_K_DIR, d, PRIO_PRIMARY))
+        return -1;
+    /* A variable with exactly this directory's path moves to NAME.raw. */
+    size_t j;
+    if (ckpt_find(B->c, name, end, &j) == 0)
+        B->raw[j] = 1;
+    if (ckpt_grow((void **)&B->stack, &B->cap_stack, B->depth + 1, sizeof(*B->stack)))
+        return -1;
+    B->stack[B->depth++] = (level){name, end, d};
+    *parent = d;
+    return 0;
+}
+
+/* Variable i: the directories its name opens, its file and its sidecars. */
+static int add_variable(builder *B, size_t i, int npy)
+{
+    ckpt_var v;
+    ckpt_get(B->c, i, &v);
+    const char *name = v.name;
+    size_t len = v.name_len;
+    B->t->total_bytes += v.nbytes;
+
+    uint32_t parent;
+    size_t start = keep_open_dirs(B, name, len, &parent);
+    for (const char *slash; (slash = memchr(name + start, '/', len - start)) != NULL;) {
+        size_t end = (size_t)(slash - name);
+        if (open_dir(B, name, start, end, &parent))
+            return -1;
+        start = end + 1;
     }
 
-    for (size_t i = 0; i < n; i++) {
-        ckpt_var v;
-        ckpt_get(c, i, &v);
-        const char *name = v.name;
-        size_t len = v.name_len;
-        t->total_bytes += v.nbytes;
+    const char *fn;
+    size_t fl;
+    if (display(B->t, name + start, len - start, &fn, &fl))
+        return -1;
+    uint32_t vi = (uint32_t)i;
+    if (push_ent(B, parent, fn, fl, SUF_NONE, CKFS_K_DATA, vi, PRIO_PRIMARY) ||
+        push_ent(B, parent, fn, fl, SUF_SHAPE, CKFS_K_SHAPE, vi, PRIO_SIDECAR) ||
+        push_ent(B, parent, fn, fl, SUF_DTYPE, CKFS_K_DTYPE, vi, PRIO_SIDECAR))
+        return -1;
+    if (npy && ckpt_dtype_size(v.dtype) > 0 &&
+        push_ent(B, parent, fn, fl, SUF_NPY, CKFS_K_NPY, vi, PRIO_SIDECAR))
+        return -1;
+    return 0;
+}
 
-        /* Keep the open directories that are prefixes of this name. */
-        size_t keep = 0;
-        while (keep < depth) {
-            const level *L = &stack[keep];
-            if (L->end < len && name[L->end] == '/' && memcmp(name, L->path, L->end) == 0)
-                keep++;
-            else
-                break;
-        }
-        depth = keep;
-        size_t start = depth ? stack[depth - 1].end + 1 : 0;
-        uint32_t parent = depth ? stack[depth - 1].dir : root;
-
-        /* Open the remaining directories of the path. */
-        for (;;) {
-            const char *slash = memchr(name + start, '/', len - start);
-            if (!slash)
-                break;
-            size_t end = (size_t)(slash - name);
-            uint32_t d;
-            const char *dn;
-            size_t dl;
-            if (push_dir(&B, parent, &d))
-                goto fail;
-            t->dirs[d].path = name;
-            t->dirs[d].pathlen = end;
-            if (display(t, name + start, end - start, &dn, &dl) ||
-                push_ent(&B, parent, dn, dl, SUF_NONE, CKFS_K_DIR, d, PRIO_PRIMARY))
-                goto fail;
-            /* A variable with exactly this directory's path moves to NAME.raw. */
-            size_t j;
-            if (ckpt_find(c, name, end, &j) == 0)
-                raw[j] = 1;
-            if (depth == stack_cap) {
-                size_t cap = stack_cap ? stack_cap * 2 : 16;
-                level *ns = realloc(stack, cap * sizeof(*ns));
-                if (!ns)
-                    goto fail;
-                stack = ns;
-                stack_cap = cap;
-            }
-            stack[depth++] = (level){name, end, d};
-            parent = d;
-            start = end + 1;
-        }
-
-        const char *fn;
-        size_t fl;
-        if (display(t, name + start, len - start, &fn, &fl))
-            goto fail;
-        uint32_t vi = (uint32_t)i;
-        if (push_ent(&B, parent, fn, fl, SUF_NONE, CKFS_K_DATA, vi, PRIO_PRIMARY) ||
-            push_ent(&B, parent, fn, fl, SUF_SHAPE, CKFS_K_SHAPE, vi, PRIO_SIDECAR) ||
-            push_ent(&B, parent, fn, fl, SUF_DTYPE, CKFS_K_DTYPE, vi, PRIO_SIDECAR))
-            goto fail;
-        if (npy && ckpt_dtype_size(v.dtype) > 0 &&
-            push_ent(&B, parent, fn, fl, SUF_NPY, CKFS_K_NPY, vi, PRIO_SIDECAR))
-            goto fail;
-    }
-
-    for (size_t k = 0; k < B.nb; k++) {
-        bent *e = &B.b[k];
-        if (e->e.kind == CKFS_K_DATA && raw[e->e.idx]) {
+/* A variable that is also a directory gives the directory its name and becomes NAME.raw,
+ * which, like a sidecar, yields to a variable of that exact name. */
+static void move_shadowed_to_raw(builder *B)
+{
+    for (size_t k = 0; k < B->nb; k++) {
+        bent *e = &B->b[k];
+        if (e->e.kind == CKFS_K_DATA && B->raw[e->e.idx]) {
             e->e.suffix = SUF_RAW;
             e->prio = PRIO_SIDECAR;
         }
     }
-    qsort(B.b, B.nb, sizeof(*B.b), cmp_bent);
+}
 
-    t->ents = malloc((B.nb ? B.nb : 1) * sizeof(*t->ents));
+/* Entry k (sorted) lost its name to the first entry of its run of equal names: say so. */
+static void warn_hidden(const builder *B, size_t k, ckfs_warn_fn warn, void *warn_ctx)
+{
+    const bent *e = &B->b[k];
+    size_t w = k - 1;
+    while (w > 0 && same_name(&B->b[w - 1], e))
+        w--;
+    char nm[CKFS_ENTRY_NAME_MAX + 1];
+    char msg[CKFS_ENTRY_NAME_MAX + CKFS_MSG_PATH_MAX + 128];
+    full_name(&e->e, nm);
+    const dirrec *dr = &B->t->dirs[e->dir];
+    int pl = dr->pathlen > CKFS_MSG_PATH_MAX ? CKFS_MSG_PATH_MAX : (int)dr->pathlen;
+    snprintf(msg, sizeof(msg), "hiding the %s '%s' in '/%.*s': a %s has that name",
+             kind_word(&e->e), nm, pl, dr->path ? dr->path : "", kind_word(&B->b[w].e));
+    warn(warn_ctx, msg);
+}
+
+/* Sort the candidates and keep the first of each name, filling each directory's range. */
+static int keep_winners(builder *B, ckfs_warn_fn warn, void *warn_ctx)
+{
+    ckfs_tree *t = B->t;
+    qsort(B->b, B->nb, sizeof(*B->b), cmp_bent);
+    t->ents = malloc((B->nb ? B->nb : 1) * sizeof(*t->ents));
     if (!t->ents)
-        goto fail;
-    for (size_t k = 0; k < B.nb; k++) {
-        const bent *e = &B.b[k];
-        if (k > 0 && B.b[k - 1].dir == e->dir &&
-            cmp_names(B.b[k - 1].e.name, B.b[k - 1].e.len, B.b[k - 1].e.suffix, e->e.name,
-                      e->e.len, e->e.suffix) == 0) {
-            if (warn) {
-                char nm[CKFS_ENTRY_NAME_MAX + 8], msg[600];
-                full_name(&e->e, nm);
-                /* Find the winner: the first entry of this run of equal names. */
-                size_t w = k - 1;
-                while (w > 0 && B.b[w - 1].dir == e->dir &&
-                       cmp_names(B.b[w - 1].e.name, B.b[w - 1].e.len, B.b[w - 1].e.suffix,
-                                 e->e.name, e->e.len, e->e.suffix) == 0)
-                    w--;
-                const dirrec *dr = &t->dirs[e->dir];
-                int pl = dr->pathlen > 200 ? 200 : (int)dr->pathlen;
-                snprintf(msg, sizeof(msg), "hiding the %s '%s' in '/%.*s': a %s has that name",
-                         kind_word(&e->e), nm, pl, dr->path ? dr->path : "", kind_word(&B.b[w].e));
-                warn(warn_ctx, msg);
-            }
+        return -1;
+    for (size_t k = 0; k < B->nb; k++) {
+        const bent *e = &B->b[k];
+        if (k > 0 && same_name(&B->b[k - 1], e)) {
+            if (warn)
+                warn_hidden(B, k, warn, warn_ctx);
             continue;
         }
         dirrec *d = &t->dirs[e->dir];
@@ -357,19 +352,46 @@ int ckfs_tree_build(const ckpt_checkpoint *c, const char *const *gen_names, int 
     dirrec *dshrunk = realloc(t->dirs, t->ndirs * sizeof(*t->dirs));
     if (dshrunk)
         t->dirs = dshrunk;
-
-    free(B.b);
-    free(raw);
-    free(stack);
-    *out = t;
     return 0;
+}
 
-fail:
+static int build(builder *B, const char *const *gen_names, int ngen, int npy, ckfs_warn_fn warn,
+                 void *warn_ctx)
+{
+    uint32_t root;
+    if (push_dir(B, 0, NULL, 0, &root) || add_generated(B, gen_names, ngen))
+        return -1;
+    for (size_t i = 0; i < B->t->nvars; i++)
+        if (add_variable(B, i, npy))
+            return -1;
+    move_shadowed_to_raw(B);
+    return keep_winners(B, warn, warn_ctx);
+}
+
+int ckfs_tree_build(const ckpt_checkpoint *c, const char *const *gen_names, int ngen, int npy,
+                    ckfs_warn_fn warn, void *warn_ctx, ckfs_tree **out)
+{
+    *out = NULL;
+    size_t n = ckpt_count(c);
+    /* Every inode number of tree.h must fit in 32 bits. */
+    if (ngen < 0 || ngen > CKFS_GEN_MAX || n > (UINT32_MAX - CKFS_INO_VAR0) / CKFS_VAR_SLOTS)
+        return -1;
+    builder B = {.t = calloc(1, sizeof(ckfs_tree)), .c = c, .raw = calloc(n ? n : 1, 1)};
+    int rc = -1;
+    if (B.t && B.raw) {
+        B.t->nvars = n;
+        B.t->ngen = ngen;
+        rc = build(&B, gen_names, ngen, npy, warn, warn_ctx);
+    }
     free(B.b);
-    free(raw);
-    free(stack);
-    ckfs_tree_free(t);
-    return -1;
+    free(B.raw);
+    free(B.stack);
+    if (rc) {
+        ckfs_tree_free(B.t);
+        return -1;
+    }
+    *out = B.t;
+    return 0;
 }
 
 void ckfs_tree_free(ckfs_tree *t)
@@ -475,11 +497,6 @@ uint32_t ckfs_tree_subdirs(const ckfs_tree *t, uint32_t dir)
     return dir < t->ndirs ? t->dirs[dir].subdirs : 0;
 }
 
-uint32_t ckfs_tree_ndirs(const ckfs_tree *t)
-{
-    return t->ndirs;
-}
-
 uint64_t ckfs_tree_nnames(const ckfs_tree *t)
 {
     return t->nents;
@@ -488,9 +505,4 @@ uint64_t ckfs_tree_nnames(const ckfs_tree *t)
 uint64_t ckfs_tree_total_bytes(const ckfs_tree *t)
 {
     return t->total_bytes;
-}
-
-size_t ckfs_tree_memory(const ckfs_tree *t)
-{
-    return sizeof(*t) + t->nents * sizeof(dent) + t->ndirs * sizeof(dirrec) + t->arena_bytes;
 }

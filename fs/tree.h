@@ -12,13 +12,14 @@
  *   16 + 4*count + (d - 1)         directory d >= 1 (numbered in name order)
  * A training-folder mount gives each checkpoint one such space above bit 40 (ll.h).
  *
- * Memory: one 16-byte entry per visible name plus 16 bytes per directory; names point into
+ * Memory: one 16-byte entry per visible name plus 32 bytes per directory; names point into
  * the checkpoint's own name strings (escaped names live in a small arena).
  */
 #ifndef CKPTFS_TREE_H
 #define CKPTFS_TREE_H
 
 #include "checkpoint.h"
+#include "escape.h" /* CKFS_ENTRY_NAME_MAX */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -39,9 +40,6 @@ enum ckfs_kind {
 #define CKFS_INO_VAR0 16u
 #define CKFS_VAR_SLOTS 4u
 
-/* Longest display name of an entry (a component plus a suffix), without the NUL. */
-#define CKFS_ENTRY_NAME_MAX 255
-
 typedef struct ckfs_tree ckfs_tree;
 
 typedef struct ckfs_node {
@@ -49,17 +47,20 @@ typedef struct ckfs_node {
     uint32_t idx; /* directory, variable or generated-file index */
 } ckfs_node;
 
-/* Receives one warning line (no newline) about a hidden generated file. */
+/* Receives one warning line (no newline) about a name hidden by another entry. */
 typedef void (*ckfs_warn_fn)(void *ctx, const char *msg);
 
 /*
  * Build the tree of checkpoint c. gen_names: ngen (<= CKFS_GEN_MAX) names of generated root
- * files, NULL for a slot this checkpoint does not have (its inode number stays unused). npy: add NAME.npy beside every variable whose dtype has a fixed element size.
+ * files, NULL for a slot this checkpoint does not have (its inode number stays unused).
+ * npy: add NAME.npy beside every variable whose dtype has a fixed element size. warn (may be
+ * NULL) hears about every name hidden because another entry owns it.
  * Returns 0, or -1 on allocation failure / too many variables.
  */
 int ckfs_tree_build(const ckpt_checkpoint *c, const char *const *gen_names, int ngen, int npy,
                     ckfs_warn_fn warn, void *warn_ctx, ckfs_tree **out);
 
+/* Free a tree from ckfs_tree_build; NULL is a no-op. */
 void ckfs_tree_free(ckfs_tree *t);
 
 /* Inode number of a node. */
@@ -82,12 +83,9 @@ void ckfs_tree_dir_entry(const ckfs_tree *t, uint32_t dir, uint32_t k, ckfs_node
 uint32_t ckfs_tree_parent(const ckfs_tree *t, uint32_t dir);
 uint32_t ckfs_tree_subdirs(const ckfs_tree *t, uint32_t dir);
 
-/* Counts for statfs: directories, visible names, sum of variables' bytes. */
-uint32_t ckfs_tree_ndirs(const ckfs_tree *t);
+/* Counts for statfs: visible names (directories included, the root not) and the sum of the
+ * variables' bytes. */
 uint64_t ckfs_tree_nnames(const ckfs_tree *t);
 uint64_t ckfs_tree_total_bytes(const ckfs_tree *t);
-
-/* Memory the tree holds, in bytes (for the report and tests). */
-size_t ckfs_tree_memory(const ckfs_tree *t);
 
 #endif

@@ -10,17 +10,14 @@
 
 #include "crc32c.h"
 #include "dtype.h"
-#include "fileio.h"
 #include "shape.h"
 #include "table.h"
 #include "tensor_bundle.pb-c.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 typedef struct build_ctx {
     ckpt_checkpoint *c;
@@ -64,32 +61,30 @@ static int parse_header(build_ctx *b, const uint8_t *val, size_t vlen, ckpt_err 
     return rc;
 }
 
-static int add_entry(build_ctx *b, const uint8_t *key, size_t klen, const uint8_t *val,
-                     size_t vlen, int is_slice, ckpt_err *err)
+/* Messages about an entry name it by its key, cut short: a hostile key may be huge. */
+#define KEY_SHOWN 200
+
+/*
+ * Append a record for key to the array it belongs in (not yet counted), its name to the names
+ * arena and its rank dims at the end of the dims arena (not yet counted either): *out.
+ */
+static int new_rec(build_ctx *b, const uint8_t *key, size_t klen, int is_slice,
+                   const Tensorflow__TensorShapeProto *shape, var_rec **out, ckpt_err *err)
 {
     ckpt_checkpoint *c = b->c;
     var_rec **arr = is_slice ? &c->slices : &c->vars;
     size_t *count = is_slice ? &c->nslices : &c->nvars;
     size_t *cap = is_slice ? &c->slices_cap : &c->vars_cap;
-    Tensorflow__BundleEntryProto *e = tensorflow__bundle_entry_proto__unpack(NULL, vlen, val);
-    if (!e)
-        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: entry for \"%.*s\" is not parseable",
-                            b->index_path, (int)(klen > 200 ? 200 : klen), key);
-    int rc = 0;
-    size_t rank = e->shape ? e->shape->n_dim : 0;
-    if (!e->shape || e->shape->unknown_rank || rank > MAX_RANK) {
-        rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: variable \"%.*s\" has an invalid shape",
-                          b->index_path, (int)klen, key);
-        goto out;
-    }
+    size_t rank = shape ? shape->n_dim : 0;
+    if (!shape || shape->unknown_rank || rank > MAX_RANK)
+        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: variable \"%.*s\" has an invalid shape",
+                            b->index_path, (int)klen, key);
     if (ckpt_grow((void **)arr, cap, *count + 1, sizeof **arr) ||
         ckpt_grow((void **)&c->names, &c->names_cap, c->names_len + klen + 1, 1) ||
         ckpt_grow((void **)&c->dims, &c->dims_cap, c->ndims + rank, sizeof *c->dims) ||
-        c->ndims + rank > UINT32_MAX || klen > UINT32_MAX) {
-        rc = ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory for the variable index",
-                          b->index_path);
-        goto out;
-    }
+        c->ndims + rank > UINT32_MAX || klen > UINT32_MAX)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory for the variable index",
+                            b->index_path);
     var_rec *r = &(*arr)[*count];
     memset(r, 0, sizeof *r);
     r->name_off = c->names_len;
@@ -99,94 +94,123 @@ static int add_entry(build_ctx *b, const uint8_t *key, size_t klen, const uint8_
     r->dims_off = (uint32_t)c->ndims;
     r->rank = (uint8_t)rank;
     for (size_t i = 0; i < rank; i++) {
-        if (e->shape->dim[i]->size < 0) {
-            rc = ckpt_err_set(err, CKPT_E_CORRUPT,
-                              "%s: variable \"%.*s\" has a negative dimension", b->index_path,
-                              (int)klen, key);
-            goto out;
-        }
-        c->dims[c->ndims + i] = e->shape->dim[i]->size;
+        if (shape->dim[i]->size < 0)
+            return ckpt_err_set(err, CKPT_E_CORRUPT,
+                                "%s: variable \"%.*s\" has a negative dimension", b->index_path,
+                                (int)klen, key);
+        c->dims[c->ndims + i] = shape->dim[i]->size;
     }
-    r->dtype = (uint16_t)(e->dtype > 0xffff ? 0xffff : e->dtype);
+    *out = r;
+    return 0;
+}
+
+/*
+ * A partitioned full-tensor entry: its bytes live in slice entries, assembled on read. Its
+ * parts' boxes go to the dims arena after its own dims; the slices are linked once the whole
+ * index is read (ckpt__resolve_parts).
+ */
+static int add_partitioned(build_ctx *b, var_rec *r, const Tensorflow__BundleEntryProto *e,
+                           uint64_t numel, ckpt_err *err)
+{
+    ckpt_checkpoint *c = b->c;
+    const char *key = c->names + r->name_off;
+    size_t rank = r->rank, n = e->n_slices;
+    size_t esz = ckpt_dtype_size(r->dtype);
+    r->flags = CKPT_VAR_PARTITIONED;
+    r->shard = -1;
+    r->nbytes = esz && numel <= UINT64_MAX / esz ? numel * esz : 0;
+    r->offset = c->nparts;
+    r->nparts = (uint32_t)n;
+    size_t ext_at = c->ndims + rank;
+    if (n > UINT32_MAX ||
+        ckpt_grow((void **)&c->parts, &c->parts_cap, c->nparts + n, sizeof *c->parts) ||
+        ckpt_grow((void **)&c->dims, &c->dims_cap, ext_at + 2 * rank * n, sizeof *c->dims) ||
+        ext_at + 2 * rank * n > UINT32_MAX)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory for the variable index",
+                            b->index_path);
+    for (size_t i = 0; i < n; i++) {
+        const Tensorflow__TensorSliceProto *sl = e->slices[i];
+        if (sl->n_extent != rank)
+            return ckpt_err_set(err, CKPT_E_CORRUPT,
+                                "%s: variable \"%.*s\": slice %zu has %zu extents for rank %zu",
+                                b->index_path, (int)r->name_len, key, i, sl->n_extent, rank);
+        int64_t *ext = c->dims + ext_at + 2 * rank * i;
+        for (size_t d = 0; d < rank; d++) {
+            const Tensorflow__TensorSliceProto__Extent *x = sl->extent[d];
+            int has_len =
+                x->has_length_case == TENSORFLOW__TENSOR_SLICE_PROTO__EXTENT__HAS_LENGTH_LENGTH;
+            ext[2 * d] = has_len ? x->start : 0;
+            ext[2 * d + 1] = has_len ? x->length : -1;
+        }
+        c->parts[c->nparts + i].slice = UINT32_MAX; /* resolved after the whole index */
+        c->parts[c->nparts + i].ext_off = (uint32_t)(ext_at + 2 * rank * i);
+    }
+    c->nparts += n;
+    c->ndims = ext_at + 2 * rank * n - rank; /* the caller adds rank back */
+    return 0;
+}
+
+/* A plain entry: its stored range must name a shard, and its size fit its shape and dtype. */
+static int check_plain(build_ctx *b, const var_rec *r, const Tensorflow__BundleEntryProto *e,
+                       uint64_t numel, ckpt_err *err)
+{
+    const ckpt_checkpoint *c = b->c;
+    int klen = (int)r->name_len;
+    const char *key = c->names + r->name_off;
+    if (e->offset < 0 || e->size < 0 || e->shard_id < 0 || e->shard_id >= c->num_shards)
+        return ckpt_err_set(err, CKPT_E_CORRUPT,
+                            "%s: variable \"%.*s\" points to shard %d, offset %lld, size %lld, "
+                            "outside the %d data shard(s)",
+                            b->index_path, klen, key, e->shard_id, (long long)e->offset,
+                            (long long)e->size, c->num_shards);
+    size_t esize = ckpt_dtype_size(r->dtype);
+    if (esize && (numel > UINT64_MAX / esize || numel * esize != r->nbytes))
+        return ckpt_err_set(err, CKPT_E_CORRUPT,
+                            "%s: variable \"%.*s\": stored size %llu does not match its shape "
+                            "and dtype (%llu bytes expected)",
+                            b->index_path, klen, key, (unsigned long long)r->nbytes,
+                            (unsigned long long)(numel * esize));
+    if (r->dtype == CKPT_DT_RESOURCE)
+        return ckpt_err_set(err, CKPT_E_CORRUPT,
+                            "%s: variable \"%.*s\" has dtype resource, which has no saved form",
+                            b->index_path, klen, key);
+    return 0;
+}
+
+static int add_entry(build_ctx *b, const uint8_t *key, size_t klen, const uint8_t *val,
+                     size_t vlen, int is_slice, ckpt_err *err)
+{
+    ckpt_checkpoint *c = b->c;
+    Tensorflow__BundleEntryProto *e = tensorflow__bundle_entry_proto__unpack(NULL, vlen, val);
+    if (!e)
+        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: entry for \"%.*s\" is not parseable",
+                            b->index_path, (int)(klen > KEY_SHOWN ? KEY_SHOWN : klen), key);
+    var_rec *r = NULL;
+    int rc = new_rec(b, key, klen, is_slice, e->shape, &r, err);
+    if (rc)
+        goto out;
+    r->dtype = (uint16_t)(e->dtype > DTYPE_CLAMP ? DTYPE_CLAMP : e->dtype);
     r->shard = e->shard_id;
     r->offset = (uint64_t)e->offset;
     r->nbytes = (uint64_t)e->size;
     r->crc = ckpt_crc32c_unmask(e->crc32c);
     r->flags = CKPT_VAR_HAS_CRC;
     uint64_t numel;
-    if (ckpt_shape_numel(r->rank, c->dims + c->ndims, &numel)) {
+    if (ckpt_shape_numel(r->rank, c->dims + c->ndims, &numel))
         rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: variable \"%.*s\" has an invalid shape",
                           b->index_path, (int)klen, key);
+    else if (e->n_slices > 0 && !is_slice)
+        rc = add_partitioned(b, r, e, numel, err);
+    else
+        rc = check_plain(b, r, e, numel, err);
+    if (rc)
         goto out;
-    }
-    if (e->n_slices > 0 && !is_slice) {
-        /* Partitioned full-tensor entry: its bytes live in slice entries, assembled on read. */
-        size_t esz = ckpt_dtype_size(r->dtype);
-        r->flags = CKPT_VAR_PARTITIONED;
-        r->shard = -1;
-        r->nbytes = esz && numel <= UINT64_MAX / esz ? numel * esz : 0;
-        r->offset = c->nparts;
-        r->nparts = (uint32_t)e->n_slices;
-        size_t ext_at = c->ndims + rank;
-        if (e->n_slices > UINT32_MAX ||
-            ckpt_grow((void **)&c->parts, &c->parts_cap, c->nparts + e->n_slices, sizeof *c->parts) ||
-            ckpt_grow((void **)&c->dims, &c->dims_cap, ext_at + 2 * rank * e->n_slices,
-                 sizeof *c->dims) ||
-            ext_at + 2 * rank * e->n_slices > UINT32_MAX) {
-            rc = ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory for the variable index",
-                              b->index_path);
-            goto out;
-        }
-        for (size_t i = 0; i < e->n_slices; i++) {
-            Tensorflow__TensorSliceProto *sl = e->slices[i];
-            if (sl->n_extent != rank) {
-                rc = ckpt_err_set(err, CKPT_E_CORRUPT,
-                                  "%s: variable \"%.*s\": slice %zu has %zu extents for rank %zu",
-                                  b->index_path, (int)klen, key, i, sl->n_extent, rank);
-                goto out;
-            }
-            int64_t *ext = c->dims + ext_at + 2 * rank * i;
-            for (size_t d = 0; d < rank; d++) {
-                Tensorflow__TensorSliceProto__Extent *x = sl->extent[d];
-                int has_len = x->has_length_case ==
-                              TENSORFLOW__TENSOR_SLICE_PROTO__EXTENT__HAS_LENGTH_LENGTH;
-                ext[2 * d] = has_len ? x->start : 0;
-                ext[2 * d + 1] = has_len ? x->length : -1;
-            }
-            c->parts[c->nparts + i].slice = UINT32_MAX; /* resolved after the whole index */
-            c->parts[c->nparts + i].ext_off = (uint32_t)(ext_at + 2 * rank * i);
-        }
-        c->nparts += e->n_slices;
-        c->ndims = ext_at + 2 * rank * e->n_slices - rank; /* keep: adds rank back */
-        goto keep;
-    }
-    if (e->offset < 0 || e->size < 0 || e->shard_id < 0 || e->shard_id >= c->num_shards) {
-        rc = ckpt_err_set(err, CKPT_E_CORRUPT,
-                          "%s: variable \"%.*s\" points to shard %d, offset %lld, size %lld, "
-                          "outside the %d data shard(s)",
-                          b->index_path, (int)klen, key, e->shard_id, (long long)e->offset,
-                          (long long)e->size, c->num_shards);
-        goto out;
-    }
-    size_t esize = ckpt_dtype_size(r->dtype);
-    if (esize && (numel > UINT64_MAX / esize || numel * esize != r->nbytes)) {
-        rc = ckpt_err_set(err, CKPT_E_CORRUPT,
-                          "%s: variable \"%.*s\": stored size %llu does not match its shape and "
-                          "dtype (%llu bytes expected)",
-                          b->index_path, (int)klen, key, (unsigned long long)r->nbytes,
-                          (unsigned long long)(numel * esize));
-        goto out;
-    }
-    if (r->dtype == CKPT_DT_RESOURCE) {
-        rc = ckpt_err_set(err, CKPT_E_CORRUPT,
-                          "%s: variable \"%.*s\" has dtype resource, which has no saved form",
-                          b->index_path, (int)klen, key);
-        goto out;
-    }
-keep:
     c->names_len += klen + 1;
-    c->ndims += rank;
-    (*count)++;
+    c->ndims += r->rank;
+    if (is_slice)
+        c->nslices++;
+    else
+        c->nvars++;
 out:
     tensorflow__bundle_entry_proto__free_unpacked(e, NULL);
     return rc;
@@ -207,78 +231,76 @@ static int visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
     return add_entry(b, key, klen, val, vlen, klen > 0 && key[0] == 0, err);
 }
 
-static int load_index(ckpt_checkpoint *c, const char *path, ckpt_err *err)
+/* Parse the index table t (read from path) into c. */
+static int parse_index(ckpt_checkpoint *c, ckpt_table *t, const char *path, ckpt_err *err)
 {
-    int fd;
-    int rc0 = ckpt_open_regular(path, &fd, &c->index_st, err);
-    if (rc0)
-        return rc0;
-    uint64_t size = (uint64_t)c->index_st.st_size;
-    uint8_t *mem = NULL;
-    ckpt_table *t = NULL;
-    int rc;
-    if (size <= INDEX_IN_MEMORY_MAX) {
-        mem = malloc(size ? size : 1);
-        if (!mem) {
-            close(fd);
-            return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory reading the index", path);
-        }
-        rc = ckpt_pread_full(fd, mem, size, 0);
-        if (rc) {
-            free(mem);
-            close(fd);
-            return ckpt_err_set(err, CKPT_E_IO, "%s: read failed: %s", path,
-                                rc == -ENODATA ? "file shrank while reading" : strerror(-rc));
-        }
-        rc = ckpt_table_open_mem(mem, size, path, &t, err);
-    } else {
-        rc = ckpt_table_open_fd(fd, size, path, &t, err);
-    }
-    if (rc == 0) {
-        build_ctx b = {c, path, 0};
-        rc = ckpt_table_foreach(t, visit, &b, err);
-        if (rc == 0 && !b.seen_header)
-            rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: the index has no header entry", path);
-    }
-    ckpt_table_close(t);
-    free(mem);
-    close(fd);
+    build_ctx b = {c, path, 0};
+    int rc = ckpt_table_foreach(t, visit, &b, err);
+    if (rc == 0 && !b.seen_header)
+        rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: the index has no header entry", path);
     return rc;
 }
 
-static int open_shards(ckpt_checkpoint *c, unsigned flags, ckpt_err *err)
+static int load_index(ckpt_checkpoint *c, const char *path, ckpt_err *err)
 {
-    c->shards = calloc(c->num_shards ? (size_t)c->num_shards : 1, sizeof *c->shards);
-    if (!c->shards)
-        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-    for (int s = 0; s < c->num_shards; s++)
-        c->shards[s].fd = -1;
-    for (int s = 0; s < c->num_shards; s++) {
-        shard *sh = &c->shards[s];
-        size_t n = strlen(c->prefix) + 64;
-        sh->path = malloc(n);
-        if (!sh->path)
-            return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-        snprintf(sh->path, n, "%s.data-%05d-of-%05d", c->prefix, s, c->num_shards);
-        struct stat st;
-        ckpt_err oerr;
-        int orc = ckpt_open_regular(sh->path, &sh->fd, &st, &oerr);
-        if (orc == 0) {
-            sh->size = (uint64_t)st.st_size;
-            continue;
-        }
-        if (orc == CKPT_E_NOTFOUND && (flags & CKPT_OPEN_MISSING_SHARDS_OK))
-            continue;
-        /* oerr.msg starts with the path, which our own message already names. */
-        const char *why = orc == CKPT_E_NOTFOUND ? strerror(ENOENT) : oerr.msg;
-        size_t plen = strlen(sh->path);
-        if (!strncmp(why, sh->path, plen) && !strncmp(why + plen, ": ", 2))
-            why += plen + 2;
-        return ckpt_err_set(err, orc == CKPT_E_NOTFOUND ? CKPT_E_MISSING : CKPT_E_IO,
-                            "%s: data shard %d of %d: %s", sh->path, s, c->num_shards,
-                            why);
+    ckpt_file *f;
+    int rc = ckpt_file_open(c->src, path, &f, err);
+    if (rc)
+        return rc;
+    c->index_st = f->attr;
+    uint8_t *mem = NULL;
+    ckpt_table *t = NULL;
+    if (f->size <= INDEX_IN_MEMORY_MAX) {
+        /* One request for the whole index: the cheap way on NFS or an object store. */
+        mem = malloc(f->size ? (size_t)f->size : 1);
+        if (!mem)
+            rc = ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory reading the index", path);
+        else if ((rc = ckpt_file_pread(f, mem, (size_t)f->size, 0, err)) == 0)
+            rc = ckpt_table_open_mem(mem, f->size, path, &t, err);
+    } else {
+        rc = ckpt_table_open_file(f, &t, err);
     }
-    /* Every stored byte range must lie inside its (present) shard. */
+    if (rc == 0)
+        rc = parse_index(c, t, path, err);
+    ckpt_table_close(t);
+    free(mem);
+    ckpt_file_close(f);
+    return rc;
+}
+
+/* The name of data shard s of n: PREFIX.data-SSSSS-of-NNNNN (malloc'd). */
+static char *shard_name(const char *prefix, int s, int n)
+{
+    size_t len = strlen(prefix) + sizeof ".data-" + 2 * 11 + sizeof "-of-";
+    char *p = malloc(len);
+    if (p)
+        snprintf(p, len, "%s.data-%05d-of-%05d", prefix, s, n);
+    return p;
+}
+
+/* Open data shard s; a missing one is left NULL when flags allow it. */
+static int open_shard(ckpt_checkpoint *c, int s, unsigned flags, ckpt_err *err)
+{
+    shard *sh = &c->shards[s];
+    sh->path = shard_name(c->prefix, s, c->num_shards);
+    if (!sh->path)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    ckpt_err oerr;
+    int orc = ckpt_file_open(c->src, sh->path, &sh->file, &oerr);
+    if (orc == 0) {
+        sh->size = sh->file->size;
+        return 0;
+    }
+    if (orc == CKPT_E_NOTFOUND && (flags & CKPT_OPEN_MISSING_SHARDS_OK))
+        return 0;
+    const char *why = orc == CKPT_E_NOTFOUND ? strerror(ENOENT) : ckpt_err_detail(&oerr, sh->path);
+    return ckpt_err_set(err, orc == CKPT_E_NOTFOUND ? CKPT_E_MISSING : CKPT_E_IO,
+                        "%s: data shard %d of %d: %s", sh->path, s, c->num_shards, why);
+}
+
+/* Every stored byte range must lie inside its (present) shard. */
+static int check_ranges(ckpt_checkpoint *c, ckpt_err *err)
+{
     for (int pass = 0; pass < 2; pass++) {
         var_rec *arr = pass ? c->slices : c->vars;
         size_t n = pass ? c->nslices : c->nvars;
@@ -287,7 +309,7 @@ static int open_shards(ckpt_checkpoint *c, unsigned flags, ckpt_err *err)
             if (r->flags & CKPT_VAR_PARTITIONED)
                 continue;
             shard *sh = &c->shards[r->shard];
-            if (sh->fd < 0) {
+            if (!sh->file) {
                 r->flags |= CKPT_VAR_SHARD_MISSING;
                 continue;
             }
@@ -304,6 +326,18 @@ static int open_shards(ckpt_checkpoint *c, unsigned flags, ckpt_err *err)
     return 0;
 }
 
+static int open_shards(ckpt_checkpoint *c, unsigned flags, ckpt_err *err)
+{
+    c->shards = calloc(c->num_shards ? (size_t)c->num_shards : 1, sizeof *c->shards);
+    if (!c->shards)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    for (int s = 0; s < c->num_shards; s++) {
+        int rc = open_shard(c, s, flags, err);
+        if (rc)
+            return rc;
+    }
+    return check_ranges(c, err);
+}
 
 int ckpt__load_v2(ckpt_checkpoint *c, const char *index_path, unsigned flags, ckpt_err *err)
 {

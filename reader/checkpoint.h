@@ -12,11 +12,13 @@
  * bytes exactly as stored (C order, little-endian), for a DT_STRING tensor its stored encoding
  * (see tstring.h to decode it).
  *
- * Reads are thread-safe: they use pread on shard descriptors opened once, at open time.
+ * Reads are thread-safe: they use positioned reads (bytesrc.h) on shard files opened once, at
+ * open time.
  */
 #ifndef CKPT_CHECKPOINT_H
 #define CKPT_CHECKPOINT_H
 
+#include "bytesrc.h"
 #include "err.h"
 #include "tstring.h"
 
@@ -62,6 +64,13 @@ typedef struct ckpt_crc_state {
 
 /* Open the checkpoint named by source (prefix or any of its files). flags: CKPT_OPEN_*. */
 int ckpt_open(const char *source, unsigned flags, ckpt_checkpoint **out, ckpt_err *err);
+
+/*
+ * ckpt_open reading every checkpoint file through src (bytesrc.h) instead of the local
+ * filesystem. Resolving source to a prefix still looks at local names (see bytesrc.h).
+ */
+int ckpt_open_src(const ckpt_bytesrc *src, const char *source, unsigned flags,
+                  ckpt_checkpoint **out, ckpt_err *err);
 
 /* Release everything the checkpoint holds. NULL is fine. */
 void ckpt_close(ckpt_checkpoint *c);

@@ -1,10 +1,12 @@
 /*
- * ckpt_internal.h - what the checkpoint loaders (bundle.c for V2, v1.c for V1) share with the
- * common core (checkpoint.c). Not an API: only the reader's own sources include it.
+ * ckpt_internal.h - what the checkpoint loaders (bundle.c for V2, v1.c for V1) and the slice
+ * assembly (partition.c) share with the common core (checkpoint.c). Not an API: only the
+ * reader's own sources include it.
  */
 #ifndef CKPT_INTERNAL_H
 #define CKPT_INTERNAL_H
 
+#include "bytesrc.h"
 #include "checkpoint.h"
 #include "util.h"
 
@@ -22,6 +24,10 @@
 #define INDEX_IN_MEMORY_MAX (1ull << 30)
 /* Sanity bound on the header's shard count (each shard holds an open descriptor). */
 #define MAX_SHARDS 65536
+/* More slices than this per variable are refused: the overlap check is quadratic. */
+#define MAX_PARTS 4096
+/* Dtype numbers are stored in 16 bits; anything larger is kept as this (an unknown type). */
+#define DTYPE_CLAMP 0xffff
 
 /*
  * One variable, or one slice entry of a partitioned variable. For a partitioned variable offset
@@ -51,7 +57,7 @@ typedef struct part_rec {
 /* A data file: a V2 shard, or one V1 table file. */
 typedef struct shard {
     char *path;
-    int fd;
+    ckpt_file *file; /* NULL when the shard is missing */
     uint64_t size;
     struct ckpt_table *table; /* V1 only */
 } shard;
@@ -60,6 +66,7 @@ typedef struct shard {
 enum { REC_V1_SLICE = 1u << 7 /* bytes live in a V1 table record under the slice key */ };
 
 struct ckpt_checkpoint {
+    const ckpt_bytesrc *src; /* every data, index and V1 file is read through it */
     char *prefix;
     char *meta_path;
     struct stat index_st;
@@ -92,6 +99,28 @@ struct ckpt_checkpoint {
     uint64_t v1_clock;
 };
 
+/* Binary search of records sorted by name (their key bytes) for exactly key: 0 and *idx, or
+ * CKPT_E_NOTFOUND. */
+int ckpt__find_rec(const ckpt_checkpoint *c, const var_rec *arr, size_t n, const void *key,
+                   size_t klen, size_t *idx);
+
+/* Read n bytes at off within stored range r (a variable or a slice entry); name for messages. */
+int ckpt__read_stored(ckpt_checkpoint *c, const var_rec *r, const char *name, uint8_t *buf,
+                      size_t n, uint64_t off, ckpt_err *err);
+
+/*
+ * Link every part of every partitioned variable to its slice entry and check that the slices
+ * tile their tensor exactly (partition.c). index_path names the checkpoint in messages.
+ */
+int ckpt__resolve_parts(ckpt_checkpoint *c, const char *index_path, ckpt_err *err);
+
+/* Copy bytes [off, off+n) of partitioned variable r from its slices into buf. */
+int ckpt__read_partitioned(ckpt_checkpoint *c, const var_rec *r, uint8_t *buf, size_t n,
+                           uint64_t off, ckpt_err *err);
+
+/* Check the stored CRC of every slice of partitioned variable r, reading each once. */
+int ckpt__verify_slices(ckpt_checkpoint *c, const var_rec *r, ckpt_err *err);
+
 /* Load a V2 checkpoint: index_path's entries, then its data shards. */
 int ckpt__load_v2(ckpt_checkpoint *c, const char *index_path, unsigned flags, ckpt_err *err);
 
@@ -101,8 +130,8 @@ int ckpt__load_v2(ckpt_checkpoint *c, const char *index_path, unsigned flags, ck
  */
 int ckpt__v1_file_count(const char *path, size_t *base_len);
 
-/* Non-zero if path is a V1 checkpoint table (its first record is a SavedTensorSliceMeta). */
-int ckpt__is_v1(const char *path);
+/* Non-zero if path, opened through src, is a table file: a V1 checkpoint candidate. */
+int ckpt__is_v1(const ckpt_bytesrc *src, const char *path);
 
 /* Load a V1 checkpoint from path (one file, or every file of a -NNNNN-of-MMMMM set). */
 int ckpt__load_v1(ckpt_checkpoint *c, const char *path, ckpt_err *err);

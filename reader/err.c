@@ -31,6 +31,14 @@ int ckpt_err_prefix(ckpt_err *err, const char *fmt, ...)
     return err->code;
 }
 
+const char *ckpt_err_detail(const ckpt_err *err, const char *path)
+{
+    size_t n = strlen(path);
+    if (!strncmp(err->msg, path, n) && !strncmp(err->msg + n, ": ", 2))
+        return err->msg + n + 2;
+    return err->msg;
+}
+
 void ckpt_err_clear(ckpt_err *err)
 {
     if (err) {

@@ -35,6 +35,9 @@ int ckpt_err_set(ckpt_err *err, int code, const char *fmt, ...)
 /* Prepend "context: " to the message already in err, keeping its code; returns the code. */
 int ckpt_err_prefix(ckpt_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The message in err without a leading "path: ", for a caller that names path itself. */
+const char *ckpt_err_detail(const ckpt_err *err, const char *path);
+
 /* Reset err to "no error". */
 void ckpt_err_clear(ckpt_err *err);
 

@@ -1,9 +1,11 @@
 /*
- * fileio.h - opening and reading the checkpoint's files safely.
+ * fileio.h - local-file helpers: opening safely, reading fully, mapping, and what a name is.
  *
  * A checkpoint directory is not trusted: any of its names may be a FIFO, a device or a
  * directory, and opening a FIFO for reading blocks until a writer appears, which in the daemon
- * would hang a worker thread forever. Every file libckpt reads is opened here.
+ * would hang a worker thread forever. The local byte source (bytesrc.h) is built on these;
+ * libckpt's format code reads through that seam, these stay for callers that need a plain
+ * descriptor or mapping. Implemented in bytesrc_local.c.
  */
 #ifndef CKPT_FILEIO_H
 #define CKPT_FILEIO_H
@@ -23,7 +25,8 @@ int ckpt_open_regular(const char *path, int *fd, struct stat *st, ckpt_err *err)
 
 /*
  * Map the regular file at path read-only: *map (NULL for an empty file) and *len. Release with
- * munmap(*map, *len). Opened as ckpt_open_regular does, so a FIFO cannot hang the caller.
+ * munmap(*map, *len). Read through the local byte source (its whole-file read maps), so a
+ * FIFO cannot hang the caller.
  */
 int ckpt_map_file(const char *path, void **map, size_t *len, ckpt_err *err);
 

@@ -3,6 +3,7 @@
 
 #include "fileio.h"
 #include "source.h"
+#include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -33,10 +34,9 @@ static const char *base_name(const char *path)
 
 static int is_regular(const char *dir, const char *name)
 {
-    char *p = malloc(strlen(dir) + strlen(name) + 2);
+    char *p = ckpt_path_join(dir, name);
     if (!p)
         return 0;
-    sprintf(p, "%s/%s", dir, name);
     int ok = ckpt_is_regular_file(p);
     free(p);
     return ok;
@@ -48,24 +48,17 @@ static int is_regular(const char *dir, const char *name)
 static int add_item_as(ckpt_folder *f, size_t *cap, const char *dir, const char *name,
                        size_t nlen, const char *file)
 {
-    if (f->n == *cap) {
-        size_t n = *cap ? *cap * 2 : 16;
-        ckpt_folder_item *v = realloc(f->items, n * sizeof *v);
-        if (!v)
-            return -1;
-        f->items = v;
-        *cap = n;
-    }
+    if (ckpt_grow((void **)&f->items, cap, f->n + 1, sizeof *f->items))
+        return -1;
     ckpt_folder_item *it = &f->items[f->n];
     it->name = strndup(name, nlen);
     if (!file)
         file = it->name;
-    it->prefix = it->name ? malloc(strlen(dir) + strlen(file) + 2) : NULL;
+    it->prefix = it->name ? ckpt_path_join(dir, file) : NULL;
     if (!it->prefix) {
         free(it->name);
         return -1;
     }
-    sprintf(it->prefix, "%s/%s", dir, file);
     f->n++;
     return 0;
 }
@@ -82,16 +75,15 @@ static int add_item(ckpt_folder *f, size_t *cap, const char *dir, const char *na
 static int add_v1(ckpt_folder *f, size_t *cap, const char *dir, const char *b)
 {
     size_t n = strlen(b);
-    const char *q = strstr(b, "-\?\?\?\?\?-of-");
+    const char *q = strstr(b, CKPT_V1_SHARD_PATTERN);
     if (!q) {
         if (has_item(f, b) || !is_regular(dir, b))
             return 0;
         return add_item(f, cap, dir, b, n);
     }
-    char *probe = strdup(b);
+    char *probe = ckpt_v1_first_file(b);
     if (!probe)
         return -1;
-    memcpy(probe + (q - b) + 1, "00000", 5);
     int present = is_regular(dir, probe);
     free(probe);
     char *shown = strndup(b, (size_t)(q - b));
@@ -114,8 +106,8 @@ int ckpt_folder_scan(const char *dir, ckpt_folder *out, ckpt_err *err)
     struct dirent *de;
     int rc = 0;
     while (!rc && (de = readdir(d)) != NULL) {
-        size_t n = strlen(de->d_name);
-        if (n > 6 && !strcmp(de->d_name + n - 6, ".index") && add_item(out, &cap, dir, de->d_name, n - 6))
+        size_t n = ckpt_index_prefix_len(de->d_name);
+        if (n && add_item(out, &cap, dir, de->d_name, n))
             rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     }
     closedir(d);
@@ -159,10 +151,9 @@ void ckpt_folder_free(ckpt_folder *f)
 
 int ckpt_is_training_folder(const char *dir)
 {
-    char *state = malloc(strlen(dir) + 12);
+    char *state = ckpt_path_join(dir, CKPT_STATE_FILE);
     if (!state)
         return 0;
-    sprintf(state, "%s/checkpoint", dir);
     int yes = access(state, F_OK) == 0;
     free(state);
     if (yes)

@@ -1,6 +1,8 @@
 /* pbwire.c - see pbwire.h. */
 #include "pbwire.h"
+
 #include "coding.h"
+#include "util.h"
 
 #include <stdlib.h>
 
@@ -144,15 +146,9 @@ int ckpt_pb_field_segs(const ckpt_pb_seg *segs, size_t nseg, uint32_t field, lon
             continue;
         if (index >= 0 && k++ != index)
             continue;
-        if (n == cap) {
-            size_t nc = cap ? cap * 2 : 4;
-            ckpt_pb_seg *na = realloc(arr, nc * sizeof *na);
-            if (!na) {
-                free(arr);
-                return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-            }
-            arr = na;
-            cap = nc;
+        if (ckpt_grow((void **)&arr, &cap, n + 1, sizeof *arr)) {
+            free(arr);
+            return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
         }
         arr[n].p = v.p;
         arr[n].n = v.n;

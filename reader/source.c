@@ -2,6 +2,7 @@
 #include "source.h"
 
 #include "fileio.h"
+#include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -11,6 +12,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* A state file lists paths; 1 MiB is far beyond any real one and bounds the read. */
+#define STATE_FILE_MAX (1u << 20)
 
 static char *concat(const char *a, const char *b)
 {
@@ -23,17 +27,41 @@ static char *concat(const char *a, const char *b)
     return s;
 }
 
-static int grow_ptrs(char ***v, size_t *cap, size_t need)
+#define INDEX_SUFFIX ".index"
+#define INDEX_SUFFIX_LEN (sizeof INDEX_SUFFIX - 1)
+
+char *ckpt_index_path(const char *prefix)
 {
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap * 2 : 8;
-    char **q = realloc(*v, n * sizeof *q);
-    if (!q)
-        return -1;
-    *v = q;
-    *cap = n;
-    return 0;
+    return concat(prefix, INDEX_SUFFIX);
+}
+
+char *ckpt_v1_first_file(const char *name)
+{
+    char *p = strdup(name);
+    char *q = p ? strstr(p, CKPT_V1_SHARD_PATTERN) : NULL;
+    if (q)
+        memcpy(q + 1, "00000", 5);
+    return p;
+}
+
+size_t ckpt_index_prefix_len(const char *name)
+{
+    size_t n = strlen(name);
+    return n > INDEX_SUFFIX_LEN && !strcmp(name + n - INDEX_SUFFIX_LEN, INDEX_SUFFIX)
+               ? n - INDEX_SUFFIX_LEN
+               : 0;
+}
+
+char *ckpt_path_join(const char *dir, const char *name)
+{
+    size_t ld = strlen(dir), ln = strlen(name);
+    char *s = malloc(ld + 1 + ln + 1);
+    if (s) {
+        memcpy(s, dir, ld);
+        s[ld] = '/';
+        memcpy(s + ld + 1, name, ln + 1);
+    }
+    return s;
 }
 
 static int ends_with(const char *s, size_t len, const char *suffix)
@@ -69,10 +97,7 @@ static char *try_v1(const char *s, size_t n)
     char *p = strndup(s, n);
     if (!p)
         return NULL;
-    char *probe = strdup(p);
-    char *q = probe ? strstr(probe, "-\?\?\?\?\?-of-") : NULL;
-    if (q)
-        memcpy(q + 1, "00000", 5);
+    char *probe = ckpt_v1_first_file(p);
     int ok = probe && ckpt_is_regular_file(probe);
     free(probe);
     if (ok)
@@ -87,7 +112,7 @@ static char *try_prefix(const char *s, size_t n)
     char *p = strndup(s, n);
     if (!p)
         return NULL;
-    char *idx = concat(p, ".index");
+    char *idx = ckpt_index_path(p);
     int ok = idx && ckpt_is_regular_file(idx);
     free(idx);
     if (ok)
@@ -165,7 +190,7 @@ int ckpt_parse_state_file(const char *text, size_t len, char **latest, char ***a
             if (which == 1) {
                 free(*latest);
                 *latest = v;
-            } else if (all && (*nall < cap || !grow_ptrs(all, &cap, *nall + 1))) {
+            } else if (all && !ckpt_grow((void **)all, &cap, *nall + 1, sizeof **all)) {
                 (*all)[(*nall)++] = v;
             } else {
                 free(v);
@@ -181,7 +206,7 @@ int ckpt_read_state_file(const char *dir, char **latest, char ***all, size_t *na
     *latest = NULL;
     if (all)
         *all = NULL, *nall = 0;
-    char *state = concat(dir, "/checkpoint");
+    char *state = ckpt_path_join(dir, CKPT_STATE_FILE);
     if (!state)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     int fd = open(state, O_RDONLY | O_CLOEXEC);
@@ -191,8 +216,7 @@ int ckpt_read_state_file(const char *dir, char **latest, char ***all, size_t *na
         free(state);
         return rc;
     }
-    /* A state file lists paths; 1 MiB is far beyond any real one and bounds the read. */
-    size_t cap = 1u << 20;
+    size_t cap = STATE_FILE_MAX;
     char *buf = malloc(cap);
     ssize_t n = buf ? read(fd, buf, cap) : -1;
     close(fd);
@@ -221,9 +245,8 @@ static int resolve_dir(const char *dir, char **prefix, ckpt_err *err)
                 /* Relative, or absolute from another machine: look beside the state file. */
                 const char *base = strrchr(latest, '/');
                 base = latest[0] == '/' ? base + 1 : latest;
-                char *joined = malloc(strlen(dir) + strlen(base) + 2);
+                char *joined = ckpt_path_join(dir, base);
                 if (joined) {
-                    sprintf(joined, "%s/%s", dir, base);
                     if (!(p = try_prefix(joined, strlen(joined))))
                         p = try_v1(joined, strlen(joined));
                     free(joined);
@@ -243,7 +266,7 @@ static int resolve_dir(const char *dir, char **prefix, ckpt_err *err)
         }
         free(latest);
     }
-    char *sm = concat(dir, "/variables/variables");
+    char *sm = ckpt_path_join(dir, "variables/variables");
     if (!sm)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     char *p = try_prefix(sm, strlen(sm));
@@ -260,17 +283,13 @@ static int resolve_dir(const char *dir, char **prefix, ckpt_err *err)
     int count = 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
-        size_t n = strlen(de->d_name);
-        if (n > 6 && ends_with(de->d_name, n, ".index")) {
-            if (count++ == 0)
-                only = strndup(de->d_name, n - 6);
-        }
+        size_t n = ckpt_index_prefix_len(de->d_name);
+        if (n && count++ == 0)
+            only = strndup(de->d_name, n);
     }
     closedir(d);
     if (count == 1 && only) {
-        char *joined = malloc(strlen(dir) + strlen(only) + 2);
-        if (joined)
-            sprintf(joined, "%s/%s", dir, only);
+        char *joined = ckpt_path_join(dir, only);
         free(only);
         if (!joined)
             return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");

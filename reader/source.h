@@ -10,6 +10,28 @@
 
 #include "err.h"
 
+#include <stddef.h>
+
+/* How a sharded V1 save names its files in the state file: BASE-?????-of-NNNNN. */
+#define CKPT_V1_SHARD_PATTERN "-\?\?\?\?\?-of-"
+
+/* The state file a training folder keeps: DIR/checkpoint. */
+#define CKPT_STATE_FILE "checkpoint"
+
+/* name with a sharded V1 pattern's "?????" replaced by shard 0's number: the file to look at
+ * first (malloc'd copy; NULL when out of memory). Names without the pattern are copied. */
+char *ckpt_v1_first_file(const char *name);
+
+/* Length of PREFIX when name is "PREFIX.index" with a non-empty PREFIX, else 0. */
+size_t ckpt_index_prefix_len(const char *name);
+
+/* "PREFIX.index", the file that makes PREFIX a V2 checkpoint (malloc'd; NULL when out of
+ * memory). Everyone who looks for a checkpoint's index builds its name with this. */
+char *ckpt_index_path(const char *prefix);
+
+/* "DIR/NAME" (malloc'd; NULL when out of memory). */
+char *ckpt_path_join(const char *dir, const char *name);
+
 /*
  * Resolve source to a V2 prefix (PREFIX.index exists) or, failing that, to the path of a V1
  * checkpoint candidate (a file, or a "-?????-of-NNNNN" pattern whose shard 0 is a file; the

@@ -11,18 +11,18 @@
 
 #include "coding.h"
 #include "crc32c.h"
+#include "util.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <snappy-c.h>
-#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#define FOOTER_SIZE 48
+#define FOOTER_SIZE CKPT_TABLE_FOOTER_SIZE
+/* The footer: two block handles padded to this size, then the 8-byte magic. */
+#define FOOTER_HANDLES_SIZE (FOOTER_SIZE - 8)
 #define TRAILER_SIZE 5
-#define TABLE_MAGIC 0xdb4775248b80fb57ull
+/* Block trailer compression types. */
+enum { BLOCK_RAW = 0, BLOCK_SNAPPY = 1 };
 /* Snappy cannot expand data by more than ~22x (a 3-byte copy makes at most 64 bytes); a claim
  * beyond this bound is a lie that would only make us allocate. */
 #define SNAPPY_MAX_RATIO 32
@@ -39,7 +39,8 @@ typedef struct block {
 
 struct ckpt_table {
     const uint8_t *mem; /* whole file, or NULL */
-    int fd;
+    ckpt_file *file;    /* read through it when mem is NULL */
+    int owns_file;      /* a handle ckpt_table_open_fd made, closed with the table */
     uint64_t size;
     char *name;
     block index;
@@ -68,20 +69,8 @@ static int read_at(ckpt_table *t, uint64_t off, size_t n, uint8_t *dst, ckpt_err
         memcpy(dst, t->mem + off, n);
         return 0;
     }
-    size_t done = 0;
-    while (done < n) {
-        ssize_t r = pread(t->fd, dst + done, n - done, (off_t)(off + done));
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return ckpt_err_set(err, CKPT_E_IO, "%s: read failed at offset %llu: %s", t->name,
-                                (unsigned long long)(off + done), strerror(errno));
-        }
-        if (r == 0)
-            return corrupt(err, t, "truncated block read");
-        done += (size_t)r;
-    }
-    return 0;
+    int rc = ckpt_file_pread(t->file, dst, n, off, err);
+    return rc == CKPT_E_CORRUPT ? corrupt(err, t, "truncated block read") : rc;
 }
 
 static void block_free(block *b)
@@ -122,13 +111,13 @@ static int read_block(ckpt_table *t, block_handle h, block *out, ckpt_err *err)
         free(buf);
         return corrupt(err, t, "block checksum mismatch");
     }
-    if (type == 0) {
+    if (type == BLOCK_RAW) {
         out->owned = buf;
         out->data = raw;
         out->size = (size_t)h.size;
         return 0;
     }
-    if (type != 1) {
+    if (type != BLOCK_SNAPPY) {
         free(buf);
         return corrupt(err, t, "bad block type");
     }
@@ -194,16 +183,8 @@ static int next_entry(const ckpt_table *t, block_view *v, keybuf *key, const uin
         (size_t)(v->end - p) - non_shared < value_len)
         return corrupt(err, t, "bad entry in block");
     size_t need = (size_t)shared + non_shared;
-    if (need > key->cap) {
-        size_t cap = key->cap ? key->cap : 64;
-        while (cap < need)
-            cap *= 2;
-        uint8_t *np = realloc(key->p, cap);
-        if (!np)
-            return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", t->name);
-        key->p = np;
-        key->cap = cap;
-    }
+    if (ckpt_grow((void **)&key->p, &key->cap, need, 1))
+        return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", t->name);
     if (non_shared) /* the empty first key leaves the buffer unallocated */
         memcpy(key->p + shared, p, non_shared);
     key->len = need;
@@ -224,14 +205,14 @@ static int open_common(ckpt_table *t, ckpt_table **out, ckpt_err *err)
     rc = read_at(t, t->size - FOOTER_SIZE, FOOTER_SIZE, footer, err);
     if (rc)
         goto fail;
-    uint64_t magic = ckpt_load_le64(footer + 40);
-    if (magic != TABLE_MAGIC) {
+    uint64_t magic = ckpt_load_le64(footer + FOOTER_HANDLES_SIZE);
+    if (magic != CKPT_TABLE_MAGIC) {
         rc = corrupt(err, t, "not an sstable (bad magic number)");
         goto fail;
     }
     block_handle meta, index;
-    const uint8_t *p = decode_handle(footer, footer + 40, &meta);
-    if (!p || !decode_handle(p, footer + 40, &index)) {
+    const uint8_t *p = decode_handle(footer, footer + FOOTER_HANDLES_SIZE, &meta);
+    if (!p || !decode_handle(p, footer + FOOTER_HANDLES_SIZE, &index)) {
         rc = corrupt(err, t, "bad block handle in footer");
         goto fail;
     }
@@ -278,7 +259,6 @@ static ckpt_table *table_new(const char *name)
     ckpt_table *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
-    t->fd = -1;
     t->name = strdup(name ? name : "(table)");
     if (!t->name) {
         free(t);
@@ -298,14 +278,37 @@ int ckpt_table_open_mem(const uint8_t *data, uint64_t size, const char *name, ck
     return open_common(t, out, err);
 }
 
+int ckpt_table_open_file(ckpt_file *f, ckpt_table **out, ckpt_err *err)
+{
+    ckpt_table *t = table_new(f->name);
+    if (!t)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", f->name);
+    t->file = f;
+    t->size = f->size;
+    return open_common(t, out, err);
+}
+
 int ckpt_table_open_fd(int fd, uint64_t size, const char *name, ckpt_table **out, ckpt_err *err)
 {
-    ckpt_table *t = table_new(name);
-    if (!t)
-        return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", name);
-    t->fd = fd;
-    t->size = size;
-    return open_common(t, out, err);
+    ckpt_file *f;
+    *out = NULL;
+    int rc = ckpt_file_wrap_fd(fd, name ? name : "(table)", &f, err);
+    if (rc)
+        return rc;
+    f->size = size; /* the caller's word, as before: a shorter file fails as truncated */
+    rc = ckpt_table_open_file(f, out, err);
+    if (rc)
+        ckpt_file_close(f);
+    else
+        (*out)->owns_file = 1;
+    return rc;
+}
+
+int ckpt_table_probe(ckpt_file *f)
+{
+    uint8_t magic[8];
+    return f->size >= FOOTER_SIZE && ckpt_file_pread(f, magic, 8, f->size - 8, NULL) == 0 &&
+           ckpt_load_le64(magic) == CKPT_TABLE_MAGIC;
 }
 
 void ckpt_table_close(ckpt_table *t)
@@ -313,6 +316,8 @@ void ckpt_table_close(ckpt_table *t)
     if (!t)
         return;
     block_free(&t->index);
+    if (t->owns_file)
+        ckpt_file_close(t->file);
     free(t->name);
     free(t);
 }
@@ -368,14 +373,9 @@ static int walk(ckpt_table *t, const uint8_t *target, size_t tlen, ckpt_table_vi
             rc = fn(ctx, key.p, key.len, val, vlen, err);
             if (rc)
                 break;
-            if (key.len > prev.cap) {
-                uint8_t *np = realloc(prev.p, key.cap);
-                if (!np) {
-                    rc = ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", t->name);
-                    break;
-                }
-                prev.p = np;
-                prev.cap = key.cap;
+            if (ckpt_grow((void **)&prev.p, &prev.cap, key.len, 1)) {
+                rc = ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", t->name);
+                break;
             }
             if (key.len)
                 memcpy(prev.p, key.p, key.len);
@@ -435,18 +435,4 @@ int ckpt_table_get(ckpt_table *t, const uint8_t *key, size_t klen, uint8_t **val
     *val = g.val;
     *vlen = g.vlen;
     return 0;
-}
-
-int ckpt_table_has_footer(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    struct stat st;
-    uint8_t m[8];
-    int ok = fstat(fd, &st) == 0 && st.st_size >= 48 &&
-             pread(fd, m, sizeof m, st.st_size - 8) == (ssize_t)sizeof m &&
-             ckpt_load_le64(m) == TABLE_MAGIC;
-    close(fd);
-    return ok;
 }

@@ -8,13 +8,14 @@
  * (type 0) or snappy-compressed (type 1).
  *
  * A table reads either from memory (the caller loaded the whole file, the cheap way for an index
- * on NFS: one large request) or from a file descriptor with one pread per block. Every length and
- * offset read from the file is checked against the file size before it is used, so a hostile
- * file costs at most an allocation proportional to its own size.
+ * on NFS: one large request) or through a byte source (bytesrc.h), one read per block. Every
+ * length and offset read from the file is checked against the file size before it is used, so a
+ * hostile file costs at most an allocation proportional to its own size.
  */
 #ifndef CKPT_TABLE_H
 #define CKPT_TABLE_H
 
+#include "bytesrc.h"
 #include "err.h"
 
 #include <stddef.h>
@@ -22,22 +23,26 @@
 
 typedef struct ckpt_table ckpt_table;
 
+/* The footer's size and the magic number that ends it. */
+#define CKPT_TABLE_FOOTER_SIZE 48
+#define CKPT_TABLE_MAGIC 0xdb4775248b80fb57ull
+
 /* Open a table held in memory (data must outlive the table). name is used in messages. */
 int ckpt_table_open_mem(const uint8_t *data, uint64_t size, const char *name, ckpt_table **out,
                         ckpt_err *err);
 
-/* Open a table read through fd (not closed by the table) of the given size. */
+/* Open a table read block by block through f (f->size bytes; f must outlive the table). */
+int ckpt_table_open_file(ckpt_file *f, ckpt_table **out, ckpt_err *err);
+
+/* Open a table read through fd (not closed by the table) of the given size: a local handle
+ * over ckpt_table_open_file, for callers holding a descriptor. */
 int ckpt_table_open_fd(int fd, uint64_t size, const char *name, ckpt_table **out, ckpt_err *err);
+
+/* Non-zero if f ends with a table footer's magic number (a cheap "is this a table?"). */
+int ckpt_table_probe(ckpt_file *f);
 
 /* Release the table. NULL is fine. */
 void ckpt_table_close(ckpt_table *t);
-
-/*
- * Whether the file at path ends in a table footer's magic number. A table is written front
- * to back, footer last: a writer that writes an index in place (TF's MergeBundles does) has
- * finished it only once this holds. Reads 8 bytes.
- */
-int ckpt_table_has_footer(const char *path);
 
 /*
  * Called for every entry in key order. key and value point into a block that lives only for the

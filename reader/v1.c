@@ -12,7 +12,6 @@
 #include "coding.h"
 #include "crc32c.h"
 #include "dtype.h"
-#include "fileio.h"
 #include "pbwire.h"
 #include "saved_tensor_slice.pb-c.h"
 #include "shape.h"
@@ -21,17 +20,19 @@
 #include "tensorproto.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-
-static int slice_record(ckpt_checkpoint *c, const var_rec *s, Tensorflow__SavedTensorSlices **out,
-                        ckpt_err *err);
 #define MAX_V1_FILES 4096
+/* "-SSSSS-of-NNNNN": the suffix of one file of a sharded save, and where its parts sit. */
+#define V1_SUFFIX_LEN 15
+#define V1_OF_AT 9 /* "-of-" starts this many bytes before the end */
+#define V1_COUNT_DIGITS 5
+/* A meta may list at most this many key bytes per byte of its files, plus some slack, before
+ * it is taken for a hostile one (every key must exist in the files). */
+#define V1_NAMES_PER_BYTE 64
+#define V1_NAMES_SLACK (16u << 20)
 
 typedef struct meta_ctx {
     Tensorflow__SavedTensorSlices *msg;
@@ -69,18 +70,15 @@ static int read_meta(ckpt_table *t, Tensorflow__SavedTensorSlices **out, ckpt_er
     return 0;
 }
 
-int ckpt__is_v1(const char *path)
+int ckpt__is_v1(const ckpt_bytesrc *src, const char *path)
 {
     /* Any table file is taken for a V1 checkpoint here (its footer magic says "table"), so that
      * a damaged one is reported by the loader as damaged rather than as "not a checkpoint". */
-    int fd;
-    struct stat st;
-    if (ckpt_open_regular(path, &fd, &st, NULL) != 0)
+    ckpt_file *f;
+    if (ckpt_file_open(src, path, &f, NULL) != 0)
         return 0;
-    uint8_t magic[8];
-    int yes = st.st_size >= 48 && ckpt_pread_full(fd, magic, 8, (uint64_t)st.st_size - 8) == 0 &&
-              ckpt_load_le64(magic) == 0xdb4775248b80fb57ull;
-    close(fd);
+    int yes = ckpt_table_probe(f);
+    ckpt_file_close(f);
     return yes;
 }
 
@@ -120,29 +118,31 @@ int ckpt__v1_file_count(const char *path, size_t *base_len)
 {
     size_t n = strlen(path);
     *base_len = n;
-    if (n <= 15 || path[n - 15] != '-' || memcmp(path + n - 9, "-of-", 4) != 0)
+    if (n <= V1_SUFFIX_LEN || path[n - V1_SUFFIX_LEN] != '-' ||
+        memcmp(path + n - V1_OF_AT, "-of-", 4) != 0)
         return 1;
-    for (size_t i = n - 14; i < n; i++)
-        if (i != n - 9 && i != n - 8 && i != n - 7 && i != n - 6 && (path[i] < '0' || path[i] > '9'))
+    for (size_t i = n - V1_SUFFIX_LEN + 1; i < n; i++) {
+        int in_of = i >= n - V1_OF_AT && i < n - V1_OF_AT + 4;
+        if (!in_of && (path[i] < '0' || path[i] > '9'))
             return 1;
-    int count = atoi(path + n - 5);
+    }
+    int count = atoi(path + n - V1_COUNT_DIGITS);
     if (count < 1 || count > MAX_V1_FILES)
         return 1;
-    *base_len = n - 15;
+    *base_len = n - V1_SUFFIX_LEN;
     return count;
 }
 
-static int add_var(ckpt_checkpoint *c, const listed *group, size_t ng, const char *path,
-                   uint64_t names_budget, ckpt_err *err)
+/* The listings of one tensor must agree on dtype and shape: *nparts their slices in all. */
+static int check_group(const listed *group, size_t ng, const char *path, size_t *nparts,
+                       ckpt_err *err)
 {
     const Tensorflow__SavedSliceMeta *m0 = group[0].m;
-    const char *name = m0->name;
-    size_t nlen = strlen(name);
     size_t rank = m0->shape ? m0->shape->n_dim : 0;
     if (!m0->shape || m0->shape->unknown_rank || rank > MAX_RANK)
         return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: tensor \"%s\" has an invalid shape", path,
-                            name);
-    size_t nparts = 0;
+                            m0->name);
+    *nparts = 0;
     for (size_t g = 0; g < ng; g++) {
         const Tensorflow__SavedSliceMeta *m = group[g].m;
         int same = m->type == m0->type && m->shape && m->shape->n_dim == rank;
@@ -151,19 +151,118 @@ static int add_var(ckpt_checkpoint *c, const listed *group, size_t ng, const cha
         if (!same)
             return ckpt_err_set(err, CKPT_E_CORRUPT,
                                 "%s: tensor \"%s\" is listed with different dtypes or shapes",
-                                path, name);
-        nparts += m->n_slice;
+                                path, m0->name);
+        *nparts += m->n_slice;
     }
-    if (nparts == 0 || nparts > UINT32_MAX)
-        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: tensor \"%s\" lists no slices", path, name);
+    if (*nparts == 0 || *nparts > UINT32_MAX)
+        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: tensor \"%s\" lists no slices", path,
+                            m0->name);
+    return 0;
+}
+
+/*
+ * Add slice sl of variable r (stored in file `file`) as a slice record and a part: its box as
+ * written, the slice key in the names arena, its effective lengths as its dims. Room was made
+ * by the caller.
+ */
+static int add_slice(ckpt_checkpoint *c, const var_rec *r, const Tensorflow__TensorSliceProto *sl,
+                     int file, const char *path, ckpt_err *err)
+{
+    const char *name = c->names + r->name_off;
+    const int64_t *dims = c->dims + r->dims_off;
+    int rank = r->rank;
+    if (sl->n_extent != (size_t)rank)
+        return ckpt_err_set(err, CKPT_E_CORRUPT,
+                            "%s: tensor \"%s\": a slice has %zu extents for rank %d", path, name,
+                            sl->n_extent, rank);
+    part_rec *p = &c->parts[c->nparts];
+    p->ext_off = (uint32_t)c->ndims;
+    int64_t st[MAX_RANK], ln[MAX_RANK];
+    for (int d = 0; d < rank; d++) {
+        const Tensorflow__TensorSliceProto__Extent *x = sl->extent[d];
+        int has_len =
+            x->has_length_case == TENSORFLOW__TENSOR_SLICE_PROTO__EXTENT__HAS_LENGTH_LENGTH;
+        st[d] = has_len ? x->start : 0;
+        ln[d] = has_len ? x->length : -1;
+        c->dims[c->ndims++] = st[d];
+        c->dims[c->ndims++] = ln[d];
+    }
+    var_rec *s = &c->slices[c->nslices];
+    memset(s, 0, sizeof *s);
+    s->name_off = c->names_len;
+    s->name_len = (uint32_t)ckpt_slice_key(name, r->name_len, rank, st, ln,
+                                           (uint8_t *)c->names + c->names_len);
+    c->names_len += s->name_len + 1;
+    s->dims_off = (uint32_t)c->ndims;
+    s->rank = (uint8_t)rank;
+    s->dtype = r->dtype;
+    s->shard = file;
+    s->flags = REC_V1_SLICE;
+    uint64_t snumel = 1;
+    for (int d = 0; d < rank; d++) {
+        int64_t l = ln[d] < 0 ? dims[d] : ln[d];
+        c->dims[c->ndims++] = l;
+        snumel *= (uint64_t)(l < 0 ? 0 : l);
+    }
+    s->nbytes = snumel * ckpt_dtype_size(r->dtype);
+    p->slice = (uint32_t)c->nslices;
+    c->nslices++;
+    c->nparts++;
+    return 0;
+}
+
+/* Fill variable record r (room made) from meta m0 with nparts parts to come. */
+static int fill_var(ckpt_checkpoint *c, var_rec *r, const Tensorflow__SavedSliceMeta *m0,
+                    size_t nparts, const char *path, ckpt_err *err)
+{
+    size_t nlen = strlen(m0->name), rank = m0->shape->n_dim;
+    memset(r, 0, sizeof *r);
+    r->name_off = c->names_len;
+    r->name_len = (uint32_t)nlen;
+    memcpy(c->names + c->names_len, m0->name, nlen + 1);
+    c->names_len += nlen + 1;
+    r->dtype = (uint16_t)(m0->type > DTYPE_CLAMP ? DTYPE_CLAMP : m0->type);
+    r->rank = (uint8_t)rank;
+    r->dims_off = (uint32_t)c->ndims;
+    for (size_t d = 0; d < rank; d++) {
+        if (m0->shape->dim[d]->size < 0)
+            return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: tensor \"%s\" has a negative dimension",
+                                path, m0->name);
+        c->dims[c->ndims++] = m0->shape->dim[d]->size;
+    }
+    uint64_t numel;
+    size_t es = ckpt_dtype_size(r->dtype);
+    if (ckpt_shape_numel((int)rank, c->dims + r->dims_off, &numel) ||
+        (es && numel > UINT64_MAX / es))
+        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: tensor \"%s\" has an invalid shape", path,
+                            m0->name);
+    r->nbytes = numel * es;
+    r->flags = CKPT_VAR_PARTITIONED;
+    r->shard = -1;
+    r->offset = c->nparts;
+    r->nparts = (uint32_t)nparts;
+    return 0;
+}
+
+/* Add the tensor the ng listings of group describe, as a variable whose parts are its slices. */
+static int add_var(ckpt_checkpoint *c, const listed *group, size_t ng, const char *path,
+                   uint64_t names_budget, ckpt_err *err)
+{
+    const Tensorflow__SavedSliceMeta *m0 = group[0].m;
+    size_t nparts = 0;
+    int rc = check_group(group, ng, path, &nparts, err);
+    if (rc)
+        return rc;
+    size_t nlen = strlen(m0->name), rank = m0->shape->n_dim;
     size_t key_max = ckpt_slice_key_max(nlen, (int)rank);
     size_t need_names = c->names_len + nlen + 1 + nparts * (key_max + 1);
     /* Each slice key must exist in the files; a meta listing far more key bytes than the files
      * could hold is a hostile one that would only make us allocate. */
     if (need_names > names_budget)
         return ckpt_err_set(err, CKPT_E_CORRUPT,
-                            "%s: tensor \"%.200s\" lists %zu slices, more than the file can hold", path,
-                            name, nparts);
+                            "%s: tensor \"%.200s\" lists %zu slices, more than the file can hold",
+                            path, m0->name, nparts);
+    /* Per part: its box (start, length per dim) and the slice's own dims. */
     size_t need_dims = c->ndims + rank + nparts * 3 * rank;
     if (ckpt_grow((void **)&c->vars, &c->vars_cap, c->nvars + 1, sizeof *c->vars) ||
         ckpt_grow((void **)&c->slices, &c->slices_cap, c->nslices + nparts, sizeof *c->slices) ||
@@ -173,77 +272,83 @@ static int add_var(ckpt_checkpoint *c, const listed *group, size_t ng, const cha
         need_dims > UINT32_MAX)
         return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory for the variable index", path);
     var_rec *r = &c->vars[c->nvars];
-    memset(r, 0, sizeof *r);
-    r->name_off = c->names_len;
-    r->name_len = (uint32_t)nlen;
-    memcpy(c->names + c->names_len, name, nlen + 1);
-    c->names_len += nlen + 1;
-    r->dtype = (uint16_t)(m0->type > 0xffff ? 0xffff : m0->type);
-    r->rank = (uint8_t)rank;
-    r->dims_off = (uint32_t)c->ndims;
-    for (size_t d = 0; d < rank; d++) {
-        if (m0->shape->dim[d]->size < 0)
-            return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: tensor \"%s\" has a negative dimension",
-                                path, name);
-        c->dims[c->ndims++] = m0->shape->dim[d]->size;
-    }
-    const int64_t *dims = c->dims + r->dims_off;
-    uint64_t numel;
-    size_t es = ckpt_dtype_size(r->dtype);
-    if (ckpt_shape_numel((int)rank, dims, &numel) || (es && numel > UINT64_MAX / es))
-        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: tensor \"%s\" has an invalid shape", path,
-                            name);
-    r->nbytes = numel * es;
-    r->flags = CKPT_VAR_PARTITIONED;
-    r->shard = -1;
-    r->offset = c->nparts;
-    r->nparts = (uint32_t)nparts;
-    int64_t st[MAX_RANK], ln[MAX_RANK];
-    for (size_t g = 0; g < ng; g++) {
-        const Tensorflow__SavedSliceMeta *m = group[g].m;
-        for (size_t k = 0; k < m->n_slice; k++) {
-            const Tensorflow__TensorSliceProto *sl = m->slice[k];
-            if (sl->n_extent != rank)
-                return ckpt_err_set(err, CKPT_E_CORRUPT,
-                                    "%s: tensor \"%s\": a slice has %zu extents for rank %zu",
-                                    path, name, sl->n_extent, rank);
-            part_rec *p = &c->parts[c->nparts];
-            p->ext_off = (uint32_t)c->ndims;
-            var_rec *s = &c->slices[c->nslices];
-            memset(s, 0, sizeof *s);
-            uint64_t snumel = 1;
-            for (size_t d = 0; d < rank; d++) {
-                const Tensorflow__TensorSliceProto__Extent *x = sl->extent[d];
-                int has_len =
-                    x->has_length_case == TENSORFLOW__TENSOR_SLICE_PROTO__EXTENT__HAS_LENGTH_LENGTH;
-                st[d] = has_len ? x->start : 0;
-                ln[d] = has_len ? x->length : -1;
-                c->dims[c->ndims++] = st[d];
-                c->dims[c->ndims++] = ln[d];
-            }
-            /* The slice record: key in the names arena, effective lengths as its dims. */
-            s->name_off = c->names_len;
-            s->name_len = (uint32_t)ckpt_slice_key(name, nlen, (int)rank, st, ln,
-                                                   (uint8_t *)c->names + c->names_len);
-            c->names_len += s->name_len + 1;
-            s->dims_off = (uint32_t)c->ndims;
-            s->rank = (uint8_t)rank;
-            s->dtype = r->dtype;
-            s->shard = group[g].file;
-            s->flags = REC_V1_SLICE;
-            for (size_t d = 0; d < rank; d++) {
-                int64_t l = ln[d] < 0 ? dims[d] : ln[d];
-                c->dims[c->ndims++] = l;
-                snumel *= (uint64_t)(l < 0 ? 0 : l);
-            }
-            s->nbytes = snumel * es;
-            p->slice = (uint32_t)c->nslices;
-            c->nslices++;
-            c->nparts++;
-        }
-    }
+    rc = fill_var(c, r, m0, nparts, path, err);
+    for (size_t g = 0; g < ng && !rc; g++)
+        for (size_t k = 0; k < group[g].m->n_slice && !rc; k++)
+            rc = add_slice(c, r, group[g].m->slice[k], group[g].file, path, err);
+    if (rc)
+        return rc;
     c->nvars++;
     return 0;
+}
+
+/* The name of file f of a V1 set (path itself when there is one file; malloc'd). */
+static char *v1_file_name(const char *path, size_t base_len, int f, int nfiles)
+{
+    if (nfiles == 1)
+        return strdup(path);
+    size_t n = base_len + V1_SUFFIX_LEN + 1;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%.*s-%05d-of-%05d", (int)base_len, path, f, nfiles);
+    return p;
+}
+
+/* Open file f of the set as a table and read its meta record into *meta. */
+static int open_file(ckpt_checkpoint *c, const char *path, size_t base_len, int f,
+                     Tensorflow__SavedTensorSlices **meta, ckpt_err *err)
+{
+    shard *sh = &c->shards[f];
+    sh->path = v1_file_name(path, base_len, f, c->num_shards);
+    if (!sh->path)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    int rc = ckpt_file_open(c->src, sh->path, &sh->file, err);
+    if (rc == CKPT_E_NOTFOUND)
+        return ckpt_err_set(err, CKPT_E_MISSING, "%s: V1 checkpoint file %d of %d: %s", sh->path,
+                            f, c->num_shards, strerror(ENOENT));
+    if (rc)
+        return rc;
+    if (f == 0)
+        c->index_st = sh->file->attr;
+    sh->size = sh->file->size;
+    rc = ckpt_table_open_file(sh->file, &sh->table, err);
+    if (!rc)
+        rc = read_meta(sh->table, meta, err);
+    if (!rc && !*meta)
+        rc = ckpt_err_set(err, CKPT_E_CORRUPT,
+                          "%s: not a V1 checkpoint (no saved tensor slices meta record)",
+                          sh->path);
+    return rc ? rc : check_versions((*meta)->meta->versions, sh->path, err);
+}
+
+/* Append what meta (of file f) lists to all. */
+static int list_tensors(const Tensorflow__SavedTensorSlices *meta, int f, listed **all,
+                        size_t *nall, size_t *cap, ckpt_err *err)
+{
+    for (size_t i = 0; i < meta->meta->n_tensor; i++) {
+        if (ckpt_grow((void **)all, cap, *nall + 1, sizeof **all))
+            return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+        (*all)[*nall].m = meta->meta->tensor[i];
+        (*all)[*nall].file = f;
+        (*nall)++;
+    }
+    return 0;
+}
+
+/* Add the tensors of all, grouping the listings of one name (sorted here) into one variable. */
+static int add_vars(ckpt_checkpoint *c, listed *all, size_t nall, uint64_t names_budget,
+                    ckpt_err *err)
+{
+    qsort(all, nall, sizeof *all, listed_cmp);
+    int rc = 0;
+    for (size_t i = 0; i < nall && !rc;) {
+        size_t j = i + 1;
+        while (j < nall && !strcmp(all[j].m->name, all[i].m->name))
+            j++;
+        rc = add_var(c, all + i, j - i, c->shards[all[i].file].path, names_budget, err);
+        i = j;
+    }
+    return rc;
 }
 
 int ckpt__load_v1(ckpt_checkpoint *c, const char *path, ckpt_err *err)
@@ -254,89 +359,24 @@ int ckpt__load_v1(ckpt_checkpoint *c, const char *path, ckpt_err *err)
     if (!c->shards)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     c->num_shards = nfiles;
-    for (int f = 0; f < nfiles; f++)
-        c->shards[f].fd = -1;
     Tensorflow__SavedTensorSlices **metas = calloc((size_t)nfiles, sizeof *metas);
     listed *all = NULL;
     size_t nall = 0, all_cap = 0;
     uint64_t total_size = 0;
     int rc = metas ? 0 : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     for (int f = 0; f < nfiles && !rc; f++) {
-        shard *sh = &c->shards[f];
-        size_t n = base_len + 32;
-        sh->path = malloc(n);
-        if (!sh->path) {
-            rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-            break;
-        }
-        if (nfiles == 1)
-            snprintf(sh->path, n, "%s", path);
-        else
-            snprintf(sh->path, n, "%.*s-%05d-of-%05d", (int)base_len, path, f, nfiles);
-        struct stat st;
-        rc = ckpt_open_regular(sh->path, &sh->fd, &st, err);
-        if (rc) {
-            if (rc == CKPT_E_NOTFOUND)
-                rc = ckpt_err_set(err, CKPT_E_MISSING, "%s: V1 checkpoint file %d of %d: %s",
-                                  sh->path, f, nfiles, strerror(ENOENT));
-            break;
-        }
-        total_size += (uint64_t)st.st_size;
-        if (f == 0)
-            c->index_st = st;
-        sh->size = (uint64_t)st.st_size;
-        rc = ckpt_table_open_fd(sh->fd, sh->size, sh->path, &sh->table, err);
+        rc = open_file(c, path, base_len, f, &metas[f], err);
         if (!rc)
-            rc = read_meta(sh->table, &metas[f], err);
-        if (!rc && !metas[f])
-            rc = ckpt_err_set(err, CKPT_E_CORRUPT,
-                              "%s: not a V1 checkpoint (no saved tensor slices meta record)",
-                              sh->path);
-        if (!rc)
-            rc = check_versions(metas[f]->meta->versions, sh->path, err);
-        for (size_t i = 0; !rc && i < metas[f]->meta->n_tensor; i++) {
-            if (ckpt_grow((void **)&all, &all_cap, nall + 1, sizeof *all)) {
-                rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-                break;
-            }
-            all[nall].m = metas[f]->meta->tensor[i];
-            all[nall].file = f;
-            nall++;
-        }
+            rc = list_tensors(metas[f], f, &all, &nall, &all_cap, err);
+        total_size += c->shards[f].size;
     }
-    if (!rc) {
-        qsort(all, nall, sizeof *all, listed_cmp);
-        for (size_t i = 0; i < nall && !rc;) {
-            size_t j = i + 1;
-            while (j < nall && !strcmp(all[j].m->name, all[i].m->name))
-                j++;
-            rc = add_var(c, all + i, j - i, c->shards[all[i].file].path,
-                         64 * total_size + (16u << 20), err);
-            i = j;
-        }
-    }
+    if (!rc)
+        rc = add_vars(c, all, nall, V1_NAMES_PER_BYTE * total_size + V1_NAMES_SLACK, err);
     for (int f = 0; metas && f < nfiles; f++)
         if (metas[f])
             tensorflow__saved_tensor_slices__free_unpacked(metas[f], NULL);
     free(metas);
     free(all);
-    return rc;
-}
-
-/* Decode slice record s into a new buffer of exactly s->nbytes bytes. */
-static int decode_slice(ckpt_checkpoint *c, const var_rec *s, uint8_t **out, ckpt_err *err)
-{
-    Tensorflow__SavedTensorSlices *m;
-    int rc = slice_record(c, s, &m, err);
-    if (rc)
-        return rc;
-    uint64_t numel;
-    ckpt_shape_numel(s->rank, c->dims + s->dims_off, &numel);
-    size_t len;
-    rc = ckpt_tensorproto_bytes(m->data->data, s->dtype, numel, 1, out, &len, err);
-    tensorflow__saved_tensor_slices__free_unpacked(m, NULL);
-    if (rc)
-        ckpt_err_prefix(err, "%s", c->shards[s->shard].path);
     return rc;
 }
 
@@ -368,6 +408,23 @@ static int slice_record(ckpt_checkpoint *c, const var_rec *s, Tensorflow__SavedT
     }
     *out = m;
     return 0;
+}
+
+/* Decode slice record s into a new buffer of exactly s->nbytes bytes. */
+static int decode_slice(ckpt_checkpoint *c, const var_rec *s, uint8_t **out, ckpt_err *err)
+{
+    Tensorflow__SavedTensorSlices *m;
+    int rc = slice_record(c, s, &m, err);
+    if (rc)
+        return rc;
+    uint64_t numel;
+    ckpt_shape_numel(s->rank, c->dims + s->dims_off, &numel);
+    size_t len;
+    rc = ckpt_tensorproto_bytes(m->data->data, s->dtype, numel, 1, out, &len, err);
+    tensorflow__saved_tensor_slices__free_unpacked(m, NULL);
+    if (rc)
+        ckpt_err_prefix(err, "%s", c->shards[s->shard].path);
+    return rc;
 }
 
 int ckpt__v1_read_strings(ckpt_checkpoint *c, const var_rec *s, uint64_t n, uint8_t **out,

@@ -4,7 +4,8 @@
 # (tests compare against it; the product never uses it).
 set -euo pipefail
 pkgs=(cmake gcc make pkg-config libfuse3-dev fuse3 libprotobuf-c-dev protobuf-c-compiler
-      libsnappy-dev check python3 python3-pip graphviz strace attr rsync)
+      libsnappy-dev check python3 python3-pip graphviz strace attr rsync
+      nfs-ganesha nfs-ganesha-vfs libnfs-utils)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

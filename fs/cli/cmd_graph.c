@@ -1,5 +1,5 @@
-/* cmd_graph.c - see cmd_graph.h. */
-#include "cmd_graph.h"
+/* cmd_graph.c - `ckptfs graph` (see cli.h). */
+#include "cli.h"
 
 #include "exitcodes.h"
 #include "metagraph.h"
@@ -14,7 +14,7 @@ static int graph_usage(void)
     return CKPTFS_EXIT_USAGE;
 }
 
-int ckpt_cmd_graph(int argc, char **argv)
+int cli_graph(int argc, char **argv)
 {
     const char *source = NULL, *format = "pbtxt";
     for (int i = 1; i < argc; i++) {

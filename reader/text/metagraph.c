@@ -48,8 +48,12 @@ static const ckpt_pbtext_opts print_opts = {any_roots, sizeof any_roots / sizeof
 
 int ckpt_graph_format_parse(const char *s)
 {
-    static const char *const names[] = {"pbtxt", "meta", "dot", "objects", "savedmodel"};
-    for (int i = 0; i < 5; i++)
+    static const char *const names[] = {
+        [CKPT_GRAPH_PBTXT] = "pbtxt",     [CKPT_GRAPH_META] = "meta",
+        [CKPT_GRAPH_DOT] = "dot",         [CKPT_GRAPH_OBJECTS] = "objects",
+        [CKPT_GRAPH_SAVEDMODEL] = "savedmodel",
+    };
+    for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
         if (strcmp(s, names[i]) == 0)
             return i;
     return -1;
@@ -214,7 +218,7 @@ int ckpt_graph_has(const ckpt_graph_doc *d, ckpt_graph_format fmt)
 }
 
 int ckpt_graph_render(const ckpt_graph_doc *d, ckpt_graph_format fmt,
-                      ckpt_pbtext_write_fn write, void *ctx, ckpt_err *err)
+                      ckpt_write_fn write, void *ctx, ckpt_err *err)
 {
     if (!ckpt_graph_has(d, fmt))
         return ckpt_err_set(err, CKPT_E_INVALID, "this document has no such rendering");

@@ -305,6 +305,30 @@ def check_half_written(tmp):
               "a checkpoint whose shard set became whole did not appear")
 
 
+def check_idle_close(tmp):
+    """-o idle=1: a checkpoint unused for a second has its files closed, and its next use
+    reopens it with the same inode numbers and bytes."""
+    d = os.path.join(tmp, "idle")
+    os.makedirs(d)
+    run = Run(d)
+    run.save(1)
+    with tm.Mount(d, opts=["-o", "idle=1"], what="idle") as m:
+        base = daemon_fds(m.mnt)
+        p = os.path.join(m.mnt, "model.ckpt-1", "dense/kernel")
+        ino = os.stat(p).st_ino
+        with open(p, "rb") as f:
+            check(f.read() == run.truth["model.ckpt-1"][b"dense/kernel"], "idle: bytes differ")
+            time.sleep(2.5)
+            check(daemon_fds(m.mnt) > base, "idle: an open file's checkpoint was closed")
+        opened = daemon_fds(m.mnt)
+        closed = wait_for(lambda: daemon_fds(m.mnt) < opened, 3.5)
+        check(closed is not None, "idle: descriptors not closed after idle=1 (%d, %d at mount)" %
+              (daemon_fds(m.mnt), base))
+        check(os.stat(p).st_ino == ino, "idle: inode changed on reopen")
+        with open(p, "rb") as f:
+            check(f.read() == run.truth["model.ckpt-1"][b"dense/kernel"], "idle: reopened bytes differ")
+
+
 def main():
     why = tm.fuse_usable()
     if why:
@@ -314,6 +338,7 @@ def main():
         fds = live_run(tmp, [], "inotify", 1.5)
         live_run(tmp, ["-o", "noinotify,poll=0.3"], "poll", 1.8)
         check_half_written(tmp)
+        check_idle_close(tmp)
         # 3 kept checkpoints x (index + shard) at most, plus the daemon's own few.
         check(fds is not None and fds <= 3 * 2 + 12, "descriptors held after the run: %r" % fds)
     if tm.failures:

@@ -1,0 +1,51 @@
+/*
+ * bytesrc.c - see bytesrc.h: the checks every source shares, so an implementation only moves
+ * bytes.
+ */
+#include "bytesrc.h"
+
+#include <string.h>
+
+int ckpt_file_open(const ckpt_bytesrc *src, const char *name, ckpt_file **out, ckpt_err *err)
+{
+    *out = NULL;
+    return src->ops->open(src->state, name, out, err);
+}
+
+int ckpt_file_pread(ckpt_file *f, void *buf, size_t n, uint64_t off, ckpt_err *err)
+{
+    if (n == 0)
+        return 0;
+    /* Checked here once, so that no source has to trust the offsets the format hands it. */
+    if (off > f->size || n > f->size - off)
+        return ckpt_err_set(err, CKPT_E_CORRUPT,
+                            "%s: %zu bytes at offset %llu lie beyond its end (%llu bytes)",
+                            f->name, n, (unsigned long long)off, (unsigned long long)f->size);
+    return f->ops->pread(f, buf, n, off, err);
+}
+
+int ckpt_file_read_all(ckpt_file *f, ckpt_bytes *out, ckpt_err *err)
+{
+    memset(out, 0, sizeof *out);
+    return f->ops->read_all(f, out, err);
+}
+
+void ckpt_bytes_release(ckpt_bytes *b)
+{
+    if (b->release)
+        b->release(b);
+    memset(b, 0, sizeof *b);
+}
+
+void ckpt_file_close(ckpt_file *f)
+{
+    if (f)
+        f->ops->close(f);
+}
+
+int ckpt_file_id_equal(const ckpt_file_id *a, const ckpt_file_id *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec &&
+           strcmp(a->tag, b->tag) == 0;
+}

@@ -1,0 +1,116 @@
+/*
+ * bytesrc.h - the byte-source seam: every read of a checkpoint's files goes through here.
+ *
+ * Modelled on LevelDB's Env and RandomAccessFile: a source opens a file by name and gives a
+ * handle with a size and an identity; the handle answers positioned reads and whole-file reads.
+ * The format code (table.c, bundle.c, v1.c, checkpoint.c) sees only this interface, so a source
+ * that reads HTTP ranges from an object store, or a block cache stacked over another source,
+ * is a new implementation of these two vtables and nothing else changes. Local files
+ * (bytesrc_local.c) are the only implementation today.
+ *
+ * Not yet behind the seam: resolving what the user named (source.c, folder.c) lists
+ * directories and stats names with plain POSIX calls. A remote source would add two operations
+ * to ckpt_bytesrc_ops there, "stat a name" (exists? regular file? directory?) and "list a
+ * directory" (names under a prefix: an S3 ListObjectsV2 with a delimiter), and source.c and
+ * folder.c would call them instead of stat/opendir; nothing below resolution would change.
+ */
+#ifndef CKPT_BYTESRC_H
+#define CKPT_BYTESRC_H
+
+#include "err.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+/* Room for an identity tag, e.g. an HTTP ETag (quotes included) or an object version id. */
+#define CKPT_FILE_TAG_MAX 128
+
+/*
+ * What makes two opens "the same file": a cache keyed by it never serves stale bytes. A local
+ * file fills dev, ino, size and mtime and leaves tag empty; a remote one fills size, mtime (if
+ * known) and tag (its ETag) and leaves dev and ino zero.
+ */
+typedef struct ckpt_file_id {
+    uint64_t dev, ino, size;
+    int64_t mtime_sec;
+    long mtime_nsec;
+    char tag[CKPT_FILE_TAG_MAX];
+} ckpt_file_id;
+
+typedef struct ckpt_file ckpt_file;
+
+/*
+ * A whole file's bytes, as ckpt_file_read_all gives them. release is the source's own way to
+ * give them back (munmap, free); the bytes outlive the handle they were read through.
+ */
+typedef struct ckpt_bytes {
+    const uint8_t *data; /* NULL when len is 0 */
+    size_t len;
+    void (*release)(struct ckpt_bytes *b);
+    void *priv;
+} ckpt_bytes;
+
+/* What an open file can do. Every operation must be safe to call from several threads. */
+typedef struct ckpt_file_ops {
+    /* Exactly n bytes at off, or an error: never a short count. No shared file position. */
+    int (*pread)(ckpt_file *f, void *buf, size_t n, uint64_t off, ckpt_err *err);
+    int (*read_all)(ckpt_file *f, ckpt_bytes *out, ckpt_err *err);
+    void (*close)(ckpt_file *f);
+} ckpt_file_ops;
+
+/* An open file. Implementations fill every field; users only read them. */
+struct ckpt_file {
+    const ckpt_file_ops *ops;
+    void *state;      /* the implementation's own */
+    char *name;       /* as opened: messages name the file by it */
+    uint64_t size;    /* at open; reads beyond it fail */
+    ckpt_file_id id;
+    struct stat attr; /* stat(2) of the file; a remote source synthesises one (S_IFREG, mtime) */
+    int fd;           /* a local descriptor for zero-copy replies (splice), or -1 */
+};
+
+/* How a source opens files. */
+typedef struct ckpt_bytesrc_ops {
+    /* Open name, accepting only a regular file, without blocking on FIFOs or devices.
+     * CKPT_E_NOTFOUND when absent, CKPT_E_IO otherwise; the message names the file. */
+    int (*open)(void *state, const char *name, ckpt_file **out, ckpt_err *err);
+} ckpt_bytesrc_ops;
+
+/* A source of files: an ops table and its state (a base URL, a cache, ...). */
+typedef struct ckpt_bytesrc {
+    const ckpt_bytesrc_ops *ops;
+    void *state;
+} ckpt_bytesrc;
+
+/* The local filesystem (process-wide, never freed). */
+const ckpt_bytesrc *ckpt_bytesrc_local(void);
+
+/* Open name through src (see ckpt_bytesrc_ops.open); *out is NULL on failure. */
+int ckpt_file_open(const ckpt_bytesrc *src, const char *name, ckpt_file **out, ckpt_err *err);
+
+/*
+ * Read exactly n bytes at off into buf. CKPT_E_CORRUPT when the file ends first (it is shorter
+ * than the format says), CKPT_E_IO when the read fails; the message names the file and offset.
+ */
+int ckpt_file_pread(ckpt_file *f, void *buf, size_t n, uint64_t off, ckpt_err *err);
+
+/* The whole file into *out (a local source maps it); give it back with ckpt_bytes_release. */
+int ckpt_file_read_all(ckpt_file *f, ckpt_bytes *out, ckpt_err *err);
+
+/* Give back what ckpt_file_read_all returned. A zeroed ckpt_bytes is fine. */
+void ckpt_bytes_release(ckpt_bytes *b);
+
+/* Close f. NULL is fine. */
+void ckpt_file_close(ckpt_file *f);
+
+/* Non-zero if a and b identify the same version of the same file. */
+int ckpt_file_id_equal(const ckpt_file_id *a, const ckpt_file_id *b);
+
+/*
+ * A local handle over an already open descriptor fd (borrowed: closing the handle leaves fd
+ * open), for callers that opened the file themselves. name is used in messages.
+ */
+int ckpt_file_wrap_fd(int fd, const char *name, ckpt_file **out, ckpt_err *err);
+
+#endif

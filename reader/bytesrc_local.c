@@ -1,0 +1,198 @@
+/*
+ * bytesrc_local.c - the local-filesystem byte source (see bytesrc.h), and the plain-descriptor
+ * helpers of fileio.h it is built on.
+ *
+ * A checkpoint directory is not trusted: any of its names may be a FIFO, a device or a
+ * directory, and opening a FIFO for reading blocks until a writer appears, which in the daemon
+ * would hang a worker thread forever. So every open is non-blocking and accepts only regular
+ * files, and reads use pread on a descriptor opened once, never a shared file position.
+ */
+#include "bytesrc.h"
+#include "fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+typedef struct local_file {
+    ckpt_file f;
+    int owns_fd; /* 0 for ckpt_file_wrap_fd's borrowed descriptor */
+} local_file;
+
+int ckpt_open_regular(const char *path, int *fd, struct stat *st, ckpt_err *err)
+{
+    *fd = -1;
+    int f = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (f < 0)
+        return ckpt_err_set(err, errno == ENOENT ? CKPT_E_NOTFOUND : CKPT_E_IO, "%s: %s", path,
+                            strerror(errno));
+    if (fstat(f, st) != 0) {
+        int e = errno;
+        close(f);
+        return ckpt_err_set(err, CKPT_E_IO, "%s: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st->st_mode)) {
+        close(f);
+        return ckpt_err_set(err, CKPT_E_IO, "%s: not a regular file", path);
+    }
+    /* Regular files ignore O_NONBLOCK for reads, but clear it to say what we mean. */
+    int fl = fcntl(f, F_GETFL);
+    if (fl >= 0)
+        fcntl(f, F_SETFL, fl & ~O_NONBLOCK);
+    *fd = f;
+    return 0;
+}
+
+int ckpt_pread_full(int fd, void *buf, size_t n, uint64_t off)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = pread(fd, (char *)buf + done, n - done, (off_t)(off + done));
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (r == 0)
+            return -ENODATA;
+        done += (size_t)r;
+    }
+    return 0;
+}
+
+int ckpt_is_regular_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int ckpt_is_directory(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int local_pread(ckpt_file *f, void *buf, size_t n, uint64_t off, ckpt_err *err)
+{
+    int rc = ckpt_pread_full(f->fd, buf, n, off);
+    if (rc == -ENODATA) /* it shrank since it was opened */
+        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: file ends before offset %llu", f->name,
+                            (unsigned long long)(off + n));
+    if (rc)
+        return ckpt_err_set(err, CKPT_E_IO, "%s: read failed at offset %llu: %s", f->name,
+                            (unsigned long long)off, strerror(-rc));
+    return 0;
+}
+
+static void local_unmap(ckpt_bytes *b)
+{
+    if (b->data)
+        munmap((void *)b->data, b->len);
+}
+
+static int local_read_all(ckpt_file *f, ckpt_bytes *out, ckpt_err *err)
+{
+    if (f->size == 0)
+        return 0;
+    if (f->size > SIZE_MAX)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "%s: too large to map", f->name);
+    void *m = mmap(NULL, (size_t)f->size, PROT_READ, MAP_PRIVATE, f->fd, 0);
+    if (m == MAP_FAILED)
+        return ckpt_err_set(err, CKPT_E_IO, "%s: mmap: %s", f->name, strerror(errno));
+    out->data = m;
+    out->len = (size_t)f->size;
+    out->release = local_unmap;
+    return 0;
+}
+
+static void local_close(ckpt_file *f)
+{
+    local_file *lf = (local_file *)f;
+    if (lf->owns_fd && f->fd >= 0)
+        close(f->fd);
+    free(f->name);
+    free(lf);
+}
+
+static const ckpt_file_ops local_file_ops = {local_pread, local_read_all, local_close};
+
+/* A handle for descriptor fd whose stat is st. */
+static int local_handle(int fd, int owns_fd, const struct stat *st, const char *name,
+                        ckpt_file **out, ckpt_err *err)
+{
+    local_file *lf = calloc(1, sizeof *lf);
+    char *nm = strdup(name);
+    if (!lf || !nm) {
+        free(lf);
+        free(nm);
+        return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", name);
+    }
+    ckpt_file *f = &lf->f;
+    f->ops = &local_file_ops;
+    f->state = lf;
+    f->name = nm;
+    f->size = (uint64_t)st->st_size;
+    f->attr = *st;
+    f->fd = fd;
+    f->id.dev = (uint64_t)st->st_dev;
+    f->id.ino = (uint64_t)st->st_ino;
+    f->id.size = f->size;
+    f->id.mtime_sec = (int64_t)st->st_mtim.tv_sec;
+    f->id.mtime_nsec = st->st_mtim.tv_nsec;
+    lf->owns_fd = owns_fd;
+    *out = f;
+    return 0;
+}
+
+static int local_open(void *state, const char *name, ckpt_file **out, ckpt_err *err)
+{
+    (void)state;
+    int fd;
+    struct stat st;
+    int rc = ckpt_open_regular(name, &fd, &st, err);
+    if (rc)
+        return rc;
+    rc = local_handle(fd, 1, &st, name, out, err);
+    if (rc)
+        close(fd);
+    return rc;
+}
+
+static const ckpt_bytesrc_ops local_ops = {local_open};
+static const ckpt_bytesrc local_source = {&local_ops, NULL};
+
+const ckpt_bytesrc *ckpt_bytesrc_local(void)
+{
+    return &local_source;
+}
+
+int ckpt_file_wrap_fd(int fd, const char *name, ckpt_file **out, ckpt_err *err)
+{
+    *out = NULL;
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return ckpt_err_set(err, CKPT_E_IO, "%s: %s", name, strerror(errno));
+    return local_handle(fd, 0, &st, name, out, err);
+}
+
+int ckpt_map_file(const char *path, void **map, size_t *len, ckpt_err *err)
+{
+    *map = NULL;
+    *len = 0;
+    ckpt_file *f;
+    int rc = ckpt_file_open(&local_source, path, &f, err);
+    if (rc)
+        return rc;
+    ckpt_bytes b;
+    rc = ckpt_file_read_all(f, &b, err);
+    ckpt_file_close(f);
+    if (rc)
+        return rc;
+    /* The local source maps: munmap(*map, *len) is b's release, as fileio.h promises. */
+    *map = (void *)b.data;
+    *len = b.len;
+    return 0;
+}
