@@ -272,6 +272,20 @@ static int same_file(const char *path, int fd)
            a.st_ino == b.st_ino && a.st_size == b.st_size;
 }
 
+static int file_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* fv's checkpoint is no longer the one listed: it leaves, and the watcher rescans. */
+static void leave(fview *fv)
+{
+    atomic_store(&fv->gone, 1);
+    atomic_store(&fv->f->rescan_wanted, 1);
+    wake(fv->f);
+}
+
 /*
  * The view's verify hook: the .index opened must be the one listed (else the checkpoint was
  * replaced: it is a new one, shown by a new view), and the index and every shard still the
@@ -284,14 +298,19 @@ static int verify_open(ckfs_view *v, ckpt_checkpoint *c, ckpt_err *err)
     ident got;
     ident_of(ckpt_index_stat(c), &got);
     if (fv->id.known && !ident_eq(&fv->id, &got)) {
-        atomic_store(&fv->gone, 1);
-        atomic_store(&fv->f->rescan_wanted, 1);
-        wake(fv->f);
+        leave(fv);
         return ckpt_err_set(err, CKPT_E_NOTFOUND,
                             "%s changed on disk since it was listed; shown anew", v->prefix);
     }
     char *ip = ckfs_view_index_path(v);
+    if (!ip && fv->id.known && !file_exists(v->prefix)) {
+        /* deleted while it was being opened (TF removes the .index first) */
+        leave(fv);
+        return ckpt_err_set(err, CKPT_E_NOTFOUND, "%s was deleted", v->prefix);
+    }
     int moved = 0;
+    for (int s = 0; s < ckpt_num_shards(c); s++)
+        moved |= !ckpt_shard_present(c, s); /* listed whole: a shard going is a change */
     if (ip) {
         struct stat now;
         moved = stat(ip, &now) != 0 || now.st_ino != got.ino || now.st_dev != got.dev ||
@@ -374,6 +393,11 @@ static int f_resolve(ckfs_ns *ns, uint64_t ino, int open, ckfs_target *t)
         t->n = (ckfs_node){CKFS_K_DIR, 0};
         return 0;
     } else if ((rc = ckfs_ns_open_view(ns, v)) != 0) {
+        /* Deleted between listing and opening: absent, not an I/O error. */
+        char *ip = ckfs_view_index_path(v);
+        if (!ip && fv->id.known && !file_exists(v->prefix))
+            leave(fv);
+        free(ip);
         if (atomic_load(&fv->gone))
             rc = -ENOENT;
     } else if (ckfs_tree_node(v->tree, local, &t->n)) {
@@ -931,6 +955,10 @@ static int rescan(folder *f, int initial, ckpt_err *err)
             ident_path(c->item->prefix, &c->id);
         c->bytes = c->id.known ? (uint64_t)c->id.size : 0;
         c->complete = shards_complete(f->path, shards, nshards, c->item->name, &c->bytes);
+        /* Listed, then gone before its stat: being deleted (only a sharded V1 pattern has no
+         * file of its own to stat). */
+        if (!c->id.known && !strstr(c->item->prefix, "-\?\?\?\?\?-of-"))
+            c->complete = 0;
         long long age = now_ns - ((long long)c->id.mtime.tv_sec * 1000000000LL +
                                   c->id.mtime.tv_nsec);
         c->young = v2 && age < YOUNG_NS;

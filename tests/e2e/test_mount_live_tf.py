@@ -57,7 +57,7 @@ def main():
     stop = threading.Event()
     reads = [0]
 
-    def reader(mnt):
+    def reader(mnt, d):
         while not stop.is_set():
             try:
                 names = [n for n in os.listdir(mnt) if n.startswith("ckpt-")]
@@ -72,8 +72,11 @@ def main():
                         with open(mount_path(mnt, name, var), "rb") as f:
                             got = f.read()
                     except OSError as ex:
+                        # TF deletes inside save(), before this test can note it: the
+                        # folder itself says whether the checkpoint is gone.
                         with lock:
                             gone = name in deleted
+                        gone = gone or not os.path.exists(os.path.join(d, name + ".index"))
                         if not (ex.errno == errno.ENOENT and gone):
                             errors.append("%s/%s: %s" % (name, var, ex))
                         continue
@@ -113,7 +116,7 @@ def main():
         train_and_save()
         lat = []
         with tm.Mount(d, what="tf run") as m:
-            th = threading.Thread(target=reader, args=(m.mnt,))
+            th = threading.Thread(target=reader, args=(m.mnt, d))
             th.start()
             try:
                 for _ in range(STEPS - 1):
