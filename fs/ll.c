@@ -25,6 +25,8 @@
 #include <string.h>
 #include <sys/statvfs.h>
 #include <syslog.h>
+
+#include "idle.h"
 #include <unistd.h>
 
 /* A checkpoint's content never changes under its inode numbers: cache names for a day. */
@@ -59,9 +61,12 @@ void ckfs_log_line(void *ctx, const char *msg)
     ckfs_log(ctx, "%s", msg);
 }
 
+/* Every operation starts here, which makes it the place to note that the mount is in use. */
 static ckfs *ctx(fuse_req_t req)
 {
-    return fuse_req_userdata(req);
+    ckfs *fs = fuse_req_userdata(req);
+    ckfs_idle_touch(fs);
+    return fs;
 }
 
 typedef ckfs_target target;
@@ -93,6 +98,15 @@ static int resolve(ckfs *fs, fuse_ino_t ino, int open, target *t)
 static void put(ckfs *fs, const target *t)
 {
     fs->ns->ops->put(fs->ns, t);
+}
+
+/* Resolve ino for a request, or answer the request with the error: 0, or -1 when answered. */
+static int resolve_or_reply(fuse_req_t req, ckfs *fs, fuse_ino_t ino, int open, target *t)
+{
+    int rc = resolve(fs, ino, open, t);
+    if (rc)
+        fuse_reply_err(req, -rc);
+    return rc ? -1 : 0;
 }
 
 static uint64_t target_ino(ckfs *fs, const target *t)
@@ -198,14 +212,11 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     (void)fi;
     ckfs *fs = ctx(req);
     target t;
-    int rc = resolve(fs, ino, 0, &t);
-    if (rc) {
-        fuse_reply_err(req, -rc);
+    if (resolve_or_reply(req, fs, ino, 0, &t))
         return;
-    }
     struct stat st;
     double at;
-    rc = node_stat(fs, &t, &st, &at, 1);
+    int rc = node_stat(fs, &t, &st, &at, 1);
     if (rc)
         fuse_reply_err(req, -rc);
     else
@@ -361,6 +372,7 @@ static void file_free(ckfs_file *f)
     } else if (f->held) {
         ckfs_view_text_release(f->v, f->node.idx);
     }
+    atomic_fetch_sub(&f->fs->open_files, 1);
     pthread_mutex_destroy(&f->mu);
     free(f->owned);
     target t = {f->v, f->node};
@@ -388,11 +400,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         return;
     }
     target t;
-    int rc = resolve(fs, ino, 1, &t);
-    if (rc) {
-        fuse_reply_err(req, -rc);
+    if (resolve_or_reply(req, fs, ino, 1, &t))
         return;
-    }
+    int rc = 0;
     if (t.n.kind == CKFS_K_DIR || t.n.kind == CKFS_K_LINK) {
         /* `latest`: the kernel follows it, never opens it */
         fuse_reply_err(req, t.n.kind == CKFS_K_DIR ? EISDIR : ELOOP);
@@ -411,6 +421,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     pthread_mutex_init(&f->mu, NULL);
     f->refs = 1;
     f->fs = fs;
+    atomic_fetch_add(&fs->open_files, 1);
     f->v = v;
     f->node = n;
     f->fd = -1;
@@ -574,7 +585,7 @@ static void read_var(fuse_req_t req, ckfs *fs, ckfs_file *f, char *buf, size_t p
     }
     if (rc) {
         if (rc == CKPT_E_CORRUPT)
-            __atomic_store_n(&v->corrupt[f->node.idx], 1, __ATOMIC_RELAXED);
+            atomic_store_explicit(&v->corrupt[f->node.idx], 1, memory_order_relaxed);
         log_read_error(fs, v, f->node.idx, &err);
         fuse_reply_err(req, rc == CKPT_E_NOMEM ? ENOMEM : EIO);
     } else {
@@ -595,7 +606,7 @@ static void do_read(fuse_req_t req, ckfs_file *f, size_t size, off_t off)
         return;
     }
     /* Known-bad bytes are never served again, not even the parts that passed through. */
-    if (__atomic_load_n(&v->corrupt[f->node.idx], __ATOMIC_RELAXED)) {
+    if (atomic_load_explicit(&v->corrupt[f->node.idx], memory_order_relaxed)) {
         fuse_reply_err(req, EIO);
         return;
     }
@@ -688,15 +699,12 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
         return;
     }
     target t;
-    int rc = resolve(fs, ino, 1, &t);
-    if (rc) {
-        fuse_reply_err(req, -rc);
+    if (resolve_or_reply(req, fs, ino, 1, &t))
         return;
-    }
     char buf[8192];
     const char *val;
     size_t len;
-    rc = fs->ns->ops->xattr(fs->ns, &t, name + XATTR_PREFIX_LEN, buf, sizeof buf, &val, &len);
+    int rc = fs->ns->ops->xattr(fs->ns, &t, name + XATTR_PREFIX_LEN, buf, sizeof buf, &val, &len);
     if (rc)
         fuse_reply_err(req, -rc);
     else
@@ -708,11 +716,8 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
     ckfs *fs = ctx(req);
     target t;
-    int rc = resolve(fs, ino, 1, &t);
-    if (rc) {
-        fuse_reply_err(req, -rc);
+    if (resolve_or_reply(req, fs, ino, 1, &t))
         return;
-    }
     const char *const *names = fs->ns->ops->xattr_names(fs->ns, &t);
     char list[512];
     size_t len = 0;

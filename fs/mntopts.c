@@ -128,6 +128,23 @@ static int set_max_threads(ckfs_opts *o, const char *name, const char *val, char
     return 0;
 }
 
+/* Largest timeout= accepted (a year): beyond it a typo is likelier than a wish. */
+#define TIMEOUT_LIMIT (366ul * 24 * 3600)
+
+static int set_timeout(ckfs_opts *o, const char *name, const char *val, char *msg,
+                       size_t msgsize)
+{
+    (void)name;
+    unsigned long x;
+    if (parse_ulong(val, 10, TIMEOUT_LIMIT, &x) || x == 0) {
+        snprintf(msg, msgsize, "option timeout needs a number of seconds 1..%lu, got '%s'",
+                 TIMEOUT_LIMIT, val ? val : "");
+        return -1;
+    }
+    o->timeout = (unsigned)x;
+    return 0;
+}
+
 static int set_read(ckfs_opts *o, const char *name, const char *val, char *msg, size_t msgsize)
 {
     (void)name;
@@ -171,6 +188,7 @@ static const struct {
     {"read", set_read},
     {"poll", set_seconds},
     {"idle", set_seconds},
+    {"timeout", set_timeout},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

@@ -14,6 +14,7 @@
 #include "escape.h"
 #include "exitcodes.h"
 #include "folder.h"
+#include "idle.h"
 #include "ll.h"
 #include "mntopts.h"
 #include "render.h"
@@ -44,9 +45,11 @@ static void usage(FILE *f)
             "directory, or a training folder (one subdirectory per checkpoint).\n"
             "  -f   stay in the foreground     -d  debug output (implies -f)\n"
             "  -s   single-threaded\n"
-            "options (-o): uid=N gid=N umask=OOO allow_other allow_root force npy\n"
+            "options (-o): uid=N gid=N umask=OOO allow_other allow_root npy timeout=SECONDS\n"
             "              max_threads=N read=buf|splice nosuid nodev noexec noatime\n"
-            "The mount is always read-only. See docs/mount.md.\n");
+            "              force (accepted, does nothing: missing shards never refuse a mount)\n"
+            "The mount is always read-only. A daemon (no -f) logs to syslog. See\n"
+            "mount.ckptfs(8).\n");
 }
 
 static void warn_stderr(void *ctx, const char *msg)
@@ -104,26 +107,19 @@ static void ckfs_destroy(ckfs *fs)
     free(fs);
 }
 
-/* Open the source; on failure print why and return the exit code. */
-static int open_checkpoint(const char *source, int force, ckpt_checkpoint **c)
+/*
+ * Open the source; on failure print why and return the exit code. Missing data shards do not
+ * refuse the mount (as TensorFlow lists such a checkpoint): everything is listed, reading a
+ * variable of a missing shard fails with EIO and a log line.
+ */
+static int open_checkpoint(const char *source, ckpt_checkpoint **c)
 {
     ckpt_err err;
     ckpt_err_clear(&err);
-    int rc = ckpt_open(source, force ? CKPT_OPEN_MISSING_SHARDS_OK : 0, c, &err);
+    int rc = ckpt_open(source, CKPT_OPEN_MISSING_SHARDS_OK, c, &err);
     if (rc == 0)
         return 0;
     fprintf(stderr, "%s: %s\n", prog, err.msg);
-    if (!force) {
-        /* Whatever code the library chose, a checkpoint that opens without its shards is a
-         * checkpoint with a missing shard: say so, and how to mount it anyway. */
-        ckpt_checkpoint *probe;
-        if (ckpt_open(source, CKPT_OPEN_MISSING_SHARDS_OK, &probe, NULL) == 0) {
-            ckpt_close(probe);
-            fprintf(stderr, "%s: mount with -o force to list every variable anyway "
-                            "(those of missing shards then read as I/O errors)\n", prog);
-            return CKPTFS_EXIT_SHARD;
-        }
-    }
     return ckptfs_exit_for(rc);
 }
 
@@ -165,9 +161,14 @@ static ckfs *make_context(ckfs_ns *ns, const ckfs_opts *o)
     return fs;
 }
 
-/* DIR/saved_model.pb when source is a SavedModel directory (malloc'd), else NULL. */
+/* DIR/saved_model.pb when source is a SavedModel directory or that file (malloc'd), else
+ * NULL. */
 static char *saved_model_pb(const char *source)
 {
+    size_t sl = strlen(source);
+    if (sl >= 14 && !strcmp(source + sl - 14, "saved_model.pb") &&
+        (sl == 14 || source[sl - 15] == '/') && ckpt_is_regular_file(source))
+        return realpath(source, NULL);
     if (!ckpt_is_directory(source))
         return NULL;
     size_t n = strlen(source) + sizeof "/saved_model.pb";
@@ -198,12 +199,16 @@ static int serve(ckfs *fs, int single, int max_threads)
     struct fuse_session *se = fs->se;
     if (fuse_set_signal_handlers(se) != 0)
         return -1;
+    ckfs_idle_watch idle;
+    if (ckfs_idle_start(&idle, fs, pthread_self()) != 0)
+        ckfs_log(fs, "cannot start the idle watchdog: -o timeout is not in effect");
     int rc;
     if (single) {
         rc = fuse_session_loop(se);
     } else {
         struct fuse_loop_config *cfg = fuse_loop_cfg_create();
         if (!cfg) {
+            ckfs_idle_stop(&idle);
             fuse_remove_signal_handlers(se);
             return -1;
         }
@@ -213,6 +218,7 @@ static int serve(ckfs *fs, int single, int max_threads)
         rc = fuse_session_loop_mt(se, cfg);
         fuse_loop_cfg_destroy(cfg);
     }
+    ckfs_idle_stop(&idle);
     fuse_remove_signal_handlers(se);
     return rc;
 }
@@ -265,11 +271,10 @@ static int make_ns(const char *source, const char *mnt, const ckfs_opts *o, ckfs
         }
     } else {
         ckpt_checkpoint *c;
-        rc = open_checkpoint(source, o->force, &c);
+        rc = open_checkpoint(source, &c);
         if (rc)
             goto out;
-        if (o->force)
-            warn_missing_shards(c);
+        warn_missing_shards(c);
         if (ckfs_ns_single(c, sm, o, warn_stderr, NULL, ns)) {
             fprintf(stderr, "%s: out of memory building the tree of %s\n", prog, source);
             rc = CKPTFS_EXIT_READ;

@@ -4,7 +4,7 @@
 # (tests compare against it; the product never uses it).
 set -euo pipefail
 pkgs=(cmake gcc make pkg-config libfuse3-dev fuse3 libprotobuf-c-dev protobuf-c-compiler
-      libsnappy-dev check python3 python3-pip graphviz strace attr rsync
+      libsnappy-dev check python3 python3-pip graphviz strace attr rsync man-db groff-base
       nfs-ganesha nfs-ganesha-vfs libnfs-utils)
 missing=()
 for p in "${pkgs[@]}"; do

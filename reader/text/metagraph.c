@@ -182,22 +182,10 @@ int ckpt_graph_open_source(const char *source, ckpt_graph_format fmt, ckpt_graph
                             source);
     if (ends_with(source, ".meta") && ckpt_is_regular_file(source))
         return ckpt_graph_open_file(source, CKPT_GRAPH_KIND_META, out, err);
-    char *prefix;
-    if ((r = ckpt_resolve_prefix(source, &prefix, err)))
+    char *meta;
+    if ((r = ckpt_resolve_meta(source, &meta, err)))
         return r;
-    size_t n = strlen(prefix) + sizeof ".meta";
-    char *meta = malloc(n);
-    if (!meta) {
-        free(prefix);
-        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-    }
-    snprintf(meta, n, "%s.meta", prefix);
-    free(prefix);
-    if (!ckpt_is_regular_file(meta))
-        r = ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: the checkpoint has no graph (%s is absent)",
-                         source, meta);
-    else
-        r = ckpt_graph_open_file(meta, CKPT_GRAPH_KIND_META, out, err);
+    r = ckpt_graph_open_file(meta, CKPT_GRAPH_KIND_META, out, err);
     free(meta);
     return r;
 }

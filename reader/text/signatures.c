@@ -874,19 +874,6 @@ static int cmp_cstr(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-typedef struct child {
-    const char *name;
-    uint32_t node;
-    size_t order;
-} child;
-
-static int cmp_child(const void *a, const void *b)
-{
-    const child *x = a, *y = b;
-    int r = strcmp(x->name, y->name);
-    return r ? r : (x->order < y->order ? -1 : x->order > y->order);
-}
-
 /* "        Argument #k\n          NAME\n": an argument known only by its name. */
 static void put_named_arg(ckpt_strbuf *b, const char *what, size_t k, const char *name)
 {
@@ -967,8 +954,9 @@ static int load_object_graph(const mgraph *mg, Tensorflow__SavedObjectGraph **og
     return r;
 }
 
-/* The root object's children sorted by name (equal names in their order). */
-static int root_children(const Tensorflow__SavedObjectGraph *og, child **out, size_t *n,
+/* The root object's children sorted by name (equal names in their order); kv.val: the child
+ * object, NULL when its node id is out of range. */
+static int root_children(const Tensorflow__SavedObjectGraph *og, kv **out, size_t *n,
                          ckpt_err *err)
 {
     *out = NULL;
@@ -976,15 +964,17 @@ static int root_children(const Tensorflow__SavedObjectGraph *og, child **out, si
     if (og->n_nodes == 0)
         return 0;
     const Tensorflow__SavedObject *root = og->nodes[0];
-    child *ch = calloc(root->n_children ? root->n_children : 1, sizeof *ch);
+    kv *ch = calloc(root->n_children ? root->n_children : 1, sizeof *ch);
     if (!ch)
         return nomem(err);
     for (size_t k = 0; k < root->n_children; k++) {
         const Tensorflow__TrackableObjectGraph__TrackableObject__ObjectReference *ref =
             root->children[k];
-        ch[k] = (child){ref->local_name ? ref->local_name : "", (uint32_t)ref->node_id, k};
+        uint32_t id = (uint32_t)ref->node_id; /* a negative id is out of range too */
+        const void *obj = id < og->n_nodes ? og->nodes[id] : NULL;
+        ch[k] = (kv){ref->local_name ? ref->local_name : "", obj, k};
     }
-    qsort(ch, root->n_children, sizeof *ch, cmp_child);
+    qsort(ch, root->n_children, sizeof *ch, cmp_kv);
     *out = ch;
     *n = root->n_children;
     return 0;
@@ -1020,20 +1010,20 @@ static int concrete_names(const Tensorflow__SavedObject *obj, const char ***name
 static int print_root_functions(ckpt_strbuf *b, const Tensorflow__SavedObjectGraph *og,
                                 ckpt_err *err)
 {
-    child *ch;
+    kv *ch;
     size_t nch;
     int r = root_children(og, &ch, &nch, err);
     for (size_t k = 0; r == 0 && k < nch; k++) {
-        if (ch[k].node >= og->n_nodes)
+        if (!ch[k].val)
             continue;
         const char **names;
         size_t nnames;
         const Tensorflow__SavedBareConcreteFunction *bare;
-        r = concrete_names(og->nodes[ch[k].node], &names, &nnames, &bare, err);
+        r = concrete_names(ch[k].val, &names, &nnames, &bare, err);
         if (r || !names)
             continue;
         put(b, "\n  Function Name: '");
-        put(b, ch[k].name);
+        put(b, ch[k].key);
         put(b, "'\n");
         for (size_t j = 0; j < nnames; j++)
             print_option(b, og, names[j], j + 1, bare);
