@@ -388,8 +388,11 @@ static int do_mount(const char *source, const char *mnt, const ckfs_opts *o, int
     }
     if (!foreground) {
         rc = daemonize(fs, mnt, single);
-        if (rc >= 0)
-            return rc; /* the daemon owns the mount and the context now */
+        if (rc >= 0) {
+            /* The daemon owns the mount now: drop this process's copies of the session and
+             * the context (closing descriptors the child holds its own of), never unmount. */
+            goto out_session;
+        }
         rc = CKPTFS_EXIT_FUSE;
     } else {
         rc = serve(fs, single, fs->opts.max_threads) == 0 ? CKPTFS_EXIT_OK : CKPTFS_EXIT_FUSE;
