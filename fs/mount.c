@@ -30,7 +30,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <syslog.h>
 #include <unistd.h>
 
 /* Name for messages: how the user invoked us. */
@@ -228,7 +227,7 @@ static void run_daemon(ckfs *fs, int ready_fd, int single)
 {
     fs->ready_fd = ready_fd;
     fs->foreground = 0;
-    openlog("ckptfs", LOG_PID, LOG_DAEMON);
+    ckfs_syslog_init(&fs->syslog);
     if (setsid() < 0) {
         /* Already a session leader: fine. */
     }
@@ -249,7 +248,7 @@ static void run_daemon(ckfs *fs, int ready_fd, int single)
     fuse_session_unmount(fs->se);
     fuse_session_destroy(fs->se);
     ckfs_destroy(fs);
-    closelog();
+    ckfs_syslog_close(&fs->syslog);
     exit(rc == 0 ? 0 : CKPTFS_EXIT_FUSE);
 }
 
