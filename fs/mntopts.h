@@ -25,6 +25,10 @@ typedef struct ckfs_opts {
     int splice;        /* read=splice: serve numeric reads from the shard fd (no CRC check) */
     int max_threads;   /* 0 = libfuse default */
     char kernel[256];  /* kernel mount flags to pass on, comma-separated ("nosuid,nodev") */
+    /* Remote sources (URLs): 0 / "" = the defaults of ckpt_net_opts_init (remote.h). */
+    unsigned long long cache_size; /* cache_size=BYTES[K|M|G]: in-memory block cache */
+    char cache_dir[1024];          /* cache_dir=DIR: keep fetched blocks on disk too */
+    unsigned net_timeout;          /* net_timeout=SECONDS: a silent server fails reads (EIO) */
 } ckfs_opts;
 
 /* Set the defaults: everything off, no uid/gid/umask given (the mount then follows the

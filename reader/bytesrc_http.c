@@ -756,8 +756,15 @@ static int rh_read_all(ckpt_file *f, ckpt_bytes *out, ckpt_err *err)
         return 0;
     if (size == CKPT_SIZE_UNKNOWN || size > SIZE_MAX)
         return ckpt_err_set(err, CKPT_E_NOMEM, "%s: too large to hold", f->name);
-    /* Anonymous memory, so ckpt_map_file's callers can munmap it like a mapped file. */
-    void *m = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    /* A shared mapping of a memory file, not anonymous memory: ckpt_map_file's callers munmap
+     * it like a mapped file and may madvise(MADV_DONTNEED) it, which would zero anonymous
+     * pages but only drops these from the page tables. */
+    int fd = memfd_create("ckptfs-remote", MFD_CLOEXEC);
+    void *m = MAP_FAILED;
+    if (fd >= 0 && ftruncate(fd, (off_t)size) == 0)
+        m = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (fd >= 0)
+        close(fd);
     if (m == MAP_FAILED)
         return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", f->name);
     rc = ckpt_bcfile_read(o->bf, m, (size_t)size, 0, err);

@@ -461,7 +461,7 @@ int ckpt_remote_map(const char *url, void **map, size_t *len, ckpt_err *err)
     ckpt_bytesrc_remote_release(rs);
     if (rc)
         return rc;
-    /* The remote source hands out anonymous memory: munmap is its release. */
+    /* The remote source hands out a mapping of a memory file: munmap is its release. */
     *map = (void *)b.data;
     *len = b.len;
     return 0;

@@ -97,7 +97,7 @@ int ckpt_open_any(const char *source, const ckpt_net_opts *opts, unsigned flags,
                   ckpt_checkpoint **out, ckpt_err *err);
 
 /*
- * The whole file at URL into anonymous memory, releasable with munmap(*map, *len): what
+ * The whole file at URL in a mapped memory file, releasable with munmap(*map, *len): what
  * ckpt_map_file does for a URL (the .meta, saved_model.pb).
  */
 int ckpt_remote_map(const char *url, void **map, size_t *len, ckpt_err *err);
