@@ -111,16 +111,24 @@ static int set_umask(ckfs_opts *o, const char *name, const char *val, char *msg,
 /* Largest max_threads accepted: a bound that turns a typo into an error, not a thread storm. */
 #define MAX_THREADS_LIMIT 1024
 
+/* A count in 1..max for option name; -1 and msg otherwise. */
+static int parse_count(const char *name, const char *val, unsigned long max, unsigned long *x,
+                       char *msg, size_t msgsize)
+{
+    if (parse_ulong(val, 10, max, x) || *x == 0) {
+        snprintf(msg, msgsize, "option %s needs a number 1..%lu, got '%s'", name, max,
+                 val ? val : "");
+        return -1;
+    }
+    return 0;
+}
+
 static int set_max_threads(ckfs_opts *o, const char *name, const char *val, char *msg,
                            size_t msgsize)
 {
-    (void)name;
     unsigned long x;
-    if (parse_ulong(val, 10, MAX_THREADS_LIMIT, &x) || x == 0) {
-        snprintf(msg, msgsize, "option max_threads needs a number 1..%d, got '%s'",
-                 MAX_THREADS_LIMIT, val ? val : "");
+    if (parse_count(name, val, MAX_THREADS_LIMIT, &x, msg, msgsize))
         return -1;
-    }
     o->max_threads = (int)x;
     return 0;
 }
@@ -185,13 +193,9 @@ static int set_cache_dir(ckfs_opts *o, const char *name, const char *val, char *
 static int set_net_timeout(ckfs_opts *o, const char *name, const char *val, char *msg,
                            size_t msgsize)
 {
-    (void)name;
     unsigned long x;
-    if (parse_ulong(val, 10, NET_TIMEOUT_LIMIT, &x) || x == 0) {
-        snprintf(msg, msgsize, "option net_timeout needs seconds 1..%d, got '%s'",
-                 NET_TIMEOUT_LIMIT, val ? val : "");
+    if (parse_count(name, val, NET_TIMEOUT_LIMIT, &x, msg, msgsize))
         return -1;
-    }
     o->net_timeout = (unsigned)x;
     return 0;
 }
