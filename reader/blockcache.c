@@ -32,6 +32,12 @@
 
 enum { LOADING, READY };
 
+/* One request's buffer, shared by the blocks cut from it (no copy), freed with the last. */
+typedef struct run {
+    int refs;
+    uint8_t *mem;
+} run;
+
 typedef struct block {
     struct block *hnext;
     struct block *prev, *next; /* LRU list; READY blocks only */
@@ -39,7 +45,8 @@ typedef struct block {
     uint64_t no;
     int state;
     size_t len;
-    uint8_t *data;
+    uint8_t *data; /* inside owner->mem */
+    run *owner;
 } block;
 
 typedef struct job {
@@ -119,7 +126,10 @@ static void drop(ckpt_blockcache *bc, block *b)
     *pp = b->hnext;
     lru_unlink(b);
     bc->used -= b->state == LOADING ? bc->bs : b->len;
-    free(b->data);
+    if (b->owner && --b->owner->refs == 0) {
+        free(b->owner->mem);
+        free(b->owner);
+    }
     free(b);
 }
 
@@ -306,9 +316,9 @@ static size_t block_len(const ckpt_bcfile *f, uint64_t no)
     return start >= size ? 0 : (size_t)(size - start < bs ? size - start : bs);
 }
 
-/* Put got bytes of buf (blocks first.. of f) into their LOADING placeholders; blocks the file
- * does not reach are dropped. Called with the mutex held. */
-static void fill(ckpt_bcfile *f, uint64_t first, unsigned count, uint8_t *buf, size_t got)
+/* Give blocks first.. of f (LOADING placeholders) their bytes: got bytes of r->mem, which
+ * they share. Blocks the file does not reach are dropped. Called with the mutex held. */
+static void fill(ckpt_bcfile *f, uint64_t first, unsigned count, run *r, size_t got)
 {
     ckpt_blockcache *bc = f->bc;
     for (unsigned i = 0; i < count; i++) {
@@ -317,14 +327,14 @@ static void fill(ckpt_bcfile *f, uint64_t first, unsigned count, uint8_t *buf, s
             continue;
         size_t at = (size_t)i * bc->bs;
         size_t len = got > at ? (got - at < bc->bs ? got - at : bc->bs) : 0;
-        uint8_t *d = len ? malloc(len) : NULL;
-        if (!d) {
+        if (!len) {
             drop(bc, b);
             continue;
         }
-        memcpy(d, buf + at, len);
-        b->data = d;
+        b->data = r->mem + at;
         b->len = len;
+        b->owner = r;
+        r->refs++;
         b->state = READY;
         bc->used -= bc->bs - len;
         lru_push(bc, b);
@@ -366,9 +376,18 @@ static int load_run(ckpt_bcfile *f, uint64_t first, unsigned count, ckpt_err *er
                 }
         }
     }
+    run *r = rc == 0 ? malloc(sizeof *r) : NULL;
+    if (rc == 0 && !r)
+        rc = ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", f->name);
     pthread_mutex_lock(&bc->mu);
     if (rc == 0) {
-        fill(f, first, count, buf, got);
+        *r = (run){1, buf};
+        fill(f, first, count, r, got);
+        buf = NULL;
+        if (--r->refs == 0) {
+            free(r->mem);
+            free(r);
+        }
     } else {
         for (unsigned i = 0; i < count; i++) {
             block *b = find(bc, f, first + i);
@@ -480,7 +499,12 @@ static int read_block(ckpt_bcfile *f, uint64_t no, uint64_t upto, uint8_t *buf, 
                       uint64_t off, ckpt_err *err)
 {
     ckpt_blockcache *bc = f->bc;
-    for (;;) {
+    for (int loads = 0;;) {
+        /* A block we fetched can be gone again when others' fetches evicted it, or when the
+         * server's answer was shorter than the file it claims: bound the retries. */
+        if (loads > 8)
+            return ckpt_err_set(err, CKPT_E_IO, "%s: the server's answers end before offset %llu",
+                                f->name, (unsigned long long)(no * bc->bs));
         if (block_len(f, no) == 0)
             return ends_early(f, off, n, err);
         block *b = find(bc, f, no);
@@ -516,6 +540,7 @@ static int read_block(ckpt_bcfile *f, uint64_t no, uint64_t upto, uint8_t *buf, 
         pthread_mutex_lock(&bc->mu);
         if (rc)
             return rc;
+        loads++;
     }
 }
 
@@ -540,8 +565,15 @@ int ckpt_bcfile_read(ckpt_bcfile *f, void *buf, size_t n, uint64_t off, ckpt_err
     f->next_seq = off + n;
     uint64_t upto = last + (f->window ? RUN_MAX : 0);
     int rc = 0;
-    for (uint64_t no = first; no <= last && rc == 0; no++)
+    for (uint64_t no = first; no <= last && rc == 0; no++) {
+        /* A read of many blocks: the workers fetch the runs ahead of this thread, a window at
+         * a time (all at once would evict them before they are copied), in parallel ranges. */
+        if (last - first >= RUN_MAX && (no - first) % RUN_MAX == 0) {
+            uint64_t to = no + RUN_MAX + wmax;
+            read_ahead(f, no + RUN_MAX, to < last + 1 ? to : last + 1);
+        }
         rc = read_block(f, no, upto, buf, n, off, err);
+    }
     if (rc == 0 && f->window)
         read_ahead(f, last + 1, last + 1 + f->window);
     pthread_mutex_unlock(&bc->mu);

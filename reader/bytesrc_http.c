@@ -367,7 +367,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
         q->errbody[q->errlen] = '\0';
         return all;
     }
-    if (q->skip) {
+    if (q->skip && q->status == 200) {
         size_t s = q->skip < n ? (size_t)q->skip : n;
         p += s, n -= s, q->skip -= s;
     }

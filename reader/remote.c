@@ -341,7 +341,9 @@ int ckpt_remote_list(ckpt_bytesrc *src, const char *dir, char ***names, size_t *
     char *key = slash ? malloc(strlen(slash + 1) + 2) : strdup("");
     if (key && slash)
         sprintf(key, "%s/", slash + 1);
-    char *ekey = key ? ckpt__url_encode(key, 0) : NULL;
+    /* '/' stays literal in the query: libcurl 7.88's SigV4 encodes it for the canonical
+     * query itself, and signs "%2F" wrongly (S3 then answers SignatureDoesNotMatch). */
+    char *ekey = key ? ckpt__url_encode(key, 1) : NULL;
     int rc = root && ekey ? 0 : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     size_t cap = 0, plen = key ? strlen(key) : 0;
     char *token = NULL;
@@ -351,7 +353,7 @@ int ckpt_remote_list(ckpt_bytesrc *src, const char *dir, char ***names, size_t *
         size_t qn = strlen(ekey) + (etok ? strlen(etok) : 0) + 96;
         char *query = malloc(qn);
         if (query)
-            snprintf(query, qn, "%s%s%sdelimiter=%%2F&list-type=2&prefix=%s",
+            snprintf(query, qn, "%s%s%sdelimiter=/&list-type=2&prefix=%s",
                      etok ? "continuation-token=" : "", etok ? etok : "", etok ? "&" : "", ekey);
         free(etok);
         free(token);
