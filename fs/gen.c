@@ -99,16 +99,16 @@ static int open_doc(ckfs_gens *G, int g, const ckpt_graph_doc **out, ckpt_err *e
 /* Render an in-memory slot (the variables table, the signatures). */
 static int render_memory(ckfs_gens *G, int g, ckfs_content *out, uint64_t *size, ckpt_err *err)
 {
-    ckfs_buf b = {0};
+    ckpt_strbuf b = {0};
     int rc;
     if (g == CKFS_GEN_TSV)
-        rc = ckfs_render_tsv(G->c, &b) ? ckpt_err_set(err, CKPT_E_NOMEM, "out of memory") : 0;
+        rc = ckpt_render_tsv(G->c, &b) ? ckpt_err_set(err, CKPT_E_NOMEM, "out of memory") : 0;
     else
-        rc = ckfs_render_signatures(G->sm_path, &b, err);
+        rc = ckpt_render_signatures(G->sm_path, &b, err);
     if (rc == 0 && b.failed)
         rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory rendering %s", ckfs_gen_names[g]);
     if (rc) {
-        ckfs_buf_free(&b);
+        ckpt_strbuf_free(&b);
         return rc;
     }
     out->data = b.data;

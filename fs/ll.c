@@ -23,6 +23,8 @@
 #include <string.h>
 #include <sys/statvfs.h>
 #include <syslog.h>
+
+#include "idle.h"
 #include <unistd.h>
 
 /* The checkpoint cannot change under a mount: cache names for a day. */
@@ -57,9 +59,12 @@ void ckfs_log_line(void *ctx, const char *msg)
     ckfs_log(ctx, "%s", msg);
 }
 
+/* Every operation starts here, which makes it the place to note that the mount is in use. */
 static ckfs *ctx(fuse_req_t req)
 {
-    return fuse_req_userdata(req);
+    ckfs *fs = fuse_req_userdata(req);
+    ckfs_idle_touch(fs);
+    return fs;
 }
 
 typedef ckfs_target target;
@@ -86,6 +91,15 @@ typedef struct ckfs_file {
 static int resolve(ckfs *fs, fuse_ino_t ino, int open, target *t)
 {
     return fs->ns->ops->resolve(fs->ns, (uint64_t)ino, open, t);
+}
+
+/* Resolve ino for a request, or answer the request with the error: 0, or -1 when answered. */
+static int resolve_or_reply(fuse_req_t req, ckfs *fs, fuse_ino_t ino, int open, target *t)
+{
+    int rc = resolve(fs, ino, open, t);
+    if (rc)
+        fuse_reply_err(req, -rc);
+    return rc ? -1 : 0;
 }
 
 static uint64_t target_ino(ckfs *fs, const target *t)
@@ -135,16 +149,24 @@ static void reply_negative(fuse_req_t req)
     fuse_reply_entry(req, &e);
 }
 
+/*
+ * With export support (NFS re-export, open_by_handle_at) the kernel turns a file handle back
+ * into a node by looking up "." in the handle's node id, whatever its kind, and finds a
+ * directory's parent by "..". Node ids derive from the index, so they stay valid across
+ * cache drops and remounts, and so do handles.
+ */
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
     ckfs *fs = ctx(req);
     target d, t;
-    int rc = dir_of(fs, parent, &d);
+    int rc = strcmp(name, ".") == 0 ? resolve(fs, parent, 1, &d) : dir_of(fs, parent, &d);
     if (rc) {
         fuse_reply_err(req, -rc);
         return;
     }
-    if (fs->ns->ops->lookup(fs->ns, &d, name, &t)) {
+    if (d.n.kind != CKFS_K_DIR) {
+        t = d; /* "." of a file: the file itself */
+    } else if (fs->ns->ops->lookup(fs->ns, &d, name, &t)) {
         reply_negative(req);
         return;
     }
@@ -175,14 +197,11 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     (void)fi;
     ckfs *fs = ctx(req);
     target t;
-    int rc = resolve(fs, ino, 0, &t);
-    if (rc) {
-        fuse_reply_err(req, -rc);
+    if (resolve_or_reply(req, fs, ino, 0, &t))
         return;
-    }
     struct stat st;
     double at;
-    rc = node_stat(fs, &t, &st, &at, 1);
+    int rc = node_stat(fs, &t, &st, &at, 1);
     if (rc)
         fuse_reply_err(req, -rc);
     else
@@ -331,6 +350,7 @@ static void file_free(ckfs_file *f)
     } else if (f->held) {
         ckfs_view_text_release(f->v, f->node.idx);
     }
+    atomic_fetch_sub(&f->fs->open_files, 1);
     pthread_mutex_destroy(&f->mu);
     free(f->owned);
     free(f);
@@ -356,11 +376,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         return;
     }
     target t;
-    int rc = resolve(fs, ino, 1, &t);
-    if (rc) {
-        fuse_reply_err(req, -rc);
+    if (resolve_or_reply(req, fs, ino, 1, &t))
         return;
-    }
+    int rc = 0;
     if (t.n.kind == CKFS_K_DIR) {
         fuse_reply_err(req, EISDIR);
         return;
@@ -379,6 +397,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     pthread_mutex_init(&f->mu, NULL);
     f->refs = 1;
     f->fs = fs;
+    atomic_fetch_add(&fs->open_files, 1);
     f->v = v;
     f->node = n;
     f->fd = -1;
@@ -407,8 +426,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
             if (!f->owned) {
                 rc = -ENOMEM;
             } else {
-                f->len = n.kind == CKFS_K_SHAPE ? ckfs_render_shape(&var, f->owned, need)
-                                                : ckfs_render_dtype(&var, f->owned, need);
+                f->len = n.kind == CKFS_K_SHAPE ? ckpt_render_shape(&var, f->owned, need)
+                                                : ckpt_render_dtype(&var, f->owned, need);
                 f->data = f->owned;
             }
         } else if (n.kind == CKFS_K_NPY) {
@@ -418,7 +437,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
                 rc = f->hlen ? -ENOMEM : -EIO;
             else
                 ckpt_npy_header(var.dtype, var.rank, var.dims, f->owned, f->hlen);
-        } else if (ckfs_is_text_var(&var)) {
+        } else if (ckpt_is_text_var(&var)) {
             ckpt_err err;
             ckpt_err_clear(&err);
             uint64_t size;
@@ -535,7 +554,7 @@ static void read_var(fuse_req_t req, ckfs *fs, ckfs_file *f, char *buf, size_t p
     }
     if (rc) {
         if (rc == CKPT_E_CORRUPT)
-            __atomic_store_n(&v->corrupt[f->node.idx], 1, __ATOMIC_RELAXED);
+            atomic_store_explicit(&v->corrupt[f->node.idx], 1, memory_order_relaxed);
         log_read_error(fs, v, f->node.idx, &err);
         fuse_reply_err(req, rc == CKPT_E_NOMEM ? ENOMEM : EIO);
     } else {
@@ -556,7 +575,7 @@ static void do_read(fuse_req_t req, ckfs_file *f, size_t size, off_t off)
         return;
     }
     /* Known-bad bytes are never served again, not even the parts that passed through. */
-    if (__atomic_load_n(&v->corrupt[f->node.idx], __ATOMIC_RELAXED)) {
+    if (atomic_load_explicit(&v->corrupt[f->node.idx], memory_order_relaxed)) {
         fuse_reply_err(req, EIO);
         return;
     }
@@ -649,15 +668,12 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
         return;
     }
     target t;
-    int rc = resolve(fs, ino, 1, &t);
-    if (rc) {
-        fuse_reply_err(req, -rc);
+    if (resolve_or_reply(req, fs, ino, 1, &t))
         return;
-    }
     char buf[8192];
     const char *val;
     size_t len;
-    rc = fs->ns->ops->xattr(fs->ns, &t, name + XATTR_PREFIX_LEN, buf, sizeof buf, &val, &len);
+    int rc = fs->ns->ops->xattr(fs->ns, &t, name + XATTR_PREFIX_LEN, buf, sizeof buf, &val, &len);
     if (rc)
         fuse_reply_err(req, -rc);
     else
@@ -668,11 +684,8 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
     ckfs *fs = ctx(req);
     target t;
-    int rc = resolve(fs, ino, 1, &t);
-    if (rc) {
-        fuse_reply_err(req, -rc);
+    if (resolve_or_reply(req, fs, ino, 1, &t))
         return;
-    }
     const char *const *names = fs->ns->ops->xattr_names(fs->ns, &t);
     char list[512];
     size_t len = 0;

@@ -23,6 +23,7 @@
 #include "view.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 /* Rendered graph texts kept open while unused, at most (each holds a descriptor). */
 #define CKFS_IDLE_MAX 32
@@ -34,6 +35,11 @@ typedef struct ckfs {
     int ready_fd;             /* write end of the pipe the waiting parent reads; -1 if none */
     int no_opendir;           /* the kernel skips OPENDIR when we answer ENOSYS; set at init */
     ckfs_ns *ns;              /* what the mount shows */
+
+    /* For -o timeout (idle.h): when the last request came (CLOCK_MONOTONIC milliseconds) and how
+     * many files are open; a mount is idle when none is open and no request came lately. */
+    _Atomic long long last_request;
+    _Atomic long open_files;
 
     /* Rendered graph texts no open file reads, oldest first: beyond CKFS_IDLE_MAX the oldest
      * one's descriptor is closed (a folder would otherwise keep one per graph file ever read

@@ -133,6 +133,23 @@ static int set_max_threads(ckfs_opts *o, const char *name, const char *val, char
     return 0;
 }
 
+/* Largest timeout= accepted (a year): beyond it a typo is likelier than a wish. */
+#define TIMEOUT_LIMIT (366ul * 24 * 3600)
+
+static int set_timeout(ckfs_opts *o, const char *name, const char *val, char *msg,
+                       size_t msgsize)
+{
+    (void)name;
+    unsigned long x;
+    if (parse_ulong(val, 10, TIMEOUT_LIMIT, &x) || x == 0) {
+        snprintf(msg, msgsize, "option timeout needs a number of seconds 1..%lu, got '%s'",
+                 TIMEOUT_LIMIT, val ? val : "");
+        return -1;
+    }
+    o->timeout = (unsigned)x;
+    return 0;
+}
+
 static int set_read(ckfs_opts *o, const char *name, const char *val, char *msg, size_t msgsize)
 {
     (void)name;
@@ -210,6 +227,7 @@ static const struct {
     {"umask", set_umask},
     {"max_threads", set_max_threads},
     {"read", set_read},
+    {"timeout", set_timeout},
     {"cache_size", set_cache_size},
     {"cache_dir", set_cache_dir},
     {"net_timeout", set_net_timeout},

@@ -20,10 +20,11 @@ typedef struct ckfs_opts {
     mode_t umask;
     int allow_other;   /* let other users see the mount (needs user_allow_other for non-root) */
     int allow_root;
-    int force;         /* mount even when data shards are missing */
+    int force;         /* accepted for old fstab lines; missing shards never refuse a mount */
     int npy;           /* NAME.npy beside every fixed-size variable (npy.h) */
     int splice;        /* read=splice: serve numeric reads from the shard fd (no CRC check) */
     int max_threads;   /* 0 = libfuse default */
+    unsigned timeout;  /* timeout=SECONDS: unmount after that long idle; 0 = never */
     char kernel[256];  /* kernel mount flags to pass on, comma-separated ("nosuid,nodev") */
     /* Remote sources (URLs): 0 / "" = the defaults of ckpt_net_opts_init (remote.h). */
     unsigned long long cache_size; /* cache_size=BYTES[K|M|G]: in-memory block cache */

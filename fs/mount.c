@@ -15,6 +15,7 @@
 #include "escape.h"
 #include "exitcodes.h"
 #include "folder.h"
+#include "idle.h"
 #include "ll.h"
 #include "mntopts.h"
 #include "render.h"
@@ -46,10 +47,12 @@ static void usage(FILE *f)
             "those as an http://, https://, s3:// or gs:// URL.\n"
             "  -f   stay in the foreground     -d  debug output (implies -f)\n"
             "  -s   single-threaded\n"
-            "options (-o): uid=N gid=N umask=OOO allow_other allow_root force npy\n"
+            "options (-o): uid=N gid=N umask=OOO allow_other allow_root npy timeout=SECONDS\n"
             "              max_threads=N read=buf|splice nosuid nodev noexec noatime\n"
             "              cache_size=64M cache_dir=DIR net_timeout=30 (URL sources)\n"
-            "The mount is always read-only. See docs/mount.md.\n");
+            "              force (accepted, does nothing: missing shards never refuse a mount)\n"
+            "The mount is always read-only. A daemon (no -f) logs to syslog. See\n"
+            "mount.ckptfs(8).\n");
 }
 
 static void warn_stderr(void *ctx, const char *msg)
@@ -121,8 +124,13 @@ static void net_opts(const ckfs_opts *o, ckpt_net_opts *n)
         n->timeout_sec = o->net_timeout;
 }
 
-/* Open the source; on failure print why and return the exit code. A remote SavedModel's
- * saved_model.pb goes to *sm when it is still NULL. */
+/*
+ * Open the source; on failure print why and return the exit code. Missing data shards do not
+ * refuse the mount (as TensorFlow lists such a checkpoint): everything is listed, reading a
+ * variable of a missing shard fails with EIO and a log line. A URL goes through the remote
+ * resolver with the -o network options; a remote SavedModel's saved_model.pb goes to *sm
+ * when it is still NULL.
+ */
 static int open_checkpoint(const char *source, const ckfs_opts *o, ckpt_checkpoint **c,
                            char **sm)
 {
@@ -131,10 +139,9 @@ static int open_checkpoint(const char *source, const ckfs_opts *o, ckpt_checkpoi
     ckpt_net_opts net;
     net_opts(o, &net);
     ckpt_source s;
-    int force = o->force;
     int rc = ckpt_source_resolve(source, &net, &s, &err);
     if (rc == 0) {
-        rc = ckpt_open_src(s.src, s.prefix, force ? CKPT_OPEN_MISSING_SHARDS_OK : 0, c, &err);
+        rc = ckpt_open_src(s.src, s.prefix, CKPT_OPEN_MISSING_SHARDS_OK, c, &err);
         if (rc == 0 && !*sm && s.remote && s.saved_model)
             *sm = strdup(s.saved_model);
         ckpt_source_free(&s);
@@ -142,19 +149,6 @@ static int open_checkpoint(const char *source, const ckfs_opts *o, ckpt_checkpoi
     if (rc == 0)
         return 0;
     fprintf(stderr, "%s: %s\n", prog, err.msg);
-    /* A remote shard is opened at its first read, so only local sources can miss one here
-     * (and asking a failing server again would only double the wait). */
-    if (!force && !ckpt_is_url(source)) {
-        /* Whatever code the library chose, a checkpoint that opens without its shards is a
-         * checkpoint with a missing shard: say so, and how to mount it anyway. */
-        ckpt_checkpoint *probe;
-        if (ckpt_open(source, CKPT_OPEN_MISSING_SHARDS_OK, &probe, NULL) == 0) {
-            ckpt_close(probe);
-            fprintf(stderr, "%s: mount with -o force to list every variable anyway "
-                            "(those of missing shards then read as I/O errors)\n", prog);
-            return CKPTFS_EXIT_SHARD;
-        }
-    }
     return ckptfs_exit_for(rc);
 }
 
@@ -196,9 +190,14 @@ static ckfs *make_context(ckfs_ns *ns, const ckfs_opts *o)
     return fs;
 }
 
-/* DIR/saved_model.pb when source is a SavedModel directory (malloc'd), else NULL. */
+/* DIR/saved_model.pb when source is a SavedModel directory or that file (malloc'd), else
+ * NULL. */
 static char *saved_model_pb(const char *source)
 {
+    size_t sl = strlen(source);
+    if (sl >= 14 && !strcmp(source + sl - 14, "saved_model.pb") &&
+        (sl == 14 || source[sl - 15] == '/') && ckpt_is_regular_file(source))
+        return realpath(source, NULL);
     if (!ckpt_is_directory(source))
         return NULL;
     size_t n = strlen(source) + sizeof "/saved_model.pb";
@@ -229,12 +228,16 @@ static int serve(ckfs *fs, int single, int max_threads)
     struct fuse_session *se = fs->se;
     if (fuse_set_signal_handlers(se) != 0)
         return -1;
+    ckfs_idle_watch idle;
+    if (ckfs_idle_start(&idle, fs, pthread_self()) != 0)
+        ckfs_log(fs, "cannot start the idle watchdog: -o timeout is not in effect");
     int rc;
     if (single) {
         rc = fuse_session_loop(se);
     } else {
         struct fuse_loop_config *cfg = fuse_loop_cfg_create();
         if (!cfg) {
+            ckfs_idle_stop(&idle);
             fuse_remove_signal_handlers(se);
             return -1;
         }
@@ -244,6 +247,7 @@ static int serve(ckfs *fs, int single, int max_threads)
         rc = fuse_session_loop_mt(se, cfg);
         fuse_loop_cfg_destroy(cfg);
     }
+    ckfs_idle_stop(&idle);
     fuse_remove_signal_handlers(se);
     return rc;
 }
@@ -299,8 +303,7 @@ static int make_ns(const char *source, const char *mnt, const ckfs_opts *o, ckfs
         rc = open_checkpoint(source, o, &c, &sm);
         if (rc)
             goto out;
-        if (o->force)
-            warn_missing_shards(c);
+        warn_missing_shards(c);
         if (ckfs_ns_single(c, sm, o, warn_stderr, NULL, ns)) {
             fprintf(stderr, "%s: out of memory building the tree of %s\n", prog, source);
             rc = CKPTFS_EXIT_READ;

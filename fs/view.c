@@ -142,10 +142,10 @@ struct text_arg {
 static int build_text(void *p, ckfs_content *out, uint64_t *size, ckpt_err *err)
 {
     struct text_arg *a = p;
-    ckfs_buf b = {0};
-    int rc = ckfs_render_text(a->v->c, a->i, &b, err);
+    ckpt_strbuf b = {0};
+    int rc = ckpt_render_text(a->v->c, a->i, &b, err);
     if (rc) {
-        ckfs_buf_free(&b);
+        ckpt_strbuf_free(&b);
         return rc;
     }
     out->data = b.data;
@@ -199,8 +199,8 @@ void ckfs_view_free(ckfs_view *v)
 uint64_t ckfs_sidecar_size(const ckpt_var *var, int kind)
 {
     char buf[64];
-    return kind == CKFS_K_SHAPE ? ckfs_render_shape(var, buf, sizeof buf)
-                                : ckfs_render_dtype(var, buf, sizeof buf);
+    return kind == CKFS_K_SHAPE ? ckpt_render_shape(var, buf, sizeof buf)
+                                : ckpt_render_dtype(var, buf, sizeof buf);
 }
 
 uint32_t ckfs_npy_header_len(const ckpt_var *var)
@@ -246,7 +246,7 @@ int ckfs_view_stat(ckfs_view *v, ckfs_node n, struct stat *st, int lazy_ok, ckpt
             return -ENOENT;
         ckpt_var var;
         ckpt_get(v->c, n.idx, &var);
-        if (n.kind == CKFS_K_DATA && ckfs_is_text_var(&var))
+        if (n.kind == CKFS_K_DATA && ckpt_is_text_var(&var))
             rc = computed_size(v, n, lazy_ok, &size, err);
         else if (n.kind == CKFS_K_DATA)
             size = var.nbytes;

@@ -112,7 +112,7 @@ uint32_t ckfs_npy_header_len(const ckpt_var *var);
 uint64_t ckfs_sidecar_size(const ckpt_var *var, int kind);
 
 /*
- * The text form of text-shown variable i (ckfs_is_text_var: strings, variants): its size,
+ * The text form of text-shown variable i (ckpt_is_text_var: strings, variants): its size,
  * computed by rendering it once (the text is not kept) on first use; or only if known.
  */
 int ckfs_view_text_size(ckfs_view *v, uint32_t i, uint64_t *size, ckpt_err *err);

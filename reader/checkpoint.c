@@ -92,7 +92,8 @@ static int open_v1(ckpt_checkpoint *c, char *named, ckpt_err *err)
     if (!ckpt__is_v1(c->src, path)) {
         rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
                           "%s: not a TensorFlow checkpoint (no %s.index, and not a V1 "
-                          "checkpoint file)",
+                          "checkpoint file); pass the prefix, its .index, a training folder "
+                          "or a SavedModel directory",
                           path, path);
     } else {
         size_t blen;

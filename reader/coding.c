@@ -22,18 +22,14 @@ const uint8_t *ckpt_get_varint64(const uint8_t *p, const uint8_t *end, uint64_t 
 
 const uint8_t *ckpt_get_varint32(const uint8_t *p, const uint8_t *end, uint32_t *v)
 {
-    uint32_t result = 0;
-    for (unsigned shift = 0; shift < 35 && p < end; shift += 7) {
-        uint32_t byte = *p++;
-        if (shift == 28 && byte > 0x0f)
-            return NULL;
-        result |= (byte & 0x7f) << shift;
-        if (!(byte & 0x80)) {
-            *v = result;
-            return p;
-        }
-    }
-    return NULL;
+    /* A varint32 is at most 5 bytes: decode it as a 64-bit one confined to those. */
+    const uint8_t *lim = end - p > 5 ? p + 5 : end;
+    uint64_t x;
+    const uint8_t *q = ckpt_get_varint64(p, lim, &x);
+    if (!q || x > UINT32_MAX)
+        return NULL;
+    *v = (uint32_t)x;
+    return q;
 }
 
 int ckpt_put_varint64(uint8_t *dst, uint64_t v)

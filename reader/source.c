@@ -1,6 +1,7 @@
 /* source.c - see source.h. */
 #include "source.h"
 
+#include "ckpt_internal.h"
 #include "fileio.h"
 #include "util.h"
 
@@ -87,17 +88,13 @@ static size_t strip_data_suffix(const char *s, size_t len)
     return i - 6;
 }
 
-/*
- * A V1 checkpoint is named by its file, or for sharded saves by the pattern
- * "-?????-of-NNNNN" that the state file records: accept s when that file (shard 0 for a
- * pattern) is a regular file. The caller checks the contents.
- */
-static char *try_v1(const char *s, size_t n)
+/* s[0..n) as a new string when the file name(p) names is a regular file, else NULL. */
+static char *try_named(const char *s, size_t n, char *(*name)(const char *p))
 {
     char *p = strndup(s, n);
     if (!p)
         return NULL;
-    char *probe = ckpt_v1_first_file(p);
+    char *probe = name(p);
     int ok = probe && ckpt_is_regular_file(probe);
     free(probe);
     if (ok)
@@ -106,19 +103,62 @@ static char *try_v1(const char *s, size_t n)
     return NULL;
 }
 
+/*
+ * A sharded V1 save named by its base (what `export.meta` sits beside): "BASE-?????-of-NNNNN"
+ * when BASE-00000-of-NNNNN is a regular file in BASE's directory, else NULL.
+ */
+static char *try_v1_set(const char *s, size_t n)
+{
+    char *base = strndup(s, n);
+    if (!base)
+        return NULL;
+    const char *slash = strrchr(base, '/');
+    char *dir = slash ? strndup(base, (size_t)(slash - base) + 1) : strdup("./");
+    const char *stem = slash ? slash + 1 : base;
+    size_t stem_len = strlen(stem);
+    char *found = NULL;
+    DIR *d = dir ? opendir(dir) : NULL;
+    struct dirent *de;
+    while (d && !found && (de = readdir(d)) != NULL) {
+        const char *nm = de->d_name;
+        size_t len = strlen(nm);
+        /* BASE + "-00000-of-" + digits */
+        if (len <= stem_len + 10 || memcmp(nm, stem, stem_len) != 0 ||
+            memcmp(nm + stem_len, "-00000-of-", 10) != 0 ||
+            strspn(nm + stem_len + 10, "0123456789") != len - stem_len - 10)
+            continue;
+        char *probe = malloc(n + len - stem_len + 1);
+        if (!probe)
+            break;
+        sprintf(probe, "%s%s", base, nm + stem_len);
+        if (ckpt_is_regular_file(probe)) {
+            memcpy(probe + n + 1, "\?\?\?\?\?", 5);
+            found = probe;
+        } else {
+            free(probe);
+        }
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+    free(base);
+    return found;
+}
+
+/*
+ * A V1 checkpoint is named by its file, or for sharded saves by the pattern
+ * "-?????-of-NNNNN" that the state file records: accept s when that file (shard 0 for a
+ * pattern) is a regular file. The caller checks the contents.
+ */
+static char *try_v1(const char *s, size_t n)
+{
+    return try_named(s, n, ckpt_v1_first_file);
+}
+
 /* Candidate prefix p (length n of s): accept it when p.index is a file. */
 static char *try_prefix(const char *s, size_t n)
 {
-    char *p = strndup(s, n);
-    if (!p)
-        return NULL;
-    char *idx = ckpt_index_path(p);
-    int ok = idx && ckpt_is_regular_file(idx);
-    free(idx);
-    if (ok)
-        return p;
-    free(p);
-    return NULL;
+    return try_named(s, n, ckpt_index_path);
 }
 
 /* Parse a text-format string value starting at the opening quote; NULL if malformed. */
@@ -279,16 +319,40 @@ static int resolve_dir(const char *dir, char **prefix, ckpt_err *err)
     DIR *d = opendir(dir);
     if (!d)
         return ckpt_err_set(err, CKPT_E_IO, "%s: %s", dir, strerror(errno));
-    char *only = NULL;
-    int count = 0;
+    char *only = NULL, *v1 = NULL;
+    int count = 0, nv1 = 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
         size_t n = ckpt_index_prefix_len(de->d_name);
-        if (n && count++ == 0)
-            only = strndup(de->d_name, n);
+        if (n) {
+            if (count++ == 0)
+                only = strndup(de->d_name, n);
+            continue;
+        }
+        /* V1 saves have no .index: their table files are the checkpoint (shard 0 stands for a
+         * sharded set, the others are counted with it). */
+        char *path = ckpt_path_join(dir, de->d_name);
+        if (!path)
+            continue;
+        size_t base_len;
+        int nfiles = ckpt__v1_file_count(path, &base_len);
+        int first = nfiles == 1 || !memcmp(path + base_len, "-00000-", 7);
+        if (first && !ends_with(path, strlen(path), ".meta") &&
+            ckpt__is_v1(ckpt_bytesrc_local(), path)) {
+            if (nv1++ == 0) {
+                if (nfiles > 1)
+                    memcpy(path + base_len + 1, "?????", 5);
+                v1 = path, path = NULL;
+            }
+        }
+        free(path);
     }
     closedir(d);
-    if (count == 1 && only) {
+    if (count == 0 && nv1 == 1) {
+        *prefix = v1;
+        return 0;
+    }
+    if (count == 1 && nv1 == 0 && only) {
         char *joined = ckpt_path_join(dir, only);
         free(only);
         if (!joined)
@@ -297,17 +361,19 @@ static int resolve_dir(const char *dir, char **prefix, ckpt_err *err)
         return 0;
     }
     int rc;
-    if (count)
+    if (count + nv1 > 1)
         rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
-                          "%s: holds %d checkpoints (*.index) and no `checkpoint` state file "
-                          "naming the latest; name one of them (e.g. %s/%s)",
-                          dir, count, dir, only ? only : "");
+                          "%s: holds %d checkpoints (%d V2 *.index, %d V1 files) and no "
+                          "`checkpoint` state file naming the latest; name one of them (e.g. %s%s%s)",
+                          dir, count + nv1, count, nv1, only ? dir : "", only ? "/" : "",
+                          only ? only : v1);
     else
         rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
-                          "%s: no checkpoint here (no `checkpoint` state file, no *.index, no "
-                          "variables/variables.index)",
+                          "%s: no checkpoint here (no `checkpoint` state file, no *.index, no V1 "
+                          "checkpoint file, no saved_model.pb with variables/variables.index)",
                           dir);
     free(only);
+    free(v1);
     return rc;
 }
 
@@ -328,6 +394,25 @@ int ckpt_resolve_prefix(const char *source, char **prefix, ckpt_err *err)
         rc = resolve_dir(src, &p, err);
     } else {
         size_t n;
+        if (ends_with(src, len, "/saved_model.pb") || !strcmp(src, "saved_model.pb")) {
+            /* A SavedModel named by its graph file: its variables, as for the directory. */
+            char *sm = malloc(len + sizeof "/variables/variables");
+            if (!sm) {
+                free(src);
+                return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+            }
+            sprintf(sm, "%.*svariables/variables", (int)(len - 14), src);
+            p = try_prefix(sm, strlen(sm));
+            if (!p)
+                rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
+                                  "%s: a SavedModel without variables (no %s.index)", src, sm);
+            free(sm);
+            free(src);
+            if (rc)
+                return rc;
+            *prefix = p;
+            return 0;
+        }
         if (!(p = try_prefix(src, len))) {
             if (ends_with(src, len, ".index"))
                 p = try_prefix(src, len - 6);
@@ -341,6 +426,11 @@ int ckpt_resolve_prefix(const char *source, char **prefix, ckpt_err *err)
             p = try_v1(src, len - 5);
         if (!p && !ends_with(src, len, ".index") && !ends_with(src, len, ".meta"))
             p = try_v1(src, len);
+        /* A sharded V1 save named by its base, or by the .meta beside its files. */
+        if (!p && ends_with(src, len, ".meta"))
+            p = try_v1_set(src, len - 5);
+        if (!p && !ends_with(src, len, ".index") && !ends_with(src, len, ".meta"))
+            p = try_v1_set(src, len);
         if (!p) {
             if (access(src, F_OK) != 0 && errno == ENOENT)
                 rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
@@ -348,7 +438,9 @@ int ckpt_resolve_prefix(const char *source, char **prefix, ckpt_err *err)
                                   src, src);
             else
                 rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
-                                  "%s: not a V2 checkpoint (no matching .index file found beside it)",
+                                  "%s: not a checkpoint (no matching .index file beside it, and "
+                                  "not a V1 checkpoint file); pass the prefix, its .index, a "
+                                  "training folder or a SavedModel directory",
                                   src);
         }
     }
@@ -357,4 +449,34 @@ int ckpt_resolve_prefix(const char *source, char **prefix, ckpt_err *err)
         return rc;
     *prefix = p;
     return 0;
+}
+
+int ckpt_resolve_meta(const char *source, char **meta, ckpt_err *err)
+{
+    char *prefix;
+    *meta = NULL;
+    int rc = ckpt_resolve_prefix(source, &prefix, err);
+    if (rc)
+        return rc;
+    /* A V1 set's files share the base name its .meta carries. */
+    char *q = strstr(prefix, "-\?\?\?\?\?-of-");
+    if (q)
+        memcpy(q + 1, "00000", 5);
+    size_t base_len;
+    ckpt__v1_file_count(prefix, &base_len);
+    char *m = malloc(base_len + sizeof ".meta");
+    if (!m) {
+        free(prefix);
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    }
+    sprintf(m, "%.*s.meta", (int)base_len, prefix);
+    if (!ckpt_is_regular_file(m)) {
+        rc = ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: the checkpoint has no graph (%s is absent)",
+                          source, m);
+        free(m);
+    } else {
+        *meta = m;
+    }
+    free(prefix);
+    return rc;
 }

@@ -47,6 +47,13 @@ char *ckpt_path_join(const char *dir, const char *name);
 int ckpt_resolve_prefix(const char *source, char **prefix, ckpt_err *err);
 
 /*
+ * The MetaGraphDef file of the checkpoint source names, as the mount finds it: PREFIX.meta, or
+ * for a sharded V1 save (BASE-00000-of-00002, BASE-?????-of-00002) BASE.meta. *meta is
+ * malloc'd; CKPT_E_NOTFOUND, naming the file looked for, when the checkpoint has none.
+ */
+int ckpt_resolve_meta(const char *source, char **meta, ckpt_err *err);
+
+/*
  * Parse the text of a `checkpoint` state file (a text-format CheckpointState): the value of
  * model_checkpoint_path into *latest (malloc'd, NULL if absent) and, when all is non-NULL, the
  * all_model_checkpoint_paths values into *all (malloc'd array of *nall malloc'd strings).

@@ -9,18 +9,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+int ckpt_str_array(uint64_t n, size_t len, size_t min_bytes, ckpt_str **out, ckpt_err *err)
+{
+    if (n > len / min_bytes)
+        return ckpt_err_set(err, CKPT_E_CORRUPT, "%llu elements cannot fit in %zu bytes",
+                            (unsigned long long)n, len);
+    *out = malloc((n ? n : 1) * sizeof **out);
+    if (!*out)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory for %llu elements",
+                            (unsigned long long)n);
+    return 0;
+}
+
 int ckpt_tstring_decode(const uint8_t *buf, size_t len, uint64_t n, ckpt_str **out, uint32_t *crc,
                         ckpt_err *err)
 {
     *out = NULL;
-    /* Each element needs at least one length byte, so n > len is corrupt before we allocate. */
-    if (n > len)
-        return ckpt_err_set(err, CKPT_E_CORRUPT,
-                            "string tensor of %llu elements cannot fit in %zu bytes",
-                            (unsigned long long)n, len);
-    ckpt_str *v = malloc((n ? n : 1) * sizeof *v);
-    if (!v)
-        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory decoding a string tensor");
+    /* Each element needs at least one length byte. */
+    ckpt_str *v;
+    int rc = ckpt_str_array(n, len, 1, &v, err);
+    if (rc)
+        return ckpt_err_prefix(err, "string tensor"), rc;
     const uint8_t *p = buf, *end = buf + len;
     uint32_t lcrc = 0;
     for (uint64_t i = 0; i < n; i++) {

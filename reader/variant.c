@@ -16,12 +16,10 @@ int ckpt_variant_decode(const uint8_t *buf, size_t len, uint64_t count, ckpt_str
 {
     *elems = NULL;
     /* Every element takes at least 5 bytes (a 1-byte length and the checksum). */
-    if (count > len / 5 + 1)
-        return ckpt_err_set(err, CKPT_E_CORRUPT, "%" PRIu64 " variant elements cannot fit in "
-                            "%zu bytes", count, len);
-    ckpt_str *e = malloc((count ? (size_t)count : 1) * sizeof *e);
-    if (!e)
-        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    ckpt_str *e;
+    int rc = ckpt_str_array(count, len, 5, &e, err);
+    if (rc)
+        return ckpt_err_prefix(err, "variant tensor"), rc;
     const uint8_t *p = buf, *end = buf + len;
     uint32_t run = 0;
     for (uint64_t k = 0; k < count; k++) {

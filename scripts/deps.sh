@@ -4,8 +4,8 @@
 # (tests compare against it; the product never uses it).
 set -euo pipefail
 pkgs=(cmake gcc make pkg-config libfuse3-dev fuse3 libprotobuf-c-dev protobuf-c-compiler
-      libsnappy-dev check python3 python3-pip graphviz strace attr rsync
-      libcurl4-openssl-dev nginx-light curl)
+      libsnappy-dev check python3 python3-pip graphviz strace attr rsync man-db groff-base
+      nfs-ganesha nfs-ganesha-vfs libnfs-utils libcurl4-openssl-dev nginx-light curl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

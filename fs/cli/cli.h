@@ -3,7 +3,8 @@
  *
  * Each cli_* function gets the subcommand's own argv (argv[0] is its name, e.g. "ls") and
  * returns the process exit status (exitcodes.h). `mount` is not here: it is the daemon's
- * entry point and lives with it in libckptll (mount.h).
+ * entry point and lives with it in libckptll (mount.h). Every message goes to stderr as
+ * "ckptfs: SOURCE: what went wrong" (cli_error).
  */
 #ifndef CKPTFS_CLI_H
 #define CKPTFS_CLI_H
@@ -13,12 +14,28 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* `ckptfs ls [--index-only] SOURCE`: the checkpoint's variables.tsv on stdout. */
+/* One subcommand: its name, entry point, one-line summary and full --help text. */
+typedef struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+    const char *help;
+} cli_command;
+
+extern const cli_command cli_ls_command, cli_cat_command, cli_diff_command,
+    cli_verify_command, cli_graph_command;
+
+/* `ckptfs ls [-l] [--json] SOURCE [PATTERN]`: the checkpoint's variables. */
 int cli_ls(int argc, char **argv);
 
-/* `ckptfs cat [--index-only] SOURCE NAME`: one variable as a mount serves it (bytes, or text
- * for string and variant tensors). */
+/* `ckptfs cat [--text] SOURCE NAME`: one variable as a mount serves it, or its values. */
 int cli_cat(int argc, char **argv);
+
+/* `ckptfs diff SOURCE1 SOURCE2`: what changed between two checkpoints. */
+int cli_diff(int argc, char **argv);
+
+/* `ckptfs verify SOURCE`: every tensor read and checked against its stored checksum. */
+int cli_verify(int argc, char **argv);
 
 /*
  * `ckptfs graph SOURCE [--format pbtxt|meta|dot|objects|savedmodel]`: a checkpoint's or
@@ -29,13 +46,33 @@ int cli_cat(int argc, char **argv);
  */
 int cli_graph(int argc, char **argv);
 
-/* The command's usage text, to f. */
+/* The command's overview (every subcommand and its summary), to f. */
 void cli_usage(FILE *f);
 
-/* Open SOURCE for ls/cat; 0, or an exit status after a message on stderr. */
-int cli_open_source(const char *source, unsigned flags, ckpt_checkpoint **c);
+/* Whether argv asks for help (-h or --help before a "--"). */
+int cli_wants_help(int argc, char **argv);
+
+/* Print cmd's help to stdout: the exit status 0. */
+int cli_help(const cli_command *cmd);
+
+/* "ckptfs CMD: msg" and cmd's help to stderr: the exit status CKPTFS_EXIT_USAGE. */
+int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* "ckptfs: SOURCE: msg" on stderr (msg alone when it already starts with SOURCE). */
+void cli_error(const char *source, const char *msg);
+
+/*
+ * Open SOURCE for a command: data shards may be missing (as TensorFlow, which opens them only
+ * to read a tensor); each missing one is a warning on stderr. 0, or an exit status after a
+ * message.
+ */
+int cli_open_source(const char *source, ckpt_checkpoint **c);
 
 /* Write p[0..n) to stdout; 0, or -1 on a write error. */
 int cli_write_all(const void *p, size_t n);
+
+/* A ckpt_write_fn (outbuf.h) for stdout. */
+int cli_stdout_sink(void *ctx, const char *p, size_t n);
 
 #endif

@@ -2,11 +2,29 @@
 #include "cli.h"
 
 #include "exitcodes.h"
+#include "arraytext.h"
+#include "dtype.h"
 #include "render.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+const cli_command cli_cat_command = {
+    "cat", cli_cat, "print a variable's bytes, or its values as text",
+    "usage: ckptfs cat [--text] SOURCE NAME\n"
+    "Write variable NAME of SOURCE to stdout as a mount serves it: numeric tensors as their\n"
+    "stored bytes (little-endian, C order), string tensors one escaped element per line,\n"
+    "variant tensors as text. NAME may end in \":0\". Only NAME's own data shard is read, so\n"
+    "it works when other shards are missing. The stored checksum is verified: a mismatch\n"
+    "exits 7 (tensors over 256 MiB are streamed, so the bytes are out when it is found).\n"
+    "  --text    every value as numpy prints it, never an ellipsis:\n"
+    "            numpy.array2string(x, threshold=sys.maxsize, floatmode='unique'), i.e. aligned\n"
+    "            columns, 75 characters a line, each float the shortest decimal that reads back\n"
+    "            to the same value; bfloat16/float8/float4 print as their float32 values,\n"
+    "            int4/uint4/int2/uint2 as integers, strings quoted with the mount's escapes\n"
+    "            (and \\\" for a quote).\n",
+};
 
 /* Tensors up to this size are verified before any byte reaches stdout. */
 #define CAT_VERIFY_FIRST_MAX (256u << 20)
@@ -16,11 +34,11 @@
 /* String and variant tensors: their text form, the same bytes a mount serves. */
 static int cat_text(ckpt_checkpoint *c, size_t idx, ckpt_err *err)
 {
-    ckfs_buf text = {0};
-    int rc = ckfs_render_text(c, idx, &text, err);
+    ckpt_strbuf text = {0};
+    int rc = ckpt_render_text(c, idx, &text, err);
     if (rc == 0 && (text.failed || cli_write_all(text.data, text.len)))
         rc = ckpt_err_set(err, CKPT_E_IO, "out of memory or write error");
-    ckfs_buf_free(&text);
+    ckpt_strbuf_free(&text);
     return rc;
 }
 
@@ -58,25 +76,64 @@ static int cat_bytes(ckpt_checkpoint *c, size_t idx, const ckpt_var *v, ckpt_err
     return rc;
 }
 
+/* --text: the values numpy-style (arraytext.h); variant tensors have only their text form. */
+static int cat_values(ckpt_checkpoint *c, size_t idx, const ckpt_var *v, ckpt_err *err)
+{
+    if (v->dtype == CKPT_DT_VARIANT)
+        return cat_text(c, idx, err);
+    int rc;
+    if (v->dtype == CKPT_DT_STRING) {
+        uint8_t *buf;
+        ckpt_str *el;
+        uint64_t n;
+        rc = ckpt_read_strings(c, idx, &buf, &el, &n, err);
+        if (rc == 0) {
+            rc = ckpt_array_text_strings(v->rank, v->dims, el, n, cli_stdout_sink, NULL, err);
+            free(buf);
+            free(el);
+        }
+        return rc;
+    }
+    if (!ckpt_array_text_supported(v->dtype)) {
+        char b[32];
+        return ckpt_err_set(err, CKPT_E_UNSUPPORTED, "%s tensors have no text form",
+                            ckpt_dtype_name(v->dtype, b, sizeof b));
+    }
+    uint8_t *buf;
+    size_t len;
+    rc = ckpt_read_all(c, idx, &buf, &len, err);
+    if (rc == 0) {
+        rc = ckpt_array_text(v->dtype, v->rank, v->dims, buf, len, cli_stdout_sink, NULL, err);
+        free(buf);
+    }
+    return rc;
+}
+
 int cli_cat(int argc, char **argv)
 {
-    unsigned flags = 0;
+    if (cli_wants_help(argc, argv))
+        return cli_help(&cli_cat_command);
+    int text = 0, npos = 0, opts_done = 0;
     const char *pos[2] = {NULL, NULL};
-    int npos = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--index-only"))
-            flags |= CKPT_OPEN_MISSING_SHARDS_OK;
+        const char *a = argv[i];
+        if (!opts_done && !strcmp(a, "--"))
+            opts_done = 1;
+        else if (!opts_done && !strcmp(a, "--text"))
+            text = 1;
+        else if (!opts_done && !strcmp(a, "--index-only"))
+            continue;
+        else if (!opts_done && a[0] == '-' && a[1])
+            return cli_usage_error(&cli_cat_command, "unknown option %s", a);
         else if (npos < 2)
-            pos[npos++] = argv[i];
+            pos[npos++] = a;
         else
-            npos = 3;
+            return cli_usage_error(&cli_cat_command, "too many arguments");
     }
-    if (npos != 2) {
-        cli_usage(stderr);
-        return CKPTFS_EXIT_USAGE;
-    }
+    if (npos != 2)
+        return cli_usage_error(&cli_cat_command, "expected SOURCE and NAME");
     ckpt_checkpoint *c;
-    int rc = cli_open_source(pos[0], flags, &c);
+    int rc = cli_open_source(pos[0], &c);
     if (rc)
         return rc;
     size_t idx;
@@ -85,7 +142,9 @@ int cli_cat(int argc, char **argv)
     /* tf.train.load_variable accepts "name:0"; so do we. */
     if (ckpt_find(c, name, nlen, &idx) != 0 &&
         !(nlen > 2 && !strcmp(name + nlen - 2, ":0") && ckpt_find(c, name, nlen - 2, &idx) == 0)) {
-        fprintf(stderr, "ckptfs: %s: no variable named \"%s\"\n", ckpt_prefix(c), name);
+        char msg[256 + CKPT_ERR_MSG_MAX];
+        snprintf(msg, sizeof msg, "no variable named \"%s\" (ckptfs ls lists them)", name);
+        cli_error(pos[0], msg);
         ckpt_close(c);
         return CKPTFS_EXIT_SOURCE;
     }
@@ -93,13 +152,18 @@ int cli_cat(int argc, char **argv)
     ckpt_get(c, idx, &v);
     ckpt_err err;
     ckpt_err_clear(&err);
-    rc = ckfs_is_text_var(&v) ? cat_text(c, idx, &err) : cat_bytes(c, idx, &v, &err);
+    if (text)
+        rc = cat_values(c, idx, &v, &err);
+    else
+        rc = ckpt_is_text_var(&v) ? cat_text(c, idx, &err) : cat_bytes(c, idx, &v, &err);
     ckpt_close(c);
     if (fflush(stdout) != 0 && !rc)
         rc = ckpt_err_set(&err, CKPT_E_IO, "writing to stdout failed");
     if (rc) {
-        fprintf(stderr, "ckptfs: %s\n", err.msg);
-        return rc == CKPT_E_MISSING ? CKPTFS_EXIT_SHARD : CKPTFS_EXIT_READ;
+        cli_error(pos[0], err.msg);
+        return rc == CKPT_E_MISSING ? CKPTFS_EXIT_SHARD
+               : rc == CKPT_E_CORRUPT || rc == CKPT_E_UNSUPPORTED ? CKPTFS_EXIT_CORRUPT
+                                                                   : CKPTFS_EXIT_READ;
     }
     return 0;
 }

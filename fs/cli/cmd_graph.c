@@ -8,10 +8,23 @@
 #include <string.h>
 #include <unistd.h>
 
+const cli_command cli_graph_command = {
+    "graph", cli_graph, "print a checkpoint's or SavedModel's graph as text",
+    "usage: ckptfs graph SOURCE [--format pbtxt|meta|dot|objects|savedmodel]\n"
+    "Print the graph of SOURCE exactly as TensorFlow's text_format.MessageToString does:\n"
+    "  pbtxt       the GraphDef of PREFIX.meta (a SavedModel: of its first MetaGraphDef)\n"
+    "  meta        the whole MetaGraphDef\n"
+    "  dot         the GraphDef for Graphviz (dot -Tsvg)\n"
+    "  objects     a TF2 checkpoint's object graph (_CHECKPOINTABLE_OBJECT_GRAPH)\n"
+    "  savedmodel  the whole SavedModel (saved_model.pb)\n"
+    "SOURCE is resolved as for every command (a sharded V1 save's files find BASE.meta);\n"
+    "a .meta or saved_model.pb file may be given directly. Nothing is printed for a damaged\n"
+    "file (exit 3).\n",
+};
+
 static int graph_usage(void)
 {
-    fprintf(stderr, "usage: ckptfs graph SOURCE [--format pbtxt|meta|dot|objects|savedmodel]\n");
-    return CKPTFS_EXIT_USAGE;
+    return cli_usage_error(&cli_graph_command, "expected SOURCE and at most one --format");
 }
 
 int cli_graph(int argc, char **argv)
@@ -25,11 +38,9 @@ int cli_graph(int argc, char **argv)
         } else if (strncmp(argv[i], "--format=", 9) == 0) {
             format = argv[i] + 9;
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            graph_usage();
-            return CKPTFS_EXIT_OK;
+            return cli_help(&cli_graph_command);
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "ckptfs graph: unknown option %s\n", argv[i]);
-            return graph_usage();
+            return cli_usage_error(&cli_graph_command, "unknown option %s", argv[i]);
         } else if (!source) {
             source = argv[i];
         } else {
@@ -39,7 +50,7 @@ int cli_graph(int argc, char **argv)
     int fmt = ckpt_graph_format_parse(format);
     if (!source || fmt < 0) {
         if (fmt < 0)
-            fprintf(stderr, "ckptfs graph: unknown format '%s'\n", format);
+            return cli_usage_error(&cli_graph_command, "unknown format '%s'", format);
         return graph_usage();
     }
 
@@ -48,11 +59,11 @@ int cli_graph(int argc, char **argv)
     ckpt_graph_doc *doc;
     int r = ckpt_graph_open_source(source, (ckpt_graph_format)fmt, &doc, &err);
     if (r) {
-        fprintf(stderr, "ckptfs: %s\n", err.msg);
+        cli_error(source, err.msg);
         return ckptfs_exit_for(r);
     }
     if (!ckpt_graph_has(doc, (ckpt_graph_format)fmt)) {
-        fprintf(stderr, "ckptfs: %s has no '%s' rendering\n", source, format);
+        fprintf(stderr, "ckptfs: %s: has no '%s' rendering\n", source, format);
         ckpt_graph_close(doc);
         return CKPTFS_EXIT_USAGE;
     }
@@ -65,7 +76,7 @@ int cli_graph(int argc, char **argv)
     }
     ckpt_graph_close(doc);
     if (r) {
-        fprintf(stderr, "ckptfs: %s: %s\n", source, err.msg);
+        cli_error(source, err.msg);
         return r == CKPT_E_IO ? CKPTFS_EXIT_READ : ckptfs_exit_for(r);
     }
     return CKPTFS_EXIT_OK;

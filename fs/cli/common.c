@@ -1,17 +1,44 @@
-/* common.c - what `ckptfs ls` and `ckptfs cat` share (see cli.h). */
+/* common.c - what the subcommands share (see cli.h). */
 #include "cli.h"
 
 #include "exitcodes.h"
 
-void cli_usage(FILE *f)
+#include <stdarg.h>
+#include <string.h>
+
+int cli_wants_help(int argc, char **argv)
 {
-    fprintf(f, "usage: ckptfs ls [--index-only] SOURCE\n"
-               "       ckptfs cat [--index-only] SOURCE NAME\n"
-               "       ckptfs graph SOURCE [--format pbtxt|meta|dot|objects|savedmodel]\n"
-               "       ckptfs mount SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
-               "       mount.ckptfs SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
-               "SOURCE is a checkpoint prefix (model.ckpt), any of its files, or a folder\n"
-               "holding a `checkpoint` state file or a SavedModel.\n");
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            return 1;
+    return 0;
+}
+
+int cli_help(const cli_command *cmd)
+{
+    fputs(cmd->help, stdout);
+    return CKPTFS_EXIT_OK;
+}
+
+int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "ckptfs %s: ", cmd->name);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    fputs(cmd->help, stderr);
+    return CKPTFS_EXIT_USAGE;
+}
+
+void cli_error(const char *source, const char *msg)
+{
+    size_t n = strlen(source);
+    if (!strncmp(msg, source, n) && msg[n] == ':')
+        fprintf(stderr, "ckptfs: %s\n", msg);
+    else
+        fprintf(stderr, "ckptfs: %s: %s\n", source, msg);
 }
 
 int cli_write_all(const void *p, size_t n)
@@ -19,16 +46,25 @@ int cli_write_all(const void *p, size_t n)
     return n == 0 || fwrite(p, 1, n, stdout) == n ? 0 : -1;
 }
 
-int cli_open_source(const char *source, unsigned flags, ckpt_checkpoint **c)
+int cli_stdout_sink(void *ctx, const char *p, size_t n)
+{
+    (void)ctx;
+    return cli_write_all(p, n) ? CKPT_E_IO : 0;
+}
+
+int cli_open_source(const char *source, ckpt_checkpoint **c)
 {
     ckpt_err err;
     ckpt_err_clear(&err);
-    int rc = ckpt_open(source, flags, c, &err);
+    int rc = ckpt_open(source, CKPT_OPEN_MISSING_SHARDS_OK, c, &err);
     if (rc) {
-        fprintf(stderr, "ckptfs: %s\n", err.msg);
-        if (rc == CKPT_E_MISSING)
-            fprintf(stderr, "ckptfs: use --index-only to list it anyway\n");
+        cli_error(source, err.msg);
         return ckptfs_exit_for(rc);
     }
+    for (int s = 0; s < ckpt_num_shards(*c); s++)
+        if (!ckpt_shard_present(*c, s))
+            fprintf(stderr, "ckptfs: %s: warning: data shard %s is missing: its variables are "
+                            "listed, reading them fails\n",
+                    source, ckpt_shard_path(*c, s));
     return 0;
 }

@@ -1,6 +1,6 @@
 /*
- * main.c - the `ckptfs` command: `ls`, `cat`, `graph`, `mount`; invoked as `mount.ckptfs` (or
- * by mount(8) as the fuse.ckptfs helper) it mounts. Each subcommand has its own file (cli.h).
+ * main.c - the `ckptfs` command: finds the subcommand (cli.h) and runs it; invoked as
+ * `mount.ckptfs` (or by mount(8) as the fuse.ckptfs helper) it mounts.
  */
 #include "cli.h"
 #include "exitcodes.h"
@@ -8,6 +8,31 @@
 #include "remote.h"
 
 #include <string.h>
+#include <sys/stat.h>
+
+#ifndef CKPTFS_VERSION
+#define CKPTFS_VERSION "unknown"
+#endif
+
+static const cli_command mount_command = {
+    "mount", ckfs_cmd_mount, "mount a checkpoint as a read-only directory tree", NULL};
+
+static const cli_command *const commands[] = {
+    &cli_ls_command, &cli_cat_command, &cli_diff_command, &cli_verify_command,
+    &cli_graph_command, &mount_command,
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+void cli_usage(FILE *f)
+{
+    fprintf(f, "usage: ckptfs COMMAND [options] SOURCE ...\n"
+               "       mount.ckptfs SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-8s %s\n", commands[i]->name, commands[i]->summary);
+    fprintf(f, "\nSOURCE is a checkpoint prefix (model.ckpt), any of its files, a training folder\n"
+               "or a SavedModel directory. `ckptfs COMMAND --help` describes each command;\n"
+               "`ckptfs --version` prints the version. See ckptfs(1).\n");
+}
 
 int main(int argc, char **argv)
 {
@@ -23,22 +48,33 @@ int main(int argc, char **argv)
         return CKPTFS_EXIT_USAGE;
     }
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "ls"))
-        return cli_ls(argc - 1, argv + 1);
-    if (!strcmp(cmd, "cat"))
-        return cli_cat(argc - 1, argv + 1);
-    if (!strcmp(cmd, "graph"))
-        return cli_graph(argc - 1, argv + 1);
-    if (!strcmp(cmd, "mount"))
-        return ckfs_cmd_mount(argc - 1, argv + 1);
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        if (!strcmp(cmd, "help") && argc > 2) {
+            for (size_t i = 0; i < NCOMMANDS; i++)
+                if (!strcmp(argv[2], commands[i]->name)) {
+                    char *hv[] = {argv[2], "--help", NULL};
+                    return commands[i]->run(2, hv);
+                }
+        }
         cli_usage(stdout);
-        return 0;
+        return CKPTFS_EXIT_OK;
     }
-    /* fuse3's mount.fuse3 runs "ckptfs SOURCE MOUNTPOINT -o ..." for type fuse.ckptfs. */
-    if (argc >= 3)
+    if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+        printf("ckptfs %s\n", CKPTFS_VERSION);
+        return CKPTFS_EXIT_OK;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(cmd, commands[i]->name))
+            return commands[i]->run(argc - 1, argv + 1);
+    /*
+     * fuse3's mount.fuse3 runs "ckptfs SOURCE MOUNTPOINT -o OPTIONS" for type fuse.ckptfs when
+     * no mount.fuse.ckptfs helper is installed. Only exactly that shape (an existing directory,
+     * then -o) is taken for a mount: an unknown command word is a usage error, never a mount.
+     */
+    struct stat st;
+    if (argc == 5 && !strcmp(argv[3], "-o") && stat(argv[2], &st) == 0 && S_ISDIR(st.st_mode))
         return ckfs_cmd_mount(argc, argv);
-    fprintf(stderr, "ckptfs: unknown command \"%s\"\n", cmd);
-    cli_usage(stderr);
+    fprintf(stderr, "ckptfs: unknown command \"%s\" (commands: ls, cat, diff, verify, graph, "
+                    "mount; see ckptfs --help)\n", cmd);
     return CKPTFS_EXIT_USAGE;
 }

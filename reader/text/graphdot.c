@@ -1,5 +1,6 @@
 /* graphdot.c - see graphdot.h. */
 #include "graphdot.h"
+#include "pbmsg.h"
 #include "utf8.h"
 
 #include <stdlib.h>
@@ -76,14 +77,13 @@ static int put_quoted(dotw *w, const uint8_t *s, size_t n)
 /* One NodeDef: its declaration, then its input edges. */
 static int node(dotw *w, const uint8_t *p, size_t n)
 {
-    ckpt_pb_seg seg = {p, n};
-    ckpt_pb_iter it;
+    ckpt_pb_msg it;
     ckpt_pb_field f;
     const uint8_t *name = (const uint8_t *)"", *op = (const uint8_t *)"";
     size_t name_n = 0, op_n = 0;
     int r;
-    ckpt_pb_iter_init(&it, &seg, 1, w->err);
-    while ((r = ckpt_pb_iter_next(&it, &f)) > 0) {
+    ckpt_pb_msg_init(&it, p, n, w->err);
+    while ((r = ckpt_pb_msg_next(&it, &f)) > 0) {
         if (f.wt != 2)
             continue;
         if (f.field == NODE_NAME)
@@ -115,8 +115,8 @@ static int node(dotw *w, const uint8_t *p, size_t n)
     if ((r = put(w, "\"];\n", 4)))
         return r;
 
-    ckpt_pb_iter_init(&it, &seg, 1, w->err);
-    while ((r = ckpt_pb_iter_next(&it, &f)) > 0) {
+    ckpt_pb_msg_init(&it, p, n, w->err);
+    while ((r = ckpt_pb_msg_next(&it, &f)) > 0) {
         if (f.field != NODE_INPUT || f.wt != 2 || f.n == 0)
             continue;
         const uint8_t *src = f.p;
@@ -141,7 +141,7 @@ static int node(dotw *w, const uint8_t *p, size_t n)
     return r < 0 ? r : 0;
 }
 
-int ckpt_graphdot_render(const ckpt_pb_seg *segs, size_t nseg, ckpt_pbtext_write_fn write,
+int ckpt_graphdot_render(const ckpt_pb_seg *segs, size_t nseg, ckpt_write_fn write,
                          void *ctx, ckpt_err *err)
 {
     dotw *w = malloc(sizeof *w);

@@ -24,7 +24,7 @@
 
 /* Write the DOT text of the GraphDef serialized in segs[0..nseg) through write(ctx, ...).
  * Returns 0, a negative CKPT_E_* code, or the positive value a sink returned to stop. */
-int ckpt_graphdot_render(const ckpt_pb_seg *segs, size_t nseg, ckpt_pbtext_write_fn write,
+int ckpt_graphdot_render(const ckpt_pb_seg *segs, size_t nseg, ckpt_write_fn write,
                          void *ctx, ckpt_err *err);
 
 /* Escape s for the inside of a DOT double-quoted string; dst NULL measures (at most 4 * len). */

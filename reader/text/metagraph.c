@@ -49,8 +49,12 @@ static const ckpt_pbtext_opts print_opts = {any_roots, sizeof any_roots / sizeof
 
 int ckpt_graph_format_parse(const char *s)
 {
-    static const char *const names[] = {"pbtxt", "meta", "dot", "objects", "savedmodel"};
-    for (int i = 0; i < 5; i++)
+    static const char *const names[] = {
+        [CKPT_GRAPH_PBTXT] = "pbtxt",     [CKPT_GRAPH_META] = "meta",
+        [CKPT_GRAPH_DOT] = "dot",         [CKPT_GRAPH_OBJECTS] = "objects",
+        [CKPT_GRAPH_SAVEDMODEL] = "savedmodel",
+    };
+    for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
         if (strcmp(s, names[i]) == 0)
             return i;
     return -1;
@@ -215,22 +219,10 @@ int ckpt_graph_open_source(const char *source, ckpt_graph_format fmt, ckpt_graph
                             source);
     if (ends_with(source, ".meta") && ckpt_is_regular_file(source))
         return ckpt_graph_open_file(source, CKPT_GRAPH_KIND_META, out, err);
-    char *prefix;
-    if ((r = ckpt_resolve_prefix(source, &prefix, err)))
+    char *meta;
+    if ((r = ckpt_resolve_meta(source, &meta, err)))
         return r;
-    size_t n = strlen(prefix) + sizeof ".meta";
-    char *meta = malloc(n);
-    if (!meta) {
-        free(prefix);
-        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-    }
-    snprintf(meta, n, "%s.meta", prefix);
-    free(prefix);
-    if (!ckpt_is_regular_file(meta))
-        r = ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: the checkpoint has no graph (%s is absent)",
-                         source, meta);
-    else
-        r = ckpt_graph_open_file(meta, CKPT_GRAPH_KIND_META, out, err);
+    r = ckpt_graph_open_file(meta, CKPT_GRAPH_KIND_META, out, err);
     free(meta);
     return r;
 }
@@ -251,7 +243,7 @@ int ckpt_graph_has(const ckpt_graph_doc *d, ckpt_graph_format fmt)
 }
 
 int ckpt_graph_render(const ckpt_graph_doc *d, ckpt_graph_format fmt,
-                      ckpt_pbtext_write_fn write, void *ctx, ckpt_err *err)
+                      ckpt_write_fn write, void *ctx, ckpt_err *err)
 {
     if (!ckpt_graph_has(d, fmt))
         return ckpt_err_set(err, CKPT_E_INVALID, "this document has no such rendering");

@@ -18,11 +18,13 @@
  *
  * How the FUSE daemon uses it (all calls thread-safe on a shared doc, nothing done at mount):
  *   at first lookup/getattr of graph.pbtxt:
- *       ckpt_graph_open_file(ckpt_meta_path(c), &doc, &err);       // mmap, no parsing
- *       ckpt_graph_size(doc, CKPT_GRAPH_PBTXT, &size, &err);        // full pass, validates,
- *                                                                   // keeps no text
+ *       ckpt_graph_open_file(ckpt_meta_path(c), CKPT_GRAPH_KIND_META, &doc, &err);
+ *                                                   // mmap, no parsing (a SavedModel mount:
+ *                                                   // saved_model.pb, CKPT_GRAPH_KIND_SAVEDMODEL)
+ *       ckpt_graph_size(doc, CKPT_GRAPH_PBTXT, &size, &err);  // full pass, validates,
+ *                                                             // keeps no text
  *   at open:
- *       ckpt_graph_render_fd(doc, CKPT_GRAPH_PBTXT, fd, &n, &err)  // once, then pread(fd)
+ *       ckpt_graph_render_fd(doc, CKPT_GRAPH_PBTXT, fd, &n, &err);  // once, then pread(fd)
  *   object_graph.pbtxt likewise from ckpt_graph_open_objects(c, &doc, &err), which returns
  *   CKPT_E_NOTFOUND when the checkpoint has no object graph (a TF1 checkpoint: no file).
  * Rendering is deterministic, so size and later renders always agree.
@@ -78,10 +80,10 @@ int ckpt_graph_open_source(const char *source, ckpt_graph_format fmt, ckpt_graph
 /* Whether the document can be rendered in fmt. */
 int ckpt_graph_has(const ckpt_graph_doc *d, ckpt_graph_format fmt);
 
-/* Stream the text through write(ctx, ...) (sink contract of pbtext.h). Returns 0, a negative
+/* Stream the text through write(ctx, ...) (sink contract of textbuf.h). Returns 0, a negative
  * CKPT_E_* (CKPT_E_INVALID for a format the doc lacks), or a sink's positive stop value. */
 int ckpt_graph_render(const ckpt_graph_doc *d, ckpt_graph_format fmt,
-                      ckpt_pbtext_write_fn write, void *ctx, ckpt_err *err);
+                      ckpt_write_fn write, void *ctx, ckpt_err *err);
 
 /* Byte size of the text, computed without keeping it. Fails on malformed input, so a size
  * that was given means the text renders completely. */

@@ -1,5 +1,7 @@
 /* pbtext.c - see pbtext.h. */
 #include "pbtext.h"
+#include "pbmsg.h"
+#include "util.h"
 #include "coding.h"
 #include "utf8.h"
 
@@ -343,18 +345,11 @@ static int emit_escaped(printer *P, const uint8_t *s, size_t n, int utf8)
     return 0;
 }
 
+/* ckpt_grow with the error described. */
 static int grow(void **arr, size_t *cap, size_t need, size_t elem, ckpt_err *err)
 {
-    if (need <= *cap)
-        return 0;
-    size_t nc = *cap ? *cap : 8;
-    while (nc < need)
-        nc *= 2;
-    void *na = realloc(*arr, nc * elem);
-    if (!na)
+    if (ckpt_grow(arr, cap, need, elem))
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-    *arr = na;
-    *cap = nc;
     return 0;
 }
 
@@ -590,16 +585,15 @@ static int ment_cmp(const void *a, const void *b)
 static int entry_field(printer *P, const ProtobufCFieldDescriptor *f, const uint8_t *p, size_t n,
                        int *has, uint64_t *v, const uint8_t **vp, size_t *vn)
 {
-    ckpt_pb_seg seg = {p, n};
-    ckpt_pb_iter it;
+    ckpt_pb_msg it;
     ckpt_pb_field w;
     int r;
     *has = 0;
     *v = 0;
     *vp = NULL;
     *vn = 0;
-    ckpt_pb_iter_init(&it, &seg, 1, P->err);
-    while ((r = ckpt_pb_iter_next(&it, &w)) > 0) {
+    ckpt_pb_msg_init(&it, p, n, P->err);
+    while ((r = ckpt_pb_msg_next(&it, &w)) > 0) {
         if (w.field != f->id || !wt_ok(f, w.wt) || w.wt != natural_wt(f->type))
             continue;
         *has = 1;
@@ -618,12 +612,11 @@ static int validate(printer *P, const ProtobufCMessageDescriptor *desc, const ui
 {
     if (depth > CKPT_PB_MAX_DEPTH)
         return ckpt_pb_corrupt(P->err, "messages nested too deep");
-    ckpt_pb_seg seg = {p, n};
-    ckpt_pb_iter it;
+    ckpt_pb_msg it;
     ckpt_pb_field w;
     int r;
-    ckpt_pb_iter_init(&it, &seg, 1, P->err);
-    while ((r = ckpt_pb_iter_next(&it, &w)) > 0) {
+    ckpt_pb_msg_init(&it, p, n, P->err);
+    while ((r = ckpt_pb_msg_next(&it, &w)) > 0) {
         const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(desc, w.field);
         if (!f || !wt_ok(f, w.wt))
             continue;
@@ -669,13 +662,12 @@ static int validate_field(printer *P, const ProtobufCFieldDescriptor *f, const c
 static int entry_is_clean(printer *P, const ProtobufCFieldDescriptor *kf,
                           const ProtobufCFieldDescriptor *vf, const uint8_t *p, size_t n)
 {
-    ckpt_pb_seg seg = {p, n};
-    ckpt_pb_iter it;
+    ckpt_pb_msg it;
     ckpt_pb_field w;
     int r;
-    ckpt_pb_iter_init(&it, &seg, 1, P->err);
+    ckpt_pb_msg_init(&it, p, n, P->err);
     int clean = 1;
-    while ((r = ckpt_pb_iter_next(&it, &w)) > 0) {
+    while ((r = ckpt_pb_msg_next(&it, &w)) > 0) {
         const ProtobufCFieldDescriptor *f = w.field == 1 ? kf : w.field == 2 ? vf : NULL;
         if (!f || w.wt != natural_wt(f->type))
             clean = 0;
@@ -892,7 +884,7 @@ static int print_message(printer *P, const ProtobufCMessageDescriptor *desc,
 }
 
 int ckpt_pbtext_print(const ProtobufCMessageDescriptor *desc, const ckpt_pb_seg *segs,
-                      size_t nseg, const ckpt_pbtext_opts *opts, ckpt_pbtext_write_fn write,
+                      size_t nseg, const ckpt_pbtext_opts *opts, ckpt_write_fn write,
                       void *ctx, ckpt_err *err)
 {
     printer *P = calloc(1, sizeof *P);

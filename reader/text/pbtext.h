@@ -36,18 +36,12 @@
 #define CKPT_PBTEXT_H
 
 #include "err.h"
-#include "outbuf.h"
+#include "textbuf.h"
 #include "pbwire.h"
 
 #include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/*
- * Output sink: consume n bytes at p. Return 0 to go on, a negative CKPT_E_* code to fail the
- * print with that code, or a positive value to stop early (the printer then returns it).
- */
-typedef ckpt_write_fn ckpt_pbtext_write_fn;
 
 typedef struct ckpt_pbtext_opts {
     /* Messages (and everything they reach) that a google.protobuf.Any may be expanded to. */
@@ -61,7 +55,7 @@ typedef struct ckpt_pbtext_opts {
  * the positive value a sink returned to stop.
  */
 int ckpt_pbtext_print(const ProtobufCMessageDescriptor *desc, const ckpt_pb_seg *segs,
-                      size_t nseg, const ckpt_pbtext_opts *opts, ckpt_pbtext_write_fn write,
+                      size_t nseg, const ckpt_pbtext_opts *opts, ckpt_write_fn write,
                       void *ctx, ckpt_err *err);
 
 /* Escape a bytes-field value the way MessageToString does (no quotes). Returns the length;
@@ -78,7 +72,7 @@ size_t ckpt_pbtext_format_double(double d, char *buf);
 /* How MessageToString prints a float field holding f (str of ToShortestFloat); buf >= 32. */
 size_t ckpt_pbtext_format_float(float f, char *buf);
 
-/* Ready-made sinks. */
+/* Ready-made sinks (ckpt_write_fn, textbuf.h). */
 /* ctx: uint64_t *, incremented by n (measure the text without keeping it). */
 int ckpt_pbtext_count_sink(void *ctx, const char *p, size_t n);
 /* ctx: int * holding a file descriptor; writes everything (retrying short writes). */

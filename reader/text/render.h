@@ -1,44 +1,42 @@
 /*
- * render.h - the text files of a mount: sidecars, variables.tsv, string tensors' text form.
+ * render.h - the per-variable text files of a mount and the `ckptfs ls`/`cat` text:
+ * sidecars (sidecar.c), variables.tsv (tsv.c), string and variant tensors' text (tensortext.c).
  *
- * Sidecars and variables.tsv come from the index alone (no data-shard read); a string
- * tensor's text form needs its data.
+ * Sidecars and variables.tsv come from the index alone (no data-shard read); a string or
+ * variant tensor's text form needs its data.
  */
-#ifndef CKPTFS_RENDER_H
-#define CKPTFS_RENDER_H
+#ifndef CKPT_RENDER_H
+#define CKPT_RENDER_H
 
 #include "checkpoint.h"
+#include "textbuf.h"
 
 #include <stddef.h>
 
-/* A growable byte buffer. */
-typedef struct ckfs_buf {
-    char *data;
-    size_t len, cap;
-    int failed; /* an allocation failed: the content is incomplete */
-} ckfs_buf;
+/* The buffer ckpt_dtype_name (dtype.h) needs for an unknown value's "dtype_<n>". */
+enum { CKPT_DTYPE_NAME_BUF = 32 };
 
-void ckfs_buf_put(ckfs_buf *b, const void *p, size_t n);
-void ckfs_buf_free(ckfs_buf *b);
+/* NAME.shape: "[d0, d1]\n" ("[]\n" for a scalar). Returns the full length; writes at most
+ * size bytes, NUL-terminated when it fits (snprintf-like). */
+size_t ckpt_render_shape(const ckpt_var *v, char *buf, size_t size);
 
-/* NAME.shape: "[d0, d1]\n". Returns the length; writes at most size bytes (snprintf-like). */
-size_t ckfs_render_shape(const ckpt_var *v, char *buf, size_t size);
+/* NAME.dtype: "float32\n" (ckpt_dtype_name). Same contract. */
+size_t ckpt_render_dtype(const ckpt_var *v, char *buf, size_t size);
 
-/* NAME.dtype: "float32\n". Same contract. */
-size_t ckfs_render_dtype(const ckpt_var *v, char *buf, size_t size);
+/* variables.tsv: the header and one line per variable, as `ckptfs ls` prints. Appends to out;
+ * 0, or -1 when out of memory (out->failed). */
+int ckpt_render_tsv(const ckpt_checkpoint *c, ckpt_strbuf *out);
 
-/* variables.tsv: the header and one line per variable, as `ckptfs ls` prints. */
-int ckfs_render_tsv(const ckpt_checkpoint *c, ckfs_buf *out);
+/* The text form of string variable i (strtext.h): one escaped element per line. Appends to
+ * out; 0 or a CKPT_E_* code. */
+int ckpt_render_strings(ckpt_checkpoint *c, size_t i, ckpt_strbuf *out, ckpt_err *err);
 
-/* The text form of string variable i (tstring.h): one escaped element per line. */
-int ckfs_render_strings(ckpt_checkpoint *c, size_t i, ckfs_buf *out, ckpt_err *err);
-
-/* The text form of a text-shown variable i (ckfs_is_text_var): strings as above, variants as
- * variant.h describes. */
-int ckfs_render_text(ckpt_checkpoint *c, size_t i, ckfs_buf *out, ckpt_err *err);
+/* The text form of a text-shown variable i (ckpt_is_text_var): strings as above, variants as
+ * varianttext.h describes (checksum verified). Appends to out; 0 or a CKPT_E_* code. */
+int ckpt_render_text(ckpt_checkpoint *c, size_t i, ckpt_strbuf *out, ckpt_err *err);
 
 /* Whether variable v's file holds a text form instead of its stored bytes (string and variant
  * tensors). */
-int ckfs_is_text_var(const ckpt_var *v);
+int ckpt_is_text_var(const ckpt_var *v);
 
 #endif

@@ -17,6 +17,7 @@
 #include "fileio.h"
 
 #include "dtype.h"
+#include "pbmsg.h"
 #include "pbtext.h"
 
 #include "meta_graph.pb-c.h"
@@ -54,18 +55,18 @@ typedef struct str {
     size_t n;
 } str;
 
-static void put(ckfs_buf *b, const char *s)
+static void put(ckpt_strbuf *b, const char *s)
 {
-    ckfs_buf_put(b, s, strlen(s));
+    ckpt_strbuf_puts(b, s);
 }
 
-static void putn(ckfs_buf *b, const void *p, size_t n)
+static void putn(ckpt_strbuf *b, const void *p, size_t n)
 {
-    ckfs_buf_put(b, p, n);
+    ckpt_strbuf_put(b, p, n);
 }
 
 /* Python's repr() of a str holding these UTF-8 bytes (non-ASCII taken as printable). */
-static void put_repr(ckfs_buf *b, const uint8_t *s, size_t n)
+static void put_repr(ckpt_strbuf *b, const uint8_t *s, size_t n)
 {
     int sq = memchr(s, '\'', n) != NULL, dq = memchr(s, '"', n) != NULL;
     char q = sq && !dq ? '"' : '\'';
@@ -93,7 +94,7 @@ static void put_repr(ckfs_buf *b, const uint8_t *s, size_t n)
     putn(b, &q, 1);
 }
 
-static void put_repr_c(ckfs_buf *b, const char *s)
+static void put_repr_c(ckpt_strbuf *b, const char *s)
 {
     put_repr(b, (const uint8_t *)s, strlen(s));
 }
@@ -200,6 +201,11 @@ typedef struct opwalk {
     ckpt_err *err;
 } opwalk;
 
+static int nomem(ckpt_err *err)
+{
+    return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+}
+
 static int mark_used(opwalk *W, str op)
 {
     int found;
@@ -208,69 +214,64 @@ static int mark_used(opwalk *W, str op)
         int isfn;
         func *f = set_get(&W->funcs, op, &isfn);
         if (isfn) {
-            if (W->nstack == W->capstack) {
-                size_t cap = W->capstack ? W->capstack * 2 : 16;
-                func **ns = realloc(W->stack, cap * sizeof(*ns));
-                if (!ns)
-                    return ckpt_err_set(W->err, CKPT_E_NOMEM, "out of memory");
-                W->stack = ns;
-                W->capstack = cap;
-            }
+            if (ckpt_grow((void **)&W->stack, &W->capstack, W->nstack + 1, sizeof *W->stack))
+                return nomem(W->err);
             W->stack[W->nstack++] = f;
         }
     }
     if (set_put(&W->used, op, NULL))
-        return ckpt_err_set(W->err, CKPT_E_NOMEM, "out of memory");
+        return nomem(W->err);
     return 0;
 }
 
 /* The string of field `field` in a message (last occurrence), or empty. */
 static int field_str(const uint8_t *p, size_t n, uint32_t field, str *out, ckpt_err *err)
 {
-    ckpt_pb_seg seg = {p, n};
-    ckpt_pb_iter it;
+    ckpt_pb_msg m;
     ckpt_pb_field f;
     int r;
     *out = (str){NULL, 0};
-    ckpt_pb_iter_init(&it, &seg, 1, err);
-    while ((r = ckpt_pb_iter_next(&it, &f)) > 0)
-        if (f.field == field && f.wt == 2)
-            *out = (str){f.p, f.n};
+    ckpt_pb_msg_init(&m, p, n, err);
+    while ((r = ckpt_pb_msg_next_len(&m, field, &f)) > 0)
+        *out = (str){f.p, f.n};
     return r;
 }
 
-/* Merge-walk of the singular message field `field` of (p, n): the func name of AttrValue. */
-static int attr_func_name(const uint8_t *p, size_t n, str *out, ckpt_err *err)
+/* The string field `inner` of the singular message field `outer` of (p, n): occurrences of a
+ * message merge, so the last one that sets it wins. */
+static int nested_str(const uint8_t *p, size_t n, uint32_t outer, uint32_t inner, str *out,
+                      ckpt_err *err)
 {
-    /* AttrValue.func is a message; its occurrences merge, the last name wins. */
-    ckpt_pb_seg seg = {p, n};
-    ckpt_pb_iter it;
+    ckpt_pb_msg m;
     ckpt_pb_field f;
     int r;
     *out = (str){NULL, 0};
-    ckpt_pb_iter_init(&it, &seg, 1, err);
-    while ((r = ckpt_pb_iter_next(&it, &f)) > 0) {
-        if (f.field == AV_FUNC && f.wt == 2) {
-            str name;
-            int q = field_str(f.p, f.n, NAL_NAME, &name, err);
-            if (q < 0)
-                return q;
-            if (name.p)
-                *out = name;
-        }
+    ckpt_pb_msg_init(&m, p, n, err);
+    while ((r = ckpt_pb_msg_next_len(&m, outer, &f)) > 0) {
+        str name;
+        int q = field_str(f.p, f.n, inner, &name, err);
+        if (q < 0)
+            return q;
+        if (name.p)
+            *out = name;
     }
     return r;
 }
 
+static int str_is(str s, const char *c)
+{
+    size_t n = strlen(c);
+    return s.n == n && (n == 0 || !memcmp(s.p, c, n));
+}
+
 static int process_node(opwalk *W, const uint8_t *p, size_t n)
 {
-    ckpt_pb_seg seg = {p, n};
-    ckpt_pb_iter it;
+    ckpt_pb_msg m;
     ckpt_pb_field f;
     int r;
     str op = {NULL, 0}, fname = {NULL, 0};
-    ckpt_pb_iter_init(&it, &seg, 1, W->err);
-    while ((r = ckpt_pb_iter_next(&it, &f)) > 0) {
+    ckpt_pb_msg_init(&m, p, n, W->err);
+    while ((r = ckpt_pb_msg_next(&m, &f)) > 0) {
         if (f.field == ND_OP && f.wt == 2) {
             op = (str){f.p, f.n};
         } else if (f.field == ND_ATTR && f.wt == 2) {
@@ -278,13 +279,14 @@ static int process_node(opwalk *W, const uint8_t *p, size_t n)
             int q = field_str(f.p, f.n, ENTRY_KEY, &key, W->err);
             if (q < 0)
                 return q;
-            if (key.n == 1 && key.p[0] == 'f') {
+            if (str_is(key, "f")) {
                 /* A later entry with the same key replaces the earlier one (map semantics). */
                 str val;
                 if ((q = field_str(f.p, f.n, ENTRY_VALUE, &val, W->err)) < 0)
                     return q;
                 fname = (str){NULL, 0};
-                if (val.p && (q = attr_func_name(val.p, val.n, &fname, W->err)) < 0)
+                if (val.p && (q = nested_str(val.p, val.n, AV_FUNC, NAL_NAME, &fname,
+                                             W->err)) < 0)
                     return q;
             }
         }
@@ -293,9 +295,7 @@ static int process_node(opwalk *W, const uint8_t *p, size_t n)
         return r;
     if ((r = mark_used(W, op)))
         return r;
-    static const char pc[] = "PartitionedCall", spc[] = "StatefulPartitionedCall";
-    if ((op.n == sizeof pc - 1 && !memcmp(op.p, pc, op.n)) ||
-        (op.n == sizeof spc - 1 && !memcmp(op.p, spc, op.n)))
+    if (str_is(op, "PartitionedCall") || str_is(op, "StatefulPartitionedCall"))
         return mark_used(W, fname); /* Python's node.attr["f"] is "" when absent */
     return 0;
 }
@@ -305,87 +305,86 @@ static int cmp_str(const void *a, const void *b)
     return str_cmp(*(const str *)a, *(const str *)b);
 }
 
+/* name_to_function of the graph's library (every library occurrence, as they merge). */
+static int collect_functions(opwalk *W, const ckpt_pb_seg *graph, size_t ngraph)
+{
+    ckpt_pb_iter it;
+    ckpt_pb_field f;
+    int r;
+    ckpt_pb_iter_init(&it, graph, ngraph, W->err);
+    while ((r = ckpt_pb_iter_next(&it, &f)) > 0) {
+        if (f.field != GD_LIBRARY || f.wt != 2)
+            continue;
+        ckpt_pb_msg lib;
+        ckpt_pb_field lf;
+        ckpt_pb_msg_init(&lib, f.p, f.n, W->err);
+        while ((r = ckpt_pb_msg_next_len(&lib, LIB_FUNCTION, &lf)) > 0) {
+            str name;
+            if ((r = nested_str(lf.p, lf.n, FD_SIGNATURE, OP_NAME, &name, W->err)) < 0)
+                return r;
+            func *fn = malloc(sizeof *fn);
+            if (!fn || set_put(&W->funcs, name, fn)) {
+                free(fn);
+                return nomem(W->err);
+            }
+            *fn = (func){lf.p, lf.n};
+        }
+        if (r < 0)
+            return r;
+    }
+    return r;
+}
+
+/* Mark what the graph's nodes use, then what the functions they reach use. */
+static int walk_nodes(opwalk *W, const ckpt_pb_seg *graph, size_t ngraph)
+{
+    ckpt_pb_iter it;
+    ckpt_pb_field f;
+    int r;
+    ckpt_pb_iter_init(&it, graph, ngraph, W->err);
+    while ((r = ckpt_pb_iter_next(&it, &f)) > 0)
+        if (f.field == GD_NODE && f.wt == 2 && (r = process_node(W, f.p, f.n)) < 0)
+            return r;
+    while (r >= 0 && W->nstack) {
+        func *fn = W->stack[--W->nstack];
+        ckpt_pb_msg fd;
+        ckpt_pb_field ff;
+        ckpt_pb_msg_init(&fd, fn->p, fn->n, W->err);
+        while ((r = ckpt_pb_msg_next_len(&fd, FD_NODE_DEF, &ff)) > 0)
+            if ((r = process_node(W, ff.p, ff.n)) < 0)
+                return r;
+    }
+    return r;
+}
+
+/* The used names that are ops (not functions of the library), sorted. */
+static int sorted_ops(const opwalk *W, str **ops, size_t *nops)
+{
+    *ops = malloc((W->used.n ? W->used.n : 1) * sizeof(str));
+    if (!*ops)
+        return nomem(W->err);
+    for (size_t i = 0; i < W->used.cap; i++) {
+        int isfn;
+        if (W->used.slot[i].p && (set_get(&W->funcs, W->used.slot[i], &isfn), !isfn))
+            (*ops)[(*nops)++] = W->used.slot[i];
+    }
+    qsort(*ops, *nops, sizeof(str), cmp_str);
+    return 0;
+}
+
 /* Collect the ops used by the GraphDef in segs into a sorted array *ops. */
 static int graph_ops(const ckpt_pb_seg *graph, size_t ngraph, str **ops, size_t *nops,
                      ckpt_err *err)
 {
     opwalk W = {.err = err};
-    ckpt_pb_iter it;
-    ckpt_pb_field f;
-    int r;
     *ops = NULL;
     *nops = 0;
     /* name_to_function first: the library may come after the nodes on the wire. */
-    ckpt_pb_iter_init(&it, graph, ngraph, err);
-    while ((r = ckpt_pb_iter_next(&it, &f)) > 0) {
-        if (f.field != GD_LIBRARY || f.wt != 2)
-            continue;
-        ckpt_pb_seg lib = {f.p, f.n};
-        ckpt_pb_iter li;
-        ckpt_pb_field lf;
-        ckpt_pb_iter_init(&li, &lib, 1, err);
-        while ((r = ckpt_pb_iter_next(&li, &lf)) > 0) {
-            if (lf.field != LIB_FUNCTION || lf.wt != 2)
-                continue;
-            /* FunctionDef.signature merges; its name is the last one set. */
-            ckpt_pb_seg fd = {lf.p, lf.n};
-            ckpt_pb_iter fi;
-            ckpt_pb_field ff;
-            str name = {NULL, 0};
-            ckpt_pb_iter_init(&fi, &fd, 1, err);
-            while ((r = ckpt_pb_iter_next(&fi, &ff)) > 0) {
-                if (ff.field == FD_SIGNATURE && ff.wt == 2) {
-                    str nm;
-                    if ((r = field_str(ff.p, ff.n, OP_NAME, &nm, err)) < 0)
-                        break;
-                    if (nm.p)
-                        name = nm;
-                }
-            }
-            if (r < 0)
-                break;
-            func *fn = malloc(sizeof *fn);
-            if (!fn || set_put(&W.funcs, name, fn)) {
-                free(fn);
-                r = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-                break;
-            }
-            fn->p = lf.p;
-            fn->n = lf.n;
-        }
-        if (r < 0)
-            break;
-    }
-    if (r >= 0) {
-        ckpt_pb_iter_init(&it, graph, ngraph, err);
-        while ((r = ckpt_pb_iter_next(&it, &f)) > 0)
-            if (f.field == GD_NODE && f.wt == 2 && (r = process_node(&W, f.p, f.n)) < 0)
-                break;
-    }
-    while (r >= 0 && W.nstack) {
-        func *fn = W.stack[--W.nstack];
-        ckpt_pb_seg fd = {fn->p, fn->n};
-        ckpt_pb_iter fi;
-        ckpt_pb_field ff;
-        ckpt_pb_iter_init(&fi, &fd, 1, err);
-        while ((r = ckpt_pb_iter_next(&fi, &ff)) > 0)
-            if (ff.field == FD_NODE_DEF && ff.wt == 2 && (r = process_node(&W, ff.p, ff.n)) < 0)
-                break;
-    }
-    if (r >= 0) {
-        *ops = malloc((W.used.n ? W.used.n : 1) * sizeof(str));
-        if (!*ops) {
-            r = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-        } else {
-            for (size_t i = 0; i < W.used.cap; i++) {
-                int isfn;
-                if (W.used.slot[i].p && (set_get(&W.funcs, W.used.slot[i], &isfn), !isfn))
-                    (*ops)[(*nops)++] = W.used.slot[i];
-            }
-            qsort(*ops, *nops, sizeof(str), cmp_str);
-            r = 0;
-        }
-    }
+    int r = collect_functions(&W, graph, ngraph);
+    if (r >= 0)
+        r = walk_nodes(&W, graph, ngraph);
+    if (r >= 0)
+        r = sorted_ops(&W, ops, nops);
     for (size_t i = 0; i < W.funcs.cap; i++)
         if (W.funcs.slot[i].p)
             free(W.funcs.val[i]);
@@ -430,7 +429,7 @@ static const char *dtype_enum(int dtype, char *buf, size_t size)
     return buf;
 }
 
-static void print_tensor_info(ckfs_buf *b, const Tensorflow__TensorInfo *ti)
+static void print_tensor_info(ckpt_strbuf *b, const Tensorflow__TensorInfo *ti)
 {
     char tmp[64];
     put(b, "        dtype: ");
@@ -483,7 +482,7 @@ static size_t sort_unique(kv *e, size_t n)
     return m;
 }
 
-static int print_io(ckfs_buf *b, const char *what, size_t n, void **entries)
+static int print_io(ckpt_strbuf *b, const char *what, size_t n, void **entries)
 {
     kv *e = calloc(n ? n : 1, sizeof *e);
     if (!e)
@@ -506,98 +505,91 @@ static int print_io(ckfs_buf *b, const char *what, size_t n, void **entries)
     return 0;
 }
 
-static int print_signatures(ckfs_buf *b, const mgraph *mg, ckpt_err *err)
+/* Every signature_def entry of mg, unpacked, in wire order (kv.val: the entry message). */
+static int unpack_signatures(const mgraph *mg, kv **out, size_t *n, ckpt_err *err)
 {
-    ckpt_pb_seg seg = {mg->p, mg->n};
-    ckpt_pb_iter it;
+    const ProtobufCMessageDescriptor *desc =
+        &tensorflow__meta_graph_def__signature_def_entry__descriptor;
+    ckpt_pb_msg m;
     ckpt_pb_field f;
     int r;
-    kv *e = NULL;
-    size_t n = 0, cap = 0;
-    ckpt_pb_iter_init(&it, &seg, 1, err);
-    while ((r = ckpt_pb_iter_next(&it, &f)) > 0) {
-        if (f.field != MG_SIGNATURE_DEF || f.wt != 2)
-            continue;
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    ckpt_pb_msg_init(&m, mg->p, mg->n, err);
+    while ((r = ckpt_pb_msg_next_len(&m, MG_SIGNATURE_DEF, &f)) > 0) {
         /* protobuf-c recurses without a limit (SignatureDef reaches StructuredValue, which
          * nests): refuse what TensorFlow's parser refuses before it can overflow the stack. */
-        r = ckpt_pb_validate(&tensorflow__meta_graph_def__signature_def_entry__descriptor, f.p,
-                             f.n, CKPT_PB_MAX_DEPTH, err);
-        if (r) {
+        if ((r = ckpt_pb_validate(desc, f.p, f.n, CKPT_PB_MAX_DEPTH, err))) {
             ckpt_err_prefix(err, "a signature_def entry");
-            break;
+            return r;
         }
-        ProtobufCMessage *m = protobuf_c_message_unpack(
-            &tensorflow__meta_graph_def__signature_def_entry__descriptor, NULL, f.n, f.p);
-        if (!m) {
-            r = ckpt_err_set(err, CKPT_E_CORRUPT, "a signature_def entry does not parse");
-            break;
-        }
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            kv *ne = realloc(e, cap * sizeof *ne);
-            if (!ne) {
-                protobuf_c_message_free_unpacked(m, NULL);
-                r = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-                break;
-            }
-            e = ne;
-        }
-        const Tensorflow__MetaGraphDef__SignatureDefEntry *se = (const void *)m;
-        e[n] = (kv){se->key, m, n};
-        n++;
+        if (ckpt_grow((void **)out, &cap, *n + 1, sizeof **out))
+            return nomem(err);
+        ProtobufCMessage *msg = protobuf_c_message_unpack(desc, NULL, f.n, f.p);
+        if (!msg)
+            return ckpt_err_set(err, CKPT_E_CORRUPT, "a signature_def entry does not parse");
+        const Tensorflow__MetaGraphDef__SignatureDefEntry *se = (const void *)msg;
+        (*out)[*n] = (kv){se->key, msg, *n};
+        (*n)++;
     }
-    size_t all = n;
-    kv *allv = NULL;
+    return r;
+}
+
+static int print_signature(ckpt_strbuf *b, const Tensorflow__MetaGraphDef__SignatureDefEntry *se,
+                           ckpt_err *err)
+{
+    const Tensorflow__SignatureDef *sd = se->value;
+    int r = 0;
+    put(b, "\nsignature_def['");
+    put(b, se->key);
+    put(b, "']:\n");
+    put(b, "  The given SavedModel SignatureDef contains the following input(s):\n");
+    if (sd && print_io(b, "inputs", sd->n_inputs, (void **)sd->inputs))
+        r = nomem(err);
+    put(b, "  The given SavedModel SignatureDef contains the following output(s):\n");
+    if (sd && print_io(b, "outputs", sd->n_outputs, (void **)sd->outputs))
+        r = nomem(err);
+    put(b, "  Method name is: ");
+    if (sd && sd->method_name)
+        put(b, sd->method_name);
+    put(b, "\n");
+    return r;
+}
+
+static int print_signatures(ckpt_strbuf *b, const mgraph *mg, ckpt_err *err)
+{
+    kv *all, *view = NULL;
+    size_t n;
+    int r = unpack_signatures(mg, &all, &n, err);
+    /* Print a sorted unique view; every unpacked entry stays in `all` for freeing. */
+    if (r >= 0 && !(view = malloc((n ? n : 1) * sizeof *view)))
+        r = nomem(err);
     if (r >= 0) {
-        /* Keep every unpacked entry for freeing; print the sorted unique view. */
-        allv = malloc((all ? all : 1) * sizeof *allv);
-        if (!allv)
-            r = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-        else if (all)
-            memcpy(allv, e, all * sizeof *allv); /* e is NULL when there are none */
+        if (n) /* all is NULL when there are none */
+            memcpy(view, all, n * sizeof *view);
+        size_t m = sort_unique(view, n);
+        for (size_t i = 0; i < m && r >= 0; i++)
+            r = print_signature(b, view[i].val, err);
     }
-    if (r >= 0) {
-        n = sort_unique(e, n);
-        for (size_t i = 0; i < n && r >= 0; i++) {
-            const Tensorflow__MetaGraphDef__SignatureDefEntry *se = e[i].val;
-            const Tensorflow__SignatureDef *sd = se->value;
-            put(b, "\nsignature_def['");
-            put(b, se->key);
-            put(b, "']:\n");
-            put(b, "  The given SavedModel SignatureDef contains the following input(s):\n");
-            if (sd && print_io(b, "inputs", sd->n_inputs, (void **)sd->inputs))
-                r = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-            put(b, "  The given SavedModel SignatureDef contains the following output(s):\n");
-            if (sd && print_io(b, "outputs", sd->n_outputs, (void **)sd->outputs))
-                r = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-            put(b, "  Method name is: ");
-            if (sd && sd->method_name)
-                put(b, sd->method_name);
-            put(b, "\n");
-        }
-    }
-    for (size_t i = 0; allv && i < all; i++)
-        protobuf_c_message_free_unpacked((ProtobufCMessage *)allv[i].val, NULL);
-    if (!allv)
-        for (size_t i = 0; i < all; i++)
-            protobuf_c_message_free_unpacked((ProtobufCMessage *)e[i].val, NULL);
-    free(allv);
-    free(e);
+    for (size_t i = 0; i < n; i++)
+        protobuf_c_message_free_unpacked((ProtobufCMessage *)all[i].val, NULL);
+    free(view);
+    free(all);
     return r < 0 ? r : 0;
 }
 
-static void put_tags_list(ckfs_buf *b, const mgraph *mg)
+/* Python's str() of a list of str: "['a', 'b']" (here without the brackets). */
+static void put_repr_list(ckpt_strbuf *b, const str *v, size_t n)
 {
-    put(b, "[");
-    for (size_t k = 0; k < mg->ntags; k++) {
+    for (size_t k = 0; k < n; k++) {
         if (k)
             put(b, ", ");
-        put_repr(b, mg->tags[k].p, mg->tags[k].n);
+        put_repr(b, v[k].p, v[k].n);
     }
-    put(b, "]");
 }
 
-static int print_ops(ckfs_buf *b, const mgraph *mg, ckpt_err *err)
+static int print_ops(ckpt_strbuf *b, const mgraph *mg, ckpt_err *err)
 {
     ckpt_pb_seg seg = {mg->p, mg->n}, *graph = NULL;
     size_t ngraph = 0;
@@ -610,18 +602,14 @@ static int print_ops(ckfs_buf *b, const mgraph *mg, ckpt_err *err)
     free(graph);
     if (r)
         return r;
-    put(b, "The MetaGraph with tag set ");
-    put_tags_list(b, mg);
-    put(b, " contains the following ops: ");
+    put(b, "The MetaGraph with tag set [");
+    put_repr_list(b, mg->tags, mg->ntags);
+    put(b, "] contains the following ops: ");
     if (!nops) {
         put(b, "set()");
     } else {
         put(b, "{");
-        for (size_t k = 0; k < nops; k++) {
-            if (k)
-                put(b, ", ");
-            put_repr(b, ops[k].p, ops[k].n);
-        }
+        put_repr_list(b, ops, nops);
         put(b, "}");
     }
     put(b, "\n");
@@ -631,7 +619,7 @@ static int print_ops(ckfs_buf *b, const mgraph *mg, ckpt_err *err)
 
 /* --- concrete functions (from the SavedObjectGraph) ------------------------------------- */
 
-static void put_python_dtype(ckfs_buf *b, int dtype)
+static void put_python_dtype(ckpt_strbuf *b, int dtype)
 {
     char tmp[40];
     put(b, "tf.");
@@ -639,7 +627,7 @@ static void put_python_dtype(ckfs_buf *b, int dtype)
 }
 
 /* str(TensorShape) */
-static void put_shape(ckfs_buf *b, const Tensorflow__TensorShapeProto *sh)
+static void put_shape(ckpt_strbuf *b, const Tensorflow__TensorShapeProto *sh)
 {
     char tmp[32];
     if (sh && sh->unknown_rank) {
@@ -663,7 +651,7 @@ static void put_shape(ckfs_buf *b, const Tensorflow__TensorShapeProto *sh)
 }
 
 /* repr(TensorSpec) */
-static void put_tensor_spec(ckfs_buf *b, const Tensorflow__TensorSpecProto *ts)
+static void put_tensor_spec(ckpt_strbuf *b, const Tensorflow__TensorSpecProto *ts)
 {
     put(b, "TensorSpec(shape=");
     put_shape(b, ts->shape);
@@ -677,7 +665,7 @@ static void put_tensor_spec(ckfs_buf *b, const Tensorflow__TensorSpecProto *ts)
     put(b, ")");
 }
 
-static void put_value(ckfs_buf *b, const Tensorflow__StructuredValue *v, int quote_str);
+static void put_value(ckpt_strbuf *b, const Tensorflow__StructuredValue *v, int quote_str);
 
 /* Python type name of a decoded StructuredValue. */
 static const char *type_name(const Tensorflow__StructuredValue *v)
@@ -692,10 +680,10 @@ static const char *type_name(const Tensorflow__StructuredValue *v)
     case TENSORFLOW__STRUCTURED_VALUE__KIND_TENSOR_DTYPE_VALUE: return "DType";
     case TENSORFLOW__STRUCTURED_VALUE__KIND_TENSOR_SPEC_VALUE: return "TensorSpec";
     case TENSORFLOW__STRUCTURED_VALUE__KIND_BOUNDED_TENSOR_SPEC_VALUE: return "BoundedTensorSpec";
-    case TENSORFLOW__STRUCTURED_VALUE__KIND_TYPE_SPEC_VALUE:
-        return v->type_spec_value->type_spec_class_name && v->type_spec_value->type_spec_class_name[0]
-                   ? v->type_spec_value->type_spec_class_name
-                   : "TypeSpec";
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_TYPE_SPEC_VALUE: {
+        const char *cls = v->type_spec_value->type_spec_class_name;
+        return cls && cls[0] ? cls : "TypeSpec";
+    }
     case TENSORFLOW__STRUCTURED_VALUE__KIND_LIST_VALUE: return "list";
     case TENSORFLOW__STRUCTURED_VALUE__KIND_TUPLE_VALUE: return "tuple";
     case TENSORFLOW__STRUCTURED_VALUE__KIND_DICT_VALUE: return "dict";
@@ -721,9 +709,18 @@ static Tensorflow__StructuredValue **seq_items(const Tensorflow__StructuredValue
     }
 }
 
+/* A dict entry's value: an absent one prints as None. */
+static void put_value_or_none(ckpt_strbuf *b, const Tensorflow__StructuredValue *v)
+{
+    if (v)
+        put_value(b, v, 1);
+    else
+        put(b, "None");
+}
+
 /* str(value) (quote_str: a str gets quotes, as _maybe_add_quotes does; nested values use
  * repr). */
-static void put_value(ckfs_buf *b, const Tensorflow__StructuredValue *v, int quote_str)
+static void put_value(ckpt_strbuf *b, const Tensorflow__StructuredValue *v, int quote_str)
 {
     char tmp[40];
     size_t n;
@@ -779,10 +776,7 @@ static void put_value(ckfs_buf *b, const Tensorflow__StructuredValue *v, int quo
                 put(b, ", ");
             put_repr_c(b, d->fields[k]->key);
             put(b, ": ");
-            if (d->fields[k]->value)
-                put_value(b, d->fields[k]->value, 1);
-            else
-                put(b, "None");
+            put_value_or_none(b, d->fields[k]->value);
         }
         put(b, "}");
         return;
@@ -795,76 +789,78 @@ static void put_value(ckfs_buf *b, const Tensorflow__StructuredValue *v, int quo
     }
 }
 
-/* _print_args(arguments, argument_type, indent=4) over a sequence of values. */
-static void print_args(ckfs_buf *b, Tensorflow__StructuredValue **args, size_t n,
-                       const char *argtype)
+/* One argument of _print_args (indent=4): a str, a TensorSpec, or a value with its type. */
+static void print_arg(ckpt_strbuf *b, const Tensorflow__StructuredValue *e)
 {
-    char tmp[64];
     const char *ind = "        ";
-    for (size_t k = 0; k < n; k++) {
-        const Tensorflow__StructuredValue *e = args[k];
-        snprintf(tmp, sizeof tmp, "%s%s #%zu\n", ind, argtype, k + 1);
-        put(b, tmp);
-        size_t m;
-        Tensorflow__StructuredValue **items;
-        if (e->kind_case == TENSORFLOW__STRUCTURED_VALUE__KIND_STRING_VALUE) {
-            put(b, ind);
-            put(b, "  ");
-            put(b, e->string_value);
-            put(b, "\n");
-        } else if (e->kind_case == TENSORFLOW__STRUCTURED_VALUE__KIND_TENSOR_SPEC_VALUE) {
-            const Tensorflow__TensorSpecProto *ts = e->tensor_spec_value;
-            put(b, "          ");
-            put(b, ts->name && ts->name[0] ? ts->name : "None");
-            put(b, ": ");
-            put_tensor_spec(b, ts);
-            put(b, "\n");
-        } else if ((items = seq_items(e, &m)) != NULL ||
-                   e->kind_case == TENSORFLOW__STRUCTURED_VALUE__KIND_LIST_VALUE ||
-                   e->kind_case == TENSORFLOW__STRUCTURED_VALUE__KIND_TUPLE_VALUE) {
-            put(b, ind);
-            put(b, "  DType: ");
-            put(b, type_name(e));
-            put(b, "\n");
-            put(b, ind);
-            put(b, "  Value: [");
-            for (size_t j = 0; j < m; j++) {
-                put_value(b, items[j], 1);
-                put(b, ", ");
-            }
-            put(b, "\b\b]\n");
-        } else if (e->kind_case == TENSORFLOW__STRUCTURED_VALUE__KIND_DICT_VALUE) {
-            const Tensorflow__DictValue *d = e->dict_value;
-            put(b, ind);
-            put(b, "  DType: dict\n");
-            put(b, ind);
-            put(b, "  Value: {");
-            for (size_t j = 0; j < d->n_fields; j++) {
-                put(b, "'");
-                put(b, d->fields[j]->key);
-                put(b, "': ");
-                if (d->fields[j]->value)
-                    put_value(b, d->fields[j]->value, 1);
-                else
-                    put(b, "None");
-                put(b, ", ");
-            }
-            put(b, "\b\b}\n");
-        } else {
-            put(b, ind);
-            put(b, "  DType: ");
-            put(b, type_name(e));
-            put(b, "\n");
-            put(b, ind);
-            put(b, "  Value: ");
-            put_value(b, e, 0);
-            put(b, "\n");
+    size_t m;
+    Tensorflow__StructuredValue **items;
+    if (e->kind_case == TENSORFLOW__STRUCTURED_VALUE__KIND_STRING_VALUE) {
+        put(b, ind);
+        put(b, "  ");
+        put(b, e->string_value);
+        put(b, "\n");
+    } else if (e->kind_case == TENSORFLOW__STRUCTURED_VALUE__KIND_TENSOR_SPEC_VALUE) {
+        const Tensorflow__TensorSpecProto *ts = e->tensor_spec_value;
+        put(b, "          ");
+        put(b, ts->name && ts->name[0] ? ts->name : "None");
+        put(b, ": ");
+        put_tensor_spec(b, ts);
+        put(b, "\n");
+    } else if ((items = seq_items(e, &m)) != NULL ||
+               e->kind_case == TENSORFLOW__STRUCTURED_VALUE__KIND_LIST_VALUE ||
+               e->kind_case == TENSORFLOW__STRUCTURED_VALUE__KIND_TUPLE_VALUE) {
+        put(b, ind);
+        put(b, "  DType: ");
+        put(b, type_name(e));
+        put(b, "\n");
+        put(b, ind);
+        put(b, "  Value: [");
+        for (size_t j = 0; j < m; j++) {
+            put_value(b, items[j], 1);
+            put(b, ", ");
         }
+        put(b, "\b\b]\n");
+    } else if (e->kind_case == TENSORFLOW__STRUCTURED_VALUE__KIND_DICT_VALUE) {
+        const Tensorflow__DictValue *d = e->dict_value;
+        put(b, ind);
+        put(b, "  DType: dict\n");
+        put(b, ind);
+        put(b, "  Value: {");
+        for (size_t j = 0; j < d->n_fields; j++) {
+            put(b, "'");
+            put(b, d->fields[j]->key);
+            put(b, "': ");
+            put_value_or_none(b, d->fields[j]->value);
+            put(b, ", ");
+        }
+        put(b, "\b\b}\n");
+    } else {
+        put(b, ind);
+        put(b, "  DType: ");
+        put(b, type_name(e));
+        put(b, "\n");
+        put(b, ind);
+        put(b, "  Value: ");
+        put_value(b, e, 0);
+        put(b, "\n");
     }
 }
 
-static const Tensorflow__SavedConcreteFunction *find_concrete(const Tensorflow__SavedObjectGraph *og,
-                                                             const char *name)
+/* _print_args(arguments, argument_type, indent=4) over a sequence of values. */
+static void print_args(ckpt_strbuf *b, Tensorflow__StructuredValue **args, size_t n,
+                       const char *argtype)
+{
+    char tmp[64];
+    for (size_t k = 0; k < n; k++) {
+        snprintf(tmp, sizeof tmp, "        %s #%zu\n", argtype, k + 1);
+        put(b, tmp);
+        print_arg(b, args[k]);
+    }
+}
+
+static const Tensorflow__SavedConcreteFunction *
+find_concrete(const Tensorflow__SavedObjectGraph *og, const char *name)
 {
     const Tensorflow__SavedConcreteFunction *found = NULL;
     for (size_t k = 0; k < og->n_concrete_functions; k++)
@@ -878,27 +874,31 @@ static int cmp_cstr(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-typedef struct child {
-    const char *name;
-    uint32_t node;
-    size_t order;
-} child;
-
-static int cmp_child(const void *a, const void *b)
+/* "        Argument #k\n          NAME\n": an argument known only by its name. */
+static void put_named_arg(ckpt_strbuf *b, const char *what, size_t k, const char *name)
 {
-    const child *x = a, *y = b;
-    int r = strcmp(x->name, y->name);
-    return r ? r : (x->order < y->order ? -1 : x->order > y->order);
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "        %s #%zu\n          ", what, k);
+    put(b, tmp);
+    put(b, name);
+    put(b, "\n");
+}
+
+static void put_option_head(ckpt_strbuf *b, size_t index)
+{
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "    Option #%zu\n      Callable with:\n", index);
+    put(b, tmp);
 }
 
 /* One concrete function's "Option #k" block. */
-static void print_option(ckfs_buf *b, const Tensorflow__SavedObjectGraph *og, const char *fname,
+static void print_option(ckpt_strbuf *b, const Tensorflow__SavedObjectGraph *og, const char *fname,
                          size_t index, const Tensorflow__SavedBareConcreteFunction *bare)
 {
     const Tensorflow__SavedConcreteFunction *cf = find_concrete(og, fname);
     const Tensorflow__StructuredValue *sig = cf ? cf->canonicalized_input_signature : NULL;
-    Tensorflow__StructuredValue **args = NULL, **kwkeys = NULL;
-    size_t nargs = 0, nkw = 0;
+    Tensorflow__StructuredValue **args = NULL;
+    size_t nargs = 0;
     const Tensorflow__DictValue *kw = NULL;
     if (sig && sig->kind_case == TENSORFLOW__STRUCTURED_VALUE__KIND_TUPLE_VALUE &&
         sig->tuple_value->n_values == 2) {
@@ -907,41 +907,135 @@ static void print_option(ckfs_buf *b, const Tensorflow__SavedObjectGraph *og, co
         if (k->kind_case == TENSORFLOW__STRUCTURED_VALUE__KIND_DICT_VALUE)
             kw = k->dict_value;
     }
-    char tmp[64];
     if (nargs) {
-        snprintf(tmp, sizeof tmp, "    Option #%zu\n", index);
-        put(b, tmp);
-        put(b, "      Callable with:\n");
+        put_option_head(b, index);
         print_args(b, args, nargs, "Argument");
     } else if (!sig && bare && bare->n_argument_keywords) {
         /* No signature: a bare concrete function's argument keywords stand in for it. */
-        snprintf(tmp, sizeof tmp, "    Option #%zu\n", index);
-        put(b, tmp);
-        put(b, "      Callable with:\n");
-        for (size_t k = 0; k < bare->n_argument_keywords; k++) {
-            snprintf(tmp, sizeof tmp, "        Argument #%zu\n", k + 1);
-            put(b, tmp);
-            put(b, "          ");
-            put(b, bare->argument_keywords[k]);
-            put(b, "\n");
-        }
+        put_option_head(b, index);
+        for (size_t k = 0; k < bare->n_argument_keywords; k++)
+            put_named_arg(b, "Argument", k + 1, bare->argument_keywords[k]);
     }
-    if (kw && kw->n_fields) {
-        /* Iterating a dict gives its keys: each prints as a plain string argument. */
-        for (size_t k = 0; k < kw->n_fields; k++) {
-            snprintf(tmp, sizeof tmp, "        Named Argument #%zu\n", k + 1);
-            put(b, tmp);
-            put(b, "          ");
-            put(b, kw->fields[k]->key);
-            put(b, "\n");
-        }
-    }
-    (void)kwkeys;
-    (void)nkw;
+    /* Iterating a dict gives its keys: each prints as a plain string argument. */
+    for (size_t k = 0; kw && k < kw->n_fields; k++)
+        put_named_arg(b, "Named Argument", k + 1, kw->fields[k]->key);
 }
 
-static int print_functions(ckfs_buf *b, const mgraph *mgs, size_t nmg, ckpt_err *err)
+/* The SavedObjectGraph of mg, unpacked (it is small next to the graph; merged occurrences
+ * joined). *og is NULL, with 0 returned, when it does not parse. */
+static int load_object_graph(const mgraph *mg, Tensorflow__SavedObjectGraph **og,
+                             ckpt_err *err)
 {
+    ckpt_pb_seg seg = {mg->p, mg->n}, *segs = NULL;
+    size_t nseg = 0;
+    *og = NULL;
+    int r = ckpt_pb_field_segs(&seg, 1, MG_OBJECT_GRAPH, -1, &segs, &nseg, err);
+    if (r)
+        return r;
+    size_t total = 0;
+    for (size_t k = 0; k < nseg; k++)
+        total += segs[k].n;
+    uint8_t *joined = malloc(total ? total : 1);
+    if (!joined) {
+        free(segs);
+        return nomem(err);
+    }
+    for (size_t k = 0, off = 0; k < nseg; off += segs[k].n, k++)
+        memcpy(joined + off, segs[k].p, segs[k].n);
+    free(segs);
+    /* StructuredValue nests without bound: see unpack_signatures. */
+    r = ckpt_pb_validate(&tensorflow__saved_object_graph__descriptor, joined, total,
+                         CKPT_PB_MAX_DEPTH, err);
+    if (r)
+        ckpt_err_prefix(err, "the object graph");
+    else
+        *og = tensorflow__saved_object_graph__unpack(NULL, total, joined);
+    free(joined);
+    return r;
+}
+
+/* The root object's children sorted by name (equal names in their order); kv.val: the child
+ * object, NULL when its node id is out of range. */
+static int root_children(const Tensorflow__SavedObjectGraph *og, kv **out, size_t *n,
+                         ckpt_err *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (og->n_nodes == 0)
+        return 0;
+    const Tensorflow__SavedObject *root = og->nodes[0];
+    kv *ch = calloc(root->n_children ? root->n_children : 1, sizeof *ch);
+    if (!ch)
+        return nomem(err);
+    for (size_t k = 0; k < root->n_children; k++) {
+        const Tensorflow__TrackableObjectGraph__TrackableObject__ObjectReference *ref =
+            root->children[k];
+        uint32_t id = (uint32_t)ref->node_id; /* a negative id is out of range too */
+        const void *obj = id < og->n_nodes ? og->nodes[id] : NULL;
+        ch[k] = (kv){ref->local_name ? ref->local_name : "", obj, k};
+    }
+    qsort(ch, root->n_children, sizeof *ch, cmp_kv);
+    *out = ch;
+    *n = root->n_children;
+    return 0;
+}
+
+/* The concrete function names of obj, sorted (*names NULL when obj is no function). */
+static int concrete_names(const Tensorflow__SavedObject *obj, const char ***names, size_t *n,
+                          const Tensorflow__SavedBareConcreteFunction **bare, ckpt_err *err)
+{
+    *names = NULL;
+    *n = 0;
+    *bare = NULL;
+    if (obj->kind_case == TENSORFLOW__SAVED_OBJECT__KIND_FUNCTION) {
+        const Tensorflow__SavedFunction *fn = obj->function;
+        if (!(*names = malloc((fn->n_concrete_functions ? fn->n_concrete_functions : 1) *
+                              sizeof **names)))
+            return nomem(err);
+        for (size_t j = 0; j < fn->n_concrete_functions; j++)
+            (*names)[j] = fn->concrete_functions[j];
+        *n = fn->n_concrete_functions;
+        qsort(*names, *n, sizeof **names, cmp_cstr);
+    } else if (obj->kind_case == TENSORFLOW__SAVED_OBJECT__KIND_BARE_CONCRETE_FUNCTION) {
+        *bare = obj->bare_concrete_function;
+        if (!(*names = malloc(sizeof **names)))
+            return nomem(err);
+        (*names)[0] = (*bare)->concrete_function_name;
+        *n = 1;
+    }
+    return 0;
+}
+
+/* The functions of the root object, each with its concrete functions' options. */
+static int print_root_functions(ckpt_strbuf *b, const Tensorflow__SavedObjectGraph *og,
+                                ckpt_err *err)
+{
+    kv *ch;
+    size_t nch;
+    int r = root_children(og, &ch, &nch, err);
+    for (size_t k = 0; r == 0 && k < nch; k++) {
+        if (!ch[k].val)
+            continue;
+        const char **names;
+        size_t nnames;
+        const Tensorflow__SavedBareConcreteFunction *bare;
+        r = concrete_names(ch[k].val, &names, &nnames, &bare, err);
+        if (r || !names)
+            continue;
+        put(b, "\n  Function Name: '");
+        put(b, ch[k].key);
+        put(b, "'\n");
+        for (size_t j = 0; j < nnames; j++)
+            print_option(b, og, names[j], j + 1, bare);
+        free(names);
+    }
+    free(ch);
+    return r;
+}
+
+static int print_functions(ckpt_strbuf *b, const mgraph *mgs, size_t nmg, ckpt_err *err)
+{
+    static const char na[] = " N/A (could not be listed due to unknown reasons)\n";
     int any = 0;
     for (size_t k = 0; k < nmg; k++)
         any |= mgs[k].has_objects;
@@ -950,196 +1044,120 @@ static int print_functions(ckfs_buf *b, const mgraph *mgs, size_t nmg, ckpt_err 
     put(b, "\nConcrete Functions:");
     if (nmg != 1) {
         /* tf.saved_model.load needs tags= when there are several MetaGraphDefs. */
-        put(b, " N/A (could not be listed due to unknown reasons)\n");
+        put(b, na);
         return 0;
     }
-    ckpt_pb_seg seg = {mgs[0].p, mgs[0].n}, *og_segs = NULL;
-    size_t nog = 0;
-    int r = ckpt_pb_field_segs(&seg, 1, MG_OBJECT_GRAPH, -1, &og_segs, &nog, err);
+    Tensorflow__SavedObjectGraph *og;
+    int r = load_object_graph(&mgs[0], &og, err);
     if (r)
         return r;
-    /* The object graph is small next to the graph: unpack it (merged occurrences joined). */
-    size_t total = 0;
-    for (size_t k = 0; k < nog; k++)
-        total += og_segs[k].n;
-    uint8_t *joined = malloc(total ? total : 1);
-    if (!joined) {
-        free(og_segs);
-        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-    }
-    size_t off = 0;
-    for (size_t k = 0; k < nog; k++) {
-        memcpy(joined + off, og_segs[k].p, og_segs[k].n);
-        off += og_segs[k].n;
-    }
-    free(og_segs);
-    /* StructuredValue nests without bound: see print_signatures. */
-    r = ckpt_pb_validate(&tensorflow__saved_object_graph__descriptor, joined, total,
-                         CKPT_PB_MAX_DEPTH, err);
-    if (r) {
-        free(joined);
-        ckpt_err_prefix(err, "the object graph");
-        return r;
-    }
-    Tensorflow__SavedObjectGraph *og = tensorflow__saved_object_graph__unpack(NULL, total, joined);
-    free(joined);
     if (!og) {
-        put(b, " N/A (could not be listed due to unknown reasons)\n");
+        put(b, na);
         return 0;
     }
-    child *ch = NULL;
-    size_t nch = 0;
-    if (og->n_nodes > 0) {
-        const Tensorflow__SavedObject *root = og->nodes[0];
-        ch = calloc(root->n_children ? root->n_children : 1, sizeof *ch);
-        if (!ch) {
-            tensorflow__saved_object_graph__free_unpacked(og, NULL);
-            return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-        }
-        for (size_t k = 0; k < root->n_children; k++) {
-            const Tensorflow__TrackableObjectGraph__TrackableObject__ObjectReference *ref =
-                root->children[k];
-            ch[nch++] = (child){ref->local_name ? ref->local_name : "", (uint32_t)ref->node_id, k};
-        }
-        qsort(ch, nch, sizeof *ch, cmp_child);
-    }
-    for (size_t k = 0; k < nch; k++) {
-        if (ch[k].node >= og->n_nodes)
-            continue;
-        const Tensorflow__SavedObject *obj = og->nodes[ch[k].node];
-        const char **names = NULL;
-        size_t nnames = 0;
-        const Tensorflow__SavedBareConcreteFunction *bare = NULL;
-        if (obj->kind_case == TENSORFLOW__SAVED_OBJECT__KIND_FUNCTION) {
-            nnames = obj->function->n_concrete_functions;
-            names = malloc((nnames ? nnames : 1) * sizeof *names);
-            if (!names) {
-                r = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-                break;
-            }
-            for (size_t j = 0; j < nnames; j++)
-                names[j] = obj->function->concrete_functions[j];
-            qsort(names, nnames, sizeof *names, cmp_cstr);
-        } else if (obj->kind_case == TENSORFLOW__SAVED_OBJECT__KIND_BARE_CONCRETE_FUNCTION) {
-            bare = obj->bare_concrete_function;
-            names = malloc(sizeof *names);
-            if (!names) {
-                r = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-                break;
-            }
-            names[0] = bare->concrete_function_name;
-            nnames = 1;
-        } else {
-            continue;
-        }
-        put(b, "\n  Function Name: '");
-        put(b, ch[k].name);
-        put(b, "'\n");
-        for (size_t j = 0; j < nnames; j++)
-            print_option(b, og, names[j], j + 1, bare);
-        free(names);
-    }
-    free(ch);
+    r = print_root_functions(b, og, err);
     tensorflow__saved_object_graph__free_unpacked(og, NULL);
     return r;
 }
 
 /* --- the whole text ---------------------------------------------------------------------- */
 
-static int render(const uint8_t *p, size_t n, ckfs_buf *out, ckpt_err *err)
+/* The meta_graphs of a SavedModel, in wire order, with nothing read yet. */
+static int collect_meta_graphs(const uint8_t *p, size_t n, mgraph **mgs, size_t *nmg,
+                               ckpt_err *err)
 {
-    ckpt_pb_seg root = {p, n};
-    ckpt_pb_iter it;
+    ckpt_pb_msg m;
     ckpt_pb_field f;
     int r;
-    mgraph *mgs = NULL;
-    size_t nmg = 0, cap = 0;
-    ckpt_pb_iter_init(&it, &root, 1, err);
-    while ((r = ckpt_pb_iter_next(&it, &f)) > 0) {
-        if (f.field != SM_META_GRAPHS || f.wt != 2)
+    size_t cap = 0;
+    ckpt_pb_msg_init(&m, p, n, err);
+    while ((r = ckpt_pb_msg_next_len(&m, SM_META_GRAPHS, &f)) > 0) {
+        if (ckpt_grow((void **)mgs, &cap, *nmg + 1, sizeof **mgs))
+            return nomem(err);
+        (*mgs)[(*nmg)++] = (mgraph){f.p, f.n, NULL, 0, 0};
+    }
+    return r;
+}
+
+/* mg's tags (MetaInfoDef occurrences merge: repeated tags concatenate) and whether it has an
+ * object graph. */
+static int read_tags(mgraph *mg, ckpt_err *err)
+{
+    ckpt_pb_msg m;
+    ckpt_pb_field f;
+    int r;
+    size_t cap = 0;
+    ckpt_pb_msg_init(&m, mg->p, mg->n, err);
+    while ((r = ckpt_pb_msg_next(&m, &f)) > 0) {
+        if (f.field == MG_OBJECT_GRAPH && f.wt == 2)
+            mg->has_objects = 1;
+        if (f.field != MG_META_INFO || f.wt != 2)
             continue;
-        if (nmg == cap) {
-            cap = cap ? cap * 2 : 4;
-            mgraph *nm = realloc(mgs, cap * sizeof *nm);
-            if (!nm) {
-                r = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-                break;
-            }
-            mgs = nm;
+        ckpt_pb_msg info;
+        ckpt_pb_field tf;
+        ckpt_pb_msg_init(&info, f.p, f.n, err);
+        while ((r = ckpt_pb_msg_next_len(&info, MI_TAGS, &tf)) > 0) {
+            if (ckpt_grow((void **)&mg->tags, &cap, mg->ntags + 1, sizeof *mg->tags))
+                return nomem(err);
+            mg->tags[mg->ntags++] = (str){tf.p, tf.n};
         }
-        mgs[nmg++] = (mgraph){f.p, f.n, NULL, 0, 0};
+        if (r < 0)
+            return r;
     }
-    for (size_t k = 0; r >= 0 && k < nmg; k++) {
-        mgraph *mg = &mgs[k];
-        ckpt_pb_seg seg = {mg->p, mg->n};
-        ckpt_pb_iter mi;
-        ckpt_pb_field mf;
-        size_t tcap = 0;
-        ckpt_pb_iter_init(&mi, &seg, 1, err);
-        while ((r = ckpt_pb_iter_next(&mi, &mf)) > 0) {
-            if (mf.field == MG_OBJECT_GRAPH && mf.wt == 2)
-                mg->has_objects = 1;
-            if (mf.field != MG_META_INFO || mf.wt != 2)
-                continue;
-            /* MetaInfoDef occurrences merge: repeated tags concatenate. */
-            ckpt_pb_seg info = {mf.p, mf.n};
-            ckpt_pb_iter ti;
-            ckpt_pb_field tf;
-            ckpt_pb_iter_init(&ti, &info, 1, err);
-            while ((r = ckpt_pb_iter_next(&ti, &tf)) > 0) {
-                if (tf.field != MI_TAGS || tf.wt != 2)
-                    continue;
-                if (mg->ntags == tcap) {
-                    tcap = tcap ? tcap * 2 : 4;
-                    str *nt = realloc(mg->tags, tcap * sizeof *nt);
-                    if (!nt) {
-                        r = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-                        break;
-                    }
-                    mg->tags = nt;
-                }
-                mg->tags[mg->ntags++] = (str){tf.p, tf.n};
-            }
-            if (r < 0)
-                break;
+    return r;
+}
+
+/* Python's sorted() is stable: insertion sort keeps equal tag lists in order. */
+static void sort_meta_graphs(mgraph *mgs, size_t nmg)
+{
+    for (size_t i = 1; i < nmg; i++) {
+        mgraph x = mgs[i];
+        size_t j = i;
+        while (j > 0 && cmp_tags(&mgs[j - 1], &x) > 0) {
+            mgs[j] = mgs[j - 1];
+            j--;
         }
+        mgs[j] = x;
     }
+}
+
+static int print_meta_graph(ckpt_strbuf *out, const mgraph *mg, ckpt_err *err)
+{
+    put(out, "\nMetaGraphDef with tag-set: '");
+    for (size_t t = 0; t < mg->ntags; t++) {
+        if (t)
+            put(out, ", ");
+        putn(out, mg->tags[t].p, mg->tags[t].n);
+    }
+    put(out, "' contains the following SignatureDefs:\n");
+    int r = print_signatures(out, mg, err);
+    return r ? r : print_ops(out, mg, err);
+}
+
+static int render(const uint8_t *p, size_t n, ckpt_strbuf *out, ckpt_err *err)
+{
+    mgraph *mgs = NULL;
+    size_t nmg = 0;
+    int r = collect_meta_graphs(p, n, &mgs, &nmg, err);
+    for (size_t k = 0; r >= 0 && k < nmg; k++)
+        r = read_tags(&mgs[k], err);
     if (r >= 0) {
-        /* Python's sorted() is stable: insertion sort keeps equal tag lists in order. */
-        for (size_t i = 1; i < nmg; i++) {
-            mgraph x = mgs[i];
-            size_t j = i;
-            while (j > 0 && cmp_tags(&mgs[j - 1], &x) > 0) {
-                mgs[j] = mgs[j - 1];
-                j--;
-            }
-            mgs[j] = x;
-        }
+        sort_meta_graphs(mgs, nmg);
         r = 0;
     }
-    for (size_t k = 0; r == 0 && k < nmg; k++) {
-        const mgraph *mg = &mgs[k];
-        put(out, "\nMetaGraphDef with tag-set: '");
-        for (size_t t = 0; t < mg->ntags; t++) {
-            if (t)
-                put(out, ", ");
-            putn(out, mg->tags[t].p, mg->tags[t].n);
-        }
-        put(out, "' contains the following SignatureDefs:\n");
-        if ((r = print_signatures(out, mg, err)) == 0)
-            r = print_ops(out, mg, err);
-    }
+    for (size_t k = 0; r == 0 && k < nmg; k++)
+        r = print_meta_graph(out, &mgs[k], err);
     if (r == 0)
         r = print_functions(out, mgs, nmg, err);
     for (size_t k = 0; k < nmg; k++)
         free(mgs[k].tags);
     free(mgs);
     if (r == 0 && out->failed)
-        r = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+        r = nomem(err);
     return r;
 }
 
-int ckfs_render_signatures(const char *path, ckfs_buf *out, ckpt_err *err)
+int ckpt_render_signatures(const char *path, ckpt_strbuf *out, ckpt_err *err)
 {
     void *map;
     size_t len;

@@ -6,13 +6,13 @@
  * equals the tool's output except for the op set line: Python prints a set in an order that
  * changes from run to run, so here the ops are sorted.
  */
-#ifndef CKPTFS_SIGNATURES_H
-#define CKPTFS_SIGNATURES_H
+#ifndef CKPT_SIGNATURES_H
+#define CKPT_SIGNATURES_H
 
 #include "err.h"
-#include "render.h"
+#include "textbuf.h"
 
 /* Render the signatures of the SavedModel in file path into out. 0 or a CKPT_E_* code. */
-int ckfs_render_signatures(const char *path, ckfs_buf *out, ckpt_err *err);
+int ckpt_render_signatures(const char *path, ckpt_strbuf *out, ckpt_err *err);
 
 #endif

@@ -61,6 +61,14 @@ static int hexval(char c)
     return -1;
 }
 
+void ckpt_tstring_put_escaped(ckpt_strbuf *b, const uint8_t *s, size_t len)
+{
+    size_t n = ckpt_tstring_escape(s, len, NULL);
+    char *dst = ckpt_strbuf_extend(b, n);
+    if (dst)
+        ckpt_tstring_escape(s, len, dst);
+}
+
 long ckpt_tstring_unescape(char *s, size_t len)
 {
     size_t o = 0;

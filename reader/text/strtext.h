@@ -10,6 +10,8 @@
 #ifndef CKPT_STRTEXT_H
 #define CKPT_STRTEXT_H
 
+#include "textbuf.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +20,9 @@
  * escaped length; writes nothing when dst is NULL (so a first call can size the buffer).
  */
 size_t ckpt_tstring_escape(const uint8_t *s, size_t len, char *dst);
+
+/* Append the escaped element to b (ckpt_strbuf rules: a failure sets b->failed). */
+void ckpt_tstring_put_escaped(ckpt_strbuf *b, const uint8_t *s, size_t len);
 
 /* Reverse of ckpt_tstring_escape, in place; returns the decoded length or -1 if malformed. */
 long ckpt_tstring_unescape(char *s, size_t len);

@@ -102,7 +102,7 @@ def check_case(case_dir, m):
     rows_by_name = {}
     for src in sources:
         label = "%s (ls %s)" % (case, os.path.basename(src))
-        r = tl.ckptfs("ls", src)
+        r = tl.ckptfs("ls", "-l", src)
         if not T.ok(r.rc == 0, label + ": " + r.describe()):
             continue
         try:
@@ -161,7 +161,7 @@ def error_cases(root, tmp):
 
     # A source that does not exist.
     ghost = os.path.join(tmp, "no_such_dir", "ghost.ckpt")
-    expect_failure("ls of a missing source", tl.ckptfs("ls", ghost), "ghost.ckpt")
+    expect_failure("ls of a missing source", tl.ckptfs("ls", "-l", ghost), "ghost.ckpt")
     expect_failure("cat of a missing source", tl.ckptfs("cat", ghost, "x"), "ghost.ckpt")
     # A variable that does not exist.
     expect_failure("cat of a missing variable",
@@ -176,7 +176,7 @@ def error_cases(root, tmp):
         with open(idx, "r+b") as f:
             f.truncate(cut)
         expect_failure("ls of an .index truncated to %d of %d bytes" % (cut, idx_size),
-                       tl.ckptfs("ls", os.path.join(d, "model.ckpt")), "model.ckpt.index")
+                       tl.ckptfs("ls", "-l", os.path.join(d, "model.ckpt")), "model.ckpt.index")
 
     # One flipped byte inside the index's first data block (block CRC must catch it), at a few
     # positions: in the header entry, in a key, in an entry value.
@@ -185,10 +185,10 @@ def error_cases(root, tmp):
         idx = os.path.join(d, "model.ckpt.index")
         flip_byte(idx, off)
         expect_failure("ls of an .index with byte %d flipped" % off,
-                       tl.ckptfs("ls", os.path.join(d, "model.ckpt")), "model.ckpt.index")
+                       tl.ckptfs("ls", "-l", os.path.join(d, "model.ckpt")), "model.ckpt.index")
 
     # Flipped tensor bytes: cat must fail naming the variable and not print the bad bytes.
-    r = tl.ckptfs("ls", os.path.join(sample, "model.ckpt"))
+    r = tl.ckptfs("ls", "-l", os.path.join(sample, "model.ckpt"))
     try:
         rows = {x.name: x for x in tl.parse_ls(r.out)} if r.rc == 0 else {}
     except ValueError:
@@ -203,7 +203,7 @@ def error_cases(root, tmp):
         expect_failure("cat of dense/kernel with a flipped byte", r, "dense/kernel")
         T.ok(len(r.out) < k.nbytes, "cat of a corrupt dense/kernel wrote all %d bytes to stdout"
              % len(r.out))
-        rl = tl.ckptfs("ls", os.path.join(d, "model.ckpt"))
+        rl = tl.ckptfs("ls", "-l", os.path.join(d, "model.ckpt"))
         T.ok(rl.rc == 0, "ls still works when only tensor bytes are damaged: " + rl.describe())
         want = {v["name"]: v for v in man["variables"]}["dense/bias"]
         rb = tl.ckptfs("cat", os.path.join(d, "model.ckpt"), "dense/bias")
@@ -213,7 +213,7 @@ def error_cases(root, tmp):
     # Same for a string tensor (the dtypes case): flip the last byte of string_1d.
     dt = os.path.join(root, "dtypes")
     if os.path.isdir(dt):
-        r = tl.ckptfs("ls", os.path.join(dt, "dtypes"))
+        r = tl.ckptfs("ls", "-l", os.path.join(dt, "dtypes"))
         try:
             rows = {x.name: x for x in tl.parse_ls(r.out)} if r.rc == 0 else {}
         except ValueError:
@@ -230,16 +230,18 @@ def error_cases(root, tmp):
             r = tl.ckptfs("cat", os.path.join(d, "dtypes"), "string_1d")
             expect_failure("cat of string_1d with a flipped length byte", r, "string_1d")
 
-    # A missing data shard (sharded case): ls names it, --index-only lists anyway.
+    # A missing data shard (sharded case): ls lists with a warning naming it (as TF's
+    # list_variables); cat of a variable on the present shard works, on the missing one exits 4.
     sh = os.path.join(root, "sharded")
     if os.path.isdir(sh):
         man_sh = dict((os.path.basename(dd), mm) for dd, mm in m)["sharded"]
         d = copy_case(sh, os.path.join(tmp, "missing_shard"))
         gone = "model.ckpt.data-00001-of-00002"
         os.remove(os.path.join(d, gone))
-        expect_failure("ls with shard 1 missing", tl.ckptfs("ls", os.path.join(d, "model.ckpt")),
-                       gone)
-        r = tl.ckptfs("ls", "--index-only", os.path.join(d, "model.ckpt"))
+        r = tl.ckptfs("ls", "-l", os.path.join(d, "model.ckpt"))
+        T.ok(r.rc == 0 and gone in r.err and "warning" in r.err,
+             "ls with shard 1 missing lists and warns: " + r.describe())
+        r = tl.ckptfs("ls", "-l", "--index-only", os.path.join(d, "model.ckpt"))
         rows = None
         if T.ok(r.rc == 0, "ls --index-only with shard 1 missing: " + r.describe()):
             try:
@@ -252,8 +254,15 @@ def error_cases(root, tmp):
             on1 = [x.name for x in rows if x.shard == 1]
             T.ok(on1, "sharded: some variable is on shard 1")
             for n in on1[:2]:
-                expect_failure("cat %r with its shard missing" % n,
-                               tl.ckptfs("cat", os.path.join(d, "model.ckpt"), n), gone)
+                r = tl.ckptfs("cat", os.path.join(d, "model.ckpt"), n)
+                expect_failure("cat %r with its shard missing" % n, r, gone)
+                T.eq(r.rc, 4, "cat %r with its shard missing: exit status" % n)
+            want = dict((v["name"].encode(), v) for v in man_sh["variables"])
+            numeric0 = [x.name for x in rows if x.shard == 0 and "strings_hex" not in want[x.name]]
+            for n in numeric0[:2]:
+                r = tl.ckptfs("cat", os.path.join(d, "model.ckpt"), n)
+                T.ok(r.rc == 0 and hashlib.sha256(r.out).hexdigest() == want[n]["sha256"],
+                     "cat %r from the present shard: %s" % (n, r.describe()))
 
 
 def main():

@@ -36,7 +36,7 @@ def load_manifest(case_dir):
 
 
 def ls_rows(label, source):
-    r = tl.ckptfs("ls", source)
+    r = tl.ckptfs("ls", "-l", source)
     if not T.ok(r.rc == 0, "%s: %s" % (label, r.describe())):
         return None
     try:

@@ -23,7 +23,7 @@ def main():
     d = os.path.join(src, "tests", "e2e", "variant")
     if not os.path.isfile(os.path.join(d, "ckpt.index")):
         tl.skip("no variant fixture at %s" % d)
-    rows = {r.name: r for r in tl.parse_ls(tl.ckptfs("ls", os.path.join(d, "ckpt")).out)}
+    rows = {r.name: r for r in tl.parse_ls(tl.ckptfs("ls", "-l", os.path.join(d, "ckpt")).out)}
     T.ok(NAME in rows, "ls lists the variant tensor")
     if NAME in rows:
         T.eq(rows[NAME].dtype, "variant", "dtype name")

@@ -280,7 +280,7 @@ def check_real():
         check_root(m, d, "real folder")
         check(opened(m) == 0, "real folder: opened %d at mount" % opened(m))
         for p in prefixes(d):
-            ls = subprocess.run([tm.CKPTFS, "ls", os.path.join(d, p)], capture_output=True)
+            ls = subprocess.run([tm.CKPTFS, "ls", "-l", os.path.join(d, p)], capture_output=True)
             with open(os.path.join(m.mnt, p, "variables.tsv"), "rb") as f:
                 check(f.read() == ls.stdout, "real folder %s: variables.tsv differs from ckptfs ls" % p)
             for line in ls.stdout.split(b"\n")[1:3]:

@@ -89,7 +89,7 @@ def case_too_many_and_overlapping_slices(d):
     ents.append((b"t", entry(1, [n + 1], slices=slices)))
     cw.write(d + "/ck.index", table(sorted(ents)))
     cw.write(d + "/ck.data-00000-of-00001", data)
-    refused("4097 slices", run_limited("ls", d + "/ck"), "4097 slices")
+    refused("4097 slices", run_limited("ls", "-l", d + "/ck"), "4097 slices")
     # Two slices, the second a duplicate of the first, the tensor's other half never stored.
     v = struct.pack("<2f", 1, 2)
     ents = sorted([(b"", cw.bundle_header(1)),
@@ -113,7 +113,7 @@ def case_v1_short_records(d):
 
 def case_v1_key_amplification(d):
     cw.write(d + "/big.ckpt", cw.v1_file([(b"n" * 65536, 1, [], [[]] * 20000)], []))
-    refused("V1 meta with 20,000 slices of a 64 KiB name", run_limited("ls", d + "/big.ckpt"),
+    refused("V1 meta with 20,000 slices of a 64 KiB name", run_limited("ls", "-l", d + "/big.ckpt"),
             "more than the file can hold")
 
 
@@ -133,7 +133,7 @@ def case_index_blocks_overlap(d):
     f += ib + cw.block_trailer(ib)
     f += cw.footer(cw.block_handle(moff, len(meta)), cw.block_handle(ioff, len(ib)))
     cw.write(d + "/ck.index", bytes(f))
-    refused("index entries all pointing at one block", run_limited("ls", d + "/ck"),
+    refused("index entries all pointing at one block", run_limited("ls", "-l", d + "/ck"),
             "ck.index", "overlap")
 
 
@@ -142,7 +142,7 @@ def case_damaged_v1(d):
     good = bytearray(cw.v1_file([(b"x", 1, [], [[]])], [(b"x", [], tp)]))
     good[20] ^= 0x01  # inside the first data block: its checksum no longer matches
     cw.write(d + "/model.ckpt", bytes(good))
-    refused("damaged V1 table", run_limited("ls", d + "/model.ckpt"), "model.ckpt",
+    refused("damaged V1 table", run_limited("ls", "-l", d + "/model.ckpt"), "model.ckpt",
             "checksum", code=3)
 
 
@@ -173,7 +173,7 @@ def case_v1_versions(d):
     meta = cw.field_bytes(1, cw.field_bytes(1, t) + cw.field_bytes(2, cw.field_varint(1, 1) + cw.field_varint(2, 5) + cw.field_varint(3, 1)))
     rec = cw.saved_slice_record(b"x", [], cw.field_bytes(5, struct.pack("<f", 2.5)))
     cw.write(d + "/model.ckpt", table(sorted([(b"", meta), (cw.slice_key(b"x", []), rec)])))
-    refused("V1 written for newer consumers", run_limited("ls", d + "/model.ckpt"),
+    refused("V1 written for newer consumers", run_limited("ls", "-l", d + "/model.ckpt"),
             "min consumer version 5")
 
 
@@ -203,7 +203,7 @@ def case_fifos(d):
     cw.write(d + "/ck.index", table([(b"", cw.bundle_header(1)), (b"v", entry(1, [], 0, 0, 4,
                                                                               cw.crc32c(v)))]))
     os.mkfifo(d + "/ck.data-00000-of-00001")
-    refused("a FIFO as data shard", run_limited("ls", d + "/ck"), "not a regular file")
+    refused("a FIFO as data shard", run_limited("ls", "-l", d + "/ck"), "not a regular file")
     os.unlink(d + "/ck.data-00000-of-00001")
     cw.write(d + "/ck.data-00000-of-00001", v)
     os.mkfifo(d + "/ck.meta")

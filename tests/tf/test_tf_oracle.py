@@ -81,7 +81,7 @@ def compare(label, prefix, tf, np, index_only=False, check_data=True):
     dmap = reader.get_variable_to_dtype_map()
     smap = reader.get_variable_to_shape_map()
     want = sorted(dmap, key=lambda s: s.encode("utf-8"))
-    r = tl.ckptfs(*(["ls"] + (["--index-only"] if index_only else []) + [prefix]))
+    r = tl.ckptfs(*(["ls", "-l"] + (["--index-only"] if index_only else []) + [prefix]))
     if not T.ok(r.rc == 0, "%s: %s" % (label, r.describe())):
         return
     try:

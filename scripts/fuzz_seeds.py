@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Write the fuzz targets' seed corpora (tests/fuzz/corpus/<target>/) from the fixtures.
+
+Each seed is a real file TensorFlow wrote (an index and its data shard, a V1 file, a .meta, a
+saved_model.pb, a state file, a string or variant tensor's stored bytes), in the input layout
+its target expects (see the comment at the top of each tests/fuzz/fuzz_*.c). Seeds over 128
+KiB are left out: the corpus is committed and replayed by ctest in every build.
+
+    python3 scripts/fuzz_seeds.py            # rewrite tests/fuzz/corpus
+"""
+import glob
+import hashlib
+import json
+import os
+import shutil
+import struct
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "pylib"))
+import ckptwriter as cw  # noqa: E402
+
+FIX = os.path.join(ROOT, "tests", "fixtures")
+OUT = os.path.join(ROOT, "tests", "fuzz", "corpus")
+MAX_SEED = 128 << 10
+
+
+def put(target, data):
+    if len(data) > MAX_SEED:
+        return
+    d = os.path.join(OUT, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, hashlib.sha1(data).hexdigest()[:16]), "wb") as f:
+        f.write(data)
+
+
+def read(p):
+    with open(p, "rb") as f:
+        return f.read()
+
+
+def main():
+    shutil.rmtree(OUT, ignore_errors=True)
+    variant = os.path.join(ROOT, "tests", "e2e", "variant", "ckpt.index")  # a DT_VARIANT tensor
+    for index in sorted(glob.glob(os.path.join(FIX, "**", "*.index"), recursive=True)) + [variant]:
+        idx = read(index)
+        shards = sorted(glob.glob(index[:-len(".index")] + ".data-*"))
+        data = read(shards[0]) if shards else b""
+        put("table", idx)
+        put("bundle", struct.pack("<I", len(idx)) + idx + data[:MAX_SEED // 2])
+    for v1 in (os.path.join(FIX, "v1", "model.ckpt"),) + tuple(sorted(glob.glob(os.path.join(FIX, "v1_sharded", "model.ckpt-*")))):
+        put("v1", read(v1))
+        put("table", read(v1))
+    for meta in sorted(glob.glob(os.path.join(FIX, "**", "*.meta"), recursive=True)):
+        put("graph", b"\x00" + read(meta))
+    for sm in sorted(glob.glob(os.path.join(FIX, "**", "saved_model.pb"), recursive=True)):
+        put("graph", b"\x01" + read(sm))
+        put("signatures", read(sm))
+    for state in sorted(glob.glob(os.path.join(FIX, "**", "checkpoint"), recursive=True)):
+        put("state", read(state))
+        put("source", b"model.ckpt\ncheckpoint\n" + read(state))
+    put("source", b"model.ckpt.index\nmodel.ckpt.index\nmodel.ckpt.data-00000-of-00001\n")
+    put("source", b"x.meta\nx-00000-of-00002\nx-00001-of-00002\n")
+    # String tensors as TF encodes them (the encoding TF's tests pin down: lengths, their
+    # masked CRC, then the bytes), taken from the fixtures' manifests.
+    for man in sorted(glob.glob(os.path.join(FIX, "*", "manifest.json"))):
+        for v in json.load(open(man)).get("variables", []):
+            if "strings_hex" in v:
+                el = [bytes.fromhex(h) for h in v["strings_hex"]]
+                n = len(el)
+                put("tensor", bytes([0, n & 0xff, (n >> 8) & 0xff]) + cw.string_tensor_encoding(el)[0])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

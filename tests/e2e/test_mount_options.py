@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Mount behaviour of issue 12: -o timeout (idle unmount), -d (every request printed), missing
+data shards (mounted, EIO and a log line naming the variable), syslog of a daemonized mount.
+
+Truth: /proc/mounts, the daemon's process, errno, the log lines' text as documented in
+docs/mount.md, the fixture's manifest for the bytes.
+"""
+import errno
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_mount as tm  # noqa: E402
+
+check = tm.check
+SAMPLE = os.path.join(tm.FIXTURES, "sample", "model.ckpt")
+SHARDED = os.path.join(tm.FIXTURES, "sharded")
+
+
+def wait_until(cond, secs):
+    end = time.time() + secs
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return cond()
+
+
+def case_timeout(tmp):
+    mnt = tempfile.mkdtemp(dir=tmp)
+    r = subprocess.run([tm.MOUNT, SAMPLE, mnt, "-o", "timeout=2"], capture_output=True)
+    check(r.returncode == 0 and tm.is_mounted(mnt), "timeout=2 mounts: %r" % r.stderr)
+    t0 = time.time()
+    # Requests keep it alive (an open always reaches the daemon; listings may be cached).
+    for _ in range(6):
+        with open(os.path.join(mnt, "global_step"), "rb"):
+            pass
+        time.sleep(0.5)
+    check(tm.is_mounted(mnt), "timeout=2: still mounted while used every 0.5 s")
+    t0 = time.time()
+    gone = wait_until(lambda: not tm.is_mounted(mnt), 8)
+    check(gone and time.time() - t0 >= 1.5, "timeout=2: unmounted %.1f s after the last request"
+          % (time.time() - t0))
+    tm.wait_no_daemon(mnt, "timeout")
+    # An open file keeps it, however long it is idle; closing it lets it go.
+    r = subprocess.run([tm.MOUNT, SAMPLE, mnt, "-o", "timeout=1"], capture_output=True)
+    f = open(os.path.join(mnt, "global_step"), "rb")
+    time.sleep(3)
+    check(tm.is_mounted(mnt), "timeout=1: stays mounted while a file is open")
+    f.close()
+    check(wait_until(lambda: not tm.is_mounted(mnt), 6), "timeout=1: unmounted once closed")
+    tm.unmount(mnt)
+    for bad in ("timeout=0", "timeout=abc", "timeout=", "timeout=99999999999"):
+        r = subprocess.run([tm.MOUNT, SAMPLE, mnt, "-o", bad], capture_output=True)
+        check(r.returncode == tm.EXIT_USAGE and b"timeout" in r.stderr and not tm.is_mounted(mnt),
+              "-o %s refused with exit 1: %d %r" % (bad, r.returncode, r.stderr))
+        tm.unmount(mnt)
+
+
+def case_debug(tmp):
+    mnt = tempfile.mkdtemp(dir=tmp)
+    p = subprocess.Popen([tm.CKPTFS, "mount", "-d", SAMPLE, mnt], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    try:
+        check(wait_until(lambda: tm.is_mounted(mnt), 10), "-d: mounted in the foreground")
+        os.stat(os.path.join(mnt, "global_step.shape"))
+        with open(os.path.join(mnt, "global_step"), "rb") as f:
+            f.read()
+    finally:
+        tm.unmount(mnt)
+        try:
+            _, err = p.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate()
+    for op in (b"INIT", b"LOOKUP", b"OPEN", b"READ", b"RELEASE"):
+        check(b"opcode: " + op in err, "-d prints every request: no %s in %r" % (op, err[-400:]))
+
+
+def partial_copy(tmp):
+    d = os.path.join(tmp, "partial")
+    shutil.copytree(SHARDED, d)
+    os.unlink(os.path.join(d, "model.ckpt.data-00001-of-00002"))
+    rows = tm.subprocess.run([tm.CKPTFS, "ls", "-l", os.path.join(d, "model.ckpt")],
+                             capture_output=True).stdout.split(b"\n")[1:-1]
+    on1 = [r.split(b"\t")[0] for r in rows if r.split(b"\t")[4] == b"1"]
+    on0 = [r.split(b"\t")[0] for r in rows if r.split(b"\t")[4] == b"0"]
+    return os.path.join(d, "model.ckpt"), on0, on1
+
+
+def case_missing_shard_foreground(tmp):
+    src, on0, on1 = partial_copy(tmp)
+    mnt = tempfile.mkdtemp(dir=tmp)
+    p = subprocess.Popen([tm.CKPTFS, "mount", "-f", src, mnt], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    try:
+        check(wait_until(lambda: tm.is_mounted(mnt), 10), "missing shard: mounted with -f")
+        with open(os.path.join(os.fsencode(mnt), on0[0]), "rb") as f:
+            check(len(f.read()) > 0, "a variable of the present shard reads")
+        try:
+            with open(os.path.join(os.fsencode(mnt), on1[0]), "rb") as f:
+                f.read()
+            check(False, "a variable of the missing shard must fail")
+        except OSError as e:
+            check(e.errno == errno.EIO, "missing shard read gives EIO, got %s" % e)
+    finally:
+        tm.unmount(mnt)
+        _, err = p.communicate(timeout=20)
+    check(b"data-00001-of-00002" in err and on1[0] in err,
+          "the log line names the variable and the missing file: %r" % err[-500:])
+
+
+def case_syslog(tmp):
+    """A daemonized mount logs to syslog: caught on a /dev/log socket made for the test (only
+    when the machine has none, so no system logger is disturbed)."""
+    if os.path.exists("/dev/log") or os.geteuid() != 0:
+        print("note: /dev/log exists or not root: syslog check left out")
+        return
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        sock.bind("/dev/log")
+    except OSError as e:
+        print("note: cannot bind /dev/log (%s): syslog check left out" % e)
+        return
+    try:
+        sock.settimeout(5)
+        src, _, on1 = partial_copy(os.path.join(tmp, "sys"))
+        mnt = tempfile.mkdtemp(dir=tmp)
+        r = subprocess.run([tm.MOUNT, src, mnt], capture_output=True)
+        check(r.returncode == 0, "daemonized mount with a missing shard: %r" % r.stderr)
+        try:
+            with open(os.path.join(os.fsencode(mnt), on1[0]), "rb") as f:
+                f.read()
+        except OSError:
+            pass
+        tm.unmount(mnt)
+        got = b""
+        try:
+            while on1[0] not in got:
+                got += sock.recv(65536)
+        except socket.timeout:
+            pass
+        check(b"ckptfs" in got and on1[0] in got,
+              "syslog got the daemon's line naming the variable: %r" % got[-300:])
+    finally:
+        sock.close()
+        os.unlink("/dev/log")
+
+
+def main():
+    why = tm.fuse_usable()
+    if why:
+        print("SKIP: FUSE unusable: %s" % why)
+        return 77
+    tmp = tempfile.mkdtemp(prefix="ckptfs-opts-")
+    os.makedirs(os.path.join(tmp, "sys"))
+    try:
+        case_timeout(tmp)
+        case_debug(tmp)
+        case_missing_shard_foreground(tmp)
+        case_syslog(tmp)
+    finally:
+        for line in open("/proc/mounts"):
+            m = line.split()[1]
+            if m.startswith(tmp):
+                tm.unmount(m)
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("%d failures" % len(tm.failures))
+    return 1 if tm.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

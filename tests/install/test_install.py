@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Install like a filesystem: `cmake --install` layout, the CPack .deb, and the installed
+binaries at work.
+
+1. `cmake --install` into a temporary DESTDIR (prefix /usr): bin/ckptfs, sbin/mount.ckptfs and
+   sbin/mount.fuse.ckptfs (where mount(8) looks for helpers), man pages ckptfs(1) and
+   mount.ckptfs(8).
+2. `cpack -G DEB` builds the package; its Depends name packages that exist (apt-cache).
+3. The package extracted (`dpkg-deb -x`) into a clean root: its ckptfs runs, mounts the sample
+   fixture through its own mount.ckptfs and serves a tensor's bytes as TensorFlow wrote them
+   (the manifest's sha256); `man -l` renders both pages.
+4. As root with dpkg and no foreign helper present: `dpkg -i`, then `mount -t fuse.ckptfs`
+   through the installed helper, then `dpkg -r` so the machine stays as it was.
+
+Skips (exit 77) without CKPT_BUILD_DIR, cmake/cpack or dpkg-deb; the FUSE parts are left out
+(not failed) without /dev/fuse, step 4 when not root or a mount.fuse.ckptfs is already there.
+"""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import ckpt_testlib as tl  # noqa: E402
+
+T = tl.Checks()
+BUILD = os.environ.get("CKPT_BUILD_DIR") or os.path.join(tl.REPO, "build")
+SAMPLE = os.path.join(tl.fixtures_dir(), "sample", "model.ckpt")
+HELPER = "/usr/sbin/mount.fuse.ckptfs"
+
+
+def sh(argv, **kw):
+    return subprocess.run(argv, capture_output=True, timeout=600, **kw)
+
+
+def mounted(mnt):
+    with open("/proc/mounts") as f:
+        return any(line.split()[1] == mnt for line in f)
+
+
+def want_sha(name):
+    with open(os.path.join(os.path.dirname(SAMPLE), "manifest.json")) as f:
+        m = json.load(f)
+    return next(v["sha256"] for v in m["variables"] if v["name"] == name)
+
+
+def check_mount(mount_argv, mnt, label):
+    r = sh(mount_argv)
+    if not T.ok(r.returncode == 0 and mounted(mnt), "%s: mount: %r" % (label, r.stderr[-300:])):
+        return
+    try:
+        with open(os.path.join(mnt, "dense", "kernel.raw"), "rb") as f:
+            T.eq(hashlib.sha256(f.read()).hexdigest(), want_sha("dense/kernel"),
+                 label + ": dense/kernel bytes")
+        with open(os.path.join(mnt, "dense", "kernel.shape")) as f:
+            T.eq(f.read(), "[784, 10]\n", label + ": dense/kernel.shape")
+    finally:
+        sh(["fusermount3", "-u", mnt]) if shutil.which("fusermount3") else sh(["umount", mnt])
+        end = time.time() + 5
+        while mounted(mnt) and time.time() < end:
+            time.sleep(0.05)
+        T.ok(not mounted(mnt), label + ": unmounted")
+
+
+def check_man(path, label):
+    r = sh(["man", "-l", path], env=dict(os.environ, MANWIDTH="80", MANPAGER="cat", PAGER="cat"))
+    out = r.stdout.decode("utf-8", "replace")
+    T.ok(r.returncode == 0 and "NAME" in out and "SYNOPSIS" in out and "ckptfs" in out
+         and "warning" not in r.stderr.decode("utf-8", "replace").lower(),
+         "%s: man -l renders: %s" % (label, r.stderr[-300:]))
+
+
+def main():
+    for tool in ("cmake", "cpack", "dpkg-deb"):
+        if not shutil.which(tool):
+            tl.skip("%s not installed" % tool)
+    if not os.path.isfile(os.path.join(BUILD, "CPackConfig.cmake")):
+        tl.skip("no configured build at %s (set CKPT_BUILD_DIR)" % BUILD)
+    fuse = os.path.exists("/dev/fuse") and os.geteuid() == 0
+    tmp = tempfile.mkdtemp(prefix="ckptfs-install-")
+    installed = False
+    try:
+        # 1. cmake --install
+        dest = os.path.join(tmp, "destdir")
+        r = sh(["cmake", "--install", BUILD, "--prefix", "/usr"], env=dict(os.environ, DESTDIR=dest))
+        T.ok(r.returncode == 0, "cmake --install: %r" % r.stderr[-300:])
+        u = os.path.join(dest, "usr")
+        T.ok(os.access(os.path.join(u, "bin", "ckptfs"), os.X_OK), "bin/ckptfs installed")
+        for h in ("mount.ckptfs", "mount.fuse.ckptfs"):
+            p = os.path.join(u, "sbin", h)
+            T.ok(os.path.islink(p) and os.path.realpath(p) == os.path.join(u, "bin", "ckptfs"),
+                 "sbin/%s links to bin/ckptfs" % h)
+        for page in ("man1/ckptfs.1", "man8/mount.ckptfs.8"):
+            T.ok(os.path.isfile(os.path.join(u, "share", "man", page)), page + " installed")
+
+        # 2. the package
+        pkgdir = os.path.join(tmp, "pkg")
+        r = sh(["cpack", "-G", "DEB", "--config", os.path.join(BUILD, "CPackConfig.cmake"),
+                "-B", pkgdir])
+        debs = [f for f in os.listdir(pkgdir) if f.endswith(".deb")] if os.path.isdir(pkgdir) else []
+        if not T.ok(r.returncode == 0 and len(debs) == 1, "cpack -G DEB: %r" % r.stdout[-400:]):
+            return
+        deb = os.path.join(pkgdir, debs[0])
+        print("package: %s (%d bytes)" % (debs[0], os.path.getsize(deb)))
+        dep = sh(["dpkg-deb", "-f", deb, "Depends"]).stdout.decode().strip()
+        names = [d.strip().split()[0] for d in dep.split(",") if d.strip()]
+        T.ok({"libfuse3-3", "fuse3", "libprotobuf-c1", "libsnappy1v5"} <= set(names),
+             "Depends names the runtime libraries: %r" % dep)
+        if shutil.which("apt-cache"):
+            for n in names:
+                T.ok(sh(["apt-cache", "show", n]).returncode == 0, "Depends: %s is a package" % n)
+        listing = sh(["dpkg-deb", "-c", deb]).stdout.decode()
+        for p in ("./usr/bin/ckptfs", "./usr/sbin/mount.fuse.ckptfs", "./usr/sbin/mount.ckptfs",
+                  "./usr/share/man/man1/ckptfs.1", "./usr/share/man/man8/mount.ckptfs.8"):
+            T.ok(p in listing, "package holds %s" % p)
+
+        # 3. extracted into a clean root
+        root = os.path.join(tmp, "root")
+        r = sh(["dpkg-deb", "-x", deb, root])
+        T.ok(r.returncode == 0, "dpkg-deb -x: %r" % r.stderr)
+        binary = os.path.join(root, "usr", "bin", "ckptfs")
+        r = sh([binary, "--version"])
+        T.ok(r.returncode == 0 and r.stdout.startswith(b"ckptfs "), "installed ckptfs --version")
+        r = sh([binary, "cat", SAMPLE, "dense/kernel"])
+        T.eq(hashlib.sha256(r.stdout).hexdigest(), want_sha("dense/kernel"),
+             "installed ckptfs cat dense/kernel")
+        check_man(os.path.join(root, "usr", "share", "man", "man1", "ckptfs.1"), "ckptfs(1)")
+        check_man(os.path.join(root, "usr", "share", "man", "man8", "mount.ckptfs.8"),
+                  "mount.ckptfs(8)")
+        if fuse:
+            mnt = os.path.join(tmp, "mnt")
+            os.mkdir(mnt)
+            check_mount([os.path.join(root, "usr", "sbin", "mount.ckptfs"), SAMPLE, mnt], mnt,
+                        "extracted mount.ckptfs")
+        else:
+            print("note: no /dev/fuse or not root: mounts left out")
+
+        # 4. dpkg -i, mount(8) through the helper, dpkg -r
+        if not (fuse and shutil.which("dpkg") and shutil.which("mount")):
+            print("note: not root or no dpkg/mount(8): dpkg -i left out")
+        elif os.path.lexists(HELPER) or sh(["dpkg", "-s", "ckptfs"]).returncode == 0:
+            print("note: %s or a ckptfs package already present: dpkg -i left out" % HELPER)
+        else:
+            r = sh(["dpkg", "-i", deb])
+            installed = r.returncode == 0
+            if T.ok(installed, "dpkg -i: %r" % r.stderr[-400:]):
+                T.ok(os.path.islink(HELPER), "dpkg -i put %s in place" % HELPER)
+                mnt = os.path.join(tmp, "mnt2")
+                os.mkdir(mnt)
+                check_mount(["mount", "-t", "fuse.ckptfs", SAMPLE, mnt], mnt,
+                            "mount -t fuse.ckptfs (installed helper)")
+                # Minimal images tell dpkg to skip man pages (path-exclude); only then no page.
+                if os.path.exists("/usr/share/man/man1/ckptfs.1"):
+                    r = sh(["man", "-w", "ckptfs"])
+                    T.ok(r.returncode == 0 and b"ckptfs.1" in r.stdout, "man finds ckptfs(1)")
+                else:
+                    print("note: dpkg excludes man pages here (path-exclude): man -w left out")
+    finally:
+        if installed:
+            r = sh(["dpkg", "-r", "ckptfs"])
+            T.ok(r.returncode == 0 and not os.path.lexists(HELPER)
+                 and not os.path.exists("/usr/bin/ckptfs"), "dpkg -r removes it all: %r" % r.stderr)
+        shutil.rmtree(tmp, ignore_errors=True)
+    T.summary()
+
+
+if __name__ == "__main__":
+    main()
