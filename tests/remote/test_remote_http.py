@@ -36,8 +36,8 @@ def manifest(case_dir):
 
 def check_listings(ngx, root):
     for case, rel in R.case_sources(root):
-        local = T.ckptfs("ls", os.path.join(root, rel))
-        remote = T.ckptfs("ls", ngx.url + "/" + rel)
+        local = T.ckptfs("ls", "-l", os.path.join(root, rel))
+        remote = T.ckptfs("ls", "-l", ngx.url + "/" + rel)
         check(local.rc == 0 and remote.rc == 0 and local.out == remote.out,
               "ls %s over http equals the local ls" % rel + ("" if remote.rc == 0 else ": " + remote.err))
         mf = os.path.join(root, case, "manifest.json")
@@ -63,7 +63,7 @@ def check_mount_sample(ngx, root, mnt):
     if r.rc != 0:
         return
     try:
-        subprocess.run(["ls", "-lR", mnt], stdout=subprocess.DEVNULL, check=True)
+        subprocess.run(["ls", "-l", "-lR", mnt], stdout=subprocess.DEVNULL, check=True)
         for d, _, files in os.walk(mnt):
             for fn in files:
                 if fn.endswith((".shape", ".dtype")):
@@ -163,9 +163,9 @@ def check_throughput(ngx, root, mnt, mib):
 
 
 def check_errors(ngx):
-    r = T.ckptfs("ls", ngx.url + "/nope/model.ckpt")
+    r = T.ckptfs("ls", "-l", ngx.url + "/nope/model.ckpt")
     check(r.rc == 2 and "nope/model.ckpt" in r.err and "403" not in r.err, "404: exit 2 naming the URL (%s: %s)" % (r.rc, r.err.strip()))
-    r = T.ckptfs("ls", ngx.url + "/forbidden/model.ckpt")
+    r = T.ckptfs("ls", "-l", ngx.url + "/forbidden/model.ckpt")
     check(r.rc == 2 and "403" in r.err and "forbidden" in r.err,
           "403: exit 2, access denied, naming the URL (%s: %s)" % (r.rc, r.err.strip()))
 

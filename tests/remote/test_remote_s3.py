@@ -58,13 +58,13 @@ def main():
                    AWS_SECRET_ACCESS_KEY=secret, AWS_REGION="us-east-1")
 
         for case, rel in R.case_sources(root):
-            local = T.ckptfs("ls", os.path.join(root, rel))
-            rc, out, err = ckptfs_env(env, "ls", "s3://ckpts/" + rel)
+            local = T.ckptfs("ls", "-l", os.path.join(root, rel))
+            rc, out, err = ckptfs_env(env, "ls", "-l", "s3://ckpts/" + rel)
             check(rc == 0 and out == local.out, "ls s3://ckpts/%s equals the local ls" % rel
                   + ("" if rc == 0 else ": " + err.strip()))
         # A folder with one *.index and no state file: found by listing the bucket.
-        rc, out, err = ckptfs_env(env, "ls", "s3://ckpts/dtypes/")
-        check(rc == 0 and out == T.ckptfs("ls", os.path.join(root, "dtypes")).out,
+        rc, out, err = ckptfs_env(env, "ls", "-l", "s3://ckpts/dtypes/")
+        check(rc == 0 and out == T.ckptfs("ls", "-l", os.path.join(root, "dtypes")).out,
               "ls s3://ckpts/dtypes/ finds its one checkpoint by ListObjectsV2" + ("" if rc == 0 else ": " + err.strip()))
 
         # Every tensor byte-exact, against TF's sha256.
@@ -84,26 +84,26 @@ def main():
             f.write("[default]\naws_access_key_id = nobody\naws_secret_access_key = x\n\n"
                     "[ckpt]\naws_access_key_id = %s\naws_secret_access_key = %s\n" % (kid, secret))
         penv = dict(base, AWS_ENDPOINT_URL=moto.url, AWS_PROFILE="ckpt")
-        rc, out, err = ckptfs_env(penv, "ls", "s3://ckpts/sample/model.ckpt")
+        rc, out, err = ckptfs_env(penv, "ls", "-l", "s3://ckpts/sample/model.ckpt")
         check(rc == 0, "AWS_PROFILE picks the profile's keys" + ("" if rc == 0 else ": " + err.strip()))
 
         # Wrong keys: 403, exit 2, naming the URL.
         bad = dict(env, AWS_SECRET_ACCESS_KEY="wrong")
-        rc, out, err = ckptfs_env(bad, "ls", "s3://ckpts/sample/model.ckpt")
+        rc, out, err = ckptfs_env(bad, "ls", "-l", "s3://ckpts/sample/model.ckpt")
         check(rc == 2 and "403" in err and "s3://ckpts/sample/model.ckpt" in err,
               "wrong credentials: exit 2, access denied (%s: %s)" % (rc, err.strip()))
-        rc, out, err = ckptfs_env(env, "ls", "s3://ckpts/nope/model.ckpt")
+        rc, out, err = ckptfs_env(env, "ls", "-l", "s3://ckpts/nope/model.ckpt")
         check(rc == 2 and "s3://ckpts/nope/model.ckpt" in err,
               "a missing key: exit 2 naming the URL (%s: %s)" % (rc, err.strip()))
 
         # gs:// through the S3-compatible API at an overridden endpoint, HMAC keys.
         genv = dict(base, CKPTFS_GCS_ENDPOINT=moto.url, GS_ACCESS_KEY_ID=kid,
                     GS_SECRET_ACCESS_KEY=secret)
-        rc, out, err = ckptfs_env(genv, "ls", "gs://ckpts/sample/model.ckpt")
-        check(rc == 0 and out == T.ckptfs("ls", os.path.join(root, "sample", "model.ckpt")).out,
+        rc, out, err = ckptfs_env(genv, "ls", "-l", "gs://ckpts/sample/model.ckpt")
+        check(rc == 0 and out == T.ckptfs("ls", "-l", os.path.join(root, "sample", "model.ckpt")).out,
               "ls gs://ckpts/sample/model.ckpt equals the local ls" + ("" if rc == 0 else ": " + err.strip()))
-        rc, out, err = ckptfs_env(genv, "ls", "gs://ckpts/folder")
-        check(rc == 0 and out == T.ckptfs("ls", os.path.join(root, "folder")).out,
+        rc, out, err = ckptfs_env(genv, "ls", "-l", "gs://ckpts/folder")
+        check(rc == 0 and out == T.ckptfs("ls", "-l", os.path.join(root, "folder")).out,
               "ls gs://ckpts/folder follows its state file")
 
         if R.fuse_usable():
