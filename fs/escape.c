@@ -2,6 +2,7 @@
  * escape.c - display names for variable-name components (see escape.h for the rules).
  */
 #include "escape.h"
+#include "gen.h"
 #include "util.h"
 
 #include <stdint.h>
@@ -17,7 +18,30 @@ static size_t utf8_cut(const char *s, size_t max)
     return n;
 }
 
-size_t ckfs_escape_component(const char *s, size_t len, char *out)
+static int ends_with(const char *s, size_t len, const char *suf)
+{
+    size_t n = strlen(suf);
+    return len >= n && memcmp(s + len - n, suf, n) == 0;
+}
+
+/* Whether a plain display of s could be taken for a generated name beside a variable
+ * (NAME.raw, sidecars) or, at the top, for a generated root file; or ends in the mark that
+ * escapes those. */
+static int looks_generated(const char *s, size_t len, int top)
+{
+    static const char *const suffixes[] = {".raw", ".shape", ".dtype", ".npy"};
+    if (len > 0 && s[len - 1] == '%')
+        return 1;
+    for (size_t k = 0; k < sizeof suffixes / sizeof *suffixes; k++)
+        if (ends_with(s, len, suffixes[k]))
+            return 1;
+    for (int g = 0; top && g < CKFS_NGEN; g++)
+        if (strlen(ckfs_gen_names[g]) == len && memcmp(ckfs_gen_names[g], s, len) == 0)
+            return 1;
+    return 0;
+}
+
+size_t ckfs_escape_component_at(const char *s, size_t len, int top, char *out)
 {
     int has_nul = memchr(s, '\0', len) != NULL;
     if (len > CKFS_NAME_KEEP || has_nul) {
@@ -33,12 +57,23 @@ size_t ckfs_escape_component(const char *s, size_t len, char *out)
         out[n + keep] = '\0';
         return (size_t)n + keep;
     }
-    if (len == 0 || (len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.') ||
-        s[0] == '%') {
-        out[0] = '%';
-        memcpy(out + 1, s, len);
-        out[len + 1] = '\0';
-        return len + 1;
-    }
-    return 0;
+    int lead = len == 0 || (len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.') ||
+               s[0] == '%';
+    int trail = len > 0 && looks_generated(s, len, top);
+    if (!lead && !trail)
+        return 0;
+    size_t o = 0;
+    if (lead)
+        out[o++] = '%';
+    memcpy(out + o, s, len);
+    o += len;
+    if (trail)
+        out[o++] = '%';
+    out[o] = '\0';
+    return o;
+}
+
+size_t ckfs_escape_component(const char *s, size_t len, char *out)
+{
+    return ckfs_escape_component_at(s, len, 0, out);
 }

@@ -3,14 +3,19 @@
  * length limits every part of the mount shares (one place, so the clamps cannot drift apart).
  *
  * A component (the text between two '/' of a variable name) is shown as itself unless it
- * cannot be a file name or could be mistaken for an escaped one:
- *   - "", ".", ".." and any component starting with '%' are shown as '%' + the component
- *     ("%", "%.", "%..", "%%foo"); dropping the first '%' gives the component back;
+ * cannot be a file name or could be mistaken for an escaped or a generated one (the one
+ * statement of the rule, with the reasoning why no two names meet, is docs/format.md, "Names
+ * in a mount"):
+ *   - "", ".", ".." and any component starting with '%' get a '%' in front;
+ *   - a component ending in '%', ".raw", ".shape", ".dtype" or ".npy", or at the top of the
+ *     tree equal to a generated root file's name (ckfs_gen_names), gets a '%' at the end;
+ *     both marks may apply ("%a.raw" -> "%%a.raw%"); dropping them gives the component back;
  *   - a component of more than CKFS_NAME_KEEP bytes, or holding a NUL byte, is shown as
  *     "%~" + 16 hex digits of its FNV-1a 64-bit hash + "~" + its first bytes (at most
  *     CKFS_HASHED_KEEP, cut at a UTF-8 character boundary, NUL bytes as '?'); the full name
  *     is in variables.tsv and in the file's user.ckpt.name xattr. This form is one-way.
- * No unescaped name starts with '%', so escaped and plain names never collide.
+ * So no plain name starts or ends with '%' or ends like a generated name: variables,
+ * directories, sidecars, NAME.raw and root files never compete for one name.
  */
 #ifndef CKPTFS_ESCAPE_H
 #define CKPTFS_ESCAPE_H
@@ -34,8 +39,12 @@
 /*
  * If the component s[0..len) must be escaped, write its display name to out (size >=
  * CKFS_DISPLAY_MAX + 1, NUL-terminated) and return its length; return 0 when the component
- * is shown as itself.
+ * is shown as itself. top: the component sits at the top of a checkpoint's tree, beside the
+ * generated root files.
  */
+size_t ckfs_escape_component_at(const char *s, size_t len, int top, char *out);
+
+/* ckfs_escape_component_at below the top (names of directories beside no root file). */
 size_t ckfs_escape_component(const char *s, size_t len, char *out);
 
 #endif

@@ -2,9 +2,11 @@
  * ll.c - the FUSE low-level operations (see ll.h).
  *
  * Every reply is computed from a view's tree and index; only text-shown tensors (strings,
- * variants), object_graph.pbtxt and reading a variable's bytes touch a data shard. Inodes
- * never go away, so forget is a no-op and every timeout is long: the kernel's dentry,
- * attribute and page caches do the rest.
+ * variants), object_graph.pbtxt and reading a variable's bytes touch a data shard. Inode
+ * numbers are never reused for other content, so forget is a no-op and the timeouts inside a
+ * checkpoint are long: the kernel's dentry, attribute and page caches do the rest. What the
+ * name space resolves is held until the request is done (put), or by an open file until its
+ * release, so a training folder can close a checkpoint nobody uses (ns_folder.c).
  */
 #include "ll.h"
 
@@ -27,7 +29,7 @@
 #include "idle.h"
 #include <unistd.h>
 
-/* The checkpoint cannot change under a mount: cache names for a day. */
+/* A checkpoint's content never changes under its inode numbers: cache names for a day. */
 #define TIMEOUT CKFS_ATTR_TIMEOUT
 /* st_blksize: large, so cp and friends read in big requests. */
 #define BLKSIZE (128 * 1024)
@@ -93,6 +95,11 @@ static int resolve(ckfs *fs, fuse_ino_t ino, int open, target *t)
     return fs->ns->ops->resolve(fs->ns, (uint64_t)ino, open, t);
 }
 
+static void put(ckfs *fs, const target *t)
+{
+    fs->ns->ops->put(fs->ns, t);
+}
+
 /* Resolve ino for a request, or answer the request with the error: 0, or -1 when answered. */
 static int resolve_or_reply(fuse_req_t req, ckfs *fs, fuse_ino_t ino, int open, target *t)
 {
@@ -118,34 +125,40 @@ static int node_stat(ckfs *fs, const target *t, struct stat *st, double *attr_ti
     return rc;
 }
 
-static void fill_entry(ckfs *fs, const target *t, struct fuse_entry_param *e, int *err,
-                       int lazy_ok)
+/* The entry of t, a name in directory d. */
+static void fill_entry(ckfs *fs, const target *d, const target *t, struct fuse_entry_param *e,
+                       int *err, int lazy_ok)
 {
     memset(e, 0, sizeof(*e));
     double at;
     *err = node_stat(fs, t, &e->attr, &at, lazy_ok);
     e->ino = e->attr.st_ino;
     e->attr_timeout = at;
-    e->entry_timeout = TIMEOUT;
+    e->entry_timeout = fs->ns->ops->entry_timeout(fs->ns, d);
 }
 
 /* --- name space ------------------------------------------------------------------------- */
 
-/* Resolve a directory inode (opening its checkpoint): -ENOTDIR if it is not one. */
+/* Resolve a directory inode (opening its checkpoint), held on success: -ENOTDIR if it is not
+ * one. */
 static int dir_of(ckfs *fs, fuse_ino_t ino, target *t)
 {
     int rc = resolve(fs, ino, 1, t);
     if (rc)
         return rc;
-    return t->n.kind == CKFS_K_DIR ? 0 : -ENOTDIR;
+    if (t->n.kind == CKFS_K_DIR)
+        return 0;
+    put(fs, t);
+    return -ENOTDIR;
 }
 
-static void reply_negative(fuse_req_t req)
+static void reply_negative(fuse_req_t req, ckfs *fs, const target *d)
 {
-    /* A negative entry: cache it too, nothing will ever appear. */
+    /* A negative entry: cached as long as names of d are (in a checkpoint nothing will
+     * ever appear; a folder's root follows the folder). */
     struct fuse_entry_param e;
     memset(&e, 0, sizeof e);
-    e.entry_timeout = TIMEOUT;
+    e.entry_timeout = fs->ns->ops->entry_timeout(fs->ns, d);
     fuse_reply_entry(req, &e);
 }
 
@@ -167,15 +180,17 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
     if (d.n.kind != CKFS_K_DIR) {
         t = d; /* "." of a file: the file itself */
     } else if (fs->ns->ops->lookup(fs->ns, &d, name, &t)) {
-        reply_negative(req);
+        reply_negative(req, fs, &d);
+        put(fs, &d);
         return;
     }
     struct fuse_entry_param e;
-    fill_entry(fs, &t, &e, &rc, 1);
+    fill_entry(fs, &d, &t, &e, &rc, 1);
     if (rc)
         fuse_reply_err(req, -rc);
     else
         fuse_reply_entry(req, &e);
+    put(fs, &d);
 }
 
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -206,6 +221,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         fuse_reply_err(req, -rc);
     else
         fuse_reply_attr(req, &st, at);
+    put(fs, &t);
 }
 
 static void op_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -220,6 +236,8 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
         fuse_reply_err(req, EINVAL);
     else
         fuse_reply_readlink(req, link);
+    if (!rc)
+        put(fs, &t);
 }
 
 /*
@@ -240,9 +258,11 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
         fuse_reply_err(req, -rc);
         return;
     }
-    fi->cache_readdir = 1; /* listings never change: let the kernel keep them */
+    /* Listings of a checkpoint never change; a folder's root invalidates its own. */
+    fi->cache_readdir = 1;
     fi->keep_cache = 1;
     fuse_reply_open(req, fi);
+    put(fs, &d);
 }
 
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -259,6 +279,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     char *buf = malloc(size);
     if (!buf) {
         fuse_reply_err(req, ENOMEM);
+        put(fs, &d);
         return;
     }
     size_t used = 0;
@@ -272,7 +293,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         if (plus) {
             struct fuse_entry_param e;
             int rc;
-            fill_entry(fs, &t, &e, &rc, 0);
+            fill_entry(fs, &d, &t, &e, &rc, 0);
             if (rc) {
                 /* Listed without attributes (ino 0 tells the kernel so): a generated file
                  * is only sized when looked up, never because its directory was listed. */
@@ -296,6 +317,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     }
     fuse_reply_buf(req, buf, used);
     free(buf);
+    put(fs, &d);
 }
 
 static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -353,6 +375,8 @@ static void file_free(ckfs_file *f)
     atomic_fetch_sub(&f->fs->open_files, 1);
     pthread_mutex_destroy(&f->mu);
     free(f->owned);
+    target t = {f->v, f->node};
+    put(f->fs, &t);
     free(f);
 }
 
@@ -379,12 +403,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     if (resolve_or_reply(req, fs, ino, 1, &t))
         return;
     int rc = 0;
-    if (t.n.kind == CKFS_K_DIR) {
-        fuse_reply_err(req, EISDIR);
-        return;
-    }
-    if (!t.v) {
-        fuse_reply_err(req, ELOOP); /* `latest`: the kernel follows it, never opens it */
+    if (t.n.kind == CKFS_K_DIR || t.n.kind == CKFS_K_LINK) {
+        /* `latest`: the kernel follows it, never opens it */
+        fuse_reply_err(req, t.n.kind == CKFS_K_DIR ? EISDIR : ELOOP);
+        put(fs, &t);
         return;
     }
     ckfs_view *v = t.v;
@@ -392,8 +414,10 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     ckfs_file *f = calloc(1, sizeof(*f));
     if (!f) {
         fuse_reply_err(req, ENOMEM);
+        put(fs, &t);
         return;
     }
+    /* From here on the file holds t: file_free puts it. */
     pthread_mutex_init(&f->mu, NULL);
     f->refs = 1;
     f->fs = fs;
@@ -401,7 +425,14 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     f->v = v;
     f->node = n;
     f->fd = -1;
-    if (n.kind == CKFS_K_GEN) {
+    if (!v) {
+        /* A file of the name space (a folder's checkpoints.tsv): a snapshot of its text
+         * now; it changes between opens, so the kernel keeps no pages and asks for every
+         * read. */
+        rc = fs->ns->ops->text(fs->ns, &t, &f->owned, &f->len);
+        f->data = f->owned;
+        fi->direct_io = 1;
+    } else if (n.kind == CKFS_K_GEN) {
         ckpt_err err;
         ckpt_err_clear(&err);
         uint64_t size;
@@ -457,7 +488,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         return;
     }
     fi->fh = (uint64_t)(uintptr_t)f;
-    fi->keep_cache = 1;
+    fi->keep_cache = v != NULL;
     fi->noflush = 1;
     if (fuse_reply_open(req, fi) == -ENOENT)
         file_free(f); /* the opener was interrupted: nobody will release this */
@@ -570,7 +601,7 @@ static void do_read(fuse_req_t req, ckfs_file *f, size_t size, off_t off)
         read_fd(req, f->fd, f->len, size, off);
         return;
     }
-    if (f->data || (f->node.kind != CKFS_K_DATA && f->node.kind != CKFS_K_NPY)) {
+    if (f->data || !v || (f->node.kind != CKFS_K_DATA && f->node.kind != CKFS_K_NPY)) {
         reply_slice(req, f->data, f->len, size, off);
         return;
     }
@@ -678,6 +709,7 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
         fuse_reply_err(req, -rc);
     else
         reply_xattr_value(req, size, val, len);
+    put(fs, &t);
 }
 
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
@@ -701,6 +733,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
         len += nl;
     }
     reply_xattr_value(req, size, list, len);
+    put(fs, &t);
 }
 
 /* Everything that would change the tree. The kernel refuses most on a read-only mount; these
@@ -791,6 +824,9 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
         conn->want &= ~FUSE_CAP_ASYNC_READ;
     if (fs->opts.splice)
         conn->want |= (FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE) & conn->capable;
+    /* A folder starts following its directory: from here on the kernel can be told. */
+    if (fs->ns->ops->start)
+        fs->ns->ops->start(fs->ns, fs->se);
     /* Tell the parent waiting in ckfs_cmd_mount that requests are being served. */
     if (fs->ready_fd >= 0) {
         char ok = 0;
@@ -802,8 +838,16 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
     }
 }
 
+static void op_destroy(void *userdata)
+{
+    ckfs *fs = userdata;
+    if (fs->ns->ops->stop)
+        fs->ns->ops->stop(fs->ns);
+}
+
 const struct fuse_lowlevel_ops ckfs_ll_ops = {
     .init = op_init,
+    .destroy = op_destroy,
     .lookup = op_lookup,
     .forget = op_forget,
     .forget_multi = op_forget_multi,

@@ -13,6 +13,8 @@
 void ckfs_opts_init(ckfs_opts *o)
 {
     memset(o, 0, sizeof(*o));
+    o->poll = CKFS_POLL_DEFAULT;
+    o->idle = CKFS_IDLE_DEFAULT;
 }
 
 /* Options mount(8)/fstab hand to every helper that mean nothing to a FUSE daemon. "rw" is
@@ -38,6 +40,7 @@ static const struct {
     {"allow_root", offsetof(ckfs_opts, allow_root)},
     {"force", offsetof(ckfs_opts, force)},
     {"npy", offsetof(ckfs_opts, npy)},
+    {"noinotify", offsetof(ckfs_opts, noinotify)},
 };
 
 static int in_list(const char *const *list, const char *s)
@@ -217,6 +220,26 @@ static int set_net_timeout(ckfs_opts *o, const char *name, const char *val, char
     return 0;
 }
 
+/* poll= and idle=: seconds, decimals allowed ("0.5"); poll must be above 0, as a zero
+ * interval would revalidate the folder at every request on its root. */
+static int set_seconds(ckfs_opts *o, const char *name, const char *val, char *msg,
+                       size_t msgsize)
+{
+    int is_poll = name[0] == 'p';
+    double lo = is_poll ? 0.01 : 0.0, x = 0;
+    char *end = NULL;
+    errno = 0;
+    if (val && *val)
+        x = strtod(val, &end);
+    if (!val || !*val || errno || *end || !(x >= lo && x <= 86400.0)) {
+        snprintf(msg, msgsize, "option %s needs seconds %s..86400, got '%s'", name,
+                 is_poll ? "0.01" : "0", val ? val : "");
+        return -1;
+    }
+    *(is_poll ? &o->poll : &o->idle) = x;
+    return 0;
+}
+
 /* Options that take a value; given without one, their setter reports it. */
 static const struct {
     const char *name;
@@ -227,6 +250,8 @@ static const struct {
     {"umask", set_umask},
     {"max_threads", set_max_threads},
     {"read", set_read},
+    {"poll", set_seconds},
+    {"idle", set_seconds},
     {"timeout", set_timeout},
     {"cache_size", set_cache_size},
     {"cache_dir", set_cache_dir},

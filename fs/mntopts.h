@@ -24,6 +24,11 @@ typedef struct ckfs_opts {
     int npy;           /* NAME.npy beside every fixed-size variable (npy.h) */
     int splice;        /* read=splice: serve numeric reads from the shard fd (no CRC check) */
     int max_threads;   /* 0 = libfuse default */
+    double poll;       /* training folders: seconds between revalidations where no inotify
+                          event comes (NFS); default CKFS_POLL_DEFAULT */
+    double idle;       /* training folders: seconds unused before a checkpoint's files are
+                          closed; default CKFS_IDLE_DEFAULT */
+    int noinotify;     /* training folders: no inotify, revalidate by polling only */
     unsigned timeout;  /* timeout=SECONDS: unmount after that long idle; 0 = never */
     char kernel[256];  /* kernel mount flags to pass on, comma-separated ("nosuid,nodev") */
     /* Remote sources (URLs): 0 / "" = the defaults of ckpt_net_opts_init (remote.h). */
@@ -32,8 +37,11 @@ typedef struct ckfs_opts {
     unsigned net_timeout;          /* net_timeout=SECONDS: a silent server fails reads (EIO) */
 } ckfs_opts;
 
+#define CKFS_POLL_DEFAULT 1.0
+#define CKFS_IDLE_DEFAULT 30.0
+
 /* Set the defaults: everything off, no uid/gid/umask given (the mount then follows the
- * .index file). */
+ * .index file), poll= and idle= at their defaults. */
 void ckfs_opts_init(ckfs_opts *o);
 
 /*

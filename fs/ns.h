@@ -33,14 +33,28 @@ typedef struct ckfs_target {
 #define CKFS_ATTR_TIMEOUT 86400.0
 
 typedef struct ckfs_ns ckfs_ns;
+struct fuse_session;
 
 /* Where log lines go (the daemon's logger). */
 typedef void (*ckfs_log_fn)(void *ctx, const char *msg);
 
 typedef struct ckfs_ns_ops {
     /* The target of ino. open: open the checkpoint it lies in if not open yet (else its
-     * directory resolves as unopened). 0, -ENOENT, or -EIO/-ENOMEM when opening failed. */
+     * directory resolves as unopened). 0, -ENOENT, or -EIO/-ENOMEM when opening failed.
+     * On success t is held (its view stays open) until the matching put; an open file keeps
+     * the hold of the request that opened it until it is released. */
     int (*resolve)(ckfs_ns *ns, uint64_t ino, int open, ckfs_target *t);
+    /* Done with t, which resolve gave. */
+    void (*put)(ckfs_ns *ns, const ckfs_target *t);
+    /* How long the kernel may keep names of directory d (and their absence). */
+    double (*entry_timeout)(ckfs_ns *ns, const ckfs_target *d);
+    /* A file of the name space itself (not of a view): its current text, malloc'd into
+     * *data. 0, -ENOENT or -ENOMEM. */
+    int (*text)(ckfs_ns *ns, const ckfs_target *t, char **data, size_t *len);
+    /* Start background work once the session serves requests (se: for the kernel's cache
+     * invalidations), and stop it before the session goes. 0, or -1 (logged). */
+    int (*start)(ckfs_ns *ns, struct fuse_session *se);
+    void (*stop)(ckfs_ns *ns);
     /* The inode number of t. */
     uint64_t (*ino)(const ckfs_ns *ns, const ckfs_target *t);
     /* name in directory d (resolved with open): 0 and *t, or -ENOENT. */
@@ -80,7 +94,8 @@ int ckfs_ns_single(ckpt_checkpoint *c, const char *sm_path, const ckfs_opts *o, 
 
 /*
  * The name space of the training folder dir: one unopened view per checkpoint it lists, read
- * from the state file and the directory alone. 0, or a CKPT_E_* code (err says why).
+ * from the state file and the directory alone, following the folder as it changes once
+ * started. 0, or a CKPT_E_* code (err says why).
  */
 int ckfs_ns_folder(const char *dir, const ckfs_opts *o, ckfs_log_fn log, void *log_ctx,
                    ckfs_ns **out, ckpt_err *err);

@@ -84,9 +84,37 @@ static void s_destroy(ckfs_ns *ns)
     free(ns);
 }
 
+static void s_put(ckfs_ns *ns, const ckfs_target *t)
+{
+    (void)ns, (void)t; /* the one view is open for the mount's life */
+}
+
+static double s_entry_timeout(ckfs_ns *ns, const ckfs_target *d)
+{
+    (void)ns, (void)d;
+    return CKFS_ATTR_TIMEOUT;
+}
+
+static int s_text(ckfs_ns *ns, const ckfs_target *t, char **data, size_t *len)
+{
+    (void)ns, (void)t, (void)data, (void)len;
+    return -ENOENT;
+}
+
 static const ckfs_ns_ops single_ops = {
-    s_resolve, s_ino, s_lookup, s_entry, s_stat, s_readlink, s_xattr_names, s_xattr,
-    s_totals,  s_destroy,
+    .resolve = s_resolve,
+    .put = s_put,
+    .entry_timeout = s_entry_timeout,
+    .text = s_text,
+    .ino = s_ino,
+    .lookup = s_lookup,
+    .entry = s_entry,
+    .stat = s_stat,
+    .readlink = s_readlink,
+    .xattr_names = s_xattr_names,
+    .xattr = s_xattr,
+    .totals = s_totals,
+    .destroy = s_destroy,
 };
 
 int ckfs_ns_single(ckpt_checkpoint *c, const char *sm_path, const ckfs_opts *o, ckfs_log_fn log,

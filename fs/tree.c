@@ -3,9 +3,10 @@
  *
  * Names arrive in bytewise order, so all names under one directory are contiguous and a stack
  * of open directories is enough to create each directory exactly once. Entries are gathered
- * in one array, sorted by (directory, display name, priority) and deduplicated: the first of
- * equal names wins, and priority puts variables and directories before generated files, so a
- * generated file never displaces a variable.
+ * in one array and sorted by (directory, display name, priority). The escapes (escape.h) keep
+ * every display name distinct; only two hashed components with equal hashes could still meet,
+ * and then the first wins (priority puts variables and directories before generated files)
+ * and the other is reported, never served under a wrong name.
  */
 #include "tree.h"
 
@@ -126,11 +127,13 @@ static int push_dir(builder *B, uint32_t parent, const char *path, size_t pathle
     return 0;
 }
 
-/* The display base of a component: itself, or its escape stored in the arena. */
-static int display(ckfs_tree *t, const char *s, size_t len, const char **name, size_t *nlen)
+/* The display base of a component (top: in the root directory): itself, or its escape stored
+ * in the arena. */
+static int display(ckfs_tree *t, const char *s, size_t len, int top, const char **name,
+                   size_t *nlen)
 {
     char buf[CKFS_DISPLAY_MAX + 1];
-    size_t n = ckfs_escape_component(s, len, buf);
+    size_t n = ckfs_escape_component_at(s, len, top, buf);
     if (n == 0) {
         *name = s;
         *nlen = len;
@@ -245,7 +248,8 @@ static int open_dir(builder *B, const char *name, size_t start, size_t end, uint
     uint32_t d;
     const char *dn;
     size_t dl;
-    if (push_dir(B, *parent, name, end, &d) || display(B->t, name + start, end - start, &dn, &dl) ||
+    if (push_dir(B, *parent, name, end, &d) ||
+        display(B->t, name + start, end - start, *parent == 0, &dn, &dl) ||
         push_ent(B, *parent, dn, dl, SUF_NONE, CKFS_K_DIR, d, PRIO_PRIMARY))
         return -1;
     /* A variable with exactly this directory's path moves to NAME.raw. */
@@ -279,7 +283,7 @@ static int add_variable(builder *B, size_t i, int npy)
 
     const char *fn;
     size_t fl;
-    if (display(B->t, name + start, len - start, &fn, &fl))
+    if (display(B->t, name + start, len - start, parent == 0, &fn, &fl))
         return -1;
     uint32_t vi = (uint32_t)i;
     if (push_ent(B, parent, fn, fl, SUF_NONE, CKFS_K_DATA, vi, PRIO_PRIMARY) ||

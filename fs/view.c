@@ -116,6 +116,10 @@ static int open_once(void *p, ckpt_err *err)
     char *ip = ckfs_view_index_path(v);
     int rc = ckpt_open(ip ? ip : v->prefix, CKPT_OPEN_MISSING_SHARDS_OK, &c, err);
     free(ip);
+    if (rc == 0 && v->verify && (rc = v->verify(v, c, err)) != 0) {
+        ckpt_close(c);
+        return rc;
+    }
     if (rc == 0 && ckfs_view_attach(v, c, a->o, a->warn, a->warn_ctx)) {
         detach(v);
         rc = ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory building its tree", v->prefix);
@@ -183,6 +187,19 @@ void ckfs_view_text_release(ckfs_view *v, uint32_t i)
 {
     if (ckfs_lazy_put(&v->texts[i], &v->lock))
         ckfs_lazy_drop(&v->texts[i], &v->lock);
+}
+
+void ckfs_view_close(ckfs_view *v)
+{
+    if (!ckfs_view_is_open(v))
+        return;
+    /* ll.c's list of idle graph texts may drop a slot of this view at any moment, under the
+     * view's lock: free the slots under it too. */
+    pthread_mutex_lock(&v->lock.mu);
+    ckfs_gens_free(&v->gens);
+    pthread_mutex_unlock(&v->lock.mu);
+    detach(v);
+    ckfs_once_reset(&v->opened);
 }
 
 void ckfs_view_free(ckfs_view *v)

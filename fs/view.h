@@ -56,6 +56,11 @@ typedef struct ckfs_view {
     ckfs_lazy *texts;        /* per variable; only text-shown variables use theirs */
     _Atomic uint8_t *corrupt; /* per variable: its checksum failed once, every read fails */
     ckfs_gens gens;
+
+    /* Called on every open, after the files are opened and before the view serves them: a
+     * folder checks they are still the files it listed (they may have been replaced since).
+     * 0, or a CKPT_E_* code with err set (the open fails with it). NULL: no check. */
+    int (*verify)(struct ckfs_view *v, ckpt_checkpoint *c, ckpt_err *err);
 } ckfs_view;
 
 /* Receives one warning line about the view (hidden generated files...). */
@@ -122,6 +127,13 @@ int ckfs_view_text_size_known(const ckfs_view *v, uint32_t i, uint64_t *size);
 int ckfs_view_text_acquire(ckfs_view *v, uint32_t i, const char **data, uint64_t *size,
                            ckpt_err *err);
 void ckfs_view_text_release(ckfs_view *v, uint32_t i);
+
+/*
+ * Return open view v to "not opened", closing its checkpoint (descriptors, index, tree,
+ * texts); the next ckfs_view_ensure opens it again. Nobody may use v's checkpoint or tree
+ * meanwhile (a folder guarantees it with its holds, ns_folder.c).
+ */
+void ckfs_view_close(ckfs_view *v);
 
 /* Release everything v holds (not v itself). */
 void ckfs_view_free(ckfs_view *v);

@@ -11,6 +11,7 @@
 #include "crc32c.h"
 #include "dtype.h"
 #include "shape.h"
+#include "slicekey.h"
 #include "table.h"
 #include "tensor_bundle.pb-c.h"
 
@@ -65,16 +66,17 @@ static int parse_header(build_ctx *b, const uint8_t *val, size_t vlen, ckpt_err 
 #define KEY_SHOWN 200
 
 /*
- * Append a record for key to the array it belongs in (not yet counted), its name to the names
- * arena and its rank dims at the end of the dims arena (not yet counted either): *out.
+ * Append a record for key to c->vars (not yet counted; split_slices later moves slice entries
+ * out), its name to the names arena and its rank dims at the end of the dims arena (not yet
+ * counted either): *out.
  */
-static int new_rec(build_ctx *b, const uint8_t *key, size_t klen, int is_slice,
+static int new_rec(build_ctx *b, const uint8_t *key, size_t klen,
                    const Tensorflow__TensorShapeProto *shape, var_rec **out, ckpt_err *err)
 {
     ckpt_checkpoint *c = b->c;
-    var_rec **arr = is_slice ? &c->slices : &c->vars;
-    size_t *count = is_slice ? &c->nslices : &c->nvars;
-    size_t *cap = is_slice ? &c->slices_cap : &c->vars_cap;
+    var_rec **arr = &c->vars;
+    size_t *count = &c->nvars;
+    size_t *cap = &c->vars_cap;
     size_t rank = shape ? shape->n_dim : 0;
     if (!shape || shape->unknown_rank || rank > MAX_RANK)
         return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: variable \"%.*s\" has an invalid shape",
@@ -178,7 +180,7 @@ static int check_plain(build_ctx *b, const var_rec *r, const Tensorflow__BundleE
 }
 
 static int add_entry(build_ctx *b, const uint8_t *key, size_t klen, const uint8_t *val,
-                     size_t vlen, int is_slice, ckpt_err *err)
+                     size_t vlen, ckpt_err *err)
 {
     ckpt_checkpoint *c = b->c;
     Tensorflow__BundleEntryProto *e = tensorflow__bundle_entry_proto__unpack(NULL, vlen, val);
@@ -186,7 +188,7 @@ static int add_entry(build_ctx *b, const uint8_t *key, size_t klen, const uint8_
         return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: entry for \"%.*s\" is not parseable",
                             b->index_path, (int)(klen > KEY_SHOWN ? KEY_SHOWN : klen), key);
     var_rec *r = NULL;
-    int rc = new_rec(b, key, klen, is_slice, e->shape, &r, err);
+    int rc = new_rec(b, key, klen, e->shape, &r, err);
     if (rc)
         goto out;
     r->dtype = (uint16_t)(e->dtype > DTYPE_CLAMP ? DTYPE_CLAMP : e->dtype);
@@ -199,7 +201,7 @@ static int add_entry(build_ctx *b, const uint8_t *key, size_t klen, const uint8_
     if (ckpt_shape_numel(r->rank, c->dims + c->ndims, &numel))
         rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: variable \"%.*s\" has an invalid shape",
                           b->index_path, (int)klen, key);
-    else if (e->n_slices > 0 && !is_slice)
+    else if (e->n_slices > 0)
         rc = add_partitioned(b, r, e, numel, err);
     else
         rc = check_plain(b, r, e, numel, err);
@@ -207,10 +209,7 @@ static int add_entry(build_ctx *b, const uint8_t *key, size_t klen, const uint8_
         goto out;
     c->names_len += klen + 1;
     c->ndims += r->rank;
-    if (is_slice)
-        c->nslices++;
-    else
-        c->nvars++;
+    c->nvars++;
 out:
     tensorflow__bundle_entry_proto__free_unpacked(e, NULL);
     return rc;
@@ -227,8 +226,9 @@ static int visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
         b->seen_header = 1;
         return parse_header(b, val, vlen, err);
     }
-    /* Slice entries (OrderedCode keys) start with a 0 byte: internal, kept apart. */
-    return add_entry(b, key, klen, val, vlen, klen > 0 && key[0] == 0, err);
+    /* Which entries are slices is known only once every full entry has been read
+     * (split_slices); a leading 0 byte proves nothing, names may start with one. */
+    return add_entry(b, key, klen, val, vlen, err);
 }
 
 /* Parse the index table t (read from path) into c. */
@@ -339,8 +339,86 @@ static int open_shards(ckpt_checkpoint *c, unsigned flags, ckpt_err *err)
     return check_ranges(c, err);
 }
 
+/*
+ * Mark the entries that part j of partitioned variable r names (its slice key, re-encoded from
+ * the full entry as TensorFlow does) in is_slice, and point the part at the entry's current
+ * position in c->vars.
+ */
+static int mark_part(ckpt_checkpoint *c, const var_rec *r, uint32_t j, uint8_t *is_slice,
+                     uint8_t *key, const char *index_path, ckpt_err *err)
+{
+    part_rec *p = &c->parts[r->offset + j];
+    const int64_t *ext = c->dims + p->ext_off;
+    int64_t st[MAX_RANK], ln[MAX_RANK];
+    for (int d = 0; d < r->rank; d++)
+        st[d] = ext[2 * d], ln[d] = ext[2 * d + 1];
+    const char *name = c->names + r->name_off;
+    size_t klen = ckpt_slice_key(name, r->name_len, r->rank, st, ln, key);
+    size_t k;
+    if (ckpt__find_rec(c, c->vars, c->nvars, key, klen, &k))
+        return ckpt_err_set(err, CKPT_E_CORRUPT,
+                            "%s: variable \"%.*s\": slice %u of %u is missing from the index",
+                            index_path, KEY_SHOWN, name, j + 1, r->nparts);
+    if (c->vars[k].flags & CKPT_VAR_PARTITIONED)
+        return ckpt_err_set(err, CKPT_E_CORRUPT,
+                            "%s: variable \"%.*s\": slice %u is itself stored as slices",
+                            index_path, KEY_SHOWN, name, j + 1);
+    is_slice[k] = 1;
+    p->slice = (uint32_t)k;
+    return 0;
+}
+
+/*
+ * Move the slice entries out of c->vars into c->slices, keeping both in key order. A slice
+ * entry is one a full entry's `slices` names (checkpoint_reader.cc BuildV2VarMaps); any other
+ * entry is a variable, whatever its first byte.
+ */
+static int split_slices(ckpt_checkpoint *c, const char *index_path, ckpt_err *err)
+{
+    size_t n = c->nvars, maxkey = 0;
+    for (size_t i = 0; i < n; i++)
+        if (c->vars[i].flags & CKPT_VAR_PARTITIONED) {
+            size_t m = ckpt_slice_key_max(c->vars[i].name_len, c->vars[i].rank);
+            maxkey = m > maxkey ? m : maxkey;
+        }
+    if (maxkey == 0)
+        return 0;
+    uint8_t *is_slice = calloc(n, 1), *key = malloc(maxkey);
+    uint32_t *newpos = n <= UINT32_MAX ? malloc(n * sizeof *newpos) : NULL;
+    int rc = is_slice && key && newpos ? 0 : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n && !rc; i++)
+        for (uint32_t j = 0; (c->vars[i].flags & CKPT_VAR_PARTITIONED) && j < c->vars[i].nparts &&
+                             !rc; j++)
+            rc = mark_part(c, &c->vars[i], j, is_slice, key, index_path, err);
+    size_t ns = 0;
+    for (size_t i = 0; i < n && !rc; i++)
+        ns += is_slice[i];
+    if (!rc && ckpt_grow((void **)&c->slices, &c->slices_cap, ns, sizeof *c->slices))
+        rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    if (!rc) {
+        size_t nv = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (is_slice[i]) {
+                newpos[i] = (uint32_t)c->nslices;
+                c->slices[c->nslices++] = c->vars[i];
+            } else {
+                c->vars[nv++] = c->vars[i];
+            }
+        }
+        c->nvars = nv;
+        for (size_t q = 0; q < c->nparts; q++)
+            c->parts[q].slice = newpos[c->parts[q].slice];
+    }
+    free(is_slice);
+    free(key);
+    free(newpos);
+    return rc;
+}
+
 int ckpt__load_v2(ckpt_checkpoint *c, const char *index_path, unsigned flags, ckpt_err *err)
 {
     int rc = load_index(c, index_path, err);
+    if (!rc)
+        rc = split_slices(c, index_path, err);
     return rc ? rc : open_shards(c, flags, err);
 }

@@ -17,6 +17,7 @@
 #include "source.h"
 #include "table.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,25 @@ static int open_v1(ckpt_checkpoint *c, char *named, ckpt_err *err)
     return rc;
 }
 
+/* The variables of a SavedModel that has none (prefix DIR/variables/variables, absent): no
+ * variables, no shards; saved_model.pb's stat stands for the index's. Takes prefix. */
+static int open_empty(ckpt_checkpoint *c, char *prefix, ckpt_err *err)
+{
+    c->prefix = prefix;
+    size_t n = strlen(prefix) - strlen("variables/variables");
+    char *pb = malloc(n + sizeof "saved_model.pb");
+    if (!pb)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    snprintf(pb, n + sizeof "saved_model.pb", "%.*ssaved_model.pb", (int)n, prefix);
+    int rc = stat(pb, &c->index_st) == 0 ? 0 : ckpt_err_set(err, CKPT_E_IO, "%s: %s", pb,
+                                                            strerror(errno));
+    free(pb);
+    c->shards = calloc(1, sizeof *c->shards);
+    if (!rc && !c->shards)
+        rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    return rc;
+}
+
 /* Load what source names into c: V2 when PREFIX.index exists, else V1. */
 static int load(ckpt_checkpoint *c, const char *source, unsigned flags, ckpt_err *err)
 {
@@ -122,6 +142,8 @@ static int load(ckpt_checkpoint *c, const char *source, unsigned flags, ckpt_err
     }
     if (ckpt_bytesrc_stat(c->src, index_path, NULL) == 0)
         rc = open_v2(c, path, index_path, flags, err);
+    else if (ckpt_savedmodel_without_variables(path))
+        rc = open_empty(c, path, err);
     else
         rc = open_v1(c, path, err);
     free(index_path);
@@ -358,7 +380,10 @@ static int read_whole(ckpt_checkpoint *c, size_t i, uint8_t **out, size_t *len, 
     *len = 0;
     if (i >= c->nvars)
         return ckpt_err_set(err, CKPT_E_INVALID, "no variable number %zu", i);
-    uint64_t n = c->vars[i].nbytes;
+    const var_rec *r = &c->vars[i];
+    if ((r->flags & CKPT_VAR_PARTITIONED) && ckpt_dtype_size(r->dtype) == 0)
+        return ckpt__assemble_elems(c, r, out, len, err);
+    uint64_t n = r->nbytes;
     if (n > SIZE_MAX - 1)
         return ckpt_err_set(err, CKPT_E_NOMEM, "variable too large to hold in memory");
     uint8_t *buf = malloc(n ? (size_t)n : 1);
@@ -395,18 +420,8 @@ int ckpt_read_strings(ckpt_checkpoint *c, size_t i, uint8_t **buf, ckpt_str **el
         return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: variable \"%s\" has an invalid shape", path,
                             name);
     size_t len;
-    int rc, has_crc = (r->flags & CKPT_VAR_HAS_CRC) != 0;
-    if (r->flags & CKPT_VAR_PARTITIONED) {
-        const var_rec *s = r->nparts == 1 ? &c->slices[c->parts[r->offset].slice] : NULL;
-        if (!s || !(s->flags & REC_V1_SLICE))
-            return ckpt_err_set(err, CKPT_E_UNSUPPORTED,
-                                "%s: variable \"%s\": string tensors saved in several slices are "
-                                "not supported",
-                                c->prefix, name);
-        rc = ckpt__v1_read_strings(c, s, count, buf, &len, err);
-    } else {
-        rc = read_whole(c, i, buf, &len, err);
-    }
+    int has_crc = (r->flags & CKPT_VAR_HAS_CRC) != 0;
+    int rc = read_whole(c, i, buf, &len, err);
     if (rc)
         return rc;
     uint32_t crc;

@@ -118,6 +118,14 @@ int ckpt__resolve_parts(ckpt_checkpoint *c, const char *index_path, ckpt_err *er
 int ckpt__read_partitioned(ckpt_checkpoint *c, const var_rec *r, uint8_t *buf, size_t n,
                            uint64_t off, ckpt_err *err);
 
+/*
+ * A partitioned string or variant variable r as one stored encoding of the whole tensor (what
+ * an unpartitioned one stores): every piece read, its checksums verified, its elements put in
+ * place. *out is malloc'd, *len its size.
+ */
+int ckpt__assemble_elems(ckpt_checkpoint *c, const var_rec *r, uint8_t **out, size_t *len,
+                         ckpt_err *err);
+
 /* Check the stored CRC of every slice of partitioned variable r, reading each once. */
 int ckpt__verify_slices(ckpt_checkpoint *c, const var_rec *r, ckpt_err *err);
 

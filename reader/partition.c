@@ -10,7 +10,7 @@
 #include "crc32c.h"
 #include "dtype.h"
 #include "shape.h"
-#include "slicekey.h"
+#include "variant.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,31 +51,7 @@ static int boxes_overlap(int rank, const int64_t *sa, const int64_t *la, const i
 typedef struct resolver {
     ckpt_checkpoint *c;
     const char *index_path;
-    uint8_t *key; /* slice-key scratch */
-    size_t key_cap;
 } resolver;
-
-/* Find part j's slice entry the way TensorFlow does: re-encode its key and look it up. */
-static int link_part(resolver *rs, const var_rec *r, uint32_t j, ckpt_err *err)
-{
-    ckpt_checkpoint *c = rs->c;
-    part_rec *p = &c->parts[r->offset + j];
-    if (p->slice != UINT32_MAX) /* V1 knows its slice records already */
-        return 0;
-    const int64_t *ext = c->dims + p->ext_off;
-    int64_t raw_st[MAX_RANK], raw_ln[MAX_RANK];
-    for (int d = 0; d < r->rank; d++)
-        raw_st[d] = ext[2 * d], raw_ln[d] = ext[2 * d + 1];
-    const char *name = c->names + r->name_off;
-    size_t klen = ckpt_slice_key(name, r->name_len, r->rank, raw_st, raw_ln, rs->key);
-    size_t si;
-    if (ckpt__find_rec(c, c->slices, c->nslices, rs->key, klen, &si))
-        return ckpt_err_set(err, CKPT_E_CORRUPT,
-                            "%s: variable \"%s\": slice %u of %u is missing from the index",
-                            rs->index_path, name, j + 1, r->nparts);
-    p->slice = (uint32_t)si;
-    return 0;
-}
 
 /* Check that part j (box st, ln) fits r and overlaps no earlier part; *pn its element count. */
 static int check_part(resolver *rs, var_rec *r, uint32_t j, const int64_t *st, const int64_t *ln,
@@ -121,21 +97,28 @@ static int resolve_var(resolver *rs, var_rec *r, ckpt_err *err)
         return ckpt_err_set(err, CKPT_E_UNSUPPORTED,
                             "%s: variable \"%s\" is saved as %u slices; at most %d are supported",
                             rs->index_path, name, r->nparts, MAX_PARTS);
-    if (ckpt_grow((void **)&rs->key, &rs->key_cap, ckpt_slice_key_max(r->name_len, r->rank), 1))
-        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-    uint64_t numel, covered = 0;
+    uint64_t numel, covered = 0, stored = 0;
     ckpt_shape_numel(r->rank, c->dims + r->dims_off, &numel);
     int64_t st[MAX_RANK], ln[MAX_RANK];
     for (uint32_t j = 0; j < r->nparts; j++) {
         uint64_t pn;
-        int rc = link_part(rs, r, j, err);
+        if (c->parts[r->offset + j].slice == UINT32_MAX) /* the loaders link every part */
+            return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: variable \"%s\": slice %u unlinked",
+                                rs->index_path, name, j + 1);
+        part_box(c, r, &c->parts[r->offset + j], st, ln);
+        int rc = check_part(rs, r, j, st, ln, &pn, err);
         if (rc)
             return rc;
-        part_box(c, r, &c->parts[r->offset + j], st, ln);
-        if ((rc = check_part(rs, r, j, st, ln, &pn, err)) != 0)
-            return rc;
         covered += pn;
+        stored += c->slices[c->parts[r->offset + j].slice].nbytes;
     }
+    /* Strings and variants: the size of the one stored encoding the pieces assemble into
+     * (ckpt__assemble_elems). A string piece carries one 4-byte length checksum, the whole
+     * tensor one; variant elements carry their own. V1 pieces are not stored this way. */
+    const var_rec *s0 = r->nparts ? &c->slices[c->parts[r->offset].slice] : NULL;
+    if (s0 && !(s0->flags & REC_V1_SLICE) && (r->dtype == CKPT_DT_STRING ||
+                                              r->dtype == CKPT_DT_VARIANT))
+        r->nbytes = r->dtype == CKPT_DT_STRING ? stored - 4ull * r->nparts + 4 : stored;
     if (covered != numel)
         return ckpt_err_set(err, CKPT_E_CORRUPT,
                             "%s: variable \"%s\": its slices cover %llu of %llu elements",
@@ -146,12 +129,11 @@ static int resolve_var(resolver *rs, var_rec *r, ckpt_err *err)
 
 int ckpt__resolve_parts(ckpt_checkpoint *c, const char *index_path, ckpt_err *err)
 {
-    resolver rs = {c, index_path, NULL, 0};
+    resolver rs = {c, index_path};
     int rc = 0;
     for (size_t i = 0; i < c->nvars && !rc; i++)
         if (c->vars[i].flags & CKPT_VAR_PARTITIONED)
             rc = resolve_var(&rs, &c->vars[i], err);
-    free(rs.key);
     return rc;
 }
 
@@ -322,5 +304,104 @@ int ckpt__verify_slices(ckpt_checkpoint *c, const var_rec *r, ckpt_err *err)
                               c->shards[s->shard].path, name, j + 1, s->crc, crc);
     }
     free(tmp);
+    return rc;
+}
+
+/* --- assembling strings and variants --------------------------------------------------------- */
+
+/* The elements of slice s (snumel of them), decoded from its stored bytes into *raw (kept: the
+ * elements point into it), its checksums verified. */
+static int slice_elems(ckpt_checkpoint *c, const var_rec *r, const var_rec *s, uint32_t j,
+                       uint64_t snumel, uint8_t **raw, ckpt_str **el, ckpt_err *err)
+{
+    const char *name = c->names + r->name_off;
+    size_t len = 0;
+    int rc;
+    *raw = NULL;
+    if (s->flags & REC_V1_SLICE) {
+        rc = ckpt__v1_read_strings(c, s, snumel, raw, &len, err);
+    } else if (s->nbytes > SIZE_MAX - 1) {
+        rc = ckpt_err_set(err, CKPT_E_NOMEM, "variable \"%s\": slice too large", name);
+    } else if (!(*raw = malloc(s->nbytes ? (size_t)s->nbytes : 1))) {
+        rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory reading \"%s\"", name);
+    } else {
+        len = (size_t)s->nbytes;
+        rc = ckpt__read_stored(c, s, name, *raw, len, 0, err);
+    }
+    uint32_t crc = 0;
+    if (!rc)
+        rc = r->dtype == CKPT_DT_STRING ? ckpt_tstring_decode(*raw, len, snumel, el, &crc, err)
+                                        : ckpt_variant_decode(*raw, len, snumel, el, &crc, err);
+    if (!rc && !(s->flags & REC_V1_SLICE) && crc != s->crc) {
+        free(*el);
+        rc = ckpt_err_set(err, CKPT_E_CORRUPT,
+                          "variable \"%s\": slice %u: checksum does not match (stored %08x, "
+                          "computed on the bytes read %08x)",
+                          name, j + 1, s->crc, crc);
+    }
+    if (rc)
+        ckpt_err_prefix(err, "%s", s->flags & REC_V1_SLICE || s->shard < 0
+                                       ? c->prefix : c->shards[s->shard].path);
+    return rc;
+}
+
+/* Place the elements of a piece with box st, ln into full (C order of dims). */
+static void place(int rank, const int64_t *dims, const int64_t *st, const int64_t *ln,
+                  const ckpt_str *el, uint64_t snumel, ckpt_str *full)
+{
+    int64_t idx[MAX_RANK] = {0}; /* position inside the piece, last dim fastest */
+    for (uint64_t k = 0; k < snumel; k++) {
+        uint64_t flat = 0;
+        for (int d = 0; d < rank; d++)
+            flat = flat * (uint64_t)dims[d] + (uint64_t)(st[d] + idx[d]);
+        full[flat] = el[k];
+        for (int d = rank - 1; d >= 0 && ++idx[d] == ln[d]; d--)
+            idx[d] = 0;
+    }
+}
+
+int ckpt__assemble_elems(ckpt_checkpoint *c, const var_rec *r, uint8_t **out, size_t *len,
+                         ckpt_err *err)
+{
+    const int64_t *dims = c->dims + r->dims_off;
+    uint64_t numel;
+    *out = NULL;
+    *len = 0;
+    ckpt_shape_numel(r->rank, dims, &numel);
+    uint8_t **raws = calloc(r->nparts ? r->nparts : 1, sizeof *raws);
+    ckpt_str **els = calloc(r->nparts ? r->nparts : 1, sizeof *els);
+    ckpt_str *full = NULL;
+    int rc = raws && els ? 0 : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    int64_t st[MAX_RANK], ln[MAX_RANK];
+    /* Every piece first: each is checked against its own stored bytes, so a shape far larger
+     * than the file fails there, before the whole tensor's element table is allocated. */
+    for (uint32_t j = 0; j < r->nparts && !rc; j++) {
+        const part_rec *p = &c->parts[r->offset + j];
+        uint64_t snumel;
+        part_box(c, r, p, st, ln);
+        ckpt_shape_numel(r->rank, ln, &snumel);
+        rc = slice_elems(c, r, &c->slices[p->slice], j, snumel, &raws[j], &els[j], err);
+    }
+    if (!rc && !(full = calloc(numel ? (size_t)numel : 1, sizeof *full)))
+        rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory assembling \"%s\"",
+                          c->names + r->name_off);
+    for (uint32_t j = 0; j < r->nparts && !rc; j++) {
+        const part_rec *p = &c->parts[r->offset + j];
+        uint64_t snumel;
+        part_box(c, r, p, st, ln);
+        ckpt_shape_numel(r->rank, ln, &snumel);
+        place(r->rank, dims, st, ln, els[j], snumel, full);
+    }
+    /* Open-time checks make the pieces tile the tensor, so every element is set. */
+    if (!rc)
+        rc = r->dtype == CKPT_DT_STRING ? ckpt_tstring_encode(full, numel, out, len, err)
+                                        : ckpt_variant_encode(full, numel, out, len, NULL, err);
+    for (uint32_t j = 0; raws && els && j < r->nparts; j++) {
+        free(raws[j]);
+        free(els[j]);
+    }
+    free(raws);
+    free(els);
+    free(full);
     return rc;
 }

@@ -12,8 +12,9 @@ void ckpt_pb_iter_init(ckpt_pb_iter *it, const ckpt_pb_seg *segs, size_t nseg, c
     it->segs = segs;
     it->nseg = nseg;
     it->si = 0;
+    /* An empty piece may come with a NULL pointer: never do arithmetic on it. */
     it->p = nseg ? segs[0].p : NULL;
-    it->end = nseg ? segs[0].p + segs[0].n : NULL;
+    it->end = nseg && segs[0].p ? segs[0].p + segs[0].n : it->p;
     it->err = err;
 }
 
@@ -81,7 +82,7 @@ int ckpt_pb_iter_next(ckpt_pb_iter *it, ckpt_pb_field *o)
             return 0;
         it->si++;
         it->p = it->segs[it->si].p;
-        it->end = it->p + it->segs[it->si].n;
+        it->end = it->p ? it->p + it->segs[it->si].n : it->p;
     }
     uint64_t tag;
     if (ckpt_take_varint64(&it->p, it->end, &tag) || tag > UINT32_MAX || (tag >> 3) == 0)

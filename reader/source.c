@@ -273,6 +273,23 @@ int ckpt_read_state_file(const char *dir, char **latest, char ***all, size_t *na
 }
 
 /* Resolve a directory: training folder state file, then SavedModel layout. */
+int ckpt_savedmodel_without_variables(const char *prefix)
+{
+    static const char tail[] = "/variables/variables";
+    size_t n = strlen(prefix), t = sizeof tail - 1;
+    if (n < t || strcmp(prefix + n - t, tail) != 0)
+        return 0;
+    char *idx = ckpt_index_path(prefix);
+    char *dir = strndup(prefix, n - t);
+    char *pb = dir ? ckpt_path_join(dir, "saved_model.pb") : NULL;
+    int yes = idx && pb && access(idx, F_OK) != 0 && access(prefix, F_OK) != 0 &&
+              ckpt_is_regular_file(pb);
+    free(idx);
+    free(dir);
+    free(pb);
+    return yes;
+}
+
 static int resolve_dir(const char *dir, char **prefix, ckpt_err *err)
 {
     char *latest = NULL;
@@ -310,6 +327,10 @@ static int resolve_dir(const char *dir, char **prefix, ckpt_err *err)
     if (!sm)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     char *p = try_prefix(sm, strlen(sm));
+    if (!p && ckpt_savedmodel_without_variables(sm)) {
+        *prefix = sm; /* a model of constants: opened as a checkpoint of no variables */
+        return 0;
+    }
     free(sm);
     if (p) {
         *prefix = p;

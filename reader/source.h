@@ -41,7 +41,8 @@ char *ckpt_path_join(const char *dir, const char *name);
  * - a directory with a `checkpoint` state file gives its model_checkpoint_path (relative paths
  *   joined to the directory; an absolute path written on another machine falls back to the
  *   file of the same name in the directory);
- * - a SavedModel directory gives DIR/variables/variables.
+ * - a SavedModel directory gives DIR/variables/variables, also when that checkpoint does not
+ *   exist (a model of constants only: see ckpt_savedmodel_without_variables).
  * Errors name the source and say what was looked for.
  */
 int ckpt_resolve_prefix(const char *source, char **prefix, ckpt_err *err);
@@ -52,6 +53,13 @@ int ckpt_resolve_prefix(const char *source, char **prefix, ckpt_err *err);
  * malloc'd; CKPT_E_NOTFOUND, naming the file looked for, when the checkpoint has none.
  */
 int ckpt_resolve_meta(const char *source, char **meta, ckpt_err *err);
+
+/*
+ * Whether prefix is DIR/variables/variables of a SavedModel DIR (DIR/saved_model.pb a file)
+ * that has no such checkpoint: tf.saved_model.save of a model without variables writes none,
+ * and TensorFlow loads it with nothing to restore. Such a prefix opens as no variables.
+ */
+int ckpt_savedmodel_without_variables(const char *prefix);
 
 /*
  * Parse the text of a `checkpoint` state file (a text-format CheckpointState): the value of

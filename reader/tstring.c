@@ -21,6 +21,15 @@ int ckpt_str_array(uint64_t n, size_t len, size_t min_bytes, ckpt_str **out, ckp
     return 0;
 }
 
+/* A length as TF checksums it: 4 bytes little-endian when it fits, else 8. */
+static uint32_t extend_len(uint32_t crc, uint64_t l)
+{
+    uint8_t le[8];
+    ckpt_store_le32(le, (uint32_t)l);
+    ckpt_store_le32(le + 4, (uint32_t)(l >> 32));
+    return ckpt_crc32c_extend(crc, le, l > 0xffffffffu ? 8 : 4);
+}
+
 int ckpt_tstring_decode(const uint8_t *buf, size_t len, uint64_t n, ckpt_str **out, uint32_t *crc,
                         ckpt_err *err)
 {
@@ -42,15 +51,7 @@ int ckpt_tstring_decode(const uint8_t *buf, size_t len, uint64_t n, ckpt_str **o
         }
         v[i].len = l;
         /* TF checksums each length as a uint32 when it fits, else as a uint64 (old format). */
-        uint8_t le[8];
-        if (l <= 0xffffffffu) {
-            ckpt_store_le32(le, (uint32_t)l);
-            lcrc = ckpt_crc32c_extend(lcrc, le, 4);
-        } else {
-            ckpt_store_le32(le, (uint32_t)l);
-            ckpt_store_le32(le + 4, (uint32_t)(l >> 32));
-            lcrc = ckpt_crc32c_extend(lcrc, le, 8);
-        }
+        lcrc = extend_len(lcrc, l);
     }
     if ((size_t)(end - p) < 4) {
         free(v);
@@ -82,5 +83,36 @@ int ckpt_tstring_decode(const uint8_t *buf, size_t len, uint64_t n, ckpt_str **o
     if (crc)
         *crc = tcrc;
     *out = v;
+    return 0;
+}
+
+int ckpt_tstring_encode(const ckpt_str *el, uint64_t n, uint8_t **out, size_t *len, ckpt_err *err)
+{
+    *out = NULL;
+    *len = 0;
+    size_t total = 4;
+    for (uint64_t i = 0; i < n; i++) {
+        if (el[i].len > SIZE_MAX - total - 10)
+            return ckpt_err_set(err, CKPT_E_NOMEM, "string tensor too large to hold in memory");
+        total += 10 + (size_t)el[i].len;
+    }
+    uint8_t *buf = malloc(total);
+    if (!buf)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory encoding a string tensor");
+    size_t o = 0;
+    uint32_t lcrc = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        o += (size_t)ckpt_put_varint64(buf + o, el[i].len);
+        lcrc = extend_len(lcrc, el[i].len);
+    }
+    ckpt_store_le32(buf + o, ckpt_crc32c_mask(lcrc));
+    o += 4;
+    for (uint64_t i = 0; i < n; i++) {
+        if (el[i].len)
+            memcpy(buf + o, el[i].ptr, (size_t)el[i].len);
+        o += (size_t)el[i].len;
+    }
+    *out = buf;
+    *len = o;
     return 0;
 }

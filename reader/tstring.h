@@ -35,4 +35,11 @@ int ckpt_str_array(uint64_t n, size_t len, size_t min_bytes, ckpt_str **out, ckp
 int ckpt_tstring_decode(const uint8_t *buf, size_t len, uint64_t n, ckpt_str **out,
                         uint32_t *crc, ckpt_err *err);
 
+/*
+ * Encode n elements as TensorFlow stores a string tensor (the inverse of ckpt_tstring_decode):
+ * *out is malloc'd, *len its size. Used to give slices assembled from several pieces (or V1's
+ * string_val lists) the one stored form every reader of strings decodes.
+ */
+int ckpt_tstring_encode(const ckpt_str *el, uint64_t n, uint8_t **out, size_t *len, ckpt_err *err);
+
 #endif

@@ -441,38 +441,18 @@ int ckpt__v1_read_strings(ckpt_checkpoint *c, const var_rec *s, uint64_t n, uint
         return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: %zu strings for a tensor of %llu elements",
                             c->shards[s->shard].path, have, (unsigned long long)n);
     }
-    /* Re-encode as a V2 string tensor (lengths, their masked CRC, bytes) so one decoder and one
-     * renderer serve both formats. */
-    size_t total = 4;
-    for (uint64_t i = 0; i < n; i++)
-        total += 10 + t->string_val[i].len;
-    uint8_t *buf = malloc(total);
-    if (!buf) {
+    /* Re-encode as a V2 string tensor so one decoder and one renderer serve both formats. */
+    ckpt_str *el = malloc((n ? (size_t)n : 1) * sizeof *el);
+    if (!el) {
         tensorflow__saved_tensor_slices__free_unpacked(m, NULL);
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     }
-    size_t o = 0;
-    uint32_t lcrc = 0;
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t l = t->string_val[i].len;
-        o += (size_t)ckpt_put_varint64(buf + o, l);
-        uint8_t le[8];
-        ckpt_store_le32(le, (uint32_t)l);
-        ckpt_store_le32(le + 4, (uint32_t)(l >> 32));
-        lcrc = ckpt_crc32c_extend(lcrc, le, l > 0xffffffffu ? 8 : 4);
-    }
-    ckpt_store_le32(buf + o, ckpt_crc32c_mask(lcrc));
-    o += 4;
-    for (uint64_t i = 0; i < n; i++) {
-        const ProtobufCBinaryData *b = &t->string_val[i];
-        if (b->len)
-            memcpy(buf + o, b->data, b->len);
-        o += b->len;
-    }
+    for (uint64_t i = 0; i < n; i++)
+        el[i] = (ckpt_str){t->string_val[i].data, t->string_val[i].len};
+    rc = ckpt_tstring_encode(el, n, out, len, err);
+    free(el);
     tensorflow__saved_tensor_slices__free_unpacked(m, NULL);
-    *out = buf;
-    *len = o;
-    return 0;
+    return rc;
 }
 
 int ckpt__v1_read(ckpt_checkpoint *c, const var_rec *s, uint32_t si, uint8_t *buf, size_t n,

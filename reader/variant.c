@@ -11,6 +11,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The running CRC over one element: its length as 8 bytes little-endian, then its bytes. */
+static uint32_t extend_elem(uint32_t run, const uint8_t *p, uint64_t n)
+{
+    uint8_t le[8];
+    for (int b = 0; b < 8; b++)
+        le[b] = (uint8_t)(n >> (8 * b));
+    run = ckpt_crc32c_extend(run, le, 8);
+    return ckpt_crc32c_extend(run, p, (size_t)n);
+}
+
 int ckpt_variant_decode(const uint8_t *buf, size_t len, uint64_t count, ckpt_str **elems,
                         uint32_t *crc, ckpt_err *err)
 {
@@ -30,11 +40,7 @@ int ckpt_variant_decode(const uint8_t *buf, size_t len, uint64_t count, ckpt_str
             return ckpt_err_set(err, CKPT_E_CORRUPT, "variant element %" PRIu64 " is truncated",
                                 k);
         }
-        uint8_t le[8];
-        for (int b = 0; b < 8; b++)
-            le[b] = (uint8_t)(n >> (8 * b));
-        run = ckpt_crc32c_extend(run, le, 8);
-        run = ckpt_crc32c_extend(run, q, (size_t)n);
+        run = extend_elem(run, q, n);
         const uint8_t *c = q + n;
         uint32_t stored = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 |
                           (uint32_t)c[3] << 24;
@@ -56,5 +62,38 @@ int ckpt_variant_decode(const uint8_t *buf, size_t len, uint64_t count, ckpt_str
     if (crc)
         *crc = run;
     *elems = e;
+    return 0;
+}
+
+int ckpt_variant_encode(const ckpt_str *el, uint64_t count, uint8_t **out, size_t *len,
+                        uint32_t *crc, ckpt_err *err)
+{
+    *out = NULL;
+    *len = 0;
+    size_t total = 0;
+    for (uint64_t k = 0; k < count; k++) {
+        if (el[k].len > SIZE_MAX - total - 14)
+            return ckpt_err_set(err, CKPT_E_NOMEM, "variant tensor too large to hold in memory");
+        total += 14 + (size_t)el[k].len;
+    }
+    uint8_t *buf = malloc(total ? total : 1);
+    if (!buf)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    size_t o = 0;
+    uint32_t run = 0;
+    for (uint64_t k = 0; k < count; k++) {
+        o += (size_t)ckpt_put_varint64(buf + o, el[k].len);
+        if (el[k].len)
+            memcpy(buf + o, el[k].ptr, (size_t)el[k].len);
+        run = extend_elem(run, buf + o, el[k].len);
+        o += (size_t)el[k].len;
+        ckpt_store_le32(buf + o, ckpt_crc32c_mask(run));
+        run = ckpt_crc32c_extend(run, buf + o, 4);
+        o += 4;
+    }
+    if (crc)
+        *crc = run;
+    *out = buf;
+    *len = o;
     return 0;
 }

@@ -26,4 +26,12 @@
 int ckpt_variant_decode(const uint8_t *buf, size_t len, uint64_t count, ckpt_str **elems,
                         uint32_t *crc, ckpt_err *err);
 
+/*
+ * Encode count elements as TensorFlow stores a variant tensor (the inverse of
+ * ckpt_variant_decode, checksums computed afresh): *out malloc'd, *len its size, *crc (may be
+ * NULL) the unmasked final running CRC. For tensors assembled from several stored slices.
+ */
+int ckpt_variant_encode(const ckpt_str *el, uint64_t count, uint8_t **out, size_t *len,
+                        uint32_t *crc, ckpt_err *err);
+
 #endif

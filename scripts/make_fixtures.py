@@ -5,11 +5,15 @@ Every case is written by real TensorFlow and then read back with tf.train.load_c
 produce <case>/manifest.json, the independent truth the tests compare ckptfs against:
 
   {"prefix": "model.ckpt", "tf_version": "2.21.0",
-   "variables": [{"name", "dtype", "shape", "sha256", "nbytes" | "strings_hex"}, ...]}
+   "variables": [{"name", "dtype", "shape", "sha256", "nbytes" | "strings_hex" | "variant_text"},
+                 ...]}
 
 variables are sorted by the UTF-8 bytes of their names. For numeric tensors sha256/nbytes cover
 np.ascontiguousarray(value).tobytes() (little-endian C order); for string tensors strings_hex
-lists each element's bytes in C order and sha256 covers the elements concatenated.
+lists each element's bytes in C order and sha256 covers the elements concatenated; for variant
+tensors variant_text is "# element K" and TF's text_format of each element. String and variant
+tensors stored as slices, which get_tensor refuses, are read as Saver.restore reads them:
+RestoreV2 of each piece by its slice spec, the pieces placed by numpy.
 
 Each case runs in its own Python process (graph-mode TF1 code, logical CPU devices and eager
 code cannot share one process). The output is deterministic apart from TF's own metadata (.meta
@@ -29,7 +33,8 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-CASES = ["sample", "keras_tf2", "sharded", "sliced", "dtypes", "many", "names"]
+CASES = ["sample", "keras_tf2", "sharded", "sliced", "dtypes", "many", "names", "hostile_names",
+         "partitioned_strings", "sliced_variants"]
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT = os.path.join(REPO, "tests", "fixtures")
 
@@ -45,7 +50,13 @@ def record(name, dtype_name, value):
 
     shape = [int(d) for d in np.shape(value)]
     rec = {"name": name, "dtype": dtype_name, "shape": shape}
-    if dtype_name == "string":
+    if dtype_name == "variant":
+        # The text a mount shows: "# element K" and TF's text_format of each element.
+        elems = list(np.asarray(value, dtype=object).reshape(-1))
+        text = "".join("# element %d\n%s" % (k, e) for k, e in enumerate(elems)).encode("utf-8")
+        rec["sha256"] = hashlib.sha256(text).hexdigest()
+        rec["variant_text"] = text.decode("utf-8")
+    elif dtype_name == "string":
         elems = [bytes(e) for e in np.asarray(value, dtype=object).reshape(-1)]
         rec["sha256"] = hashlib.sha256(b"".join(elems)).hexdigest()
         rec["strings_hex"] = [e.hex() for e in elems]
@@ -68,17 +79,29 @@ def write_manifest(case_dir, prefix_name, notes=None):
     reader = tf.train.load_checkpoint(prefix)
     dtypes = reader.get_variable_to_dtype_map()
     shapes = reader.get_variable_to_shape_map()
+    try:
+        specs = slice_specs(prefix + ".index")
+    except ValueError:  # a compressed block: none of our cases write one
+        specs = {}
     out = []
     for name in sorted(dtypes, key=lambda s: s.encode("utf-8")):
         dt = tf.as_dtype(dtypes[name])
         shape = [int(d) for d in shapes[name]]
-        rec = record(name, dt.name, reader.get_tensor(name))
+        if dt in (tf.string, tf.variant) and name in specs:
+            value = restore_sliced(prefix, name, dt, shape, specs[name])
+        elif dt == tf.variant:
+            value = np.array(variant_elements(tf.raw_ops.RestoreV2(
+                prefix=prefix, tensor_names=[name], shape_and_slices=[""], dtypes=[dt])[0]),
+                dtype=object).reshape(shape)
+        else:
+            value = reader.get_tensor(name)
+        rec = record(name, dt.name, value)
         rec["shape"] = shape
         nelem = int(np.prod(shape)) if shape else 1
         if dt == tf.string and len(rec["strings_hex"]) != nelem:
             raise SystemExit("%s: %d string elements for shape %s" % (name,
                                                                       len(rec["strings_hex"]), shape))
-        if dt != tf.string and rec["nbytes"] != nelem * dt.size:
+        if dt not in (tf.string, tf.variant) and rec["nbytes"] != nelem * dt.size:
             raise SystemExit("%s: %d bytes, expected %d x %d" % (name, rec["nbytes"], nelem, dt.size))
         out.append(rec)
     manifest = {"prefix": prefix_name, "tf_version": tf.__version__, "variables": out}
@@ -171,9 +194,65 @@ def sliced_names(index_path):
     """Names whose BundleEntryProto lists slices (a partitioned tensor stored as pieces)."""
     from tensorflow.core.protobuf import tensor_bundle_pb2
 
+    # TF's rule (checkpoint_reader.cc BuildV2VarMaps): a full entry is one that lists slices;
+    # a leading 0 byte says nothing, since a tensor's own name may start with one.
     return [key.decode("utf-8") for key, val in index_entries(index_path)
-            if key and key[0] != 0
-            and tensor_bundle_pb2.BundleEntryProto.FromString(val).slices]
+            if key and tensor_bundle_pb2.BundleEntryProto.FromString(val).slices]
+
+
+def slice_specs(index_path):
+    """{name: [shape_and_slice spec]} of every partitioned tensor, from TF's own proto class:
+    the strings RestoreV2 (and so Saver.restore) takes to read one stored piece."""
+    from tensorflow.core.protobuf import tensor_bundle_pb2
+
+    out = {}
+    for key, val in index_entries(index_path):
+        e = tensor_bundle_pb2.BundleEntryProto.FromString(val) if key else None
+        if not e or not e.slices:
+            continue
+        dims = [d.size for d in e.shape.dim]
+        specs = []
+        for sl in e.slices:
+            ext = [("%d,%d" % (x.start, x.length)) if x.HasField("length") else "-"
+                   for x in sl.extent]
+            specs.append(" ".join(str(d) for d in dims) + " " + ":".join(ext))
+        out[key.decode("utf-8")] = specs
+    return out
+
+
+def restore_sliced(prefix, name, dtype, shape, specs):
+    """The whole tensor `name`, stored as slices, the way Saver.restore reads a partitioned
+    variable: RestoreV2 of each piece by its slice spec, the pieces placed by numpy. (TF's
+    get_tensor refuses string and variant tensors stored as slices.)"""
+    import numpy as np
+    import tensorflow as tf
+
+    full = np.empty(shape, dtype=object)
+    for spec in specs:
+        piece = tf.raw_ops.RestoreV2(prefix=prefix, tensor_names=[name],
+                                     shape_and_slices=[spec], dtypes=[dtype])[0]
+        box = []
+        for d, ext in enumerate(spec.split(" ")[-1].split(":")):
+            if ext == "-":
+                box.append(slice(0, shape[d]))
+            else:
+                st, ln = (int(x) for x in ext.split(","))
+                box.append(slice(st, st + ln))
+        if dtype == tf.variant:
+            vals = np.array(variant_elements(piece), dtype=object).reshape(piece.shape)
+        else:
+            vals = piece.numpy()
+        full[tuple(box)] = vals
+    return full
+
+
+def variant_elements(t):
+    """Each element of variant tensor t as TF's text_format of its VariantTensorDataProto."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import make_variant_fixture
+
+    return make_variant_fixture.element_texts(t)
+
 
 
 # ---------------------------------------------------------------------------------------------
@@ -445,14 +524,134 @@ def case_names(case_dir):
     return "names", note
 
 
+def save_sliced(prefix, plain, sliced):
+    """One V2 bundle by one tf.raw_ops.SaveV2: `plain` (name, tensor) whole, and for each
+    (name, full value, [(spec, piece)]) of `sliced` the pieces under their slice specs, as a
+    partitioner's SaveSliceInfo would write them."""
+    import tensorflow as tf
+
+    names, specs, tensors = [], [], []
+    for n, t in plain:
+        names.append(n), specs.append(""), tensors.append(t)
+    for n, _, pieces in sliced:
+        for spec, piece in pieces:
+            names.append(n), specs.append(spec), tensors.append(piece)
+    tf.raw_ops.SaveV2(prefix=prefix, tensor_names=names, shape_and_slices=specs, tensors=tensors)
+
+
+def tensor_lists(rows):
+    """A variant tensor: one TensorList per row of floats (stacked, so of shape [len(rows)])."""
+    import tensorflow as tf
+
+    return tf.stack([tf.raw_ops.TensorListFromTensor(
+        tensor=tf.constant(r, tf.float32), element_shape=tf.constant([], tf.int32))
+        for r in rows])
+
+
+def case_hostile_names(case_dir):
+    """Names TF saves and lists that a file tree must still show: a leading NUL (also on a
+    partitioned tensor, whose slice keys then start with two NULs), names that look like
+    options, and names equal to what the mount generates (NAME.raw beside NAME and NAME/b,
+    sidecar suffixes, root files)."""
+    import numpy as np
+    import tensorflow as tf
+
+    names = ["\x00", "\x00lead", "\x00/x", "nul\x00mid", "--index-only", "-", "-n", "a", "a.raw",
+             "a/b", "x", "x.shape", "x.dtype", "x.npy", "x.raw", "x.raw.shape", "y.shape",
+             "variables.tsv", "graph.pbtxt", "meta_graph.pbtxt", "graph.dot",
+             "object_graph.pbtxt", "saved_model.pbtxt", "signatures.txt", "sub/variables.tsv",
+             "sub/graph.pbtxt", "end%", "%", "%.raw", "pct%/q", "raw.raw/z"]
+    plain = [(n, tf.constant(np.array([i, -i], dtype=np.int32))) for i, n in enumerate(names)]
+    plain.append(("\x00str", tf.constant([b"lead\x00nul", b"", b"-"])))
+    full = np.arange(8, dtype=np.float32).reshape(4, 2) / 4
+    sliced = [("\x00part", full, [("4 2 0,2:0,2", tf.constant(full[0:2])),
+                                   ("4 2 2,2:0,2", tf.constant(full[2:4]))])]
+    save_sliced(os.path.join(case_dir, "hostile"), plain, sliced)
+    return "hostile", "SaveV2 by hand; \\x00part is stored as 2 slices"
+
+
+def case_partitioned_strings(case_dir):
+    """String variables cut by fixed_size_partitioner (axis 0, and axis 1 of a matrix), saved
+    by tf.compat.v1.train.Saver; plus, by hand with SaveV2, a string tensor and a variant tensor
+    (TensorLists) stored as slices, pieces given out of order. TF's get_tensor refuses all of
+    them; the manifest restores each piece by RestoreV2 with its slice spec, as Saver.restore
+    does, and places the pieces with numpy."""
+    import numpy as np
+    import tensorflow as tf
+
+    words = np.array([b"alpha", b"", b"gam\nma", b"\x00nul", b"\xff\xfe", b"tab\t", b"z"],
+                     dtype=object)
+    grid = np.array([[b"r%dc%d" % (r, c) + b"!" * (r * c) for c in range(5)]
+                     for r in range(3)], dtype=object)
+    v1 = tf.compat.v1
+    g = tf.Graph()
+    with g.as_default():
+        fixed = v1.fixed_size_partitioner
+        init = v1.constant_initializer("")
+        with v1.variable_scope("model"):
+            w = v1.get_variable("words", [7], tf.string, initializer=init, partitioner=fixed(3))
+            m = v1.get_variable("grid", [3, 5], tf.string, initializer=init,
+                                partitioner=fixed(2, axis=1))
+        assigns = []
+        for var, value in ((w, words), (m, grid)):
+            for part in var:
+                info = part._get_save_slice_info()
+                box = tuple(slice(o, o + n) for o, n in zip(info.var_offset, info.var_shape))
+                assigns.append(part.assign(value[box]))
+        saver = v1.train.Saver()
+        with v1.Session(graph=g) as sess:
+            sess.run(assigns)
+            saver.save(sess, os.path.join(case_dir, "model.ckpt"), write_meta_graph=False)
+    # Saver.restore reads every part back: the proof TF accepts what it wrote.
+    with tf.Graph().as_default() as g2:
+        with v1.variable_scope("model"):
+            w2 = v1.get_variable("words", [7], tf.string, partitioner=v1.fixed_size_partitioner(3))
+        with v1.Session(graph=g2) as sess:
+            v1.train.Saver([w2]).restore(sess, os.path.join(case_dir, "model.ckpt"))
+            got = np.concatenate([sess.run(p) for p in w2])
+            if list(got) != list(words):
+                raise SystemExit("partitioned_strings: Saver.restore gave %r" % (got,))
+    for f in os.listdir(case_dir):
+        if f == "checkpoint":
+            os.remove(os.path.join(case_dir, f))
+    return "model.ckpt", "fixed_size_partitioner(3) on a string [7], (2, axis=1) on a string [3, 5]"
+
+
+def case_sliced_variants(case_dir):
+    """A variant tensor (TensorLists) and a string tensor stored as slices by SaveV2, pieces on
+    axis 0 and on axis 1, given out of order, next to whole ones."""
+    import numpy as np
+    import tensorflow as tf
+
+    rows = [[1.0], [2.0, 3.0], [], [4.5, -1.0, 0.25], [7.0]]
+    var = tensor_lists(rows)
+    text = np.array([[b"a0", b"a1\n", b""], [b"b0", b"\x00", b"b2\\"]], dtype=object)
+    t = tf.constant(text)
+    sliced = [
+        ("lists", None, [("5 3,2", var[3:5]), ("5 0,3", var[0:3])]),
+        ("words/2d", None, [("2 3 0,2:2,1", t[:, 2:3]), ("2 3 0,2:0,2", t[:, 0:2])]),
+    ]
+    plain = [("lists_whole", var), ("words/whole", t)]
+    save_sliced(os.path.join(case_dir, "sv"), plain, sliced)
+    return "sv", "SaveV2 by hand: lists (variant [5]) in 2 slices, words/2d (string [2, 3]) in 2"
+
+
 # ---------------------------------------------------------------------------------------------
 # driver
+
+
+# Cases whose manifest the fixture tests must not iterate yet: a variant saved in slices is
+# assembled by the reader (unit.test_partition checks it against TF's whole tensor), but the
+# text renderer of reader/text/ still refuses it. Rename the file when it no longer does.
+PENDING = {"sliced_variants": "manifest.pending.json"}
 
 
 def run_case(case, out):
     case_dir = os.path.join(out, case)
     prefix, note = globals()["case_" + case](case_dir)
     m = write_manifest(case_dir, prefix, note)
+    if case in PENDING:
+        os.rename(os.path.join(case_dir, "manifest.json"), os.path.join(case_dir, PENDING[case]))
     print("%s: %d variables, prefix %s" % (case, len(m["variables"]), prefix))
 
 

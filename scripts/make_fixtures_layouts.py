@@ -9,8 +9,8 @@ Cases (each deleted and rewritten, each in its own Python process):
                 partitioned variables on axis 0 and 1
   v1_sharded    Saver(sharded=True, write_version=V1) over two CPU devices: -NNNNN-of-00002 files
   folder        a training folder: Saver saving steps 10, 20, 30 plus the `checkpoint` state file
-  savedmodel    savedmodel/tf2 (tf.saved_model.save of a tf.Module) and savedmodel/tf1
-                (SavedModelBuilder)
+  savedmodel    savedmodel/tf2 (tf.saved_model.save of a tf.Module), savedmodel/tf1
+                (SavedModelBuilder) and savedmodel/const (a model of constants: no variables/)
 
 Manifest format: the one of scripts/make_fixtures.py ({"prefix", "tf_version", "variables":
 [{"name", "dtype", "shape", "sha256", "nbytes" | "strings_hex"}]}), computed by its own
@@ -395,26 +395,54 @@ def sm_tf2(case_dir):
     return "SavedModel(tf.Module, 2 variables, signature serving_default)"
 
 
-def sm_tf1(case_dir):
-    import numpy as np
+def tf1_save(case_dir, make):
+    """A TF1 graph with placeholder x (float32 [None]) saved by SavedModelBuilder, tags [serve],
+    signature serving_default x -> y, where make(x) gives (y, an init op or None)."""
     tf = quiet_tf()
-
     v1 = tf.compat.v1
     v1.disable_eager_execution()
     g = tf.Graph()
     with g.as_default():
         x = v1.placeholder(tf.float32, [None], name="x")
-        a = v1.Variable(np.float32(0.5), name="a")
-        b = v1.Variable(np.array([2.0, 3.0], dtype=np.float64), name="b")
-        y = a * x + tf.cast(b[0], tf.float32)
+        y, init = make(x)
         builder = v1.saved_model.Builder(case_dir)
         sig = v1.saved_model.predict_signature_def({"x": x}, {"y": y})
         with v1.Session(graph=g) as sess:
-            sess.run(v1.global_variables_initializer())
+            if init is not None:
+                sess.run(init)
             builder.add_meta_graph_and_variables(sess, ["serve"],
                                                  signature_def_map={"serving_default": sig})
         builder.save()
+
+
+def sm_tf1(case_dir):
+    import numpy as np
+    tf = quiet_tf()
+    v1 = tf.compat.v1
+
+    def make(x):
+        a = v1.Variable(np.float32(0.5), name="a")
+        b = v1.Variable(np.array([2.0, 3.0], dtype=np.float64), name="b")
+        return a * x + tf.cast(b[0], tf.float32), v1.global_variables_initializer()
+
+    tf1_save(case_dir, make)
     return "TF1 SavedModelBuilder, tags [serve], variables a (float32), b (float64)"
+
+
+def sm_const(case_dir):
+    import shutil
+    tf = quiet_tf()
+    v1 = tf.compat.v1
+    tf1_save(case_dir, lambda x: (tf.add(x * 2.0, tf.constant(1.0), name="y"), None))
+    # A model of constants needs no checkpoint, and TF's loader restores nothing when
+    # variables/ is absent: that is the case to cover.
+    shutil.rmtree(os.path.join(case_dir, "variables"), ignore_errors=True)
+    with tf.Graph().as_default() as g2, v1.Session(graph=g2) as sess:
+        v1.saved_model.loader.load(sess, ["serve"], case_dir)
+        got = sess.run("y:0", {"x:0": [1.0, 2.0]})
+    if list(got) != [3.0, 5.0]:
+        raise SystemExit("savedmodel/const: TF computes %r without variables/" % (got,))
+    return None
 
 
 def case_savedmodel(case_dir):
@@ -422,11 +450,12 @@ def case_savedmodel(case_dir):
         sub = sys.argv[sys.argv.index("--sub") + 1]
         d = os.path.join(case_dir, sub)
         os.makedirs(d, exist_ok=True)
-        note = {"tf2": sm_tf2, "tf1": sm_tf1}[sub](d)
-        mf.write_manifest(d, "variables/variables", note)
+        note = {"tf2": sm_tf2, "tf1": sm_tf1, "const": sm_const}[sub](d)
+        if note:
+            mf.write_manifest(d, "variables/variables", note)
         return None
     # TF1 graph mode and eager cannot share a process: one child per SavedModel.
-    for sub in ("tf2", "tf1"):
+    for sub in ("tf2", "tf1", "const"):
         r = subprocess.run([sys.executable, os.path.abspath(__file__), "--in-process", "--out",
                             os.path.dirname(case_dir), "savedmodel", "--sub", sub])
         if r.returncode:

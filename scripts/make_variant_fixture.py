@@ -38,6 +38,15 @@ def expected_text(prefix, name):
     """TF's own VariantTensorDataProto of every element, as MessageToString prints it."""
     t = tf.raw_ops.RestoreV2(prefix=prefix, tensor_names=[name], shape_and_slices=[""],
                              dtypes=[tf.variant])[0]
+    out = []
+    for k, e in enumerate(element_texts(t)):
+        out.append(("# element %d\n" % k).encode() + e.encode("utf-8"))
+    return b"".join(out)
+
+
+def element_texts(t):
+    """text_format.MessageToString of the VariantTensorDataProto of each element of variant
+    tensor t (C order), as TF itself encodes them (tf.io.serialize_tensor)."""
     tp = tensor_pb2.TensorProto.FromString(tf.io.serialize_tensor(t).numpy())
     n = int(tf.size(t))
     if tp.variant_val:
@@ -52,10 +61,7 @@ def expected_text(prefix, name):
         for ln in lens:
             elems.append(tensor_pb2.VariantTensorDataProto.FromString(b[i:i + ln]))
             i += ln
-    out = []
-    for k, e in enumerate(elems):
-        out.append(("# element %d\n" % k).encode() + text_format.MessageToString(e).encode("utf-8"))
-    return b"".join(out)
+    return [text_format.MessageToString(e) for e in elems]
 
 
 def main():

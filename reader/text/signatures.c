@@ -322,10 +322,15 @@ static int collect_functions(opwalk *W, const ckpt_pb_seg *graph, size_t ngraph)
             str name;
             if ((r = nested_str(lf.p, lf.n, FD_SIGNATURE, OP_NAME, &name, W->err)) < 0)
                 return r;
-            func *fn = malloc(sizeof *fn);
-            if (!fn || set_put(&W->funcs, name, fn)) {
-                free(fn);
-                return nomem(W->err);
+            /* A name defined twice: the last definition wins, as in a protobuf map. */
+            int found;
+            func *fn = set_get(&W->funcs, name, &found);
+            if (!found) {
+                fn = malloc(sizeof *fn);
+                if (!fn || set_put(&W->funcs, name, fn)) {
+                    free(fn);
+                    return nomem(W->err);
+                }
             }
             *fn = (func){lf.p, lf.n};
         }

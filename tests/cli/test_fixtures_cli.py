@@ -55,7 +55,10 @@ def compare_ls(label, rows, want, prefix, sliced=()):
         if "strings_hex" in v:
             enc, crc = tl.string_tensor_encoding([bytes.fromhex(h) for h in v["strings_hex"]])
             good &= T.eq(r.nbytes, len(enc), what + " stored size of the string tensor")
-            good &= T.eq("%08x" % r.crc, "%08x" % crc, what + " crc32c of the string tensor")
+            if v["name"] not in sliced:  # pieces have checksums, the whole has none
+                good &= T.eq("%08x" % r.crc, "%08x" % crc, what + " crc32c of the string tensor")
+        elif "variant_text" in v:
+            pass  # stored size: the protos' bytes, which only TF's text of them is known of
         else:
             good &= T.eq(r.nbytes, v["nbytes"], what + " bytes")
         if v["name"] in sliced:
@@ -72,15 +75,23 @@ def compare_ls(label, rows, want, prefix, sliced=()):
     return by_name
 
 
-def check_cat(label, source, v, row, sliced=False):
+PENDING = []
+
+
+def check_cat(label, source, v, row, sliced=False, plain=None):
     name = v["name"].encode("utf-8")
-    r = tl.ckptfs("cat", source, name)
+    r = tl.cat_variable(source, name, plain or name)
     what = "%s: cat %r" % (label, v["name"])
+    if r is None:
+        PENDING.append("%s: this ckptfs cat has no way to take the name" % what)
+        return
     if not T.ok(r.rc == 0, what + ": " + r.describe()):
         return
     if "strings_hex" in v:
         want = tl.text_form([bytes.fromhex(h) for h in v["strings_hex"]])
         T.eq(r.out, want, what + " text form")
+    elif "variant_text" in v:
+        T.eq(r.out, v["variant_text"].encode("utf-8"), what + " text vs TensorFlow's")
     else:
         T.eq(len(r.out), v["nbytes"], what + " length")
         T.eq(hashlib.sha256(r.out).hexdigest(), v["sha256"], what + " sha256 vs TensorFlow")
@@ -117,15 +128,18 @@ def check_case(case_dir, m):
     # One process per cat re-reads the index: on the 9,600-variable case that is minutes, so
     # big cases cat every 8th variable plus every short name (CKPT_TEST_FULL=1: all of them).
     full = os.environ.get("CKPT_TEST_FULL") == "1" or len(want) <= 1000
+    plain = next((v["name"].encode() for v in want if v["name"][:1].isalnum() and
+                  "\0" not in v["name"] and v["name"] not in m.get("sliced", ())), None)
     for i, v in enumerate(want):
         if not (full or i % 8 == 0 or len(v["name"]) < 8 or i == len(want) - 1):
             continue
         check_cat(case, prefix, v, rows_by_name.get(v["name"].encode("utf-8")),
-                  v["name"] in m.get("sliced", ()))
+                  v["name"] in m.get("sliced", ()), plain)
     # Any of the file names works for cat as well (first and last variable).
     for src in sources[1:]:
         for v in (want[0], want[-1]):
-            check_cat("%s via %s" % (case, os.path.basename(src)), src, v, None)
+            check_cat("%s via %s" % (case, os.path.basename(src)), src, v, None,
+                      v["name"] in m.get("sliced", ()), plain)
 
 
 # --------------------------------------------------------------------------------------------
@@ -284,6 +298,8 @@ def main():
         error_cases(root, tmp)
         print("error cases: %s" % ("ok" if T.failed == before else
                                    "%d failures" % (T.failed - before)))
+    for p in PENDING:
+        print("PENDING (not checked here, not failed):", p)
     T.summary()
 
 

@@ -50,8 +50,14 @@ def fnv1a64(b):
     return h
 
 
-def esc_component(c):
-    """docs/mount.md: a name component as a file name."""
+GENERATED_SUFFIXES = (b".raw", b".shape", b".dtype", b".npy")
+ROOT_FILES = (b"variables.tsv", b"graph.pbtxt", b"meta_graph.pbtxt", b"graph.dot",
+              b"object_graph.pbtxt", b"saved_model.pbtxt", b"signatures.txt")
+
+
+def esc_component(c, top=False):
+    """docs/format.md, "Names in a mount": a name component as a file name (top: a component
+    directly under the checkpoint's root, beside its generated root files)."""
     if len(c) > 240 or b"\0" in c:
         keep = len(c)
         if keep > 200:
@@ -59,9 +65,21 @@ def esc_component(c):
             while keep > 0 and (c[keep] & 0xC0) == 0x80:
                 keep -= 1
         return b"%%~%016x~" % fnv1a64(c) + c[:keep].replace(b"\0", b"?")
-    if c in (b"", b".", b"..") or c.startswith(b"%"):
-        return b"%" + c
-    return c
+    lead = c in (b"", b".", b"..") or c.startswith(b"%")
+    trail = c != b"" and (c.endswith(b"%") or c.endswith(GENERATED_SUFFIXES)
+                          or (top and c in ROOT_FILES))
+    return (b"%" if lead else b"") + c + (b"%" if trail else b"")
+
+
+def unesc_component(d):
+    """The inverse of esc_component for every form but the hashed one (None)."""
+    if d.startswith(b"%~"):
+        return None
+    if d == b"%":
+        return b""
+    if d.endswith(b"%"):
+        d = d[:-1]
+    return d[1:] if d.startswith(b"%") else d
 
 
 def text_escape(s):
@@ -135,7 +153,7 @@ def expected_view(variables, generated=(), npy=False):
 
     for n, v in zip(names, variables):
         parts = n.split(b"/")
-        disp = [esc_component(p) for p in parts]
+        disp = [esc_component(p, k == 0) for k, p in enumerate(parts)]
         for k in range(1, len(parts)):
             add(b"/".join(disp[:k]), 0, ("dir",))
         base = b"/".join(disp)
@@ -152,18 +170,34 @@ def expected_view(variables, generated=(), npy=False):
         add(g, 2, ("gen", g))
     view = {}
     for path, lst in cands.items():
-        lst.sort(key=lambda t: t[0])
+        # The rule is total: no two entries ever want one path (directories are added once
+        # per variable below them, hence the set).
+        kinds = set(e[0] if e[0] != "dir" else "dir" for _, e in lst)
+        owners = {(e[0], e[1]["name"]) if len(e) > 1 and isinstance(e[1], dict) else e
+                  for _, e in lst}
+        assert len(owners) == 1 or kinds == {"dir"}, (path, owners)
         view[path] = lst[0][1]
-    # A hidden directory would hide its contents too; that never happens (dirs are primary).
+        # Every variable's path maps back to its name (hashed components aside).
+        e = view[path]
+        if e[0] == "data":
+            comps = path[:-4].split(b"/") if path.endswith(b".raw") and \
+                e[1]["name"].encode("utf-8", "surrogateescape") in prefixes else path.split(b"/")
+            back = [unesc_component(d) for d in comps]
+            if None not in back:
+                assert b"/".join(back) == e[1]["name"].encode("utf-8", "surrogateescape"), path
     assert nameset
     return view
 
 
 def numeric(v):
-    return v["dtype"] != "string"
+    return v["dtype"] not in ("string", "variant")
 
 
 def string_text(v):
+    """The text a string or variant file shows: TF's elements escaped, or TF's text of each
+    variant element (the manifest's variant_text)."""
+    if "variant_text" in v:
+        return v["variant_text"].encode("utf-8")
     return b"".join(text_escape(bytes.fromhex(h)) + b"\n" for h in v["strings_hex"])
 
 
@@ -295,7 +329,7 @@ def check_fixture(name, source, manifest):
         for p, e in view.items():
             if e[0] == "data" and not numeric(e[1]):
                 size = os.stat(m.path(p)).st_size
-                if "strings_hex" in e[1]:
+                if "strings_hex" in e[1] or "variant_text" in e[1]:
                     want = len(string_text(e[1]))
                     check(size == want, "%s: %r first stat says %d bytes, TF's text has %d" % (name, p, size, want))
         base_reads = m.data_reads()

@@ -5,7 +5,8 @@ Truth: tests/fixtures/folder/manifest.json (TF's reading of each step's checkpoi
 own files and `checkpoint` state file (parsed here), strace's record of what the daemon opened,
 and for ../shared/realckpt/estimator_dnn_iris_train_2017 the output of `ckptfs cat` per prefix.
 
-- the root holds one directory per checkpoint and `latest` -> the state file's checkpoint;
+- the root holds one directory per checkpoint, checkpoints.tsv and `latest` -> the state
+  file's checkpoint;
 - mounting, listing the root and stat'ing its entries open no .index (strace) and open no
   checkpoint (user.ckpt.opened); a checkpoint with a garbage index still mounts, only its own
   directory fails (EIO);
@@ -58,7 +59,7 @@ def copy_folder(src, dst):
 
 def check_root(m, d, what):
     names = set(os.listdir(m.mnt))
-    want = set(prefixes(d))
+    want = set(prefixes(d)) | {"checkpoints.tsv"}
     latest = state_latest(d)
     if latest:
         want.add("latest")
@@ -231,7 +232,8 @@ def check_foreign_state_file(tmp):
     with tm.Mount(d, what="foreign") as m:
         check(os.readlink(os.path.join(m.mnt, "latest")) == mid,
               "foreign state file: latest -> %r, want %r" % (os.readlink(os.path.join(m.mnt, "latest")), mid))
-        check(set(os.listdir(m.mnt)) == set(prefixes(FOLDER)) | {"latest"}, "foreign state file: root")
+        check(set(os.listdir(m.mnt)) == set(prefixes(FOLDER)) | {"latest", "checkpoints.tsv"},
+              "foreign state file: root")
 
 
 def check_v1_sharded():
@@ -246,7 +248,7 @@ def check_v1_sharded():
     src = os.path.join(d, manifest["prefix"])
     name = re.sub(r"-\d{5}-of-\d{5}$", "", manifest["prefix"])
     with tm.Mount(d, what="v1_sharded folder") as m:
-        want = {name} | ({"latest"} if os.path.exists(os.path.join(d, "checkpoint")) else set())
+        want = {name, "checkpoints.tsv"} | ({"latest"} if os.path.exists(os.path.join(d, "checkpoint")) else set())
         check(set(os.listdir(m.mnt)) == want, "v1_sharded folder: root %r, want %r" % (os.listdir(m.mnt), want))
         view = tm.expected_view(variables, tm.generated_names(src, variables))
         base = os.path.join(os.fsencode(m.mnt), name.encode())

@@ -11,6 +11,7 @@ tiny check counter that ends with "N passed, N failed".
 import json
 import os
 import subprocess
+import tempfile
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -114,6 +115,43 @@ def run(argv, timeout=120):
 
 def ckptfs(*args, timeout=120):
     return run([ckptfs_path()] + list(args), timeout=timeout)
+
+
+_cat_features = {}
+
+
+def cat_supports(feature, source, name):
+    """Whether the built `ckptfs cat` takes `--` ("dashdash") or `--name-file` ("name_file"),
+    probed once on a variable (source, name) that reads plainly."""
+    if feature not in _cat_features:
+        if feature == "dashdash":
+            r = ckptfs("cat", "--", source, name)
+        else:
+            with tempfile.NamedTemporaryFile() as f:
+                f.write(name if isinstance(name, bytes) else name.encode())
+                f.flush()
+                r = ckptfs("cat", "--name-file", f.name, source)
+        _cat_features[feature] = r.rc == 0
+    return _cat_features[feature]
+
+
+def cat_variable(source, name, plain_name):
+    """`ckptfs cat` of variable name (bytes): as an argument when a shell can pass it, after
+    `--` when it starts with '-', by --name-file (the raw bytes of the name) when it holds a
+    NUL. None when the built ckptfs lacks the way this name needs (plain_name: a variable that
+    reads plainly, for the probe)."""
+    if b"\0" in name:
+        if not cat_supports("name_file", source, plain_name):
+            return None
+        with tempfile.NamedTemporaryFile() as f:
+            f.write(name)
+            f.flush()
+            return ckptfs("cat", "--name-file", f.name, source)
+    if name.startswith(b"-"):
+        if not cat_supports("dashdash", source, plain_name):
+            return None if name == b"--index-only" else ckptfs("cat", source, name)
+        return ckptfs("cat", "--", source, name)
+    return ckptfs("cat", source, name)
 
 
 class LsRow:

@@ -111,7 +111,7 @@ def main():
             os.mkdir(mnt)
             import subprocess
             p = subprocess.run([T.ckptfs_path(), "mount", "s3://ckpts/sample/model.ckpt", mnt],
-                               env=env, capture_output=True, text=True, timeout=120)
+                               env=R.mount_env(env), capture_output=True, text=True, timeout=120)
             check(p.returncode == 0, "mount s3://ckpts/sample/model.ckpt" + ("" if p.returncode == 0 else ": " + p.stderr))
             if p.returncode == 0:
                 try:

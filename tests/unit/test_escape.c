@@ -7,6 +7,7 @@
 #include "escape.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Escape s[0..len) and return the display name ("" when shown as itself). */
@@ -33,8 +34,16 @@ static const struct {
     CASE("with space", ""), CASE("back\\slash", ""), CASE("ctrl\x01" "char", ""),
     CASE("caf\xc3\xa9", ""),
     /* '%' + the component. */
-    CASE("", "%"), CASE(".", "%."), CASE("..", "%.."), CASE("%", "%%"), CASE("%foo", "%%foo"),
+    CASE("", "%"), CASE(".", "%."), CASE("..", "%.."), CASE("%foo", "%%foo"),
     CASE("%2F", "%%2F"),
+    /* The component + '%': it ends like a generated name, or in the mark itself. */
+    CASE("a.raw", "a.raw%"), CASE("x.shape", "x.shape%"), CASE("x.dtype", "x.dtype%"),
+    CASE("x.npy", "x.npy%"), CASE("x.raw.shape", "x.raw.shape%"), CASE("end%", "end%%"),
+    CASE(".raw", ".raw%"), CASE("raw", ""), CASE("x.shapes", ""), CASE("x.RAW", ""),
+    /* Both marks. */
+    CASE("%", "%%%"), CASE("%.raw", "%%.raw%"), CASE("%x%", "%%x%%"),
+    /* Root file names are plain below the top (see top_level_root_names). */
+    CASE("variables.tsv", ""), CASE("graph.pbtxt", ""),
 #undef CASE
 };
 
@@ -45,15 +54,46 @@ START_TEST(short_components)
 }
 END_TEST
 
-/* The documented reverse of the first four rules: drop the first '%'. */
-START_TEST(dropping_the_percent_gives_the_component_back)
+/* The documented reverse (docs/format.md): "%" is the empty component; otherwise drop a last
+ * '%', then a first one. */
+static const char *unescape(const char *d, char *buf)
 {
-    static const char *const comps[] = {"", ".", "..", "%", "%foo", "%%x", "%~0123"};
+    size_t n = strlen(d);
+    if (n == 1 && d[0] == '%')
+        return "";
+    if (n > 0 && d[n - 1] == '%')
+        n--;
+    size_t from = d[0] == '%' ? 1 : 0;
+    memcpy(buf, d + from, n - from);
+    buf[n - from] = '\0';
+    return buf;
+}
+
+START_TEST(dropping_the_marks_gives_the_component_back)
+{
+    static const char *const comps[] = {"", ".", "..", "%", "%foo", "%%x", "%~0123", "a.raw",
+                                        "end%", "%.npy", "%%", "x.dtype%", "plain", "a%b"};
+    char buf[64];
     for (size_t i = 0; i < sizeof(comps) / sizeof(comps[0]); i++) {
         const char *d = esc(comps[i], strlen(comps[i]));
-        ck_assert_int_eq(d[0], '%');
-        ck_assert_str_eq(d + 1, comps[i]);
+        ck_assert_str_eq(unescape(d[0] ? d : comps[i], buf), comps[i]);
     }
+}
+END_TEST
+
+START_TEST(top_level_root_names)
+{
+    static const char *const roots[] = {"variables.tsv", "graph.pbtxt", "meta_graph.pbtxt",
+                                        "graph.dot", "object_graph.pbtxt", "saved_model.pbtxt",
+                                        "signatures.txt"};
+    char out[CKFS_DISPLAY_MAX + 1], want[64];
+    for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
+        snprintf(want, sizeof want, "%s%%", roots[i]);
+        ck_assert_uint_eq(ckfs_escape_component_at(roots[i], strlen(roots[i]), 1, out),
+                          strlen(want));
+        ck_assert_str_eq(out, want);
+    }
+    ck_assert_uint_eq(ckfs_escape_component_at("graph.pbtxt2", 12, 1, out), 0);
 }
 END_TEST
 
@@ -113,7 +153,7 @@ START_TEST(hashed_and_escaped_names_never_look_plain)
     memset(s, '%', sizeof s);
     ck_assert_int_eq(esc(s, sizeof s)[0], '%');
     ck_assert_int_eq(esc(s, 10)[0], '%');
-    ck_assert_str_eq(esc(s, 2), "%%%");
+    ck_assert_str_eq(esc(s, 2), "%%%%");
 }
 END_TEST
 
@@ -122,7 +162,8 @@ int main(void)
     Suite *s = suite_create("escape");
     TCase *tc = tcase_create("escape");
     tcase_add_test(tc, short_components);
-    tcase_add_test(tc, dropping_the_percent_gives_the_component_back);
+    tcase_add_test(tc, dropping_the_marks_gives_the_component_back);
+    tcase_add_test(tc, top_level_root_names);
     tcase_add_test(tc, components_up_to_240_bytes_are_kept);
     tcase_add_test(tc, long_components_are_hashed);
     tcase_add_test(tc, nul_bytes_force_the_hash_and_show_as_question_marks);

@@ -135,6 +135,24 @@ START_TEST(bad_numbers_are_rejected)
 }
 END_TEST
 
+START_TEST(live_folder_options)
+{
+    /* docs/mount.md: poll= defaults to 1 s, idle= to 30 s; decimals allowed */
+    ckfs_opts o = parsed_ok("");
+    ck_assert(o.poll == 1.0 && o.idle == 30.0 && o.noinotify == 0);
+    o = parsed_ok("poll=5,idle=600");
+    ck_assert(o.poll == 5.0 && o.idle == 600.0);
+    o = parsed_ok("poll=0.25,idle=0,noinotify");
+    ck_assert(o.poll == 0.25 && o.idle == 0.0 && o.noinotify == 1);
+    static const char *const bad[] = {
+        "poll", "poll=", "poll=0", "poll=-1", "poll=abc", "poll=1s", "poll=86401",
+        "idle=-0.5", "idle=", "idle=x", "idle",
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
+        rejected(bad[k], bad[k][0] == 'p' ? "option poll" : "option idle");
+}
+END_TEST
+
 START_TEST(later_values_win_across_calls)
 {
     ckfs_opts o;
@@ -160,6 +178,7 @@ int main(void)
     tcase_add_test(tc, unknown_options_are_named);
     tcase_add_test(tc, bad_numbers_are_rejected);
     tcase_add_test(tc, later_values_win_across_calls);
+    tcase_add_test(tc, live_folder_options);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
