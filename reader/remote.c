@@ -390,8 +390,14 @@ int ckpt_source_resolve(const char *source, const ckpt_net_opts *opts, ckpt_sour
 {
     memset(out, 0, sizeof *out);
     if (!ckpt_is_url(source)) {
+        /* The source as given: ckpt_open_src resolves it (resolving twice is not idempotent
+         * for a SavedModel of constants, whose variables prefix names no file). */
         out->src = ckpt_bytesrc_local();
-        int rc = ckpt_resolve_prefix(source, &out->prefix, err);
+        char *resolved = NULL;
+        int rc = ckpt_resolve_prefix(source, &resolved, err);
+        free(resolved);
+        if (!rc && !(out->prefix = strdup(source)))
+            rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
         if (!rc && ckpt_is_directory(source)) {
             char *sm = join(source, "saved_model.pb");
             if (sm && ckpt_is_regular_file(sm))

@@ -74,7 +74,8 @@ int ckpt_remote_list(ckpt_bytesrc *src, const char *dir, char ***names, size_t *
 /* What a SOURCE string resolved to. */
 typedef struct ckpt_source {
     const ckpt_bytesrc *src; /* reads every file of the checkpoint */
-    char *prefix;            /* what ckpt_open_src opens: a V2 prefix or a V1 file */
+    char *prefix;            /* what ckpt_open_src opens: for a URL the V2 prefix or V1 file
+                                it resolved to; for a path the path (checked to resolve) */
     char *saved_model;       /* the saved_model.pb when SOURCE is a SavedModel, else NULL */
     int remote;              /* src is a remote source (owned: see ckpt_source_free) */
 } ckpt_source;
