@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
-#include <syslog.h>
 
 #include "idle.h"
 #include <unistd.h>
@@ -39,16 +38,15 @@
 
 void ckfs_log(const ckfs *fs, const char *fmt, ...)
 {
+    char line[CKFS_LOG_LINE_MAX];
     va_list ap;
     va_start(ap, fmt);
-    if (fs->foreground) {
-        fputs("ckptfs: ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
-    } else {
-        vsyslog(LOG_ERR, fmt, ap);
-    }
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    if (fs->foreground)
+        fprintf(stderr, "ckptfs: %s\n", line);
+    else
+        ckfs_syslog_line((ckfs_syslog *)&fs->syslog, line);
 }
 
 void ckfs_log_warning(void *ctx, const char *msg)

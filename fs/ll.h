@@ -20,6 +20,7 @@
 
 #include "mntopts.h"
 #include "ns.h"
+#include "logger.h"
 #include "view.h"
 
 #include <pthread.h>
@@ -31,6 +32,7 @@
 typedef struct ckfs {
     ckfs_opts opts;
     int foreground;           /* log to stderr, else syslog */
+    ckfs_syslog syslog;       /* the daemon's logger connection (never blocks) */
     struct fuse_session *se;
     int ready_fd;             /* write end of the pipe the waiting parent reads; -1 if none */
     int no_opendir;           /* the kernel skips OPENDIR when we answer ENOSYS; set at init */
@@ -54,6 +56,9 @@ typedef struct ckfs {
 
 /* The operations table. */
 extern const struct fuse_lowlevel_ops ckfs_ll_ops;
+
+/* Longest log line; longer ones are cut. */
+#define CKFS_LOG_LINE_MAX 1024
 
 /* Log one line (to stderr in the foreground, else to syslog). */
 void ckfs_log(const ckfs *fs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

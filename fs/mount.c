@@ -31,7 +31,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <syslog.h>
 #include <unistd.h>
 
 /* Name for messages: how the user invoked us. */
@@ -257,7 +256,7 @@ static void run_daemon(ckfs *fs, int ready_fd, int single)
 {
     fs->ready_fd = ready_fd;
     fs->foreground = 0;
-    openlog("ckptfs", LOG_PID, LOG_DAEMON);
+    ckfs_syslog_init(&fs->syslog);
     if (setsid() < 0) {
         /* Already a session leader: fine. */
     }
@@ -278,7 +277,7 @@ static void run_daemon(ckfs *fs, int ready_fd, int single)
     fuse_session_unmount(fs->se);
     fuse_session_destroy(fs->se);
     ckfs_destroy(fs);
-    closelog();
+    ckfs_syslog_close(&fs->syslog);
     exit(rc == 0 ? 0 : CKPTFS_EXIT_FUSE);
 }
 
@@ -417,8 +416,11 @@ static int do_mount(const char *source, const char *mnt, const ckfs_opts *o, int
     }
     if (!foreground) {
         rc = daemonize(fs, mnt, single);
-        if (rc >= 0)
-            return rc; /* the daemon owns the mount and the context now */
+        if (rc >= 0) {
+            /* The daemon owns the mount now: drop this process's copies of the session and
+             * the context (closing descriptors the child holds its own of), never unmount. */
+            goto out_session;
+        }
         rc = CKPTFS_EXIT_FUSE;
     } else {
         rc = serve(fs, single, fs->opts.max_threads) == 0 ? CKPTFS_EXIT_OK : CKPTFS_EXIT_FUSE;

@@ -122,7 +122,8 @@ int ckpt_folder_scan(const char *dir, ckpt_folder *out, ckpt_err *err)
             rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     }
     if (!rc) {
-        qsort(out->items, out->n, sizeof *out->items, item_cmp);
+        if (out->n) /* qsort must not see NULL, even for no items */
+            qsort(out->items, out->n, sizeof *out->items, item_cmp);
         for (size_t i = 0; latest && i < out->n; i++) {
             const char *pb = base_name(out->items[i].prefix);
             if (!strcmp(out->items[i].name, base_name(latest)) || !strcmp(pb, base_name(latest)))

@@ -640,10 +640,8 @@ def case_sliced_variants(case_dir):
 # driver
 
 
-# Cases whose manifest the fixture tests must not iterate yet: a variant saved in slices is
-# assembled by the reader (unit.test_partition checks it against TF's whole tensor), but the
-# text renderer of reader/text/ still refuses it. Rename the file when it no longer does.
-PENDING = {"sliced_variants": "manifest.pending.json"}
+# Cases whose manifest the fixture tests must not iterate yet (none at present).
+PENDING = {}
 
 
 def run_case(case, out):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every test of ckptfs on a fresh Debian/Ubuntu machine (as root): installs what is missing
-# (including the TensorFlow oracle), builds twice (plain, and with ASan+UBSan), runs the unit
-# tests, the fixture and real-checkpoint tests, the real FUSE mounts and the TF oracle tier.
+# (including the TensorFlow oracle), builds three times (plain; ASan+UBSan; clang's libFuzzer),
+# runs the unit tests, the fixture and real-checkpoint tests, the real FUSE mounts, the TF
+# oracle tier, the sanitizer tiers (mounts included) and a short smoke run of every fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh --tf
@@ -13,6 +14,13 @@ ctest --test-dir build --output-on-failure -j2 --timeout 900
 
 echo "== build (AddressSanitizer + UBSan)"
 BUILD_DIR=build-asan bash scripts/build.sh -DCKPT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
-echo "== tests (sanitizer build: unit, CLI, real and hostile checkpoints)"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j2 --timeout 900 -R '^(unit|cli|real|hostile)\.'
+echo "== tests (sanitizer build: unit, CLI, real and hostile checkpoints, mounts, fuzz replays)"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure -j2 --timeout 900 \
+    -R '^(unit|cli|real|hostile|fuzz|e2e|nfs)\.'
+
+echo "== fuzz smoke (clang libFuzzer, ${FUZZ_SECONDS:-10} s per target; docs/fuzzing.md)"
+CC=clang cmake -S . -B build-fuzz -DCKPT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-fuzz -j"$(nproc)"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-10}"

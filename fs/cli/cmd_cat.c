@@ -5,14 +5,18 @@
 #include "arraytext.h"
 #include "dtype.h"
 #include "render.h"
+#include "strtext.h"
 
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 const cli_command cli_cat_command = {
     "cat", cli_cat, "print a variable's bytes, or its values as text",
-    "usage: ckptfs cat [--text] SOURCE NAME\n"
+    "usage: ckptfs cat [--text] [--] SOURCE NAME\n"
+    "       ckptfs cat [--text] --name-file FILE SOURCE\n"
     "Write variable NAME of SOURCE to stdout as a mount serves it: numeric tensors as their\n"
     "stored bytes (little-endian, C order), string tensors one escaped element per line,\n"
     "variant tensors as text. NAME may end in \":0\". Only NAME's own data shard is read, so\n"
@@ -23,8 +27,14 @@ const cli_command cli_cat_command = {
     "            columns, 75 characters a line, each float the shortest decimal that reads back\n"
     "            to the same value; bfloat16/float8/float4 print as their float32 values,\n"
     "            int4/uint4/int2/uint2 as integers, strings quoted with the mount's escapes\n"
-    "            (and \\\" for a quote).\n",
+    "            (and \\\" for a quote).\n"
+    "  --        what follows is SOURCE and NAME, even when it starts with '-'\n"
+    "  --name-file FILE  NAME is the whole content of FILE, byte for byte (nothing stripped;\n"
+    "            '-' reads standard input): for names no shell can pass (NUL, newline)\n",
 };
+
+/* Longest name --name-file accepts (TF's own keys are far shorter). */
+#define CAT_NAME_FILE_MAX (1u << 20)
 
 /* Tensors up to this size are verified before any byte reaches stdout. */
 #define CAT_VERIFY_FIRST_MAX (256u << 20)
@@ -109,12 +119,58 @@ static int cat_values(ckpt_checkpoint *c, size_t idx, const ckpt_var *v, ckpt_er
     return rc;
 }
 
+/* The whole of path ("-": stdin) as a name: 0 and *name (malloc'd), *len; else an exit code. */
+static int read_name_file(const char *path, char **name, size_t *len)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) {
+        cli_error(path, strerror(errno));
+        return CKPTFS_EXIT_USAGE;
+    }
+    char *buf = malloc(CAT_NAME_FILE_MAX + 1);
+    size_t n = buf ? fread(buf, 1, CAT_NAME_FILE_MAX + 1, f) : 0;
+    int bad = ferror(f);
+    if (f != stdin)
+        fclose(f);
+    if (!buf || bad || n > CAT_NAME_FILE_MAX) {
+        cli_error(path, !buf ? "out of memory" : bad ? "read error" : "longer than any name");
+        free(buf);
+        return !buf || bad ? CKPTFS_EXIT_READ : CKPTFS_EXIT_USAGE;
+    }
+    *name = buf;
+    *len = n;
+    return 0;
+}
+
+/* Find name[0..nlen) in c; "NAME:0" as tf.train.load_variable takes it when exact is 0. */
+static int find_var(ckpt_checkpoint *c, const char *name, size_t nlen, int exact, size_t *idx)
+{
+    if (ckpt_find(c, name, nlen, idx) == 0)
+        return 0;
+    return !exact && nlen > 2 && !memcmp(name + nlen - 2, ":0", 2)
+               ? ckpt_find(c, name, nlen - 2, idx)
+               : CKPT_E_NOTFOUND;
+}
+
+static void no_such_var(const char *source, const char *name, size_t nlen)
+{
+    size_t n = ckpt_tstring_escape((const uint8_t *)name, nlen, NULL);
+    char *esc = malloc(n + 1);
+    if (esc)
+        esc[ckpt_tstring_escape((const uint8_t *)name, nlen, esc)] = 0;
+    char msg[512];
+    snprintf(msg, sizeof msg, "no variable named \"%.300s\" (ckptfs ls lists them)",
+             esc ? esc : "?");
+    cli_error(source, msg);
+    free(esc);
+}
+
 int cli_cat(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv))
         return cli_help(&cli_cat_command);
     int text = 0, npos = 0, opts_done = 0;
-    const char *pos[2] = {NULL, NULL};
+    const char *pos[2] = {NULL, NULL}, *name_file = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!opts_done && !strcmp(a, "--"))
@@ -123,6 +179,8 @@ int cli_cat(int argc, char **argv)
             text = 1;
         else if (!opts_done && !strcmp(a, "--index-only"))
             continue;
+        else if (!opts_done && !strcmp(a, "--name-file") && i + 1 < argc)
+            name_file = argv[++i];
         else if (!opts_done && a[0] == '-' && a[1])
             return cli_usage_error(&cli_cat_command, "unknown option %s", a);
         else if (npos < 2)
@@ -130,24 +188,29 @@ int cli_cat(int argc, char **argv)
         else
             return cli_usage_error(&cli_cat_command, "too many arguments");
     }
-    if (npos != 2)
-        return cli_usage_error(&cli_cat_command, "expected SOURCE and NAME");
-    ckpt_checkpoint *c;
-    int rc = cli_open_source(pos[0], &c);
+    if (npos != (name_file ? 1 : 2))
+        return cli_usage_error(&cli_cat_command, name_file ? "expected SOURCE (NAME is in the "
+                                                             "--name-file)"
+                                                           : "expected SOURCE and NAME");
+    char *owned = NULL;
+    const char *name = pos[1];
+    size_t nlen = name ? strlen(name) : 0;
+    int rc = name_file ? read_name_file(name_file, &owned, &nlen) : 0;
     if (rc)
         return rc;
+    if (owned)
+        name = owned;
+    ckpt_checkpoint *c;
+    rc = cli_open_source(pos[0], &c);
     size_t idx;
-    const char *name = pos[1];
-    size_t nlen = strlen(name);
-    /* tf.train.load_variable accepts "name:0"; so do we. */
-    if (ckpt_find(c, name, nlen, &idx) != 0 &&
-        !(nlen > 2 && !strcmp(name + nlen - 2, ":0") && ckpt_find(c, name, nlen - 2, &idx) == 0)) {
-        char msg[256 + CKPT_ERR_MSG_MAX];
-        snprintf(msg, sizeof msg, "no variable named \"%s\" (ckptfs ls lists them)", name);
-        cli_error(pos[0], msg);
+    if (rc == 0 && find_var(c, name, nlen, name_file != NULL, &idx)) {
+        no_such_var(pos[0], name, nlen);
         ckpt_close(c);
-        return CKPTFS_EXIT_SOURCE;
+        rc = CKPTFS_EXIT_SOURCE;
     }
+    free(owned);
+    if (rc)
+        return rc;
     ckpt_var v;
     ckpt_get(c, idx, &v);
     ckpt_err err;

@@ -1,5 +1,6 @@
 /* cmd_ls.c - `ckptfs ls` (see cli.h). */
 #include "cli.h"
+#include "glob.h"
 
 #include "dtype.h"
 #include "exitcodes.h"
@@ -8,7 +9,6 @@
 #include "strtext.h"
 #include "utf8.h"
 
-#include <fnmatch.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,7 +149,7 @@ int cli_ls(int argc, char **argv)
         ckpt_get(c, i, &v);
         if (longform)
             tsv_line(&tsv, &tpos, &s, &e);
-        if (pos[1] && fnmatch(pos[1], v.name, 0) != 0)
+        if (pos[1] && !cli_glob_match(pos[1], v.name, v.name_len))
             continue;
         if (longform) {
             ckpt_strbuf_put(&out, tsv.data + s, e - s);

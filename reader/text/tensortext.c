@@ -43,9 +43,6 @@ static int render_variant(ckpt_checkpoint *c, size_t i, const ckpt_var *v, ckpt_
 {
     int nl = (int)(v->name_len > ERR_NAME_MAX ? ERR_NAME_MAX : v->name_len);
     uint64_t count;
-    if (v->flags & CKPT_VAR_PARTITIONED)
-        return ckpt_err_set(err, CKPT_E_UNSUPPORTED, "variable \"%.*s\": a variant tensor saved "
-                            "in slices cannot be shown", nl, v->name);
     if (ckpt_shape_numel(v->rank, v->dims, &count))
         return ckpt_err_set(err, CKPT_E_CORRUPT, "variable \"%.*s\": invalid shape", nl, v->name);
     uint8_t *raw;

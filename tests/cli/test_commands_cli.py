@@ -226,11 +226,14 @@ def case_cat_text():
         for v in m["variables"][:40]:
             if v["dtype"] in ("variant", "resource"):
                 continue
-            x = reader.get_tensor(v["name"])
+            try:
+                x = reader.get_tensor(v["name"])
+            except Exception:  # noqa: BLE001 - e.g. partitioned strings, which TF reads by restore
+                continue
             if isinstance(x, bytes):
                 x = np.array(x, dtype=object)
             want = numpy_text(x)
-            r = tl.ckptfs("cat", "--text", src, v["name"])
+            r = tl.cat_variable(src, v["name"], "--text")
             T.ok(r.rc == 0 and r.out == want, "%s %s: cat --text: %s\n got  %r\n want %r"
                  % (os.path.basename(case), v["name"], r.describe(), r.out[:300], want[:300]))
     # Wide enough to wrap and to need every value: numpy's own layout, no ellipsis.

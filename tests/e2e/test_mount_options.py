@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -127,8 +128,24 @@ def case_syslog(tmp):
     except OSError as e:
         print("note: cannot bind /dev/log (%s): syslog check left out" % e)
         return
+    # Drain the socket all along: while it exists every daemon on the machine logs to it, and
+    # the daemons must never wait for a logger (fs/logger.h); nor should this test lose lines.
+    got = []
+    stop = threading.Event()
+
+    def drain():
+        sock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                got.append(sock.recv(65536))
+            except socket.timeout:
+                pass
+            except OSError:
+                return
+
+    t = threading.Thread(target=drain, daemon=True)
+    t.start()
     try:
-        sock.settimeout(5)
         src, _, on1 = partial_copy(os.path.join(tmp, "sys"))
         mnt = tempfile.mkdtemp(dir=tmp)
         r = subprocess.run([tm.MOUNT, src, mnt], capture_output=True)
@@ -139,14 +156,44 @@ def case_syslog(tmp):
         except OSError:
             pass
         tm.unmount(mnt)
-        got = b""
+        deadline = time.time() + 5
+        while time.time() < deadline and not any(on1[0] in g for g in got):
+            time.sleep(0.1)
+        lines = [g for g in got if on1[0] in g]
+        check(lines and b"ckptfs[" in lines[0],
+              "syslog got the daemon's line naming the variable: %r" % got[-3:])
+    finally:
+        stop.set()
+        t.join()
+        sock.close()
+        os.unlink("/dev/log")
+
+
+def case_syslog_stalled(tmp):
+    """A logger that takes no lines (bound, never read: its queue fills) must not stall the
+    daemon: 2,000 reads that each log a line all answer EIO promptly (lines are dropped)."""
+    if os.path.exists("/dev/log") or os.geteuid() != 0:
+        print("note: /dev/log exists or not root: stalled-logger check left out")
+        return
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        sock.bind("/dev/log")
+    except OSError as e:
+        print("note: cannot bind /dev/log (%s): stalled-logger check left out" % e)
+        return
+    try:
+        src, _, on1 = partial_copy(os.path.join(tmp, "stall"))
+        mnt = tempfile.mkdtemp(dir=tmp)
+        r = subprocess.run([tm.MOUNT, src, mnt], capture_output=True)
+        check(r.returncode == 0, "daemonized mount with a missing shard: %r" % r.stderr)
+        code = ("import os,sys\nfor _ in range(2000):\n    try:\n        open(sys.argv[1],'rb').read()\n"
+                "    except OSError:\n        pass\n")
         try:
-            while on1[0] not in got:
-                got += sock.recv(65536)
-        except socket.timeout:
-            pass
-        check(b"ckptfs" in got and on1[0] in got,
-              "syslog got the daemon's line naming the variable: %r" % got[-300:])
+            subprocess.run([sys.executable, "-c", code, os.path.join(os.fsencode(mnt), on1[0])],
+                           timeout=60, check=True)
+        except subprocess.TimeoutExpired:
+            check(False, "reads logging to a stalled logger hung the daemon")
+        tm.unmount(mnt)
     finally:
         sock.close()
         os.unlink("/dev/log")
@@ -164,6 +211,8 @@ def main():
         case_debug(tmp)
         case_missing_shard_foreground(tmp)
         case_syslog(tmp)
+        os.makedirs(os.path.join(tmp, "stall"))
+        case_syslog_stalled(tmp)
     finally:
         for line in open("/proc/mounts"):
             m = line.split()[1]

@@ -117,41 +117,19 @@ def ckptfs(*args, timeout=120):
     return run([ckptfs_path()] + list(args), timeout=timeout)
 
 
-_cat_features = {}
-
-
-def cat_supports(feature, source, name):
-    """Whether the built `ckptfs cat` takes `--` ("dashdash") or `--name-file` ("name_file"),
-    probed once on a variable (source, name) that reads plainly."""
-    if feature not in _cat_features:
-        if feature == "dashdash":
-            r = ckptfs("cat", "--", source, name)
-        else:
-            with tempfile.NamedTemporaryFile() as f:
-                f.write(name if isinstance(name, bytes) else name.encode())
-                f.flush()
-                r = ckptfs("cat", "--name-file", f.name, source)
-        _cat_features[feature] = r.rc == 0
-    return _cat_features[feature]
-
-
-def cat_variable(source, name, plain_name):
-    """`ckptfs cat` of variable name (bytes): as an argument when a shell can pass it, after
-    `--` when it starts with '-', by --name-file (the raw bytes of the name) when it holds a
-    NUL. None when the built ckptfs lacks the way this name needs (plain_name: a variable that
-    reads plainly, for the probe)."""
+def cat_variable(source, name, *opts):
+    """`ckptfs cat [opts]` of variable name (bytes or str): as an argument when a shell can
+    pass it, after `--` when it starts with '-', by --name-file (the raw bytes of the name)
+    when it holds a NUL (docs: `ckptfs cat --help`)."""
+    name = name if isinstance(name, bytes) else name.encode("utf-8", "surrogateescape")
     if b"\0" in name:
-        if not cat_supports("name_file", source, plain_name):
-            return None
         with tempfile.NamedTemporaryFile() as f:
             f.write(name)
             f.flush()
-            return ckptfs("cat", "--name-file", f.name, source)
+            return ckptfs("cat", *opts, "--name-file", f.name, source)
     if name.startswith(b"-"):
-        if not cat_supports("dashdash", source, plain_name):
-            return None if name == b"--index-only" else ckptfs("cat", source, name)
-        return ckptfs("cat", "--", source, name)
-    return ckptfs("cat", source, name)
+        return ckptfs("cat", *opts, "--", source, name)
+    return ckptfs("cat", *opts, source, name)
 
 
 class LsRow:
