@@ -114,16 +114,24 @@ static int set_umask(ckfs_opts *o, const char *name, const char *val, char *msg,
 /* Largest max_threads accepted: a bound that turns a typo into an error, not a thread storm. */
 #define MAX_THREADS_LIMIT 1024
 
+/* A count in 1..max for option name; -1 and msg otherwise. */
+static int parse_count(const char *name, const char *val, unsigned long max, unsigned long *x,
+                       char *msg, size_t msgsize)
+{
+    if (parse_ulong(val, 10, max, x) || *x == 0) {
+        snprintf(msg, msgsize, "option %s needs a number 1..%lu, got '%s'", name, max,
+                 val ? val : "");
+        return -1;
+    }
+    return 0;
+}
+
 static int set_max_threads(ckfs_opts *o, const char *name, const char *val, char *msg,
                            size_t msgsize)
 {
-    (void)name;
     unsigned long x;
-    if (parse_ulong(val, 10, MAX_THREADS_LIMIT, &x) || x == 0) {
-        snprintf(msg, msgsize, "option max_threads needs a number 1..%d, got '%s'",
-                 MAX_THREADS_LIMIT, val ? val : "");
+    if (parse_count(name, val, MAX_THREADS_LIMIT, &x, msg, msgsize))
         return -1;
-    }
     o->max_threads = (int)x;
     return 0;
 }
@@ -154,6 +162,62 @@ static int set_read(ckfs_opts *o, const char *name, const char *val, char *msg, 
     }
     snprintf(msg, msgsize, "option read must be 'buf' or 'splice', got '%s'", val ? val : "");
     return -1;
+}
+
+/* Bounds that turn a typo into an error: a day of silence, a terabyte of memory. */
+#define NET_TIMEOUT_LIMIT 86400
+#define CACHE_SIZE_LIMIT (1ull << 40)
+
+static int set_cache_size(ckfs_opts *o, const char *name, const char *val, char *msg,
+                          size_t msgsize)
+{
+    (void)name;
+    char num[32];
+    size_t n = val ? strlen(val) : 0;
+    unsigned long long mult = 1;
+    if (n && strchr("kKmMgG", val[n - 1])) {
+        mult = strchr("kK", val[n - 1])   ? 1ull << 10
+               : strchr("mM", val[n - 1]) ? 1ull << 20
+                                          : 1ull << 30;
+        n--;
+    }
+    unsigned long x = 0;
+    int bad = n == 0 || n >= sizeof num;
+    if (!bad) {
+        memcpy(num, val, n);
+        num[n] = '\0';
+        bad = parse_ulong(num, 10, CACHE_SIZE_LIMIT >> 10, &x) || x == 0 ||
+              x * mult > CACHE_SIZE_LIMIT;
+    }
+    if (bad) {
+        snprintf(msg, msgsize, "option cache_size needs a size like 64M or 1G, got '%s'",
+                 val ? val : "");
+        return -1;
+    }
+    o->cache_size = x * mult;
+    return 0;
+}
+
+static int set_cache_dir(ckfs_opts *o, const char *name, const char *val, char *msg,
+                         size_t msgsize)
+{
+    (void)name;
+    if (!val || !*val || strlen(val) >= sizeof o->cache_dir) {
+        snprintf(msg, msgsize, "option cache_dir needs a directory");
+        return -1;
+    }
+    snprintf(o->cache_dir, sizeof o->cache_dir, "%s", val);
+    return 0;
+}
+
+static int set_net_timeout(ckfs_opts *o, const char *name, const char *val, char *msg,
+                           size_t msgsize)
+{
+    unsigned long x;
+    if (parse_count(name, val, NET_TIMEOUT_LIMIT, &x, msg, msgsize))
+        return -1;
+    o->net_timeout = (unsigned)x;
+    return 0;
 }
 
 /* poll= and idle=: seconds, decimals allowed ("0.5"); poll must be above 0, as a zero
@@ -189,6 +253,9 @@ static const struct {
     {"poll", set_seconds},
     {"idle", set_seconds},
     {"timeout", set_timeout},
+    {"cache_size", set_cache_size},
+    {"cache_dir", set_cache_dir},
+    {"net_timeout", set_net_timeout},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

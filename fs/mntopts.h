@@ -31,6 +31,10 @@ typedef struct ckfs_opts {
     int noinotify;     /* training folders: no inotify, revalidate by polling only */
     unsigned timeout;  /* timeout=SECONDS: unmount after that long idle; 0 = never */
     char kernel[256];  /* kernel mount flags to pass on, comma-separated ("nosuid,nodev") */
+    /* Remote sources (URLs): 0 / "" = the defaults of ckpt_net_opts_init (remote.h). */
+    unsigned long long cache_size; /* cache_size=BYTES[K|M|G]: in-memory block cache */
+    char cache_dir[1024];          /* cache_dir=DIR: keep fetched blocks on disk too */
+    unsigned net_timeout;          /* net_timeout=SECONDS: a silent server fails reads (EIO) */
 } ckfs_opts;
 
 #define CKFS_POLL_DEFAULT 1.0

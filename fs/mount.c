@@ -10,6 +10,7 @@
 #include "util.h"
 
 #include "fileio.h"
+#include "remote.h"
 
 #include "escape.h"
 #include "exitcodes.h"
@@ -41,11 +42,13 @@ static void usage(FILE *f)
             "usage: mount.ckptfs SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
             "       ckptfs mount SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
             "SOURCE is a checkpoint prefix (model.ckpt) or any of its files, a SavedModel\n"
-            "directory, or a training folder (one subdirectory per checkpoint).\n"
+            "directory, or a training folder (one subdirectory per checkpoint); or any of\n"
+            "those as an http://, https://, s3:// or gs:// URL.\n"
             "  -f   stay in the foreground     -d  debug output (implies -f)\n"
             "  -s   single-threaded\n"
             "options (-o): uid=N gid=N umask=OOO allow_other allow_root npy timeout=SECONDS\n"
             "              max_threads=N read=buf|splice nosuid nodev noexec noatime\n"
+            "              cache_size=64M cache_dir=DIR net_timeout=30 (URL sources)\n"
             "              force (accepted, does nothing: missing shards never refuse a mount)\n"
             "The mount is always read-only. A daemon (no -f) logs to syslog. See\n"
             "mount.ckptfs(8).\n");
@@ -60,6 +63,8 @@ static void warn_stderr(void *ctx, const char *msg)
 /* Absolute form of the source for /proc/mounts (a prefix need not exist as a file). */
 static char *absolute_source(const char *src)
 {
+    if (ckpt_is_url(src))
+        return strdup(src);
     char *r = realpath(src, NULL);
     if (r)
         return r;
@@ -106,16 +111,40 @@ static void ckfs_destroy(ckfs *fs)
     free(fs);
 }
 
+/* What the -o options ask of remote sources. */
+static void net_opts(const ckfs_opts *o, ckpt_net_opts *n)
+{
+    ckpt_net_opts_init(n);
+    if (o->cache_size)
+        n->cache_size = o->cache_size;
+    if (o->cache_dir[0])
+        n->cache_dir = o->cache_dir;
+    if (o->net_timeout)
+        n->timeout_sec = o->net_timeout;
+}
+
 /*
  * Open the source; on failure print why and return the exit code. Missing data shards do not
  * refuse the mount (as TensorFlow lists such a checkpoint): everything is listed, reading a
- * variable of a missing shard fails with EIO and a log line.
+ * variable of a missing shard fails with EIO and a log line. A URL goes through the remote
+ * resolver with the -o network options; a remote SavedModel's saved_model.pb goes to *sm
+ * when it is still NULL.
  */
-static int open_checkpoint(const char *source, ckpt_checkpoint **c)
+static int open_checkpoint(const char *source, const ckfs_opts *o, ckpt_checkpoint **c,
+                           char **sm)
 {
     ckpt_err err;
     ckpt_err_clear(&err);
-    int rc = ckpt_open(source, CKPT_OPEN_MISSING_SHARDS_OK, c, &err);
+    ckpt_net_opts net;
+    net_opts(o, &net);
+    ckpt_source s;
+    int rc = ckpt_source_resolve(source, &net, &s, &err);
+    if (rc == 0) {
+        rc = ckpt_open_src(s.src, s.prefix, CKPT_OPEN_MISSING_SHARDS_OK, c, &err);
+        if (rc == 0 && !*sm && s.remote && s.saved_model)
+            *sm = strdup(s.saved_model);
+        ckpt_source_free(&s);
+    }
     if (rc == 0)
         return 0;
     fprintf(stderr, "%s: %s\n", prog, err.msg);
@@ -270,7 +299,7 @@ static int make_ns(const char *source, const char *mnt, const ckfs_opts *o, ckfs
         }
     } else {
         ckpt_checkpoint *c;
-        rc = open_checkpoint(source, &c);
+        rc = open_checkpoint(source, o, &c, &sm);
         if (rc)
             goto out;
         warn_missing_shards(c);

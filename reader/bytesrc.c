@@ -4,12 +4,38 @@
  */
 #include "bytesrc.h"
 
+#include "source.h"
+
+#include <errno.h>
+
 #include <string.h>
+#include <unistd.h>
 
 int ckpt_file_open(const ckpt_bytesrc *src, const char *name, ckpt_file **out, ckpt_err *err)
 {
     *out = NULL;
     return src->ops->open(src->state, name, out, err);
+}
+
+int ckpt_bytesrc_stat(const ckpt_bytesrc *src, const char *name, ckpt_err *err)
+{
+    if (src->ops->stat)
+        return src->ops->stat(src->state, name, err);
+    struct stat st;
+    if (stat(name, &st) != 0)
+        return ckpt_err_set(err, errno == ENOENT ? CKPT_E_NOTFOUND : CKPT_E_IO, "%s: %s", name,
+                            strerror(errno));
+    if (!S_ISREG(st.st_mode) || access(name, R_OK) != 0)
+        return ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: not a readable file", name);
+    return 0;
+}
+
+int ckpt_bytesrc_resolve(const ckpt_bytesrc *src, const char *source, char **prefix,
+                         ckpt_err *err)
+{
+    if (src->ops->resolve)
+        return src->ops->resolve(src->state, source, prefix, err);
+    return ckpt_resolve_prefix(source, prefix, err);
 }
 
 int ckpt_file_pread(ckpt_file *f, void *buf, size_t n, uint64_t off, ckpt_err *err)

@@ -8,11 +8,11 @@
  * is a new implementation of these two vtables and nothing else changes. Local files
  * (bytesrc_local.c) are the only implementation today.
  *
- * Not yet behind the seam: resolving what the user named (source.c, folder.c) lists
- * directories and stats names with plain POSIX calls. A remote source would add two operations
- * to ckpt_bytesrc_ops there, "stat a name" (exists? regular file? directory?) and "list a
- * directory" (names under a prefix: an S3 ListObjectsV2 with a delimiter), and source.c and
- * folder.c would call them instead of stat/opendir; nothing below resolution would change.
+ * Resolving what the user named goes through the source too: ckpt_bytesrc_stat asks whether a
+ * name is a file, ckpt_bytesrc_resolve turns a source string into a prefix. The local source
+ * leaves both to the POSIX rules of source.c; the remote one (bytesrc_http.c) answers them
+ * with its first range request of each file, or a listing. Folders of local checkpoints
+ * (folder.c) are still listed with opendir.
  */
 #ifndef CKPT_BYTESRC_H
 #define CKPT_BYTESRC_H
@@ -75,6 +75,11 @@ typedef struct ckpt_bytesrc_ops {
     /* Open name, accepting only a regular file, without blocking on FIFOs or devices.
      * CKPT_E_NOTFOUND when absent, CKPT_E_IO otherwise; the message names the file. */
     int (*open)(void *state, const char *name, ckpt_file **out, ckpt_err *err);
+    /* Optional (NULL: stat(2)): 0 if name is a readable regular file, CKPT_E_NOTFOUND if not,
+     * another code when the answer cannot be had (a server that fails). */
+    int (*stat)(void *state, const char *name, ckpt_err *err);
+    /* Optional (NULL: ckpt_resolve_prefix of source.h): what the user named to a prefix. */
+    int (*resolve)(void *state, const char *source, char **prefix, ckpt_err *err);
 } ckpt_bytesrc_ops;
 
 /* A source of files: an ops table and its state (a base URL, a cache, ...). */
@@ -85,6 +90,13 @@ typedef struct ckpt_bytesrc {
 
 /* The local filesystem (process-wide, never freed). */
 const ckpt_bytesrc *ckpt_bytesrc_local(void);
+
+/* Whether name is a readable regular file of src (see ckpt_bytesrc_ops.stat). */
+int ckpt_bytesrc_stat(const ckpt_bytesrc *src, const char *name, ckpt_err *err);
+
+/* Resolve source to a checkpoint prefix through src (see ckpt_bytesrc_ops.resolve). */
+int ckpt_bytesrc_resolve(const ckpt_bytesrc *src, const char *source, char **prefix,
+                         ckpt_err *err);
 
 /* Open name through src (see ckpt_bytesrc_ops.open); *out is NULL on failure. */
 int ckpt_file_open(const ckpt_bytesrc *src, const char *name, ckpt_file **out, ckpt_err *err);

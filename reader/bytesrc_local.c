@@ -9,6 +9,7 @@
  */
 #include "bytesrc.h"
 #include "fileio.h"
+#include "remote.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -161,7 +162,7 @@ static int local_open(void *state, const char *name, ckpt_file **out, ckpt_err *
     return rc;
 }
 
-static const ckpt_bytesrc_ops local_ops = {local_open};
+static const ckpt_bytesrc_ops local_ops = {.open = local_open};
 static const ckpt_bytesrc local_source = {&local_ops, NULL};
 
 const ckpt_bytesrc *ckpt_bytesrc_local(void)
@@ -180,6 +181,8 @@ int ckpt_file_wrap_fd(int fd, const char *name, ckpt_file **out, ckpt_err *err)
 
 int ckpt_map_file(const char *path, void **map, size_t *len, ckpt_err *err)
 {
+    if (ckpt_is_url(path))
+        return ckpt_remote_map(path, map, len, err);
     *map = NULL;
     *len = 0;
     ckpt_file *f;

@@ -12,6 +12,7 @@
 
 #include "crc32c.h"
 #include "dtype.h"
+#include "remote.h"
 #include "shape.h"
 #include "source.h"
 #include "table.h"
@@ -52,8 +53,7 @@ static int find_meta(ckpt_checkpoint *c, const char *base, size_t blen, ckpt_err
     if (!c->meta_path)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     snprintf(c->meta_path, blen + 6, "%.*s.meta", (int)blen, base);
-    struct stat st;
-    if (stat(c->meta_path, &st) != 0 || !S_ISREG(st.st_mode) || access(c->meta_path, R_OK) != 0) {
+    if (ckpt_bytesrc_stat(c->src, c->meta_path, NULL) != 0) {
         free(c->meta_path);
         c->meta_path = NULL;
     }
@@ -132,7 +132,7 @@ static int open_empty(ckpt_checkpoint *c, char *prefix, ckpt_err *err)
 static int load(ckpt_checkpoint *c, const char *source, unsigned flags, ckpt_err *err)
 {
     char *path = NULL;
-    int rc = ckpt_resolve_prefix(source, &path, err);
+    int rc = ckpt_bytesrc_resolve(c->src, source, &path, err);
     if (rc)
         return rc;
     char *index_path = ckpt_index_path(path);
@@ -140,7 +140,7 @@ static int load(ckpt_checkpoint *c, const char *source, unsigned flags, ckpt_err
         free(path);
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     }
-    if (access(index_path, F_OK) == 0)
+    if (ckpt_bytesrc_stat(c->src, index_path, NULL) == 0)
         rc = open_v2(c, path, index_path, flags, err);
     else if (ckpt_savedmodel_without_variables(path))
         rc = open_empty(c, path, err);
@@ -152,6 +152,8 @@ static int load(ckpt_checkpoint *c, const char *source, unsigned flags, ckpt_err
 
 int ckpt_open(const char *source, unsigned flags, ckpt_checkpoint **out, ckpt_err *err)
 {
+    if (ckpt_is_url(source))
+        return ckpt_open_any(source, NULL, flags, out, err);
     return ckpt_open_src(ckpt_bytesrc_local(), source, flags, out, err);
 }
 

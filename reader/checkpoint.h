@@ -62,12 +62,14 @@ typedef struct ckpt_crc_state {
     uint32_t crc;  /* CRC-32C of bytes [0, pos) */
 } ckpt_crc_state;
 
-/* Open the checkpoint named by source (prefix or any of its files). flags: CKPT_OPEN_*. */
+/* Open the checkpoint named by source (prefix or any of its files, or a URL: remote.h).
+ * flags: CKPT_OPEN_*. */
 int ckpt_open(const char *source, unsigned flags, ckpt_checkpoint **out, ckpt_err *err);
 
 /*
  * ckpt_open reading every checkpoint file through src (bytesrc.h) instead of the local
- * filesystem. Resolving source to a prefix still looks at local names (see bytesrc.h).
+ * filesystem; source is resolved to a prefix through src too. src need only live until this
+ * returns: the files it opened keep what they need.
  */
 int ckpt_open_src(const ckpt_bytesrc *src, const char *source, unsigned flags,
                   ckpt_checkpoint **out, ckpt_err *err);

@@ -26,7 +26,7 @@ int ckpt_open_regular(const char *path, int *fd, struct stat *st, ckpt_err *err)
 /*
  * Map the regular file at path read-only: *map (NULL for an empty file) and *len. Release with
  * munmap(*map, *len). Read through the local byte source (its whole-file read maps), so a
- * FIFO cannot hang the caller.
+ * FIFO cannot hang the caller; a URL (remote.h) is read whole into a memory file.
  */
 int ckpt_map_file(const char *path, void **map, size_t *len, ckpt_err *err);
 

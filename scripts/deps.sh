@@ -5,7 +5,8 @@
 set -euo pipefail
 pkgs=(cmake gcc make pkg-config libfuse3-dev fuse3 libprotobuf-c-dev protobuf-c-compiler
       libsnappy-dev check python3 python3-pip graphviz strace attr rsync man-db groff-base
-      nfs-ganesha nfs-ganesha-vfs libnfs-utils clang libclang-rt-14-dev)
+      nfs-ganesha nfs-ganesha-vfs libnfs-utils clang libclang-rt-14-dev
+      libcurl4-openssl-dev nginx-light curl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -34,4 +35,12 @@ if [ "${1:-}" = "--tf" ]; then
 fi
 if ! python3 -c "import numpy" >/dev/null 2>&1; then
   python3 -m pip install -q numpy || true
+fi
+# The remote tier's S3 server, and a fast CRC-32C for its big test tensor. Without them those
+# tests skip (or shrink) with a message; a failed install must not stop CI.
+if ! python3 -c "import moto.server, boto3" >/dev/null 2>&1; then
+  python3 -m pip install -q "moto[server]" || echo "deps.sh: moto not installed; tests/remote's S3 test will skip" >&2
+fi
+if ! python3 -c "import crc32c" >/dev/null 2>&1; then
+  python3 -m pip install -q crc32c || echo "deps.sh: crc32c not installed; the remote throughput test uses a smaller tensor" >&2
 fi

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "exitcodes.h"
 #include "mount.h"
+#include "remote.h"
 
 #include <string.h>
 #include <sys/stat.h>
@@ -35,6 +36,8 @@ void cli_usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* Before any thread exists: libcurl's global setup is not thread-safe. */
+    ckpt_net_global_init();
     const char *self = strrchr(argv[0], '/');
     self = self ? self + 1 : argv[0];
     /* mount(8) runs helpers named mount.<type>; fuse types arrive as mount.fuse.ckptfs. */

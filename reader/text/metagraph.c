@@ -4,6 +4,7 @@
 #include "fileio.h"
 
 #include "graphdot.h"
+#include "remote.h"
 #include "shape.h"
 #include "source.h"
 #include "tstring.h"
@@ -129,9 +130,45 @@ static int ends_with(const char *s, const char *suffix)
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
+/* ckpt_graph_open_source for a URL: the remote resolver says where the graph is. */
+static int open_remote(const char *source, ckpt_graph_format fmt, ckpt_graph_doc **out,
+                       ckpt_err *err)
+{
+    ckpt_source s;
+    int r = ckpt_source_resolve(source, NULL, &s, err);
+    if (r)
+        return r;
+    if (fmt == CKPT_GRAPH_OBJECTS) {
+        ckpt_checkpoint *c;
+        r = ckpt_open_src(s.src, s.prefix, CKPT_OPEN_MISSING_SHARDS_OK, &c, err);
+        if (!r)
+            r = ckpt_graph_open_objects(c, out, err);
+        ckpt_close(c);
+    } else if (s.saved_model) {
+        r = ckpt_graph_open_file(s.saved_model, CKPT_GRAPH_KIND_SAVEDMODEL, out, err);
+    } else if (fmt == CKPT_GRAPH_SAVEDMODEL) {
+        r = ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: not a SavedModel (no saved_model.pb)",
+                         source);
+    } else {
+        char *meta = malloc(strlen(s.prefix) + sizeof ".meta");
+        if (meta)
+            sprintf(meta, "%s.meta", s.prefix);
+        r = !meta ? ckpt_err_set(err, CKPT_E_NOMEM, "out of memory")
+            : ckpt_bytesrc_stat(s.src, meta, NULL)
+                ? ckpt_err_set(err, CKPT_E_NOTFOUND,
+                               "%s: the checkpoint has no graph (%s is absent)", source, meta)
+                : ckpt_graph_open_file(meta, CKPT_GRAPH_KIND_META, out, err);
+        free(meta);
+    }
+    ckpt_source_free(&s);
+    return r;
+}
+
 int ckpt_graph_open_source(const char *source, ckpt_graph_format fmt, ckpt_graph_doc **out,
                            ckpt_err *err)
 {
+    if (ckpt_is_url(source))
+        return open_remote(source, fmt, out, err);
     int r;
     char *sm = NULL;
     /* SavedModel: the file itself, or a directory holding saved_model.pb. */

@@ -234,7 +234,7 @@ static int counted_open(void *state, const char *name, ckpt_file **out, ckpt_err
     return 0;
 }
 
-static const ckpt_bytesrc_ops counted_ops = {counted_open};
+static const ckpt_bytesrc_ops counted_ops = {.open = counted_open};
 
 START_TEST(checkpoint_reads_through_the_source)
 {

@@ -1,0 +1,476 @@
+/*
+ * remote.c - the resolver every command calls (see remote.h), and what a remote folder is:
+ * its `checkpoint` state file, its SavedModel layout, and for object stores its listing.
+ *
+ * Resolution follows ckpt_resolve_prefix's rules for paths, asking the remote source whether
+ * names are files; each answer is that file's first range request, kept, so resolving
+ * model.ckpt and then opening it reads the index once. Over plain HTTP there is no listing:
+ * a folder is known by its state file's names. A server that fails (not a 404) stops the
+ * resolution at once with its error, rather than trying more names into more timeouts.
+ */
+#include "remote.h"
+
+#include "bytesrc_http.h"
+#include "fileio.h"
+#include "source.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+/* A state file lists paths; 1 MiB bounds it. One listing page of S3 is about 1,000 keys. */
+#define STATE_MAX (1u << 20)
+#define LIST_PAGE_MAX (8u << 20)
+#define LIST_PAGES_MAX 1000
+
+static char *join(const char *a, const char *b)
+{
+    return ckpt_path_join(a, b);
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+/* Resolution state: the source, and the first "access denied" seen (reported if all fails). */
+typedef struct rctx {
+    const ckpt_bytesrc *src;
+    ckpt_err denied;
+    int failed; /* a non-404 failure: stop */
+    ckpt_err fail;
+} rctx;
+
+/* Whether name is a file; remembers failures in x, and denials of index files (a web
+ * server's 403 for a directory probed as a V1 file says nothing about credentials). */
+static int is_file(rctx *x, const char *name)
+{
+    int index = ckpt_index_prefix_len(name) > 0;
+    if (x->failed)
+        return 0;
+    ckpt_err e;
+    ckpt_err_clear(&e);
+    int rc = ckpt_bytesrc_stat(x->src, name, &e);
+    if (rc == CKPT_E_NOTFOUND && index && strstr(e.msg, "access denied") && !x->denied.code)
+        x->denied = e;
+    else if (rc && rc != CKPT_E_NOTFOUND) {
+        x->failed = 1;
+        x->fail = e;
+    }
+    return rc == 0;
+}
+
+/* p (first n bytes of s) when file(p) is a file: a new string, else NULL. */
+static char *try_file(rctx *x, const char *s, size_t n, char *(*file)(const char *p))
+{
+    char *p = strndup(s, n);
+    char *probe = p ? file(p) : NULL;
+    int ok = probe && is_file(x, probe);
+    free(probe);
+    if (ok)
+        return p;
+    free(p);
+    return NULL;
+}
+
+/* A V2 prefix: p.index is a file. */
+static char *try_prefix(rctx *x, const char *s, size_t n)
+{
+    return try_file(x, s, n, ckpt_index_path);
+}
+
+/* A V1 candidate: the file itself, shard 0 for a "-?????-of-" pattern. */
+static char *try_v1(rctx *x, const char *s, size_t n)
+{
+    return try_file(x, s, n, ckpt_v1_first_file);
+}
+
+/* Length of the prefix when s ends in ".data-DDDDD-of-DDDDD", else 0. */
+static size_t data_prefix_len(const char *s)
+{
+    const char *d = strstr(s, ".data-");
+    const char *last = NULL;
+    while (d) {
+        last = d;
+        d = strstr(d + 1, ".data-");
+    }
+    unsigned a, b;
+    int used = 0;
+    if (last && sscanf(last, ".data-%5u-of-%5u%n", &a, &b, &used) == 2 && last[used] == '\0')
+        return (size_t)(last - s);
+    return 0;
+}
+
+/* The checkpoint a folder's state file names as the latest, or NULL. */
+static char *from_state_file(rctx *x, const char *dir)
+{
+    char *state = join(dir, CKPT_STATE_FILE);
+    char *body = NULL, *latest = NULL, *p = NULL;
+    size_t len;
+    ckpt_err e;
+    ckpt_err_clear(&e);
+    int rc = state ? ckpt__http_get_small((ckpt_bytesrc *)x->src, state, NULL, STATE_MAX, &body,
+                                          &len, &e)
+                   : CKPT_E_NOMEM;
+    if (rc && rc != CKPT_E_NOTFOUND) {
+        x->failed = 1;
+        x->fail = e;
+    } else if (rc == 0 && ckpt_parse_state_file(body, len, &latest, NULL, NULL, NULL) == 0 &&
+               latest && *latest) {
+        /* A URL as written on the machine that saved it, else relative to the folder; an
+         * absolute path from another machine means the file of that name here. */
+        if (ckpt_is_url(latest) && !(p = try_prefix(x, latest, strlen(latest))))
+            p = try_v1(x, latest, strlen(latest));
+        if (!p) {
+            const char *base = strrchr(latest, '/');
+            char *j = join(dir, latest[0] == '/' || ckpt_is_url(latest) ? base + 1 : latest);
+            if (j && !(p = try_prefix(x, j, strlen(j))))
+                p = try_v1(x, j, strlen(j));
+            free(j);
+        }
+    }
+    free(latest);
+    free(body);
+    free(state);
+    return p;
+}
+
+/* A folder of an object store holding exactly one *.index: that prefix. */
+static char *only_index(rctx *x, const char *dir)
+{
+    char **names = NULL;
+    size_t n = 0;
+    ckpt_err e;
+    if (ckpt_remote_list((ckpt_bytesrc *)x->src, dir, &names, &n, &e) != 0)
+        return NULL;
+    char *found = NULL;
+    int count = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t pl = ckpt_index_prefix_len(names[i]);
+        if (pl && count++ == 0) {
+            char *base = strndup(names[i], pl);
+            found = base ? join(dir, base) : NULL;
+            free(base);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    if (count != 1) {
+        free(found);
+        return NULL;
+    }
+    return found;
+}
+
+static char *resolve_dir(rctx *x, const char *dir)
+{
+    char *p = from_state_file(x, dir);
+    if (!p && !x->failed) {
+        char *sm = join(dir, "variables/variables");
+        p = sm ? try_prefix(x, sm, strlen(sm)) : NULL;
+        free(sm);
+    }
+    if (!p && !x->failed && strncmp(dir, "http", 4) != 0)
+        p = only_index(x, dir);
+    return p;
+}
+
+int ckpt__remote_resolve(void *state, const char *source, char **prefix, ckpt_err *err)
+{
+    /* The remote source's state is the source itself (bytesrc_http.c). */
+    rctx x = {.src = state};
+    *prefix = NULL;
+    char *s = strdup(source);
+    if (!s)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    size_t len = strlen(s);
+    int slash = len && s[len - 1] == '/';
+    while (len && s[len - 1] == '/')
+        s[--len] = '\0';
+    const char *rest = strstr(s, "://");
+    if (!rest || !rest[3] || (!strncmp(s, "http", 4) && !strchr(rest + 3, '/') && !slash)) {
+        /* Nothing after the host (or bucket) to name a file by: treat it as a folder. */
+        slash = 1;
+    }
+    char *p = NULL;
+    size_t n;
+    if (!slash) {
+        if (!(p = try_prefix(&x, s, len))) {
+            if (ends_with(s, ".index"))
+                p = try_prefix(&x, s, len - 6);
+            else if (ends_with(s, ".meta"))
+                p = try_prefix(&x, s, len - 5);
+            else if ((n = data_prefix_len(s)) > 0)
+                p = try_prefix(&x, s, n);
+        }
+        if (!p && ends_with(s, ".meta"))
+            p = try_v1(&x, s, len - 5);
+        if (!p && !ends_with(s, ".index") && !ends_with(s, ".meta") && !data_prefix_len(s))
+            p = try_v1(&x, s, len);
+    }
+    if (!p && !x.failed)
+        p = resolve_dir(&x, s);
+    int rc = 0;
+    if (p)
+        *prefix = p;
+    else if (x.failed)
+        rc = ckpt_err_set(err, x.fail.code, "%s", x.fail.msg);
+    else if (x.denied.code)
+        rc = ckpt_err_set(err, CKPT_E_NOTFOUND, "%s", x.denied.msg);
+    else
+        rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
+                          "%s: no such checkpoint (no %s.index, and no `checkpoint` state file "
+                          "or variables/variables.index under it%s)",
+                          s, s,
+                          strncmp(s, "http", 4) ? ""
+                                                : "; a web server cannot be listed, so name "
+                                                  "the checkpoint's prefix");
+    free(s);
+    return rc;
+}
+
+/* --- listing ------------------------------------------------------------------------------ */
+
+/* Decode the five XML entities of text [a, b) into a new string. */
+static char *xml_text(const char *a, const char *b)
+{
+    static const struct {
+        const char *ent;
+        char c;
+    } ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+    char *out = malloc((size_t)(b - a) + 1), *o = out;
+    if (!out)
+        return NULL;
+    while (a < b) {
+        size_t k = 0;
+        for (; *a == '&' && k < sizeof ents / sizeof ents[0]; k++) {
+            size_t el = strlen(ents[k].ent);
+            if ((size_t)(b - a) >= el && !memcmp(a, ents[k].ent, el))
+                break;
+        }
+        if (*a == '&' && k < sizeof ents / sizeof ents[0]) {
+            *o++ = ents[k].c;
+            a += strlen(ents[k].ent);
+        } else {
+            *o++ = *a++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* The text of the next <tag>...</tag> at or after *p in [*p, end); advances *p past it. */
+static char *next_elem(const char **p, const char *end, const char *tag)
+{
+    char open[64], close[64];
+    snprintf(open, sizeof open, "<%s>", tag);
+    snprintf(close, sizeof close, "</%s>", tag);
+    const char *a = memmem(*p, (size_t)(end - *p), open, strlen(open));
+    if (!a)
+        return NULL;
+    a += strlen(open);
+    const char *b = memmem(a, (size_t)(end - a), close, strlen(close));
+    if (!b)
+        return NULL;
+    *p = b + strlen(close);
+    return xml_text(a, b);
+}
+
+/* Append base name (key without the listed prefix) to the names; 0 or -1 (out of memory). */
+static int add_name(char ***names, size_t *n, size_t *cap, const char *key, size_t plen)
+{
+    if (strlen(key) <= plen)
+        return 0;
+    char *nm = strdup(key + plen);
+    if (!nm || ckpt_grow((void **)names, cap, *n + 1, sizeof **names)) {
+        free(nm);
+        return -1;
+    }
+    (*names)[(*n)++] = nm;
+    return 0;
+}
+
+/* Parse one ListObjectsV2 page into names; *token the continuation (malloc'd) or NULL. */
+static int parse_page(const char *body, size_t len, size_t plen, char ***names, size_t *n,
+                      size_t *cap, char **token)
+{
+    const char *end = body + len;
+    const char *p = body;
+    char *k;
+    while ((k = next_elem(&p, end, "Key"))) {
+        int bad = add_name(names, n, cap, k, plen);
+        free(k);
+        if (bad)
+            return -1;
+    }
+    p = body;
+    while ((k = next_elem(&p, end, "Prefix"))) {
+        /* The first <Prefix> is the request's own; folders are those longer than it. */
+        int bad = add_name(names, n, cap, k, plen);
+        free(k);
+        if (bad)
+            return -1;
+    }
+    p = body;
+    char *trunc = next_elem(&p, end, "IsTruncated");
+    *token = NULL;
+    if (trunc && !strcmp(trunc, "true")) {
+        p = body;
+        *token = next_elem(&p, end, "NextContinuationToken");
+    }
+    free(trunc);
+    return 0;
+}
+
+int ckpt_remote_list(ckpt_bytesrc *src, const char *dir, char ***names, size_t *n, ckpt_err *err)
+{
+    *names = NULL;
+    *n = 0;
+    if (strncmp(dir, "s3://", 5) && strncmp(dir, "gs://", 5))
+        return ckpt_err_set(err, CKPT_E_UNSUPPORTED,
+                            "%s: an HTTP server cannot be listed; name a checkpoint, or a "
+                            "folder with a `checkpoint` state file",
+                            dir);
+    const char *bucket = dir + 5, *slash = strchr(bucket, '/');
+    size_t blen = slash ? (size_t)(slash - bucket) : strlen(bucket);
+    char *root = strndup(dir, (size_t)(bucket - dir) + blen);
+    char *key = slash ? malloc(strlen(slash + 1) + 2) : strdup("");
+    if (key && slash)
+        sprintf(key, "%s/", slash + 1);
+    /* '/' stays literal in the query: libcurl 7.88's SigV4 encodes it for the canonical
+     * query itself, and signs "%2F" wrongly (S3 then answers SignatureDoesNotMatch). */
+    char *ekey = key ? ckpt__url_encode(key, 1) : NULL;
+    int rc = root && ekey ? 0 : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    size_t cap = 0, plen = key ? strlen(key) : 0;
+    char *token = NULL;
+    for (int page = 0; !rc && page < LIST_PAGES_MAX; page++) {
+        /* Parameters in sorted order: the order SigV4 signs them in. */
+        char *etok = token ? ckpt__url_encode(token, 0) : NULL;
+        size_t qn = strlen(ekey) + (etok ? strlen(etok) : 0) + 96;
+        char *query = malloc(qn);
+        if (query)
+            snprintf(query, qn, "%s%s%sdelimiter=/&list-type=2&prefix=%s",
+                     etok ? "continuation-token=" : "", etok ? etok : "", etok ? "&" : "", ekey);
+        free(etok);
+        free(token);
+        token = NULL;
+        char *body = NULL;
+        size_t blen2 = 0;
+        rc = query ? ckpt__http_get_small(src, root, query, LIST_PAGE_MAX, &body, &blen2, err)
+                   : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+        free(query);
+        if (!rc && parse_page(body, blen2, plen, names, n, &cap, &token))
+            rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+        free(body);
+        if (!token)
+            break;
+    }
+    free(token);
+    free(root);
+    free(key);
+    free(ekey);
+    if (rc) {
+        for (size_t i = 0; i < *n; i++)
+            free((*names)[i]);
+        free(*names);
+        *names = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+/* --- the resolver every command calls ----------------------------------------------------- */
+
+int ckpt_source_resolve(const char *source, const ckpt_net_opts *opts, ckpt_source *out,
+                        ckpt_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!ckpt_is_url(source)) {
+        /* The source as given: ckpt_open_src resolves it (resolving twice is not idempotent
+         * for a SavedModel of constants, whose variables prefix names no file). */
+        out->src = ckpt_bytesrc_local();
+        char *resolved = NULL;
+        int rc = ckpt_resolve_prefix(source, &resolved, err);
+        free(resolved);
+        if (!rc && !(out->prefix = strdup(source)))
+            rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+        if (!rc && ckpt_is_directory(source)) {
+            char *sm = join(source, "saved_model.pb");
+            if (sm && ckpt_is_regular_file(sm))
+                out->saved_model = sm, sm = NULL;
+            free(sm);
+        }
+        return rc;
+    }
+    ckpt_bytesrc *rs;
+    int rc = ckpt_bytesrc_remote_new(opts, &rs, err);
+    if (rc)
+        return rc;
+    out->src = rs;
+    out->remote = 1;
+    rc = ckpt__remote_resolve(rs->state, source, &out->prefix, err);
+    if (!rc && ends_with(out->prefix, "/variables/variables")) {
+        /* A SavedModel: its graph file sits two levels up. */
+        size_t n = strlen(out->prefix) - strlen("variables/variables");
+        char *sm = malloc(n + sizeof "saved_model.pb");
+        if (sm) {
+            snprintf(sm, n + sizeof "saved_model.pb", "%.*ssaved_model.pb", (int)n, out->prefix);
+            if (ckpt_bytesrc_stat(rs, sm, NULL) == 0)
+                out->saved_model = sm, sm = NULL;
+        }
+        free(sm);
+    }
+    if (rc)
+        ckpt_source_free(out);
+    return rc;
+}
+
+void ckpt_source_free(ckpt_source *s)
+{
+    if (s->remote)
+        ckpt_bytesrc_remote_release((ckpt_bytesrc *)s->src);
+    free(s->prefix);
+    free(s->saved_model);
+    memset(s, 0, sizeof *s);
+}
+
+int ckpt_open_any(const char *source, const ckpt_net_opts *opts, unsigned flags,
+                  ckpt_checkpoint **out, ckpt_err *err)
+{
+    *out = NULL;
+    ckpt_source s;
+    int rc = ckpt_source_resolve(source, opts, &s, err);
+    if (rc)
+        return rc;
+    rc = ckpt_open_src(s.src, s.prefix, flags, out, err);
+    ckpt_source_free(&s);
+    return rc;
+}
+
+int ckpt_remote_map(const char *url, void **map, size_t *len, ckpt_err *err)
+{
+    *map = NULL;
+    *len = 0;
+    ckpt_bytesrc *rs;
+    int rc = ckpt_bytesrc_remote_new(NULL, &rs, err);
+    if (rc)
+        return rc;
+    ckpt_file *f;
+    rc = ckpt_file_open(rs, url, &f, err);
+    ckpt_bytes b = {0};
+    if (!rc) {
+        rc = ckpt_file_read_all(f, &b, err);
+        ckpt_file_close(f);
+    }
+    ckpt_bytesrc_remote_release(rs);
+    if (rc)
+        return rc;
+    /* The remote source hands out a mapping of a memory file: munmap is its release. */
+    *map = (void *)b.data;
+    *len = b.len;
+    return 0;
+}

@@ -1,0 +1,106 @@
+/*
+ * remote.h - checkpoints where they live: http(s)://, s3:// and gs:// sources, and the one
+ * resolver that turns any SOURCE string (a local path or a URL) into the byte source that reads
+ * it and the prefix to open.
+ *
+ * Every command and the mount call ckpt_source_resolve / ckpt_open_any, so a URL works wherever
+ * a path does. The remote byte source (bytesrc_http.c) reads with HTTP range requests through a
+ * block cache (blockcache.h); the format code above the seam does not know the difference.
+ *
+ * Names: a remote file is named by its URL as the user writes it ("s3://bucket/run/model.ckpt
+ * .index"); the source maps it to a request URL. Configuration, all from the environment users
+ * already have:
+ *   s3://BUCKET/KEY   AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, else the
+ *                     profile AWS_PROFILE (or "default") of ~/.aws/credentials
+ *                     (AWS_SHARED_CREDENTIALS_FILE), else unsigned requests; AWS_REGION,
+ *                     AWS_DEFAULT_REGION or the profile's region in ~/.aws/config
+ *                     (AWS_CONFIG_FILE), else us-east-1; AWS_ENDPOINT_URL_S3 or
+ *                     AWS_ENDPOINT_URL (path-style ENDPOINT/BUCKET/KEY), else AWS's
+ *                     virtual-hosted https://BUCKET.s3.REGION.amazonaws.com/KEY.
+ *   gs://BUCKET/KEY   GCS's S3-compatible XML API at CKPTFS_GCS_ENDPOINT (default
+ *                     https://storage.googleapis.com), path-style; anonymous unless HMAC keys
+ *                     are in GS_ACCESS_KEY_ID / GS_SECRET_ACCESS_KEY (signed like S3, region
+ *                     "auto").
+ *   http(s)://...     plain GETs with Range headers; HTTPS verifies certificates.
+ */
+#ifndef CKPT_REMOTE_H
+#define CKPT_REMOTE_H
+
+#include "bytesrc.h"
+#include "checkpoint.h"
+#include "err.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Defaults of ckpt_net_opts. */
+#define CKPT_NET_CACHE_DEFAULT (64ull << 20)
+#define CKPT_NET_TIMEOUT_DEFAULT 30
+
+/* How remote sources behave (mount options cache_size=, cache_dir=, net_timeout=). */
+typedef struct ckpt_net_opts {
+    uint64_t cache_size;   /* bytes of file blocks kept in memory */
+    const char *cache_dir; /* keep fetched blocks here too (NULL: memory only) */
+    unsigned timeout_sec;  /* a server silent this long fails the read (EIO), retries included */
+} ckpt_net_opts;
+
+/* The defaults: 64 MiB in memory, no disk cache, 30 s. */
+void ckpt_net_opts_init(ckpt_net_opts *o);
+
+/* Set up the HTTP library; call once from main() before any thread starts. */
+void ckpt_net_global_init(void);
+
+/* Non-zero if s is a URL this reader serves (http://, https://, s3://, gs://). */
+int ckpt_is_url(const char *s);
+
+/*
+ * A new remote byte source (opts NULL: the defaults). It is reference-counted: each file it
+ * opens holds it, so drop the creator's reference with ckpt_bytesrc_remote_release as soon as
+ * the checkpoint is open; the rest goes when the last file closes.
+ */
+int ckpt_bytesrc_remote_new(const ckpt_net_opts *opts, ckpt_bytesrc **out, ckpt_err *err);
+
+/* Drop the creator's reference of a remote source. NULL is fine. */
+void ckpt_bytesrc_remote_release(ckpt_bytesrc *src);
+
+/*
+ * The names under directory URL dir (without a trailing slash): S3 ListObjectsV2 or the GCS
+ * XML listing for s3:// and gs://, one level deep (*names: malloc'd array of *n malloc'd base
+ * names; a subdirectory ends with '/'). CKPT_E_UNSUPPORTED for http(s):// (no listing there).
+ */
+int ckpt_remote_list(ckpt_bytesrc *src, const char *dir, char ***names, size_t *n,
+                     ckpt_err *err);
+
+/* What a SOURCE string resolved to. */
+typedef struct ckpt_source {
+    const ckpt_bytesrc *src; /* reads every file of the checkpoint */
+    char *prefix;            /* what ckpt_open_src opens: for a URL the V2 prefix or V1 file
+                                it resolved to; for a path the path (checked to resolve) */
+    char *saved_model;       /* the saved_model.pb when SOURCE is a SavedModel, else NULL */
+    int remote;              /* src is a remote source (owned: see ckpt_source_free) */
+} ckpt_source;
+
+/*
+ * Resolve source, a local path or a URL, as ckpt_resolve_prefix does for paths: a prefix, any
+ * of its files, a folder with a `checkpoint` state file (its latest), a SavedModel directory
+ * (variables/variables), or for s3:// and gs:// a folder holding exactly one *.index. opts:
+ * remote behaviour (NULL: defaults). Errors name the source: CKPT_E_NOTFOUND for no such
+ * object (HTTP 404) and no access (403), CKPT_E_IO for a failing or silent server.
+ */
+int ckpt_source_resolve(const char *source, const ckpt_net_opts *opts, ckpt_source *out,
+                        ckpt_err *err);
+
+/* Release what ckpt_source_resolve filled in (the remote source's creator reference). */
+void ckpt_source_free(ckpt_source *s);
+
+/* Resolve source and open its checkpoint (ckpt_open for paths and URLs alike). */
+int ckpt_open_any(const char *source, const ckpt_net_opts *opts, unsigned flags,
+                  ckpt_checkpoint **out, ckpt_err *err);
+
+/*
+ * The whole file at URL in a mapped memory file, releasable with munmap(*map, *len): what
+ * ckpt_map_file does for a URL (the .meta, saved_model.pb).
+ */
+int ckpt_remote_map(const char *url, void **map, size_t *len, ckpt_err *err);
+
+#endif

@@ -1,0 +1,285 @@
+"""Servers the remote tests start on 127.0.0.1 and stop: nginx, moto's S3, and misbehaving ones.
+
+Each server is a child process (or thread) of the test, on a free port, serving a temporary
+copy of the fixtures; nothing outside the test's own temporary directory is touched.
+"""
+import http.server
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import ckpt_testlib as T  # noqa: E402
+
+
+fails = []
+
+
+def check(cond, what):
+    """One check's verdict on stdout; failures are counted for verdict()."""
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        fails.append(what)
+
+
+def verdict():
+    """The exit status of a test: 0 when every check passed."""
+    print("%d failed" % len(fails))
+    return 1 if fails else 0
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, proc=None, timeout=30):
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc is not None and proc.poll() is not None:
+            return False
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def stop(proc):
+    if proc and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class Nginx:
+    """nginx serving root on a free port; its access log counts our requests."""
+
+    def __init__(self, root, workdir):
+        self.exe = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
+        if not self.exe:
+            T.skip("nginx is not installed (scripts/deps.sh installs nginx-light)")
+        self.port = free_port()
+        self.dir = workdir
+        self.log = os.path.join(workdir, "access.log")
+        os.makedirs(os.path.join(workdir, "tmp"), exist_ok=True)
+        conf = os.path.join(workdir, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write("""daemon off;
+worker_processes 1;
+pid %(d)s/nginx.pid;
+error_log %(d)s/error.log;
+events { worker_connections 256; }
+http {
+  access_log %(d)s/access.log;
+  client_body_temp_path %(d)s/tmp;
+  proxy_temp_path %(d)s/tmp;
+  fastcgi_temp_path %(d)s/tmp;
+  uwsgi_temp_path %(d)s/tmp;
+  scgi_temp_path %(d)s/tmp;
+  sendfile on;
+  server {
+    listen 127.0.0.1:%(p)d;
+    root %(r)s;
+    location /forbidden/ { return 403; }
+  }
+}
+""" % {"d": workdir, "p": self.port, "r": root})
+        self.proc = subprocess.Popen([self.exe, "-c", conf, "-p", workdir],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if not wait_port(self.port, self.proc):
+            err = self.proc.stderr.read().decode() if self.proc.poll() is not None else ""
+            stop(self.proc)
+            raise RuntimeError("nginx did not start: " + err)
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def requests(self):
+        """Lines of the access log so far."""
+        try:
+            with open(self.log) as f:
+                return [l for l in f.read().splitlines() if l.strip()]
+        except FileNotFoundError:
+            return []
+
+    def close(self):
+        stop(self.proc)
+
+
+def moto_command():
+    """How to start moto's server here, or None."""
+    exe = shutil.which("moto_server")
+    if exe:
+        return [exe]
+    try:
+        import moto.server  # noqa: F401
+        return [sys.executable, "-m", "moto.server"]
+    except Exception:
+        return None
+
+
+class Moto:
+    """moto's S3 (and IAM) server on a free port. no_auth: how many first requests it lets
+    through unsigned before it checks every signature (None: it never checks)."""
+
+    def __init__(self, no_auth=None):
+        cmd = moto_command()
+        if not cmd:
+            T.skip("moto is not installed (pip install 'moto[server]'; scripts/deps.sh tries)")
+        self.port = free_port()
+        env = dict(os.environ)
+        if no_auth is not None:
+            env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(no_auth)
+        self.proc = subprocess.Popen(cmd + ["-H", "127.0.0.1", "-p", str(self.port)], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_port(self.port, self.proc):
+            stop(self.proc)
+            raise RuntimeError("moto_server did not start")
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def client(self, service, key="testing", secret="testing"):
+        import boto3
+        return boto3.client(service, endpoint_url=self.url, region_name="us-east-1",
+                            aws_access_key_id=key, aws_secret_access_key=secret)
+
+    def upload_tree(self, s3, bucket, root):
+        s3.create_bucket(Bucket=bucket)
+        for d, _, files in os.walk(root):
+            for fn in files:
+                p = os.path.join(d, fn)
+                s3.upload_file(p, bucket, os.path.relpath(p, root))
+
+    def close(self):
+        stop(self.proc)
+
+
+class SilentServer:
+    """Accepts connections and never answers: the server that stops answering."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.conns = []
+        self.done = False
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        self.sock.settimeout(0.2)
+        while not self.done:
+            try:
+                c, _ = self.sock.accept()
+                self.conns.append(c)
+            except OSError:
+                pass
+
+    def close(self):
+        self.done = True
+        self.t.join()
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+class StallingServer:
+    """Serves files of root with Range support, but goes silent on paths containing stall:
+    a server that dies after the mount."""
+
+    def __init__(self, root, stall):
+        outer = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                if stall in self.path:
+                    while not outer.done:
+                        time.sleep(0.1)
+                    return
+                p = os.path.join(root, self.path.lstrip("/"))
+                if not os.path.isfile(p):
+                    self.send_error(404)
+                    return
+                data = open(p, "rb").read()
+                rng = self.headers.get("Range")
+                if rng and rng.startswith("bytes="):
+                    a, b = rng[6:].split("-")
+                    a, b = int(a), min(int(b), len(data) - 1)
+                    self.send_response(206)
+                    self.send_header("Content-Range", "bytes %d-%d/%d" % (a, b, len(data)))
+                    data = data[a:b + 1]
+                else:
+                    self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("ETag", '"%x"' % int(os.stat(p).st_mtime))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.done = False
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.httpd.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        self.t = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.t.start()
+
+    def close(self):
+        self.done = True
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def mount_env(env=None):
+    """The environment for `ckptfs mount`: its parent process exits right after the fork and
+    leaves everything to the daemon (fs/mount.c), which a leak checker would report."""
+    env = dict(os.environ if env is None else env)
+    opts = env.get("ASAN_OPTIONS", "")
+    env["ASAN_OPTIONS"] = (opts + ":" if opts else "") + "detect_leaks=0"
+    return env
+
+
+def fuse_usable():
+    return os.path.exists("/dev/fuse") and (os.geteuid() == 0 or shutil.which("fusermount3"))
+
+
+def unmount(mnt):
+    for cmd in (["fusermount3", "-u", mnt], ["umount", mnt]):
+        if shutil.which(cmd[0]) and subprocess.run(cmd, stderr=subprocess.DEVNULL).returncode == 0:
+            return True
+    return False
+
+
+def case_sources(fixtures):
+    """(case, relative source) for every fixture: the folder when it resolves alone over HTTP
+    (a state file or a SavedModel), else its one prefix."""
+    out = []
+    for case in sorted(os.listdir(fixtures)):
+        d = os.path.join(fixtures, case)
+        if not os.path.isfile(os.path.join(d, "manifest.json")):
+            for sub in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+                # A SavedModel of constants only (no variables/) is not served remotely yet.
+                if os.path.isfile(os.path.join(d, sub, "saved_model.pb")) and \
+                        os.path.isfile(os.path.join(d, sub, "variables", "variables.index")):
+                    out.append((case + "/" + sub, case + "/" + sub))
+            continue
+        if os.path.exists(os.path.join(d, "checkpoint")):
+            out.append((case, case))
+            continue
+        idx = [f[:-6] for f in os.listdir(d) if f.endswith(".index")]
+        if len(idx) == 1:
+            out.append((case, case + "/" + idx[0]))
+    return out
