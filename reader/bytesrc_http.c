@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Fetch granularity: 1 MiB blocks, up to 8 per request (blockcache.c). */
+/* Fetch granularity: 1 MiB blocks, up to 4 per request (blockcache.c). */
 #define BLOCK_SIZE (1u << 20)
 /* The first request for a file that must be sized: most indexes fit whole. */
 #define PROBE_BYTES (4u << 20)
