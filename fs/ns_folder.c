@@ -918,55 +918,38 @@ static fview *live_named(folder *f, const char *name)
     return NULL;
 }
 
-/*
- * Read the folder now and make the set follow it (scan_mu held): new checkpoints get views,
- * gone or replaced ones leave (their views stay for whoever holds them), `latest` moves.
- * 0, or a CKPT_E_* code when the folder cannot be read (the set is left as it was).
- */
-static int rescan(folder *f, int initial, ckpt_err *err)
+/* What the scan found of item: its identity, bytes, whether it is complete and young. */
+static void examine(folder *f, const ckpt_folder_item *item, char **shards, size_t nshards,
+                    long long now_ns, cand *c)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    long long now_ns = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-    ckpt_folder l;
-    int rc = ckpt_folder_scan(f->path, &l, err);
-    if (rc == CKPT_E_NOTFOUND) /* emptied, or the folder itself gone: show nothing */
-        memset(&l, 0, sizeof l), l.latest = -1, rc = 0;
-    if (rc)
-        return rc;
-    char **shards = NULL;
-    size_t nshards = 0;
-    cand *cs = calloc(l.n ? l.n : 1, sizeof *cs);
-    fent *fe = calloc(l.n + 2, sizeof *fe);
-    fview **made = calloc(l.n ? l.n : 1, sizeof *made);
-    size_t nmade = 0, nfe = 0;
-    if (!cs || !fe || !made || list_shards(f->path, &shards, &nshards)) {
-        rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory listing %s", f->path);
-        goto out;
-    }
-    for (size_t k = 0; k < l.n; k++) {
-        cand *c = &cs[k];
-        c->item = &l.items[k];
-        char ip[PATH_MAX];
-        snprintf(ip, sizeof ip, "%s.index", c->item->prefix);
-        ident_path(ip, &c->id);
-        int v2 = c->id.known;
-        if (!v2) /* V1: the file itself (a sharded V1 pattern has none) */
-            ident_path(c->item->prefix, &c->id);
-        c->bytes = c->id.known ? (uint64_t)c->id.size : 0;
-        c->complete = shards_complete(f->path, shards, nshards, c->item->name, &c->bytes);
-        /* Listed, then gone before its stat: being deleted (only a sharded V1 pattern has no
-         * file of its own to stat). */
-        if (!c->id.known && !strstr(c->item->prefix, "-\?\?\?\?\?-of-"))
-            c->complete = 0;
-        long long age = now_ns - ((long long)c->id.mtime.tv_sec * 1000000000LL +
-                                  c->id.mtime.tv_nsec);
-        c->young = v2 && age < YOUNG_NS;
-    }
+    c->item = item;
+    char ip[PATH_MAX];
+    snprintf(ip, sizeof ip, "%s.index", c->item->prefix);
+    ident_path(ip, &c->id);
+    int v2 = c->id.known;
+    if (!v2) /* V1: the file itself (a sharded V1 pattern has none) */
+        ident_path(c->item->prefix, &c->id);
+    c->bytes = c->id.known ? (uint64_t)c->id.size : 0;
+    c->complete = shards_complete(f->path, shards, nshards, c->item->name, &c->bytes);
+    /* Listed, then gone before its stat: being deleted (only a sharded V1 pattern has no
+     * file of its own to stat). */
+    if (!c->id.known && !strstr(c->item->prefix, "-\?\?\?\?\?-of-"))
+        c->complete = 0;
+    long long age = now_ns - ((long long)c->id.mtime.tv_sec * 1000000000LL + c->id.mtime.tv_nsec);
+    c->young = v2 && age < YOUNG_NS;
+}
 
+/*
+ * fe[] for the complete candidates: the live view each keeps (same name, same identity), or
+ * NULL for one to make. A young index that appeared during the mount and lacks its footer is
+ * not complete yet (its candidate is marked so, and make_views then skips it).
+ */
+static void keep_or_make(folder *f, cand *cs, size_t n, fent *fe, int initial)
+{
+    size_t nfe = 0;
     /* Which views stay, which are new: decided under scan_mu only (nobody else writes). */
     pthread_rwlock_rdlock(&f->mu);
-    for (size_t k = 0; k < l.n; k++) {
+    for (size_t k = 0; k < n; k++) {
         if (!cs[k].complete)
             continue;
         fview *old = live_named(f, cs[k].item->name);
@@ -979,7 +962,7 @@ static int rescan(folder *f, int initial, ckpt_err *err)
      * and is young may be unfinished until its footer is there. (What the mount found is
      * shown as found: mounting opens no index.) */
     nfe = 0;
-    for (size_t k = 0; k < l.n && !initial; k++) {
+    for (size_t k = 0; k < n && !initial; k++) {
         if (!cs[k].complete)
             continue;
         if (!fe[nfe].fv && cs[k].young) {
@@ -987,14 +970,21 @@ static int rescan(folder *f, int initial, ckpt_err *err)
             snprintf(ip, sizeof ip, "%s.index", cs[k].item->prefix);
             if (!index_whole(ip)) {
                 cs[k].complete = 0;
-                memmove(&fe[nfe], &fe[nfe + 1], (l.n - nfe - 1) * sizeof *fe);
+                memmove(&fe[nfe], &fe[nfe + 1], (n - nfe - 1) * sizeof *fe);
                 continue;
             }
         }
         nfe++;
     }
-    nfe = 0;
-    for (size_t k = 0; k < l.n; k++) {
+}
+
+/* Make the views fe[] still lacks; every entry gets its name. The count, or -1 (err set)
+ * when out of memory. */
+static long make_views(folder *f, cand *cs, size_t n, fent *fe, fview **made, size_t *nmade,
+                       ckpt_err *err)
+{
+    size_t nfe = 0;
+    for (size_t k = 0; k < n; k++) {
         if (!cs[k].complete)
             continue;
         if (!fe[nfe].fv) {
@@ -1007,17 +997,28 @@ static int rescan(folder *f, int initial, ckpt_err *err)
                 if (fv)
                     ckfs_view_free(&fv->v);
                 free(fv);
-                rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory listing %s", f->path);
-                goto out;
+                ckpt_err_set(err, CKPT_E_NOMEM, "out of memory listing %s", f->path);
+                return -1;
             }
-            made[nmade++] = fv;
+            made[(*nmade)++] = fv;
             fe[nfe].fv = fv;
         }
         fe[nfe].name = fe[nfe].fv->v.display;
         nfe++;
     }
-    const char *latest = l.latest >= 0 && cs[l.latest].complete ? l.items[l.latest].name : NULL;
+    return (long)nfe;
+}
 
+/*
+ * Make fe[0..nfe) (plus `latest` -> target and the tsv) the root's entries, marking views not
+ * kept as gone and noting every change for the kernel. On success fe is swapped with the old
+ * entries (*fe_io then holds those, for the caller to free). 0 or CKPT_E_NOMEM.
+ */
+static int publish(folder *f, fent **fe_io, size_t nfe, fview **made, size_t nmade,
+                   const char *latest, ckpt_err *err)
+{
+    fent *fe = *fe_io;
+    int rc = 0;
     pthread_rwlock_wrlock(&f->mu);
     /* Leaving: every live view not kept. */
     int changed = nmade > 0;
@@ -1078,11 +1079,53 @@ static int rescan(folder *f, int initial, ckpt_err *err)
         f->nlive = nlive;
         f->latest_hidden = latest_hidden;
         f->tsv_hidden = tsv_hidden;
-        fe = old;
+        *fe_io = old;
         if (changed)
             clock_gettime(CLOCK_REALTIME, &f->mtime);
     }
     pthread_rwlock_unlock(&f->mu);
+    return rc;
+}
+
+/*
+ * Read the folder now and make the set follow it (scan_mu held): new checkpoints get views,
+ * gone or replaced ones leave (their views stay for whoever holds them), `latest` moves.
+ * 0, or a CKPT_E_* code when the folder cannot be read (the set is left as it was).
+ */
+static int rescan(folder *f, int initial, ckpt_err *err)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long now_ns = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    ckpt_folder l;
+    int rc = ckpt_folder_scan(f->path, &l, err);
+    if (rc == CKPT_E_NOTFOUND) /* emptied, or the folder itself gone: show nothing */
+        memset(&l, 0, sizeof l), l.latest = -1, rc = 0;
+    if (rc)
+        return rc;
+    char **shards = NULL;
+    size_t nshards = 0;
+    cand *cs = calloc(l.n ? l.n : 1, sizeof *cs);
+    fent *fe = calloc(l.n + 2, sizeof *fe);
+    fview **made = calloc(l.n ? l.n : 1, sizeof *made);
+    size_t nmade = 0, nfe = 0;
+    if (!cs || !fe || !made || list_shards(f->path, &shards, &nshards)) {
+        rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory listing %s", f->path);
+        goto out;
+    }
+    for (size_t k = 0; k < l.n; k++)
+        examine(f, &l.items[k], shards, nshards, now_ns, &cs[k]);
+
+    keep_or_make(f, cs, l.n, fe, initial);
+    long made_n = make_views(f, cs, l.n, fe, made, &nmade, err);
+    if (made_n < 0) {
+        rc = CKPT_E_NOMEM;
+        goto out;
+    }
+    nfe = (size_t)made_n;
+    const char *latest = l.latest >= 0 && cs[l.latest].complete ? l.items[l.latest].name : NULL;
+
+    rc = publish(f, &fe, nfe, made, nmade, latest, err);
 out:
     free(fe);
     free(made);

@@ -59,24 +59,24 @@ static double minifloat_to_double(const minifloat *f, uint8_t b)
     return sign ? -v : v;
 }
 
+/* The float32 whose bits are u. */
+static float f32_of_bits(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
 double ckpt_elem_float(int dtype, const uint8_t *data, uint64_t i, int part)
 {
     const uint8_t *p;
     switch (dtype) {
     case CKPT_DT_HALF: return half_to_double(load_le16(data + 2 * i));
-    case CKPT_DT_BFLOAT16: {
-        uint32_t u = (uint32_t)load_le16(data + 2 * i) << 16;
-        float f;
-        memcpy(&f, &u, 4);
-        return f;
-    }
-    case CKPT_DT_FLOAT: case CKPT_DT_COMPLEX64: {
+    case CKPT_DT_BFLOAT16: /* the top half of a float32 */
+        return f32_of_bits((uint32_t)load_le16(data + 2 * i) << 16);
+    case CKPT_DT_FLOAT: case CKPT_DT_COMPLEX64:
         p = data + (dtype == CKPT_DT_FLOAT ? 4 * i : 8 * i + 4 * (uint64_t)part);
-        uint32_t u = ckpt_load_le32(p);
-        float f;
-        memcpy(&f, &u, 4);
-        return f;
-    }
+        return f32_of_bits(ckpt_load_le32(p));
     case CKPT_DT_DOUBLE: case CKPT_DT_COMPLEX128: {
         p = data + (dtype == CKPT_DT_DOUBLE ? 8 * i : 16 * i + 8 * (uint64_t)part);
         uint64_t u = ckpt_load_le64(p);

@@ -301,19 +301,17 @@ static int parse_page(const char *body, size_t len, size_t plen, char ***names, 
     const char *end = body + len;
     const char *p = body;
     char *k;
-    while ((k = next_elem(&p, end, "Key"))) {
-        int bad = add_name(names, n, cap, k, plen);
-        free(k);
-        if (bad)
-            return -1;
-    }
-    p = body;
-    while ((k = next_elem(&p, end, "Prefix"))) {
-        /* The first <Prefix> is the request's own; folders are those longer than it. */
-        int bad = add_name(names, n, cap, k, plen);
-        free(k);
-        if (bad)
-            return -1;
+    /* Objects are <Key>s; folders are <Prefix>es (the first is the request's own, and only
+     * those longer than it name something). */
+    static const char *const kinds[] = {"Key", "Prefix"};
+    for (size_t j = 0; j < sizeof kinds / sizeof kinds[0]; j++) {
+        p = body;
+        while ((k = next_elem(&p, end, kinds[j]))) {
+            int bad = add_name(names, n, cap, k, plen);
+            free(k);
+            if (bad)
+                return -1;
+        }
     }
     p = body;
     char *trunc = next_elem(&p, end, "IsTruncated");

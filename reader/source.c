@@ -290,39 +290,54 @@ int ckpt_savedmodel_without_variables(const char *prefix)
     return yes;
 }
 
-static int resolve_dir(const char *dir, char **prefix, ckpt_err *err)
+/*
+ * The checkpoint DIR/checkpoint names as the latest: 1 with *rc (0 and *prefix, or
+ * CKPT_E_NOTFOUND naming what is missing) when the state file names one, 0 when there is no
+ * usable state file (the caller looks further).
+ */
+static int from_state_file(const char *dir, char **prefix, int *rc, ckpt_err *err)
 {
     char *latest = NULL;
-    if (ckpt_read_state_file(dir, &latest, NULL, NULL, NULL) == 0) {
-        if (latest && *latest) {
-            char *p = NULL;
-            if (latest[0] == '/' && !(p = try_prefix(latest, strlen(latest))))
-                p = try_v1(latest, strlen(latest));
-            if (!p) {
-                /* Relative, or absolute from another machine: look beside the state file. */
-                const char *base = strrchr(latest, '/');
-                base = latest[0] == '/' ? base + 1 : latest;
-                char *joined = ckpt_path_join(dir, base);
-                if (joined) {
-                    if (!(p = try_prefix(joined, strlen(joined))))
-                        p = try_v1(joined, strlen(joined));
-                    free(joined);
-                }
-            }
-            if (p) {
-                free(latest);
-                *prefix = p;
-                return 0;
-            }
-            ckpt_err_set(err, CKPT_E_NOTFOUND,
-                         "%s/checkpoint: names checkpoint \"%s\", but neither its .index file nor "
-                         "a V1 checkpoint file of that name exists",
-                         dir, latest);
-            free(latest);
-            return CKPT_E_NOTFOUND;
-        }
+    if (ckpt_read_state_file(dir, &latest, NULL, NULL, NULL) != 0)
+        return 0;
+    if (!latest || !*latest) {
         free(latest);
+        return 0;
     }
+    char *p = NULL;
+    if (latest[0] == '/' && !(p = try_prefix(latest, strlen(latest))))
+        p = try_v1(latest, strlen(latest));
+    if (!p) {
+        /* Relative, or absolute from another machine: look beside the state file. */
+        const char *base = strrchr(latest, '/');
+        base = latest[0] == '/' ? base + 1 : latest;
+        char *joined = ckpt_path_join(dir, base);
+        if (joined) {
+            if (!(p = try_prefix(joined, strlen(joined))))
+                p = try_v1(joined, strlen(joined));
+            free(joined);
+        }
+    }
+    if (p) {
+        *prefix = p;
+        *rc = 0;
+    } else {
+        *rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
+                           "%s/checkpoint: names checkpoint \"%s\", but neither its .index file "
+                           "nor a V1 checkpoint file of that name exists",
+                           dir, latest);
+    }
+    free(latest);
+    return 1;
+}
+
+/* A directory as a source: its state file's latest, a SavedModel's variables, or the one
+ * checkpoint it holds. */
+static int resolve_dir(const char *dir, char **prefix, ckpt_err *err)
+{
+    int rc;
+    if (from_state_file(dir, prefix, &rc, err))
+        return rc;
     char *sm = ckpt_path_join(dir, "variables/variables");
     if (!sm)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
@@ -381,7 +396,6 @@ static int resolve_dir(const char *dir, char **prefix, ckpt_err *err)
         *prefix = joined;
         return 0;
     }
-    int rc;
     if (count + nv1 > 1)
         rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
                           "%s: holds %d checkpoints (%d V2 *.index, %d V1 files) and no "
