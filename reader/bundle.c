@@ -81,9 +81,11 @@ static int new_rec(build_ctx *b, const uint8_t *key, size_t klen,
     if (!shape || shape->unknown_rank || rank > MAX_RANK)
         return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: variable \"%.*s\" has an invalid shape",
                             b->index_path, (int)klen, key);
+    /* dims gets one spare slot: never a NULL arena (pointer arithmetic on it is then
+     * defined), even when every variable is a scalar. */
     if (ckpt_grow((void **)arr, cap, *count + 1, sizeof **arr) ||
         ckpt_grow((void **)&c->names, &c->names_cap, c->names_len + klen + 1, 1) ||
-        ckpt_grow((void **)&c->dims, &c->dims_cap, c->ndims + rank, sizeof *c->dims) ||
+        ckpt_grow((void **)&c->dims, &c->dims_cap, c->ndims + rank + 1, sizeof *c->dims) ||
         c->ndims + rank > UINT32_MAX || klen > UINT32_MAX)
         return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory for the variable index",
                             b->index_path);

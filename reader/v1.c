@@ -268,7 +268,7 @@ static int add_var(ckpt_checkpoint *c, const listed *group, size_t ng, const cha
         ckpt_grow((void **)&c->slices, &c->slices_cap, c->nslices + nparts, sizeof *c->slices) ||
         ckpt_grow((void **)&c->parts, &c->parts_cap, c->nparts + nparts, sizeof *c->parts) ||
         ckpt_grow((void **)&c->names, &c->names_cap, need_names, 1) ||
-        ckpt_grow((void **)&c->dims, &c->dims_cap, need_dims, sizeof *c->dims) ||
+        ckpt_grow((void **)&c->dims, &c->dims_cap, need_dims + 1, sizeof *c->dims) ||
         need_dims > UINT32_MAX)
         return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory for the variable index", path);
     var_rec *r = &c->vars[c->nvars];
