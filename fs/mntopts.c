@@ -114,26 +114,26 @@ static int set_umask(ckfs_opts *o, const char *name, const char *val, char *msg,
 /* Largest max_threads accepted: a bound that turns a typo into an error, not a thread storm. */
 #define MAX_THREADS_LIMIT 1024
 
-/* A count in 1..max for option name; -1 and msg otherwise. */
-static int parse_count(const char *name, const char *val, unsigned long max, unsigned long *x,
-                       char *msg, size_t msgsize)
+/* A count in 1..max for option name, or 0 and msg (0 is never a valid count). */
+static unsigned long parse_count(const char *name, const char *val, unsigned long max,
+                                 char *msg, size_t msgsize)
 {
-    if (parse_ulong(val, 10, max, x) || *x == 0) {
+    unsigned long x;
+    if (parse_ulong(val, 10, max, &x) || x == 0) {
         snprintf(msg, msgsize, "option %s needs a number 1..%lu, got '%s'", name, max,
                  val ? val : "");
-        return -1;
+        return 0;
     }
-    return 0;
+    return x;
 }
 
 static int set_max_threads(ckfs_opts *o, const char *name, const char *val, char *msg,
                            size_t msgsize)
 {
-    unsigned long x;
-    if (parse_count(name, val, MAX_THREADS_LIMIT, &x, msg, msgsize))
-        return -1;
-    o->max_threads = (int)x;
-    return 0;
+    unsigned long x = parse_count(name, val, MAX_THREADS_LIMIT, msg, msgsize);
+    if (x)
+        o->max_threads = (int)x;
+    return x ? 0 : -1;
 }
 
 /* Largest timeout= accepted (a year): beyond it a typo is likelier than a wish. */
@@ -213,11 +213,10 @@ static int set_cache_dir(ckfs_opts *o, const char *name, const char *val, char *
 static int set_net_timeout(ckfs_opts *o, const char *name, const char *val, char *msg,
                            size_t msgsize)
 {
-    unsigned long x;
-    if (parse_count(name, val, NET_TIMEOUT_LIMIT, &x, msg, msgsize))
-        return -1;
-    o->net_timeout = (unsigned)x;
-    return 0;
+    unsigned long x = parse_count(name, val, NET_TIMEOUT_LIMIT, msg, msgsize);
+    if (x)
+        o->net_timeout = (unsigned)x;
+    return x ? 0 : -1;
 }
 
 /* poll= and idle=: seconds, decimals allowed ("0.5"); poll must be above 0, as a zero

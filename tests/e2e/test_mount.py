@@ -33,6 +33,15 @@ EXIT_USAGE, EXIT_SOURCE, EXIT_CORRUPT, EXIT_SHARD, EXIT_MOUNTPOINT, EXIT_FUSE = 
 failures = []
 
 
+def outcome():
+    """The exit code of a test program that used check(): 0 (printing "all passed") or 1."""
+    if failures:
+        print("%d failure(s)" % len(failures))
+        return 1
+    print("all passed")
+    return 0
+
+
 def check(cond, msg):
     if not cond:
         failures.append(msg)

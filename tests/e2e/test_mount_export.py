@@ -121,11 +121,7 @@ def main():
     with tm.Mount(source, what="export") as m2:
         check_handles(m2, handles, truth, "after remount")
     print("export: %d handles checked three ways" % len(handles))
-    if tm.failures:
-        print("%d failure(s)" % len(tm.failures))
-        return 1
-    print("all passed")
-    return 0
+    return tm.outcome()
 
 
 if __name__ == "__main__":

@@ -116,17 +116,28 @@ def case_missing_shard_foreground(tmp):
           "the log line names the variable and the missing file: %r" % err[-500:])
 
 
-def case_syslog(tmp):
-    """A daemonized mount logs to syslog: caught on a /dev/log socket made for the test (only
-    when the machine has none, so no system logger is disturbed)."""
+def bind_dev_log(what):
+    """A socket bound at /dev/log for the test, or None (noting why `what` is left out) when
+    the machine has a logger there already or we are not root: no system logger is
+    disturbed. The caller unlinks /dev/log when done."""
     if os.path.exists("/dev/log") or os.geteuid() != 0:
-        print("note: /dev/log exists or not root: syslog check left out")
-        return
+        print("note: /dev/log exists or not root: %s left out" % what)
+        return None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
         sock.bind("/dev/log")
     except OSError as e:
-        print("note: cannot bind /dev/log (%s): syslog check left out" % e)
+        print("note: cannot bind /dev/log (%s): %s left out" % (e, what))
+        sock.close()
+        return None
+    return sock
+
+
+def case_syslog(tmp):
+    """A daemonized mount logs to syslog: caught on a /dev/log socket made for the test (only
+    when the machine has none, so no system logger is disturbed)."""
+    sock = bind_dev_log("syslog check")
+    if sock is None:
         return
     # Drain the socket all along: while it exists every daemon on the machine logs to it, and
     # the daemons must never wait for a logger (fs/logger.h); nor should this test lose lines.
@@ -172,14 +183,8 @@ def case_syslog(tmp):
 def case_syslog_stalled(tmp):
     """A logger that takes no lines (bound, never read: its queue fills) must not stall the
     daemon: 2,000 reads that each log a line all answer EIO promptly (lines are dropped)."""
-    if os.path.exists("/dev/log") or os.geteuid() != 0:
-        print("note: /dev/log exists or not root: stalled-logger check left out")
-        return
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    try:
-        sock.bind("/dev/log")
-    except OSError as e:
-        print("note: cannot bind /dev/log (%s): stalled-logger check left out" % e)
+    sock = bind_dev_log("stalled-logger check")
+    if sock is None:
         return
     try:
         src, _, on1 = partial_copy(os.path.join(tmp, "stall"))

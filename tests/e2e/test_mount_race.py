@@ -143,11 +143,7 @@ def main():
         print("%s: %d files x %d threads x %d fresh mounts: %d reads" %
               (name, len(targets), THREADS, ROUNDS, n), flush=True)
     print("%d files, %d concurrent first-access reads in %.0f s" % (files, total, time.time() - t0))
-    if tm.failures:
-        print("%d failure(s)" % len(tm.failures))
-        return 1
-    print("all passed")
-    return 0
+    return tm.outcome()
 
 
 if __name__ == "__main__":

@@ -186,11 +186,7 @@ def main():
             if rels:
                 check_concurrent(name, source, rels, truth)
         print("%s: checked %d files" % (name, len(truth)), flush=True)
-    if tm.failures:
-        print("%d failure(s)" % len(tm.failures))
-        return 1
-    print("all passed")
-    return 0
+    return tm.outcome()
 
 
 if __name__ == "__main__":

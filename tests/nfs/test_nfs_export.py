@@ -146,11 +146,7 @@ def main():
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-    if tm.failures:
-        print("%d failure(s)" % len(tm.failures))
-        return 1
-    print("all passed")
-    return 0
+    return tm.outcome()
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@
 #include "checkpoint.h"
 #include "fileio.h"
 
+#include "check_run.h"
+
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -276,9 +278,5 @@ int main(void)
     tcase_add_test(tc, empty_file_and_borrowed_descriptor);
     tcase_add_test(tc, checkpoint_reads_through_the_source);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ckpt_check_run(s);
 }

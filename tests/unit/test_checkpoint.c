@@ -9,6 +9,8 @@
 #include "crc32c.h"
 #include "dtype.h"
 
+#include "check_run.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -536,9 +538,5 @@ int main(void)
     tcase_add_test(tc, missing_shard_ok_flag);
     tcase_add_test(tc, estimator_steps);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ckpt_check_run(s);
 }

@@ -6,6 +6,8 @@
  */
 #include "coding.h"
 
+#include "check_run.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,9 +235,5 @@ int main(void)
     tcase_add_test(tc, truncation_never_reads_past_end);
     tcase_add_test(tc, fixed_width);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ckpt_check_run(s);
 }

@@ -10,6 +10,8 @@
 #include "checkpoint.h"
 #include "dtype.h"
 
+#include "check_run.h"
+
 #include <check.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -468,9 +470,5 @@ int main(void)
     tcase_add_test(tc, truncate_data_est);
     tcase_add_test(tc, truncate_data_sm);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ckpt_check_run(s);
 }

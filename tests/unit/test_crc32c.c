@@ -4,6 +4,8 @@
  */
 #include "crc32c.h"
 
+#include "check_run.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,9 +138,5 @@ int main(void)
     tcase_add_test(tc, accelerated_equals_portable);
     tcase_add_test(tc, exact_length_buffers);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ckpt_check_run(s);
 }

@@ -6,6 +6,8 @@
  */
 #include "escape.h"
 
+#include "check_run.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
@@ -170,9 +172,5 @@ int main(void)
     tcase_add_test(tc, the_readable_part_is_cut_at_a_character_boundary);
     tcase_add_test(tc, hashed_and_escaped_names_never_look_plain);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ckpt_check_run(s);
 }

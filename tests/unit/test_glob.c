@@ -2,6 +2,8 @@
  * hand from Python's fnmatch.fnmatchcase rules (the CLI documents those). */
 #include "glob.h"
 
+#include "check_run.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,9 +55,5 @@ int main(void)
     tcase_add_test(tc, question_and_literals);
     tcase_add_test(tc, sets);
     suite_add_tcase(s, tc);
-    SRunner *r = srunner_create(s);
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ckpt_check_run(s);
 }

@@ -3,6 +3,8 @@
  */
 #include "mntopts.h"
 
+#include "check_run.h"
+
 #include <check.h>
 #include <string.h>
 
@@ -180,9 +182,5 @@ int main(void)
     tcase_add_test(tc, later_values_win_across_calls);
     tcase_add_test(tc, live_folder_options);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ckpt_check_run(s);
 }

@@ -14,6 +14,8 @@
 #include "npy.h"
 #include "render.h"
 
+#include "check_run.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,9 +211,5 @@ int main(void)
     tcase_add_test(t, text_vars);
     tcase_add_test(t, strbuf_appends);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ckpt_check_run(s);
 }

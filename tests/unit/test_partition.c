@@ -10,6 +10,8 @@
 #include "checkpoint.h"
 #include "fixture.h"
 
+#include "check_run.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,9 +115,5 @@ int main(void)
     tcase_add_test(tc, partitioned_string_variables_read);
     tcase_add_test(tc, names_starting_with_nul_are_variables);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ckpt_check_run(s);
 }

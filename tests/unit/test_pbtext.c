@@ -18,6 +18,8 @@
 #include "tensor.pb-c.h"
 #include "wkt_any.pb-c.h"
 
+#include "check_run.h"
+
 #include <check.h>
 #include <float.h>
 #include <math.h>
@@ -460,9 +462,5 @@ int main(void)
     TCase *dot = tcase_create("dot");
     tcase_add_test(dot, dot_nodes_and_edges);
     suite_add_tcase(s, dot);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ckpt_check_run(s);
 }

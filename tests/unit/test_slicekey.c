@@ -9,6 +9,8 @@
  */
 #include "slicekey.h"
 
+#include "check_run.h"
+
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -172,9 +174,5 @@ int main(void)
     tcase_add_test(tc, name_escaping);
     tcase_add_test(tc, key_max_bounds_the_worst_case);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ckpt_check_run(s);
 }

@@ -8,6 +8,8 @@
 #include "table.h"
 #include "tablebuilder.h"
 
+#include "check_run.h"
+
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1129,9 +1131,5 @@ int main(void)
     tcase_add_test(bad, restart_offset_outside);
     suite_add_tcase(s, bad);
 
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ckpt_check_run(s);
 }

@@ -11,6 +11,8 @@
 #include "fixture.h"
 #include "tree.h"
 
+#include "check_run.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,9 +247,5 @@ int main(void)
     tcase_add_test(tc, directory_sizes_and_counts);
     tcase_add_test(tc, escapes_and_hidden_names);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return ckpt_check_run(s);
 }

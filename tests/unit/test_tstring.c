@@ -10,6 +10,8 @@
 #include "tstring.h"
 #include "strtext.h"
 
+#include "check_run.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,9 +329,5 @@ int main(void)
     tcase_add_test(e, unescape_exact);
     tcase_add_test(e, round_trip_random);
     suite_add_tcase(s, e);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return ckpt_check_run(s);
 }
