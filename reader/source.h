@@ -73,6 +73,12 @@ int ckpt_parse_state_file(const char *text, size_t len, char **latest, char ***a
 int ckpt_read_state_file(const char *dir, char **latest, char ***all, size_t *nall,
                          ckpt_err *err);
 
+struct ckpt_bytesrc;
+
+/* ckpt_read_state_file through byte source src (a remote folder's state file). */
+int ckpt_read_state_src(const struct ckpt_bytesrc *src, const char *dir, char **latest,
+                        char ***all, size_t *nall, ckpt_err *err);
+
 /* Free what ckpt_parse_state_file returned in *all. */
 void ckpt_free_paths(char **all, size_t nall);
 

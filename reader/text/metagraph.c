@@ -135,7 +135,7 @@ static int open_remote(const char *source, ckpt_graph_format fmt, ckpt_graph_doc
                        ckpt_err *err)
 {
     ckpt_source s;
-    int r = ckpt_source_resolve(source, NULL, &s, err);
+    int r = ckpt_source_resolve(source, NULL, 0, &s, err);
     if (r)
         return r;
     if (fmt == CKPT_GRAPH_OBJECTS) {
