@@ -175,13 +175,29 @@ static char *only_index(rctx *x, const char *dir)
     return found;
 }
 
+/* vv, DIR/variables/variables, when it is a checkpoint, or when DIR/saved_model.pb is a file:
+ * a SavedModel of constants only has no variables/ and opens as no variables. */
+static char *savedmodel_prefix(rctx *x, const char *vv)
+{
+    char *p = try_prefix(x, vv, strlen(vv));
+    if (p || x->failed)
+        return p;
+    size_t n = strlen(vv) - strlen("variables/variables");
+    char *pb = malloc(n + sizeof "saved_model.pb");
+    if (pb)
+        snprintf(pb, n + sizeof "saved_model.pb", "%.*ssaved_model.pb", (int)n, vv);
+    int yes = pb && is_file(x, pb);
+    free(pb);
+    return yes ? strdup(vv) : NULL;
+}
+
 static char *resolve_dir(rctx *x, const char *dir)
 {
     char *p = from_state_file(x, dir);
     if (!p && !x->failed) {
-        char *sm = join(dir, "variables/variables");
-        p = sm ? try_prefix(x, sm, strlen(sm)) : NULL;
-        free(sm);
+        char *vv = join(dir, "variables/variables");
+        p = vv ? savedmodel_prefix(x, vv) : NULL;
+        free(vv);
     }
     if (!p && !x->failed && strncmp(dir, "http", 4) != 0)
         p = only_index(x, dir);
@@ -218,6 +234,8 @@ static int resolve(void *state, const char *source, int folders, char **prefix, 
             else if ((n = data_prefix_len(s)) > 0)
                 p = try_prefix(&x, s, n);
         }
+        if (!p && ends_with(s, "/variables/variables"))
+            p = savedmodel_prefix(&x, s);
         if (!p && ends_with(s, ".meta"))
             p = try_v1(&x, s, len - 5);
         if (!p && !ends_with(s, ".index") && !ends_with(s, ".meta") && !data_prefix_len(s))
@@ -518,6 +536,25 @@ int ckpt_open_any(const char *source, const ckpt_net_opts *opts, unsigned flags,
     return rc;
 }
 
+/* The whole of url through remote source rs, as a mapping munmap releases. */
+static int map_via(const ckpt_bytesrc *rs, const char *url, void **map, size_t *len,
+                   ckpt_err *err)
+{
+    ckpt_file *f;
+    int rc = ckpt_file_open(rs, url, &f, err);
+    ckpt_bytes b = {0};
+    if (!rc) {
+        rc = ckpt_file_read_all(f, &b, err);
+        ckpt_file_close(f);
+    }
+    if (rc)
+        return rc;
+    /* The remote source hands out a mapping of a memory file: munmap is its release. */
+    *map = (void *)b.data;
+    *len = b.len;
+    return 0;
+}
+
 int ckpt_remote_map(const char *url, void **map, size_t *len, ckpt_err *err)
 {
     *map = NULL;
@@ -526,18 +563,17 @@ int ckpt_remote_map(const char *url, void **map, size_t *len, ckpt_err *err)
     int rc = ckpt_bytesrc_remote_new(NULL, &rs, err);
     if (rc)
         return rc;
-    ckpt_file *f;
-    rc = ckpt_file_open(rs, url, &f, err);
-    ckpt_bytes b = {0};
-    if (!rc) {
-        rc = ckpt_file_read_all(f, &b, err);
-        ckpt_file_close(f);
-    }
+    rc = map_via(rs, url, map, len, err);
     ckpt_bytesrc_remote_release(rs);
-    if (rc)
-        return rc;
-    /* The remote source hands out a mapping of a memory file: munmap is its release. */
-    *map = (void *)b.data;
-    *len = b.len;
-    return 0;
+    return rc;
+}
+
+int ckpt_map_file_src(const ckpt_bytesrc *src, const char *path, void **map, size_t *len,
+                      ckpt_err *err)
+{
+    *map = NULL;
+    *len = 0;
+    if (src && ckpt__remote_is(src))
+        return map_via(src, path, map, len, err);
+    return ckpt_map_file(path, map, len, err);
 }

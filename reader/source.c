@@ -278,8 +278,16 @@ int ckpt_read_state_file(const char *dir, char **latest, char ***all, size_t *na
     return ckpt_read_state_src(ckpt_bytesrc_local(), dir, latest, all, nall, err);
 }
 
-/* Resolve a directory: training folder state file, then SavedModel layout. */
-int ckpt_savedmodel_without_variables(const char *prefix)
+/* Whether name is absent: locally any existing name counts, even one we may not read (an
+ * unreadable index is refused at open, not taken for "no variables"); remotely a 404. */
+static int absent(const ckpt_bytesrc *src, const char *name)
+{
+    if (src == ckpt_bytesrc_local())
+        return access(name, F_OK) != 0;
+    return ckpt_bytesrc_stat(src, name, NULL) == CKPT_E_NOTFOUND;
+}
+
+int ckpt_savedmodel_without_variables_src(const ckpt_bytesrc *src, const char *prefix)
 {
     static const char tail[] = "/variables/variables";
     size_t n = strlen(prefix), t = sizeof tail - 1;
@@ -288,12 +296,17 @@ int ckpt_savedmodel_without_variables(const char *prefix)
     char *idx = ckpt_index_path(prefix);
     char *dir = strndup(prefix, n - t);
     char *pb = dir ? ckpt_path_join(dir, "saved_model.pb") : NULL;
-    int yes = idx && pb && access(idx, F_OK) != 0 && access(prefix, F_OK) != 0 &&
-              ckpt_is_regular_file(pb);
+    int yes = idx && pb && absent(src, idx) && absent(src, prefix) &&
+              ckpt_bytesrc_stat(src, pb, NULL) == 0;
     free(idx);
     free(dir);
     free(pb);
     return yes;
+}
+
+int ckpt_savedmodel_without_variables(const char *prefix)
+{
+    return ckpt_savedmodel_without_variables_src(ckpt_bytesrc_local(), prefix);
 }
 
 /*
