@@ -23,7 +23,7 @@ typedef struct ckfs_opts {
     int force;         /* accepted for old fstab lines; missing shards never refuse a mount */
     int npy;           /* NAME.npy beside every fixed-size variable (npy.h) */
     int splice;        /* read=splice: serve numeric reads from the shard fd (no CRC check) */
-    int max_threads;   /* 0 = libfuse default */
+    unsigned max_threads; /* 0 = libfuse default */
     double poll;       /* training folders: seconds between revalidations where no inotify
                           event comes (NFS); default CKFS_POLL_DEFAULT */
     double idle;       /* training folders: seconds unused before a checkpoint's files are

@@ -221,7 +221,7 @@ static char *saved_model_pb(const char *source)
     return abs;
 }
 
-static int serve(ckfs *fs, int single, int max_threads)
+static int serve(ckfs *fs, int single, unsigned max_threads)
 {
     struct fuse_session *se = fs->se;
     if (fuse_set_signal_handlers(se) != 0)
@@ -240,8 +240,8 @@ static int serve(ckfs *fs, int single, int max_threads)
             return -1;
         }
         fuse_loop_cfg_set_clone_fd(cfg, 0);
-        if (max_threads > 0)
-            fuse_loop_cfg_set_max_threads(cfg, (unsigned)max_threads);
+        if (max_threads)
+            fuse_loop_cfg_set_max_threads(cfg, max_threads);
         rc = fuse_session_loop_mt(se, cfg);
         fuse_loop_cfg_destroy(cfg);
     }

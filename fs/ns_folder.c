@@ -1265,23 +1265,12 @@ static void f_destroy(ckfs_ns *ns)
     free(f);
 }
 
+/* In ns.h's order. */
 static const ckfs_ns_ops folder_ops = {
-    .resolve = f_resolve,
-    .put = f_put,
-    .entry_timeout = f_entry_timeout,
-    .text = f_text,
-    .start = f_start,
-    .stop = f_stop,
-    .ino = f_ino,
-    .lookup = f_lookup,
-    .entry = f_entry,
-    .stat = f_stat,
-    .readlink = f_readlink,
-    .xattr_names = f_xattr_names,
-    .xattr = f_xattr,
-    .totals = f_totals,
-    .destroy = f_destroy,
-};
+    .resolve = f_resolve, .put = f_put, .entry_timeout = f_entry_timeout, .text = f_text,
+    .start = f_start, .stop = f_stop, .ino = f_ino, .lookup = f_lookup, .entry = f_entry,
+    .stat = f_stat, .readlink = f_readlink, .xattr_names = f_xattr_names, .xattr = f_xattr,
+    .totals = f_totals, .destroy = f_destroy};
 
 /* The root's owner, modes and times: the directory's, or for a remote folder what a remote
  * file has (bytesrc_http.c: readable by all, owned by the mounting user). */

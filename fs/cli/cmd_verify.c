@@ -152,15 +152,16 @@ int cli_verify(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv))
         return cli_help(&cli_verify_command);
-    for (int i = 1; i < argc; i++)
-        if (argv[i][0] == '-' && argv[i][1])
-            return cli_usage_error(&cli_verify_command, "unknown option %s", argv[i]);
-    if (argc != 2)
+    const char *source = NULL;
+    int npos = 0;
+    int rc = cli_parse_args(&cli_verify_command, argc, argv, NULL, &source, 1, &npos);
+    if (rc)
+        return rc;
+    if (npos != 1)
         return cli_usage_error(&cli_verify_command, "expected one SOURCE");
-    const char *source = argv[1];
     char **srcs;
     size_t n;
-    int rc = list_sources(source, &srcs, &n);
+    rc = list_sources(source, &srcs, &n);
     if (rc)
         return rc;
     /* Open them all first, so the bar knows the total. */
