@@ -213,10 +213,9 @@ int ckfs_view_check(ckfs_view *v, uint32_t i, ckpt_err *err)
          * every open of a damaged tensor must. */
         ckpt_var var;
         ckpt_get(v->c, i, &var);
-        const char *path = ckpt_shard_path(v->c, var.shard);
         rc = ckpt_err_set(err, CKPT_E_CORRUPT,
                           "%s: variable \"%s\": checksum did not match at an earlier open",
-                          path ? path : v->prefix, var.name);
+                          ckpt_var_path(v->c, i), var.name);
     }
     return rc;
 }

@@ -302,6 +302,11 @@ static const char *var_path(const ckpt_checkpoint *c, const var_rec *r)
     return first ? first : c->prefix;
 }
 
+const char *ckpt_var_path(const ckpt_checkpoint *c, size_t i)
+{
+    return i < c->nvars ? var_path(c, &c->vars[i]) : c->prefix;
+}
+
 int ckpt__read_stored(ckpt_checkpoint *c, const var_rec *r, const char *name, uint8_t *buf,
                       size_t n, uint64_t off, ckpt_err *err)
 {

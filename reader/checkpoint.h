@@ -93,6 +93,10 @@ int ckpt_shard_present(const ckpt_checkpoint *c, int s);
 /* Path of data shard s (PREFIX.data-SSSSS-of-NNNNN), valid until close. */
 const char *ckpt_shard_path(const ckpt_checkpoint *c, int s);
 
+/* The data file to name in messages about variable i: its shard, for a partitioned variable
+ * that of a missing slice or else of its first; valid until close. */
+const char *ckpt_var_path(const ckpt_checkpoint *c, size_t i);
+
 /* The read-only descriptor of shard s (for splice-style replies), or -1 when it is missing. */
 int ckpt_shard_fd(const ckpt_checkpoint *c, int s);
 
