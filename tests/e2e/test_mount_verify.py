@@ -10,8 +10,8 @@ and the fixtures' manifest.json (sha256 of every tensor as TensorFlow read it).
   pread at its middle never gets bytes, with a log line naming tensor and shard at every open;
   intact tensors read at random offsets give the writer's bytes; their first open reads the
   tensor once however many threads open it at the same moment, later opens read nothing;
-  numpy.load(mmap_mode='r') of NAME.npy works; partitioned, V1 and sample fixtures read as TF
-  read them;
+  numpy.load(mmap_mode='r') of NAME.npy works; partitioned, V1 and sample fixtures (their
+  files and .npy) read as TF read them;
 - verify=sequential (the default): a sequential read of the damaged tensor fails with EIO and a
   log line; a pread at its middle in a fresh mount returns the (unverified, damaged) bytes;
 - verify=off: a sequential read returns the damaged bytes;
@@ -20,8 +20,6 @@ and the fixtures' manifest.json (sha256 of every tensor as TensorFlow read it).
 Exit 0 pass, 1 fail, 77 skip (no usable FUSE or no numpy).
 """
 import errno
-import hashlib
-import json
 import os
 import random
 import subprocess
@@ -31,7 +29,7 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_mount as tm  # noqa: E402
-from test_mount_robust import FgMount, errno_of  # noqa: E402
+from test_mount_robust import FgMount, check_fixtures_read, errno_of, run_case  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import ckptwriter as cw  # noqa: E402
@@ -196,31 +194,6 @@ def case_off(src, t):
         check(t.damaged(b"bad") != t.bytes[b"bad"], "verify=off: the damage is there")
 
 
-def case_fixtures():
-    """Partitioned (slice checksums), V1 (none stored) and plain fixtures under verify=open."""
-    for name in ("partitioned", "v1", "sample"):
-        d = os.path.join(tm.FIXTURES, name)
-        if not os.path.isfile(os.path.join(d, "manifest.json")):
-            continue
-        manifest = json.load(open(os.path.join(d, "manifest.json")))
-        src = os.path.join(d, manifest["prefix"])
-        view = tm.expected_view(manifest["variables"], tm.generated_names(src, manifest["variables"]))
-        n = 0
-        with tm.Mount(src, ["-o", "verify=open"], what=name + " verify=open") as m:
-            for p, e in view.items():
-                if e[0] != "data" or e[1]["dtype"] in ("string", "variant"):
-                    continue
-                try:
-                    got = read_all(m.path(p))
-                except OSError as ex:
-                    check(False, "%s verify=open: %r: %s" % (name, p, ex))
-                    continue
-                check(hashlib.sha256(got).hexdigest() == e[1]["sha256"],
-                      "%s verify=open: %r differs from TF" % (name, p))
-                n += 1
-        check(n > 0, "%s verify=open: nothing read" % name)
-
-
 def case_bogus(tmp):
     mnt = tempfile.mkdtemp(dir=tmp)
     src = os.path.join(tm.FIXTURES, "sample", "model.ckpt")
@@ -248,15 +221,10 @@ def main():
             ("verify=open once", lambda: case_open_once(src, t)),
             ("verify=sequential", lambda: case_sequential(src, t)),
             ("verify=off", lambda: case_off(src, t)),
-            ("fixtures", case_fixtures),
+            ("fixtures", lambda: check_fixtures_read("verify=open,npy")),
             ("verify=bogus", lambda: case_bogus(tmp)),
         ]:
-            n = len(tm.failures)
-            try:
-                fn()
-            except Exception as ex:
-                check(False, "%s: %s: %s" % (name, type(ex).__name__, ex))
-            print("%s: %s" % (name, "ok" if len(tm.failures) == n else "FAILED"), flush=True)
+            run_case(name, fn)
     return tm.outcome()
 
 
