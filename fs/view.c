@@ -117,8 +117,9 @@ static int open_once(void *p, ckpt_err *err)
     ckpt_checkpoint *c;
     /* Nobody can be told about a missing shard when a folder's checkpoint opens on first
      * use: list its variables and let reads of the missing shard fail (as -o force). */
-    char *ip = ckfs_view_index_path(v);
-    int rc = ckpt_open(ip ? ip : v->prefix, CKPT_OPEN_MISSING_SHARDS_OK, &c, err);
+    char *ip = v->src ? NULL : ckfs_view_index_path(v);
+    int rc = ckpt_open_src(v->src ? v->src : ckpt_bytesrc_local(), ip ? ip : v->prefix,
+                           CKPT_OPEN_MISSING_SHARDS_OK, &c, err);
     free(ip);
     if (rc == 0 && v->verify && (rc = v->verify(v, c, err)) != 0) {
         ckpt_close(c);

@@ -41,6 +41,7 @@ typedef struct ckfs_view {
     char *display;      /* folder mounts: that name as the root lists it (escape.h) */
     char *prefix;       /* the checkpoint's prefix (or V1 file / shard pattern) */
     char *sm_path;      /* saved_model.pb of a SavedModel mount, else NULL */
+    const ckpt_bytesrc *src; /* reads the checkpoint of a remote folder's view; NULL: local */
     uint64_t base;      /* added to the tree's inode numbers */
 
     /* Lock order: a view's lock is a leaf (nothing else is taken while it is held); it

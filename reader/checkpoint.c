@@ -120,8 +120,9 @@ static int open_empty(ckpt_checkpoint *c, char *prefix, ckpt_err *err)
     if (!pb)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     snprintf(pb, n + sizeof "saved_model.pb", "%.*ssaved_model.pb", (int)n, prefix);
-    int rc = stat(pb, &c->index_st) == 0 ? 0 : ckpt_err_set(err, CKPT_E_IO, "%s: %s", pb,
-                                                            strerror(errno));
+    int rc = ckpt_file_open(c->src, pb, &c->pb, err);
+    if (rc == 0)
+        c->index_st = c->pb->attr;
     free(pb);
     c->shards = calloc(1, sizeof *c->shards);
     if (!rc && !c->shards)
@@ -143,7 +144,7 @@ static int load(ckpt_checkpoint *c, const char *source, unsigned flags, ckpt_err
     }
     if (ckpt_bytesrc_stat(c->src, index_path, NULL) == 0)
         rc = open_v2(c, path, index_path, flags, err);
-    else if (ckpt_savedmodel_without_variables(path))
+    else if (ckpt_savedmodel_without_variables_src(c->src, path))
         rc = open_empty(c, path, err);
     else
         rc = open_v1(c, path, err);
@@ -190,6 +191,7 @@ void ckpt_close(ckpt_checkpoint *c)
 {
     if (!c)
         return;
+    ckpt_file_close(c->pb);
     for (int s = 0; c->shards && s < c->num_shards; s++) {
         ckpt_table_close(c->shards[s].table);
         ckpt_file_close(c->shards[s].file);
@@ -219,6 +221,11 @@ const char *ckpt_prefix(const ckpt_checkpoint *c)
 const char *ckpt_meta_path(const ckpt_checkpoint *c)
 {
     return c->meta_path;
+}
+
+const ckpt_bytesrc *ckpt_bytesrc_of(const ckpt_checkpoint *c)
+{
+    return c->src;
 }
 
 const struct stat *ckpt_index_stat(const ckpt_checkpoint *c)

@@ -80,6 +80,9 @@ void ckpt_close(ckpt_checkpoint *c);
 /* The prefix the source resolved to (e.g. "/data/model.ckpt"). */
 const char *ckpt_prefix(const ckpt_checkpoint *c);
 
+/* The byte source c reads its files through (valid while c is open). */
+const ckpt_bytesrc *ckpt_bytesrc_of(const ckpt_checkpoint *c);
+
 /* Path of PREFIX.meta if that file exists, else NULL. */
 const char *ckpt_meta_path(const ckpt_checkpoint *c);
 

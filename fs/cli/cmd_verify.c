@@ -5,6 +5,7 @@
 #include "exitcodes.h"
 #include "fileio.h"
 #include "folder.h"
+#include "remote.h"
 #include "progress.h"
 
 #include <inttypes.h>
@@ -114,14 +115,20 @@ static int list_sources(const char *source, char ***out, size_t *n)
     *out = NULL;
     *n = 0;
     ckpt_folder f = {0};
-    if (ckpt_is_directory(source) && ckpt_is_training_folder(source)) {
-        ckpt_err err;
-        ckpt_err_clear(&err);
-        int rc = ckpt_folder_scan(source, &f, &err);
-        if (rc) {
-            cli_error(source, err.msg);
-            return ckptfs_exit_for(rc);
-        }
+    ckpt_err err;
+    ckpt_err_clear(&err);
+    ckpt_source s;
+    /* A folder URL is listed once here; each checkpoint then opens by its own URL. */
+    int rc = ckpt_source_resolve(source, NULL, CKPT_RESOLVE_FOLDER, &s, &err);
+    if (rc == 0 && s.folder)
+        rc = ckpt_folder_scan_src(s.src, s.prefix, &f, &err);
+    if (rc) {
+        cli_error(source, err.msg);
+        return ckptfs_exit_for(rc);
+    }
+    int folder = s.folder;
+    ckpt_source_free(&s);
+    if (folder) {
         *out = calloc(f.n ? f.n : 1, sizeof **out);
         for (size_t i = 0; *out && i < f.n; i++)
             (*out)[(*n)++] = strdup(f.items[i].prefix);
