@@ -140,17 +140,6 @@ static int set_count(ckfs_opts *o, const char *name, const char *val, char *msg,
     return 0;
 }
 
-static int set_read(ckfs_opts *o, const char *name, const char *val, char *msg, size_t msgsize)
-{
-    (void)name;
-    if (val && (strcmp(val, "splice") == 0 || strcmp(val, "buf") == 0)) {
-        o->splice = val[0] == 's';
-        return 0;
-    }
-    snprintf(msg, msgsize, "option read must be 'buf' or 'splice', got '%s'", val ? val : "");
-    return -1;
-}
-
 /* A terabyte of block cache: beyond it a typo is likelier than a wish. */
 #define CACHE_SIZE_LIMIT (1ull << 40)
 
@@ -216,6 +205,40 @@ static int set_seconds(ckfs_opts *o, const char *name, const char *val, char *ms
     return 0;
 }
 
+/* Options whose value is one of a few words: the word's place in the list is stored in an int
+ * of ckfs_opts (so the first word is the default a zeroed ckfs_opts has). */
+static const char *const read_words[] = {"buf", "splice", NULL};
+/* In the order of enum ckfs_verify. */
+static const char *const verify_words[] = {"sequential", "open", "off", NULL};
+
+static const struct {
+    const char *name;
+    size_t field;
+    const char *const *words;
+} choices[] = {
+    {"read", offsetof(ckfs_opts, splice), read_words},
+    {"verify", offsetof(ckfs_opts, verify), verify_words},
+};
+
+/* Set choice option k from val: 0, or -1 and msg listing the words it takes. */
+static int set_choice(ckfs_opts *o, size_t k, const char *val, char *msg, size_t msgsize)
+{
+    const char *const *w = choices[k].words;
+    for (int i = 0; val && w[i]; i++) {
+        if (strcmp(val, w[i]) == 0) {
+            *(int *)((char *)o + choices[k].field) = i;
+            return 0;
+        }
+    }
+    int n = snprintf(msg, msgsize, "option %s must be", choices[k].name);
+    for (int i = 0; w[i] && n >= 0 && (size_t)n < msgsize; i++)
+        n += snprintf(msg + n, msgsize - (size_t)n, "%s '%s'", i ? (w[i + 1] ? "," : " or") : "",
+                      w[i]);
+    if (n >= 0 && (size_t)n < msgsize)
+        snprintf(msg + n, msgsize - (size_t)n, ", got '%s'", val ? val : "");
+    return -1;
+}
+
 /* Options that take a value; given without one, their setter reports it. */
 static const struct {
     const char *name;
@@ -225,7 +248,6 @@ static const struct {
     {"gid", set_id},
     {"umask", set_umask},
     {"max_threads", set_count},
-    {"read", set_read},
     {"poll", set_seconds},
     {"idle", set_seconds},
     {"timeout", set_count},
@@ -256,6 +278,9 @@ static int apply_option(ckfs_opts *o, char *opt, char *msg, size_t msgsize)
     for (size_t i = 0; i < COUNT(valued); i++)
         if (strcmp(opt, valued[i].name) == 0)
             return valued[i].set(o, opt, val, msg, msgsize);
+    for (size_t i = 0; i < COUNT(choices); i++)
+        if (strcmp(opt, choices[i].name) == 0)
+            return set_choice(o, i, val, msg, msgsize);
     if (val) {
         snprintf(msg, msgsize, "unknown option '%s=%s'", opt, val);
         return -1;

@@ -18,6 +18,7 @@
 #include "table.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,6 +309,11 @@ static const char *var_path(const ckpt_checkpoint *c, const var_rec *r)
     return first ? first : c->prefix;
 }
 
+const char *ckpt_var_path(const ckpt_checkpoint *c, size_t i)
+{
+    return i < c->nvars ? var_path(c, &c->vars[i]) : c->prefix;
+}
+
 int ckpt__read_stored(ckpt_checkpoint *c, const var_rec *r, const char *name, uint8_t *buf,
                       size_t n, uint64_t off, ckpt_err *err)
 {
@@ -464,4 +470,44 @@ int ckpt_read_all(ckpt_checkpoint *c, size_t i, uint8_t **out, size_t *len, ckpt
         return rc;
     }
     return read_whole(c, i, out, len, err);
+}
+
+/* How much of a whole variable ckpt_verify reads at a time: few reads for a large tensor,
+ * little memory for a daemon checking several at once. */
+#define VERIFY_PIECE (4u << 20)
+
+int ckpt_verify(ckpt_checkpoint *c, size_t i, ckpt_err *err)
+{
+    if (i >= c->nvars)
+        return ckpt_err_set(err, CKPT_E_INVALID, "no variable number %zu", i);
+    const var_rec *r = &c->vars[i];
+    const char *name = c->names + r->name_off;
+    if (r->dtype == CKPT_DT_STRING || r->dtype == CKPT_DT_VARIANT)
+        return ckpt_err_set(err, CKPT_E_INVALID,
+                            "variable \"%s\": string and variant checksums cover their decoding",
+                            name);
+    if (r->flags & CKPT_VAR_SHARD_MISSING)
+        return ckpt_err_set(err, CKPT_E_MISSING, "%s: variable \"%s\" is in a missing data file",
+                            var_path(c, r), name);
+    if (r->flags & CKPT_VAR_PARTITIONED)
+        return ckpt__verify_slices(c, r, err);
+    if (!(r->flags & CKPT_VAR_HAS_CRC))
+        return 0;
+    uint8_t *buf = malloc(VERIFY_PIECE);
+    if (!buf)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory checking \"%s\"", name);
+    /* Even an empty tensor makes one read: the one that reaches the end compares the CRC. */
+    ckpt_crc_state st = {0, 0};
+    uint64_t off = 0;
+    size_t got;
+    int rc;
+    do {
+        rc = ckpt_read(c, i, buf, VERIFY_PIECE, off, &got, &st, err);
+        off += got;
+    } while (rc == 0 && got && off < r->nbytes);
+    free(buf);
+    if (rc == 0 && off != r->nbytes)
+        rc = ckpt_err_set(err, CKPT_E_IO, "%s: variable \"%s\": short read at %" PRIu64,
+                          c->shards[r->shard].path, name, off);
+    return rc;
 }
