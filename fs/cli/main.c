@@ -36,8 +36,13 @@ void cli_usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    /* Before any thread exists: libcurl's global setup is not thread-safe. */
-    ckpt_net_global_init();
+    /* Before any thread exists (libcurl's global setup is not thread-safe), and only when a
+     * URL is named: the setup loads TLS configuration, a cost local sources need not pay. */
+    for (int i = 1; i < argc; i++)
+        if (ckpt_is_url(argv[i])) {
+            ckpt_net_global_init();
+            break;
+        }
     const char *self = strrchr(argv[0], '/');
     self = self ? self + 1 : argv[0];
     /* mount(8) runs helpers named mount.<type>; fuse types arrive as mount.fuse.ckptfs. */
