@@ -527,7 +527,7 @@ def main():
         print("note: no TensorFlow: parser and graph-text truths skipped")
     graph_truth = graph_text_truth(os.path.join(SAMPLE, "model.ckpt.meta")) if have_tf else None
     with tempfile.TemporaryDirectory(prefix="ckptfs-robust-") as tmp:
-        for name, fn in [
+        tm.run_cases([
             ("deep savedmodel", lambda: check_deep_savedmodel(tmp, have_tf)),
             ("splice fixtures", check_splice_fixtures),
             ("truncated shard", lambda: check_truncated_shard(tmp)),
@@ -536,13 +536,7 @@ def main():
             ("full tmpdir", lambda: check_full_tmpdir(tmp, graph_truth)),
             ("dot names", lambda: check_dot_names(tmp)),
             ("string lock", lambda: check_string_lock(tmp) if have_tf else None),
-        ]:
-            n = len(tm.failures)
-            try:
-                fn()
-            except Exception as ex:
-                check(False, "%s: %s: %s" % (name, type(ex).__name__, ex))
-            print("%s: %s" % (name, "ok" if len(tm.failures) == n else "FAILED"), flush=True)
+        ])
     if tm.failures:
         print("%d failure(s)" % len(tm.failures))
         return 1
