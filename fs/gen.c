@@ -71,10 +71,11 @@ static int open_doc_once(void *p, ckpt_err *err)
     ckfs_gens *G = p;
     const char *meta = ckpt_meta_path(G->c);
     if (G->sm_path)
-        return ckpt_graph_open_file(G->sm_path, CKPT_GRAPH_KIND_SAVEDMODEL, &G->doc, err);
+        return ckpt_graph_open_file(ckpt_bytesrc_of(G->c), G->sm_path,
+                                    CKPT_GRAPH_KIND_SAVEDMODEL, &G->doc, err);
     if (!meta)
         return ckpt_err_set(err, CKPT_E_NOTFOUND, "%s has no .meta", ckpt_prefix(G->c));
-    return ckpt_graph_open_file(meta, CKPT_GRAPH_KIND_META, &G->doc, err);
+    return ckpt_graph_open_file(ckpt_bytesrc_of(G->c), meta, CKPT_GRAPH_KIND_META, &G->doc, err);
 }
 
 /*
@@ -104,7 +105,7 @@ static int render_memory(ckfs_gens *G, int g, ckfs_content *out, uint64_t *size,
     if (g == CKFS_GEN_TSV)
         rc = ckpt_render_tsv(G->c, &b) ? ckpt_err_set(err, CKPT_E_NOMEM, "out of memory") : 0;
     else
-        rc = ckpt_render_signatures(G->sm_path, &b, err);
+        rc = ckpt_render_signatures(ckpt_bytesrc_of(G->c), G->sm_path, &b, err);
     if (rc == 0 && b.failed)
         rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory rendering %s", ckfs_gen_names[g]);
     if (rc) {

@@ -390,6 +390,76 @@ static void file_put(ckfs_file *f)
         file_free(f);
 }
 
+/* A log line about variable i: "what of variable 'NAME' [of CHECKPOINT] failed: why". */
+static void log_var_error(ckfs *fs, ckfs_view *v, uint32_t i, const char *what,
+                          const ckpt_err *err)
+{
+    ckpt_var var;
+    ckpt_get(v->c, i, &var);
+    ckfs_log(fs, "%s of variable '%.*s'%s%s failed: %s", what,
+             (int)(var.name_len > CKFS_MSG_PATH_MAX ? CKFS_MSG_PATH_MAX : var.name_len), var.name,
+             v->name ? " of " : "", v->name ? v->name : "", err->msg);
+}
+
+/*
+ * -o verify=open: a variable's bytes (its file or .npy) are checked whole at the first open,
+ * so every read after, at any offset, serves checked bytes. Text-shown tensors were checked
+ * when rendered; on a missing shard every read fails anyway (as in the other modes).
+ */
+static int check_at_open(ckfs *fs, ckfs_file *f, const ckpt_var *var)
+{
+    if (fs->opts.verify != CKFS_VERIFY_OPEN || (var->flags & CKPT_VAR_SHARD_MISSING))
+        return 0;
+    ckpt_err err;
+    ckpt_err_clear(&err);
+    int r = ckfs_view_check(f->v, f->node.idx, &err);
+    if (r == 0)
+        return 0;
+    log_var_error(fs, f->v, f->node.idx, "open", &err);
+    return r == CKPT_E_NOMEM ? -ENOMEM : -EIO;
+}
+
+/* The content of a file of variable f->node: a sidecar's text, an .npy header, a text-shown
+ * tensor's text (held), or nothing (its bytes are read from the shard). 0 or -errno. */
+static int open_var(ckfs *fs, ckfs_file *f)
+{
+    ckfs_view *v = f->v;
+    ckfs_node n = f->node;
+    ckpt_var var;
+    ckpt_get(v->c, n.idx, &var);
+    if (n.kind == CKFS_K_SHAPE || n.kind == CKFS_K_DTYPE) {
+        size_t need = ckfs_sidecar_size(&var, n.kind) + 1;
+        f->owned = malloc(need);
+        if (!f->owned)
+            return -ENOMEM;
+        f->len = n.kind == CKFS_K_SHAPE ? ckpt_render_shape(&var, f->owned, need)
+                                        : ckpt_render_dtype(&var, f->owned, need);
+        f->data = f->owned;
+        return 0;
+    }
+    if (n.kind == CKFS_K_NPY) {
+        f->hlen = ckfs_npy_header_len(&var);
+        f->owned = f->hlen ? malloc(f->hlen) : NULL;
+        if (!f->owned)
+            return f->hlen ? -ENOMEM : -EIO;
+        ckpt_npy_header(var.dtype, var.rank, var.dims, f->owned, f->hlen);
+        return check_at_open(fs, f, &var);
+    }
+    if (!ckpt_is_text_var(&var))
+        return check_at_open(fs, f, &var);
+    ckpt_err err;
+    ckpt_err_clear(&err);
+    uint64_t size;
+    int r = ckfs_view_text_acquire(v, n.idx, &f->data, &size, &err);
+    if (r) {
+        ckfs_log(fs, "%s", err.msg);
+        return r == CKPT_E_NOMEM ? -ENOMEM : -EIO;
+    }
+    f->held = 1;
+    f->len = (size_t)size;
+    return 0;
+}
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
     ckfs *fs = ctx(req);
@@ -447,38 +517,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
             f->len = (size_t)size;
         }
     } else {
-        ckpt_var var;
-        ckpt_get(v->c, n.idx, &var);
-        if (n.kind == CKFS_K_SHAPE || n.kind == CKFS_K_DTYPE) {
-            size_t need = ckfs_sidecar_size(&var, n.kind) + 1;
-            f->owned = malloc(need);
-            if (!f->owned) {
-                rc = -ENOMEM;
-            } else {
-                f->len = n.kind == CKFS_K_SHAPE ? ckpt_render_shape(&var, f->owned, need)
-                                                : ckpt_render_dtype(&var, f->owned, need);
-                f->data = f->owned;
-            }
-        } else if (n.kind == CKFS_K_NPY) {
-            f->hlen = ckfs_npy_header_len(&var);
-            f->owned = f->hlen ? malloc(f->hlen) : NULL;
-            if (!f->owned)
-                rc = f->hlen ? -ENOMEM : -EIO;
-            else
-                ckpt_npy_header(var.dtype, var.rank, var.dims, f->owned, f->hlen);
-        } else if (ckpt_is_text_var(&var)) {
-            ckpt_err err;
-            ckpt_err_clear(&err);
-            uint64_t size;
-            int r = ckfs_view_text_acquire(v, n.idx, &f->data, &size, &err);
-            if (r) {
-                ckfs_log(fs, "%s", err.msg);
-                rc = r == CKPT_E_NOMEM ? -ENOMEM : -EIO;
-            } else {
-                f->held = 1;
-                f->len = (size_t)size;
-            }
-        }
+        rc = open_var(fs, f);
     }
     if (rc) {
         file_free(f);
@@ -498,16 +537,6 @@ static void reply_slice(fuse_req_t req, const char *data, size_t len, size_t siz
         fuse_reply_buf(req, NULL, 0);
     else
         fuse_reply_buf(req, data + off, len - (size_t)off < size ? len - (size_t)off : size);
-}
-
-/* Name of variable i for log lines. */
-static void log_read_error(ckfs *fs, ckfs_view *v, uint32_t i, const ckpt_err *err)
-{
-    ckpt_var var;
-    ckpt_get(v->c, i, &var);
-    ckfs_log(fs, "read of variable '%.*s'%s%s failed: %s",
-             (int)(var.name_len > CKFS_MSG_PATH_MAX ? CKFS_MSG_PATH_MAX : var.name_len), var.name, v->name ? " of " : "",
-             v->name ? v->name : "", err->msg);
 }
 
 /* The shard descriptor a splice read of var can move bytes from, or -1: only a plain variable
@@ -531,7 +560,7 @@ static void read_splice(fuse_req_t req, ckfs *fs, ckfs_view *v, uint32_t i, cons
         ckpt_err err;
         ckpt_err_set(&err, CKPT_E_CORRUPT, "%s: data file is shorter than the index says",
                      ckpt_shard_path(v->c, var->shard));
-        log_read_error(fs, v, i, &err);
+        log_var_error(fs, v, i, "read", &err);
         fuse_reply_err(req, EIO);
         return;
     }
@@ -560,8 +589,9 @@ static void read_fd(fuse_req_t req, int fd, uint64_t len, size_t size, off_t off
 
 /*
  * Bytes [off, off + size) of variable f's stored bytes into buf + pre (after pre bytes the
- * caller already put there), then reply. Only the read that continues the sequence extends
- * the per-open checksum; others go around it.
+ * caller already put there), then reply. With verify=sequential only the read that continues
+ * the sequence extends the per-open checksum; others go around it. verify=open checked the
+ * whole tensor at open and verify=off checks nothing, so neither keeps one.
  */
 static void read_var(fuse_req_t req, ckfs *fs, ckfs_file *f, char *buf, size_t pre,
                      size_t size, uint64_t off)
@@ -571,7 +601,9 @@ static void read_var(fuse_req_t req, ckfs *fs, ckfs_file *f, char *buf, size_t p
     ckpt_err_clear(&err);
     size_t got = 0;
     int rc = 0;
-    if (size) {
+    if (size && fs->opts.verify != CKFS_VERIFY_SEQUENTIAL) {
+        rc = ckpt_read(v->c, f->node.idx, buf + pre, size, off, &got, NULL, &err);
+    } else if (size) {
         pthread_mutex_lock(&f->mu);
         if (off == f->crc.pos) {
             rc = ckpt_read(v->c, f->node.idx, buf + pre, size, off, &got, &f->crc, &err);
@@ -584,7 +616,7 @@ static void read_var(fuse_req_t req, ckfs *fs, ckfs_file *f, char *buf, size_t p
     if (rc) {
         if (rc == CKPT_E_CORRUPT)
             atomic_store_explicit(&v->corrupt[f->node.idx], 1, memory_order_relaxed);
-        log_read_error(fs, v, f->node.idx, &err);
+        log_var_error(fs, v, f->node.idx, "read", &err);
         fuse_reply_err(req, rc == CKPT_E_NOMEM ? ENOMEM : EIO);
     } else {
         fuse_reply_buf(req, buf, pre + got);
@@ -816,9 +848,10 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
      * Synchronous reads: the kernel then sends a sequential reader's requests one after the
      * other, in order, so the per-open running CRC sees every byte and a whole read of a
      * tensor is verified. With async reads, readahead requests overtake each other on the
-     * worker threads and the checksum of most large files would never complete.
+     * worker threads and the checksum of most large files would never complete. Without a
+     * running checksum (verify=open or off) the kernel may read ahead in parallel.
      */
-    if (!fs->opts.splice)
+    if (!fs->opts.splice && fs->opts.verify == CKFS_VERIFY_SEQUENTIAL)
         conn->want &= ~FUSE_CAP_ASYNC_READ;
     if (fs->opts.splice)
         conn->want |= (FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE) & conn->capable;

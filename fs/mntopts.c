@@ -111,61 +111,36 @@ static int set_umask(ckfs_opts *o, const char *name, const char *val, char *msg,
     return 0;
 }
 
-/* Largest max_threads accepted: a bound that turns a typo into an error, not a thread storm. */
-#define MAX_THREADS_LIMIT 1024
+/* Options that take a whole number 1..limit into an unsigned field. The limits turn a typo
+ * into an error: max_threads a thread storm, timeout more than a year, net_timeout a day of
+ * silence. */
+static const struct {
+    const char *name;
+    size_t field; /* offsetof an unsigned in ckfs_opts */
+    unsigned long limit;
+    const char *unit; /* for the message: what the number counts */
+} counts[] = {
+    {"max_threads", offsetof(ckfs_opts, max_threads), 1024, "threads"},
+    {"timeout", offsetof(ckfs_opts, timeout), 366ul * 24 * 3600, "seconds"},
+    {"net_timeout", offsetof(ckfs_opts, net_timeout), 86400, "seconds"},
+};
 
-/* A count in 1..max for option name, or 0 and msg (0 is never a valid count). */
-static unsigned long parse_count(const char *name, const char *val, unsigned long max,
-                                 char *msg, size_t msgsize)
+static int set_count(ckfs_opts *o, const char *name, const char *val, char *msg, size_t msgsize)
 {
+    size_t i = 0;
+    while (strcmp(counts[i].name, name) != 0) /* set_count is only listed for these names */
+        i++;
     unsigned long x;
-    if (parse_ulong(val, 10, max, &x) || x == 0) {
-        snprintf(msg, msgsize, "option %s needs a number 1..%lu, got '%s'", name, max,
-                 val ? val : "");
-        return 0;
-    }
-    return x;
-}
-
-static int set_max_threads(ckfs_opts *o, const char *name, const char *val, char *msg,
-                           size_t msgsize)
-{
-    unsigned long x = parse_count(name, val, MAX_THREADS_LIMIT, msg, msgsize);
-    if (x)
-        o->max_threads = (int)x;
-    return x ? 0 : -1;
-}
-
-/* Largest timeout= accepted (a year): beyond it a typo is likelier than a wish. */
-#define TIMEOUT_LIMIT (366ul * 24 * 3600)
-
-static int set_timeout(ckfs_opts *o, const char *name, const char *val, char *msg,
-                       size_t msgsize)
-{
-    (void)name;
-    unsigned long x;
-    if (parse_ulong(val, 10, TIMEOUT_LIMIT, &x) || x == 0) {
-        snprintf(msg, msgsize, "option timeout needs a number of seconds 1..%lu, got '%s'",
-                 TIMEOUT_LIMIT, val ? val : "");
+    if (parse_ulong(val, 10, counts[i].limit, &x) || x == 0) {
+        snprintf(msg, msgsize, "option %s needs a number of %s 1..%lu, got '%s'", name,
+                 counts[i].unit, counts[i].limit, val ? val : "");
         return -1;
     }
-    o->timeout = (unsigned)x;
+    *(unsigned *)((char *)o + counts[i].field) = (unsigned)x;
     return 0;
 }
 
-static int set_read(ckfs_opts *o, const char *name, const char *val, char *msg, size_t msgsize)
-{
-    (void)name;
-    if (val && (strcmp(val, "splice") == 0 || strcmp(val, "buf") == 0)) {
-        o->splice = val[0] == 's';
-        return 0;
-    }
-    snprintf(msg, msgsize, "option read must be 'buf' or 'splice', got '%s'", val ? val : "");
-    return -1;
-}
-
-/* Bounds that turn a typo into an error: a day of silence, a terabyte of memory. */
-#define NET_TIMEOUT_LIMIT 86400
+/* A terabyte of block cache: beyond it a typo is likelier than a wish. */
 #define CACHE_SIZE_LIMIT (1ull << 40)
 
 static int set_cache_size(ckfs_opts *o, const char *name, const char *val, char *msg,
@@ -210,15 +185,6 @@ static int set_cache_dir(ckfs_opts *o, const char *name, const char *val, char *
     return 0;
 }
 
-static int set_net_timeout(ckfs_opts *o, const char *name, const char *val, char *msg,
-                           size_t msgsize)
-{
-    unsigned long x = parse_count(name, val, NET_TIMEOUT_LIMIT, msg, msgsize);
-    if (x)
-        o->net_timeout = (unsigned)x;
-    return x ? 0 : -1;
-}
-
 /* poll= and idle=: seconds, decimals allowed ("0.5"); poll must be above 0, as a zero
  * interval would revalidate the folder at every request on its root. */
 static int set_seconds(ckfs_opts *o, const char *name, const char *val, char *msg,
@@ -239,6 +205,40 @@ static int set_seconds(ckfs_opts *o, const char *name, const char *val, char *ms
     return 0;
 }
 
+/* Options whose value is one of a few words: the word's place in the list is stored in an int
+ * of ckfs_opts (so the first word is the default a zeroed ckfs_opts has). */
+static const char *const read_words[] = {"buf", "splice", NULL};
+/* In the order of enum ckfs_verify. */
+static const char *const verify_words[] = {"sequential", "open", "off", NULL};
+
+static const struct {
+    const char *name;
+    size_t field;
+    const char *const *words;
+} choices[] = {
+    {"read", offsetof(ckfs_opts, splice), read_words},
+    {"verify", offsetof(ckfs_opts, verify), verify_words},
+};
+
+/* Set choice option k from val: 0, or -1 and msg listing the words it takes. */
+static int set_choice(ckfs_opts *o, size_t k, const char *val, char *msg, size_t msgsize)
+{
+    const char *const *w = choices[k].words;
+    for (int i = 0; val && w[i]; i++) {
+        if (strcmp(val, w[i]) == 0) {
+            *(int *)((char *)o + choices[k].field) = i;
+            return 0;
+        }
+    }
+    int n = snprintf(msg, msgsize, "option %s must be", choices[k].name);
+    for (int i = 0; w[i] && n >= 0 && (size_t)n < msgsize; i++)
+        n += snprintf(msg + n, msgsize - (size_t)n, "%s '%s'", i ? (w[i + 1] ? "," : " or") : "",
+                      w[i]);
+    if (n >= 0 && (size_t)n < msgsize)
+        snprintf(msg + n, msgsize - (size_t)n, ", got '%s'", val ? val : "");
+    return -1;
+}
+
 /* Options that take a value; given without one, their setter reports it. */
 static const struct {
     const char *name;
@@ -247,14 +247,13 @@ static const struct {
     {"uid", set_id},
     {"gid", set_id},
     {"umask", set_umask},
-    {"max_threads", set_max_threads},
-    {"read", set_read},
+    {"max_threads", set_count},
     {"poll", set_seconds},
     {"idle", set_seconds},
-    {"timeout", set_timeout},
+    {"timeout", set_count},
     {"cache_size", set_cache_size},
     {"cache_dir", set_cache_dir},
-    {"net_timeout", set_net_timeout},
+    {"net_timeout", set_count},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -279,6 +278,9 @@ static int apply_option(ckfs_opts *o, char *opt, char *msg, size_t msgsize)
     for (size_t i = 0; i < COUNT(valued); i++)
         if (strcmp(opt, valued[i].name) == 0)
             return valued[i].set(o, opt, val, msg, msgsize);
+    for (size_t i = 0; i < COUNT(choices); i++)
+        if (strcmp(opt, choices[i].name) == 0)
+            return set_choice(o, i, val, msg, msgsize);
     if (val) {
         snprintf(msg, msgsize, "unknown option '%s=%s'", opt, val);
         return -1;

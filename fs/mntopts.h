@@ -23,7 +23,8 @@ typedef struct ckfs_opts {
     int force;         /* accepted for old fstab lines; missing shards never refuse a mount */
     int npy;           /* NAME.npy beside every fixed-size variable (npy.h) */
     int splice;        /* read=splice: serve numeric reads from the shard fd (no CRC check) */
-    int max_threads;   /* 0 = libfuse default */
+    int verify;        /* verify=: enum ckfs_verify, when stored checksums are checked */
+    unsigned max_threads; /* 0 = libfuse default */
     double poll;       /* training folders: seconds between revalidations where no inotify
                           event comes (NFS); default CKFS_POLL_DEFAULT */
     double idle;       /* training folders: seconds unused before a checkpoint's files are
@@ -36,6 +37,13 @@ typedef struct ckfs_opts {
     char cache_dir[1024];          /* cache_dir=DIR: keep fetched blocks on disk too */
     unsigned net_timeout;          /* net_timeout=SECONDS: a silent server fails reads (EIO) */
 } ckfs_opts;
+
+/* -o verify=: when a variable's bytes are checked against the checksum TensorFlow stored. */
+enum ckfs_verify {
+    CKFS_VERIFY_SEQUENTIAL = 0, /* the default: while a reader goes through a file in order */
+    CKFS_VERIFY_OPEN,           /* the whole tensor at its first open, once per mount */
+    CKFS_VERIFY_OFF,            /* never (table blocks of the index are still checked) */
+};
 
 #define CKFS_POLL_DEFAULT 1.0
 #define CKFS_IDLE_DEFAULT 30.0

@@ -48,7 +48,8 @@ static void usage(FILE *f)
             "  -f   stay in the foreground     -d  debug output (implies -f)\n"
             "  -s   single-threaded\n"
             "options (-o): uid=N gid=N umask=OOO allow_other allow_root npy timeout=SECONDS\n"
-            "              max_threads=N read=buf|splice nosuid nodev noexec noatime\n"
+            "              max_threads=N read=buf|splice verify=sequential|open|off\n"
+            "              nosuid nodev noexec noatime\n"
             "              cache_size=64M cache_dir=DIR net_timeout=30 (URL sources)\n"
             "              force (accepted, does nothing: missing shards never refuse a mount)\n"
             "The mount is always read-only. A daemon (no -f) logs to syslog. See\n"
@@ -124,32 +125,39 @@ static void net_opts(const ckfs_opts *o, ckpt_net_opts *n)
         n->timeout_sec = o->net_timeout;
 }
 
+static void warn_missing_shards(const ckpt_checkpoint *c)
+{
+    for (int s = 0; s < ckpt_num_shards(c); s++)
+        if (!ckpt_shard_present(c, s))
+            fprintf(stderr, "%s: warning: %s is missing: its variables read as I/O errors\n",
+                    prog, ckpt_shard_path(c, s));
+}
+
 /*
- * Open the source; on failure print why and return the exit code. Missing data shards do not
- * refuse the mount (as TensorFlow lists such a checkpoint): everything is listed, reading a
- * variable of a missing shard fails with EIO and a log line. A URL goes through the remote
- * resolver with the -o network options; a remote SavedModel's saved_model.pb goes to *sm
+ * The name space of a resolved source s: a training folder's, or one checkpoint's. Missing
+ * data shards do not refuse the mount (as TensorFlow lists such a checkpoint): everything is
+ * listed, reading a variable of a missing shard fails with EIO and a log line. A remote
+ * folder's source goes to the name space; a remote SavedModel's saved_model.pb goes to *sm
  * when it is still NULL.
  */
-static int open_checkpoint(const char *source, const ckfs_opts *o, ckpt_checkpoint **c,
-                           char **sm)
+static int open_ns(ckpt_source *s, const ckfs_opts *o, char **sm, ckfs_ns **ns, ckpt_err *err)
 {
-    ckpt_err err;
-    ckpt_err_clear(&err);
-    ckpt_net_opts net;
-    net_opts(o, &net);
-    ckpt_source s;
-    int rc = ckpt_source_resolve(source, &net, &s, &err);
-    if (rc == 0) {
-        rc = ckpt_open_src(s.src, s.prefix, CKPT_OPEN_MISSING_SHARDS_OK, c, &err);
-        if (rc == 0 && !*sm && s.remote && s.saved_model)
-            *sm = strdup(s.saved_model);
-        ckpt_source_free(&s);
+    if (s->folder) {
+        ckpt_bytesrc *remote = s->remote ? (ckpt_bytesrc *)s->src : NULL;
+        s->remote = 0; /* taken over by the name space */
+        return ckfs_ns_folder(s->prefix, remote, o, warn_stderr, NULL, ns, err);
     }
-    if (rc == 0)
-        return 0;
-    fprintf(stderr, "%s: %s\n", prog, err.msg);
-    return ckptfs_exit_for(rc);
+    ckpt_checkpoint *c;
+    int rc = ckpt_open_src(s->src, s->prefix, CKPT_OPEN_MISSING_SHARDS_OK, &c, err);
+    if (rc)
+        return rc;
+    if (!*sm && s->remote && s->saved_model)
+        *sm = strdup(s->saved_model);
+    warn_missing_shards(c);
+    if (ckfs_ns_single(c, *sm, o, warn_stderr, NULL, ns))
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory building the tree of %s",
+                            s->prefix);
+    return 0;
 }
 
 /* Say why mountpoint mnt cannot be used (errno e of a call on it); the exit code. */
@@ -230,15 +238,7 @@ static char *saved_model_pb(const char *source)
     return abs;
 }
 
-static void warn_missing_shards(const ckpt_checkpoint *c)
-{
-    for (int s = 0; s < ckpt_num_shards(c); s++)
-        if (!ckpt_shard_present(c, s))
-            fprintf(stderr, "%s: warning: %s is missing: its variables read as I/O errors\n",
-                    prog, ckpt_shard_path(c, s));
-}
-
-static int serve(ckfs *fs, int single, int max_threads)
+static int serve(ckfs *fs, int single, unsigned max_threads)
 {
     struct fuse_session *se = fs->se;
     if (fuse_set_signal_handlers(se) != 0)
@@ -257,8 +257,8 @@ static int serve(ckfs *fs, int single, int max_threads)
             return -1;
         }
         fuse_loop_cfg_set_clone_fd(cfg, 0);
-        if (max_threads > 0)
-            fuse_loop_cfg_set_max_threads(cfg, (unsigned)max_threads);
+        if (max_threads)
+            fuse_loop_cfg_set_max_threads(cfg, max_threads);
         rc = fuse_session_loop_mt(se, cfg);
         fuse_loop_cfg_destroy(cfg);
     }
@@ -303,27 +303,21 @@ static void run_daemon(ckfs *fs, int ready_fd, int single)
  */
 static int make_ns(const char *source, const char *mnt, const ckfs_opts *o, ckfs_ns **ns)
 {
-    int rc;
     char *sm = saved_model_pb(source);
-    if (!sm && ckpt_is_directory(source) && ckpt_is_training_folder(source)) {
-        ckpt_err err;
-        ckpt_err_clear(&err);
-        rc = ckfs_ns_folder(source, o, warn_stderr, NULL, ns, &err);
-        if (rc) {
-            fprintf(stderr, "%s: %s\n", prog, err.msg);
-            return ckptfs_exit_for(rc);
-        }
-    } else {
-        ckpt_checkpoint *c;
-        rc = open_checkpoint(source, o, &c, &sm);
-        if (rc)
-            goto out;
-        warn_missing_shards(c);
-        if (ckfs_ns_single(c, sm, o, warn_stderr, NULL, ns)) {
-            fprintf(stderr, "%s: out of memory building the tree of %s\n", prog, source);
-            rc = CKPTFS_EXIT_READ;
-            goto out;
-        }
+    ckpt_err err;
+    ckpt_err_clear(&err);
+    ckpt_net_opts net;
+    net_opts(o, &net);
+    ckpt_source s;
+    int rc = ckpt_source_resolve(source, &net, sm ? 0 : CKPT_RESOLVE_FOLDER, &s, &err);
+    if (rc == 0) {
+        rc = open_ns(&s, o, &sm, ns, &err);
+        ckpt_source_free(&s);
+    }
+    if (rc) {
+        fprintf(stderr, "%s: %s\n", prog, err.msg);
+        rc = rc == CKPT_E_NOMEM ? CKPTFS_EXIT_READ : ckptfs_exit_for(rc);
+        goto out;
     }
     rc = check_mountpoint(mnt);
     if (rc) {

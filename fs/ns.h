@@ -95,10 +95,12 @@ int ckfs_ns_single(ckpt_checkpoint *c, const char *sm_path, const ckfs_opts *o, 
 /*
  * The name space of the training folder dir: one unopened view per checkpoint it lists, read
  * from the state file and the directory alone, following the folder as it changes once
- * started. 0, or a CKPT_E_* code (err says why).
+ * started. remote: the byte source of a folder URL (taken over, even on failure; released
+ * with the name space), whose listing is taken once at mount and not followed; NULL for a
+ * local directory. 0, or a CKPT_E_* code (err says why).
  */
-int ckfs_ns_folder(const char *dir, const ckfs_opts *o, ckfs_log_fn log, void *log_ctx,
-                   ckfs_ns **out, ckpt_err *err);
+int ckfs_ns_folder(const char *dir, ckpt_bytesrc *remote, const ckfs_opts *o, ckfs_log_fn log,
+                   void *log_ctx, ckfs_ns **out, ckpt_err *err);
 
 /* Open v if needed (first use of a folder's checkpoint); a failure is logged once. 0, -EIO or
  * -ENOMEM. */

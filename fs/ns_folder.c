@@ -41,6 +41,7 @@
 
 #include "escape.h"
 #include "folder.h"
+#include "remote.h"
 #include "bytesrc.h"
 #include "table.h"
 #include "textbuf.h"
@@ -124,6 +125,8 @@ typedef struct stamp {
 struct folder {
     ckfs_ns ns; /* first: a ckfs_ns * is a folder * */
     char *path;
+    const ckpt_bytesrc *src; /* lists the folder and reads its checkpoints */
+    ckpt_bytesrc *remote;    /* src when it is remote (owned), else NULL: see ckfs_ns_folder */
     ckfs_perms perms;
 
     /* The set. Protected by mu (read: requests; write: a rescan applying its result). */
@@ -508,6 +511,8 @@ static void unopened_stat(folder *f, ckfs_view *v, struct stat *st)
     st->st_uid = f->perms.uid;
     st->st_gid = f->perms.gid;
     st->st_atim = st->st_mtim = st->st_ctim = FV(v)->id.mtime;
+    if (f->remote) /* the listing's times; owner and modes are the folder's */
+        return;
     char *ip = ckfs_view_index_path(v);
     struct stat ist;
     if ((ip && stat(ip, &ist) == 0) || stat(v->prefix, &ist) == 0) {
@@ -731,93 +736,11 @@ typedef struct cand {
     int young; /* a V2 .index written under YOUNG_NS ago */
 } cand;
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The names of dir's data shards (*.data-NNNNN-of-NNNNN), sorted. -1 when out of memory. */
-static int list_shards(const char *dir, char ***out, size_t *n)
-{
-    *out = NULL;
-    *n = 0;
-    size_t cap = 0;
-    DIR *d = opendir(dir);
-    if (!d)
-        return 0;
-    struct dirent *de;
-    int rc = 0;
-    while (!rc && (de = readdir(d)) != NULL) {
-        if (!strstr(de->d_name, ".data-"))
-            continue;
-        if (ckpt_grow((void **)out, &cap, *n + 1, sizeof **out))
-            rc = -1;
-        else if (!((*out)[*n] = strdup(de->d_name)))
-            rc = -1;
-        else
-            (*n)++;
-    }
-    closedir(d);
-    if (*out)
-        qsort(*out, *n, sizeof **out, cmp_str);
-    return rc;
-}
-
-/* Shard k of m when name is exactly PREFIX.data-KKKKK-of-MMMMM. */
-static int shard_of(const char *name, const char *prefix, unsigned *k, unsigned *m)
-{
-    size_t pl = strlen(prefix);
-    if (strncmp(name, prefix, pl) || strncmp(name + pl, ".data-", 6))
-        return 0;
-    const char *s = name + pl + 6;
-    int used = 0;
-    if (strlen(s) != 14 || sscanf(s, "%5u-of-%5u%n", k, m, &used) != 2 || used != 14)
-        return 0;
-    return *k < *m;
-}
-
-/*
- * Whether checkpoint name's shards are all there (TF writes them before renaming the .index
- * in; a writer that puts the .index first is shown once the set is whole), adding their sizes
- * to *bytes. Sharded saves name every shard's count: the set of the first count seen is the
- * one that must be whole. A checkpoint with no shard at all (index only) is shown as before.
- */
-static int shards_complete(const char *dir, char **shards, size_t n, const char *name,
-                           uint64_t *bytes)
-{
-    size_t pl = strlen(name);
-    size_t lo = 0, hi = n;
-    while (lo < hi) { /* the first shard name >= name */
-        size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(shards[mid], name) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    unsigned want = 0, have = 0;
-    for (size_t i = lo; i < n && !strncmp(shards[i], name, pl); i++) {
-        unsigned k, m;
-        if (!shard_of(shards[i], name, &k, &m))
-            continue;
-        if (!want)
-            want = m;
-        if (m != want)
-            continue;
-        have++;
-        char path[PATH_MAX];
-        struct stat st;
-        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, shards[i]) < sizeof path &&
-            stat(path, &st) == 0)
-            *bytes += (uint64_t)st.st_size;
-    }
-    return have == want;
-}
-
 /* Whether the .index at path ends in a table footer: written to the end. */
-static int index_whole(const char *path)
+static int index_whole(const folder *f, const char *path)
 {
     ckpt_file *fh;
-    if (ckpt_file_open(ckpt_bytesrc_local(), path, &fh, NULL))
+    if (ckpt_file_open(f->src, path, &fh, NULL))
         return 0;
     int ok = ckpt_table_probe(fh);
     ckpt_file_close(fh);
@@ -862,7 +785,9 @@ static fview *new_view(folder *f, const cand *c)
         free(fv);
         return NULL;
     }
-    fv->v.verify = verify_open;
+    /* Objects do not change under a remote mount's feet (their ETags are checked at open). */
+    fv->v.verify = f->remote ? NULL : verify_open;
+    fv->v.src = f->remote;
     fv->f = f;
     fv->id = c->id;
     fv->bytes = c->bytes;
@@ -919,24 +844,17 @@ static fview *live_named(folder *f, const char *name)
 }
 
 /* What the scan found of item: its identity, bytes, whether it is complete and young. */
-static void examine(folder *f, const ckpt_folder_item *item, char **shards, size_t nshards,
-                    long long now_ns, cand *c)
+static void examine(const ckpt_folder_item *item, long long now_ns, cand *c)
 {
     c->item = item;
-    char ip[PATH_MAX];
-    snprintf(ip, sizeof ip, "%s.index", c->item->prefix);
-    ident_path(ip, &c->id);
-    int v2 = c->id.known;
-    if (!v2) /* V1: the file itself (a sharded V1 pattern has none) */
-        ident_path(c->item->prefix, &c->id);
-    c->bytes = c->id.known ? (uint64_t)c->id.size : 0;
-    c->complete = shards_complete(f->path, shards, nshards, c->item->name, &c->bytes);
-    /* Listed, then gone before its stat: being deleted (only a sharded V1 pattern has no
-     * file of its own to stat). */
-    if (!c->id.known && !strstr(c->item->prefix, "-\?\?\?\?\?-of-"))
-        c->complete = 0;
+    c->id = (ident){0};
+    if (item->known)
+        c->id = (ident){1, (dev_t)item->id.dev, (ino_t)item->id.ino, (off_t)item->id.size,
+                        {(time_t)item->id.mtime_sec, item->id.mtime_nsec}};
+    c->bytes = item->bytes;
+    c->complete = item->complete;
     long long age = now_ns - ((long long)c->id.mtime.tv_sec * 1000000000LL + c->id.mtime.tv_nsec);
-    c->young = v2 && age < YOUNG_NS;
+    c->young = !item->v1 && age < YOUNG_NS;
 }
 
 /*
@@ -968,7 +886,7 @@ static void keep_or_make(folder *f, cand *cs, size_t n, fent *fe, int initial)
         if (!fe[nfe].fv && cs[k].young) {
             char ip[PATH_MAX];
             snprintf(ip, sizeof ip, "%s.index", cs[k].item->prefix);
-            if (!index_whole(ip)) {
+            if (!index_whole(f, ip)) {
                 cs[k].complete = 0;
                 memmove(&fe[nfe], &fe[nfe + 1], (n - nfe - 1) * sizeof *fe);
                 continue;
@@ -1098,23 +1016,21 @@ static int rescan(folder *f, int initial, ckpt_err *err)
     clock_gettime(CLOCK_REALTIME, &ts);
     long long now_ns = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
     ckpt_folder l;
-    int rc = ckpt_folder_scan(f->path, &l, err);
+    int rc = ckpt_folder_scan_src(f->src, f->path, &l, err);
     if (rc == CKPT_E_NOTFOUND) /* emptied, or the folder itself gone: show nothing */
         memset(&l, 0, sizeof l), l.latest = -1, rc = 0;
     if (rc)
         return rc;
-    char **shards = NULL;
-    size_t nshards = 0;
     cand *cs = calloc(l.n ? l.n : 1, sizeof *cs);
     fent *fe = calloc(l.n + 2, sizeof *fe);
     fview **made = calloc(l.n ? l.n : 1, sizeof *made);
     size_t nmade = 0, nfe = 0;
-    if (!cs || !fe || !made || list_shards(f->path, &shards, &nshards)) {
+    if (!cs || !fe || !made) {
         rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory listing %s", f->path);
         goto out;
     }
     for (size_t k = 0; k < l.n; k++)
-        examine(f, &l.items[k], shards, nshards, now_ns, &cs[k]);
+        examine(&l.items[k], now_ns, &cs[k]);
 
     keep_or_make(f, cs, l.n, fe, initial);
     long made_n = make_views(f, cs, l.n, fe, made, &nmade, err);
@@ -1130,9 +1046,6 @@ out:
     free(fe);
     free(made);
     free(cs);
-    for (size_t k = 0; k < nshards; k++)
-        free(shards[k]);
-    free(shards);
     ckpt_folder_free(&l);
     return rc;
 }
@@ -1171,6 +1084,8 @@ static void rescan_logged(folder *f)
 /* Where inotify may not fire: rescan when the directory's or the state file's stamp moved. */
 static void revalidate(folder *f)
 {
+    if (f->remote) /* a remote folder is the listing the mount took */
+        return;
     pthread_mutex_lock(&f->scan_mu);
     if (now_ms() - atomic_load(&f->checked_ms) >= (long long)(f->ns.opts->poll * 1000)) {
         stamp now;
@@ -1280,7 +1195,7 @@ static int f_start(ckfs_ns *ns, struct fuse_session *se)
     folder *f = F(ns);
     f->se = se;
     f->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    f->ino_fd = ns->opts->noinotify ? -1 : inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    f->ino_fd = ns->opts->noinotify || f->remote ? -1 : inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
     if (f->ino_fd >= 0 &&
         inotify_add_watch(f->ino_fd, f->path,
                           IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE |
@@ -1288,7 +1203,7 @@ static int f_start(ckfs_ns *ns, struct fuse_session *se)
         close(f->ino_fd);
         f->ino_fd = -1;
     }
-    if (f->ino_fd < 0 && !ns->opts->noinotify)
+    if (f->ino_fd < 0 && !ns->opts->noinotify && !f->remote)
         f->ns.log(f->ns.log_ctx, "no inotify on the folder: changes show on revalidation only");
     if (f->wake_fd < 0 || pthread_create(&f->thread, NULL, watch, f) != 0) {
         f->ns.log(f->ns.log_ctx, "cannot start the folder watcher: changes show on "
@@ -1296,9 +1211,11 @@ static int f_start(ckfs_ns *ns, struct fuse_session *se)
         return -1;
     }
     f->started = 1;
-    /* Changes between the mount's scan and now. */
-    atomic_store(&f->rescan_wanted, 1);
-    wake(f);
+    /* Changes between the mount's scan and now (a remote folder: none are followed). */
+    if (!f->remote) {
+        atomic_store(&f->rescan_wanted, 1);
+        wake(f);
+    }
     return 0;
 }
 
@@ -1340,6 +1257,7 @@ static void f_destroy(ckfs_ns *ns)
         free(f->notes[k]);
     free(f->notes);
     free(f->path);
+    ckpt_bytesrc_remote_release(f->remote);
     pthread_rwlock_destroy(&f->mu);
     pthread_mutex_destroy(&f->scan_mu);
     pthread_mutex_destroy(&f->close_mu);
@@ -1347,35 +1265,44 @@ static void f_destroy(ckfs_ns *ns)
     free(f);
 }
 
+/* In ns.h's order. */
 static const ckfs_ns_ops folder_ops = {
-    .resolve = f_resolve,
-    .put = f_put,
-    .entry_timeout = f_entry_timeout,
-    .text = f_text,
-    .start = f_start,
-    .stop = f_stop,
-    .ino = f_ino,
-    .lookup = f_lookup,
-    .entry = f_entry,
-    .stat = f_stat,
-    .readlink = f_readlink,
-    .xattr_names = f_xattr_names,
-    .xattr = f_xattr,
-    .totals = f_totals,
-    .destroy = f_destroy,
-};
+    .resolve = f_resolve, .put = f_put, .entry_timeout = f_entry_timeout, .text = f_text,
+    .start = f_start, .stop = f_stop, .ino = f_ino, .lookup = f_lookup, .entry = f_entry,
+    .stat = f_stat, .readlink = f_readlink, .xattr_names = f_xattr_names, .xattr = f_xattr,
+    .totals = f_totals, .destroy = f_destroy};
 
-int ckfs_ns_folder(const char *dir, const ckfs_opts *o, ckfs_log_fn log, void *log_ctx,
-                   ckfs_ns **out, ckpt_err *err)
+/* The root's owner, modes and times: the directory's, or for a remote folder what a remote
+ * file has (bytesrc_http.c: readable by all, owned by the mounting user). */
+static int folder_stat(const char *dir, const ckpt_bytesrc *remote, struct stat *st,
+                       ckpt_err *err)
+{
+    if (!remote) {
+        if (stat(dir, st) != 0)
+            return ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: %s", dir, strerror(errno));
+        return 0;
+    }
+    memset(st, 0, sizeof *st);
+    st->st_mode = S_IFDIR | 0555;
+    st->st_uid = getuid();
+    st->st_gid = getgid();
+    clock_gettime(CLOCK_REALTIME, &st->st_mtim);
+    return 0;
+}
+
+int ckfs_ns_folder(const char *dir, ckpt_bytesrc *remote, const ckfs_opts *o, ckfs_log_fn log,
+                   void *log_ctx, ckfs_ns **out, ckpt_err *err)
 {
     struct stat dst;
-    if (stat(dir, &dst) != 0)
-        return ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: %s", dir, strerror(errno));
-    folder *f = calloc(1, sizeof(*f));
+    int rc = folder_stat(dir, remote, &dst, err);
+    folder *f = rc ? NULL : calloc(1, sizeof(*f));
     if (!f || !(f->path = strdup(dir))) {
         free(f);
-        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory listing %s", dir);
+        ckpt_bytesrc_remote_release(remote);
+        return rc ? rc : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory listing %s", dir);
     }
+    f->remote = remote;
+    f->src = remote ? remote : ckpt_bytesrc_local();
     f->ns = (ckfs_ns){&folder_ops, o, log, log_ctx};
     f->ino_fd = f->wake_fd = -1;
     pthread_rwlock_init(&f->mu, NULL);
@@ -1386,10 +1313,11 @@ int ckfs_ns_folder(const char *dir, const ckfs_opts *o, ckfs_log_fn log, void *l
     f->mtime = dst.st_mtim;
     /* A folder with no checkpoint yet is no mount: say so now, as before. */
     ckpt_folder l;
-    int rc = ckpt_folder_scan(dir, &l, err);
+    rc = ckpt_folder_scan_src(f->src, dir, &l, err);
     if (rc == 0) {
         ckpt_folder_free(&l);
-        take_stamp(f, &f->seen);
+        if (!remote)
+            take_stamp(f, &f->seen);
         atomic_store(&f->checked_ms, now_ms());
         rc = rescan(f, 1, err);
     }

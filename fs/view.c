@@ -87,6 +87,8 @@ int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
     /* calloc'd pages stay untouched (and unallocated) until a string variable is opened. */
     v->texts = calloc(n ? n : 1, sizeof(*v->texts));
     v->corrupt = calloc(n ? n : 1, 1);
+    if (o->verify == CKFS_VERIFY_OPEN && !(v->checked = calloc(n ? n : 1, sizeof *v->checked)))
+        return -1;
     ckfs_gens_init(&v->gens, c, v->sm_path, &v->lock);
     const char *names[CKFS_GEN_MAX] = {0};
     ckfs_gen_slots(c, v->sm_path, names);
@@ -108,6 +110,8 @@ static void detach(ckfs_view *v)
     ckfs_gens_free(&v->gens);
     free((void *)v->corrupt);
     v->corrupt = NULL;
+    free(v->checked);
+    v->checked = NULL;
     ckfs_tree_free(v->tree);
     v->tree = NULL;
     ckpt_close(v->c);
@@ -138,8 +142,9 @@ static int open_once(void *p, ckpt_err *err)
     ckpt_checkpoint *c;
     /* Nobody can be told about a missing shard when a folder's checkpoint opens on first
      * use: list its variables and let reads of the missing shard fail (as -o force). */
-    char *ip = ckfs_view_index_path(v);
-    int rc = ckpt_open(ip ? ip : v->prefix, CKPT_OPEN_MISSING_SHARDS_OK, &c, err);
+    char *ip = v->src ? NULL : ckfs_view_index_path(v);
+    int rc = ckpt_open_src(v->src ? v->src : ckpt_bytesrc_local(), ip ? ip : v->prefix,
+                           CKPT_OPEN_MISSING_SHARDS_OK, &c, err);
     free(ip);
     if (rc == 0 && v->verify && (rc = v->verify(v, c, err)) != 0) {
         ckpt_close(c);
@@ -162,15 +167,15 @@ int ckfs_view_ensure(ckfs_view *v, const ckfs_opts *o, ckfs_view_warn_fn warn, v
     return rc;
 }
 
-/* A text-shown variable's text, for its lazy cell. */
-struct text_arg {
+/* One variable of a view, for the work of its lazy or once cell. */
+struct var_arg {
     ckfs_view *v;
     uint32_t i;
 };
 
 static int build_text(void *p, ckfs_content *out, uint64_t *size, ckpt_err *err)
 {
-    struct text_arg *a = p;
+    struct var_arg *a = p;
     ckpt_strbuf b = {0};
     int rc = ckpt_render_text(a->v->c, a->i, &b, err);
     if (rc) {
@@ -188,7 +193,7 @@ static const ckfs_lazy_ops text_ops = {NULL, build_text, 0};
 
 int ckfs_view_text_size(ckfs_view *v, uint32_t i, uint64_t *size, ckpt_err *err)
 {
-    struct text_arg a = {v, i};
+    struct var_arg a = {v, i};
     return ckfs_lazy_size(&v->texts[i], &v->lock, &text_ops, &a, size, err);
 }
 
@@ -200,7 +205,7 @@ int ckfs_view_text_size_known(const ckfs_view *v, uint32_t i, uint64_t *size)
 int ckfs_view_text_acquire(ckfs_view *v, uint32_t i, const char **data, uint64_t *size,
                            ckpt_err *err)
 {
-    struct text_arg a = {v, i};
+    struct var_arg a = {v, i};
     ckfs_content c;
     int rc = ckfs_lazy_get(&v->texts[i], &v->lock, &text_ops, &a, &c, size, err);
     if (rc == 0)
@@ -212,6 +217,33 @@ void ckfs_view_text_release(ckfs_view *v, uint32_t i)
 {
     if (ckfs_lazy_put(&v->texts[i], &v->lock))
         ckfs_lazy_drop(&v->texts[i], &v->lock);
+}
+
+static int check_once(void *p, ckpt_err *err)
+{
+    struct var_arg *a = p;
+    int rc = ckpt_verify(a->v->c, a->i, err);
+    /* Readers of files opened before (or by other means) must not get these bytes either. */
+    if (rc == CKPT_E_CORRUPT)
+        atomic_store_explicit(&a->v->corrupt[a->i], 1, memory_order_relaxed);
+    return rc;
+}
+
+int ckfs_view_check(ckfs_view *v, uint32_t i, ckpt_err *err)
+{
+    struct var_arg a = {v, i};
+    int rc = ckfs_once_run(&v->checked[i], &v->lock, check_once, &a, err);
+    if (rc && rc != CKPT_E_CORRUPT &&
+        atomic_load_explicit(&v->corrupt[i], memory_order_relaxed)) {
+        /* Found by an earlier call (once_run only says "failed before"): name it again, as
+         * every open of a damaged tensor must. */
+        ckpt_var var;
+        ckpt_get(v->c, i, &var);
+        rc = ckpt_err_set(err, CKPT_E_CORRUPT,
+                          "%s: variable \"%s\": checksum did not match at an earlier open",
+                          ckpt_var_path(v->c, i), var.name);
+    }
+    return rc;
 }
 
 void ckfs_view_close(ckfs_view *v)

@@ -43,6 +43,7 @@ typedef struct ckfs_view {
     char *display;      /* folder mounts: that name as the root lists it (escape.h) */
     char *prefix;       /* the checkpoint's prefix (or V1 file / shard pattern) */
     char *sm_path;      /* saved_model.pb of a SavedModel mount, else NULL */
+    const ckpt_bytesrc *src; /* reads the checkpoint of a remote folder's view; NULL: local */
     uint64_t base;      /* added to the tree's inode numbers */
 
     /* Lock order: a view's lock is a leaf (nothing else is taken while it is held); it
@@ -57,6 +58,8 @@ typedef struct ckfs_view {
 
     ckfs_lazy *texts;        /* per variable; only text-shown variables use theirs */
     _Atomic uint8_t *corrupt; /* per variable: its checksum failed once, every read fails */
+    ckfs_once *checked;      /* -o verify=open, per variable: checked at its first open (done:
+                                it matched; failed: corrupt is set); NULL in other modes */
     ckfs_gens gens;
 
     /* Called on every open, after the files are opened and before the view serves them: a
@@ -124,6 +127,15 @@ uint64_t ckfs_sidecar_size(const ckpt_var *var, int kind);
  */
 int ckfs_view_text_size(ckfs_view *v, uint32_t i, uint64_t *size, ckpt_err *err);
 int ckfs_view_text_size_known(const ckfs_view *v, uint32_t i, uint64_t *size);
+
+/*
+ * -o verify=open: check numeric variable i of open view v against its stored checksums, once
+ * for as long as v stays open (ckpt_verify; concurrent callers wait for the one reading, no
+ * lock is held while it reads). 0 when they match or none are stored; a mismatch is
+ * CKPT_E_CORRUPT, at this call and every later one, with err naming the variable and its data
+ * file. A failure that may pass (I/O, memory) is tried again at the next call.
+ */
+int ckfs_view_check(ckfs_view *v, uint32_t i, ckpt_err *err);
 
 /* Hold variable i's text (rendered if nobody holds it) until ckfs_view_text_release. */
 int ckfs_view_text_acquire(ckfs_view *v, uint32_t i, const char **data, uint64_t *size,

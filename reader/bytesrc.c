@@ -5,9 +5,11 @@
 #include "bytesrc.h"
 
 #include "source.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -41,6 +43,53 @@ int ckpt_bytesrc_resolve(const ckpt_bytesrc *src, const char *source, char **pre
     if (src->ops->resolve)
         return src->ops->resolve(src->state, source, prefix, err);
     return ckpt_resolve_prefix(source, prefix, err);
+}
+
+int ckpt_bytesrc_list(const ckpt_bytesrc *src, const char *dir, ckpt_listing *out,
+                      ckpt_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!src->ops->list)
+        return ckpt_err_set(err, CKPT_E_UNSUPPORTED, "%s: this source cannot be listed", dir);
+    return src->ops->list(src->state, dir, out, err);
+}
+
+static int dirent_cmp(const void *a, const void *b)
+{
+    return strcmp(((const ckpt_dirent *)a)->name, ((const ckpt_dirent *)b)->name);
+}
+
+const ckpt_dirent *ckpt_listing_find(const ckpt_listing *l, const char *name)
+{
+    if (!l->n)
+        return NULL;
+    ckpt_dirent key = {(char *)name, {0}};
+    return bsearch(&key, l->e, l->n, sizeof *l->e, dirent_cmp);
+}
+
+int ckpt_listing_add(ckpt_listing *l, size_t *cap, const char *name, const ckpt_file_id *id)
+{
+    char *nm = strdup(name);
+    if (!nm || ckpt_grow((void **)&l->e, cap, l->n + 1, sizeof *l->e)) {
+        free(nm);
+        return -1;
+    }
+    l->e[l->n++] = (ckpt_dirent){nm, *id};
+    return 0;
+}
+
+void ckpt_listing_sort(ckpt_listing *l)
+{
+    if (l->n)
+        qsort(l->e, l->n, sizeof *l->e, dirent_cmp);
+}
+
+void ckpt_listing_free(ckpt_listing *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->e[i].name);
+    free(l->e);
+    memset(l, 0, sizeof *l);
 }
 
 int ckpt_file_pread(ckpt_file *f, void *buf, size_t n, uint64_t off, ckpt_err *err)

@@ -5,14 +5,14 @@
  * handle with a size and an identity; the handle answers positioned reads and whole-file reads.
  * The format code (table.c, bundle.c, v1.c, checkpoint.c) sees only this interface, so a source
  * that reads HTTP ranges from an object store, or a block cache stacked over another source,
- * is a new implementation of these two vtables and nothing else changes. Local files
- * (bytesrc_local.c) are the only implementation today.
+ * is a new implementation of these two vtables and nothing else changes: local files
+ * (bytesrc_local.c) and HTTP/S3/GCS objects (bytesrc_http.c) are the two there are.
  *
  * Resolving what the user named goes through the source too: ckpt_bytesrc_stat asks whether a
  * name is a file, ckpt_bytesrc_resolve turns a source string into a prefix. The local source
  * leaves both to the POSIX rules of source.c; the remote one (bytesrc_http.c) answers them
- * with its first range request of each file, or a listing. Folders of local checkpoints
- * (folder.c) are still listed with opendir.
+ * with its first range request of each file, or a listing. A training folder (folder.c) is
+ * listed through the source too (ckpt_bytesrc_list): readdir here, ListObjectsV2 for buckets.
  */
 #ifndef CKPT_BYTESRC_H
 #define CKPT_BYTESRC_H
@@ -39,6 +39,19 @@ typedef struct ckpt_file_id {
 } ckpt_file_id;
 
 typedef struct ckpt_file ckpt_file;
+
+/* One regular file of a listing: its base name and identity as the listing tells it (a local
+ * file: dev, ino, size, mtime; an object: size, mtime, ETag). */
+typedef struct ckpt_dirent {
+    char *name;
+    ckpt_file_id id;
+} ckpt_dirent;
+
+/* The regular files directly in a directory, sorted by name (bytewise). */
+typedef struct ckpt_listing {
+    ckpt_dirent *e;
+    size_t n;
+} ckpt_listing;
 
 /*
  * A whole file's bytes, as ckpt_file_read_all gives them. release is the source's own way to
@@ -81,6 +94,9 @@ typedef struct ckpt_bytesrc_ops {
     int (*stat)(void *state, const char *name, ckpt_err *err);
     /* Optional (NULL: ckpt_resolve_prefix of source.h): what the user named to a prefix. */
     int (*resolve)(void *state, const char *source, char **prefix, ckpt_err *err);
+    /* Optional (NULL: the source cannot list, e.g. a web server): the regular files directly
+     * in dir (no trailing slash). CKPT_E_NOTFOUND when dir does not exist. */
+    int (*list)(void *state, const char *dir, ckpt_listing *out, ckpt_err *err);
 } ckpt_bytesrc_ops;
 
 /* A source of files: an ops table and its state (a base URL, a cache, ...). */
@@ -98,6 +114,23 @@ int ckpt_bytesrc_stat(const ckpt_bytesrc *src, const char *name, ckpt_err *err);
 /* Resolve source to a checkpoint prefix through src (see ckpt_bytesrc_ops.resolve). */
 int ckpt_bytesrc_resolve(const ckpt_bytesrc *src, const char *source, char **prefix,
                          ckpt_err *err);
+
+/* List dir through src (see ckpt_bytesrc_ops.list); CKPT_E_UNSUPPORTED when src cannot. */
+int ckpt_bytesrc_list(const ckpt_bytesrc *src, const char *dir, ckpt_listing *out,
+                      ckpt_err *err);
+
+/* The entry of l named name, or NULL (binary search). */
+const ckpt_dirent *ckpt_listing_find(const ckpt_listing *l, const char *name);
+
+/* Add a copy of name with identity id to l (unsorted until ckpt_listing_sort). -1 when out of
+ * memory. *cap is l's capacity, 0 for a new listing. */
+int ckpt_listing_add(ckpt_listing *l, size_t *cap, const char *name, const ckpt_file_id *id);
+
+/* Sort l by name, as ckpt_listing_find needs. */
+void ckpt_listing_sort(ckpt_listing *l);
+
+/* Free l's entries; l becomes empty. */
+void ckpt_listing_free(ckpt_listing *l);
 
 /* Open name through src (see ckpt_bytesrc_ops.open); *out is NULL on failure. */
 int ckpt_file_open(const ckpt_bytesrc *src, const char *name, ckpt_file **out, ckpt_err *err);

@@ -866,6 +866,7 @@ static const ckpt_bytesrc_ops remote_ops = {
     .open = remote_open,
     .stat = remote_stat,
     .resolve = ckpt__remote_resolve,
+    .list = ckpt__remote_list,
 };
 
 int ckpt_bytesrc_remote_new(const ckpt_net_opts *opts, ckpt_bytesrc **out, ckpt_err *err)

@@ -19,6 +19,10 @@ int ckpt__http_get_small(ckpt_bytesrc *src, const char *name, const char *query,
 /* The remote source's resolve operation (remote.c): a URL to a prefix. */
 int ckpt__remote_resolve(void *state, const char *source, char **prefix, ckpt_err *err);
 
+/* The remote source's list operation (remote.c): ListObjectsV2 of an s3:// or gs:// folder;
+ * CKPT_E_UNSUPPORTED for http(s)://. */
+int ckpt__remote_list(void *state, const char *dir, ckpt_listing *out, ckpt_err *err);
+
 /* s percent-encoded for a URL (malloc'd): all but RFC 3986's unreserved characters, and '/'
  * when keep_slash (S3 keys in paths); uppercase hex, as SigV4 wants. */
 char *ckpt__url_encode(const char *s, int keep_slash);

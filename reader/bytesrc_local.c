@@ -11,6 +11,7 @@
 #include "fileio.h"
 #include "remote.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -120,6 +121,17 @@ static void local_close(ckpt_file *f)
 
 static const ckpt_file_ops local_file_ops = {local_pread, local_read_all, local_close};
 
+/* The identity of the file whose stat is st. */
+static void id_of(const struct stat *st, ckpt_file_id *id)
+{
+    memset(id, 0, sizeof *id);
+    id->dev = (uint64_t)st->st_dev;
+    id->ino = (uint64_t)st->st_ino;
+    id->size = (uint64_t)st->st_size;
+    id->mtime_sec = (int64_t)st->st_mtim.tv_sec;
+    id->mtime_nsec = st->st_mtim.tv_nsec;
+}
+
 /* A handle for descriptor fd whose stat is st. */
 static int local_handle(int fd, int owns_fd, const struct stat *st, const char *name,
                         ckpt_file **out, ckpt_err *err)
@@ -138,11 +150,7 @@ static int local_handle(int fd, int owns_fd, const struct stat *st, const char *
     f->size = (uint64_t)st->st_size;
     f->attr = *st;
     f->fd = fd;
-    f->id.dev = (uint64_t)st->st_dev;
-    f->id.ino = (uint64_t)st->st_ino;
-    f->id.size = f->size;
-    f->id.mtime_sec = (int64_t)st->st_mtim.tv_sec;
-    f->id.mtime_nsec = st->st_mtim.tv_nsec;
+    id_of(st, &f->id);
     lf->owns_fd = owns_fd;
     *out = f;
     return 0;
@@ -162,7 +170,37 @@ static int local_open(void *state, const char *name, ckpt_file **out, ckpt_err *
     return rc;
 }
 
-static const ckpt_bytesrc_ops local_ops = {.open = local_open};
+/* readdir, and a stat of each name (symlinks followed, as opening them would): the regular
+ * files. A name gone between the two is left out, as if listed a moment later. */
+static int local_list(void *state, const char *dir, ckpt_listing *out, ckpt_err *err)
+{
+    (void)state;
+    DIR *d = opendir(dir);
+    if (!d)
+        return ckpt_err_set(err, errno == ENOENT ? CKPT_E_NOTFOUND : CKPT_E_IO, "%s: %s", dir,
+                            strerror(errno));
+    size_t cap = 0;
+    int rc = 0;
+    struct dirent *de;
+    while (!rc && (de = readdir(d)) != NULL) {
+        struct stat st;
+        if (de->d_type != DT_REG && de->d_type != DT_LNK && de->d_type != DT_UNKNOWN)
+            continue;
+        if (fstatat(dirfd(d), de->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        ckpt_file_id id;
+        id_of(&st, &id);
+        if (ckpt_listing_add(out, &cap, de->d_name, &id))
+            rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory listing %s", dir);
+    }
+    closedir(d);
+    if (rc)
+        ckpt_listing_free(out);
+    ckpt_listing_sort(out);
+    return rc;
+}
+
+static const ckpt_bytesrc_ops local_ops = {.open = local_open, .list = local_list};
 static const ckpt_bytesrc local_source = {&local_ops, NULL};
 
 const ckpt_bytesrc *ckpt_bytesrc_local(void)

@@ -18,6 +18,7 @@
 #include "table.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,8 +120,9 @@ static int open_empty(ckpt_checkpoint *c, char *prefix, ckpt_err *err)
     if (!pb)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     snprintf(pb, n + sizeof "saved_model.pb", "%.*ssaved_model.pb", (int)n, prefix);
-    int rc = stat(pb, &c->index_st) == 0 ? 0 : ckpt_err_set(err, CKPT_E_IO, "%s: %s", pb,
-                                                            strerror(errno));
+    int rc = ckpt_file_open(c->src, pb, &c->pb, err);
+    if (rc == 0)
+        c->index_st = c->pb->attr;
     free(pb);
     c->shards = calloc(1, sizeof *c->shards);
     if (!rc && !c->shards)
@@ -149,7 +151,7 @@ static int load(ckpt_checkpoint *c, const char *source, unsigned flags, ckpt_err
          * than report "not a checkpoint" after trying it as a V1 file. */
         rc = ckpt_err_set(err, st, "%s", why.msg);
         free(path);
-    } else if (ckpt_savedmodel_without_variables(path))
+    } else if (ckpt_savedmodel_without_variables_src(c->src, path))
         rc = open_empty(c, path, err);
     else
         rc = open_v1(c, path, err);
@@ -196,6 +198,7 @@ void ckpt_close(ckpt_checkpoint *c)
 {
     if (!c)
         return;
+    ckpt_file_close(c->pb);
     for (int s = 0; c->shards && s < c->num_shards; s++) {
         ckpt_table_close(c->shards[s].table);
         ckpt_file_close(c->shards[s].file);
@@ -225,6 +228,11 @@ const char *ckpt_prefix(const ckpt_checkpoint *c)
 const char *ckpt_meta_path(const ckpt_checkpoint *c)
 {
     return c->meta_path;
+}
+
+const ckpt_bytesrc *ckpt_bytesrc_of(const ckpt_checkpoint *c)
+{
+    return c->src;
 }
 
 const struct stat *ckpt_index_stat(const ckpt_checkpoint *c)
@@ -306,6 +314,11 @@ static const char *var_path(const ckpt_checkpoint *c, const var_rec *r)
             first = c->shards[s->shard].path;
     }
     return first ? first : c->prefix;
+}
+
+const char *ckpt_var_path(const ckpt_checkpoint *c, size_t i)
+{
+    return i < c->nvars ? var_path(c, &c->vars[i]) : c->prefix;
 }
 
 int ckpt__read_stored(ckpt_checkpoint *c, const var_rec *r, const char *name, uint8_t *buf,
@@ -464,4 +477,44 @@ int ckpt_read_all(ckpt_checkpoint *c, size_t i, uint8_t **out, size_t *len, ckpt
         return rc;
     }
     return read_whole(c, i, out, len, err);
+}
+
+/* How much of a whole variable ckpt_verify reads at a time: few reads for a large tensor,
+ * little memory for a daemon checking several at once. */
+#define VERIFY_PIECE (4u << 20)
+
+int ckpt_verify(ckpt_checkpoint *c, size_t i, ckpt_err *err)
+{
+    if (i >= c->nvars)
+        return ckpt_err_set(err, CKPT_E_INVALID, "no variable number %zu", i);
+    const var_rec *r = &c->vars[i];
+    const char *name = c->names + r->name_off;
+    if (r->dtype == CKPT_DT_STRING || r->dtype == CKPT_DT_VARIANT)
+        return ckpt_err_set(err, CKPT_E_INVALID,
+                            "variable \"%s\": string and variant checksums cover their decoding",
+                            name);
+    if (r->flags & CKPT_VAR_SHARD_MISSING)
+        return ckpt_err_set(err, CKPT_E_MISSING, "%s: variable \"%s\" is in a missing data file",
+                            var_path(c, r), name);
+    if (r->flags & CKPT_VAR_PARTITIONED)
+        return ckpt__verify_slices(c, r, err);
+    if (!(r->flags & CKPT_VAR_HAS_CRC))
+        return 0;
+    uint8_t *buf = malloc(VERIFY_PIECE);
+    if (!buf)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory checking \"%s\"", name);
+    /* Even an empty tensor makes one read: the one that reaches the end compares the CRC. */
+    ckpt_crc_state st = {0, 0};
+    uint64_t off = 0;
+    size_t got;
+    int rc;
+    do {
+        rc = ckpt_read(c, i, buf, VERIFY_PIECE, off, &got, &st, err);
+        off += got;
+    } while (rc == 0 && got && off < r->nbytes);
+    free(buf);
+    if (rc == 0 && off != r->nbytes)
+        rc = ckpt_err_set(err, CKPT_E_IO, "%s: variable \"%s\": short read at %" PRIu64,
+                          c->shards[r->shard].path, name, off);
+    return rc;
 }

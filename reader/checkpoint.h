@@ -80,6 +80,9 @@ void ckpt_close(ckpt_checkpoint *c);
 /* The prefix the source resolved to (e.g. "/data/model.ckpt"). */
 const char *ckpt_prefix(const ckpt_checkpoint *c);
 
+/* The byte source c reads its files through (valid while c is open). */
+const ckpt_bytesrc *ckpt_bytesrc_of(const ckpt_checkpoint *c);
+
 /* Path of PREFIX.meta if that file exists, else NULL. */
 const char *ckpt_meta_path(const ckpt_checkpoint *c);
 
@@ -92,6 +95,10 @@ int ckpt_shard_present(const ckpt_checkpoint *c, int s);
 
 /* Path of data shard s (PREFIX.data-SSSSS-of-NNNNN), valid until close. */
 const char *ckpt_shard_path(const ckpt_checkpoint *c, int s);
+
+/* The data file to name in messages about variable i: its shard, for a partitioned variable
+ * that of a missing slice or else of its first; valid until close. */
+const char *ckpt_var_path(const ckpt_checkpoint *c, size_t i);
 
 /* The read-only descriptor of shard s (for splice-style replies), or -1 when it is missing. */
 int ckpt_shard_fd(const ckpt_checkpoint *c, int s);
@@ -119,6 +126,17 @@ int ckpt_read(ckpt_checkpoint *c, size_t i, void *buf, size_t len, uint64_t off,
 
 /* Read the whole of variable i into a new malloc'd buffer (*out, *len), checksum verified. */
 int ckpt_read_all(ckpt_checkpoint *c, size_t i, uint8_t **out, size_t *len, ckpt_err *err);
+
+/*
+ * Check variable i against the checksums TensorFlow stored for it, reading its bytes in pieces
+ * (never the whole tensor in memory, except string and variant tensors, whose checksums cover a
+ * decoding): a whole variable against its CRC-32C, a partitioned one slice by slice. 0 when
+ * they match or when nothing is stored to check (V1 files: nothing is read then; their table
+ * blocks are checked by every read anyway). CKPT_E_CORRUPT on a mismatch or a data file cut
+ * short, CKPT_E_MISSING for a missing data shard, CKPT_E_IO / CKPT_E_NOMEM; err names the
+ * variable and its data file.
+ */
+int ckpt_verify(ckpt_checkpoint *c, size_t i, ckpt_err *err);
 
 /*
  * Read a DT_STRING variable: *buf is its stored encoding (malloc'd), *elems a malloc'd array of

@@ -70,6 +70,9 @@ struct ckpt_checkpoint {
     char *prefix;
     char *meta_path;
     struct stat index_st;
+    ckpt_file *pb;           /* a SavedModel without variables: its saved_model.pb, held open
+                                so that src (a remote one is held by its open files) lives as
+                                long as c, for graph files read through ckpt_bytesrc_of */
     int num_shards;
     shard *shards;
 

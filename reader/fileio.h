@@ -30,6 +30,13 @@ int ckpt_open_regular(const char *path, int *fd, struct stat *st, ckpt_err *err)
  */
 int ckpt_map_file(const char *path, void **map, size_t *len, ckpt_err *err);
 
+struct ckpt_bytesrc;
+
+/* ckpt_map_file through byte source src, so a remote checkpoint's graph files are read with
+ * its options and cache (same munmap release); src NULL: as ckpt_map_file. */
+int ckpt_map_file_src(const struct ckpt_bytesrc *src, const char *path, void **map, size_t *len,
+                      ckpt_err *err);
+
 /* Non-zero if path (followed through links) is a regular file / a directory. */
 int ckpt_is_regular_file(const char *path);
 int ckpt_is_directory(const char *path);

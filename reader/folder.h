@@ -4,10 +4,13 @@
  * Training jobs leave a directory with a `checkpoint` state file (text CheckpointState) and
  * several prefixes (model.ckpt-1000.index, ...), or just the prefixes. Listing one reads the
  * state file and the directory, never an index: each checkpoint is opened only when used.
+ * The folder may be anywhere a byte source reaches: a local directory, a bucket's folder
+ * (listed), or a web server's folder (not listable: the state file's names are probed).
  */
 #ifndef CKPT_FOLDER_H
 #define CKPT_FOLDER_H
 
+#include "bytesrc.h"
 #include "err.h"
 
 #include <stddef.h>
@@ -16,6 +19,11 @@ typedef struct ckpt_folder_item {
     char *name;   /* the prefix's base name, e.g. "model.ckpt-1000" (a sharded V1 save: the
                      name before "-?????-of-NNNNN") */
     char *prefix; /* what to give to ckpt_open: DIR/name, or DIR/pattern for sharded V1 */
+    int known;    /* id below is known: a sharded V1 pattern names no one file */
+    ckpt_file_id id; /* its .index (a V1 save: its file) as listed */
+    uint64_t bytes;  /* .index (or V1 file) and the data shards listed for it */
+    int complete;    /* its data shards are all there (a source that cannot list: assumed) */
+    int v1;          /* a V1 save (no .index: id is its file's) */
 } ckpt_folder_item;
 
 typedef struct ckpt_folder {
@@ -25,10 +33,17 @@ typedef struct ckpt_folder {
 } ckpt_folder;
 
 /*
- * List the checkpoints of dir: every PREFIX with a PREFIX.index there, plus V1 files the state
- * file names. A state-file path written on another machine (absolute, missing here) falls back
- * to the file of the same base name in dir. CKPT_E_NOTFOUND if dir holds no checkpoint.
+ * List the checkpoints of dir through src: every PREFIX with a PREFIX.index there, plus V1
+ * files the state file names; where src cannot list (HTTP), the checkpoints the state file
+ * names whose files are there. A state-file path written on another machine (absolute,
+ * missing here) falls back to the file of the same base name in dir. A checkpoint is complete
+ * when every data shard of the first shard count seen is listed (TF writes shards before it
+ * renames the .index in). CKPT_E_NOTFOUND if dir holds no checkpoint.
  */
+int ckpt_folder_scan_src(const ckpt_bytesrc *src, const char *dir, ckpt_folder *out,
+                         ckpt_err *err);
+
+/* ckpt_folder_scan_src of a local directory. */
 int ckpt_folder_scan(const char *dir, ckpt_folder *out, ckpt_err *err);
 
 /* Release what ckpt_folder_scan filled in. */

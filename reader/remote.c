@@ -12,6 +12,7 @@
 
 #include "bytesrc_http.h"
 #include "fileio.h"
+#include "folder.h"
 #include "source.h"
 #include "util.h"
 
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 /* A state file lists paths; 1 MiB bounds it. One listing page of S3 is about 1,000 keys. */
 #define STATE_MAX (1u << 20)
@@ -39,6 +41,8 @@ static int ends_with(const char *s, const char *suffix)
 /* Resolution state: the source, and the first "access denied" seen (reported if all fails). */
 typedef struct rctx {
     const ckpt_bytesrc *src;
+    int folders;   /* a training folder resolves to itself (CKPT_RESOLVE_FOLDER) */
+    int is_folder; /* ... and this one did */
     ckpt_err denied;
     int failed; /* a non-404 failure: stop */
     ckpt_err fail;
@@ -118,6 +122,9 @@ static char *from_state_file(rctx *x, const char *dir)
     if (rc && rc != CKPT_E_NOTFOUND) {
         x->failed = 1;
         x->fail = e;
+    } else if (rc == 0 && x->folders) {
+        x->is_folder = 1; /* a state file makes a training folder */
+        p = strdup(dir);
     } else if (rc == 0 && ckpt_parse_state_file(body, len, &latest, NULL, NULL, NULL) == 0 &&
                latest && *latest) {
         /* A URL as written on the machine that saved it, else relative to the folder; an
@@ -141,24 +148,26 @@ static char *from_state_file(rctx *x, const char *dir)
 /* A folder of an object store holding exactly one *.index: that prefix. */
 static char *only_index(rctx *x, const char *dir)
 {
-    char **names = NULL;
-    size_t n = 0;
+    ckpt_listing l;
     ckpt_err e;
-    if (ckpt_remote_list((ckpt_bytesrc *)x->src, dir, &names, &n, &e) != 0)
+    if (ckpt_bytesrc_list(x->src, dir, &l, &e) != 0)
         return NULL;
     char *found = NULL;
     int count = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t pl = ckpt_index_prefix_len(names[i]);
+    for (size_t i = 0; i < l.n; i++) {
+        size_t pl = ckpt_index_prefix_len(l.e[i].name);
         if (pl && count++ == 0) {
-            char *base = strndup(names[i], pl);
+            char *base = strndup(l.e[i].name, pl);
             found = base ? join(dir, base) : NULL;
             free(base);
         }
     }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    ckpt_listing_free(&l);
+    if (count > 1 && x->folders) {
+        x->is_folder = 1;
+        free(found);
+        return strdup(dir);
+    }
     if (count != 1) {
         free(found);
         return NULL;
@@ -166,23 +175,41 @@ static char *only_index(rctx *x, const char *dir)
     return found;
 }
 
+/* vv, DIR/variables/variables, when it is a checkpoint, or when DIR/saved_model.pb is a file:
+ * a SavedModel of constants only has no variables/ and opens as no variables. */
+static char *savedmodel_prefix(rctx *x, const char *vv)
+{
+    char *p = try_prefix(x, vv, strlen(vv));
+    if (p || x->failed)
+        return p;
+    size_t n = strlen(vv) - strlen("variables/variables");
+    char *pb = malloc(n + sizeof "saved_model.pb");
+    if (pb)
+        snprintf(pb, n + sizeof "saved_model.pb", "%.*ssaved_model.pb", (int)n, vv);
+    int yes = pb && is_file(x, pb);
+    free(pb);
+    return yes ? strdup(vv) : NULL;
+}
+
 static char *resolve_dir(rctx *x, const char *dir)
 {
     char *p = from_state_file(x, dir);
     if (!p && !x->failed) {
-        char *sm = join(dir, "variables/variables");
-        p = sm ? try_prefix(x, sm, strlen(sm)) : NULL;
-        free(sm);
+        char *vv = join(dir, "variables/variables");
+        p = vv ? savedmodel_prefix(x, vv) : NULL;
+        free(vv);
     }
     if (!p && !x->failed && strncmp(dir, "http", 4) != 0)
         p = only_index(x, dir);
     return p;
 }
 
-int ckpt__remote_resolve(void *state, const char *source, char **prefix, ckpt_err *err)
+/* ckpt__remote_resolve; with folders, a training folder resolves to itself (*is_folder). */
+static int resolve(void *state, const char *source, int folders, char **prefix, int *is_folder,
+                   ckpt_err *err)
 {
     /* The remote source's state is the source itself (bytesrc_http.c). */
-    rctx x = {.src = state};
+    rctx x = {.src = state, .folders = folders};
     *prefix = NULL;
     char *s = strdup(source);
     if (!s)
@@ -192,7 +219,7 @@ int ckpt__remote_resolve(void *state, const char *source, char **prefix, ckpt_er
     while (len && s[len - 1] == '/')
         s[--len] = '\0';
     const char *rest = strstr(s, "://");
-    if (!rest || !rest[3] || (!strncmp(s, "http", 4) && !strchr(rest + 3, '/') && !slash)) {
+    if (!rest || !rest[3] || !strchr(rest + 3, '/')) {
         /* Nothing after the host (or bucket) to name a file by: treat it as a folder. */
         slash = 1;
     }
@@ -207,6 +234,8 @@ int ckpt__remote_resolve(void *state, const char *source, char **prefix, ckpt_er
             else if ((n = data_prefix_len(s)) > 0)
                 p = try_prefix(&x, s, n);
         }
+        if (!p && ends_with(s, "/variables/variables"))
+            p = savedmodel_prefix(&x, s);
         if (!p && ends_with(s, ".meta"))
             p = try_v1(&x, s, len - 5);
         if (!p && !ends_with(s, ".index") && !ends_with(s, ".meta") && !data_prefix_len(s))
@@ -215,6 +244,7 @@ int ckpt__remote_resolve(void *state, const char *source, char **prefix, ckpt_er
     if (!p && !x.failed)
         p = resolve_dir(&x, s);
     int rc = 0;
+    *is_folder = x.is_folder;
     if (p)
         *prefix = p;
     else if (x.failed)
@@ -231,6 +261,12 @@ int ckpt__remote_resolve(void *state, const char *source, char **prefix, ckpt_er
                                                   "the checkpoint's prefix");
     free(s);
     return rc;
+}
+
+int ckpt__remote_resolve(void *state, const char *source, char **prefix, ckpt_err *err)
+{
+    int is_folder;
+    return resolve(state, source, 0, prefix, &is_folder, err);
 }
 
 /* --- listing ------------------------------------------------------------------------------ */
@@ -280,38 +316,59 @@ static char *next_elem(const char **p, const char *end, const char *tag)
     return xml_text(a, b);
 }
 
-/* Append base name (key without the listed prefix) to the names; 0 or -1 (out of memory). */
-static int add_name(char ***names, size_t *n, size_t *cap, const char *key, size_t plen)
+/* Seconds since the epoch of an ISO 8601 UTC time as S3 writes it ("2026-11-27T10:00:00.000Z"),
+ * or 0 when it is not one. */
+static int64_t iso_time(const char *s)
 {
-    if (strlen(key) <= plen)
-        return 0;
-    char *nm = strdup(key + plen);
-    if (!nm || ckpt_grow((void **)names, cap, *n + 1, sizeof **names)) {
-        free(nm);
-        return -1;
-    }
-    (*names)[(*n)++] = nm;
-    return 0;
+    struct tm tm = {0};
+    const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+    return end ? (int64_t)timegm(&tm) : 0;
 }
 
-/* Parse one ListObjectsV2 page into names; *token the continuation (malloc'd) or NULL. */
-static int parse_page(const char *body, size_t len, size_t plen, char ***names, size_t *n,
-                      size_t *cap, char **token)
+/* One <Contents> element of a listing into l when its key is a file directly under the listed
+ * prefix (plen bytes). 0 or -1 (out of memory). */
+static int add_contents(const char *a, const char *b, size_t plen, ckpt_listing *l, size_t *cap)
+{
+    const char *p = a;
+    char *key = next_elem(&p, b, "Key");
+    int rc = 0;
+    if (key && strlen(key) > plen && !strchr(key + plen, '/')) {
+        ckpt_file_id id;
+        memset(&id, 0, sizeof id);
+        p = a;
+        char *size = next_elem(&p, b, "Size");
+        p = a;
+        char *mtime = next_elem(&p, b, "LastModified");
+        p = a;
+        char *etag = next_elem(&p, b, "ETag");
+        id.size = size ? strtoull(size, NULL, 10) : 0;
+        id.mtime_sec = iso_time(mtime);
+        if (etag)
+            snprintf(id.tag, sizeof id.tag, "%s", etag);
+        rc = ckpt_listing_add(l, cap, key + plen, &id);
+        free(size);
+        free(mtime);
+        free(etag);
+    }
+    free(key);
+    return rc;
+}
+
+/* Parse one ListObjectsV2 page into l; *token the continuation (malloc'd) or NULL. Folders
+ * (<CommonPrefixes>) are not files and are left out. */
+static int parse_page(const char *body, size_t len, size_t plen, ckpt_listing *l, size_t *cap,
+                      char **token)
 {
     const char *end = body + len;
     const char *p = body;
-    char *k;
-    /* Objects are <Key>s; folders are <Prefix>es (the first is the request's own, and only
-     * those longer than it name something). */
-    static const char *const kinds[] = {"Key", "Prefix"};
-    for (size_t j = 0; j < sizeof kinds / sizeof kinds[0]; j++) {
-        p = body;
-        while ((k = next_elem(&p, end, kinds[j]))) {
-            int bad = add_name(names, n, cap, k, plen);
-            free(k);
-            if (bad)
-                return -1;
-        }
+    for (;;) {
+        const char *a = memmem(p, (size_t)(end - p), "<Contents>", 10);
+        const char *b = a ? memmem(a, (size_t)(end - a), "</Contents>", 11) : NULL;
+        if (!b)
+            break;
+        if (add_contents(a, b, plen, l, cap))
+            return -1;
+        p = b + 11;
     }
     p = body;
     char *trunc = next_elem(&p, end, "IsTruncated");
@@ -324,26 +381,42 @@ static int parse_page(const char *body, size_t len, size_t plen, char ***names, 
     return 0;
 }
 
-int ckpt_remote_list(ckpt_bytesrc *src, const char *dir, char ***names, size_t *n, ckpt_err *err)
+/* "s3://bucket" and "key/" of the folder URL dir (s3:// or gs://), malloc'd; -1 when out of
+ * memory. */
+static int split_bucket(const char *dir, char **root, char **key)
 {
-    *names = NULL;
-    *n = 0;
+    const char *bucket = dir + 5, *slash = strchr(bucket, '/');
+    size_t blen = slash ? (size_t)(slash - bucket) : strlen(bucket);
+    *root = strndup(dir, (size_t)(bucket - dir) + blen);
+    *key = slash ? malloc(strlen(slash + 1) + 2) : strdup("");
+    if (*key && slash)
+        sprintf(*key, "%s/", slash + 1);
+    if (*root && *key)
+        return 0;
+    free(*root);
+    free(*key);
+    *root = *key = NULL;
+    return -1;
+}
+
+int ckpt__remote_list(void *state, const char *dir, ckpt_listing *out, ckpt_err *err)
+{
+    /* The remote source's state is the source itself (bytesrc_http.c). */
+    ckpt_bytesrc *src = state;
+    memset(out, 0, sizeof *out);
     if (strncmp(dir, "s3://", 5) && strncmp(dir, "gs://", 5))
         return ckpt_err_set(err, CKPT_E_UNSUPPORTED,
                             "%s: an HTTP server cannot be listed; name a checkpoint, or a "
                             "folder with a `checkpoint` state file",
                             dir);
-    const char *bucket = dir + 5, *slash = strchr(bucket, '/');
-    size_t blen = slash ? (size_t)(slash - bucket) : strlen(bucket);
-    char *root = strndup(dir, (size_t)(bucket - dir) + blen);
-    char *key = slash ? malloc(strlen(slash + 1) + 2) : strdup("");
-    if (key && slash)
-        sprintf(key, "%s/", slash + 1);
+    char *root, *key;
+    if (split_bucket(dir, &root, &key))
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     /* '/' stays literal in the query: libcurl 7.88's SigV4 encodes it for the canonical
      * query itself, and signs "%2F" wrongly (S3 then answers SignatureDoesNotMatch). */
-    char *ekey = key ? ckpt__url_encode(key, 1) : NULL;
-    int rc = root && ekey ? 0 : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-    size_t cap = 0, plen = key ? strlen(key) : 0;
+    char *ekey = ckpt__url_encode(key, 1);
+    int rc = ekey ? 0 : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    size_t cap = 0, plen = strlen(key);
     char *token = NULL;
     for (int page = 0; !rc && page < LIST_PAGES_MAX; page++) {
         /* Parameters in sorted order: the order SigV4 signs them in. */
@@ -357,11 +430,11 @@ int ckpt_remote_list(ckpt_bytesrc *src, const char *dir, char ***names, size_t *
         free(token);
         token = NULL;
         char *body = NULL;
-        size_t blen2 = 0;
-        rc = query ? ckpt__http_get_small(src, root, query, LIST_PAGE_MAX, &body, &blen2, err)
+        size_t blen = 0;
+        rc = query ? ckpt__http_get_small(src, root, query, LIST_PAGE_MAX, &body, &blen, err)
                    : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
         free(query);
-        if (!rc && parse_page(body, blen2, plen, names, n, &cap, &token))
+        if (!rc && parse_page(body, blen, plen, out, &cap, &token))
             rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
         free(body);
         if (!token)
@@ -371,22 +444,35 @@ int ckpt_remote_list(ckpt_bytesrc *src, const char *dir, char ***names, size_t *
     free(root);
     free(key);
     free(ekey);
-    if (rc) {
-        for (size_t i = 0; i < *n; i++)
-            free((*names)[i]);
-        free(*names);
-        *names = NULL;
-        *n = 0;
-    }
+    if (rc)
+        ckpt_listing_free(out);
+    ckpt_listing_sort(out);
     return rc;
 }
 
 /* --- the resolver every command calls ----------------------------------------------------- */
 
-int ckpt_source_resolve(const char *source, const ckpt_net_opts *opts, ckpt_source *out,
-                        ckpt_err *err)
+/* Whether dir (local) holds a saved_model.pb: a SavedModel, never a training folder. */
+static int is_saved_model_dir(const char *dir)
+{
+    char *sm = join(dir, "saved_model.pb");
+    int yes = sm && ckpt_is_regular_file(sm);
+    free(sm);
+    return yes;
+}
+
+int ckpt_source_resolve(const char *source, const ckpt_net_opts *opts, unsigned flags,
+                        ckpt_source *out, ckpt_err *err)
 {
     memset(out, 0, sizeof *out);
+    if (!ckpt_is_url(source) && (flags & CKPT_RESOLVE_FOLDER) && ckpt_is_directory(source) &&
+        ckpt_is_training_folder(source) && !is_saved_model_dir(source)) {
+        out->src = ckpt_bytesrc_local();
+        out->folder = 1;
+        if (!(out->prefix = strdup(source)))
+            return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+        return 0;
+    }
     if (!ckpt_is_url(source)) {
         /* The source as given: ckpt_open_src resolves it (resolving twice is not idempotent
          * for a SavedModel of constants, whose variables prefix names no file). */
@@ -410,8 +496,9 @@ int ckpt_source_resolve(const char *source, const ckpt_net_opts *opts, ckpt_sour
         return rc;
     out->src = rs;
     out->remote = 1;
-    rc = ckpt__remote_resolve(rs->state, source, &out->prefix, err);
-    if (!rc && ends_with(out->prefix, "/variables/variables")) {
+    rc = resolve(rs->state, source, (flags & CKPT_RESOLVE_FOLDER) != 0, &out->prefix,
+                 &out->folder, err);
+    if (!rc && !out->folder && ends_with(out->prefix, "/variables/variables")) {
         /* A SavedModel: its graph file sits two levels up. */
         size_t n = strlen(out->prefix) - strlen("variables/variables");
         char *sm = malloc(n + sizeof "saved_model.pb");
@@ -441,12 +528,31 @@ int ckpt_open_any(const char *source, const ckpt_net_opts *opts, unsigned flags,
 {
     *out = NULL;
     ckpt_source s;
-    int rc = ckpt_source_resolve(source, opts, &s, err);
+    int rc = ckpt_source_resolve(source, opts, 0, &s, err);
     if (rc)
         return rc;
     rc = ckpt_open_src(s.src, s.prefix, flags, out, err);
     ckpt_source_free(&s);
     return rc;
+}
+
+/* The whole of url through remote source rs, as a mapping munmap releases. */
+static int map_via(const ckpt_bytesrc *rs, const char *url, void **map, size_t *len,
+                   ckpt_err *err)
+{
+    ckpt_file *f;
+    int rc = ckpt_file_open(rs, url, &f, err);
+    ckpt_bytes b = {0};
+    if (!rc) {
+        rc = ckpt_file_read_all(f, &b, err);
+        ckpt_file_close(f);
+    }
+    if (rc)
+        return rc;
+    /* The remote source hands out a mapping of a memory file: munmap is its release. */
+    *map = (void *)b.data;
+    *len = b.len;
+    return 0;
 }
 
 int ckpt_remote_map(const char *url, void **map, size_t *len, ckpt_err *err)
@@ -457,18 +563,17 @@ int ckpt_remote_map(const char *url, void **map, size_t *len, ckpt_err *err)
     int rc = ckpt_bytesrc_remote_new(NULL, &rs, err);
     if (rc)
         return rc;
-    ckpt_file *f;
-    rc = ckpt_file_open(rs, url, &f, err);
-    ckpt_bytes b = {0};
-    if (!rc) {
-        rc = ckpt_file_read_all(f, &b, err);
-        ckpt_file_close(f);
-    }
+    rc = map_via(rs, url, map, len, err);
     ckpt_bytesrc_remote_release(rs);
-    if (rc)
-        return rc;
-    /* The remote source hands out a mapping of a memory file: munmap is its release. */
-    *map = (void *)b.data;
-    *len = b.len;
-    return 0;
+    return rc;
+}
+
+int ckpt_map_file_src(const ckpt_bytesrc *src, const char *path, void **map, size_t *len,
+                      ckpt_err *err)
+{
+    *map = NULL;
+    *len = 0;
+    if (src && ckpt__remote_is(src))
+        return map_via(src, path, map, len, err);
+    return ckpt_map_file(path, map, len, err);
 }

@@ -63,22 +63,20 @@ int ckpt_bytesrc_remote_new(const ckpt_net_opts *opts, ckpt_bytesrc **out, ckpt_
 /* Drop the creator's reference of a remote source. NULL is fine. */
 void ckpt_bytesrc_remote_release(ckpt_bytesrc *src);
 
-/*
- * The names under directory URL dir (without a trailing slash): S3 ListObjectsV2 or the GCS
- * XML listing for s3:// and gs://, one level deep (*names: malloc'd array of *n malloc'd base
- * names; a subdirectory ends with '/'). CKPT_E_UNSUPPORTED for http(s):// (no listing there).
- */
-int ckpt_remote_list(ckpt_bytesrc *src, const char *dir, char ***names, size_t *n,
-                     ckpt_err *err);
-
 /* What a SOURCE string resolved to. */
 typedef struct ckpt_source {
     const ckpt_bytesrc *src; /* reads every file of the checkpoint */
     char *prefix;            /* what ckpt_open_src opens: for a URL the V2 prefix or V1 file
-                                it resolved to; for a path the path (checked to resolve) */
+                                it resolved to; for a path the path (checked to resolve);
+                                with folder set, the training folder (folder.h) */
+    int folder;              /* CKPT_RESOLVE_FOLDER found a training folder */
     char *saved_model;       /* the saved_model.pb when SOURCE is a SavedModel, else NULL */
     int remote;              /* src is a remote source (owned: see ckpt_source_free) */
 } ckpt_source;
+
+/* ckpt_source_resolve's flags: a training folder (a `checkpoint` state file, or for a bucket
+ * more than one *.index; not a SavedModel) resolves to itself, not to its latest checkpoint. */
+#define CKPT_RESOLVE_FOLDER 1u
 
 /*
  * Resolve source, a local path or a URL, as ckpt_resolve_prefix does for paths: a prefix, any
@@ -87,8 +85,8 @@ typedef struct ckpt_source {
  * remote behaviour (NULL: defaults). Errors name the source: CKPT_E_NOTFOUND for no such
  * object (HTTP 404) and no access (403), CKPT_E_IO for a failing or silent server.
  */
-int ckpt_source_resolve(const char *source, const ckpt_net_opts *opts, ckpt_source *out,
-                        ckpt_err *err);
+int ckpt_source_resolve(const char *source, const ckpt_net_opts *opts, unsigned flags,
+                        ckpt_source *out, ckpt_err *err);
 
 /* Release what ckpt_source_resolve filled in (the remote source's creator reference). */
 void ckpt_source_free(ckpt_source *s);

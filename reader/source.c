@@ -1,6 +1,8 @@
 /* source.c - see source.h. */
 #include "source.h"
 
+#include "bytesrc.h"
+
 #include "ckpt_internal.h"
 #include "fileio.h"
 #include "util.h"
@@ -242,7 +244,8 @@ int ckpt_parse_state_file(const char *text, size_t len, char **latest, char ***a
     return 0;
 }
 
-int ckpt_read_state_file(const char *dir, char **latest, char ***all, size_t *nall, ckpt_err *err)
+int ckpt_read_state_src(const ckpt_bytesrc *src, const char *dir, char **latest, char ***all,
+                        size_t *nall, ckpt_err *err)
 {
     *latest = NULL;
     if (all)
@@ -250,31 +253,42 @@ int ckpt_read_state_file(const char *dir, char **latest, char ***all, size_t *na
     char *state = ckpt_path_join(dir, CKPT_STATE_FILE);
     if (!state)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-    int fd = open(state, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int rc = ckpt_err_set(err, errno == ENOENT ? CKPT_E_NOTFOUND : CKPT_E_IO, "%s: %s", state,
-                              strerror(errno));
-        free(state);
-        return rc;
+    ckpt_file *f = NULL;
+    char *buf = NULL;
+    int rc = ckpt_file_open(src, state, &f, err);
+    /* A state file is a few lines; past STATE_FILE_MAX only the start is read, and a path cut
+     * there is a name that is not found, not a parse of bytes beyond the buffer. */
+    size_t n = f ? (f->size < STATE_FILE_MAX ? (size_t)f->size : STATE_FILE_MAX) : 0;
+    if (!rc && !(buf = malloc(n ? n : 1)))
+        rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    if (!rc)
+        rc = ckpt_file_pread(f, buf, n, 0, err);
+    if (!rc) {
+        rc = ckpt_parse_state_file(buf, n, latest, all, nall, err);
+        if (rc && rc != CKPT_E_NOMEM)
+            ckpt_err_prefix(err, "%s", state);
     }
-    size_t cap = STATE_FILE_MAX;
-    char *buf = malloc(cap);
-    ssize_t n = buf ? read(fd, buf, cap) : -1;
-    close(fd);
-    int rc = 0;
-    if (n < 0)
-        rc = ckpt_err_set(err, CKPT_E_IO, "%s: cannot read", state);
-    else
-        rc = ckpt_parse_state_file(buf, (size_t)n, latest, all, nall, err);
-    if (rc && rc != CKPT_E_IO)
-        ckpt_err_prefix(err, "%s", state);
+    ckpt_file_close(f);
     free(buf);
     free(state);
     return rc;
 }
 
-/* Resolve a directory: training folder state file, then SavedModel layout. */
-int ckpt_savedmodel_without_variables(const char *prefix)
+int ckpt_read_state_file(const char *dir, char **latest, char ***all, size_t *nall, ckpt_err *err)
+{
+    return ckpt_read_state_src(ckpt_bytesrc_local(), dir, latest, all, nall, err);
+}
+
+/* Whether name is absent: locally any existing name counts, even one we may not read (an
+ * unreadable index is refused at open, not taken for "no variables"); remotely a 404. */
+static int absent(const ckpt_bytesrc *src, const char *name)
+{
+    if (src == ckpt_bytesrc_local())
+        return access(name, F_OK) != 0;
+    return ckpt_bytesrc_stat(src, name, NULL) == CKPT_E_NOTFOUND;
+}
+
+int ckpt_savedmodel_without_variables_src(const ckpt_bytesrc *src, const char *prefix)
 {
     static const char tail[] = "/variables/variables";
     size_t n = strlen(prefix), t = sizeof tail - 1;
@@ -283,12 +297,17 @@ int ckpt_savedmodel_without_variables(const char *prefix)
     char *idx = ckpt_index_path(prefix);
     char *dir = strndup(prefix, n - t);
     char *pb = dir ? ckpt_path_join(dir, "saved_model.pb") : NULL;
-    int yes = idx && pb && access(idx, F_OK) != 0 && access(prefix, F_OK) != 0 &&
-              ckpt_is_regular_file(pb);
+    int yes = idx && pb && absent(src, idx) && absent(src, prefix) &&
+              ckpt_bytesrc_stat(src, pb, NULL) == 0;
     free(idx);
     free(dir);
     free(pb);
     return yes;
+}
+
+int ckpt_savedmodel_without_variables(const char *prefix)
+{
+    return ckpt_savedmodel_without_variables_src(ckpt_bytesrc_local(), prefix);
 }
 
 /*

@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+struct ckpt_bytesrc;
+
 /* How a sharded V1 save names its files in the state file: BASE-?????-of-NNNNN. */
 #define CKPT_V1_SHARD_PATTERN "-\?\?\?\?\?-of-"
 
@@ -61,6 +63,9 @@ int ckpt_resolve_meta(const char *source, char **meta, ckpt_err *err);
  */
 int ckpt_savedmodel_without_variables(const char *prefix);
 
+/* ckpt_savedmodel_without_variables with the files asked of byte source src. */
+int ckpt_savedmodel_without_variables_src(const struct ckpt_bytesrc *src, const char *prefix);
+
 /*
  * Parse the text of a `checkpoint` state file (a text-format CheckpointState): the value of
  * model_checkpoint_path into *latest (malloc'd, NULL if absent) and, when all is non-NULL, the
@@ -72,6 +77,10 @@ int ckpt_parse_state_file(const char *text, size_t len, char **latest, char ***a
 /* Read DIR/checkpoint and parse it as above; CKPT_E_NOTFOUND when there is no state file. */
 int ckpt_read_state_file(const char *dir, char **latest, char ***all, size_t *nall,
                          ckpt_err *err);
+
+/* ckpt_read_state_file through byte source src (a remote folder's state file). */
+int ckpt_read_state_src(const struct ckpt_bytesrc *src, const char *dir, char **latest,
+                        char ***all, size_t *nall, ckpt_err *err);
 
 /* Free what ckpt_parse_state_file returned in *all. */
 void ckpt_free_paths(char **all, size_t nall);

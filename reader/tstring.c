@@ -9,14 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-int ckpt_str_array(uint64_t n, size_t len, size_t min_bytes, ckpt_str **out, ckpt_err *err)
+int ckpt_str_array(const char *what, uint64_t n, size_t len, size_t min_bytes, ckpt_str **out,
+                   ckpt_err *err)
 {
+    *out = NULL;
     if (n > len / min_bytes)
-        return ckpt_err_set(err, CKPT_E_CORRUPT, "%llu elements cannot fit in %zu bytes",
-                            (unsigned long long)n, len);
+        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: %llu elements cannot fit in %zu bytes",
+                            what, (unsigned long long)n, len);
     *out = malloc((n ? n : 1) * sizeof **out);
     if (!*out)
-        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory for %llu elements",
+        return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory for %llu elements", what,
                             (unsigned long long)n);
     return 0;
 }
@@ -33,12 +35,12 @@ static uint32_t extend_len(uint32_t crc, uint64_t l)
 int ckpt_tstring_decode(const uint8_t *buf, size_t len, uint64_t n, ckpt_str **out, uint32_t *crc,
                         ckpt_err *err)
 {
-    *out = NULL;
     /* Each element needs at least one length byte. */
-    ckpt_str *v;
-    int rc = ckpt_str_array(n, len, 1, &v, err);
+    int rc = ckpt_str_array("string tensor", n, len, 1, out, err);
     if (rc)
-        return ckpt_err_prefix(err, "string tensor"), rc;
+        return rc;
+    ckpt_str *v = *out;
+    *out = NULL;
     const uint8_t *p = buf, *end = buf + len;
     uint32_t lcrc = 0;
     for (uint64_t i = 0; i < n; i++) {

@@ -19,11 +19,13 @@ typedef struct ckpt_str {
 } ckpt_str;
 
 /*
- * A malloc'd array (*out) for the n elements of an encoding of len bytes in which each element
- * takes at least min_bytes: CKPT_E_CORRUPT when they cannot fit (checked before allocating,
- * so a hostile count costs nothing), CKPT_E_NOMEM, or 0.
+ * A malloc'd array (*out, NULL on failure) for the n elements of an encoding of len bytes in
+ * which each element takes at least min_bytes: CKPT_E_CORRUPT when they cannot fit (checked
+ * before allocating, so a hostile count costs nothing), CKPT_E_NOMEM, or 0. Messages start
+ * with what ("string tensor").
  */
-int ckpt_str_array(uint64_t n, size_t len, size_t min_bytes, ckpt_str **out, ckpt_err *err);
+int ckpt_str_array(const char *what, uint64_t n, size_t len, size_t min_bytes, ckpt_str **out,
+                   ckpt_err *err);
 
 /*
  * Decode n elements from the stored encoding buf[0..len). Verifies the length checksum. When

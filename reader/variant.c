@@ -15,8 +15,8 @@
 static uint32_t extend_elem(uint32_t run, const uint8_t *p, uint64_t n)
 {
     uint8_t le[8];
-    for (int b = 0; b < 8; b++)
-        le[b] = (uint8_t)(n >> (8 * b));
+    ckpt_store_le32(le, (uint32_t)n);
+    ckpt_store_le32(le + 4, (uint32_t)(n >> 32));
     run = ckpt_crc32c_extend(run, le, 8);
     return ckpt_crc32c_extend(run, p, (size_t)n);
 }
@@ -24,14 +24,14 @@ static uint32_t extend_elem(uint32_t run, const uint8_t *p, uint64_t n)
 int ckpt_variant_decode(const uint8_t *buf, size_t len, uint64_t count, ckpt_str **elems,
                         uint32_t *crc, ckpt_err *err)
 {
-    *elems = NULL;
-    /* Every element takes at least 5 bytes (a 1-byte length and the checksum). */
-    ckpt_str *e;
-    int rc = ckpt_str_array(count, len, 5, &e, err);
-    if (rc)
-        return ckpt_err_prefix(err, "variant tensor"), rc;
     const uint8_t *p = buf, *end = buf + len;
-    uint32_t run = 0;
+    uint32_t run = 0; /* the checksum of lengths and bytes so far */
+    /* Every element takes at least 5 bytes (a 1-byte length and the checksum). */
+    int rc = ckpt_str_array("variant tensor", count, len, 5, elems, err);
+    if (rc)
+        return rc;
+    ckpt_str *e = *elems;
+    *elems = NULL;
     for (uint64_t k = 0; k < count; k++) {
         uint64_t n;
         const uint8_t *q = ckpt_get_varint64(p, end, &n);
@@ -42,9 +42,7 @@ int ckpt_variant_decode(const uint8_t *buf, size_t len, uint64_t count, ckpt_str
         }
         run = extend_elem(run, q, n);
         const uint8_t *c = q + n;
-        uint32_t stored = (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 |
-                          (uint32_t)c[3] << 24;
-        if (ckpt_crc32c_unmask(stored) != run) {
+        if (ckpt_crc32c_unmask(ckpt_load_le32(c)) != run) {
             free(e);
             return ckpt_err_set(err, CKPT_E_CORRUPT, "the checksum after variant element %" PRIu64
                                 " does not match", k);

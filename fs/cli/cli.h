@@ -55,6 +55,22 @@ int cli_wants_help(int argc, char **argv);
 /* Print cmd's help to stdout: the exit status 0. */
 int cli_help(const cli_command *cmd);
 
+/* An option of a subcommand: "-l" sets *on to 1; with value set, the next argument goes
+ * to *value. Neither: accepted and ignored (kept for old scripts, e.g. --index-only). */
+typedef struct cli_opt {
+    const char *name;
+    int *on;
+    const char **value;
+} cli_opt;
+
+/*
+ * Parse argv[1..argc) into options (opts, ended by a NULL name) and up to maxpos positional
+ * arguments (pos[], their count in *npos); "--" ends the options. 0, or the exit status after
+ * a usage error (an unknown option, too many arguments, an option missing its value).
+ */
+int cli_parse_args(const cli_command *cmd, int argc, char **argv, const cli_opt *opts,
+                   const char **pos, int maxpos, int *npos);
+
 /* "ckptfs CMD: msg" and cmd's help to stderr: the exit status CKPTFS_EXIT_USAGE. */
 int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

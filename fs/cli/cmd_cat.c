@@ -169,25 +169,14 @@ int cli_cat(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv))
         return cli_help(&cli_cat_command);
-    int text = 0, npos = 0, opts_done = 0;
+    int text = 0, npos = 0;
     const char *pos[2] = {NULL, NULL}, *name_file = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!opts_done && !strcmp(a, "--"))
-            opts_done = 1;
-        else if (!opts_done && !strcmp(a, "--text"))
-            text = 1;
-        else if (!opts_done && !strcmp(a, "--index-only"))
-            continue;
-        else if (!opts_done && !strcmp(a, "--name-file") && i + 1 < argc)
-            name_file = argv[++i];
-        else if (!opts_done && a[0] == '-' && a[1])
-            return cli_usage_error(&cli_cat_command, "unknown option %s", a);
-        else if (npos < 2)
-            pos[npos++] = a;
-        else
-            return cli_usage_error(&cli_cat_command, "too many arguments");
-    }
+    const cli_opt opts[] = {
+        {"--text", &text, NULL}, {"--index-only", NULL, NULL}, {"--name-file", NULL, &name_file},
+        {NULL, NULL, NULL}};
+    int rc = cli_parse_args(&cli_cat_command, argc, argv, opts, pos, 2, &npos);
+    if (rc)
+        return rc;
     if (npos != (name_file ? 1 : 2))
         return cli_usage_error(&cli_cat_command, name_file ? "expected SOURCE (NAME is in the "
                                                              "--name-file)"
@@ -195,7 +184,7 @@ int cli_cat(int argc, char **argv)
     char *owned = NULL;
     const char *name = pos[1];
     size_t nlen = name ? strlen(name) : 0;
-    int rc = name_file ? read_name_file(name_file, &owned, &nlen) : 0;
+    rc = name_file ? read_name_file(name_file, &owned, &nlen) : 0;
     if (rc)
         return rc;
     if (owned)

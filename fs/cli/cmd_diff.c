@@ -272,19 +272,13 @@ int cli_diff(int argc, char **argv)
         return cli_help(&cli_diff_command);
     const char *src[2] = {NULL, NULL};
     int npos = 0;
-    for (int i = 1; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--"))
-            return cli_usage_error(&cli_diff_command, "unknown option %s", argv[i]);
-        if (!strcmp(argv[i], "--"))
-            continue;
-        if (npos == 2)
-            return cli_usage_error(&cli_diff_command, "too many arguments");
-        src[npos++] = argv[i];
-    }
+    int rc = cli_parse_args(&cli_diff_command, argc, argv, NULL, src, 2, &npos);
+    if (rc)
+        return rc;
     if (npos != 2)
         return cli_usage_error(&cli_diff_command, "expected SOURCE1 and SOURCE2");
     ckpt_checkpoint *c[2] = {NULL, NULL};
-    int rc = cli_open_source(src[0], &c[0]);
+    rc = cli_open_source(src[0], &c[0]);
     if (!rc)
         rc = cli_open_source(src[1], &c[1]);
     if (rc) {

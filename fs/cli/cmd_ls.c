@@ -108,35 +108,23 @@ int cli_ls(int argc, char **argv)
         return cli_help(&cli_ls_command);
     int longform = 0, json = 0, npos = 0;
     const char *pos[2] = {NULL, NULL};
-    int opts_done = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!opts_done && !strcmp(a, "--"))
-            opts_done = 1;
-        else if (!opts_done && !strcmp(a, "-l"))
-            longform = 1;
-        else if (!opts_done && !strcmp(a, "--json"))
-            json = 1;
-        else if (!opts_done && !strcmp(a, "--index-only"))
-            continue;
-        else if (!opts_done && a[0] == '-' && a[1])
-            return cli_usage_error(&cli_ls_command, "unknown option %s", a);
-        else if (npos < 2)
-            pos[npos++] = a;
-        else
-            return cli_usage_error(&cli_ls_command, "too many arguments");
-    }
+    const cli_opt opts[] = {
+        {"-l", &longform, NULL}, {"--json", &json, NULL}, {"--index-only", NULL, NULL},
+        {NULL, NULL, NULL}};
+    int rc = cli_parse_args(&cli_ls_command, argc, argv, opts, pos, 2, &npos);
+    if (rc)
+        return rc;
     if (npos < 1)
         return cli_usage_error(&cli_ls_command, "expected SOURCE");
     if (longform && json)
         return cli_usage_error(&cli_ls_command, "-l and --json exclude each other");
     ckpt_checkpoint *c;
-    int rc = cli_open_source(pos[0], &c);
+    rc = cli_open_source(pos[0], &c);
     if (rc)
         return rc;
     /* -l is the mount's variables.tsv, from the same code, filtered line by line. */
     ckpt_strbuf tsv = {0}, out = {0};
-    size_t tpos = 0, s, e;
+    size_t tpos = 0, s = 0, e = 0;
     if (longform) {
         ckpt_render_tsv(c, &tsv);
         if (!tsv.failed) {

@@ -5,6 +5,7 @@
 #include "exitcodes.h"
 #include "fileio.h"
 #include "folder.h"
+#include "remote.h"
 #include "progress.h"
 
 #include <inttypes.h>
@@ -114,14 +115,20 @@ static int list_sources(const char *source, char ***out, size_t *n)
     *out = NULL;
     *n = 0;
     ckpt_folder f = {0};
-    if (ckpt_is_directory(source) && ckpt_is_training_folder(source)) {
-        ckpt_err err;
-        ckpt_err_clear(&err);
-        int rc = ckpt_folder_scan(source, &f, &err);
-        if (rc) {
-            cli_error(source, err.msg);
-            return ckptfs_exit_for(rc);
-        }
+    ckpt_err err;
+    ckpt_err_clear(&err);
+    ckpt_source s;
+    /* A folder URL is listed once here; each checkpoint then opens by its own URL. */
+    int rc = ckpt_source_resolve(source, NULL, CKPT_RESOLVE_FOLDER, &s, &err);
+    if (rc == 0 && s.folder)
+        rc = ckpt_folder_scan_src(s.src, s.prefix, &f, &err);
+    if (rc) {
+        cli_error(source, err.msg);
+        return ckptfs_exit_for(rc);
+    }
+    int folder = s.folder;
+    ckpt_source_free(&s);
+    if (folder) {
         *out = calloc(f.n ? f.n : 1, sizeof **out);
         for (size_t i = 0; *out && i < f.n; i++)
             (*out)[(*n)++] = strdup(f.items[i].prefix);
@@ -145,15 +152,16 @@ int cli_verify(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv))
         return cli_help(&cli_verify_command);
-    for (int i = 1; i < argc; i++)
-        if (argv[i][0] == '-' && argv[i][1])
-            return cli_usage_error(&cli_verify_command, "unknown option %s", argv[i]);
-    if (argc != 2)
+    const char *source = NULL;
+    int npos = 0;
+    int rc = cli_parse_args(&cli_verify_command, argc, argv, NULL, &source, 1, &npos);
+    if (rc)
+        return rc;
+    if (npos != 1)
         return cli_usage_error(&cli_verify_command, "expected one SOURCE");
-    const char *source = argv[1];
     char **srcs;
     size_t n;
-    int rc = list_sources(source, &srcs, &n);
+    rc = list_sources(source, &srcs, &n);
     if (rc)
         return rc;
     /* Open them all first, so the bar knows the total. */

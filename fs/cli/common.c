@@ -20,6 +20,43 @@ int cli_help(const cli_command *cmd)
     return CKPTFS_EXIT_OK;
 }
 
+/* The option of opts named a, or NULL. */
+static const cli_opt *find_opt(const cli_opt *opts, const char *a)
+{
+    for (; opts && opts->name; opts++)
+        if (!strcmp(opts->name, a))
+            return opts;
+    return NULL;
+}
+
+int cli_parse_args(const cli_command *cmd, int argc, char **argv, const cli_opt *opts,
+                   const char **pos, int maxpos, int *npos)
+{
+    int done = 0;
+    *npos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const cli_opt *o = done ? NULL : find_opt(opts, a);
+        if (!done && !strcmp(a, "--")) {
+            done = 1;
+        } else if (o && o->value) {
+            if (i + 1 >= argc)
+                return cli_usage_error(cmd, "option %s needs a value", a);
+            *o->value = argv[++i];
+        } else if (o) {
+            if (o->on)
+                *o->on = 1;
+        } else if (!done && a[0] == '-' && a[1]) {
+            return cli_usage_error(cmd, "unknown option %s", a);
+        } else if (*npos < maxpos) {
+            pos[(*npos)++] = a;
+        } else {
+            return cli_usage_error(cmd, "too many arguments");
+        }
+    }
+    return 0;
+}
+
 int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
 {
     va_list ap;

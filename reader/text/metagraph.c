@@ -70,12 +70,12 @@ static int new_doc(ckpt_graph_kind kind, ckpt_graph_doc **out, ckpt_err *err)
     return 0;
 }
 
-int ckpt_graph_open_file(const char *path, ckpt_graph_kind kind, ckpt_graph_doc **out,
-                         ckpt_err *err)
+int ckpt_graph_open_file(const ckpt_bytesrc *src, const char *path, ckpt_graph_kind kind,
+                         ckpt_graph_doc **out, ckpt_err *err)
 {
     void *map;
     size_t len;
-    int r0 = ckpt_map_file(path, &map, &len, err);
+    int r0 = ckpt_map_file_src(src, path, &map, &len, err);
     if (r0)
         return r0;
     int r = new_doc(kind, out, err);
@@ -135,7 +135,7 @@ static int open_remote(const char *source, ckpt_graph_format fmt, ckpt_graph_doc
                        ckpt_err *err)
 {
     ckpt_source s;
-    int r = ckpt_source_resolve(source, NULL, &s, err);
+    int r = ckpt_source_resolve(source, NULL, 0, &s, err);
     if (r)
         return r;
     if (fmt == CKPT_GRAPH_OBJECTS) {
@@ -145,7 +145,7 @@ static int open_remote(const char *source, ckpt_graph_format fmt, ckpt_graph_doc
             r = ckpt_graph_open_objects(c, out, err);
         ckpt_close(c);
     } else if (s.saved_model) {
-        r = ckpt_graph_open_file(s.saved_model, CKPT_GRAPH_KIND_SAVEDMODEL, out, err);
+        r = ckpt_graph_open_file(s.src, s.saved_model, CKPT_GRAPH_KIND_SAVEDMODEL, out, err);
     } else if (fmt == CKPT_GRAPH_SAVEDMODEL) {
         r = ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: not a SavedModel (no saved_model.pb)",
                          source);
@@ -157,7 +157,7 @@ static int open_remote(const char *source, ckpt_graph_format fmt, ckpt_graph_doc
             : ckpt_bytesrc_stat(s.src, meta, NULL)
                 ? ckpt_err_set(err, CKPT_E_NOTFOUND,
                                "%s: the checkpoint has no graph (%s is absent)", source, meta)
-                : ckpt_graph_open_file(meta, CKPT_GRAPH_KIND_META, out, err);
+                : ckpt_graph_open_file(s.src, meta, CKPT_GRAPH_KIND_META, out, err);
         free(meta);
     }
     ckpt_source_free(&s);
@@ -210,7 +210,7 @@ int ckpt_graph_open_source(const char *source, ckpt_graph_format fmt, ckpt_graph
         return r;
     }
     if (sm) {
-        r = ckpt_graph_open_file(sm, CKPT_GRAPH_KIND_SAVEDMODEL, out, err);
+        r = ckpt_graph_open_file(NULL, sm, CKPT_GRAPH_KIND_SAVEDMODEL, out, err);
         free(sm);
         return r;
     }
@@ -218,11 +218,11 @@ int ckpt_graph_open_source(const char *source, ckpt_graph_format fmt, ckpt_graph
         return ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: not a SavedModel (no saved_model.pb)",
                             source);
     if (ends_with(source, ".meta") && ckpt_is_regular_file(source))
-        return ckpt_graph_open_file(source, CKPT_GRAPH_KIND_META, out, err);
+        return ckpt_graph_open_file(NULL, source, CKPT_GRAPH_KIND_META, out, err);
     char *meta;
     if ((r = ckpt_resolve_meta(source, &meta, err)))
         return r;
-    r = ckpt_graph_open_file(meta, CKPT_GRAPH_KIND_META, out, err);
+    r = ckpt_graph_open_file(NULL, meta, CKPT_GRAPH_KIND_META, out, err);
     free(meta);
     return r;
 }

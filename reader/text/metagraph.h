@@ -18,7 +18,8 @@
  *
  * How the FUSE daemon uses it (all calls thread-safe on a shared doc, nothing done at mount):
  *   at first lookup/getattr of graph.pbtxt:
- *       ckpt_graph_open_file(ckpt_meta_path(c), CKPT_GRAPH_KIND_META, &doc, &err);
+ *       ckpt_graph_open_file(ckpt_bytesrc_of(c), ckpt_meta_path(c), CKPT_GRAPH_KIND_META,
+ *                            &doc, &err);
  *                                                   // mmap, no parsing (a SavedModel mount:
  *                                                   // saved_model.pb, CKPT_GRAPH_KIND_SAVEDMODEL)
  *       ckpt_graph_size(doc, CKPT_GRAPH_PBTXT, &size, &err);  // full pass, validates,
@@ -60,8 +61,10 @@ typedef struct ckpt_graph_doc ckpt_graph_doc;
  * -1 if unknown. */
 int ckpt_graph_format_parse(const char *s);
 
-/* Map the file at path (kind META or SAVEDMODEL) without parsing it. */
-int ckpt_graph_open_file(const char *path, ckpt_graph_kind kind, ckpt_graph_doc **out,
+/* Map the file at path (kind META or SAVEDMODEL) without parsing it, read through src (the
+ * checkpoint's byte source, so a remote one's options and cache apply; NULL: by the path). */
+int ckpt_graph_open_file(const ckpt_bytesrc *src, const char *path, ckpt_graph_kind kind,
+                         ckpt_graph_doc **out,
                          ckpt_err *err);
 
 /* The TrackableObjectGraph of checkpoint c (reads the _CHECKPOINTABLE_OBJECT_GRAPH tensor,

@@ -1162,11 +1162,12 @@ static int render(const uint8_t *p, size_t n, ckpt_strbuf *out, ckpt_err *err)
     return r;
 }
 
-int ckpt_render_signatures(const char *path, ckpt_strbuf *out, ckpt_err *err)
+int ckpt_render_signatures(const ckpt_bytesrc *src, const char *path, ckpt_strbuf *out,
+                           ckpt_err *err)
 {
     void *map;
     size_t len;
-    int r = ckpt_map_file(path, &map, &len, err);
+    int r = ckpt_map_file_src(src, path, &map, &len, err);
     if (r)
         return r;
     r = render(map, len, out, err);

@@ -9,10 +9,13 @@
 #ifndef CKPT_SIGNATURES_H
 #define CKPT_SIGNATURES_H
 
+#include "bytesrc.h"
 #include "err.h"
 #include "textbuf.h"
 
-/* Render the signatures of the SavedModel in file path into out. 0 or a CKPT_E_* code. */
-int ckpt_render_signatures(const char *path, ckpt_strbuf *out, ckpt_err *err);
+/* Render the signatures of the SavedModel in file path, read through src (NULL: by the path),
+ * into out. 0 or a CKPT_E_* code. */
+int ckpt_render_signatures(const ckpt_bytesrc *src, const char *path, ckpt_strbuf *out,
+                           ckpt_err *err);
 
 #endif

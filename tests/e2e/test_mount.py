@@ -42,18 +42,6 @@ def outcome():
     return 0
 
 
-def run_cases(cases, *args):
-    """Run each (name, fn) of cases as fn(*args), one's crash not hiding the others, printing
-    "name: ok" or "name: FAILED" as it goes."""
-    for name, fn in cases:
-        n = len(failures)
-        try:
-            fn(*args)
-        except Exception as ex:
-            check(False, "%s: %s: %s" % (name, type(ex).__name__, ex))
-        print("%s: %s" % (name, "ok" if len(failures) == n else "FAILED"), flush=True)
-
-
 def check(cond, msg):
     if not cond:
         failures.append(msg)

@@ -470,11 +470,12 @@ def main():
         print("SKIP: FUSE unusable: %s" % why)
         return 77
     with tempfile.TemporaryDirectory(prefix="ckptfs-faults-") as tmp:
-        tm.run_cases([("truncated shard", case_truncated),
-                      ("replaced shard", case_replaced),
-                      ("device EIO", case_device_eio),
-                      ("SIGKILL", case_sigkill),
-                      ("unmount with readers", case_unmount_readers)], tmp)
+        for name, fn in [("truncated shard", case_truncated),
+                         ("replaced shard", case_replaced),
+                         ("device EIO", case_device_eio),
+                         ("SIGKILL", case_sigkill),
+                         ("unmount with readers", case_unmount_readers)]:
+            rb.run_case(name, lambda: fn(tmp))
     return tm.outcome()
 
 

@@ -197,7 +197,9 @@ def check_deep_savedmodel(tmp, have_tf):
 
 # --- 3: read=splice -----------------------------------------------------------------------------
 
-def check_splice_fixtures():
+def check_fixtures_read(opts):
+    """The partitioned, V1 and sample fixtures mounted with -o opts (npy among them): every
+    numeric file and .npy reads as TF read it."""
     for name in ("partitioned", "v1", "sample"):
         d = os.path.join(tm.FIXTURES, name)
         if not os.path.isfile(os.path.join(d, "manifest.json")):
@@ -206,7 +208,8 @@ def check_splice_fixtures():
         src = os.path.join(d, manifest["prefix"])
         view = tm.expected_view(manifest["variables"], tm.generated_names(src, manifest["variables"]),
                                 npy=True)
-        with tm.Mount(src, opts=["-o", "read=splice,npy"], what=name + " splice") as m:
+        what = "%s -o %s" % (name, opts)
+        with tm.Mount(src, opts=["-o", opts], what=what) as m:
             n = 0
             for p, e in view.items():
                 if e[0] not in ("data", "npy") or e[1]["dtype"] in ("string", "variant"):
@@ -216,15 +219,19 @@ def check_splice_fixtures():
                     with open(full, "rb") as f:
                         got = f.read()
                 except OSError as ex:
-                    check(False, "%s splice: %r: %s" % (name, p, ex))
+                    check(False, "%s: %r: %s" % (what, p, ex))
                     continue
                 if e[0] == "npy":
                     hl = 10 + int.from_bytes(got[8:10], "little")
                     got = got[hl:]
                 check(hashlib.sha256(got).hexdigest() == e[1]["sha256"],
-                      "%s splice: %r differs from TF" % (name, p))
+                      "%s: %r differs from TF" % (what, p))
                 n += 1
-            check(n > 0, "%s splice: nothing read" % name)
+            check(n > 0, "%s: nothing read" % what)
+
+
+def check_splice_fixtures():
+    check_fixtures_read("read=splice,npy")
 
 
 def check_truncated_shard(tmp):
@@ -514,6 +521,16 @@ def check_string_lock(tmp):
             print("note: big renders too fast (%.2fs) to tell" % res["big"])
 
 
+def run_case(name, fn):
+    """Run one case of a test program: an exception fails it, and a line says how it went."""
+    n = len(tm.failures)
+    try:
+        fn()
+    except Exception as ex:
+        check(False, "%s: %s: %s" % (name, type(ex).__name__, ex))
+    print("%s: %s" % (name, "ok" if len(tm.failures) == n else "FAILED"), flush=True)
+
+
 def main():
     why = tm.fuse_usable()
     if why:
@@ -527,7 +544,7 @@ def main():
         print("note: no TensorFlow: parser and graph-text truths skipped")
     graph_truth = graph_text_truth(os.path.join(SAMPLE, "model.ckpt.meta")) if have_tf else None
     with tempfile.TemporaryDirectory(prefix="ckptfs-robust-") as tmp:
-        tm.run_cases([
+        for name, fn in [
             ("deep savedmodel", lambda: check_deep_savedmodel(tmp, have_tf)),
             ("splice fixtures", check_splice_fixtures),
             ("truncated shard", lambda: check_truncated_shard(tmp)),
@@ -536,7 +553,8 @@ def main():
             ("full tmpdir", lambda: check_full_tmpdir(tmp, graph_truth)),
             ("dot names", lambda: check_dot_names(tmp)),
             ("string lock", lambda: check_string_lock(tmp) if have_tf else None),
-        ])
+        ]:
+            run_case(name, fn)
     if tm.failures:
         print("%d failure(s)" % len(tm.failures))
         return 1

@@ -37,6 +37,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import test_mount as tm  # noqa: E402
+import test_mount_robust as rb  # noqa: E402
 import ckptwriter as cw  # noqa: E402
 
 check = tm.check
@@ -287,7 +288,8 @@ def main():
         if root:
             cases += [("read-only daemon", case_read_only_daemon), ("other user", case_other_user),
                       ("unreadable checkpoint", case_unreadable)]
-        tm.run_cases(cases, tmp)
+        for name, fn in cases:
+            rb.run_case(name, lambda: fn(tmp))
     return tm.outcome()
 
 

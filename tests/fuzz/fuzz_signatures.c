@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ckpt_strbuf b = {0};
     ckpt_err err;
     ckpt_err_clear(&err);
-    ckpt_render_signatures(path, &b, &err);
+    ckpt_render_signatures(NULL, path, &b, &err);
     ckpt_strbuf_free(&b);
     return 0;
 }

@@ -271,9 +271,7 @@ def case_sources(fixtures):
         d = os.path.join(fixtures, case)
         if not os.path.isfile(os.path.join(d, "manifest.json")):
             for sub in sorted(os.listdir(d)) if os.path.isdir(d) else []:
-                # A SavedModel of constants only (no variables/) is not served remotely yet.
-                if os.path.isfile(os.path.join(d, sub, "saved_model.pb")) and \
-                        os.path.isfile(os.path.join(d, sub, "variables", "variables.index")):
+                if os.path.isfile(os.path.join(d, sub, "saved_model.pb")):
                     out.append((case + "/" + sub, case + "/" + sub))
             continue
         if os.path.exists(os.path.join(d, "checkpoint")):

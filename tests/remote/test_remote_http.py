@@ -96,6 +96,30 @@ def check_mount_sample(ngx, root, mnt):
         R.unmount(mnt)
 
 
+def check_mount_constants(ngx, mnt):
+    """A SavedModel of constants only (no variables/) mounts over HTTP: its signatures as TF's
+    saved_model_cli printed them (tests/e2e/expected), and no variables."""
+    url = ngx.url + "/savedmodel/const/"
+    r = mount(url, mnt)
+    check(r.rc == 0, "mount %s (a SavedModel without variables/)" % url + ("" if r.rc == 0 else ": " + r.err))
+    if r.rc != 0:
+        return
+    try:
+        with open(os.path.join(HERE, "..", "e2e", "expected", "savedmodel_const.signatures.txt")) as f:
+            want = f.read()
+        with open(os.path.join(mnt, "signatures.txt")) as f:
+            got = f.read()
+        sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+        import test_mount_savedmodel as tsm  # the op-set comparison that test uses
+        check(tsm.same_signatures(got, want),
+              "signatures.txt of the remote constants-only SavedModel matches saved_model_cli's")
+        with open(os.path.join(mnt, "variables.tsv")) as f:
+            rows = f.read().splitlines()
+        check(len(rows) == 1, "a SavedModel of constants has no variables (%d rows after the header)" % (len(rows) - 1))
+    finally:
+        R.unmount(mnt)
+
+
 def make_big(dirpath):
     sys.path.insert(0, os.path.join(T.REPO, "scripts"))
     import synthckpt
@@ -219,6 +243,7 @@ def main():
             mnt = os.path.join(work, "mnt")
             os.mkdir(mnt)
             check_mount_sample(ngx, root, mnt)
+            check_mount_constants(ngx, mnt)
             check_throughput(ngx, root, mnt, mib)
             check_silent(mnt, root)
     finally:

@@ -329,6 +329,12 @@ static void data_flips(const char *dir, const char *name)
                     pos += got;
                 }
                 ck_assert_msg(rc == CKPT_E_CORRUPT, "%s: sequential read rc %d", s.names[i], rc);
+                /* so is a whole check (the mount's verify=open), naming variable and shard */
+                ckpt_err_clear(&err);
+                rc = ckpt_verify(c, i, &err);
+                ck_assert_msg(rc == CKPT_E_CORRUPT, "%s: ckpt_verify rc %d", s.names[i], rc);
+                ck_assert_msg(strstr(err.msg, s.names[i]) && strstr(err.msg, ".data-00000-of-"),
+                              "ckpt_verify message lacks name or shard: %s", err.msg);
             }
             /* other variables (disjoint ranges) still read */
             for (size_t j = 0; j < s.n; j++) {
@@ -337,6 +343,8 @@ static void data_flips(const char *dir, const char *name)
                 ck_assert_msg(ckpt_read_all(c, j, &buf, &len, &err) == 0, "%s: %s", s.names[j],
                               err.msg);
                 free(buf);
+                if (s.v[j].dtype != CKPT_DT_STRING && s.v[j].dtype != CKPT_DT_VARIANT)
+                    ck_assert_msg(ckpt_verify(c, j, &err) == 0, "%s: %s", s.names[j], err.msg);
             }
             ckpt_close(c);
             poke(cp.data, off, cp.db[off]);

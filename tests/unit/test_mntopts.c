@@ -37,7 +37,7 @@ START_TEST(defaults_are_all_off)
 {
     ckfs_opts o = parsed_ok("");
     ck_assert_int_eq(o.have_uid + o.have_gid + o.have_umask, 0);
-    ck_assert_int_eq(o.allow_other + o.allow_root + o.force + o.npy + o.splice, 0);
+    ck_assert_int_eq(o.allow_other + o.allow_root + o.force + o.npy + o.splice + o.verify, 0);
     ck_assert_int_eq(o.max_threads, 0);
     ck_assert_str_eq(o.kernel, "");
 }
@@ -77,6 +77,23 @@ START_TEST(read_mode_and_threads)
     ck_assert_int_eq(o.splice, 0);
     o = parsed_ok("max_threads=1024");
     ck_assert_int_eq(o.max_threads, 1024);
+}
+END_TEST
+
+/* docs/mount.md: verify=sequential (the default), open, off; anything else names the option
+ * and the words it takes. */
+START_TEST(verify_modes)
+{
+    ck_assert_int_eq(parsed_ok("").verify, CKFS_VERIFY_SEQUENTIAL);
+    ck_assert_int_eq(parsed_ok("verify=open").verify, CKFS_VERIFY_OPEN);
+    ck_assert_int_eq(parsed_ok("verify=off").verify, CKFS_VERIFY_OFF);
+    ck_assert_int_eq(parsed_ok("verify=off,verify=sequential").verify, CKFS_VERIFY_SEQUENTIAL);
+    ck_assert_int_eq(parsed_ok("verify=open,read=splice").splice, 1);
+    rejected("verify=bogus", "option verify must be 'sequential', 'open' or 'off', got 'bogus'");
+    rejected("verify=", "verify");
+    rejected("verify", "verify");
+    rejected("verify=Open", "'Open'");
+    rejected("read=mmap", "option read must be 'buf' or 'splice', got 'mmap'");
 }
 END_TEST
 
@@ -174,6 +191,7 @@ int main(void)
     tcase_add_test(tc, owner_and_mode);
     tcase_add_test(tc, switches);
     tcase_add_test(tc, read_mode_and_threads);
+    tcase_add_test(tc, verify_modes);
     tcase_add_test(tc, kernel_flags_are_passed_on_in_order);
     tcase_add_test(tc, fstab_noise_is_ignored);
     tcase_add_test(tc, backslash_escapes_a_comma);
