@@ -5,7 +5,12 @@ The bytes come from tests/pylib/ckptwriter.py, the tests' independent writer of 
 (`pip install crc32c` speeds it up at large sizes). The layout mimics real models: deep names
 with optimizer slots, so the mounted tree has many directories.
 
-    python3 scripts/synthckpt.py OUT_PREFIX --vars 100000 [--elems 16] [--big-mib 0]
+    python3 scripts/synthckpt.py OUT_PREFIX --vars 100000 [--elems 16 | --scalar] [--big-mib 0]
+        [--shards N] [--tensor NAME=MIB ...]
+
+--scalar makes every variable a float32 scalar (shape []) instead of a vector of --elems;
+--tensor adds a uint8 tensor of MIB MiB named NAME (repeatable), the k-th one in data shard
+k mod --shards, so `--shards 4 --tensor a=1024 --tensor b=1024 ...` spreads 4 GiB over 4 shards.
 """
 import argparse
 import os
@@ -28,18 +33,34 @@ def names(nvars):
     return sorted(n.encode() for n in out[:nvars])
 
 
-def write(prefix, nvars, elems, big_mib):
+def big(mib):
+    """The bytes of a uint8 tensor of mib MiB, in 1 MiB chunks."""
+    n = mib << 20
+    chunk = bytes(range(256)) * 4096
+    return (chunk[:min(len(chunk), n - done)] for done in range(0, n, len(chunk)))
+
+
+def write(prefix, nvars, elems, big_mib, scalar=False, shards=1, tensors=()):
     os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
-    w = cw.V2Writer(prefix)
+    w = cw.V2Writer(prefix, num_shards=shards)
     for i, k in enumerate(names(nvars)):
-        w.add(k, cw.DT_FLOAT, [elems],
-              struct.pack("<%df" % elems, *[(i * 31 + j) * 0.001 for j in range(elems)]))
+        if scalar:
+            w.add(k, cw.DT_FLOAT, [], struct.pack("<f", i * 0.001))
+        else:
+            w.add(k, cw.DT_FLOAT, [elems],
+                  struct.pack("<%df" % elems, *[(i * 31 + j) * 0.001 for j in range(elems)]))
     if big_mib:
-        n = big_mib << 20
-        chunk = bytes(range(256)) * 4096
-        w.add(b"zz_big/tensor", cw.DT_UINT8, [n],
-              (chunk[:min(len(chunk), n - done)] for done in range(0, n, len(chunk))))
+        w.add(b"zz_big/tensor", cw.DT_UINT8, [big_mib << 20], big(big_mib))
+    for j, (name, mib) in enumerate(tensors):
+        w.add(name.encode(), cw.DT_UINT8, [mib << 20], big(mib), shard=j % shards)
     w.close()
+
+
+def tensor_arg(s):
+    name, _, mib = s.rpartition("=")
+    if not name or not mib.isdigit():
+        raise argparse.ArgumentTypeError("expected NAME=MIB, got %r" % s)
+    return name, int(mib)
 
 
 def main():
@@ -47,9 +68,13 @@ def main():
     ap.add_argument("prefix")
     ap.add_argument("--vars", type=int, default=100000)
     ap.add_argument("--elems", type=int, default=16)
+    ap.add_argument("--scalar", action="store_true", help="scalar variables (shape [])")
     ap.add_argument("--big-mib", type=int, default=0, help="add one uint8 tensor of this size")
+    ap.add_argument("--shards", type=int, default=1, help="number of data shards")
+    ap.add_argument("--tensor", type=tensor_arg, action="append", default=[],
+                    metavar="NAME=MIB", help="add a uint8 tensor (repeatable; round-robin shards)")
     a = ap.parse_args()
-    write(a.prefix, a.vars, a.elems, a.big_mib)
+    write(a.prefix, a.vars, a.elems, a.big_mib, a.scalar, a.shards, a.tensor)
 
 
 if __name__ == "__main__":
