@@ -1,12 +1,24 @@
 #!/usr/bin/env bash
 # Install what building and testing ckptfs needs, on Debian/Ubuntu, as root. Installs only what
 # is missing, so it is cheap to run again. With --tf it also installs the TensorFlow oracle
-# (tests compare against it; the product never uses it).
+# (tests compare against it; the product never uses it). With --bench it also installs the
+# baselines of scripts/bench/run.py (squashfs-tools, squashfuse, fio), which no test needs.
 set -euo pipefail
+want_tf=0 want_bench=0
+for a in "$@"; do
+  case "$a" in
+    --tf) want_tf=1 ;;
+    --bench) want_bench=1 ;;
+    *) echo "deps.sh: unknown option $a (known: --tf --bench)" >&2; exit 2 ;;
+  esac
+done
 pkgs=(cmake gcc make pkg-config libfuse3-dev fuse3 libprotobuf-c-dev protobuf-c-compiler
       libsnappy-dev check python3 python3-pip graphviz strace attr rsync man-db groff-base
       nfs-ganesha nfs-ganesha-vfs libnfs-utils clang libclang-rt-14-dev
       libcurl4-openssl-dev nginx-light curl e2fsprogs)
+if [ "$want_bench" = 1 ]; then
+  pkgs+=(squashfs-tools squashfuse fio)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -28,7 +40,7 @@ if [ ${#filtered[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${filtered[@]}" >/dev/null
 fi
-if [ "${1:-}" = "--tf" ]; then
+if [ "$want_tf" = 1 ]; then
   if ! python3 -c "import tensorflow" >/dev/null 2>&1; then
     python3 -m pip install -q tensorflow-cpu==2.21.0 || echo "deps.sh: tensorflow not installed; the TF oracle tier will skip" >&2
   fi

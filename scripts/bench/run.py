@@ -1,0 +1,915 @@
+#!/usr/bin/env python3
+"""The ckptfs benchmark (issue #9): ckptfs against baselines built in the same run, one table.
+
+Run by hand as root (mounts, drop_caches), never as a timed CI test:
+
+    python3 scripts/bench/run.py [--quick] [--only NAME[,NAME...]] [--rounds N]
+                                 [--ckptfs build/ckptfs] [--dir DIR] [--json FILE] [--no-tf]
+
+Inputs are written under a temporary directory (--dir: where) by scripts/synthckpt.py, the
+TF-free writer: 100k variables; 1M scalar variables; one checkpoint holding a 1 GiB and a
+64 MiB tensor; 4 GiB over 4 shards (skipped, with a message, when the disk has no room).
+The baselines are built here too: the 100k tree copied out of a mount and packed with
+`mksquashfs -noI -noD -noF -noX`, mounted by the kernel (loop) and by `squashfuse_ll`;
+scripts/bench/minfuse.c (a pread-only one-file FUSE daemon, compiled with cc); `dd` and `fio`
+on the shard file itself; TensorFlow's `list_variables`/`get_tensor` when it imports.
+
+Every case alternates ckptfs and its baseline (the order swapped each round) for --rounds
+rounds and reports medians. Cases (--only): mount mount1m find read reread preads cold fio
+numpy stream. --quick shrinks every size for a smoke run (its numbers test no target).
+The table is Markdown, ready for docs/PERFORMANCE.md, followed by every sample and a
+description of the machine (with its load average at the start and at the end).
+"""
+import argparse
+import glob
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.normpath(os.path.join(HERE, "..", ".."))
+SYNTH = os.path.join(REPO, "scripts", "synthckpt.py")
+MIB = 1 << 20
+CHUNK = MIB  # readers read 1 MiB at a time
+
+CASES = ("mount", "mount1m", "find", "read", "reread", "preads", "cold", "fio", "numpy",
+         "stream")
+SIZES = {
+    "full": dict(vars=100000, scalars=1000000, big_mib=1024, mid_mib=64, stream_mib=1024,
+                 rounds=5, fio_s=5),
+    "quick": dict(vars=5000, scalars=50000, big_mib=64, mid_mib=16, stream_mib=32,
+                  rounds=3, fio_s=1),
+}
+
+
+def log(*a):
+    print("#", *a, file=sys.stderr, flush=True)
+
+
+class Skip(Exception):
+    """A case (or row) that cannot run here; the message says why."""
+
+
+# --------------------------------------------------------------------------------------------
+# processes, mounts, caches
+
+
+def run(*cmd, **kw):
+    kw.setdefault("check", True)
+    return subprocess.run([str(c) for c in cmd], **kw)
+
+
+def timed_run(*cmd, **kw):
+    t = time.perf_counter()
+    run(*cmd, **kw)
+    return time.perf_counter() - t
+
+
+def is_root():
+    return os.geteuid() == 0
+
+
+def drop_caches():
+    """Write back and drop the page, dentry and inode caches (root only)."""
+    if not is_root():
+        raise Skip("dropping caches needs root")
+    os.sync()
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3\n")
+
+
+def warm(path, off=0, length=None):
+    """Read path (or a range of it) so its pages are in the page cache."""
+    with open(path, "rb", buffering=0) as f:
+        f.seek(off)
+        left = os.path.getsize(path) - off if length is None else length
+        buf = bytearray(CHUNK)
+        while left > 0:
+            n = f.readinto(memoryview(buf)[:min(CHUNK, left)])
+            if not n:
+                break
+            left -= n
+
+
+def read_file(path):
+    """Read a file whole in 1 MiB reads; (seconds, bytes)."""
+    buf = bytearray(CHUNK)
+    n = 0
+    t = time.perf_counter()
+    with open(path, "rb", buffering=0) as f:
+        while True:
+            k = f.readinto(buf)
+            if not k:
+                break
+            n += k
+    return time.perf_counter() - t, n
+
+
+def pids_with_arg(arg, exe=None):
+    """Processes whose command line holds arg (a mountpoint: each mount has its own)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if arg.encode() in argv and (exe is None or os.path.basename(argv[0].decode(
+                errors="replace")) == exe):
+            out.append(int(d))
+    return out
+
+
+def status_kib(pid, field):
+    """VmRSS / VmHWM / ... of pid in KiB, or None when it is gone."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def set_readahead(mnt, kb):
+    """Set the read-ahead window of the mount's backing device info (root only): the kernel
+    gives a FUSE mount 128 KiB, which bounds each read request it sends to the daemon."""
+    d = os.stat(mnt).st_dev
+    with open("/sys/class/bdi/%d:%d/read_ahead_kb" % (os.major(d), os.minor(d)), "w") as f:
+        f.write("%d\n" % kb)
+
+
+def wait_for(pred, timeout=20.0, what="condition"):
+    end = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > end:
+            raise RuntimeError("timed out waiting for " + what)
+        time.sleep(0.005)
+
+
+def umount(mnt):
+    if not os.path.ismount(mnt):
+        return
+    for _ in range(200):
+        if run("umount", mnt, check=False, stderr=subprocess.DEVNULL).returncode == 0:
+            break
+        time.sleep(0.05)
+    wait_for(lambda: not os.path.ismount(mnt), what="umount " + mnt)
+
+
+class Mount:
+    """One mount of some kind at a fresh mountpoint; .pid is its daemon (None: the kernel)."""
+
+    def __init__(self, work, kind):
+        self.mnt = tempfile.mkdtemp(prefix="mnt-%s." % kind, dir=work)
+        self.pid, self.proc, self.seconds = None, None, None
+
+    def close(self):
+        umount(self.mnt)
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        elif self.pid is not None:  # a daemon that forked away: wait until it has exited
+            wait_for(lambda: not os.path.exists("/proc/%d" % self.pid), what="daemon exit")
+        os.rmdir(self.mnt)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def mount_ckptfs(b, prefix, *opts):
+    m = Mount(b.work, "ckptfs")
+    cmd = [b.ckptfs, "mount", prefix, m.mnt] + (["-o", ",".join(opts)] if opts else [])
+    m.seconds = timed_run(*cmd)
+    pids = pids_with_arg(m.mnt)
+    m.pid = pids[0] if pids else None
+    return m
+
+
+def mount_squashfs_kernel(b, image):
+    m = Mount(b.work, "sqk")
+    m.seconds = timed_run("mount", "-t", "squashfs", "-o", "loop,ro", image, m.mnt)
+    return m
+
+
+def mount_squashfuse(b, image):
+    m = Mount(b.work, "sqf")
+    m.seconds = timed_run("squashfuse_ll", image, m.mnt)  # returns once mounted (forks)
+    pids = pids_with_arg(m.mnt, "squashfuse_ll")
+    m.pid = pids[0] if pids else None
+    return m
+
+
+def mount_minfuse(b, path, off, length, *flags):
+    m = Mount(b.work, "minfuse")
+    t = time.perf_counter()
+    m.proc = subprocess.Popen([b.minfuse, *flags, path, str(off), str(length), m.mnt])
+    wait_for(lambda: os.path.ismount(m.mnt) or m.proc.poll() is not None, what="minfuse")
+    if m.proc.poll() is not None:
+        raise RuntimeError("minfuse exited with %d" % m.proc.returncode)
+    m.seconds = time.perf_counter() - t
+    m.pid = m.proc.pid
+    return m
+
+
+# --------------------------------------------------------------------------------------------
+# TensorFlow, in a child process that imports it once and answers timing requests
+
+TF_CHILD = r"""
+import os, sys, time
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+try:
+    import tensorflow as tf
+except Exception as e:
+    print("ERR cannot import tensorflow: %s" % str(e).splitlines()[0], flush=True)
+    sys.exit(0)
+print("OK %s" % tf.__version__, flush=True)
+readers = {}
+for line in sys.stdin:
+    cmd, *a = line.split()
+    if cmd == "list":
+        t = time.perf_counter()
+        n = len(tf.train.list_variables(a[0]))
+        print("%r %d" % (time.perf_counter() - t, n), flush=True)
+    elif cmd == "get":
+        if a[0] not in readers:
+            readers[a[0]] = tf.train.load_checkpoint(a[0])
+        t = time.perf_counter()
+        x = readers[a[0]].get_tensor(a[1])
+        d = time.perf_counter() - t
+        print("%r %d" % (d, x.nbytes), flush=True)
+        del x
+"""
+
+
+class TF:
+    def __init__(self, enabled):
+        self.proc, self.why = None, None
+        if not enabled:
+            self.why = "--no-tf"
+            return
+        log("starting the TensorFlow child (import takes a while)")
+        self.proc = subprocess.Popen([sys.executable, "-c", TF_CHILD], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     text=True)
+        first = self.proc.stdout.readline().strip()
+        if not first.startswith("OK"):
+            self.why = first[4:] if first.startswith("ERR") else "tensorflow child died"
+            self.proc.wait()
+            self.proc = None
+        else:
+            self.version = first[3:]
+
+    def ask(self, *words):
+        if self.proc is None:
+            raise Skip("TensorFlow: " + self.why)
+        self.proc.stdin.write(" ".join(words) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline().split()
+        if len(line) != 2:
+            raise RuntimeError("tensorflow child failed on %s" % " ".join(words))
+        return float(line[0]), int(line[1])
+
+    def close(self):
+        if self.proc is not None:
+            self.proc.stdin.close()
+            self.proc.wait()
+
+
+# --------------------------------------------------------------------------------------------
+# inputs and baselines, made once on first use
+
+
+class Bench:
+    def __init__(self, a):
+        self.a = a
+        self.size = SIZES["quick" if a.quick else "full"]
+        self.rounds = a.rounds or self.size["rounds"]
+        self.ckptfs = os.path.abspath(a.ckptfs)
+        self.work = tempfile.mkdtemp(prefix="ckptfs-bench.", dir=a.dir)
+        self.made = {}
+        self.rows, self.samples, self.notes = [], {}, []
+        self._tf = None
+
+    # - helpers
+
+    def need_disk(self, mib, what):
+        free = shutil.disk_usage(self.work).free
+        if free < (mib + 512) * MIB:
+            raise Skip("%s needs %d MiB of disk, %d MiB free under %s" % (
+                what, mib + 512, free // MIB, self.work))
+
+    def synth(self, name, *args, mib=64):
+        if name not in self.made:
+            self.need_disk(mib, name)
+            prefix = os.path.join(self.work, name, "model.ckpt")
+            log("writing %s (%s)" % (name, " ".join(args)))
+            t = time.perf_counter()
+            run("nice", "-n", "10", sys.executable, SYNTH, prefix, *args)
+            log("  done in %.1f s" % (time.perf_counter() - t))
+            self.made[name] = prefix
+        return self.made[name]
+
+    def ck100k(self):
+        return self.synth("vars", "--vars", str(self.size["vars"]))
+
+    def ck1m(self):
+        return self.synth("scalars", "--vars", str(self.size["scalars"]), "--scalar",
+                          mib=self.size["scalars"] * 80 // MIB + 64)
+
+    def ckbig(self):
+        s = self.size
+        return self.synth("big", "--vars", "0", "--tensor", "big=%d" % s["big_mib"],
+                          "--tensor", "mid=%d" % s["mid_mib"], mib=s["big_mib"] + s["mid_mib"])
+
+    def ckstream(self):
+        m = self.size["stream_mib"]
+        return self.synth("stream", "--vars", "0", "--shards", "4",
+                          *sum((["--tensor", "s%d=%d" % (k, m)] for k in range(4)), []),
+                          mib=4 * m)
+
+    def squashfs(self):
+        """The 100k tree copied out of a ckptfs mount, packed uncompressed."""
+        if "sqfs" not in self.made:
+            for tool in ("mksquashfs", "squashfuse_ll"):
+                if not shutil.which(tool):
+                    raise Skip("%s not installed (scripts/deps.sh --bench)" % tool)
+            prefix = self.ck100k()
+            tree = os.path.join(self.work, "tree")
+            image = os.path.join(self.work, "tree.sqfs")
+            log("exploding the tree into %s and packing it" % tree)
+            with mount_ckptfs(self, prefix) as m:
+                run("cp", "-a", m.mnt + "/.", tree)
+            run("nice", "-n", "10", "mksquashfs", tree, image, "-noI", "-noD", "-noF", "-noX",
+                "-noappend", "-quiet", "-no-progress", stdout=subprocess.DEVNULL)
+            shutil.rmtree(tree)
+            self.made["sqfs"] = image
+        return self.made["sqfs"]
+
+    def minfuse_bin(self):
+        if not getattr(self, "minfuse", None):
+            out = os.path.join(self.work, "minfuse")
+            flags = run("pkg-config", "--cflags", "--libs", "fuse3", capture_output=True,
+                        text=True).stdout.split()
+            run("nice", "-n", "10", os.environ.get("CC", "cc"), "-std=c11", "-O2", "-Wall",
+                "-Wextra", "-o", out, os.path.join(HERE, "minfuse.c"), *flags)
+            self.minfuse = out
+        return self.minfuse
+
+    def tf(self):
+        if self._tf is None:
+            self._tf = TF(not self.a.no_tf)
+        return self._tf
+
+    def locate(self, prefix, name):
+        """(shard path, offset, bytes) of variable name, as `ckptfs ls -l` reports them."""
+        out = run(self.ckptfs, "ls", "-l", prefix, name, capture_output=True, text=True).stdout
+        for line in out.splitlines()[1:]:
+            f = line.split("\t")
+            if f[0] == name:
+                shards = glob.glob(glob.escape(prefix) + ".data-*-of-*")
+                n = int(shards[0].rsplit("-of-", 1)[1])
+                return "%s.data-%05d-of-%05d" % (prefix, int(f[4]), n), int(f[5]), int(f[3])
+        raise RuntimeError("%s not in %s" % (name, prefix))
+
+    # - measuring
+
+    def alternate(self, key, fns):
+        """Run each fn of fns (name -> fn returning a number or a dict of numbers) once per
+        round, the order rotated every round; the samples, by name."""
+        names = list(fns)
+        out = {n: [] for n in names}
+        for r in range(self.rounds):
+            k = r % len(names)
+            for n in names[k:] + names[:k]:
+                out[n].append(fns[n]())
+        self.samples[key] = out
+        return out
+
+    def row(self, what, ck, base, base_name, ratio, target, met, note=None):
+        self.rows.append(dict(what=what, ckptfs=ck, baseline=base, baseline_name=base_name,
+                              ratio=ratio, target=target, met=met))
+        if note:
+            self.notes.append("%s: %s" % (what, note))
+
+    def skip_row(self, what, why, target=""):
+        self.rows.append(dict(what=what, ckptfs="skipped", baseline="", baseline_name="",
+                              ratio=None, target=target, met="—"))
+        self.notes.append("%s: skipped: %s" % (what, why))
+
+
+def med(xs):
+    return statistics.median(xs)
+
+
+def fmt_s(s):
+    return "%.3f s" % s if s >= 0.1 else "%.1f ms" % (s * 1e3)
+
+
+def fmt_mib(kib):
+    return "%.1f MiB" % (kib / 1024)
+
+
+def yes(ok):
+    return "yes" if ok else "**no**"
+
+
+def n_vars(n):
+    return "%dk" % (n // 1000) if n < 1000000 else "%gM" % (n / 1e6)
+
+
+# --------------------------------------------------------------------------------------------
+# the cases
+
+
+def case_mount(b, key, prefix, nvars, target_s, target_rss_mib, rss_baseline):
+    warm(prefix + ".index")
+    tf = b.tf()
+
+    def ck():
+        with mount_ckptfs(b, prefix) as m:
+            return dict(s=m.seconds, hwm=status_kib(m.pid, "VmHWM"))
+
+    fns = {"ckptfs": ck}
+    if tf.proc:
+        fns["tf"] = lambda: tf.ask("list", prefix)[0]
+    if rss_baseline:
+        image = b.squashfs()
+
+        def sqf():
+            with mount_squashfuse(b, image) as m:
+                return dict(s=m.seconds, hwm=status_kib(m.pid, "VmHWM"))
+        fns["squashfuse_ll"] = sqf
+    got = b.alternate(key, fns)
+    t = med([x["s"] for x in got["ckptfs"]])
+    hwm = med([x["hwm"] for x in got["ckptfs"]])
+    what = "mount %s variables: time (index in page cache)" % n_vars(nvars)
+    if tf.proc:
+        tt = med(got["tf"])
+        b.row(what, fmt_s(t), fmt_s(tt), "TF list_variables", t / tt, "≤%g s" % target_s,
+              yes(t <= target_s))
+    else:
+        b.row(what, fmt_s(t), "—", "", None, "≤%g s" % target_s, yes(t <= target_s),
+              "TF baseline skipped: " + tf.why)
+    what = "mount %s variables: daemon peak RSS" % n_vars(nvars)
+    if rss_baseline:
+        sh = med([x["hwm"] for x in got["squashfuse_ll"]])
+        b.row(what, fmt_mib(hwm), fmt_mib(sh), "squashfuse_ll of the tree", hwm / sh,
+              "≤%d MiB" % target_rss_mib if target_rss_mib else "(reported)",
+              yes(hwm <= target_rss_mib * 1024) if target_rss_mib else "—")
+    else:
+        b.row(what, fmt_mib(hwm), "—", "", None, "≤%d MiB" % target_rss_mib,
+              yes(hwm <= target_rss_mib * 1024))
+
+
+def c_mount(b):
+    case_mount(b, "mount", b.ck100k(), b.size["vars"], 0.2, None, True)
+
+
+def c_mount1m(b):
+    case_mount(b, "mount1m", b.ck1m(), b.size["scalars"], 0.5, 128, False)
+
+
+def c_find(b):
+    prefix, image = b.ck100k(), b.squashfs()
+    drop_caches()  # fails early, with its reason, when not root
+
+    def cold_find(mounter, rss=False):
+        def go():
+            drop_caches()
+            with mounter() as m:
+                t = timed_run("find", m.mnt, stdout=subprocess.DEVNULL)
+                return dict(s=t, hwm=status_kib(m.pid, "VmHWM") if rss else 0)
+        return go
+
+    counts = {}
+    for name, mounter in (("ckptfs", lambda: mount_ckptfs(b, prefix)),
+                          ("kernel", lambda: mount_squashfs_kernel(b, image))):
+        with mounter() as m:
+            out = run("find", m.mnt, capture_output=True).stdout
+            counts[name] = out.count(b"\n")
+    if counts["ckptfs"] != counts["kernel"]:
+        raise RuntimeError("the trees differ: %s" % counts)
+    got = b.alternate("find", {
+        "ckptfs": cold_find(lambda: mount_ckptfs(b, prefix), True),
+        "kernel": cold_find(lambda: mount_squashfs_kernel(b, image)),
+        "squashfuse_ll": cold_find(lambda: mount_squashfuse(b, image), True)})
+    ck, kn, sf = (med([x["s"] for x in got[k]]) for k in ("ckptfs", "kernel", "squashfuse_ll"))
+    what = "`find` of the %s tree (%d entries), fresh mount, caches dropped" % (
+        n_vars(b.size["vars"]), counts["ckptfs"])
+    b.row(what, fmt_s(ck), fmt_s(kn), "kernel squashfs", ck / kn, "≤1.5×", yes(ck / kn <= 1.5))
+    b.row("the same `find`", fmt_s(ck), fmt_s(sf), "squashfuse_ll", ck / sf, "(reported)", "—")
+    h1, h2 = (med([x["hwm"] for x in got[k]]) for k in ("ckptfs", "squashfuse_ll"))
+    b.row("daemon peak RSS after that `find`", fmt_mib(h1), fmt_mib(h2), "squashfuse_ll",
+          h1 / h2, "(reported)", "—")
+
+
+def big_tensor(b, name="big"):
+    prefix = b.ckbig()
+    shard, off, n = b.locate(prefix, name)
+    return prefix, shard, off, n
+
+
+def check_bytes(b, prefix, shard, off, n, name):
+    """Once, untimed: the mount's bytes are the shard's (compared a MiB at a time)."""
+    with mount_ckptfs(b, prefix) as m, open(os.path.join(m.mnt, name), "rb") as f, \
+            open(shard, "rb") as s:
+        s.seek(off)
+        left = n
+        while left:
+            x, y = f.read(min(CHUNK, left)), s.read(min(CHUNK, left))
+            if x != y or not x:
+                raise RuntimeError("the mount's %s differs from its shard" % name)
+            left -= len(x)
+        if f.read(1):
+            raise RuntimeError("the mount's %s is longer than the index says" % name)
+
+
+def read_fresh(mounter, name, n, ra=None, cold=False):
+    """A round: mount afresh (after dropping caches when cold; with the read-ahead window set
+    to ra KiB when given), read the file name whole; its seconds."""
+    def go():
+        if cold:
+            drop_caches()
+        with mounter() as m:
+            if ra:
+                set_readahead(m.mnt, ra)
+            t, got = read_file(os.path.join(m.mnt, name))
+            if got != n:
+                raise RuntimeError("read %d bytes of %s, not %d" % (got, name, n))
+            return t
+    return go
+
+
+def c_read(b):
+    prefix, shard, off, n = big_tensor(b)
+    b.minfuse_bin()
+    warm(shard)
+    check_bytes(b, prefix, shard, off, n, "big")
+
+    def ck(ra=None):
+        return read_fresh(lambda: mount_ckptfs(b, prefix), "big", n, ra)
+
+    def base(*flags, ra=None):
+        return read_fresh(lambda: mount_minfuse(b, shard, off, n, *flags), "data", n, ra)
+    fns = {"ckptfs": ck(), "minfuse": base(), "minfuse_sync": base("--sync-read")}
+    if is_root():
+        fns.update(ckptfs_ra1m=ck(1024), minfuse_ra1m=base(ra=1024))
+    got = b.alternate("read", fns)
+    c, m_, s_ = med(got["ckptfs"]), med(got["minfuse"]), med(got["minfuse_sync"])
+    mb = n / MIB
+
+    def rate(t):
+        return "%s (%.0f MiB/s)" % (fmt_s(t), mb / t)
+    what = "first read of a %d MiB tensor, shard in page cache, CRC checked" % mb
+    b.row(what, rate(c), rate(m_), "minfuse: pread, max_read 1 MiB", c / m_, "≤1.1×",
+          yes(c / m_ <= 1.1))
+    b.row("the same read", rate(c), rate(s_), "minfuse --sync-read", c / s_, "(reported)", "—")
+    if is_root():
+        c1, m1 = med(got["ckptfs_ra1m"]), med(got["minfuse_ra1m"])
+        b.row("the same read, both mounts' read_ahead_kb=1024", rate(c1), rate(m1), "minfuse",
+              c1 / m1, "(reported)", "—")
+
+
+def c_reread(b):
+    prefix, shard, off, n = big_tensor(b)
+    b.minfuse_bin()
+    warm(shard)
+    with mount_ckptfs(b, prefix) as ck, \
+            mount_minfuse(b, shard, off, n, "--keep-cache") as mf:
+        fck, fmf = os.path.join(ck.mnt, "big"), os.path.join(mf.mnt, "data")
+        read_file(fck)
+        read_file(fmf)
+        got = b.alternate("reread", {"ckptfs": lambda: read_file(fck)[0],
+                                     "minfuse": lambda: read_file(fmf)[0]})
+    c, m_ = med(got["ckptfs"]), med(got["minfuse"])
+    mb = n / MIB
+    b.row("re-read of the same tensor (same mount)", "%s (%.0f MiB/s)" % (fmt_s(c), mb / c),
+          "%s (%.0f MiB/s)" % (fmt_s(m_), mb / m_), "minfuse --keep-cache", c / m_, "≤1.2×",
+          yes(c / m_ <= 1.2))
+
+
+PREAD_RE = re.compile(r"pread64\((\d+),.*, (\d+), (\d+)\)\s+= (-?\d+)")
+
+
+def traced_preads(b, mount, path, shard):
+    """Sizes of the preads the daemon of mount makes on shard while path is read whole."""
+    fds = set()
+    for fd in os.listdir("/proc/%d/fd" % mount.pid):
+        try:
+            if os.path.realpath("/proc/%d/fd/%s" % (mount.pid, fd)) == os.path.realpath(shard):
+                fds.add(int(fd))
+        except OSError:
+            pass
+    out = os.path.join(b.work, "strace.out")
+    # -ff: one output file per thread, so no call is split into "unfinished" and "resumed"
+    tr = subprocess.Popen(["strace", "-f", "-ff", "-qq", "-e", "trace=pread64", "-s", "0",
+                           "-o", out, "-p", str(mount.pid)], stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # strace attaches to every thread of the daemon
+    read_file(path)
+    time.sleep(0.2)
+    tr.send_signal(signal.SIGINT)
+    tr.wait()
+    sizes = []
+    for name in glob.glob(glob.escape(out) + ".*"):
+        with open(name) as f:
+            for line in f:
+                m = PREAD_RE.search(line)
+                if m and int(m.group(1)) in fds and int(m.group(4)) > 0:
+                    sizes.append(int(m.group(2)))
+        os.unlink(name)
+    return sizes
+
+
+def c_preads(b):
+    if not shutil.which("strace"):
+        raise Skip("strace not installed")
+    prefix, shard, off, n = big_tensor(b, "mid")
+    b.minfuse_bin()
+    warm(shard)
+    got = {}
+    for ra in (None, 1024) if is_root() else (None,):
+        with mount_ckptfs(b, prefix) as m:
+            if ra:
+                set_readahead(m.mnt, ra)
+            got["ckptfs_ra%s" % ra] = traced_preads(b, m, os.path.join(m.mnt, "mid"), shard)
+        with mount_minfuse(b, shard, off, n) as m:
+            if ra:
+                set_readahead(m.mnt, ra)
+            got["minfuse_ra%s" % ra] = traced_preads(b, m, os.path.join(m.mnt, "data"), shard)
+    b.samples["preads"] = got
+    if not got["ckptfs_raNone"]:
+        raise RuntimeError("no pread of the shard seen in the daemon")
+
+    def desc(s):
+        if not s:
+            return "none seen"
+        return "%d × median %d KiB (min %d KiB, max %d KiB)" % (
+            len(s), med(s) // 1024, min(s) // 1024, max(s) // 1024)
+
+    def ok(s):
+        body = sorted(s)[1:] if len(s) > 1 else s  # the last read of a tensor may be short
+        return min(body) >= MIB
+    ck = got["ckptfs_raNone"]
+    b.row("backing preads while a %d MiB tensor is read (strace)" % (n // MIB), desc(ck),
+          desc(got["minfuse_raNone"]), "minfuse", None, "≥1 MiB each", yes(ok(ck)))
+    if "ckptfs_ra1024" in got:
+        b.row("the same, both mounts' read_ahead_kb=1024", desc(got["ckptfs_ra1024"]),
+              desc(got["minfuse_ra1024"]), "minfuse", None, "(reported)", "—")
+
+
+def c_cold(b):
+    prefix, shard, off, n = big_tensor(b)
+    drop_caches()
+
+    ck = read_fresh(lambda: mount_ckptfs(b, prefix), "big", n, cold=True)
+
+    def dd():
+        drop_caches()
+        return timed_run("dd", "if=" + shard, "of=/dev/null", "bs=1M",
+                         "iflag=skip_bytes,count_bytes", "skip=%d" % off, "count=%d" % n,
+                         stderr=subprocess.DEVNULL)
+    got = b.alternate("cold", {"ckptfs": ck, "dd": dd})
+    c, d = med(got["ckptfs"]), med(got["dd"])
+    mb = n / MIB
+    b.row("cold sequential read of the %d MiB tensor, caches dropped" % mb,
+          "%.0f MiB/s" % (mb / c), "%.0f MiB/s" % (mb / d), "dd bs=1M of the range",
+          d / c, "≥0.9× throughput", yes(d / c >= 0.9))
+
+
+def fio_iops(b, path, jobs, off=0, size=None):
+    cmd = ["fio", "--name=rand", "--filename=" + path, "--readonly", "--rw=randread",
+           "--bs=4k", "--ioengine=psync", "--numjobs=%d" % jobs, "--runtime=%d" % b.size["fio_s"],
+           "--time_based", "--invalidate=0", "--group_reporting", "--output-format=json",
+           "--randrepeat=0", "--offset=%d" % off]
+    if size:
+        cmd.append("--size=%d" % size)
+    out = run(*cmd, capture_output=True, text=True).stdout
+    return json.loads(out[out.index("{"):])["jobs"][0]["read"]["iops"]
+
+
+def c_fio(b):
+    if not shutil.which("fio"):
+        raise Skip("fio not installed (scripts/deps.sh --bench)")
+    prefix, shard, off, n = big_tensor(b)
+    warm(shard)
+    for jobs in (1, 2):
+        def ck():
+            with mount_ckptfs(b, prefix) as m:
+                return fio_iops(b, os.path.join(m.mnt, "big"), jobs)
+        got = b.alternate("fio%d" % jobs, {
+            "ckptfs": ck, "native": lambda: fio_iops(b, shard, jobs, off, n)})
+        c, d = med(got["ckptfs"]), med(got["native"])
+        b.row("random 4 KiB reads, fio psync, %d job%s, %d s, fresh mount" % (
+            jobs, "s" if jobs > 1 else "", b.size["fio_s"]), "%.0f IOPS" % c, "%.0f IOPS" % d,
+            "fio on the shard (pread)", c / d, "≥0.6×", yes(c / d >= 0.6))
+
+
+def c_numpy(b):
+    what = "%d MiB tensor into numpy" % b.size["big_mib"]
+    try:
+        import numpy as np
+    except ImportError as e:
+        raise Skip("numpy does not import: %s" % e)
+    tf = b.tf()
+    if tf.proc is None:
+        raise Skip("TensorFlow: " + tf.why)
+    prefix, shard, off, n = big_tensor(b)
+    warm(shard)
+
+    def ck():
+        with mount_ckptfs(b, prefix) as m:
+            t = time.perf_counter()
+            x = np.fromfile(os.path.join(m.mnt, "big"), dtype=np.uint8)
+            t = time.perf_counter() - t
+            assert x.nbytes == n
+            del x
+            return t
+
+    def tfget():
+        t, nbytes = tf.ask("get", prefix, "big")
+        assert nbytes == n
+        return t
+    got = b.alternate("numpy", {"ckptfs": ck, "tf": tfget})
+    c, t = med(got["ckptfs"]), med(got["tf"])
+    b.row(what + " (np.fromfile on a fresh mount)", fmt_s(c), fmt_s(t),
+          "TF get_tensor (reader open)", c / t, "faster (<1×)", yes(c < t))
+
+
+def c_stream(b):
+    m_ = b.size["stream_mib"]
+    prefix = b.ckstream()
+    for k in range(4):
+        warm(prefix + ".data-%05d-of-00004" % k)
+
+    def one():
+        with mount_ckptfs(b, prefix) as m:
+            samples, stop = [], threading.Event()
+
+            def sample():
+                while not stop.is_set():
+                    v = status_kib(m.pid, "VmRSS")
+                    if v is not None:
+                        samples.append(v)
+                    time.sleep(0.01)
+            th = threading.Thread(target=sample)
+            th.start()
+            for k in range(4):
+                read_file(os.path.join(m.mnt, "s%d" % k))
+            time.sleep(0.05)
+            stop.set()
+            th.join()
+            return dict(min=min(samples), max=max(samples), n=len(samples))
+    got = b.alternate("stream", {"ckptfs": one})
+    spread = med([x["max"] - x["min"] for x in got["ckptfs"]])
+    lo = med([x["min"] for x in got["ckptfs"]])
+    hi = med([x["max"] for x in got["ckptfs"]])
+    b.row("daemon RSS while %d GiB stream through (4 shards, 4 tensors)" % (4 * m_ // 1024)
+          if m_ >= 1024 else "daemon RSS while 4 × %d MiB stream through (4 shards)" % m_,
+          "max−min %s (%s → %s)" % (fmt_mib(spread), fmt_mib(lo), fmt_mib(hi)), "—", "", None,
+          "flat ±8 MiB (max−min ≤8 MiB)", yes(spread <= 8 * 1024))
+
+
+RUNNERS = dict(mount=c_mount, mount1m=c_mount1m, find=c_find, read=c_read, reread=c_reread,
+               preads=c_preads, cold=c_cold, fio=c_fio, numpy=c_numpy, stream=c_stream)
+TITLES = dict(mount="mount 100k variables", mount1m="mount 1M scalar variables",
+              find="find, cold", read="first read", reread="re-read", preads="backing preads",
+              cold="cold sequential read", fio="fio random 4 KiB", numpy="numpy vs TF",
+              stream="RSS while streaming")
+
+
+# --------------------------------------------------------------------------------------------
+# the machine, the table
+
+
+def machine():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem = int(f.readline().split()[1]) // 1024
+    return dict(nproc=os.cpu_count(), cpu=cpu, ram_mib=mem, kernel=platform.release(),
+                fuse=run("pkg-config", "--modversion", "fuse3", capture_output=True,
+                         text=True, check=False).stdout.strip())
+
+
+def disk_of(path):
+    out = run("df", "-T", path, capture_output=True, text=True, check=False).stdout.splitlines()
+    f = out[-1].split() if len(out) > 1 else ["?", "?"]
+    return "%s (%s)" % (f[0], f[1])
+
+
+def table(rows):
+    lines = ["| what | ckptfs | baseline | ratio | target | met? |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        base = r["baseline"] + (" (%s)" % r["baseline_name"] if r["baseline_name"] else "")
+        ratio = "%.2f×" % r["ratio"] if r["ratio"] is not None else "—"
+        lines.append("| %s | %s | %s | %s | %s | %s |" % (r["what"], r["ckptfs"] or "", base,
+                                                          ratio, r["target"], r["met"]))
+    return "\n".join(lines)
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
+    ap.add_argument("--only", default="", help="comma-separated cases: " + " ".join(CASES))
+    ap.add_argument("--rounds", type=int, default=0, help="rounds per case (default 5; 3 quick)")
+    ap.add_argument("--ckptfs", default=os.path.join(REPO, "build", "ckptfs"))
+    ap.add_argument("--dir", default=None, help="where the inputs go (default: $TMPDIR)")
+    ap.add_argument("--json", default=None, help="also write rows, samples and machine here")
+    ap.add_argument("--no-tf", action="store_true", help="leave TensorFlow's baselines out")
+    ap.add_argument("--keep", action="store_true", help="keep the inputs (path printed)")
+    a = ap.parse_args(argv)
+    only = [c for c in a.only.replace(",", " ").split() if c]
+    bad = [c for c in only if c not in CASES]
+    if bad:
+        ap.error("unknown case %s (cases: %s)" % (", ".join(bad), " ".join(CASES)))
+    a.cases = only or list(CASES)
+    if a.rounds < 0:
+        ap.error("--rounds must be positive")
+    return a
+
+
+def main():
+    a = parse_args()
+    if not os.access(a.ckptfs, os.X_OK):
+        sys.exit("no ckptfs at %s: build it (cmake -S . -B build && cmake --build build) "
+                 "or pass --ckptfs" % a.ckptfs)
+    if not is_root():
+        log("not root: mounts of squashfs, drop_caches and the cold cases will be skipped")
+    b = Bench(a)
+    mach = machine()
+    load0 = os.getloadavg()
+    started = time.strftime("%Y-%m-%d %H:%M")
+    log("work dir %s on %s" % (b.work, disk_of(b.work)))
+    try:
+        for c in a.cases:
+            log("case %s" % c)
+            t = time.perf_counter()
+            try:
+                RUNNERS[c](b)
+            except Skip as e:
+                b.skip_row(TITLES[c], str(e))
+            except Exception as e:  # one broken case must not lose the others' numbers
+                b.skip_row(TITLES[c], "failed: %s: %s" % (type(e).__name__, e))
+            log("  %s took %.0f s" % (c, time.perf_counter() - t))
+    finally:
+        if b._tf:
+            b._tf.close()
+        for d in glob.glob(os.path.join(b.work, "mnt-*")):
+            umount(d)
+        if a.keep:
+            log("inputs kept in %s" % b.work)
+        else:
+            shutil.rmtree(b.work, ignore_errors=True)
+    load1 = os.getloadavg()
+    print("ckptfs benchmark (scripts/bench/run.py%s), %s, median of %d alternated rounds" % (
+        " --quick" if a.quick else "", started, b.rounds))
+    print()
+    print(table(b.rows))
+    print()
+    for n in b.notes:
+        print("- " + n)
+    print()
+    tfv = getattr(b._tf, "version", None) if b._tf else None
+    print("Machine: %d CPUs (%s), %d MiB RAM, Linux %s, libfuse %s, inputs on %s%s; "
+          "load average %.2f %.2f %.2f at start, %.2f %.2f %.2f at end." % (
+              mach["nproc"], mach["cpu"], mach["ram_mib"], mach["kernel"], mach["fuse"],
+              disk_of(a.dir or tempfile.gettempdir()),
+              ", TensorFlow %s" % tfv if tfv else "", *load0, *load1))
+    print()
+    print("Samples (seconds, or KiB for RSS, or IOPS):")
+    for k, v in b.samples.items():
+        print("  %s: %s" % (k, json.dumps(v, default=str)[:2000]))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(dict(rows=b.rows, notes=b.notes, samples=b.samples, machine=mach,
+                           load_start=load0, load_end=load1, quick=a.quick), f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
