@@ -5,7 +5,7 @@ The bytes come from tests/pylib/ckptwriter.py, the tests' independent writer of 
 (`pip install crc32c` speeds it up at large sizes). The layout mimics real models: deep names
 with optimizer slots, so the mounted tree has many directories.
 
-    python3 scripts/synthckpt.py OUT_PREFIX --vars 100000 [--elems 16] [--big-mib 0]
+    python3 scripts/synthckpt.py OUT_PREFIX --vars 100000 [--elems 16 | --scalar] [--big-mib 0]
 """
 import argparse
 import os
@@ -28,11 +28,14 @@ def names(nvars):
     return sorted(n.encode() for n in out[:nvars])
 
 
-def write(prefix, nvars, elems, big_mib):
+def write(prefix, nvars, elems, big_mib, scalar=False):
     os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
     w = cw.V2Writer(prefix)
+    # A scalar has rank 0 (an empty TensorShapeProto), not shape [1]: the smallest entry.
+    dims = [] if scalar else [elems]
+    elems = 1 if scalar else elems
     for i, k in enumerate(names(nvars)):
-        w.add(k, cw.DT_FLOAT, [elems],
+        w.add(k, cw.DT_FLOAT, dims,
               struct.pack("<%df" % elems, *[(i * 31 + j) * 0.001 for j in range(elems)]))
     if big_mib:
         n = big_mib << 20
@@ -47,9 +50,11 @@ def main():
     ap.add_argument("prefix")
     ap.add_argument("--vars", type=int, default=100000)
     ap.add_argument("--elems", type=int, default=16)
+    ap.add_argument("--scalar", action="store_true",
+                    help="every variable a float32 scalar (shape []), --elems ignored")
     ap.add_argument("--big-mib", type=int, default=0, help="add one uint8 tensor of this size")
     a = ap.parse_args()
-    write(a.prefix, a.vars, a.elems, a.big_mib)
+    write(a.prefix, a.vars, a.elems, a.big_mib, a.scalar)
 
 
 if __name__ == "__main__":
