@@ -282,11 +282,14 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     }
     size_t used = 0;
     char name[CKFS_ENTRY_NAME_MAX + 1];
-    /* Offsets: 0 ".", 1 "..", 2 + k entry k; each entry carries the offset of the next. */
+    /* Offsets: 0 ".", 1 "..", 2 + k position k; each entry carries the offset after it. */
     for (uint64_t pos = off < 0 ? 0 : (uint64_t)off;; pos++) {
         target t;
-        if (fs->ns->ops->entry(fs->ns, &d, pos, &t, name))
+        int r = fs->ns->ops->entry(fs->ns, &d, pos, &t, name);
+        if (r == 1)
             break;
+        if (r == 2) /* a position without a name: the tree's positions are sparse */
+            continue;
         size_t need;
         if (plus) {
             struct fuse_entry_param e;
