@@ -536,7 +536,8 @@ static int write_listing(builder *B, uint32_t dir, const bent *b, size_t n, size
                 B->items[k++] = (struct item){b[i].name, (uint32_t)(i << 2 | s), b[i].e.len,
                                               (uint8_t)suf};
         }
-    qsort(B->items, k, sizeof *B->items, cmp_item);
+    if (k > 1) /* with none, items may still be NULL */
+        qsort(B->items, k, sizeof *B->items, cmp_item);
     t->lrefs[t->nlrefs++] = (listref){dir, (uint32_t)t->nlists};
     t->lists[t->nlists++] = (uint32_t)k;
     for (size_t j = 0; j < k; j++)
@@ -708,7 +709,8 @@ static int build(builder *B, const char *const *gen_names, int ngen)
     if (close_to(B, 0))
         return -1;
     /* Directories close deepest first: order their listings for the search. */
-    qsort(t->lrefs, t->nlrefs, sizeof *t->lrefs, cmp_lref);
+    if (t->nlrefs > 1)
+        qsort(t->lrefs, t->nlrefs, sizeof *t->lrefs, cmp_lref);
     /* Shrink to what is kept: the arrays grew by doubling. */
     dent *e = realloc(t->ents, (t->nents ? t->nents : 1) * sizeof *t->ents);
     if (e)
