@@ -43,7 +43,7 @@ int main(int argc, char **argv)
      * The records, names and tree of a large index grow by doubling. By default glibc raises
      * its mmap threshold to the largest block freed (the .index buffer, tens of MB), and the
      * arrays then grow inside the heap, where every outgrown copy stays resident for the
-     * daemon's life: a mount of 1M variables held 147 MiB instead of 118. A fixed threshold
+     * daemon's life: a mount of 1M variables held 144 MiB instead of 118. A fixed threshold
      * keeps large blocks mapped on their own: realloc moves their pages, free returns them.
      */
     mallopt(M_MMAP_THRESHOLD, 256 * 1024);
