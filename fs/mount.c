@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 /* Name for messages: how the user invoked us. */
@@ -106,8 +107,10 @@ static void ckfs_destroy(ckfs *fs)
 {
     if (!fs)
         return;
+    ckfs_files_close_all(fs);
     if (fs->ns)
         fs->ns->ops->destroy(fs->ns);
+    pthread_mutex_destroy(&fs->files_mu);
     pthread_mutex_destroy(&fs->idle_mu);
     free(fs);
 }
@@ -159,21 +162,36 @@ static int open_ns(ckpt_source *s, const ckfs_opts *o, char **sm, ckfs_ns **ns, 
     return 0;
 }
 
+/* Say why mountpoint mnt cannot be used (errno e of a call on it); the exit code. */
+static int mountpoint_error(const char *mnt, int e)
+{
+    /* A FUSE daemon killed without unmounting leaves its mount answering ENOTCONN; the
+     * kernel's wording alone does not say what to do about it. */
+    if (e == ENOTCONN)
+        fprintf(stderr, "%s: mountpoint %s: transport endpoint is not connected (a FUSE "
+                        "mount whose daemon is gone): unmount it with fusermount3 -u %s, "
+                        "then mount again\n",
+                prog, mnt, mnt);
+    else
+        fprintf(stderr, "%s: mountpoint %s: %s\n", prog, mnt, strerror(e));
+    return CKPTFS_EXIT_MOUNTPOINT;
+}
+
 static int check_mountpoint(const char *mnt)
 {
     struct stat st;
-    if (stat(mnt, &st) != 0) {
-        fprintf(stderr, "%s: mountpoint %s: %s\n", prog, mnt, strerror(errno));
-        return CKPTFS_EXIT_MOUNTPOINT;
-    }
+    struct statvfs sv;
+    /* stat alone passes on a dead FUSE mount that was in use (the kernel answers from its
+     * attribute cache, a day long for ours); statfs is never cached: it reaches the daemon,
+     * or fails with ENOTCONN when there is none. */
+    if (stat(mnt, &st) != 0 || statvfs(mnt, &sv) != 0)
+        return mountpoint_error(mnt, errno);
     if (!S_ISDIR(st.st_mode)) {
         fprintf(stderr, "%s: mountpoint %s: not a directory\n", prog, mnt);
         return CKPTFS_EXIT_MOUNTPOINT;
     }
-    if (access(mnt, R_OK | X_OK) != 0) {
-        fprintf(stderr, "%s: mountpoint %s: %s\n", prog, mnt, strerror(errno));
-        return CKPTFS_EXIT_MOUNTPOINT;
-    }
+    if (access(mnt, R_OK | X_OK) != 0)
+        return mountpoint_error(mnt, errno);
     return 0;
 }
 
@@ -189,6 +207,7 @@ static ckfs *make_context(ckfs_ns *ns, const ckfs_opts *o)
     fs->ready_fd = -1;
     fs->foreground = 1;
     pthread_mutex_init(&fs->idle_mu, NULL);
+    pthread_mutex_init(&fs->files_mu, NULL);
     fs->ns = ns;
     /* From here on the name space's lines go where the daemon's go. */
     ns->opts = &fs->opts;

@@ -6,6 +6,7 @@
 #include "gen.h"
 #include "npy.h"
 #include "fileio.h"
+#include "remote.h"
 #include "source.h"
 #include "render.h"
 
@@ -51,12 +52,36 @@ int ckfs_view_init(ckfs_view *v, const char *name, const char *display, const ch
     return bad ? -1 : 0;
 }
 
+/*
+ * The read bits every local file a view serves bytes of grants: the .index, each present data
+ * shard, the .meta. With allow_other the kernel checks the mount's modes (default_permissions),
+ * not the sources': a shard more private than its index must not be shown more widely.
+ */
+static mode_t source_read_bits(const ckpt_checkpoint *c)
+{
+    mode_t r = ckpt_index_stat(c)->st_mode & 0444;
+    struct stat st;
+    for (int s = 0; s < ckpt_num_shards(c); s++) {
+        int fd = ckpt_shard_fd(c, s);
+        if (fd >= 0 && fstat(fd, &st) == 0)
+            r &= st.st_mode;
+    }
+    const char *meta = ckpt_meta_path(c);
+    if (meta && !ckpt_is_url(meta) && stat(meta, &st) == 0)
+        r &= st.st_mode;
+    return r;
+}
+
 int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
                      ckfs_view_warn_fn warn, void *warn_ctx)
 {
     v->c = c;
     const struct stat *ist = ckpt_index_stat(c);
     ckfs_perms_from(ist, o, &v->perms);
+    /* Directories show only names, which come from the index; files also show shard bytes.
+     * umask= is the user's own choice and stands. */
+    if (!o->have_umask)
+        v->perms.fmode &= source_read_bits(c);
     v->mtime = ist->st_mtim;
     size_t n = ckpt_count(c);
     /* calloc'd pages stay untouched (and unallocated) until a string variable is opened. */

@@ -21,8 +21,6 @@
 #include <sys/types.h>
 #include <time.h>
 
-/* Owner and permission bits the mount shows for what a source file (st) holds: files as
- * readable as the source, directories also searchable there; uid=, gid=, umask= override. */
 /* st_size of a directory, as most filesystems show it. */
 #define CKFS_DIR_SIZE 4096
 /* Largest .npy header served (numpy's own grow with the rank; rank 254 fits). */
@@ -34,6 +32,10 @@ typedef struct ckfs_perms {
     mode_t fmode, dmode;
 } ckfs_perms;
 
+/* Owner and permission bits the mount shows for what a source file (st) holds: files as
+ * readable as the source, directories also searchable there; uid=, gid=, umask= override.
+ * A checkpoint's view narrows the files' bits to what its data shards and .meta grant too
+ * (ckfs_view_attach). */
 void ckfs_perms_from(const struct stat *st, const ckfs_opts *o, ckfs_perms *out);
 
 typedef struct ckfs_view {

@@ -8,6 +8,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,8 +27,13 @@ int ckpt_bytesrc_stat(const ckpt_bytesrc *src, const char *name, ckpt_err *err)
     if (stat(name, &st) != 0)
         return ckpt_err_set(err, errno == ENOENT ? CKPT_E_NOTFOUND : CKPT_E_IO, "%s: %s", name,
                             strerror(errno));
-    if (!S_ISREG(st.st_mode) || access(name, R_OK) != 0)
-        return ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: not a readable file", name);
+    if (!S_ISREG(st.st_mode))
+        return ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: not a regular file", name);
+    /* A file that is there but that this user may not read is not "absent": saying so lets
+     * the caller name the file and the refusal instead of looking for another format. The
+     * effective ids are the ones open(2) will be checked with. */
+    if (faccessat(AT_FDCWD, name, R_OK, AT_EACCESS) != 0)
+        return ckpt_err_set(err, CKPT_E_IO, "%s: %s", name, strerror(errno));
     return 0;
 }
 

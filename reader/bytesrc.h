@@ -88,8 +88,9 @@ typedef struct ckpt_bytesrc_ops {
     /* Open name, accepting only a regular file, without blocking on FIFOs or devices.
      * CKPT_E_NOTFOUND when absent, CKPT_E_IO otherwise; the message names the file. */
     int (*open)(void *state, const char *name, ckpt_file **out, ckpt_err *err);
-    /* Optional (NULL: stat(2)): 0 if name is a readable regular file, CKPT_E_NOTFOUND if not,
-     * another code when the answer cannot be had (a server that fails). */
+    /* Optional (NULL: stat(2)): 0 if name is a readable regular file, CKPT_E_NOTFOUND if
+     * there is none, another code when the answer cannot be had (a server that fails) or the
+     * file is there and may not be read (permission denied). */
     int (*stat)(void *state, const char *name, ckpt_err *err);
     /* Optional (NULL: ckpt_resolve_prefix of source.h): what the user named to a prefix. */
     int (*resolve)(void *state, const char *source, char **prefix, ckpt_err *err);

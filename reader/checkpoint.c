@@ -142,9 +142,16 @@ static int load(ckpt_checkpoint *c, const char *source, unsigned flags, ckpt_err
         free(path);
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     }
-    if (ckpt_bytesrc_stat(c->src, index_path, NULL) == 0)
+    ckpt_err why;
+    int st = ckpt_bytesrc_stat(c->src, index_path, &why);
+    if (st == 0) {
         rc = open_v2(c, path, index_path, flags, err);
-    else if (ckpt_savedmodel_without_variables_src(c->src, path))
+    } else if (st != CKPT_E_NOTFOUND) {
+        /* PREFIX.index is there but unreadable (permission denied): refuse, naming it, rather
+         * than report "not a checkpoint" after trying it as a V1 file. */
+        rc = ckpt_err_set(err, st, "%s", why.msg);
+        free(path);
+    } else if (ckpt_savedmodel_without_variables_src(c->src, path))
         rc = open_empty(c, path, err);
     else
         rc = open_v1(c, path, err);

@@ -1,6 +1,8 @@
 /* shape.c - see shape.h. */
 #include "shape.h"
 
+#include "util.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -25,7 +27,7 @@ int ckpt_shape_numel(int rank, const int64_t *dims, uint64_t *out)
 size_t ckpt_shape_format(int rank, const int64_t *dims, char *buf, size_t size)
 {
     size_t len = 0;
-    char tmp[32];
+    char tmp[CKPT_DEC_MAX + 2];
 #define PUT(s)                                                                                     \
     do {                                                                                           \
         for (const char *q_ = (s); *q_; q_++, len++)                                               \
@@ -34,7 +36,9 @@ size_t ckpt_shape_format(int rank, const int64_t *dims, char *buf, size_t size)
     } while (0)
     PUT("[");
     for (int i = 0; i < rank; i++) {
-        snprintf(tmp, sizeof tmp, "%s%" PRId64, i ? ", " : "", dims[i]);
+        if (i)
+            PUT(", ");
+        ckpt_fmt_i64(tmp, dims[i]);
         PUT(tmp);
     }
     PUT("]");

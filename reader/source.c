@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 /* A state file lists paths; 1 MiB is far beyond any real one and bounds the read. */
@@ -350,6 +351,22 @@ static int from_state_file(const char *dir, char **prefix, int *rc, ckpt_err *er
     return 1;
 }
 
+/*
+ * When path is in a FUSE mount whose daemon is gone, say so (and what to do) and return the
+ * code; else 0. Such a mount can still pass stat and even list a directory from the kernel's
+ * caches, so the sign is statfs, which is never cached.
+ */
+static int dead_mount(const char *path, ckpt_err *err)
+{
+    struct statvfs sv;
+    if (statvfs(path, &sv) == 0 || errno != ENOTCONN)
+        return 0;
+    return ckpt_err_set(err, CKPT_E_NOTFOUND,
+                        "%s: transport endpoint is not connected (a FUSE mount whose daemon "
+                        "is gone): unmount it with fusermount3 -u",
+                        path);
+}
+
 /* A directory as a source: its state file's latest, a SavedModel's variables, or the one
  * checkpoint it holds. */
 static int resolve_dir(const char *dir, char **prefix, ckpt_err *err)
@@ -421,7 +438,7 @@ static int resolve_dir(const char *dir, char **prefix, ckpt_err *err)
                           "`checkpoint` state file naming the latest; name one of them (e.g. %s%s%s)",
                           dir, count + nv1, count, nv1, only ? dir : "", only ? "/" : "",
                           only ? only : v1);
-    else
+    else if ((rc = dead_mount(dir, err)) == 0) /* else its listing came from a cache */
         rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
                           "%s: no checkpoint here (no `checkpoint` state file, no *.index, no V1 "
                           "checkpoint file, no saved_model.pb with variables/variables.index)",
@@ -485,11 +502,14 @@ int ckpt_resolve_prefix(const char *source, char **prefix, ckpt_err *err)
             p = try_v1_set(src, len - 5);
         if (!p && !ends_with(src, len, ".index") && !ends_with(src, len, ".meta"))
             p = try_v1_set(src, len);
-        if (!p) {
-            if (access(src, F_OK) != 0 && errno == ENOENT)
+        if (!p && !(rc = dead_mount(src, err))) {
+            int gone = access(src, F_OK) != 0 ? errno : 0;
+            if (gone == ENOENT)
                 rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
                                   "%s: no such checkpoint (neither that file nor %s.index exists)",
                                   src, src);
+            else if (gone)
+                rc = ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: %s", src, strerror(gone));
             else
                 rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
                                   "%s: not a checkpoint (no matching .index file beside it, and "

@@ -23,6 +23,29 @@ int ckpt_grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
+size_t ckpt_fmt_u64(char *buf, uint64_t x)
+{
+    char tmp[CKPT_DEC_MAX];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + x % 10);
+        x /= 10;
+    } while (x);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = tmp[n - 1 - i];
+    buf[n] = '\0';
+    return n;
+}
+
+size_t ckpt_fmt_i64(char *buf, int64_t x)
+{
+    if (x >= 0)
+        return ckpt_fmt_u64(buf, (uint64_t)x);
+    buf[0] = '-';
+    /* -(x + 1) + 1 is |x| without overflowing on INT64_MIN */
+    return 1 + ckpt_fmt_u64(buf + 1, (uint64_t)(-(x + 1)) + 1);
+}
+
 uint64_t ckpt_hash64(const void *s, size_t len)
 {
     const unsigned char *b = s;

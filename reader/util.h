@@ -1,6 +1,6 @@
 /*
- * util.h - small helpers every layer shares: array growth and a string hash. One copy each,
- * here, so no module grows its own.
+ * util.h - small helpers every layer shares: array growth, a string hash, decimal numbers.
+ * One copy each, here, so no module grows its own.
  */
 #ifndef CKPT_UTIL_H
 #define CKPT_UTIL_H
@@ -17,5 +17,17 @@ int ckpt_grow(void **p, size_t *cap, size_t need, size_t elem);
 
 /* FNV-1a 64-bit hash of s[0..len): stable across runs and machines (inode ranges use it). */
 uint64_t ckpt_hash64(const void *s, size_t len);
+
+/* Room for any int64 or uint64 in decimal, sign included, and a NUL. */
+#define CKPT_DEC_MAX 21
+
+/*
+ * x in decimal at buf (CKPT_DEC_MAX bytes of room), NUL-terminated: its length. As "%" PRId64
+ * prints it, without printf's cost (listings of a million variables format every number).
+ */
+size_t ckpt_fmt_i64(char *buf, int64_t x);
+
+/* The same for an unsigned x. */
+size_t ckpt_fmt_u64(char *buf, uint64_t x);
 
 #endif

@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(cmake gcc make pkg-config libfuse3-dev fuse3 libprotobuf-c-dev protobuf-c-compiler
       libsnappy-dev check python3 python3-pip graphviz strace attr rsync man-db groff-base
       nfs-ganesha nfs-ganesha-vfs libnfs-utils clang libclang-rt-14-dev
-      libcurl4-openssl-dev nginx-light curl)
+      libcurl4-openssl-dev nginx-light curl e2fsprogs valgrind)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -37,8 +37,13 @@ void cli_usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-    /* Before any thread exists: libcurl's global setup is not thread-safe. */
-    ckpt_net_global_init();
+    /* Before any thread exists (libcurl's global setup is not thread-safe), and only when a
+     * URL is named: the setup loads TLS configuration, a cost local sources need not pay. */
+    for (int i = 1; i < argc; i++)
+        if (ckpt_is_url(argv[i])) {
+            ckpt_net_global_init();
+            break;
+        }
     /*
      * The records, names and tree of a large index grow by doubling. By default glibc raises
      * its mmap threshold to the largest block freed (the .index buffer, tens of MB), and the

@@ -4,12 +4,7 @@
 #include "dtype.h"
 #include "shape.h"
 #include "strtext.h"
-
-#include <inttypes.h>
-#include <stdio.h>
-
-/* Room for one formatted numeric column group of a line ("\t<bytes>\t<shard>\t<offset>"). */
-enum { TSV_FIELDS_BUF = 96 };
+#include "util.h"
 
 /* The shape as "[d0, d1]", formatted in place (a shape's text has no length limit). */
 static void put_shape(ckpt_strbuf *out, const ckpt_var *v)
@@ -22,25 +17,46 @@ static void put_shape(ckpt_strbuf *out, const ckpt_var *v)
     out->len--;
 }
 
+/* "\t" and x in decimal. */
+static void put_num(ckpt_strbuf *out, int64_t x)
+{
+    char d[CKPT_DEC_MAX + 1];
+    d[0] = '\t';
+    ckpt_fmt_i64(d + 1, x);
+    ckpt_strbuf_puts(out, d);
+}
+
+/* One row. Numbers are formatted by hand, not by printf: sizing variables.tsv at first stat
+ * renders every row, and printf was most of that cost. */
 static void put_line(ckpt_strbuf *out, const ckpt_var *v)
 {
-    char dt[CKPT_DTYPE_NAME_BUF], line[TSV_FIELDS_BUF];
+    char dt[CKPT_DTYPE_NAME_BUF];
     ckpt_tstring_put_escaped(out, (const uint8_t *)v->name, v->name_len);
     ckpt_strbuf_puts(out, "\t");
     ckpt_strbuf_puts(out, ckpt_dtype_name(v->dtype, dt, sizeof dt));
     ckpt_strbuf_puts(out, "\t");
     put_shape(out, v);
-    if (v->flags & CKPT_VAR_PARTITIONED)
-        snprintf(line, sizeof line, "\t%" PRIu64 "\t-\t-", v->nbytes);
-    else
-        snprintf(line, sizeof line, "\t%" PRIu64 "\t%" PRId32 "\t%" PRIu64, v->nbytes, v->shard,
-                 v->offset);
-    ckpt_strbuf_puts(out, line);
-    if (v->flags & CKPT_VAR_HAS_CRC)
-        snprintf(line, sizeof line, "\t%08x\n", v->crc32c);
-    else
-        snprintf(line, sizeof line, "\t-\n");
-    ckpt_strbuf_puts(out, line);
+    char d[CKPT_DEC_MAX + 1];
+    d[0] = '\t';
+    ckpt_fmt_u64(d + 1, v->nbytes);
+    ckpt_strbuf_puts(out, d);
+    if (v->flags & CKPT_VAR_PARTITIONED) {
+        ckpt_strbuf_puts(out, "\t-\t-");
+    } else {
+        put_num(out, v->shard);
+        ckpt_fmt_u64(d + 1, v->offset);
+        ckpt_strbuf_puts(out, d);
+    }
+    if (v->flags & CKPT_VAR_HAS_CRC) {
+        static const char hex[] = "0123456789abcdef";
+        char h[11] = {'\t'};
+        for (int k = 0; k < 8; k++)
+            h[1 + k] = hex[(v->crc32c >> (28 - 4 * k)) & 0xf];
+        h[9] = '\n';
+        ckpt_strbuf_puts(out, h);
+    } else {
+        ckpt_strbuf_puts(out, "\t-\n");
+    }
 }
 
 int ckpt_render_tsv(const ckpt_checkpoint *c, ckpt_strbuf *out)

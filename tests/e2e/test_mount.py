@@ -322,6 +322,43 @@ def walk(root):
     return out
 
 
+def write_attempts(mnt, some, somedir=None):
+    """Every call that would change a mount, as (what, fn): mnt its root, some a file and
+    somedir (if any) a directory in it."""
+    mnt, some = os.fsencode(mnt), os.fsencode(some)
+    somedir = somedir and os.fsencode(somedir)
+    new = os.path.join(mnt, b"newfile")
+    out = [("rmdir", lambda: os.rmdir(somedir))] if somedir else []
+    return out + [("open O_WRONLY", lambda: os.open(some, os.O_WRONLY)),
+            ("open O_RDWR", lambda: os.open(some, os.O_RDWR)),
+            ("open O_TRUNC", lambda: os.open(some, os.O_RDONLY | os.O_TRUNC)),
+            ("create", lambda: os.open(new, os.O_CREAT | os.O_WRONLY, 0o644)),
+            ("create O_EXCL", lambda: os.open(new, os.O_CREAT | os.O_EXCL | os.O_RDONLY, 0o444)),
+            ("truncate", lambda: os.truncate(some, 0)),
+            ("utime", lambda: os.utime(some, (1, 1))),
+            ("chmod", lambda: os.chmod(some, 0o644)),
+            ("chown", lambda: os.chown(some, 1, 1)),
+            ("mkdir", lambda: os.mkdir(os.path.join(mnt, b"newdir"))),
+            ("unlink", lambda: os.unlink(some)),
+            ("rename", lambda: os.rename(some, some + b".x")),
+            ("symlink", lambda: os.symlink(b"x", new)),
+            ("link", lambda: os.link(some, new)),
+            ("mknod", lambda: os.mknod(new, 0o600 | stat.S_IFIFO)),
+            ("setxattr", lambda: os.setxattr(some, "user.x", b"1")),
+            ("removexattr", lambda: os.removexattr(some, "user.ckpt.dtype"))]
+
+
+def check_read_only(what, mnt, some, somedir=None):
+    """Every write_attempts call fails with EROFS, and changes nothing."""
+    for call, fn in write_attempts(mnt, some, somedir):
+        try:
+            fn()
+            check(False, "%s: %s succeeded" % (what, call))
+        except OSError as e:
+            check(e.errno == errno.EROFS, "%s: %s gave %s, want EROFS" % (what, call, e.strerror))
+    check(not os.path.lexists(os.path.join(os.fsencode(mnt), b"newfile")), "%s: newfile appeared" % what)
+
+
 def check_fixture(name, source, manifest):
     variables = manifest["variables"]
     view = expected_view(variables, generated_names(source, variables))
@@ -441,18 +478,8 @@ def check_fixture(name, source, manifest):
 
         # Nothing can be changed.
         some = m.path(sorted(p for p in got if got[p] == "file")[0])
-        for what, fn in (("open for write", lambda: os.open(some, os.O_WRONLY)),
-                         ("mkdir", lambda: os.mkdir(m.path(b"newdir"))),
-                         ("create", lambda: os.open(m.path(b"newfile"), os.O_CREAT | os.O_WRONLY, 0o644)),
-                         ("unlink", lambda: os.unlink(some)),
-                         ("rename", lambda: os.rename(some, some + b".x")),
-                         ("setxattr", lambda: os.setxattr(some, "user.x", b"1")),
-                         ("chmod", lambda: os.chmod(some, 0o644))):
-            try:
-                fn()
-                check(False, "%s: %s succeeded" % (name, what))
-            except OSError as e:
-                check(e.errno == errno.EROFS, "%s: %s gave %s, want EROFS" % (name, what, e.strerror))
+        dirs = sorted(p for p in got if got[p] == "dir")
+        check_read_only(name, m.mnt, some, m.path(dirs[0]) if dirs else None)
         sv = os.statvfs(m.mnt)
         check(sv.f_flag & os.ST_RDONLY, "%s: statfs not read-only" % name)
         check(sv.f_files >= len(got), "%s: statfs files %d < %d" % (name, sv.f_files, len(got)))
@@ -628,11 +655,16 @@ def check_options(source):
         check(stat.S_IMODE(st.st_mode) == 0o500, "umask=077 dir mode %o" % stat.S_IMODE(st.st_mode))
         with open("/proc/mounts") as f:
             line = [l.split() for l in f if l.split()[1] == m.mnt][0]
-        check("allow_other" not in line[3], "allow_other set without being asked")
+        opts = line[3].split(",")
+        check("allow_other" not in opts, "allow_other set without being asked")
+        check("ro" in opts and "default_permissions" in opts,
+              "the mount lacks ro or default_permissions: %s" % line[3])
     with Mount(source, ["-o", "allow_other"], what="allow_other") as m:
         with open("/proc/mounts") as f:
             line = [l.split() for l in f if l.split()[1] == m.mnt][0]
-        check("allow_other" in line[3], "allow_other not passed on: %s" % line[3])
+        opts = line[3].split(",")
+        check("allow_other" in opts and "ro" in opts and "default_permissions" in opts,
+              "allow_other not passed on (or ro, default_permissions lost): %s" % line[3])
 
 
 def real_v2_sources():

@@ -323,30 +323,37 @@ def slice_key(name, extents):
 
 
 class V2Writer:
-    """A single-shard V2 checkpoint: PREFIX.data-00000-of-00001 written as tensors are added,
-    PREFIX.index (header + sorted entries) at close()."""
+    """A V2 checkpoint: PREFIX.data-NNNNN-of-SSSSS (num_shards of them) written as tensors are
+    added, PREFIX.index (header + sorted entries) at close()."""
 
-    def __init__(self, prefix, **table_options):
+    def __init__(self, prefix, num_shards=1, **table_options):
         self.prefix, self.table_options = prefix, table_options
-        self.data = open(prefix + ".data-00000-of-00001", "wb")
-        self.offset, self.entries = 0, {}
+        self.data = [open(self.shard_path(k, num_shards), "wb") for k in range(num_shards)]
+        self.offset, self.entries = [0] * num_shards, {}
 
-    def add(self, name, dtype, dims, data):
-        """data: the tensor's bytes, or an iterable of byte chunks (streamed, CRC'd as read)."""
+    def shard_path(self, k, num_shards=None):
+        """The path of data shard k (TF's name: five digits, then the count in five)."""
+        n = len(self.data) if num_shards is None else num_shards
+        return "%s.data-%05d-of-%05d" % (self.prefix, k, n)
+
+    def add(self, name, dtype, dims, data, shard=0):
+        """data: the tensor's bytes, or an iterable of byte chunks (streamed, CRC'd as read),
+        appended to data shard `shard`."""
         chunks = [data] if isinstance(data, (bytes, bytearray)) else data
         crc, size = 0, 0
         for c in chunks:
-            self.data.write(c)
+            self.data[shard].write(c)
             crc = crc32c(c, crc)
             size += len(c)
-        self.entries[name] = bundle_entry(dtype, dims, 0, self.offset, size, crc)
-        self.offset += size
+        self.entries[name] = bundle_entry(dtype, dims, shard, self.offset[shard], size, crc)
+        self.offset[shard] += size
 
     def close(self):
-        self.data.close()
+        for f in self.data:
+            f.close()
         with open(self.prefix + ".index", "wb") as f:
             t = TableWriter(f, **self.table_options)
-            t.add(b"", bundle_header(1))
+            t.add(b"", bundle_header(len(self.data)))
             for k in sorted(self.entries):
                 t.add(k, self.entries[k])
             t.finish()

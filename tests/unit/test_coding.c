@@ -5,6 +5,7 @@
  * group first, high bit = more), not produced by the code under test.
  */
 #include "coding.h"
+#include "util.h"
 
 #include "check_run.h"
 
@@ -221,6 +222,27 @@ START_TEST(fixed_width)
 }
 END_TEST
 
+/* Decimal numbers by hand (util.h), against the digits written out here. */
+START_TEST(decimal_numbers)
+{
+    char b[CKPT_DEC_MAX];
+    ck_assert_uint_eq(ckpt_fmt_i64(b, 0), 1);
+    ck_assert_str_eq(b, "0");
+    ck_assert_uint_eq(ckpt_fmt_i64(b, -1), 2);
+    ck_assert_str_eq(b, "-1");
+    ck_assert_uint_eq(ckpt_fmt_i64(b, 784), 3);
+    ck_assert_str_eq(b, "784");
+    ck_assert_uint_eq(ckpt_fmt_i64(b, INT64_MIN), 20);
+    ck_assert_str_eq(b, "-9223372036854775808");
+    ck_assert_uint_eq(ckpt_fmt_i64(b, INT64_MAX), 19);
+    ck_assert_str_eq(b, "9223372036854775807");
+    ck_assert_uint_eq(ckpt_fmt_u64(b, UINT64_MAX), 20);
+    ck_assert_str_eq(b, "18446744073709551615");
+    ck_assert_uint_eq(ckpt_fmt_u64(b, 1000000), 7);
+    ck_assert_str_eq(b, "1000000");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("coding");
@@ -234,6 +256,7 @@ int main(void)
     tcase_add_test(tc, bad_varints32);
     tcase_add_test(tc, truncation_never_reads_past_end);
     tcase_add_test(tc, fixed_width);
+    tcase_add_test(tc, decimal_numbers);
     suite_add_tcase(s, tc);
     return ckpt_check_run(s);
 }
