@@ -27,21 +27,14 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from bench_mount import drop_caches, umount  # noqa: E402  (one copy of each helper)
 
 # (label, synthckpt arguments)
 CASES = [
     ("1m", ["--vars", "1000000", "--scalar"]),
     ("100k", ["--vars", "100000", "--elems", "16"]),
 ]
-
-
-def drop_caches():
-    subprocess.run(["sync"])
-    try:
-        with open("/proc/sys/vm/drop_caches", "w") as f:
-            f.write("3\n")
-    except OSError:
-        pass
 
 
 def make_checkpoint(work, label, args):
@@ -83,14 +76,6 @@ def status_kib(pid, key):
             if line.startswith(key + ":"):
                 return int(line.split()[1])
     return 0
-
-
-def umount(mnt):
-    subprocess.run(["umount", mnt], stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        if not os.path.ismount(mnt):
-            return
-        time.sleep(0.05)
 
 
 def one_mount(ckptfs, prefix, base, i, drop):
