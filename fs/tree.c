@@ -278,21 +278,9 @@ static int cmp_bent(const void *pa, const void *pb)
  */
 static void sort_entries(bent *b, size_t n)
 {
-    size_t budget = 8 * n + 64;
-    for (size_t i = 1; i < n; i++) {
-        bent x = b[i];
-        size_t j = i;
-        while (j > 0 && cmp_bent(&b[j - 1], &x) > 0) {
-            b[j] = b[j - 1];
-            j--;
-            if (--budget == 0) {
-                b[j] = x;
-                qsort(b, n, sizeof *b, cmp_bent);
-                return;
-            }
-        }
-        b[j] = x;
-    }
+    _Static_assert(sizeof(bent) <= CKPT_ISORT_ITEM_MAX, "a bent must fit the sort");
+    if (ckpt_insertion_sort(b, n, sizeof *b, cmp_bent, 8 * n + 64))
+        qsort(b, n, sizeof *b, cmp_bent);
 }
 
 static int push_ent(builder *B, const char *name, size_t len, int kind, uint32_t idx,
