@@ -84,6 +84,8 @@ typedef struct ckfs_file {
     char *owned;            /* data when it belongs to this file alone */
     int held;               /* data or fd is a lazy cell's content this file holds */
     uint32_t hlen;          /* .npy: header length; the header is in owned */
+    struct ckfs_file *prev, *next; /* fs->files; protected by fs->files_mu */
+    int listed;
 } ckfs_file;
 
 /* --- inode numbers and attributes ------------------------------------------------------ */
@@ -282,11 +284,14 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     }
     size_t used = 0;
     char name[CKFS_ENTRY_NAME_MAX + 1];
-    /* Offsets: 0 ".", 1 "..", 2 + k entry k; each entry carries the offset of the next. */
+    /* Offsets: 0 ".", 1 "..", 2 + k position k; each entry carries the offset after it. */
     for (uint64_t pos = off < 0 ? 0 : (uint64_t)off;; pos++) {
         target t;
-        if (fs->ns->ops->entry(fs->ns, &d, pos, &t, name))
+        int r = fs->ns->ops->entry(fs->ns, &d, pos, &t, name);
+        if (r == 1)
             break;
+        if (r == 2) /* a position without a name: the tree's positions are sparse */
+            continue;
         size_t need;
         if (plus) {
             struct fuse_entry_param e;
@@ -362,8 +367,38 @@ static void gen_idle(ckfs *fs, ckfs_view *v, int g)
         ckfs_gen_drop(&drop.v->gens, drop.g);
 }
 
+/* Put f on the list of open files (file_free takes it off). */
+static void file_list(ckfs_file *f)
+{
+    ckfs *fs = f->fs;
+    pthread_mutex_lock(&fs->files_mu);
+    f->next = fs->files;
+    if (fs->files)
+        fs->files->prev = f;
+    fs->files = f;
+    f->listed = 1;
+    pthread_mutex_unlock(&fs->files_mu);
+}
+
+static void file_unlist(ckfs_file *f)
+{
+    ckfs *fs = f->fs;
+    pthread_mutex_lock(&fs->files_mu);
+    if (f->listed) {
+        if (f->prev)
+            f->prev->next = f->next;
+        else
+            fs->files = f->next;
+        if (f->next)
+            f->next->prev = f->prev;
+        f->listed = 0;
+    }
+    pthread_mutex_unlock(&fs->files_mu);
+}
+
 static void file_free(ckfs_file *f)
 {
+    file_unlist(f);
     if (f->held && f->node.kind == CKFS_K_GEN) {
         if (ckfs_gen_release(&f->v->gens, (int)f->node.idx))
             gen_idle(f->fs, f->v, (int)f->node.idx);
@@ -527,6 +562,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     fi->fh = (uint64_t)(uintptr_t)f;
     fi->keep_cache = v != NULL;
     fi->noflush = 1;
+    /* Listed before the reply: its RELEASE may come at once, on another thread. */
+    file_list(f);
     if (fuse_reply_open(req, fi) == -ENOENT)
         file_free(f); /* the opener was interrupted: nobody will release this */
 }
@@ -688,6 +725,18 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
     if (f)
         file_put(f);
     fuse_reply_err(req, 0);
+}
+
+void ckfs_files_close_all(ckfs *fs)
+{
+    for (;;) {
+        pthread_mutex_lock(&fs->files_mu);
+        ckfs_file *f = fs->files;
+        pthread_mutex_unlock(&fs->files_mu);
+        if (!f)
+            return;
+        file_free(f);
+    }
 }
 
 /* --- filesystem-wide -------------------------------------------------------------------- */

@@ -9,6 +9,7 @@
  *   ckfs.idle_mu        the idle list below; nothing else is taken while it is held
  *   a view's lock       (view.h) a leaf: protects its lazy cells' refs and content
  *   ckfs_file.mu        a leaf: protects one open file's running checksum
+ *   ckfs.files_mu       a leaf: the list of open files
  * Work that can take long (opening a checkpoint, rendering a text, reading a tensor) runs with
  * no lock held.
  */
@@ -52,7 +53,15 @@ typedef struct ckfs {
         int g;
     } idle[CKFS_IDLE_MAX];
     size_t nidle;
+
+    /* Every open file: an aborted connection (umount -f) never sends their RELEASEs, and the
+     * daemon frees them itself when it ends (ckfs_files_close_all). Protected by files_mu. */
+    pthread_mutex_t files_mu;
+    struct ckfs_file *files;
 } ckfs;
+
+/* Free the files the kernel left open (no request may run any more). */
+void ckfs_files_close_all(ckfs *fs);
 
 /* The operations table. */
 extern const struct fuse_lowlevel_ops ckfs_ll_ops;

@@ -107,8 +107,10 @@ static void ckfs_destroy(ckfs *fs)
 {
     if (!fs)
         return;
+    ckfs_files_close_all(fs);
     if (fs->ns)
         fs->ns->ops->destroy(fs->ns);
+    pthread_mutex_destroy(&fs->files_mu);
     pthread_mutex_destroy(&fs->idle_mu);
     free(fs);
 }
@@ -205,6 +207,7 @@ static ckfs *make_context(ckfs_ns *ns, const ckfs_opts *o)
     fs->ready_fd = -1;
     fs->foreground = 1;
     pthread_mutex_init(&fs->idle_mu, NULL);
+    pthread_mutex_init(&fs->files_mu, NULL);
     fs->ns = ns;
     /* From here on the name space's lines go where the daemon's go. */
     ns->opts = &fs->opts;

@@ -67,12 +67,8 @@ int ckfs_ns_view_entry(const ckfs_target *d, uint64_t pos, const ckfs_target *pa
         strcpy(name, "..");
         return 0;
     }
-    uint64_t k = pos - 2;
-    if (k >= ckfs_tree_dir_size(d->v->tree, d->n.idx))
-        return 1;
     t->v = d->v;
-    ckfs_tree_dir_entry(d->v->tree, d->n.idx, (uint32_t)k, &t->n, name);
-    return 0;
+    return ckfs_tree_dir_entry(d->v->tree, d->n.idx, pos - 2, &t->n, name);
 }
 
 static const char *const var_xattrs[] = {

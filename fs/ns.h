@@ -59,7 +59,8 @@ typedef struct ckfs_ns_ops {
     uint64_t (*ino)(const ckfs_ns *ns, const ckfs_target *t);
     /* name in directory d (resolved with open): 0 and *t, or -ENOENT. */
     int (*lookup)(ckfs_ns *ns, const ckfs_target *d, const char *name, ckfs_target *t);
-    /* Entry pos of directory d: 0 ".", 1 "..", then its entries; 0, or 1 past the end.
+    /* Entry pos of directory d: 0 ".", 1 "..", then its entries; 0, 2 when pos holds no
+     * entry (positions may be sparse: go on with the next), or 1 past the end.
      * name: CKFS_ENTRY_NAME_MAX + 1 bytes. */
     int (*entry)(ckfs_ns *ns, const ckfs_target *d, uint64_t pos, ckfs_target *t, char *name);
     /* Attributes of t (see ckfs_view_stat for lazy_ok and the timeout). */

@@ -1,12 +1,24 @@
 /*
  * tree.c - building and querying the directory tree of a checkpoint (see tree.h).
  *
- * Names arrive in bytewise order, so all names under one directory are contiguous and a stack
- * of open directories is enough to create each directory exactly once. Entries are gathered
- * in one array and sorted by (directory, display name, priority). The escapes (escape.h) keep
- * every display name distinct; only two hashed components with equal hashes could still meet,
- * and then the first wins (priority puts variables and directories before generated files)
- * and the other is reported, never served under a wrong name.
+ * Memory is what limits a mount of a million variables, so the tree stores one 8-byte entry
+ * per variable and per directory, and nothing else per name:
+ *   - an entry's name is not stored: it is the end of its variable's name (or of a directory's
+ *     path, the start of a variable's name below it); only escaped names live in an arena;
+ *   - a variable's sidecars (NAME.shape, NAME.dtype, NAME.npy) have no entries: a lookup of
+ *     "x.shape" finds the entry of "x", and a listing gives each entry's names in their order,
+ *     which is the directory's bytewise order whenever no other name falls between an entry's
+ *     own names (the rule for real checkpoints); a directory where one does gets its listing
+ *     written out, sorted, at build.
+ *
+ * Names arrive in bytewise order, so the entries of one directory are gathered while it is
+ * open and, when it closes, sorted (they are nearly sorted already: a short insertion sort),
+ * checked, and appended to the tree: no sort of all names, no pass per directory later.
+ *
+ * The escapes (escape.h) keep every display name distinct; only two hashed components with
+ * equal hashes could still meet, and then the first wins (variables and directories before a
+ * variable's .raw file and sidecars, those before generated files, then the lower index) and
+ * the other is reported, never served under a wrong name.
  */
 #include "tree.h"
 
@@ -22,29 +34,57 @@ enum { SUF_NONE, SUF_RAW, SUF_SHAPE, SUF_DTYPE, SUF_NPY };
 static const char *const suffix_str[] = {"", ".raw", ".shape", ".dtype", ".npy"};
 static const uint8_t suffix_len[] = {0, 4, 6, 6, 4};
 
+/* Entry flags. */
+enum {
+    F_RAW = 1,       /* a variable that is also a directory: its bytes are at NAME.raw */
+    F_ESC = 2,       /* its display name is escaped (kept in the arena) */
+    F_HIDDEN = 4,    /* its own name belongs to another entry */
+    F_NPY = 8,       /* a variable with NAME.npy (npy asked for, fixed-size dtype) */
+    F_NO_SHAPE = 16, /* sidecars whose name belongs to another entry */
+    F_NO_DTYPE = 32,
+    F_NO_NPY = 64,
+};
+
+/* The names of one entry, in their bytewise order: position s of a variable's entry shows
+ * suffix slot_suffix[raw][s] ("" < ".dtype" < ".npy" < ".raw" < ".shape"). */
+enum { SLOTS = 4 };
+static const uint8_t slot_suffix[2][SLOTS] = {
+    {SUF_NONE, SUF_DTYPE, SUF_NPY, SUF_SHAPE},
+    {SUF_DTYPE, SUF_NPY, SUF_RAW, SUF_SHAPE},
+};
+
+/* A variable (CKFS_K_DATA), directory or generated file of one directory. */
 typedef struct dent {
-    const char *name; /* display base name (not NUL-terminated) */
     uint32_t idx;
-    uint16_t len;
-    uint8_t suffix;
+    uint16_t len; /* of the display name, suffix excluded */
     uint8_t kind;
+    uint8_t flags;
 } dent;
 
-/* An entry while building: its directory, and a priority for deduplication. */
-typedef struct bent {
-    dent e;
-    uint32_t dir;
-    uint32_t prio;
-} bent;
+/* count's top bit: the directory's listing is written out in t->lists. */
+#define LISTED 0x80000000u
 
 typedef struct dirrec {
     uint32_t parent;
-    uint32_t first;   /* first entry in ents */
-    uint32_t count;
+    uint32_t first; /* its entries: ents[first, first + count) */
+    uint32_t count; /* | LISTED */
     uint32_t subdirs;
-    const char *path; /* the directory's path as a variable-name prefix (for messages) */
-    size_t pathlen;
+    uint32_t var;     /* a variable below it: its name starts with the directory's path */
+    uint32_t pathlen; /* the path's length in that name */
 } dirrec;
+
+/* An escaped display name of variable or directory idx. */
+typedef struct esc {
+    uint32_t idx;
+    const char *name;
+} esc;
+
+/* Where a written-out listing starts in t->lists: its count, then per name (entry << 2 |
+ * position). */
+typedef struct listref {
+    uint32_t dir;
+    uint32_t off;
+} listref;
 
 typedef struct chunk {
     struct chunk *next;
@@ -53,14 +93,21 @@ typedef struct chunk {
 } chunk;
 
 struct ckfs_tree {
-    uint64_t nvars;
+    const ckpt_checkpoint *c;
+    uint64_t nvars, nnames, total_bytes;
     int ngen;
     uint32_t genmask; /* bit g: generated slot g exists */
+    const char *gen[CKFS_GEN_MAX];
     dent *ents;
     uint32_t nents;
     dirrec *dirs;
     uint32_t ndirs;
-    uint64_t total_bytes;
+    esc *esc_var, *esc_dir; /* in index order */
+    size_t nesc_var, nesc_dir;
+    uint32_t *lists;
+    size_t nlists;
+    listref *lrefs; /* in directory order */
+    size_t nlrefs;
     chunk *arena; /* escaped display names */
 };
 
@@ -84,64 +131,41 @@ static const char *arena_put(ckfs_tree *t, const char *s, size_t len)
     return p;
 }
 
-/* Priorities: what a name belongs to when several want it. */
-enum { PRIO_PRIMARY = 0, PRIO_SIDECAR = 1, PRIO_GEN = 2 };
+/* --- names ---------------------------------------------------------------------------------- */
 
-/* One directory open along the current name. */
-typedef struct level {
-    const char *path; /* name whose prefix [0, end) is the directory's path */
-    size_t end;       /* index of the '/' ending the directory's component */
-    uint32_t dir;
-} level;
-
-/* Everything a build holds besides the tree itself; freed when the build ends. */
-typedef struct builder {
-    ckfs_tree *t;
-    const ckpt_checkpoint *c;
-    bent *b; /* every candidate entry, before sorting and deduplication */
-    size_t nb, capb;
-    size_t capd;    /* capacity of t->dirs */
-    uint8_t *raw;   /* raw[i]: variable i is also a directory, so it moves to NAME.raw */
-    level *stack;   /* the directories open along the previous name */
-    size_t depth, cap_stack;
-} builder;
-
-static int push_ent(builder *B, uint32_t dir, const char *name, size_t len, int suffix,
-                    int kind, uint32_t idx, uint32_t prio)
+static const char *esc_find(const esc *arr, size_t n, uint32_t idx)
 {
-    /* Directory and variable indices are 32-bit; so are the entries' positions. */
-    if (B->nb >= UINT32_MAX - 1 || ckpt_grow((void **)&B->b, &B->capb, B->nb + 1, sizeof(*B->b)))
-        return -1;
-    B->b[B->nb++] = (bent){{name, idx, (uint16_t)len, (uint8_t)suffix, (uint8_t)kind}, dir, prio};
-    return 0;
-}
-
-static int push_dir(builder *B, uint32_t parent, const char *path, size_t pathlen, uint32_t *out)
-{
-    ckfs_tree *t = B->t;
-    if (t->ndirs >= UINT32_MAX - 1 ||
-        ckpt_grow((void **)&t->dirs, &B->capd, t->ndirs + 1, sizeof(*t->dirs)))
-        return -1;
-    t->dirs[t->ndirs] = (dirrec){.parent = parent, .path = path, .pathlen = pathlen};
-    *out = t->ndirs++;
-    return 0;
-}
-
-/* The display base of a component (top: in the root directory): itself, or its escape stored
- * in the arena. */
-static int display(ckfs_tree *t, const char *s, size_t len, int top, const char **name,
-                   size_t *nlen)
-{
-    char buf[CKFS_DISPLAY_MAX + 1];
-    size_t n = ckfs_escape_component_at(s, len, top, buf);
-    if (n == 0) {
-        *name = s;
-        *nlen = len;
-        return 0;
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (arr[mid].idx < idx)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    *name = arena_put(t, buf, n);
-    *nlen = n;
-    return *name ? 0 : -1;
+    return lo < n && arr[lo].idx == idx ? arr[lo].name : "";
+}
+
+/* The display name of e, its suffix excluded (e->len bytes, not NUL-terminated). */
+static const char *ent_base(const ckfs_tree *t, const dent *e)
+{
+    size_t len;
+    if (e->kind == CKFS_K_GEN)
+        return t->gen[e->idx];
+    if (e->flags & F_ESC)
+        return e->kind == CKFS_K_DIR ? esc_find(t->esc_dir, t->nesc_dir, e->idx)
+                                     : esc_find(t->esc_var, t->nesc_var, e->idx);
+    if (e->kind == CKFS_K_DIR) {
+        const dirrec *d = &t->dirs[e->idx];
+        return ckpt_name(t->c, d->var, &len) + d->pathlen - e->len;
+    }
+    const char *name = ckpt_name(t->c, e->idx, &len);
+    return name + len - e->len;
+}
+
+static int own_suffix(const dent *e)
+{
+    return (e->flags & F_RAW) ? SUF_RAW : SUF_NONE;
 }
 
 /* Compare a's full display name (base + suffix) with b's. */
@@ -162,43 +186,157 @@ static int cmp_names(const char *an, size_t al, int as, const char *bn, size_t b
     return atot < btot ? -1 : atot > btot ? 1 : 0;
 }
 
-static int cmp_dents(const dent *a, const dent *b)
+/* Write base + suffix, NUL-terminated, to buf (CKFS_ENTRY_NAME_MAX + 1 bytes). */
+static void full_name(const char *base, size_t len, int suf, char *buf)
 {
-    return cmp_names(a->name, a->len, a->suffix, b->name, b->len, b->suffix);
+    memcpy(buf, base, len);
+    memcpy(buf + len, suffix_str[suf], suffix_len[suf] + 1u);
 }
 
-/* Same directory and same display name: the two compete for one directory entry. */
-static int same_name(const bent *a, const bent *b)
+/* The suffix that position s of e shows, or -1 when e has no name there. */
+static int slot_name(const dent *e, unsigned s)
 {
-    return a->dir == b->dir && cmp_dents(&a->e, &b->e) == 0;
+    if (e->kind != CKFS_K_DATA)
+        return s == 0 && !(e->flags & F_HIDDEN) ? SUF_NONE : -1;
+    int suf = slot_suffix[e->flags & F_RAW ? 1 : 0][s];
+    switch (suf) {
+    case SUF_SHAPE:
+        return e->flags & F_NO_SHAPE ? -1 : suf;
+    case SUF_DTYPE:
+        return e->flags & F_NO_DTYPE ? -1 : suf;
+    case SUF_NPY:
+        return (e->flags & (F_NPY | F_NO_NPY)) == F_NPY ? suf : -1;
+    default:
+        return e->flags & F_HIDDEN ? -1 : suf;
+    }
+}
+
+/* The node of e's name with suffix suf. */
+static ckfs_node node_of(const dent *e, int suf)
+{
+    static const int kind_of[] = {CKFS_K_DATA, CKFS_K_DATA, CKFS_K_SHAPE, CKFS_K_DTYPE,
+                                  CKFS_K_NPY};
+    return (ckfs_node){e->kind == CKFS_K_DATA ? kind_of[suf] : e->kind, e->idx};
+}
+
+/* --- building ------------------------------------------------------------------------------- */
+
+/* An entry while its directory is open, with its display name at hand for sorting. */
+typedef struct bent {
+    const char *name;
+    dent e;
+} bent;
+
+/* One directory open along the current name; its entries are pend[start, npend). */
+typedef struct level {
+    const char *path; /* name whose prefix [0, end) is the directory's path */
+    size_t end;
+    uint32_t dir;
+    size_t start;
+} level;
+
+/* Everything a build holds besides the tree itself; freed when the build ends. */
+typedef struct builder {
+    ckfs_tree *t;
+    const ckpt_checkpoint *c;
+    int npy;
+    ckfs_warn_fn warn;
+    void *warn_ctx;
+    bent *pend; /* the entries of the open directories */
+    size_t npend, cap_pend;
+    level *stack; /* stack[0] is the root, open to the end */
+    size_t depth, cap_stack;
+    uint8_t *raw; /* raw[i]: variable i is also a directory */
+    size_t cap_ents, cap_dirs, cap_escv, cap_escd, cap_lists, cap_lrefs;
+    struct item *items; /* scratch: the names of a directory whose listing is written out */
+    size_t cap_items;
+} builder;
+
+/* Priorities: what a name belongs to when several want it. */
+static int prio(const dent *e)
+{
+    return e->kind == CKFS_K_GEN ? 2 : (e->flags & F_RAW) ? 1 : 0;
 }
 
 static int cmp_bent(const void *pa, const void *pb)
 {
     const bent *a = pa, *b = pb;
-    if (a->dir != b->dir)
-        return a->dir < b->dir ? -1 : 1;
-    int r = cmp_dents(&a->e, &b->e);
+    int r = cmp_names(a->name, a->e.len, own_suffix(&a->e), b->name, b->e.len, own_suffix(&b->e));
     if (r)
         return r;
-    if (a->prio != b->prio)
-        return a->prio < b->prio ? -1 : 1;
+    if (prio(&a->e) != prio(&b->e))
+        return prio(&a->e) < prio(&b->e) ? -1 : 1;
+    if (a->e.kind != b->e.kind)
+        return a->e.kind < b->e.kind ? -1 : 1;
+    return a->e.idx < b->e.idx ? -1 : a->e.idx > b->e.idx;
+}
+
+/*
+ * Sort a directory's entries. They arrive almost sorted (a variable that is also a directory
+ * comes just before it, an escape may move a name a little), so an insertion sort does it in
+ * about one comparison each; past a budget of moves (a hostile order) qsort takes over.
+ */
+static void sort_entries(bent *b, size_t n)
+{
+    _Static_assert(sizeof(bent) <= CKPT_ISORT_ITEM_MAX, "a bent must fit the sort");
+    if (ckpt_insertion_sort(b, n, sizeof *b, cmp_bent, 8 * n + 64))
+        qsort(b, n, sizeof *b, cmp_bent);
+}
+
+static int push_ent(builder *B, const char *name, size_t len, int kind, uint32_t idx,
+                    uint8_t flags)
+{
+    if (ckpt_grow((void **)&B->pend, &B->cap_pend, B->npend + 1, sizeof *B->pend))
+        return -1;
+    B->pend[B->npend++] = (bent){name, {idx, (uint16_t)len, (uint8_t)kind, flags}};
     return 0;
 }
 
-static void full_name(const dent *e, char *buf)
+static int push_dir(builder *B, uint32_t parent, uint32_t var, size_t pathlen, uint32_t *out)
 {
-    memcpy(buf, e->name, e->len);
-    memcpy(buf + e->len, suffix_str[e->suffix], suffix_len[e->suffix] + 1u);
+    ckfs_tree *t = B->t;
+    /* Directory numbers are 32-bit, and so is every count below. */
+    if (t->ndirs >= UINT32_MAX - 1 ||
+        ckpt_grow((void **)&t->dirs, &B->cap_dirs, t->ndirs + 1, sizeof *t->dirs))
+        return -1;
+    t->dirs[t->ndirs] = (dirrec){.parent = parent, .var = var, .pathlen = (uint32_t)pathlen};
+    *out = t->ndirs++;
+    return 0;
 }
 
-static const char *kind_word(const dent *e)
+/*
+ * The display name of a component (top: in the root directory): itself, or its escape kept
+ * in the arena and recorded for entry idx in *arr (*flags gets F_ESC).
+ */
+static int display(builder *B, const char *s, size_t len, int top, uint32_t idx, esc **arr,
+                   size_t *n, size_t *cap, const char **name, size_t *nlen, uint8_t *flags)
 {
-    switch (e->kind) {
+    char buf[CKFS_DISPLAY_MAX + 1];
+    size_t k = ckfs_escape_component_at(s, len, top, buf);
+    *flags = 0;
+    if (k == 0) {
+        *name = s;
+        *nlen = len;
+        return 0;
+    }
+    *name = arena_put(B->t, buf, k);
+    *nlen = k;
+    if (!*name || ckpt_grow((void **)arr, cap, *n + 1, sizeof **arr))
+        return -1;
+    (*arr)[(*n)++] = (esc){idx, *name};
+    *flags = F_ESC;
+    return 0;
+}
+
+/* --- hidden names (only hashed components with equal hashes get here) ---------------------- */
+
+static const char *kind_word(ckfs_node n, int suf)
+{
+    switch (n.kind) {
     case CKFS_K_DIR:
         return "directory";
     case CKFS_K_DATA:
-        return e->suffix == SUF_NONE ? "variable" : "variable's .raw file";
+        return suf == SUF_NONE ? "variable" : "variable's .raw file";
     case CKFS_K_SHAPE:
         return ".shape file";
     case CKFS_K_DTYPE:
@@ -210,26 +348,300 @@ static const char *kind_word(const dent *e)
     }
 }
 
-static int add_generated(builder *B, const char *const *gen_names, int ngen)
+/* The name suf of entry x lost, in directory dir, to a name of kind `winner`: say so. */
+static void warn_hidden(const builder *B, uint32_t dir, const bent *x, int suf, const char *winner)
 {
-    for (int g = 0; g < ngen; g++) {
-        if (!gen_names[g])
+    if (!B->warn)
+        return;
+    char nm[CKFS_ENTRY_NAME_MAX + 1];
+    char msg[CKFS_ENTRY_NAME_MAX + CKFS_MSG_PATH_MAX + 128];
+    full_name(x->name, x->e.len, suf, nm);
+    const dirrec *d = &B->t->dirs[dir];
+    size_t len;
+    const char *path = d->pathlen ? ckpt_name(B->c, d->var, &len) : "";
+    int pl = d->pathlen > CKFS_MSG_PATH_MAX ? CKFS_MSG_PATH_MAX : (int)d->pathlen;
+    snprintf(msg, sizeof(msg), "hiding the %s '%s' in '/%.*s': a %s has that name",
+             kind_word(node_of(&x->e, suf), suf), nm, pl, path, winner);
+    B->warn(B->warn_ctx, msg);
+}
+
+/* In each run of equal names (sorted: the winner first) the others lose their own name. */
+static void hide_equal(const builder *B, uint32_t dir, bent *b, size_t n)
+{
+    size_t w = 0;
+    for (size_t k = 1; k < n; k++) {
+        if (cmp_names(b[w].name, b[w].e.len, own_suffix(&b[w].e), b[k].name, b[k].e.len,
+                      own_suffix(&b[k].e)) != 0) {
+            w = k;
             continue;
-        B->t->genmask |= 1u << g;
-        if (push_ent(B, 0, gen_names[g], strlen(gen_names[g]), SUF_NONE, CKFS_K_GEN,
-                     (uint32_t)g, PRIO_GEN))
+        }
+        b[k].e.flags |= F_HIDDEN;
+        warn_hidden(B, dir, &b[k], own_suffix(&b[k].e), kind_word(node_of(&b[w].e,
+                                                                          own_suffix(&b[w].e)),
+                                                                  own_suffix(&b[w].e)));
+    }
+}
+
+/* First position in sorted b whose name is >= base + suffix suf. */
+static size_t lower_bound(const bent *b, size_t n, const char *base, size_t bl, int suf)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_names(b[mid].name, b[mid].e.len, own_suffix(&b[mid].e), base, bl, suf) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The next variable entry at or after k whose sidecars are base + suffix (it is shown as base,
+ * or as base.raw when own is SUF_RAW); n when there is none. */
+static size_t next_owner(const bent *b, size_t n, size_t k, const char *base, size_t bl, int own)
+{
+    for (; k < n; k++) {
+        const bent *o = &b[k];
+        if (cmp_names(o->name, o->e.len, own_suffix(&o->e), base, bl, own) != 0)
+            return n;
+        if (o->e.kind == CKFS_K_DATA && o->e.len == bl && own_suffix(&o->e) == own)
+            return k;
+    }
+    return n;
+}
+
+static uint8_t no_flag(int suf)
+{
+    return suf == SUF_SHAPE ? F_NO_SHAPE : suf == SUF_DTYPE ? F_NO_DTYPE : F_NO_NPY;
+}
+
+static int has_sidecar(const dent *e, int suf)
+{
+    return !(e->flags & no_flag(suf)) && (suf != SUF_NPY || (e->flags & F_NPY));
+}
+
+/*
+ * Entry k's own name ends like a sidecar (a hashed component's kept start can): the sidecar
+ * of that name loses to a variable or directory, and wins over a generated file.
+ */
+static void clash_as_sidecar(const builder *B, uint32_t dir, bent *b, size_t n, size_t k)
+{
+    bent *x = &b[k];
+    for (int suf = SUF_SHAPE; suf <= SUF_NPY && own_suffix(&x->e) == SUF_NONE; suf++) {
+        size_t sl = suffix_len[suf], bl = x->e.len - sl;
+        if (x->e.len < sl || memcmp(x->name + bl, suffix_str[suf], sl) != 0)
+            continue;
+        for (int own = SUF_NONE; own <= SUF_RAW; own++)
+            for (size_t o = next_owner(b, n, lower_bound(b, n, x->name, bl, own), x->name, bl,
+                                       own);
+                 o < n; o = next_owner(b, n, o + 1, x->name, bl, own)) {
+                if (!has_sidecar(&b[o].e, suf) || (x->e.flags & F_HIDDEN))
+                    continue;
+                if (x->e.kind == CKFS_K_GEN) {
+                    x->e.flags |= F_HIDDEN;
+                    warn_hidden(B, dir, x, SUF_NONE, kind_word(node_of(&b[o].e, suf), suf));
+                } else {
+                    b[o].e.flags |= no_flag(suf);
+                    warn_hidden(B, dir, &b[o], suf, kind_word(node_of(&x->e, SUF_NONE), SUF_NONE));
+                }
+            }
+    }
+}
+
+/* Variable entry k shares its display name with another (equal hashes): the sidecars belong
+ * to the one of lowest index. */
+static void clash_as_owner(const builder *B, uint32_t dir, bent *b, size_t n, size_t k)
+{
+    bent *x = &b[k];
+    if (x->e.kind != CKFS_K_DATA)
+        return;
+    uint32_t first = x->e.idx;
+    for (int own = SUF_NONE; own <= SUF_RAW; own++)
+        for (size_t o = next_owner(b, n, lower_bound(b, n, x->name, x->e.len, own), x->name,
+                                   x->e.len, own);
+             o < n; o = next_owner(b, n, o + 1, x->name, x->e.len, own))
+            first = b[o].e.idx < first ? b[o].e.idx : first;
+    for (int suf = SUF_SHAPE; first != x->e.idx && suf <= SUF_NPY; suf++)
+        if (has_sidecar(&x->e, suf)) {
+            x->e.flags |= no_flag(suf);
+            warn_hidden(B, dir, x, suf, kind_word(node_of(&x->e, suf), suf));
+        }
+}
+
+/* Hashed names and generated files are the only ones that can meet a sidecar. */
+static void resolve_clashes(const builder *B, uint32_t dir, bent *b, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        const dent *e = &b[k].e;
+        int hashed = (e->flags & F_ESC) && e->len >= 2 && b[k].name[0] == '%' &&
+                     b[k].name[1] == '~';
+        if (hashed || e->kind == CKFS_K_GEN)
+            clash_as_sidecar(B, dir, b, n, k);
+        if (hashed)
+            clash_as_owner(B, dir, b, n, k);
+    }
+}
+
+/* --- closing a directory ---------------------------------------------------------------------- */
+
+/* A name of a directory whose listing is written out. */
+struct item {
+    const char *name;
+    uint32_t code; /* entry << 2 | position */
+    uint16_t len;
+    uint8_t suf;
+};
+
+static int cmp_item(const void *pa, const void *pb)
+{
+    const struct item *a = pa, *b = pb;
+    return cmp_names(a->name, a->len, a->suf, b->name, b->len, b->suf);
+}
+
+/* Whether every name of a sorts before every name of b: then listing each entry's names in
+ * turn is the bytewise order. */
+static int in_order(const bent *a, const bent *b)
+{
+    int hi = a->e.kind == CKFS_K_DATA ? SUF_SHAPE : SUF_NONE;
+    int lo = b->e.kind != CKFS_K_DATA ? SUF_NONE : (b->e.flags & F_RAW) ? SUF_DTYPE : SUF_NONE;
+    return cmp_names(a->name, a->e.len, hi, b->name, b->e.len, lo) < 0;
+}
+
+/* Write out the sorted listing of directory dir (entries b[0..n), m names). */
+static int write_listing(builder *B, uint32_t dir, const bent *b, size_t n, size_t m)
+{
+    ckfs_tree *t = B->t;
+    if (ckpt_grow((void **)&B->items, &B->cap_items, m, sizeof *B->items) ||
+        ckpt_grow((void **)&t->lists, &B->cap_lists, t->nlists + m + 1, sizeof *t->lists) ||
+        ckpt_grow((void **)&t->lrefs, &B->cap_lrefs, t->nlrefs + 1, sizeof *t->lrefs) ||
+        t->nlists + m + 1 > UINT32_MAX)
+        return -1;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        for (unsigned s = 0; s < SLOTS; s++) {
+            int suf = slot_name(&b[i].e, s);
+            if (suf >= 0)
+                B->items[k++] = (struct item){b[i].name, (uint32_t)(i << 2 | s), b[i].e.len,
+                                              (uint8_t)suf};
+        }
+    if (k > 1) /* with none, items may still be NULL */
+        qsort(B->items, k, sizeof *B->items, cmp_item);
+    t->lrefs[t->nlrefs++] = (listref){dir, (uint32_t)t->nlists};
+    t->lists[t->nlists++] = (uint32_t)k;
+    for (size_t j = 0; j < k; j++)
+        t->lists[t->nlists++] = B->items[j].code;
+    t->dirs[dir].count |= LISTED;
+    return 0;
+}
+
+/* Append directory dir's sorted entries b[0..n) to the tree. */
+static int append_dir(builder *B, uint32_t dir, const bent *b, size_t n)
+{
+    ckfs_tree *t = B->t;
+    /* Entry positions are 32-bit; a directory's count leaves its top bit to LISTED. */
+    if (n >= LISTED || t->nents > UINT32_MAX - n ||
+        ckpt_grow((void **)&t->ents, &B->cap_ents, t->nents + n, sizeof *t->ents))
+        return -1;
+    dirrec *d = &t->dirs[dir];
+    d->first = t->nents;
+    d->count = (uint32_t)n;
+    size_t names = 0;
+    int ordered = 1;
+    for (size_t k = 0; k < n; k++) {
+        t->ents[t->nents + k] = b[k].e;
+        for (unsigned s = 0; s < SLOTS; s++)
+            names += slot_name(&b[k].e, s) >= 0;
+        d->subdirs += b[k].e.kind == CKFS_K_DIR && !(b[k].e.flags & F_HIDDEN);
+        ordered = ordered && (k == 0 || in_order(&b[k - 1], &b[k]));
+    }
+    t->nents += (uint32_t)n;
+    t->nnames += names;
+    return ordered ? 0 : write_listing(B, dir, b, n, names);
+}
+
+/* The directory of level L is complete: sort, settle and store its entries. */
+static int close_dir(builder *B, const level *L)
+{
+    bent *b = B->pend + L->start;
+    size_t n = B->npend - L->start;
+    for (size_t k = 0; k < n; k++)
+        if (b[k].e.kind == CKFS_K_DATA && B->raw[b[k].e.idx])
+            b[k].e.flags |= F_RAW;
+    sort_entries(b, n);
+    hide_equal(B, L->dir, b, n);
+    resolve_clashes(B, L->dir, b, n);
+    if (append_dir(B, L->dir, b, n))
+        return -1;
+    B->npend = L->start;
+    return 0;
+}
+
+/* Close the open directories deeper than keep levels. */
+static int close_to(builder *B, size_t keep)
+{
+    while (B->depth > keep) {
+        if (close_dir(B, &B->stack[B->depth - 1]))
             return -1;
+        B->depth--;
     }
     return 0;
 }
 
+/* --- the walk over the names -------------------------------------------------------------- */
+
 /*
- * Keep the open directories that are prefixes of name[0..len) and return where the part
- * below them starts; *parent becomes the deepest one kept (the root when none is).
+ * A variable named exactly name[0..end) (the path of a directory being opened by variable i)
+ * moves to NAME.raw. It sorts before i with, in between, only names that continue the path
+ * with a byte below '/': look back a few names, then search.
  */
-static size_t keep_open_dirs(builder *B, const char *name, size_t len, uint32_t *parent)
+static void mark_raw(builder *B, size_t i, const char *name, size_t end)
 {
-    size_t keep = 0;
+    for (size_t j = i, steps = 0; j-- > 0 && steps < 32; steps++) {
+        size_t len;
+        const char *nj = ckpt_name(B->c, j, &len);
+        if (len < end || memcmp(nj, name, end) != 0)
+            return;
+        if (len == end) {
+            B->raw[j] = 1;
+            return;
+        }
+        if ((unsigned char)nj[end] >= '/')
+            return;
+    }
+    size_t j;
+    if (ckpt_find(B->c, name, end, &j) == 0)
+        B->raw[j] = 1;
+}
+
+/* Open directory name[0..end) (its component starts at start) below the deepest open one. */
+static int open_dir(builder *B, size_t i, const char *name, size_t start, size_t end)
+{
+    ckfs_tree *t = B->t;
+    uint32_t parent = B->stack[B->depth - 1].dir, d;
+    const char *dn;
+    size_t dl;
+    uint8_t flags;
+    if (push_dir(B, parent, (uint32_t)i, end, &d) ||
+        display(B, name + start, end - start, parent == 0, d, &t->esc_dir, &t->nesc_dir,
+                &B->cap_escd, &dn, &dl, &flags) ||
+        push_ent(B, dn, dl, CKFS_K_DIR, d, flags) ||
+        ckpt_grow((void **)&B->stack, &B->cap_stack, B->depth + 1, sizeof *B->stack))
+        return -1;
+    mark_raw(B, i, name, end);
+    B->stack[B->depth++] = (level){name, end, d, B->npend};
+    return 0;
+}
+
+/* Variable i: close the directories its name leaves, open those it enters, add its entry. */
+static int add_variable(builder *B, size_t i)
+{
+    ckfs_tree *t = B->t;
+    ckpt_var v;
+    ckpt_get(B->c, i, &v);
+    const char *name = v.name;
+    size_t len = v.name_len;
+    t->total_bytes += v.nbytes;
+    size_t keep = 1;
     while (keep < B->depth) {
         const level *L = &B->stack[keep];
         if (L->end < len && name[L->end] == '/' && memcmp(name, L->path, L->end) == 0)
@@ -237,139 +649,64 @@ static size_t keep_open_dirs(builder *B, const char *name, size_t len, uint32_t 
         else
             break;
     }
-    B->depth = keep;
-    *parent = keep ? B->stack[keep - 1].dir : 0;
-    return keep ? B->stack[keep - 1].end + 1 : 0;
-}
-
-/* Create directory name[0..end) (its component starts at start) below *parent and open it. */
-static int open_dir(builder *B, const char *name, size_t start, size_t end, uint32_t *parent)
-{
-    uint32_t d;
-    const char *dn;
-    size_t dl;
-    if (push_dir(B, *parent, name, end, &d) ||
-        display(B->t, name + start, end - start, *parent == 0, &dn, &dl) ||
-        push_ent(B, *parent, dn, dl, SUF_NONE, CKFS_K_DIR, d, PRIO_PRIMARY))
+    if (close_to(B, keep))
         return -1;
-    /* A variable with exactly this directory's path moves to NAME.raw. */
-    size_t j;
-    if (ckpt_find(B->c, name, end, &j) == 0)
-        B->raw[j] = 1;
-    if (ckpt_grow((void **)&B->stack, &B->cap_stack, B->depth + 1, sizeof(*B->stack)))
-        return -1;
-    B->stack[B->depth++] = (level){name, end, d};
-    *parent = d;
-    return 0;
-}
-
-/* Variable i: the directories its name opens, its file and its sidecars. */
-static int add_variable(builder *B, size_t i, int npy)
-{
-    ckpt_var v;
-    ckpt_get(B->c, i, &v);
-    const char *name = v.name;
-    size_t len = v.name_len;
-    B->t->total_bytes += v.nbytes;
-
-    uint32_t parent;
-    size_t start = keep_open_dirs(B, name, len, &parent);
+    size_t start = B->depth > 1 ? B->stack[B->depth - 1].end + 1 : 0;
     for (const char *slash; (slash = memchr(name + start, '/', len - start)) != NULL;) {
         size_t end = (size_t)(slash - name);
-        if (open_dir(B, name, start, end, &parent))
+        if (open_dir(B, i, name, start, end))
             return -1;
         start = end + 1;
     }
-
     const char *fn;
     size_t fl;
-    if (display(B->t, name + start, len - start, parent == 0, &fn, &fl))
+    uint8_t flags;
+    if (display(B, name + start, len - start, B->depth == 1, (uint32_t)i, &t->esc_var,
+                &t->nesc_var, &B->cap_escv, &fn, &fl, &flags))
         return -1;
-    uint32_t vi = (uint32_t)i;
-    if (push_ent(B, parent, fn, fl, SUF_NONE, CKFS_K_DATA, vi, PRIO_PRIMARY) ||
-        push_ent(B, parent, fn, fl, SUF_SHAPE, CKFS_K_SHAPE, vi, PRIO_SIDECAR) ||
-        push_ent(B, parent, fn, fl, SUF_DTYPE, CKFS_K_DTYPE, vi, PRIO_SIDECAR))
-        return -1;
-    if (npy && ckpt_dtype_size(v.dtype) > 0 &&
-        push_ent(B, parent, fn, fl, SUF_NPY, CKFS_K_NPY, vi, PRIO_SIDECAR))
-        return -1;
-    return 0;
+    if (B->npy && ckpt_dtype_size(v.dtype) > 0)
+        flags |= F_NPY;
+    return push_ent(B, fn, fl, CKFS_K_DATA, (uint32_t)i, flags);
 }
 
-/* A variable that is also a directory gives the directory its name and becomes NAME.raw,
- * which, like a sidecar, yields to a variable of that exact name. */
-static void move_shadowed_to_raw(builder *B)
+static int cmp_lref(const void *pa, const void *pb)
 {
-    for (size_t k = 0; k < B->nb; k++) {
-        bent *e = &B->b[k];
-        if (e->e.kind == CKFS_K_DATA && B->raw[e->e.idx]) {
-            e->e.suffix = SUF_RAW;
-            e->prio = PRIO_SIDECAR;
-        }
-    }
+    const listref *a = pa, *b = pb;
+    return a->dir < b->dir ? -1 : a->dir > b->dir;
 }
 
-/* Entry k (sorted) lost its name to the first entry of its run of equal names: say so. */
-static void warn_hidden(const builder *B, size_t k, ckfs_warn_fn warn, void *warn_ctx)
-{
-    const bent *e = &B->b[k];
-    size_t w = k - 1;
-    while (w > 0 && same_name(&B->b[w - 1], e))
-        w--;
-    char nm[CKFS_ENTRY_NAME_MAX + 1];
-    char msg[CKFS_ENTRY_NAME_MAX + CKFS_MSG_PATH_MAX + 128];
-    full_name(&e->e, nm);
-    const dirrec *dr = &B->t->dirs[e->dir];
-    int pl = dr->pathlen > CKFS_MSG_PATH_MAX ? CKFS_MSG_PATH_MAX : (int)dr->pathlen;
-    snprintf(msg, sizeof(msg), "hiding the %s '%s' in '/%.*s': a %s has that name",
-             kind_word(&e->e), nm, pl, dr->path ? dr->path : "", kind_word(&B->b[w].e));
-    warn(warn_ctx, msg);
-}
-
-/* Sort the candidates and keep the first of each name, filling each directory's range. */
-static int keep_winners(builder *B, ckfs_warn_fn warn, void *warn_ctx)
+static int build(builder *B, const char *const *gen_names, int ngen)
 {
     ckfs_tree *t = B->t;
-    qsort(B->b, B->nb, sizeof(*B->b), cmp_bent);
-    t->ents = malloc((B->nb ? B->nb : 1) * sizeof(*t->ents));
-    if (!t->ents)
-        return -1;
-    for (size_t k = 0; k < B->nb; k++) {
-        const bent *e = &B->b[k];
-        if (k > 0 && same_name(&B->b[k - 1], e)) {
-            if (warn)
-                warn_hidden(B, k, warn, warn_ctx);
-            continue;
-        }
-        dirrec *d = &t->dirs[e->dir];
-        if (d->count == 0)
-            d->first = t->nents;
-        d->count++;
-        if (e->e.kind == CKFS_K_DIR)
-            d->subdirs++;
-        t->ents[t->nents++] = e->e;
-    }
-    /* Shrink to what is kept: the build array can be much larger. */
-    dent *shrunk = realloc(t->ents, (t->nents ? t->nents : 1) * sizeof(*t->ents));
-    if (shrunk)
-        t->ents = shrunk;
-    dirrec *dshrunk = realloc(t->dirs, t->ndirs * sizeof(*t->dirs));
-    if (dshrunk)
-        t->dirs = dshrunk;
-    return 0;
-}
-
-static int build(builder *B, const char *const *gen_names, int ngen, int npy, ckfs_warn_fn warn,
-                 void *warn_ctx)
-{
     uint32_t root;
-    if (push_dir(B, 0, NULL, 0, &root) || add_generated(B, gen_names, ngen))
+    if (push_dir(B, 0, 0, 0, &root) ||
+        ckpt_grow((void **)&B->stack, &B->cap_stack, 1, sizeof *B->stack))
         return -1;
-    for (size_t i = 0; i < B->t->nvars; i++)
-        if (add_variable(B, i, npy))
+    B->stack[B->depth++] = (level){NULL, 0, root, 0};
+    for (int g = 0; g < ngen; g++) {
+        if (!gen_names[g])
+            continue;
+        t->genmask |= 1u << g;
+        t->gen[g] = gen_names[g];
+        if (push_ent(B, gen_names[g], strlen(gen_names[g]), CKFS_K_GEN, (uint32_t)g, 0))
             return -1;
-    move_shadowed_to_raw(B);
-    return keep_winners(B, warn, warn_ctx);
+    }
+    for (size_t i = 0; i < t->nvars; i++)
+        if (add_variable(B, i))
+            return -1;
+    if (close_to(B, 0))
+        return -1;
+    /* Directories close deepest first: order their listings for the search. */
+    if (t->nlrefs > 1)
+        qsort(t->lrefs, t->nlrefs, sizeof *t->lrefs, cmp_lref);
+    /* Shrink to what is kept: the arrays grew by doubling. */
+    dent *e = realloc(t->ents, (t->nents ? t->nents : 1) * sizeof *t->ents);
+    if (e)
+        t->ents = e;
+    dirrec *d = realloc(t->dirs, t->ndirs * sizeof *t->dirs);
+    if (d)
+        t->dirs = d;
+    return 0;
 }
 
 int ckfs_tree_build(const ckpt_checkpoint *c, const char *const *gen_names, int ngen, int npy,
@@ -380,16 +717,19 @@ int ckfs_tree_build(const ckpt_checkpoint *c, const char *const *gen_names, int 
     /* Every inode number of tree.h must fit in 32 bits. */
     if (ngen < 0 || ngen > CKFS_GEN_MAX || n > (UINT32_MAX - CKFS_INO_VAR0) / CKFS_VAR_SLOTS)
         return -1;
-    builder B = {.t = calloc(1, sizeof(ckfs_tree)), .c = c, .raw = calloc(n ? n : 1, 1)};
+    builder B = {.t = calloc(1, sizeof(ckfs_tree)), .c = c, .npy = npy, .warn = warn,
+                 .warn_ctx = warn_ctx, .raw = calloc(n ? n : 1, 1)};
     int rc = -1;
     if (B.t && B.raw) {
+        B.t->c = c;
         B.t->nvars = n;
         B.t->ngen = ngen;
-        rc = build(&B, gen_names, ngen, npy, warn, warn_ctx);
+        rc = build(&B, gen_names, ngen);
     }
-    free(B.b);
+    free(B.pend);
     free(B.raw);
     free(B.stack);
+    free(B.items);
     if (rc) {
         ckfs_tree_free(B.t);
         return -1;
@@ -409,8 +749,14 @@ void ckfs_tree_free(ckfs_tree *t)
     }
     free(t->ents);
     free(t->dirs);
+    free(t->esc_var);
+    free(t->esc_dir);
+    free(t->lists);
+    free(t->lrefs);
     free(t);
 }
+
+/* --- queries -------------------------------------------------------------------------------- */
 
 uint64_t ckfs_tree_ino(const ckfs_tree *t, ckfs_node n)
 {
@@ -451,6 +797,47 @@ int ckfs_tree_node(const ckfs_tree *t, uint64_t ino, ckfs_node *out)
     return -1;
 }
 
+/* First of the n entries at e whose name is >= base + suffix suf. */
+static size_t ent_lower_bound(const ckfs_tree *t, const dent *e, size_t n, const char *base,
+                              size_t bl, int suf)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cmp_names(ent_base(t, &e[mid]), e[mid].len, own_suffix(&e[mid]), base, bl, suf) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The entry among e[0..n) that shows base + suffix suf, a sidecar when suf is one; -1 if
+ * none does. */
+static int find_name(const ckfs_tree *t, const dent *e, size_t n, const char *base, size_t bl,
+                     int suf, ckfs_node *out)
+{
+    int sidecar = suf >= SUF_SHAPE;
+    for (int own = SUF_NONE; own <= (sidecar ? SUF_RAW : SUF_NONE); own++) {
+        for (size_t k = ent_lower_bound(t, e, n, base, bl, sidecar ? own : suf); k < n; k++) {
+            const dent *x = &e[k];
+            if (cmp_names(ent_base(t, x), x->len, own_suffix(x), base, bl,
+                          sidecar ? own : suf) != 0)
+                break;
+            if (!sidecar && !(x->flags & F_HIDDEN)) {
+                *out = node_of(x, own_suffix(x));
+                return 0;
+            }
+            if (sidecar && x->kind == CKFS_K_DATA && x->len == bl && own_suffix(x) == own &&
+                has_sidecar(x, suf)) {
+                *out = node_of(x, suf);
+                return 0;
+            }
+        }
+    }
+    return -1;
+}
+
 int ckfs_tree_lookup(const ckfs_tree *t, uint32_t dir, const char *name, ckfs_node *out)
 {
     if (dir >= t->ndirs)
@@ -461,34 +848,70 @@ int ckfs_tree_lookup(const ckfs_tree *t, uint32_t dir, const char *name, ckfs_no
     }
     size_t nl = strlen(name);
     const dirrec *d = &t->dirs[dir];
-    size_t lo = 0, hi = d->count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const dent *e = &t->ents[d->first + mid];
-        int r = cmp_names(e->name, e->len, e->suffix, name, nl, SUF_NONE);
-        if (r == 0) {
-            *out = (ckfs_node){e->kind, e->idx};
+    const dent *e = t->ents + d->first;
+    size_t n = d->count & ~LISTED;
+    if (find_name(t, e, n, name, nl, SUF_NONE, out) == 0)
+        return 0;
+    for (int suf = SUF_SHAPE; suf <= SUF_NPY; suf++) {
+        size_t sl = suffix_len[suf];
+        if (nl >= sl && memcmp(name + nl - sl, suffix_str[suf], sl) == 0 &&
+            find_name(t, e, n, name, nl - sl, suf, out) == 0)
             return 0;
-        }
-        if (r < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
     }
     return -1;
 }
 
-uint32_t ckfs_tree_dir_size(const ckfs_tree *t, uint32_t dir)
+/* The written-out listing of directory dir (its count first). */
+static const uint32_t *listing_of(const ckfs_tree *t, uint32_t dir)
 {
-    return dir < t->ndirs ? t->dirs[dir].count : 0;
+    size_t lo = 0, hi = t->nlrefs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t->lrefs[mid].dir < dir)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return t->lists + t->lrefs[lo].off;
 }
 
-void ckfs_tree_dir_entry(const ckfs_tree *t, uint32_t dir, uint32_t k, ckfs_node *node,
-                         char *buf)
+int ckfs_tree_dir_entry(const ckfs_tree *t, uint32_t dir, uint64_t k, ckfs_node *node, char *buf)
 {
-    const dent *e = &t->ents[t->dirs[dir].first + k];
-    *node = (ckfs_node){e->kind, e->idx};
-    full_name(e, buf);
+    if (dir >= t->ndirs)
+        return 1;
+    const dirrec *d = &t->dirs[dir];
+    uint64_t i;
+    unsigned s;
+    if (d->count & LISTED) {
+        const uint32_t *l = listing_of(t, dir);
+        if (k >= l[0])
+            return 1;
+        i = l[1 + k] >> 2;
+        s = l[1 + k] & 3;
+    } else {
+        i = k / SLOTS;
+        s = (unsigned)(k % SLOTS);
+        if (i >= d->count)
+            return 1;
+    }
+    const dent *e = &t->ents[d->first + i];
+    int suf = slot_name(e, s);
+    if (suf < 0)
+        return 2;
+    *node = node_of(e, suf);
+    full_name(ent_base(t, e), e->len, suf, buf);
+    return 0;
+}
+
+uint32_t ckfs_tree_dir_size(const ckfs_tree *t, uint32_t dir)
+{
+    uint32_t n = 0;
+    ckfs_node node;
+    char buf[CKFS_ENTRY_NAME_MAX + 1];
+    int r;
+    for (uint64_t k = 0; (r = ckfs_tree_dir_entry(t, dir, k, &node, buf)) != 1; k++)
+        n += r == 0;
+    return n;
 }
 
 uint32_t ckfs_tree_parent(const ckfs_tree *t, uint32_t dir)
@@ -503,7 +926,7 @@ uint32_t ckfs_tree_subdirs(const ckfs_tree *t, uint32_t dir)
 
 uint64_t ckfs_tree_nnames(const ckfs_tree *t)
 {
-    return t->nents;
+    return t->nnames;
 }
 
 uint64_t ckfs_tree_total_bytes(const ckfs_tree *t)

@@ -12,8 +12,10 @@
  *   16 + 4*count + (d - 1)         directory d >= 1 (numbered in name order)
  * A training-folder mount gives each checkpoint one such space above bit 40 (ll.h).
  *
- * Memory: one 16-byte entry per visible name plus 32 bytes per directory; names point into
- * the checkpoint's own name strings (escaped names live in a small arena).
+ * Memory: one 8-byte entry per variable, directory and generated file (a variable's sidecars
+ * have none) plus 24 bytes per directory; names are read from the checkpoint's own name
+ * strings (escaped names live in a small arena). A directory whose names do not follow their
+ * entries' order also keeps its sorted listing, 4 bytes a name.
  */
 #ifndef CKPTFS_TREE_H
 #define CKPTFS_TREE_H
@@ -72,12 +74,18 @@ int ckfs_tree_node(const ckfs_tree *t, uint64_t ino, ckfs_node *out);
 /* Look up name in directory dir; 0 and *out, or -1 when absent. "." and ".." work. */
 int ckfs_tree_lookup(const ckfs_tree *t, uint32_t dir, const char *name, ckfs_node *out);
 
-/* Number of visible entries in directory dir (without "." and ".."). */
-uint32_t ckfs_tree_dir_size(const ckfs_tree *t, uint32_t dir);
+/*
+ * The name at position k of dir, positions in bytewise name order but not every one holding a
+ * name (a variable's absent .npy, say): 0 with its node and NUL-terminated name (buf >=
+ * CKFS_ENTRY_NAME_MAX + 1 bytes), 2 when position k holds none (go on with k + 1), 1 past the
+ * last position.
+ */
+int ckfs_tree_dir_entry(const ckfs_tree *t, uint32_t dir, uint64_t k, ckfs_node *node,
+                        char *buf);
 
-/* Entry k of dir: its node and NUL-terminated name (buf >= CKFS_ENTRY_NAME_MAX + 1 bytes). */
-void ckfs_tree_dir_entry(const ckfs_tree *t, uint32_t dir, uint32_t k, ckfs_node *node,
-                         char *buf);
+/* Number of visible names in directory dir (without "." and ".."), counted by walking its
+ * positions: for tests and diagnostics, not for every request. */
+uint32_t ckfs_tree_dir_size(const ckfs_tree *t, uint32_t dir);
 
 /* Parent directory of dir (the root is its own parent) and its number of subdirectories. */
 uint32_t ckfs_tree_parent(const ckfs_tree *t, uint32_t dir);

@@ -102,8 +102,15 @@ int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
 static void detach(ckfs_view *v)
 {
     if (v->texts) {
-        for (size_t i = 0; i < ckpt_count(v->c); i++)
-            ckfs_lazy_free(&v->texts[i]);
+        /* Only text-shown variables ever use their cell: leave the others' pages untouched
+         * (never faulted in), which for a million variables is most of the time it takes a
+         * mount command to exit. */
+        for (size_t i = 0; i < ckpt_count(v->c); i++) {
+            ckpt_var var;
+            ckpt_get(v->c, i, &var);
+            if (ckpt_is_text_var(&var))
+                ckfs_lazy_free(&v->texts[i]);
+        }
         free(v->texts);
         v->texts = NULL;
     }

@@ -8,6 +8,7 @@
  */
 #include "ckpt_internal.h"
 
+#include "bundle_entry.h"
 #include "crc32c.h"
 #include "dtype.h"
 #include "shape.h"
@@ -67,29 +68,23 @@ static int parse_header(build_ctx *b, const uint8_t *val, size_t vlen, ckpt_err 
 
 /*
  * Append a record for key to c->vars (not yet counted; split_slices later moves slice entries
- * out), its name to the names arena and its rank dims at the end of the dims arena (not yet
- * counted either): *out.
+ * out), its name to the names arena and its e->rank dims, already written at the end of the
+ * dims arena (not yet counted either), checked: *out.
  */
-static int new_rec(build_ctx *b, const uint8_t *key, size_t klen,
-                   const Tensorflow__TensorShapeProto *shape, var_rec **out, ckpt_err *err)
+static int new_rec(build_ctx *b, const uint8_t *key, size_t klen, const ckpt_bundle_entry *e,
+                   var_rec **out, ckpt_err *err)
 {
     ckpt_checkpoint *c = b->c;
-    var_rec **arr = &c->vars;
-    size_t *count = &c->nvars;
-    size_t *cap = &c->vars_cap;
-    size_t rank = shape ? shape->n_dim : 0;
-    if (!shape || shape->unknown_rank || rank > MAX_RANK)
+    size_t rank = e->rank;
+    if (!e->has_shape || e->unknown_rank || rank > MAX_RANK)
         return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: variable \"%.*s\" has an invalid shape",
                             b->index_path, (int)klen, key);
-    /* dims gets one spare slot: never a NULL arena (pointer arithmetic on it is then
-     * defined), even when every variable is a scalar. */
-    if (ckpt_grow((void **)arr, cap, *count + 1, sizeof **arr) ||
+    if (ckpt_grow((void **)&c->vars, &c->vars_cap, c->nvars + 1, sizeof *c->vars) ||
         ckpt_grow((void **)&c->names, &c->names_cap, c->names_len + klen + 1, 1) ||
-        ckpt_grow((void **)&c->dims, &c->dims_cap, c->ndims + rank + 1, sizeof *c->dims) ||
         c->ndims + rank > UINT32_MAX || klen > UINT32_MAX)
         return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory for the variable index",
                             b->index_path);
-    var_rec *r = &(*arr)[*count];
+    var_rec *r = &c->vars[c->nvars];
     memset(r, 0, sizeof *r);
     r->name_off = c->names_len;
     r->name_len = (uint32_t)klen;
@@ -97,13 +92,11 @@ static int new_rec(build_ctx *b, const uint8_t *key, size_t klen,
     c->names[c->names_len + klen] = '\0';
     r->dims_off = (uint32_t)c->ndims;
     r->rank = (uint8_t)rank;
-    for (size_t i = 0; i < rank; i++) {
-        if (shape->dim[i]->size < 0)
+    for (size_t i = 0; i < rank; i++)
+        if (c->dims[c->ndims + i] < 0)
             return ckpt_err_set(err, CKPT_E_CORRUPT,
                                 "%s: variable \"%.*s\" has a negative dimension", b->index_path,
                                 (int)klen, key);
-        c->dims[c->ndims + i] = shape->dim[i]->size;
-    }
     *out = r;
     return 0;
 }
@@ -155,7 +148,7 @@ static int add_partitioned(build_ctx *b, var_rec *r, const Tensorflow__BundleEnt
 }
 
 /* A plain entry: its stored range must name a shard, and its size fit its shape and dtype. */
-static int check_plain(build_ctx *b, const var_rec *r, const Tensorflow__BundleEntryProto *e,
+static int check_plain(build_ctx *b, const var_rec *r, const ckpt_bundle_entry *e,
                        uint64_t numel, ckpt_err *err)
 {
     const ckpt_checkpoint *c = b->c;
@@ -181,18 +174,18 @@ static int check_plain(build_ctx *b, const var_rec *r, const Tensorflow__BundleE
     return 0;
 }
 
-static int add_entry(build_ctx *b, const uint8_t *key, size_t klen, const uint8_t *val,
-                     size_t vlen, ckpt_err *err)
+/*
+ * Record entry e of key (dims already at the end of the dims arena); pe is its protobuf-c
+ * unpacking when it names slices, else NULL.
+ */
+static int record_entry(build_ctx *b, const uint8_t *key, size_t klen, const ckpt_bundle_entry *e,
+                        const Tensorflow__BundleEntryProto *pe, ckpt_err *err)
 {
     ckpt_checkpoint *c = b->c;
-    Tensorflow__BundleEntryProto *e = tensorflow__bundle_entry_proto__unpack(NULL, vlen, val);
-    if (!e)
-        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: entry for \"%.*s\" is not parseable",
-                            b->index_path, (int)(klen > KEY_SHOWN ? KEY_SHOWN : klen), key);
     var_rec *r = NULL;
-    int rc = new_rec(b, key, klen, e->shape, &r, err);
+    int rc = new_rec(b, key, klen, e, &r, err);
     if (rc)
-        goto out;
+        return rc;
     r->dtype = (uint16_t)(e->dtype > DTYPE_CLAMP ? DTYPE_CLAMP : e->dtype);
     r->shard = e->shard_id;
     r->offset = (uint64_t)e->offset;
@@ -203,18 +196,62 @@ static int add_entry(build_ctx *b, const uint8_t *key, size_t klen, const uint8_
     if (ckpt_shape_numel(r->rank, c->dims + c->ndims, &numel))
         rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: variable \"%.*s\" has an invalid shape",
                           b->index_path, (int)klen, key);
-    else if (e->n_slices > 0)
-        rc = add_partitioned(b, r, e, numel, err);
+    else if (pe)
+        rc = add_partitioned(b, r, pe, numel, err);
     else
         rc = check_plain(b, r, e, numel, err);
     if (rc)
-        goto out;
+        return rc;
     c->names_len += klen + 1;
     c->ndims += r->rank;
     c->nvars++;
-out:
-    tensorflow__bundle_entry_proto__free_unpacked(e, NULL);
+    return 0;
+}
+
+/*
+ * An entry that names slices (a partitioned variable's full entry: rare), unpacked with
+ * protobuf-c as before; its shape's dims go to the end of the dims arena first.
+ */
+static int add_sliced_entry(build_ctx *b, const uint8_t *key, size_t klen, const uint8_t *val,
+                            size_t vlen, ckpt_err *err)
+{
+    ckpt_checkpoint *c = b->c;
+    Tensorflow__BundleEntryProto *pe = tensorflow__bundle_entry_proto__unpack(NULL, vlen, val);
+    if (!pe)
+        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: entry for \"%.*s\" is not parseable",
+                            b->index_path, (int)(klen > KEY_SHOWN ? KEY_SHOWN : klen), key);
+    const Tensorflow__TensorShapeProto *sh = pe->shape;
+    ckpt_bundle_entry e = {.dtype = pe->dtype, .shard_id = pe->shard_id, .offset = pe->offset,
+                           .size = pe->size, .crc32c = pe->crc32c, .has_shape = sh != NULL,
+                           .unknown_rank = sh && sh->unknown_rank, .rank = sh ? sh->n_dim : 0};
+    for (size_t i = 0; i < e.rank && i < MAX_RANK; i++)
+        c->dims[c->ndims + i] = sh->dim[i]->size;
+    int rc = record_entry(b, key, klen, &e, pe, err);
+    tensorflow__bundle_entry_proto__free_unpacked(pe, NULL);
     return rc;
+}
+
+/*
+ * One variable's entry. Decoded in place (bundle_entry.h): no allocation per entry, which is
+ * what makes an index of a million variables load fast; the dims land directly at the end of
+ * the dims arena, which always has room for the largest legal shape.
+ */
+static int add_entry(build_ctx *b, const uint8_t *key, size_t klen, const uint8_t *val,
+                     size_t vlen, ckpt_err *err)
+{
+    ckpt_checkpoint *c = b->c;
+    /* dims keeps one spare slot beyond that room: never a NULL arena (pointer arithmetic on it
+     * is then defined), even when every variable is a scalar. */
+    if (ckpt_grow((void **)&c->dims, &c->dims_cap, c->ndims + MAX_RANK + 1, sizeof *c->dims))
+        return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory for the variable index",
+                            b->index_path);
+    ckpt_bundle_entry e;
+    if (ckpt_bundle_entry_decode(val, vlen, c->dims + c->ndims, MAX_RANK, &e))
+        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: entry for \"%.*s\" is not parseable",
+                            b->index_path, (int)(klen > KEY_SHOWN ? KEY_SHOWN : klen), key);
+    if (e.has_slices)
+        return add_sliced_entry(b, key, klen, val, vlen, err);
+    return record_entry(b, key, klen, &e, NULL, err);
 }
 
 static int visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,

@@ -280,6 +280,13 @@ void ckpt_get(const ckpt_checkpoint *c, size_t i, ckpt_var *out)
     out->flags = r->flags;
 }
 
+const char *ckpt_name(const ckpt_checkpoint *c, size_t i, size_t *len)
+{
+    const var_rec *r = &c->vars[i];
+    *len = r->name_len;
+    return c->names + r->name_off;
+}
+
 int ckpt_find(const ckpt_checkpoint *c, const char *name, size_t len, size_t *idx)
 {
     return ckpt__find_rec(c, c->vars, c->nvars, name, len, idx);

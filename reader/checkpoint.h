@@ -109,6 +109,10 @@ size_t ckpt_count(const ckpt_checkpoint *c);
 /* Fill *out with variable i (i < ckpt_count). */
 void ckpt_get(const ckpt_checkpoint *c, size_t i, ckpt_var *out);
 
+/* Variable i's name (NUL-terminated) and its exact length *len: what ckpt_get gives, for
+ * callers that walk every name (a mount's tree of a million variables). */
+const char *ckpt_name(const ckpt_checkpoint *c, size_t i, size_t *len);
+
 /* Find the variable with exactly this name; 0 and *idx on success, CKPT_E_NOTFOUND if none. */
 int ckpt_find(const ckpt_checkpoint *c, const char *name, size_t len, size_t *idx);
 

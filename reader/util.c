@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 int ckpt_grow(void **p, size_t *cap, size_t need, size_t elem)
 {
@@ -20,6 +21,28 @@ int ckpt_grow(void **p, size_t *cap, size_t need, size_t elem)
         return -1;
     *p = q;
     *cap = n;
+    return 0;
+}
+
+int ckpt_insertion_sort(void *base, size_t n, size_t size,
+                        int (*cmp)(const void *, const void *), size_t budget)
+{
+    unsigned char x[CKPT_ISORT_ITEM_MAX], *b = base;
+    if (size > sizeof x)
+        return -1;
+    for (size_t i = 1; i < n; i++) {
+        memcpy(x, b + i * size, size);
+        size_t j = i;
+        while (j > 0 && cmp(b + (j - 1) * size, x) > 0) {
+            memcpy(b + j * size, b + (j - 1) * size, size);
+            j--;
+            if (budget && --budget == 0) {
+                memcpy(b + j * size, x, size);
+                return -1;
+            }
+        }
+        memcpy(b + j * size, x, size);
+    }
     return 0;
 }
 

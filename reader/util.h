@@ -18,6 +18,18 @@ int ckpt_grow(void **p, size_t *cap, size_t need, size_t elem);
 /* FNV-1a 64-bit hash of s[0..len): stable across runs and machines (inode ranges use it). */
 uint64_t ckpt_hash64(const void *s, size_t len);
 
+/* Largest item ckpt_insertion_sort moves. */
+#define CKPT_ISORT_ITEM_MAX 64
+
+/*
+ * Sort base[0..n) of size-byte items (size <= CKPT_ISORT_ITEM_MAX) by cmp, stably, by
+ * insertion: about one comparison per item when the input is nearly sorted. After budget
+ * moves (0: no limit) it gives up, leaving the items permuted but whole, and returns -1 for
+ * the caller to sort another way (a hostile order would cost n^2/2); 0 when sorted.
+ */
+int ckpt_insertion_sort(void *base, size_t n, size_t size,
+                        int (*cmp)(const void *, const void *), size_t budget);
+
 /* Room for any int64 or uint64 in decimal, sign included, and a NUL. */
 #define CKPT_DEC_MAX 21
 

@@ -43,12 +43,12 @@ def big(mib):
 def write(prefix, nvars, elems, big_mib, scalar=False, shards=1, tensors=()):
     os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
     w = cw.V2Writer(prefix, num_shards=shards)
+    # A scalar has rank 0 (an empty TensorShapeProto), not shape [1]: the smallest entry.
+    dims = [] if scalar else [elems]
+    elems = 1 if scalar else elems
     for i, k in enumerate(names(nvars)):
-        if scalar:
-            w.add(k, cw.DT_FLOAT, [], struct.pack("<f", i * 0.001))
-        else:
-            w.add(k, cw.DT_FLOAT, [elems],
-                  struct.pack("<%df" % elems, *[(i * 31 + j) * 0.001 for j in range(elems)]))
+        w.add(k, cw.DT_FLOAT, dims,
+              struct.pack("<%df" % elems, *[(i * 31 + j) * 0.001 for j in range(elems)]))
     if big_mib:
         w.add(b"zz_big/tensor", cw.DT_UINT8, [big_mib << 20], big(big_mib))
     for j, (name, mib) in enumerate(tensors):
@@ -68,7 +68,8 @@ def main():
     ap.add_argument("prefix")
     ap.add_argument("--vars", type=int, default=100000)
     ap.add_argument("--elems", type=int, default=16)
-    ap.add_argument("--scalar", action="store_true", help="scalar variables (shape [])")
+    ap.add_argument("--scalar", action="store_true",
+                    help="every variable a float32 scalar (shape []), --elems ignored")
     ap.add_argument("--big-mib", type=int, default=0, help="add one uint8 tensor of this size")
     ap.add_argument("--shards", type=int, default=1, help="number of data shards")
     ap.add_argument("--tensor", type=tensor_arg, action="append", default=[],

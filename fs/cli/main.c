@@ -7,6 +7,7 @@
 #include "mount.h"
 #include "remote.h"
 
+#include <malloc.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -43,6 +44,14 @@ int main(int argc, char **argv)
             ckpt_net_global_init();
             break;
         }
+    /*
+     * The records, names and tree of a large index grow by doubling. By default glibc raises
+     * its mmap threshold to the largest block freed (the .index buffer, tens of MB), and the
+     * arrays then grow inside the heap, where every outgrown copy stays resident for the
+     * daemon's life: a mount of 1M variables held 144 MiB instead of 118. A fixed threshold
+     * keeps large blocks mapped on their own: realloc moves their pages, free returns them.
+     */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     const char *self = strrchr(argv[0], '/');
     self = self ? self + 1 : argv[0];
     /* mount(8) runs helpers named mount.<type>; fuse types arrive as mount.fuse.ckptfs. */

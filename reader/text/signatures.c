@@ -1112,18 +1112,16 @@ static int read_tags(mgraph *mg, ckpt_err *err)
     return r;
 }
 
+static int cmp_mgraph(const void *a, const void *b)
+{
+    return cmp_tags(a, b);
+}
+
 /* Python's sorted() is stable: insertion sort keeps equal tag lists in order. */
 static void sort_meta_graphs(mgraph *mgs, size_t nmg)
 {
-    for (size_t i = 1; i < nmg; i++) {
-        mgraph x = mgs[i];
-        size_t j = i;
-        while (j > 0 && cmp_tags(&mgs[j - 1], &x) > 0) {
-            mgs[j] = mgs[j - 1];
-            j--;
-        }
-        mgs[j] = x;
-    }
+    _Static_assert(sizeof(mgraph) <= CKPT_ISORT_ITEM_MAX, "an mgraph must fit the sort");
+    ckpt_insertion_sort(mgs, nmg, sizeof *mgs, cmp_mgraph, 0);
 }
 
 static int print_meta_graph(ckpt_strbuf *out, const mgraph *mg, ckpt_err *err)

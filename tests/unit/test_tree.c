@@ -9,6 +9,7 @@
  * so the directories are 1 dense, 2 dense/bias, 3 dense/kernel (numbered in name order).
  */
 #include "fixture.h"
+#include "tablebuilder.h"
 #include "tree.h"
 
 #include "check_run.h"
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Warnings a build gave, one per line. */
 static char g_warnings[8192];
@@ -60,16 +62,66 @@ static void absent(const ckfs_tree *t, uint32_t dir, const char *name)
     ck_assert_msg(ckfs_tree_lookup(t, dir, name, &n) == -1, "'%s' in dir %u exists", name, dir);
 }
 
-/* dir's entries, in order, match want[0..n). */
+/*
+ * A V2 checkpoint of float32 scalars named names[0..n) (bytewise sorted), written by hand from
+ * docs/format.md into a new temporary directory: the header {num_shards 1}, then per name
+ * {dtype 1, shape {}, offset 4i, size 4} and a data shard of 4n bytes. Opened; *dir is the
+ * directory to remove.
+ */
+static ckpt_checkpoint *scalars(const char *const *names, size_t n, char *dir)
+{
+    strcpy(dir, "/tmp/ckptfs-tree.XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    tb_table t;
+    tb_table_init(&t, 4096, 16, 0);
+    static const uint8_t header[] = {0x08, 0x01};
+    tb_table_add(&t, "", 0, header, sizeof header);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t e[] = {0x08, 0x01, 0x12, 0x00, 0x20, (uint8_t)(4 * i), 0x28, 0x04};
+        ck_assert_uint_lt(4 * i, 128); /* one-byte offsets */
+        tb_table_add(&t, names[i], strlen(names[i]), e, sizeof e);
+    }
+    tb_table_finish(&t);
+    char path[256];
+    snprintf(path, sizeof path, "%s/m.index", dir);
+    ck_assert_int_eq(tb_write_file(path, t.out.p, t.out.n), 0);
+    tb_table_free(&t);
+    uint8_t zeros[128] = {0};
+    snprintf(path, sizeof path, "%s/m.data-00000-of-00001", dir);
+    ck_assert_int_eq(tb_write_file(path, zeros, 4 * n), 0);
+    snprintf(path, sizeof path, "%s/m", dir);
+    ckpt_checkpoint *c = NULL;
+    ckpt_err err;
+    ck_assert_msg(ckpt_open(path, 0, &c, &err) == 0, "%s", err.msg);
+    return c;
+}
+
+static void remove_scalars(ckpt_checkpoint *c, const char *dir)
+{
+    char path[256];
+    ckpt_close(c);
+    snprintf(path, sizeof path, "%s/m.index", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/m.data-00000-of-00001", dir);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* dir's names, in order, match want[0..n). */
 static void listing(const ckfs_tree *t, uint32_t dir, const char *const *want, uint32_t n)
 {
     ck_assert_uint_eq(ckfs_tree_dir_size(t, dir), n);
     char name[CKFS_ENTRY_NAME_MAX + 1];
-    for (uint32_t k = 0; k < n; k++) {
-        ckfs_node node;
-        ckfs_tree_dir_entry(t, dir, k, &node, name);
-        ck_assert_str_eq(name, want[k]);
+    uint32_t got = 0;
+    int r;
+    for (uint64_t k = 0; (r = ckfs_tree_dir_entry(t, dir, k, &(ckfs_node){0}, name)) != 1; k++) {
+        if (r == 2)
+            continue;
+        ck_assert_uint_lt(got, n);
+        ck_assert_str_eq(name, want[got]);
+        got++;
     }
+    ck_assert_uint_eq(got, n);
 }
 
 START_TEST(inode_numbers_follow_the_formula)
@@ -225,15 +277,77 @@ START_TEST(escapes_and_hidden_names)
     ck_assert_int_eq(look(t, 0, "variables.tsv").kind, CKFS_K_GEN);
     /* A 300-byte component is hashed, so no entry name is longer than NAME_MAX. */
     char name[CKFS_ENTRY_NAME_MAX + 1];
-    for (uint32_t k = 0; k < ckfs_tree_dir_size(t, 0); k++) {
-        ckfs_node n;
-        ckfs_tree_dir_entry(t, 0, k, &n, name);
-        ck_assert_uint_le(strlen(name), 255);
-    }
+    ckfs_node n;
+    int r;
+    for (uint64_t k = 0; (r = ckfs_tree_dir_entry(t, 0, k, &n, name)) != 1; k++)
+        ck_assert(r == 2 || strlen(name) <= 255);
     /* Nothing is hidden, so nothing is reported. */
     ck_assert_str_eq(g_warnings, "");
     ckfs_tree_free(t);
     ckpt_close(c);
+}
+END_TEST
+
+/* Names that fall between a variable and its sidecars ("x-1", "x.a" between "x" and
+ * "x.dtype") still list in bytewise order: that directory's listing is written out. */
+START_TEST(names_between_a_variable_and_its_sidecars_list_in_order)
+{
+    static const char *const names[] = {"w", "x", "x-1", "x.a", "y", "y/b"};
+    char dir[64];
+    ckpt_checkpoint *c = scalars(names, 6, dir);
+    ckfs_tree *t = build(c, 1);
+    static const char *const root[] = {
+        "model.meta", "variables.tsv",
+        "w", "w.dtype", "w.npy", "w.shape",
+        "x", "x-1", "x-1.dtype", "x-1.npy", "x-1.shape",
+        "x.a", "x.a.dtype", "x.a.npy", "x.a.shape",
+        "x.dtype", "x.npy", "x.shape",
+        "y", "y.dtype", "y.npy", "y.raw", "y.shape",
+    };
+    listing(t, 0, root, 23);
+    static const char *const y[] = {"b", "b.dtype", "b.npy", "b.shape"};
+    listing(t, 1, y, 4);
+    expect(t, 0, "x", CKFS_K_DATA, 1);
+    expect(t, 0, "x.shape", CKFS_K_SHAPE, 1);
+    expect(t, 0, "x-1.npy", CKFS_K_NPY, 2);
+    expect(t, 0, "x.a.dtype", CKFS_K_DTYPE, 3);
+    expect(t, 0, "y", CKFS_K_DIR, 1);
+    expect(t, 0, "y.raw", CKFS_K_DATA, 4);
+    expect(t, 0, "y.shape", CKFS_K_SHAPE, 4);
+    expect(t, 1, "b.shape", CKFS_K_SHAPE, 5);
+    absent(t, 0, "w.raw");
+    absent(t, 0, "x.raw");
+    absent(t, 0, ".shape");
+    ck_assert_uint_eq(ckfs_tree_nnames(t), 23 + 4);
+    ck_assert_uint_eq(ckfs_tree_subdirs(t, 0), 1);
+    ck_assert_str_eq(g_warnings, "");
+    ckfs_tree_free(t);
+    remove_scalars(c, dir);
+}
+END_TEST
+
+/* Generated files yield: to a variable of their name, and to a variable's sidecar. */
+START_TEST(generated_files_yield_to_variables_and_sidecars)
+{
+    static const char *const names[] = {"g", "h"};
+    char dir[64];
+    ckpt_checkpoint *c = scalars(names, 2, dir);
+    static const char *const mine[] = {"g", "h.shape", "z"};
+    ckfs_tree *t = NULL;
+    g_warnings[0] = '\0';
+    ck_assert_int_eq(ckfs_tree_build(c, mine, 3, 0, collect, NULL, &t), 0);
+    static const char *const root[] = {
+        "g", "g.dtype", "g.shape", "h", "h.dtype", "h.shape", "z",
+    };
+    listing(t, 0, root, 7);
+    expect(t, 0, "g", CKFS_K_DATA, 0);
+    expect(t, 0, "h.shape", CKFS_K_SHAPE, 1);
+    expect(t, 0, "z", CKFS_K_GEN, 2);
+    ck_assert_str_eq(g_warnings,
+                     "hiding the generated file 'g' in '/': a variable has that name\n"
+                     "hiding the generated file 'h.shape' in '/': a .shape file has that name\n");
+    ckfs_tree_free(t);
+    remove_scalars(c, dir);
 }
 END_TEST
 
@@ -246,6 +360,8 @@ int main(void)
     tcase_add_test(tc, a_variable_that_is_a_directory_moves_to_raw);
     tcase_add_test(tc, directory_sizes_and_counts);
     tcase_add_test(tc, escapes_and_hidden_names);
+    tcase_add_test(tc, names_between_a_variable_and_its_sidecars_list_in_order);
+    tcase_add_test(tc, generated_files_yield_to_variables_and_sidecars);
     suite_add_tcase(s, tc);
     return ckpt_check_run(s);
 }
