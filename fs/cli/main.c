@@ -35,6 +35,9 @@ void cli_usage(FILE *f)
                "`ckptfs --version` prints the version. See ckptfs(1).\n");
 }
 
+/* Blocks at least this big are mmap'd on their own (see main). */
+#define CKPTFS_MMAP_THRESHOLD (4u << 20)
+
 int main(int argc, char **argv)
 {
     /* Before any thread exists (libcurl's global setup is not thread-safe), and only when a
@@ -50,8 +53,10 @@ int main(int argc, char **argv)
      * arrays then grow inside the heap, where every outgrown copy stays resident for the
      * daemon's life: a mount of 1M variables held 144 MiB instead of 118. A fixed threshold
      * keeps large blocks mapped on their own: realloc moves their pages, free returns them.
+     * It sits above a read's buffer (max_read, 1 MiB): those come and go with every read and
+     * must be reused from the heap, not mapped and unmapped each time.
      */
-    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    mallopt(M_MMAP_THRESHOLD, CKPTFS_MMAP_THRESHOLD);
     const char *self = strrchr(argv[0], '/');
     self = self ? self + 1 : argv[0];
     /* mount(8) runs helpers named mount.<type>; fuse types arrive as mount.fuse.ckptfs. */
