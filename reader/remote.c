@@ -22,8 +22,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
-/* A state file lists paths; 1 MiB bounds it. One listing page of S3 is about 1,000 keys. */
-#define STATE_MAX (1u << 20)
+/* One listing page of S3 is about 1,000 keys. */
 #define LIST_PAGE_MAX (8u << 20)
 #define LIST_PAGES_MAX 1000
 
@@ -111,22 +110,19 @@ static size_t data_prefix_len(const char *s)
 /* The checkpoint a folder's state file names as the latest, or NULL. */
 static char *from_state_file(rctx *x, const char *dir)
 {
-    char *state = join(dir, CKPT_STATE_FILE);
-    char *body = NULL, *latest = NULL, *p = NULL;
-    size_t len;
+    char *latest = NULL, *p = NULL;
     ckpt_err e;
     ckpt_err_clear(&e);
-    int rc = state ? ckpt__http_get_small((ckpt_bytesrc *)x->src, state, NULL, STATE_MAX, &body,
-                                          &len, &e)
-                   : CKPT_E_NOMEM;
+    int rc = ckpt_read_state_src(x->src, dir, &latest, NULL, NULL, &e);
+    if (rc == CKPT_E_CORRUPT) /* there, but naming nothing we can use */
+        rc = 0;
     if (rc && rc != CKPT_E_NOTFOUND) {
         x->failed = 1;
         x->fail = e;
     } else if (rc == 0 && x->folders) {
         x->is_folder = 1; /* a state file makes a training folder */
         p = strdup(dir);
-    } else if (rc == 0 && ckpt_parse_state_file(body, len, &latest, NULL, NULL, NULL) == 0 &&
-               latest && *latest) {
+    } else if (rc == 0 && latest && *latest) {
         /* A URL as written on the machine that saved it, else relative to the folder; an
          * absolute path from another machine means the file of that name here. */
         if (ckpt_is_url(latest) && !(p = try_prefix(x, latest, strlen(latest))))
@@ -140,8 +136,6 @@ static char *from_state_file(rctx *x, const char *dir)
         }
     }
     free(latest);
-    free(body);
-    free(state);
     return p;
 }
 

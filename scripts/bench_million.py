@@ -28,7 +28,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "bench"))
-from run import drop_caches, umount  # noqa: E402  (one copy of each helper: scripts/bench/run.py)
+from run import drop_caches, pids_with_arg, umount  # noqa: E402  (one copy of each helper: scripts/bench/run.py)
 
 # (label, synthckpt arguments)
 CASES = [
@@ -57,17 +57,8 @@ def run_timed(cmd, stdout=subprocess.DEVNULL):
 
 def daemon_pid(mnt):
     """The ckptfs daemon serving mnt: the process whose arguments name that mountpoint."""
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % d, "rb") as f:
-                args = f.read().split(b"\0")
-        except OSError:
-            continue
-        if mnt.encode() in args and any(b"ckptfs" in a for a in args[:2]):
-            return int(d)
-    return None
+    pids = pids_with_arg(mnt, "ckptfs")
+    return pids[0] if pids else None
 
 
 def status_kib(pid, key):

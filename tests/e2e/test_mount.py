@@ -294,6 +294,24 @@ def fuse_usable():
     return None
 
 
+def require_fuse():
+    """Exit 77 (skipped), saying why, when real mounts cannot be made here."""
+    why = fuse_usable()
+    if why:
+        print("SKIP: FUSE unusable: %s" % why)
+        sys.exit(77)
+
+
+def require_numpy():
+    """numpy, or exit 77 (skipped) when it does not import."""
+    try:
+        import numpy
+    except ImportError:
+        print("SKIP: no numpy")
+        sys.exit(77)
+    return numpy
+
+
 def fixtures():
     out = []
     if not os.path.isdir(FIXTURES):
@@ -723,10 +741,7 @@ def check_real(source):
 
 
 def main():
-    why = fuse_usable()
-    if why:
-        print("SKIP: FUSE unusable: %s" % why)
-        return 77
+    require_fuse()
     fx = fixtures()
     if not fx:
         print("SKIP: no fixtures with manifest.json in %s" % FIXTURES)

@@ -91,10 +91,7 @@ def check_handles(m, handles, truth, when):
 
 
 def main():
-    why = tm.fuse_usable()
-    if why:
-        print("SKIP: FUSE unusable: %s" % why)
-        return 77
+    tm.require_fuse()
     if os.geteuid() != 0:
         print("SKIP: open_by_handle_at needs root (CAP_DAC_READ_SEARCH)")
         return 77

@@ -465,10 +465,7 @@ def case_unmount_readers(tmp):
 
 
 def main():
-    why = tm.fuse_usable()
-    if why:
-        print("SKIP: FUSE unusable: %s" % why)
-        return 77
+    tm.require_fuse()
     with tempfile.TemporaryDirectory(prefix="ckptfs-faults-") as tmp:
         for name, fn in [("truncated shard", case_truncated),
                          ("replaced shard", case_replaced),

@@ -299,10 +299,7 @@ def check_real():
 
 
 def main():
-    why = tm.fuse_usable()
-    if why:
-        print("SKIP: FUSE unusable: %s" % why)
-        return 77
+    tm.require_fuse()
     if not os.path.exists(os.path.join(FOLDER, "manifest.json")):
         print("SKIP: no folder fixture at %s" % FOLDER)
         return 77

@@ -200,10 +200,7 @@ def check_big_meta(tmp):
 
 
 def main():
-    why = tm.fuse_usable()
-    if why:
-        print("SKIP: FUSE unusable: %s" % why)
-        return 77
+    tm.require_fuse()
     if not os.path.isdir(FIX):
         print("SKIP: no graph fixtures at %s" % FIX)
         return 77

@@ -50,10 +50,7 @@ def check_mounted(mnt, source, manifest, what, npy=False):
 
 
 def main():
-    why = tm.fuse_usable()
-    if why:
-        print("SKIP: FUSE unusable: %s" % why)
-        return 77
+    tm.require_fuse()
     if os.geteuid() != 0 or not shutil.which("mount") or not os.access(os.path.dirname(HELPER), os.W_OK):
         print("SKIP: needs root and mount(8) to install %s" % HELPER)
         return 77

@@ -330,10 +330,7 @@ def check_idle_close(tmp):
 
 
 def main():
-    why = tm.fuse_usable()
-    if why:
-        print("SKIP: FUSE unusable: %s" % why)
-        return 77
+    tm.require_fuse()
     with tempfile.TemporaryDirectory(prefix="ckptfs-live-") as tmp:
         fds = live_run(tmp, [], "inotify", 1.5)
         live_run(tmp, ["-o", "noinotify,poll=0.3"], "poll", 1.8)

@@ -35,10 +35,7 @@ def mount_path(mnt, ckpt, var):
 
 
 def main():
-    why = tm.fuse_usable()
-    if why:
-        print("SKIP: FUSE unusable: %s" % why)
-        return 77
+    tm.require_fuse()
     if os.environ.get("CKPT_NO_TF") == "1":
         print("SKIP: CKPT_NO_TF=1")
         return 77

@@ -69,10 +69,7 @@ def sanitized(pid):
 
 
 def main():
-    why = tm.fuse_usable()
-    if why:
-        print("SKIP: " + why)
-        return 77
+    tm.require_fuse()
     fx = tm.FIXTURES
     sample_mf = json.load(open(os.path.join(fx, "sample", "manifest.json")))
     folder_mf = json.load(open(os.path.join(fx, "folder", "manifest.json")))

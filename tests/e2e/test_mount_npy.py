@@ -79,15 +79,8 @@ def check_fixture(np, name, source, manifest):
 
 
 def main():
-    why = tm.fuse_usable()
-    if why:
-        print("SKIP: FUSE unusable: %s" % why)
-        return 77
-    try:
-        import numpy as np
-    except ImportError:
-        print("SKIP: no numpy")
-        return 77
+    tm.require_fuse()
+    np = tm.require_numpy()
     fx = tm.fixtures()
     if not fx:
         print("SKIP: no fixtures")

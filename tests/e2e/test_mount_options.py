@@ -205,10 +205,7 @@ def case_syslog_stalled(tmp):
 
 
 def main():
-    why = tm.fuse_usable()
-    if why:
-        print("SKIP: FUSE unusable: %s" % why)
-        return 77
+    tm.require_fuse()
     tmp = tempfile.mkdtemp(prefix="ckptfs-opts-")
     os.makedirs(os.path.join(tmp, "sys"))
     try:

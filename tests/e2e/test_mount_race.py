@@ -117,10 +117,7 @@ def race(name, source, targets):
 
 
 def main():
-    why = tm.fuse_usable()
-    if why:
-        print("SKIP: FUSE unusable: %s" % why)
-        return 77
+    tm.require_fuse()
     groups = []
     for case in CASES:
         if os.path.isfile(os.path.join(FIX, case, "manifest.json")):

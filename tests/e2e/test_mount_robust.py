@@ -532,10 +532,7 @@ def run_case(name, fn):
 
 
 def main():
-    why = tm.fuse_usable()
-    if why:
-        print("SKIP: FUSE unusable: %s" % why)
-        return 77
+    tm.require_fuse()
     if not os.path.isfile(os.path.join(SAMPLE, "manifest.json")):
         print("SKIP: no sample fixture")
         return 77

@@ -115,10 +115,7 @@ def check_savedmodel(name, d, manifest, expected_sig, have_tf):
 
 
 def main():
-    why = tm.fuse_usable()
-    if why:
-        print("SKIP: FUSE unusable: %s" % why)
-        return 77
+    tm.require_fuse()
     base = os.path.join(tm.FIXTURES, "savedmodel")
     if not os.path.isdir(base):
         print("SKIP: no SavedModel fixtures at %s" % base)

@@ -275,10 +275,7 @@ def case_names(tmp):
 
 
 def main():
-    why = tm.fuse_usable()
-    if why:
-        print("SKIP: FUSE unusable: %s" % why)
-        return 77
+    tm.require_fuse()
     root = os.geteuid() == 0 and shutil.which("setpriv")
     if not root:
         print("note: not root or no setpriv: the other-user and remount parts are left out")

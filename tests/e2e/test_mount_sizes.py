@@ -171,10 +171,7 @@ def check_concurrent(name, source, rels, truth):
 
 
 def main():
-    why = tm.fuse_usable()
-    if why:
-        print("SKIP: FUSE unusable: %s" % why)
-        return 77
+    tm.require_fuse()
     for name, source, man in sources():
         with tempfile.TemporaryDirectory(prefix="ckptfs-sizes-") as tmp:
             with tm.Mount(source, what=name) as m:

@@ -38,10 +38,7 @@ def tf_expected(prefix):
 
 
 def main():
-    why = tm.fuse_usable()
-    if why:
-        print("SKIP: FUSE unusable: %s" % why)
-        return 77
+    tm.require_fuse()
     src = os.path.join(FIX, "ckpt")
     want = open(os.path.join(FIX, "expected_ITERATOR_STATE.txt"), "rb").read()
     live = tf_expected(src)

@@ -205,15 +205,8 @@ def case_bogus(tmp):
 
 
 def main():
-    why = tm.fuse_usable()
-    if why:
-        print("SKIP: FUSE unusable: %s" % why)
-        return 77
-    try:
-        import numpy as np
-    except ImportError:
-        print("SKIP: no numpy")
-        return 77
+    tm.require_fuse()
+    np = tm.require_numpy()
     with tempfile.TemporaryDirectory(prefix="ckptfs-verify-") as tmp:
         src, t = write_checkpoint(tmp, np)
         for name, fn in [
