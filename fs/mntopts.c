@@ -210,6 +210,8 @@ static int set_seconds(ckfs_opts *o, const char *name, const char *val, char *ms
 static const char *const read_words[] = {"buf", "splice", NULL};
 /* In the order of enum ckfs_verify. */
 static const char *const verify_words[] = {"sequential", "open", "off", NULL};
+/* In the order of enum ckpt_shard_cache (checkpoint.h). */
+static const char *const shard_cache_words[] = {"auto", "on", "off", NULL};
 
 static const struct {
     const char *name;
@@ -218,6 +220,7 @@ static const struct {
 } choices[] = {
     {"read", offsetof(ckfs_opts, splice), read_words},
     {"verify", offsetof(ckfs_opts, verify), verify_words},
+    {"shard_cache", offsetof(ckfs_opts, shard_cache), shard_cache_words},
 };
 
 /* Set choice option k from val: 0, or -1 and msg listing the words it takes. */

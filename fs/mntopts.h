@@ -24,6 +24,8 @@ typedef struct ckfs_opts {
     int npy;           /* NAME.npy beside every fixed-size variable (npy.h) */
     int splice;        /* read=splice: serve numeric reads from the shard fd (no CRC check) */
     int verify;        /* verify=: enum ckfs_verify, when stored checksums are checked */
+    int shard_cache;   /* shard_cache=: enum ckpt_shard_cache, which shards go through a
+                          block cache of cache_size (default: those on a network file system) */
     unsigned max_threads; /* 0 = libfuse default */
     double poll;       /* training folders: seconds between revalidations where no inotify
                           event comes (NFS); default CKFS_POLL_DEFAULT */
@@ -33,7 +35,8 @@ typedef struct ckfs_opts {
     unsigned timeout;  /* timeout=SECONDS: unmount after that long idle; 0 = never */
     char kernel[256];  /* kernel mount flags to pass on, comma-separated ("nosuid,nodev") */
     /* Remote sources (URLs): 0 / "" = the defaults of ckpt_net_opts_init (remote.h). */
-    unsigned long long cache_size; /* cache_size=BYTES[K|M|G]: in-memory block cache */
+    unsigned long long cache_size; /* cache_size=BYTES[K|M|G]: in-memory block cache (URLs,
+                                      and shards shard_cache= selects) */
     char cache_dir[1024];          /* cache_dir=DIR: keep fetched blocks on disk too */
     unsigned net_timeout;          /* net_timeout=SECONDS: a silent server fails reads (EIO) */
 } ckfs_opts;

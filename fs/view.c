@@ -82,6 +82,12 @@ int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
      * umask= is the user's own choice and stands. */
     if (!o->have_umask)
         v->perms.fmode &= source_read_bits(c);
+    /* Shards on a share are read in 1 MiB requests with read-ahead (-o shard_cache, see
+     * checkpoint.h); after source_read_bits, which needs their descriptors. */
+    ckpt_err err;
+    if (ckpt_cache_shards(c, (enum ckpt_shard_cache)o->shard_cache,
+                          o->cache_size ? o->cache_size : CKPT_NET_CACHE_DEFAULT, &err))
+        return -1;
     v->mtime = ist->st_mtim;
     size_t n = ckpt_count(c);
     /* calloc'd pages stay untouched (and unallocated) until a string variable is opened. */

@@ -349,7 +349,9 @@ static int load_run(ckpt_bcfile *f, uint64_t first, unsigned count, ckpt_err *er
 {
     ckpt_blockcache *bc = f->bc;
     size_t n = (size_t)count * bc->bs;
-    uint8_t *buf = malloc(n);
+    /* Page aligned: a direct-I/O file (NFS, FUSE) then takes each 1 MiB as one request,
+     * not as one short by the buffer's offset into its first page and a crumb. */
+    uint8_t *buf = aligned_alloc(4096, n);
     int rc = 0;
     size_t got = 0;
     pthread_mutex_lock(&bc->mu);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 typedef struct local_file {
@@ -62,6 +63,33 @@ int ckpt_pread_full(int fd, void *buf, size_t n, uint64_t off)
             return -ENODATA;
         done += (size_t)r;
     }
+    return 0;
+}
+
+int ckpt_fd_on_network_fs(int fd)
+{
+    /* f_type magics from the kernel's include/uapi/linux/magic.h and the file systems
+     * themselves (GPFS, Lustre, GlusterFS over FUSE shows as FUSE). */
+    static const unsigned long magics[] = {
+        0x6969,     /* NFS */
+        0xFF534D42, /* CIFS */
+        0xFE534D42, /* SMB2 */
+        0x517B,     /* SMB */
+        0x01021997, /* 9p (v9fs) */
+        0x00C36400, /* Ceph */
+        0x0BD00BD0, /* Lustre */
+        0x47504653, /* GPFS */
+        0x65735546, /* FUSE */
+        0x5346414F, /* AFS */
+        0x6B414653, /* kAFS */
+        0x73757245, /* Coda */
+    };
+    struct statfs sf;
+    if (fstatfs(fd, &sf) != 0)
+        return 0;
+    for (size_t i = 0; i < sizeof magics / sizeof magics[0]; i++)
+        if ((unsigned long)sf.f_type == magics[i])
+            return 1;
     return 0;
 }
 

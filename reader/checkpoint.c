@@ -10,8 +10,10 @@
  */
 #include "ckpt_internal.h"
 
+#include "blockcache.h"
 #include "crc32c.h"
 #include "dtype.h"
+#include "fileio.h"
 #include "remote.h"
 #include "shape.h"
 #include "source.h"
@@ -258,6 +260,34 @@ const char *ckpt_shard_path(const ckpt_checkpoint *c, int s)
 int ckpt_shard_fd(const ckpt_checkpoint *c, int s)
 {
     return ckpt_shard_present(c, s) ? c->shards[s].file->fd : -1;
+}
+
+int ckpt_cache_shards(ckpt_checkpoint *c, enum ckpt_shard_cache mode, uint64_t cache_bytes,
+                      ckpt_err *err)
+{
+    ckpt_blockcache *bc = NULL;
+    int rc = 0;
+    for (int s = 0; mode != CKPT_SHARD_CACHE_OFF && s < c->num_shards && !rc; s++) {
+        shard *sh = &c->shards[s];
+        /* V1 files are read through their table, which holds the file itself. */
+        if (!sh->file || sh->table || sh->file->fd < 0 ||
+            (mode == CKPT_SHARD_CACHE_AUTO && !ckpt_fd_on_network_fs(sh->file->fd)))
+            continue;
+        if (!bc && (rc = ckpt_blockcache_new(cache_bytes, CKPT_SHARD_BLOCK, NULL, &bc, err)))
+            break;
+        ckpt_file *w;
+        rc = ckpt_blockcache_wrap(bc, sh->file, &w, err);
+        sh->file = rc ? NULL : w; /* the wrapper took the file over, even on failure */
+        if (!rc)
+            c->cached_shards++;
+    }
+    ckpt_blockcache_unref(bc); /* the wrapped files hold it from here on */
+    return rc;
+}
+
+int ckpt_cached_shards(const ckpt_checkpoint *c)
+{
+    return c->cached_shards;
 }
 
 size_t ckpt_count(const ckpt_checkpoint *c)

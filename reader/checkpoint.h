@@ -103,6 +103,28 @@ const char *ckpt_var_path(const ckpt_checkpoint *c, size_t i);
 /* The read-only descriptor of shard s (for splice-style replies), or -1 when it is missing. */
 int ckpt_shard_fd(const ckpt_checkpoint *c, int s);
 
+/* Which data shards ckpt_cache_shards puts behind a block cache. */
+enum ckpt_shard_cache {
+    CKPT_SHARD_CACHE_AUTO, /* those on a network or FUSE file system (ckpt_fd_on_network_fs) */
+    CKPT_SHARD_CACHE_ON,   /* every local V2 shard */
+    CKPT_SHARD_CACHE_OFF,  /* none */
+};
+
+/*
+ * Read c's local V2 data shards that mode selects through a block cache of cache_bytes
+ * (blockcache.h): 1 MiB aligned requests instead of the reader's own sizes, read-ahead in
+ * parallel for a reader going forward, bytes kept for re-reads. On a share each request is a
+ * round trip, and this is what makes a sequential read not wait for one per 128 KiB. A cached
+ * shard has no descriptor (ckpt_shard_fd gives -1), so call it after anything that needs one
+ * and before the first read. Remote shards are cached already and left alone. 0, or
+ * CKPT_E_NOMEM.
+ */
+int ckpt_cache_shards(ckpt_checkpoint *c, enum ckpt_shard_cache mode, uint64_t cache_bytes,
+                      ckpt_err *err);
+
+/* How many of c's shards ckpt_cache_shards put behind its cache. */
+int ckpt_cached_shards(const ckpt_checkpoint *c);
+
 /* Number of variables. */
 size_t ckpt_count(const ckpt_checkpoint *c);
 

@@ -22,6 +22,8 @@
 #define MAX_RANK 254
 /* Beyond this an index is read block by block instead of in one request. */
 #define INDEX_IN_MEMORY_MAX (1ull << 30)
+/* Block size of ckpt_cache_shards' cache: a request each, as large as NFS's usual rsize. */
+#define CKPT_SHARD_BLOCK (1u << 20)
 /* Sanity bound on the header's shard count (each shard holds an open descriptor). */
 #define MAX_SHARDS 65536
 /* More slices than this per variable are refused: the overlap check is quadratic. */
@@ -75,6 +77,7 @@ struct ckpt_checkpoint {
                                 long as c, for graph files read through ckpt_bytesrc_of */
     int num_shards;
     shard *shards;
+    int cached_shards; /* how many ckpt_cache_shards put behind a block cache */
 
     var_rec *vars;
     size_t nvars, vars_cap;

@@ -41,6 +41,14 @@ int ckpt_map_file_src(const struct ckpt_bytesrc *src, const char *path, void **m
 int ckpt_is_regular_file(const char *path);
 int ckpt_is_directory(const char *path);
 
+/*
+ * Non-zero if fd's file lives on a file system where each request is a round trip to somewhere
+ * else: NFS, SMB/CIFS, 9p, Ceph, Lustre, GPFS, GlusterFS... and FUSE (sshfs, s3fs, gcsfuse).
+ * There large requests and read-ahead matter more than a copy saved (checkpoint.h,
+ * ckpt_cache_shards).
+ */
+int ckpt_fd_on_network_fs(int fd);
+
 /* pread exactly n bytes at off: 0, -errno, or -ENODATA when the file ends first. */
 int ckpt_pread_full(int fd, void *buf, size_t n, uint64_t off);
 

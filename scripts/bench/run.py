@@ -18,7 +18,7 @@ on the shard file itself; TensorFlow's `list_variables`/`get_tensor` when it imp
 
 Every case alternates ckptfs and its baseline (the order swapped each round) for --rounds
 rounds and reports medians. Cases (--only): mount mount1m find read reread preads cold fio
-numpy stream. --quick shrinks every size for a smoke run (its numbers test no target).
+numpy stream nfs (slow storage: scripts/bench/slowfs.c, 1 ms per operation, under the mount). --quick shrinks every size for a smoke run (its numbers test no target).
 The table is Markdown, ready for docs/PERFORMANCE.md, followed by every sample and a
 description of the machine (with its load average at the start and at the end).
 """
@@ -44,7 +44,7 @@ MIB = 1 << 20
 CHUNK = MIB  # readers read 1 MiB at a time
 
 CASES = ("mount", "mount1m", "find", "read", "reread", "preads", "cold", "fio", "numpy",
-         "stream")
+         "stream", "nfs")
 SIZES = {
     "full": dict(vars=100000, scalars=1000000, big_mib=1024, mid_mib=64, stream_mib=1024,
                  rounds=5, fio_s=5),
@@ -410,6 +410,20 @@ class Bench:
                 "-Wextra", "-o", out, os.path.join(HERE, "minfuse.c"), *flags)
             self.minfuse = out
         return self.minfuse
+
+    def slowfs_bin(self):
+        """The slow-storage test bed: built beside ckptfs, else compiled here."""
+        built = os.path.join(os.path.dirname(self.ckptfs), "slowfs")
+        if os.access(built, os.X_OK):
+            return built
+        if not getattr(self, "slowfs", None):
+            out = os.path.join(self.work, "slowfs")
+            flags = run("pkg-config", "--cflags", "--libs", "fuse3", capture_output=True,
+                        text=True).stdout.split()
+            run("nice", "-n", "10", os.environ.get("CC", "cc"), "-std=c11", "-O2", "-Wall",
+                "-Wextra", "-o", out, os.path.join(HERE, "slowfs.c"), *flags, "-lpthread")
+            self.slowfs = out
+        return self.slowfs
 
     def tf(self):
         if self._tf is None:
@@ -855,12 +869,131 @@ def c_stream(b):
           "flat ±8 MiB (max−min ≤8 MiB)", yes(spread <= 8 * 1024))
 
 
+class SlowFs:
+    """scripts/bench/slowfs.c over directory src: every operation 1 ms late (delay_us), files
+    direct_io (a read is one request of its own size, up to 1 MiB, as NFS's rsize)."""
+
+    def __init__(self, b, src, delay_us=1000):
+        self.m = Mount(b.work, "slowfs")
+        self.m.proc = subprocess.Popen([b.slowfs_bin(), "--delay-us", str(delay_us), src,
+                                        self.m.mnt], stdout=subprocess.DEVNULL)
+        self.m.pid = self.m.proc.pid
+        wait_for(lambda: os.path.exists(os.path.join(self.m.mnt, ".slowfs-stats")),
+                 what="slowfs")
+        self.mnt = self.m.mnt
+
+    def stats(self):
+        """(operations in all, requests, bytes and requests under 1 MiB not reaching EOF)"""
+        ops = reqs = nbytes = small = 0
+        with open(os.path.join(self.mnt, ".slowfs-stats")) as f:
+            for line in f:
+                w = line.split()
+                if w[0] == "op":
+                    ops += int(w[2])
+                else:
+                    reqs, nbytes, small = reqs + int(w[2]), nbytes + int(w[3]), small + int(w[4])
+        return ops, reqs, nbytes, small
+
+    def measure(self, fn):
+        """fn's seconds and what it made of the storage: operations, reads, MiB, short reads."""
+        a = self.stats()
+        t0 = time.perf_counter()
+        fn()
+        t = time.perf_counter() - t0
+        d = [y - x for x, y in zip(a, self.stats())]
+        return dict(s=t, ops=d[0], reqs=d[1], mib=d[2] / MIB, small=d[3])
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.m.close()
+        return False
+
+
+def c_nfs(b):
+    """Checkpoints on a share: slowfs at 1 ms per operation holds the 100k checkpoint and the
+    64 MiB tensor. Operations per step come from slowfs's counts; the tensor's read is timed
+    against the storage's own sequential speed in 1 MiB requests."""
+    v100k, big = b.ck100k(), b.ckbig()
+    root = os.path.commonpath([v100k, big])
+    rel = lambda p: os.path.relpath(p, root)  # noqa: E731
+    shard, off, n = b.locate(big, "mid")
+    with SlowFs(b, root) as sf:
+        mnt_prefix = os.path.join(sf.mnt, rel(v100k))
+        box = {}
+
+        def do_mount():
+            box["m"] = mount_ckptfs(b, mnt_prefix)
+        steps = [("mount", sf.measure(do_mount))]
+        m = box["m"]
+        try:
+            steps.append(("ls -lR", sf.measure(lambda: run(
+                "ls", "-lR", m.mnt, stdout=subprocess.DEVNULL))))
+
+            def shapes():
+                for dp, _, files in os.walk(m.mnt):
+                    for f in files:
+                        if f.endswith(".shape"):
+                            with open(os.path.join(dp, f), "rb") as fh:
+                                fh.read()
+            steps.append(("every .shape", sf.measure(shapes)))
+
+            def xattrs():
+                for dp, _, files in os.walk(m.mnt):
+                    for f in files:
+                        if not f.endswith((".shape", ".dtype")):
+                            p = os.path.join(dp, f)
+                            for k in os.listxattr(p):
+                                os.getxattr(p, k)
+            steps.append(("xattrs of every variable", sf.measure(xattrs)))
+        finally:
+            m.close()
+        b.samples["nfs_steps"] = steps
+        for what, x in steps:
+            b.row("on slowfs (1 ms/op): %s of the %s" % (what, n_vars(b.size["vars"])),
+                  "%s; %d operations, %d reads, %.1f MiB, %d under 1 MiB" % (
+                      fmt_s(x["s"]), x["ops"], x["reqs"], x["mib"], x["small"]),
+                  "—", "", None,
+                  "index only, ≥1 MiB requests" if what == "mount" else "no operation",
+                  yes(x["small"] == 0 and x["mib"] * MIB <= os.path.getsize(
+                      v100k + ".index") + 4096) if what == "mount" else yes(x["ops"] == 0))
+
+        big_mnt = os.path.join(sf.mnt, rel(big))
+        slow_shard = os.path.join(sf.mnt, rel(shard))
+
+        def ck(*opts):
+            def go():
+                with mount_ckptfs(b, big_mnt, *opts) as mm:
+                    return sf.measure(lambda: read_file(os.path.join(mm.mnt, "mid")))
+            return go
+
+        def direct():
+            return sf.measure(lambda: run(
+                "dd", "if=" + slow_shard, "of=/dev/null", "bs=1M",
+                "iflag=skip_bytes,count_bytes", "skip=%d" % off, "count=%d" % n,
+                stderr=subprocess.DEVNULL))
+        got = b.alternate("nfs", {"ckptfs": ck(), "storage": direct,
+                                  "ckptfs_nocache": ck("shard_cache=off")})
+    c, d, o = (meds(got[k]) for k in ("ckptfs", "storage", "ckptfs_nocache"))
+    x = got["ckptfs"][0]
+    mb = n / MIB
+    b.row("on slowfs: read the %d MiB tensor" % mb,
+          "%.0f MiB/s, %d requests (%d under 1 MiB)" % (mb / c, x["reqs"], x["small"]),
+          "%.0f MiB/s" % (mb / d), "dd bs=1M on slowfs", d / c,
+          "≥0.5× throughput, ≥1 MiB requests", yes(d / c >= 0.5 and x["small"] == 0))
+    y = got["ckptfs_nocache"][0]
+    b.row("the same, -o shard_cache=off", "%.0f MiB/s, %d requests (%d under 1 MiB)" % (
+        mb / o, y["reqs"], y["small"]), "", "", d / o, "(reported)", "—")
+
+
 RUNNERS = dict(mount=c_mount, mount1m=c_mount1m, find=c_find, read=c_read, reread=c_reread,
-               preads=c_preads, cold=c_cold, fio=c_fio, numpy=c_numpy, stream=c_stream)
+               preads=c_preads, cold=c_cold, fio=c_fio, numpy=c_numpy, stream=c_stream,
+               nfs=c_nfs)
 TITLES = dict(mount="mount 100k variables", mount1m="mount 1M scalar variables",
               find="find, cold", read="first read", reread="re-read", preads="backing preads",
               cold="cold sequential read", fio="fio random 4 KiB", numpy="numpy vs TF",
-              stream="RSS while streaming")
+              stream="RSS while streaming", nfs="checkpoints on slow storage")
 
 
 # --------------------------------------------------------------------------------------------
