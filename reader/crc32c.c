@@ -61,6 +61,48 @@ uint32_t ckpt_crc32c_extend_portable(uint32_t crc, const void *data, size_t n)
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <cpuid.h>
 
+/*
+ * The crc32 instruction takes 3 cycles but a new one can start every cycle, so one dependent
+ * chain runs at a third of what the unit can do. Long inputs are therefore cut into blocks of
+ * three lanes of LANE bytes, each lane's CRC computed as its own chain in one loop, and the
+ * three joined: the register after lanes A then B is shift(crc after A) ^ crc of B from 0,
+ * where shift is "feed LANE zero bytes", a linear map on the 32-bit register, kept here as
+ * four 256-entry tables (one per byte of the register).
+ */
+#define LANE 4096
+
+static uint32_t shift_tab[4][256];
+static pthread_once_t shift_once = PTHREAD_ONCE_INIT;
+
+__attribute__((target("sse4.2"))) static uint32_t zeros_sse42(uint32_t c, size_t n)
+{
+    uint64_t r = c;
+    for (size_t i = 0; i < n; i += 8)
+        r = __builtin_ia32_crc32di(r, 0);
+    return (uint32_t)r;
+}
+
+static void build_shift(void)
+{
+    uint32_t col[32]; /* the map applied to each bit of the register */
+    for (int i = 0; i < 32; i++)
+        col[i] = zeros_sse42(1u << i, LANE);
+    for (int k = 0; k < 4; k++)
+        for (uint32_t b = 0; b < 256; b++) {
+            uint32_t v = 0;
+            for (int i = 0; i < 8; i++)
+                if (b & (1u << i))
+                    v ^= col[8 * k + i];
+            shift_tab[k][b] = v;
+        }
+}
+
+static uint32_t shift_lane(uint32_t c)
+{
+    return shift_tab[0][c & 0xff] ^ shift_tab[1][(c >> 8) & 0xff] ^
+           shift_tab[2][(c >> 16) & 0xff] ^ shift_tab[3][c >> 24];
+}
+
 __attribute__((target("sse4.2"))) static uint32_t extend_sse42(uint32_t crc, const void *data,
                                                                size_t n)
 {
@@ -69,6 +111,23 @@ __attribute__((target("sse4.2"))) static uint32_t extend_sse42(uint32_t crc, con
     while (n && ((uintptr_t)p & 7)) {
         c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
         n--;
+    }
+    if (n >= 3 * LANE)
+        pthread_once(&shift_once, build_shift);
+    while (n >= 3 * LANE) {
+        uint64_t b = 0, d = 0;
+        for (size_t i = 0; i < LANE; i += 8) {
+            uint64_t x, y, z;
+            memcpy(&x, p + i, 8);
+            memcpy(&y, p + LANE + i, 8);
+            memcpy(&z, p + 2 * LANE + i, 8);
+            c = __builtin_ia32_crc32di(c, x);
+            b = __builtin_ia32_crc32di(b, y);
+            d = __builtin_ia32_crc32di(d, z);
+        }
+        c = shift_lane(shift_lane((uint32_t)c) ^ (uint32_t)b) ^ (uint32_t)d;
+        p += 3 * LANE;
+        n -= 3 * LANE;
     }
     while (n >= 8) {
         uint64_t v;
