@@ -76,8 +76,9 @@ typedef struct ckfs_file {
     ckfs *fs;
     ckfs_view *v;
     ckfs_node node;
-    pthread_mutex_t mu;     /* guards crc */
+    pthread_mutex_t mu;     /* guards crc and ahead */
     ckpt_crc_state crc;
+    uint64_t ahead;         /* a sequential reader's bytes up to here were prefetched */
     const char *data;
     size_t len;
     int fd;                 /* rendered text to pread, or -1 */
@@ -625,6 +626,22 @@ static void read_fd(fuse_req_t req, int fd, uint64_t len, size_t size, off_t off
 }
 
 /*
+ * Keep a sequential reader's next bytes coming (f->mu held, off where the sequence goes on).
+ * With checksums on, reads come one 128 KiB request at a time; from a cold disk each would
+ * wait for its own I/O, so the bytes PREFETCH ahead are asked for in the background, once per
+ * half window. From the page cache this is one cheap call per 4 MiB.
+ */
+#define PREFETCH (8u << 20)
+static void prefetch_ahead(ckfs_file *f, uint64_t off, size_t size)
+{
+    if (f->ahead >= off + size + PREFETCH / 2)
+        return;
+    uint64_t from = f->ahead > off + size ? f->ahead : off + size;
+    ckpt_prefetch(f->v->c, f->node.idx, from, PREFETCH);
+    f->ahead = from + PREFETCH;
+}
+
+/*
  * Bytes [off, off + size) of variable f's stored bytes into buf + pre (after pre bytes the
  * caller already put there), then reply. With verify=sequential only the read that continues
  * the sequence extends the per-open checksum; others go around it. verify=open checked the
@@ -643,6 +660,7 @@ static void read_var(fuse_req_t req, ckfs *fs, ckfs_file *f, char *buf, size_t p
     } else if (size) {
         pthread_mutex_lock(&f->mu);
         if (off == f->crc.pos) {
+            prefetch_ahead(f, off, size);
             rc = ckpt_read(v->c, f->node.idx, buf + pre, size, off, &got, &f->crc, &err);
             pthread_mutex_unlock(&f->mu);
         } else {

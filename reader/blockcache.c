@@ -702,7 +702,7 @@ static void wrapped_close(ckpt_file *f)
     free(w);
 }
 
-static const ckpt_file_ops wrapped_ops = {wrapped_pread, wrapped_read_all, wrapped_close};
+static const ckpt_file_ops wrapped_ops = {wrapped_pread, wrapped_read_all, wrapped_close, NULL};
 
 int ckpt_blockcache_wrap(ckpt_blockcache *bc, ckpt_file *inner, ckpt_file **out, ckpt_err *err)
 {

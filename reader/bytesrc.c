@@ -104,6 +104,12 @@ int ckpt_file_pread(ckpt_file *f, void *buf, size_t n, uint64_t off, ckpt_err *e
     return f->ops->pread(f, buf, n, off, err);
 }
 
+void ckpt_file_advise(ckpt_file *f, uint64_t off, uint64_t len)
+{
+    if (f->ops->advise && off < f->size)
+        f->ops->advise(f, off, len < f->size - off ? len : f->size - off);
+}
+
 int ckpt_file_read_all(ckpt_file *f, ckpt_bytes *out, ckpt_err *err)
 {
     memset(out, 0, sizeof *out);

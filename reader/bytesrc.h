@@ -70,6 +70,9 @@ typedef struct ckpt_file_ops {
     int (*pread)(ckpt_file *f, void *buf, size_t n, uint64_t off, ckpt_err *err);
     int (*read_all)(ckpt_file *f, ckpt_bytes *out, ckpt_err *err);
     void (*close)(ckpt_file *f);
+    /* Optional (NULL: nothing): [off, off + len) will be read soon; start fetching it in the
+     * background if that is cheap. Never fails, never waits for the bytes. */
+    void (*advise)(ckpt_file *f, uint64_t off, uint64_t len);
 } ckpt_file_ops;
 
 /* An open file. Implementations fill every field; users only read them. */
@@ -140,6 +143,9 @@ int ckpt_file_open(const ckpt_bytesrc *src, const char *name, ckpt_file **out, c
  * than the format says), CKPT_E_IO when the read fails; the message names the file and offset.
  */
 int ckpt_file_pread(ckpt_file *f, void *buf, size_t n, uint64_t off, ckpt_err *err);
+
+/* Hint that [off, off + len) of f will be read soon (see ckpt_file_ops.advise). */
+void ckpt_file_advise(ckpt_file *f, uint64_t off, uint64_t len);
 
 /* The whole file into *out (a local source maps it); give it back with ckpt_bytes_release. */
 int ckpt_file_read_all(ckpt_file *f, ckpt_bytes *out, ckpt_err *err);

@@ -789,7 +789,7 @@ static void rh_close(ckpt_file *f)
     remote_unref(r);
 }
 
-static const ckpt_file_ops rhandle_ops = {rh_pread, rh_read_all, rh_close};
+static const ckpt_file_ops rhandle_ops = {rh_pread, rh_read_all, rh_close, NULL};
 
 static int remote_open(void *state, const char *name, ckpt_file **out, ckpt_err *err)
 {

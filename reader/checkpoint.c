@@ -430,6 +430,19 @@ int ckpt_read(ckpt_checkpoint *c, size_t i, void *buf, size_t len, uint64_t off,
     return 0;
 }
 
+void ckpt_prefetch(ckpt_checkpoint *c, size_t i, uint64_t off, uint64_t len)
+{
+    if (i >= c->nvars)
+        return;
+    const var_rec *r = &c->vars[i];
+    if ((r->flags & (CKPT_VAR_SHARD_MISSING | CKPT_VAR_PARTITIONED | REC_V1_SLICE)) ||
+        r->shard < 0 || r->shard >= c->num_shards || !c->shards[r->shard].file ||
+        off >= r->nbytes)
+        return;
+    ckpt_file_advise(c->shards[r->shard].file, r->offset + off,
+                     len < r->nbytes - off ? len : r->nbytes - off);
+}
+
 /* Read all bytes of a variable, verifying the plain checksum of fixed-size types. */
 static int read_whole(ckpt_checkpoint *c, size_t i, uint8_t **out, size_t *len, ckpt_err *err)
 {

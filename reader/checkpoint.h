@@ -150,6 +150,14 @@ int ckpt_find(const ckpt_checkpoint *c, const char *name, size_t len, size_t *id
 int ckpt_read(ckpt_checkpoint *c, size_t i, void *buf, size_t len, uint64_t off, size_t *got,
               ckpt_crc_state *st, ckpt_err *err);
 
+/*
+ * Hint that bytes [off, off + len) of variable i will be read soon: their data file starts
+ * fetching them in the background (a local file into the page cache), so that a sequential
+ * reader finds them there instead of waiting on the disk at each request. Nothing for
+ * partitioned and V1 variables, missing shards, or sources that have read-ahead of their own.
+ */
+void ckpt_prefetch(ckpt_checkpoint *c, size_t i, uint64_t off, uint64_t len);
+
 /* Read the whole of variable i into a new malloc'd buffer (*out, *len), checksum verified. */
 int ckpt_read_all(ckpt_checkpoint *c, size_t i, uint8_t **out, size_t *len, ckpt_err *err);
 

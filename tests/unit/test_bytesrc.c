@@ -192,6 +192,8 @@ END_TEST
 typedef struct counting {
     ckpt_bytesrc self;
     int opens, preads;
+    int advises;
+    uint64_t advised_off, advised_len; /* the last hint */
 } counting;
 
 static counting g_count;
@@ -215,7 +217,16 @@ static void counted_close(ckpt_file *f)
     free(f);
 }
 
-static const ckpt_file_ops counted_file_ops = {counted_pread, counted_read_all, counted_close};
+static void counted_advise(ckpt_file *f, uint64_t off, uint64_t len)
+{
+    (void)f;
+    g_count.advises++;
+    g_count.advised_off = off;
+    g_count.advised_len = len;
+}
+
+static const ckpt_file_ops counted_file_ops = {counted_pread, counted_read_all, counted_close,
+                                               counted_advise};
 
 static int counted_open(void *state, const char *name, ckpt_file **out, ckpt_err *err)
 {
@@ -244,7 +255,7 @@ START_TEST(checkpoint_reads_through_the_source)
     ck_assert_ptr_nonnull(root);
     char src[512];
     snprintf(src, sizeof src, "%s/partitioned/model.ckpt", root);
-    g_count = (counting){{&counted_ops, &g_count}, 0, 0};
+    g_count = (counting){{&counted_ops, &g_count}, 0, 0, 0, 0, 0};
     ckpt_checkpoint *c;
     ckpt_err err = {0};
     int rc = ckpt_open_src(&g_count.self, src, 0, &c, &err);
@@ -266,6 +277,47 @@ START_TEST(checkpoint_reads_through_the_source)
 }
 END_TEST
 
+/* ckpt_prefetch hints the data file about a variable's bytes: where they lie in the shard,
+ * cut at the variable's end; nothing past it, nothing for a partitioned variable. */
+START_TEST(prefetch_hints_the_variables_range)
+{
+    const char *root = getenv("CKPT_FIXTURES");
+    ck_assert_ptr_nonnull(root);
+    char src[512];
+    snprintf(src, sizeof src, "%s/partitioned/model.ckpt", root);
+    g_count = (counting){{&counted_ops, &g_count}, 0, 0, 0, 0, 0};
+    ckpt_checkpoint *c;
+    ckpt_err err = {0};
+    ck_assert_msg(ckpt_open_src(&g_count.self, src, 0, &c, &err) == 0, "%s", err.msg);
+    int plain = 0, parted = 0;
+    for (size_t i = 0; i < ckpt_count(c); i++) {
+        ckpt_var v;
+        ckpt_get(c, i, &v);
+        int before = g_count.advises;
+        if (v.flags & CKPT_VAR_PARTITIONED) {
+            ckpt_prefetch(c, i, 0, 1 << 20);
+            ck_assert_int_eq(g_count.advises, before);
+            parted++;
+        } else if (v.nbytes > 4) {
+            ckpt_prefetch(c, i, 4, UINT64_MAX / 2);
+            ck_assert_int_eq(g_count.advises, before + 1);
+            ck_assert_uint_eq(g_count.advised_off, v.offset + 4);
+            ck_assert_uint_eq(g_count.advised_len, v.nbytes - 4);
+            ckpt_prefetch(c, i, 0, 2);
+            ck_assert_uint_eq(g_count.advised_off, v.offset);
+            ck_assert_uint_eq(g_count.advised_len, 2);
+            ckpt_prefetch(c, i, v.nbytes, 10);
+            ck_assert_int_eq(g_count.advises, before + 2);
+            plain++;
+        }
+    }
+    ck_assert_int_gt(plain, 0);
+    ck_assert_int_gt(parted, 0);
+    ckpt_close(c);
+    remove_dir();
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("bytesrc");
@@ -277,6 +329,7 @@ int main(void)
     tcase_add_test(tc, identity_follows_the_file);
     tcase_add_test(tc, empty_file_and_borrowed_descriptor);
     tcase_add_test(tc, checkpoint_reads_through_the_source);
+    tcase_add_test(tc, prefetch_hints_the_variables_range);
     suite_add_tcase(s, tc);
     return ckpt_check_run(s);
 }
