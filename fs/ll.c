@@ -10,6 +10,7 @@
  */
 #include "ll.h"
 
+#include "crc32c.h"
 #include "dtype.h"
 #include "gen.h"
 #include "npy.h"
@@ -76,8 +77,9 @@ typedef struct ckfs_file {
     ckfs *fs;
     ckfs_view *v;
     ckfs_node node;
-    pthread_mutex_t mu;     /* guards crc and ahead */
-    ckpt_crc_state crc;
+    pthread_mutex_t mu;     /* guards crc, track and ahead */
+    ckpt_crc_state crc;     /* verify=sequential, partitioned variables (see read_var) */
+    ckpt_crc_track track;   /* verify=sequential, the others: reads joined in any order */
     uint64_t ahead;         /* a sequential reader's bytes up to here were prefetched */
     const char *data;
     size_t len;
@@ -481,8 +483,11 @@ static int open_var(ckfs *fs, ckfs_file *f)
         ckpt_npy_header(var.dtype, var.rank, var.dims, f->owned, f->hlen);
         return check_at_open(fs, f, &var);
     }
-    if (!ckpt_is_text_var(&var))
+    if (!ckpt_is_text_var(&var)) {
+        if (fs->opts.verify == CKFS_VERIFY_SEQUENTIAL)
+            (void)ckpt_track_init(v->c, n.idx, &f->track); /* else it stays ended */
         return check_at_open(fs, f, &var);
+    }
     ckpt_err err;
     ckpt_err_clear(&err);
     uint64_t size;
@@ -529,6 +534,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     f->v = v;
     f->node = n;
     f->fd = -1;
+    ckpt_crc_track_stop(&f->track); /* open_var starts it where it applies */
     if (!v) {
         /* A file of the name space (a folder's checkpoints.tsv): a snapshot of its text
          * now; it changes between opens, so the kernel keeps no pages and asks for every
@@ -626,15 +632,17 @@ static void read_fd(fuse_req_t req, int fd, uint64_t len, size_t size, off_t off
 }
 
 /*
- * Keep a sequential reader's next bytes coming (f->mu held, off where the sequence goes on).
- * With checksums on, reads come one 128 KiB request at a time; from a cold disk each would
- * wait for its own I/O, so the bytes PREFETCH ahead are asked for in the background, once per
- * half window. From the page cache this is one cheap call per 4 MiB.
+ * Keep a sequential reader's next bytes coming (f->mu held). Reads come 128 KiB at a time;
+ * from a cold disk each would wait for its own I/O, so the bytes PREFETCH ahead of the
+ * checksummed front are asked for in the background, once per half window. From the page
+ * cache this is one cheap call per 4 MiB. Reads far from the front (a reader that skips
+ * around) ask for nothing.
  */
 #define PREFETCH (8u << 20)
 static void prefetch_ahead(ckfs_file *f, uint64_t off, size_t size)
 {
-    if (f->ahead >= off + size + PREFETCH / 2)
+    if (ckpt_crc_track_ended(&f->track) || off > f->track.pos + 2 * PREFETCH ||
+        f->ahead >= off + size + PREFETCH / 2)
         return;
     uint64_t from = f->ahead > off + size ? f->ahead : off + size;
     ckpt_prefetch(f->v->c, f->node.idx, from, PREFETCH);
@@ -642,10 +650,36 @@ static void prefetch_ahead(ckfs_file *f, uint64_t off, size_t size)
 }
 
 /*
+ * verify=sequential: read, then add the piece's CRC (computed outside the lock) to the
+ * file's tracker, which joins pieces in whatever order the kernel's parallel read-ahead
+ * finishes them and compares the whole with the stored CRC when the last gap fills. The read
+ * that completes a damaged tensor fails; the tensor is then marked corrupt (read_var).
+ */
+static int read_tracked(ckfs_file *f, char *buf, size_t size, uint64_t off, size_t *got,
+                        ckpt_err *err)
+{
+    ckfs_view *v = f->v;
+    pthread_mutex_lock(&f->mu);
+    prefetch_ahead(f, off, size);
+    int tracking = !ckpt_crc_track_ended(&f->track);
+    pthread_mutex_unlock(&f->mu);
+    int rc = ckpt_read(v->c, f->node.idx, buf, size, off, got, NULL, err);
+    if (rc || !tracking || !*got)
+        return rc;
+    uint32_t crc = ckpt_crc32c(buf, *got);
+    pthread_mutex_lock(&f->mu);
+    enum ckpt_crc_track_result r = ckpt_crc_track_add(&f->track, off, *got, crc);
+    pthread_mutex_unlock(&f->mu);
+    return r == CKPT_TRACK_MISMATCH ? ckpt_track_mismatch(v->c, f->node.idx, &f->track, err)
+                                    : 0;
+}
+
+/*
  * Bytes [off, off + size) of variable f's stored bytes into buf + pre (after pre bytes the
- * caller already put there), then reply. With verify=sequential only the read that continues
- * the sequence extends the per-open checksum; others go around it. verify=open checked the
- * whole tensor at open and verify=off checks nothing, so neither keeps one.
+ * caller already put there), then reply. With verify=sequential reads are checked as
+ * read_tracked says, a partitioned variable's slices by ckpt_read at the first read from its
+ * start (with the per-open running state, under the lock). verify=open checked the whole
+ * tensor at open and verify=off checks nothing.
  */
 static void read_var(fuse_req_t req, ckfs *fs, ckfs_file *f, char *buf, size_t pre,
                      size_t size, uint64_t off)
@@ -655,18 +689,19 @@ static void read_var(fuse_req_t req, ckfs *fs, ckfs_file *f, char *buf, size_t p
     ckpt_err_clear(&err);
     size_t got = 0;
     int rc = 0;
-    if (size && fs->opts.verify != CKFS_VERIFY_SEQUENTIAL) {
+    ckpt_var var;
+    ckpt_get(v->c, f->node.idx, &var);
+    if (!size) {
+        /* nothing to read */
+    } else if (fs->opts.verify != CKFS_VERIFY_SEQUENTIAL) {
         rc = ckpt_read(v->c, f->node.idx, buf + pre, size, off, &got, NULL, &err);
-    } else if (size) {
+    } else if (!(var.flags & CKPT_VAR_PARTITIONED)) {
+        rc = read_tracked(f, buf + pre, size, off, &got, &err);
+    } else {
         pthread_mutex_lock(&f->mu);
-        if (off == f->crc.pos) {
-            prefetch_ahead(f, off, size);
-            rc = ckpt_read(v->c, f->node.idx, buf + pre, size, off, &got, &f->crc, &err);
-            pthread_mutex_unlock(&f->mu);
-        } else {
-            pthread_mutex_unlock(&f->mu);
-            rc = ckpt_read(v->c, f->node.idx, buf + pre, size, off, &got, NULL, &err);
-        }
+        rc = ckpt_read(v->c, f->node.idx, buf + pre, size, off, &got,
+                       off == f->crc.pos ? &f->crc : NULL, &err);
+        pthread_mutex_unlock(&f->mu);
     }
     if (rc) {
         if (rc == CKPT_E_CORRUPT)
@@ -911,15 +946,8 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
     }
     if (conn->capable & FUSE_CAP_EXPORT_SUPPORT)
         conn->want |= FUSE_CAP_EXPORT_SUPPORT;
-    /*
-     * Synchronous reads: the kernel then sends a sequential reader's requests one after the
-     * other, in order, so the per-open running CRC sees every byte and a whole read of a
-     * tensor is verified. With async reads, readahead requests overtake each other on the
-     * worker threads and the checksum of most large files would never complete. Without a
-     * running checksum (verify=open or off) the kernel may read ahead in parallel.
-     */
-    if (!fs->opts.splice && fs->opts.verify == CKFS_VERIFY_SEQUENTIAL)
-        conn->want &= ~FUSE_CAP_ASYNC_READ;
+    /* Asynchronous reads stay on (the kernel reads ahead in parallel): verify=sequential joins
+     * the checksums of reads in whatever order they finish (read_tracked). */
     if (fs->opts.splice)
         conn->want |= (FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE) & conn->capable;
     /* A folder starts following its directory: from here on the kernel can be told. */

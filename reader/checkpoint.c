@@ -430,6 +430,30 @@ int ckpt_read(ckpt_checkpoint *c, size_t i, void *buf, size_t len, uint64_t off,
     return 0;
 }
 
+int ckpt_track_init(const ckpt_checkpoint *c, size_t i, ckpt_crc_track *t)
+{
+    ckpt_crc_track_init(t, 0, 0);
+    ckpt_crc_track_stop(t);
+    if (i >= c->nvars)
+        return CKPT_E_UNSUPPORTED;
+    const var_rec *r = &c->vars[i];
+    if (!(r->flags & CKPT_VAR_HAS_CRC) || (r->flags & CKPT_VAR_PARTITIONED) ||
+        r->dtype == CKPT_DT_STRING || r->dtype == CKPT_DT_VARIANT)
+        return CKPT_E_UNSUPPORTED;
+    ckpt_crc_track_init(t, r->nbytes, r->crc);
+    return 0;
+}
+
+int ckpt_track_mismatch(const ckpt_checkpoint *c, size_t i, const ckpt_crc_track *t,
+                        ckpt_err *err)
+{
+    const var_rec *r = &c->vars[i];
+    return ckpt_err_set(err, CKPT_E_CORRUPT,
+                        "%s: variable \"%s\": checksum does not match (stored %08x, computed on "
+                        "the bytes read %08x)",
+                        var_path(c, r), c->names + r->name_off, t->want, t->crc);
+}
+
 void ckpt_prefetch(ckpt_checkpoint *c, size_t i, uint64_t off, uint64_t len)
 {
     if (i >= c->nvars)

@@ -19,6 +19,7 @@
 #define CKPT_CHECKPOINT_H
 
 #include "bytesrc.h"
+#include "crc_track.h"
 #include "err.h"
 #include "tstring.h"
 
@@ -149,6 +150,19 @@ int ckpt_find(const ckpt_checkpoint *c, const char *name, size_t len, size_t *id
  */
 int ckpt_read(ckpt_checkpoint *c, size_t i, void *buf, size_t len, uint64_t off, size_t *got,
               ckpt_crc_state *st, ckpt_err *err);
+
+/*
+ * Start t for checking variable i's bytes read in pieces in any order (crc_track.h): 0, or
+ * CKPT_E_UNSUPPORTED when they cannot be checked that way: no stored CRC (V1), string and
+ * variant tensors (their CRC covers a decoding: ckpt_read_all), partitioned variables (each
+ * slice has its own: ckpt_read checks them at the first read from offset 0).
+ */
+int ckpt_track_init(const ckpt_checkpoint *c, size_t i, ckpt_crc_track *t);
+
+/* CKPT_E_CORRUPT, with a message naming variable i and its data file, for a whole read whose
+ * CRC t found different from the stored one. */
+int ckpt_track_mismatch(const ckpt_checkpoint *c, size_t i, const ckpt_crc_track *t,
+                        ckpt_err *err);
 
 /*
  * Hint that bytes [off, off + len) of variable i will be read soon: their data file starts

@@ -29,6 +29,43 @@ static void build_tables(void)
             table[t][i] = (table[t - 1][i] >> 8) ^ table[0][table[t - 1][i] & 0xff];
 }
 
+/*
+ * Joining CRCs is arithmetic on polynomials over GF(2) modulo the CRC's polynomial, in the
+ * reflected bit order the CRC uses (bit 31 is x^0). CRC(A||B) = CRC(A) * x^(8 len(B)) + CRC(B),
+ * the pre- and post-inversion cancelling out; x^(8n) is a product of the powers x^(2^k) for
+ * the bits of 8n, kept in pow2 (pow2[k] = x^(2^k)).
+ */
+static uint32_t pow2[67];
+static pthread_once_t pow2_once = PTHREAD_ONCE_INIT;
+
+static uint32_t mul_mod(uint32_t a, uint32_t b)
+{
+    uint32_t p = 0;
+    for (uint32_t m = 1u << 31; m; m >>= 1) {
+        if (a & m)
+            p ^= b;
+        b = (b >> 1) ^ (POLY & (0u - (b & 1))); /* b *= x */
+    }
+    return p;
+}
+
+static void build_pow2(void)
+{
+    pow2[0] = 1u << 30; /* x^1 */
+    for (int k = 1; k < 67; k++)
+        pow2[k] = mul_mod(pow2[k - 1], pow2[k - 1]);
+}
+
+uint32_t ckpt_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
+{
+    pthread_once(&pow2_once, build_pow2);
+    uint32_t x = 1u << 31; /* x^0 */
+    for (int k = 3; len_b; len_b >>= 1, k++) /* bit j of len_b is x^(2^(j+3)) */
+        if (len_b & 1)
+            x = mul_mod(x, pow2[k]);
+    return mul_mod(x, crc_a) ^ crc_b;
+}
+
 uint32_t ckpt_crc32c_extend_portable(uint32_t crc, const void *data, size_t n)
 {
     pthread_once(&table_once, build_tables);

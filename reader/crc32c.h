@@ -20,6 +20,12 @@ static inline uint32_t ckpt_crc32c(const void *data, size_t n)
     return ckpt_crc32c_extend(0, data, n);
 }
 
+/*
+ * CRC of A||B from crc_a = CRC of A, crc_b = CRC of B and B's length, without B's bytes: what
+ * lets pieces of a file checksummed in any order be joined into the whole file's CRC.
+ */
+uint32_t ckpt_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b);
+
 /* The portable implementation, exposed so tests can compare it with the accelerated one. */
 uint32_t ckpt_crc32c_extend_portable(uint32_t crc, const void *data, size_t n);
 

@@ -122,6 +122,38 @@ START_TEST(accelerated_equals_portable)
 }
 END_TEST
 
+/* Joining the CRCs of two pieces gives the CRC of both, whatever the lengths (zero, odd,
+ * powers of two and not, large), checked against the table-driven CRC of the whole. */
+START_TEST(combine_joins_pieces)
+{
+    enum { N = 300000 };
+    uint8_t *d = malloc(N);
+    srand(7);
+    for (int i = 0; i < N; i++)
+        d[i] = (uint8_t)rand();
+    static const size_t cuts[] = {0, 1, 7, 8, 4096, 12288, 131072, 131073, 299999, 300000};
+    static const size_t ends[] = {0, 1, 9, 65536, 131072, 200001, 300000};
+    for (size_t a = 0; a < sizeof cuts / sizeof cuts[0]; a++)
+        for (size_t b = 0; b < sizeof ends / sizeof ends[0]; b++) {
+            size_t cut = cuts[a], end = ends[b];
+            if (end < cut)
+                continue;
+            uint32_t whole = ckpt_crc32c_extend_portable(0, d, end);
+            uint32_t ca = ckpt_crc32c_extend_portable(0, d, cut);
+            uint32_t cb = ckpt_crc32c_extend_portable(0, d + cut, end - cut);
+            ck_assert_uint_eq(ckpt_crc32c_combine(ca, cb, end - cut), whole);
+        }
+    /* three pieces joined left to right, as the daemon joins reads */
+    uint32_t c = ckpt_crc32c_combine(ckpt_crc32c(d, 1000), ckpt_crc32c(d + 1000, 5000), 5000);
+    c = ckpt_crc32c_combine(c, ckpt_crc32c(d + 6000, 94000), 94000);
+    ck_assert_uint_eq(c, ckpt_crc32c_extend_portable(0, d, 100000));
+    /* the check value of "123456789" from two halves */
+    ck_assert_uint_eq(ckpt_crc32c_combine(ckpt_crc32c("1234", 4), ckpt_crc32c("56789", 5), 5),
+                      0xE3069283u);
+    free(d);
+}
+END_TEST
+
 START_TEST(exact_length_buffers)
 {
     /* heap buffers of exactly len bytes: ASan catches any over-read by a wide loop */
@@ -145,6 +177,7 @@ int main(void)
     tcase_add_test(tc, extend_equals_whole);
     tcase_add_test(tc, accelerated_equals_portable);
     tcase_add_test(tc, exact_length_buffers);
+    tcase_add_test(tc, combine_joins_pieces);
     suite_add_tcase(s, tc);
     return ckpt_check_run(s);
 }
