@@ -49,8 +49,9 @@ static void usage(FILE *f)
             "  -s   single-threaded\n"
             "options (-o): uid=N gid=N umask=OOO allow_other allow_root npy timeout=SECONDS\n"
             "              max_threads=N read=buf|splice verify=sequential|open|off\n"
-            "              nosuid nodev noexec noatime\n"
-            "              cache_size=64M cache_dir=DIR net_timeout=30 (URL sources)\n"
+            "              nosuid nodev noexec noatime shard_cache=auto|on|off\n"
+            "              cache_size=64M (URL sources, cached shards)\n"
+            "              cache_dir=DIR net_timeout=30 (URL sources)\n"
             "              force (accepted, does nothing: missing shards never refuse a mount)\n"
             "The mount is always read-only. A daemon (no -f) logs to syslog. See\n"
             "mount.ckptfs(8).\n");
