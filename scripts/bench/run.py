@@ -557,6 +557,10 @@ def c_find(b):
         with mounter() as m:
             out = run("find", m.mnt, capture_output=True).stdout
             counts[name] = out.count(b"\n")
+            if name == "kernel":
+                dirs = run("find", m.mnt, "-type", "d", capture_output=True).stdout.count(b"\n")
+            else:
+                rtt = fuse_round_trip(m.mnt)
     if counts["ckptfs"] != counts["kernel"]:
         raise RuntimeError("the trees differ: %s" % counts)
     got = b.alternate("find", {
@@ -568,9 +572,30 @@ def c_find(b):
         n_vars(b.size["vars"]), counts["ckptfs"])
     b.row(what, fmt_s(ck), fmt_s(kn), "kernel squashfs", ck / kn, "≤1.5×", yes(ck / kn <= 1.5))
     b.row("the same `find`", fmt_s(ck), fmt_s(sf), "squashfuse_ll", ck / sf, "(reported)", "—")
+    # A fresh mount's find costs at least two requests per directory (READDIRPLUS, then the
+    # empty one that says the end; OPENDIR and RELEASEDIR are turned off): what any FUSE
+    # daemon pays, at the round trip measured here.
+    floor = 2 * dirs * rtt
+    b.row("the least any FUSE daemon pays: 2 requests × %d directories × %.1f µs round trip"
+          % (dirs, rtt * 1e6), fmt_s(floor), fmt_s(kn), "kernel squashfs", floor / kn,
+          "(reported)", "—")
     h1, h2 = (med([x["hwm"] for x in got[k]]) for k in ("ckptfs", "squashfuse_ll"))
     b.row("daemon peak RSS after that `find`", fmt_mib(h1), fmt_mib(h2), "squashfuse_ll",
           h1 / h2, "(reported)", "—")
+
+
+def fuse_round_trip(mnt, n=20000):
+    """Seconds per FUSE request on this machine: listxattr of a file, which the kernel never
+    caches, so each call is one request to the daemon and its answer (median of 3 runs)."""
+    path = next(os.path.join(dp, f) for dp, _, fs in os.walk(mnt) for f in fs
+                if not f.endswith((".shape", ".dtype")))
+    runs = []
+    for _ in range(3):
+        t = time.perf_counter()
+        for _ in range(n):
+            os.listxattr(path)
+        runs.append((time.perf_counter() - t) / n)
+    return med(runs)
 
 
 def big_tensor(b, name="big"):
@@ -717,6 +742,8 @@ def c_preads(b):
             if ra:
                 set_readahead(m.mnt, ra)
             got["minfuse_ra%s" % ra] = traced_preads(b, m, os.path.join(m.mnt, "data"), shard)
+    with mount_ckptfs(b, prefix, "shard_cache=on") as m:
+        got["ckptfs_cache"] = traced_preads(b, m, os.path.join(m.mnt, "mid"), shard)
     b.samples["preads"] = got
     if not got["ckptfs_raNone"]:
         raise RuntimeError("no pread of the shard seen in the daemon")
@@ -733,6 +760,8 @@ def c_preads(b):
     ck = got["ckptfs_raNone"]
     b.row("backing preads while a %d MiB tensor is read (strace)" % (n // MIB), desc(ck),
           desc(got["minfuse_raNone"]), "minfuse", None, "≥1 MiB each", yes(ok(ck)))
+    b.row("the same, ckptfs -o shard_cache=on (what a share gets by default)",
+          desc(got["ckptfs_cache"]), "", "", None, "≥1 MiB each", yes(ok(got["ckptfs_cache"])))
     if "ckptfs_ra1024" in got:
         b.row("the same, both mounts' read_ahead_kb=1024", desc(got["ckptfs_ra1024"]),
               desc(got["minfuse_ra1024"]), "minfuse", None, "(reported)", "—")
