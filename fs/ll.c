@@ -481,6 +481,8 @@ static int open_var(ckfs *fs, ckfs_file *f)
         if (!f->owned)
             return f->hlen ? -ENOMEM : -EIO;
         ckpt_npy_header(var.dtype, var.rank, var.dims, f->owned, f->hlen);
+        if (fs->opts.verify == CKFS_VERIFY_SEQUENTIAL)
+            (void)ckpt_track_init(v->c, n.idx, &f->track); /* else it stays ended */
         return check_at_open(fs, f, &var);
     }
     if (!ckpt_is_text_var(&var)) {

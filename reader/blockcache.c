@@ -351,7 +351,7 @@ static int load_run(ckpt_bcfile *f, uint64_t first, unsigned count, ckpt_err *er
     size_t n = (size_t)count * bc->bs;
     /* Page aligned: a direct-I/O file (NFS, FUSE) then takes each 1 MiB as one request,
      * not as one short by the buffer's offset into its first page and a crumb. */
-    uint8_t *buf = aligned_alloc(4096, n);
+    uint8_t *buf = aligned_alloc(4096, (n + 4095) & ~(size_t)4095);
     int rc = 0;
     size_t got = 0;
     pthread_mutex_lock(&bc->mu);

@@ -293,7 +293,7 @@ static int load_index(ckpt_checkpoint *c, const char *path, ckpt_err *err)
         /* One request for the whole index: the cheap way on NFS or an object store. Page
          * aligned, so that a direct-I/O file (NFS, FUSE) is read in whole 1 MiB requests,
          * not in ones short by the buffer's offset into its first page. */
-        mem = aligned_alloc(4096, ((size_t)f->size + 4095) & ~(size_t)4095);
+        mem = aligned_alloc(4096, ((size_t)(f->size ? f->size : 1) + 4095) & ~(size_t)4095);
         if (!mem)
             rc = ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory reading the index", path);
         else if ((rc = ckpt_file_pread(f, mem, (size_t)f->size, 0, err)) == 0)

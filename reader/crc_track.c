@@ -53,8 +53,9 @@ static int insert(ckpt_crc_track *t, uint64_t off, uint64_t len, uint32_t crc)
         k++;
     if (k < t->n && t->piece[k].off == off && t->piece[k].len == len && t->piece[k].crc == crc)
         return 0; /* the same piece again */
-    if (t->n == CKPT_CRC_TRACK_PIECES || (k > 0 && t->piece[k - 1].off + t->piece[k - 1].len > off) ||
-        (k < t->n && off + len > t->piece[k].off))
+    int overlaps = (k > 0 && t->piece[k - 1].off + t->piece[k - 1].len > off) ||
+                   (k < t->n && off + len > t->piece[k].off);
+    if (overlaps || t->n == CKPT_CRC_TRACK_PIECES)
         return -1;
     memmove(t->piece + k + 1, t->piece + k, (t->n - k) * sizeof t->piece[0]);
     t->piece[k].off = off;

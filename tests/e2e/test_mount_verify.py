@@ -211,6 +211,14 @@ def case_sequential(src, t):
             log = m.text_log()
             check("'big_bad'" in log and "big_good" not in log,
                   "verify=sequential: the log names big_bad only: %r" % log[-500:])
+    # The same through NAME.npy (header, then the tensor's bytes at an offset of their own).
+    with FgMount(src, ["-o", "npy"], what="verify=sequential npy") as m:
+        e = errno_of(lambda: read_chunks(os.path.join(m.mnt, "big_bad.npy"), 1 << 20))
+        check(e == errno.EIO, "verify=sequential: a whole read of big_bad.npy gave %s, want EIO"
+              % (e and errno.errorcode[e]))
+        got = read_chunks(os.path.join(m.mnt, "big_good.npy"), 1 << 20)
+        check(got.endswith(t.bytes[b"big_good"]) and got.startswith(b"\x93NUMPY"),
+              "verify=sequential: big_good.npy reads whole")
 
 
 def case_off(src, t):
