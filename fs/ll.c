@@ -15,6 +15,7 @@
 #include "gen.h"
 #include "npy.h"
 #include "render.h"
+#include "stream.h"
 #include "shape.h"
 
 #include <errno.h>
@@ -81,6 +82,7 @@ typedef struct ckfs_file {
     ckpt_crc_state crc;     /* verify=sequential, partitioned variables (see read_var) */
     ckpt_crc_track track;   /* verify=sequential, the others: reads joined in any order */
     uint64_t ahead;         /* a sequential reader's bytes up to here were prefetched */
+    ckfs_stream *stream;    /* a big variable's sequential reads, 1 MiB from the shard */
     const char *data;
     size_t len;
     int fd;                 /* rendered text to pread, or -1 */
@@ -409,6 +411,10 @@ static void file_free(ckfs_file *f)
         ckfs_view_text_release(f->v, f->node.idx);
     }
     atomic_fetch_sub(&f->fs->open_files, 1);
+    if (f->stream) {
+        ckfs_stream_free(f->stream);
+        atomic_fetch_sub(&f->fs->streams, 1);
+    }
     pthread_mutex_destroy(&f->mu);
     free(f->owned);
     target t = {f->v, f->node};
@@ -457,6 +463,26 @@ static int check_at_open(ckfs *fs, ckfs_file *f, const ckpt_var *var)
     return r == CKPT_E_NOMEM ? -ENOMEM : -EIO;
 }
 
+/* At most this many open files stream (ll.h, streams). */
+#define CKFS_STREAMS_MAX 32
+
+/*
+ * Give a data file whose reads come straight from a local shard a stream (stream.h), so a
+ * sequential reader's backing reads are 1 MiB. Not for small variables (one or two requests),
+ * read=splice (the kernel moves the bytes), a cached or remote shard (1 MiB already), or
+ * partitioned and V1 variables (assembled, decoded); nor beyond CKFS_STREAMS_MAX open files.
+ */
+static void start_stream(ckfs *fs, ckfs_file *f, const ckpt_var *var)
+{
+    if (fs->opts.splice || var->nbytes <= 2ull * CKFS_STREAM_CHUNK ||
+        (var->flags & (CKPT_VAR_SHARD_MISSING | CKPT_VAR_PARTITIONED)) ||
+        ckpt_shard_fd(f->v->c, var->shard) < 0)
+        return;
+    if (atomic_fetch_add(&fs->streams, 1) >= CKFS_STREAMS_MAX ||
+        !(f->stream = ckfs_stream_new(f->v->c, f->node.idx, var->nbytes)))
+        atomic_fetch_sub(&fs->streams, 1);
+}
+
 /* The content of a file of variable f->node: a sidecar's text, an .npy header, a text-shown
  * tensor's text (held), or nothing (its bytes are read from the shard). 0 or -errno. */
 static int open_var(ckfs *fs, ckfs_file *f)
@@ -483,11 +509,13 @@ static int open_var(ckfs *fs, ckfs_file *f)
         ckpt_npy_header(var.dtype, var.rank, var.dims, f->owned, f->hlen);
         if (fs->opts.verify == CKFS_VERIFY_SEQUENTIAL)
             (void)ckpt_track_init(v->c, n.idx, &f->track); /* else it stays ended */
+        start_stream(fs, f, &var);
         return check_at_open(fs, f, &var);
     }
     if (!ckpt_is_text_var(&var)) {
         if (fs->opts.verify == CKFS_VERIFY_SEQUENTIAL)
             (void)ckpt_track_init(v->c, n.idx, &f->track); /* else it stays ended */
+        start_stream(fs, f, &var);
         return check_at_open(fs, f, &var);
     }
     ckpt_err err;
@@ -651,29 +679,69 @@ static void prefetch_ahead(ckfs_file *f, uint64_t off, size_t size)
     f->ahead = from + PREFETCH;
 }
 
+static void prefetch(ckfs_file *f, uint64_t off, size_t size)
+{
+    pthread_mutex_lock(&f->mu);
+    prefetch_ahead(f, off, size);
+    pthread_mutex_unlock(&f->mu);
+}
+
 /*
  * verify=sequential: read, then add the piece's CRC (computed outside the lock) to the
  * file's tracker, which joins pieces in whatever order the kernel's parallel read-ahead
  * finishes them and compares the whole with the stored CRC when the last gap fills. The read
  * that completes a damaged tensor fails; the tensor is then marked corrupt (read_var).
  */
+static int track_piece(ckfs_file *f, const void *data, size_t n, uint64_t off, ckpt_err *err)
+{
+    pthread_mutex_lock(&f->mu);
+    int tracking = !ckpt_crc_track_ended(&f->track);
+    pthread_mutex_unlock(&f->mu);
+    if (!tracking || !n)
+        return 0;
+    uint32_t crc = ckpt_crc32c(data, n);
+    pthread_mutex_lock(&f->mu);
+    enum ckpt_crc_track_result r = ckpt_crc_track_add(&f->track, off, n, crc);
+    pthread_mutex_unlock(&f->mu);
+    return r == CKPT_TRACK_MISMATCH ? ckpt_track_mismatch(f->v->c, f->node.idx, &f->track, err)
+                                    : 0;
+}
+
 static int read_tracked(ckfs_file *f, char *buf, size_t size, uint64_t off, size_t *got,
                         ckpt_err *err)
 {
-    ckfs_view *v = f->v;
-    pthread_mutex_lock(&f->mu);
-    prefetch_ahead(f, off, size);
-    int tracking = !ckpt_crc_track_ended(&f->track);
-    pthread_mutex_unlock(&f->mu);
-    int rc = ckpt_read(v->c, f->node.idx, buf, size, off, got, NULL, err);
-    if (rc || !tracking || !*got)
-        return rc;
-    uint32_t crc = ckpt_crc32c(buf, *got);
-    pthread_mutex_lock(&f->mu);
-    enum ckpt_crc_track_result r = ckpt_crc_track_add(&f->track, off, *got, crc);
-    pthread_mutex_unlock(&f->mu);
-    return r == CKPT_TRACK_MISMATCH ? ckpt_track_mismatch(v->c, f->node.idx, &f->track, err)
-                                    : 0;
+    int rc = ckpt_read(f->v->c, f->node.idx, buf, size, off, got, NULL, err);
+    return rc ? rc : track_piece(f, buf, *got, off, err);
+}
+
+/*
+ * A read the file's stream serves (stream.h): checked as read_tracked does, answered from the
+ * stream's buffer. 1 when answered (or failed: the reply is sent), 0 when the read is not the
+ * stream's (read it directly).
+ */
+static int read_streamed(fuse_req_t req, ckfs *fs, ckfs_file *f, size_t size, uint64_t off)
+{
+    ckpt_err err;
+    ckpt_err_clear(&err);
+    const uint8_t *data;
+    int slot;
+    int r = ckfs_stream_get(f->stream, off, size, &data, &slot, &err);
+    if (r == 0)
+        return 0;
+    int rc = r < 0 ? (err.code ? err.code : CKPT_E_IO) : 0;
+    if (r > 0 && fs->opts.verify == CKFS_VERIFY_SEQUENTIAL)
+        rc = track_piece(f, data, size, off, &err);
+    if (r > 0 && rc == 0)
+        fuse_reply_buf(req, (const char *)data, size);
+    if (r > 0)
+        ckfs_stream_release(f->stream, slot);
+    if (rc) {
+        if (rc == CKPT_E_CORRUPT)
+            atomic_store_explicit(&f->v->corrupt[f->node.idx], 1, memory_order_relaxed);
+        log_var_error(fs, f->v, f->node.idx, "read", &err);
+        fuse_reply_err(req, rc == CKPT_E_NOMEM ? ENOMEM : EIO);
+    }
+    return 1;
 }
 
 /*
@@ -698,6 +766,7 @@ static void read_var(fuse_req_t req, ckfs *fs, ckfs_file *f, char *buf, size_t p
     } else if (fs->opts.verify != CKFS_VERIFY_SEQUENTIAL) {
         rc = ckpt_read(v->c, f->node.idx, buf + pre, size, off, &got, NULL, &err);
     } else if (!(var.flags & CKPT_VAR_PARTITIONED)) {
+        prefetch(f, off, size);
         rc = read_tracked(f, buf + pre, size, off, &got, &err);
     } else {
         pthread_mutex_lock(&f->mu);
@@ -751,6 +820,12 @@ static void do_read(fuse_req_t req, ckfs_file *f, size_t size, off_t off)
     if (sfd >= 0) {
         read_splice(req, fs, v, f->node.idx, &var, sfd, size, doff);
         return;
+    }
+    if (f->stream && pre == 0) {
+        if (fs->opts.verify == CKFS_VERIFY_SEQUENTIAL)
+            prefetch(f, doff, size);
+        if (read_streamed(req, fs, f, size, doff))
+            return;
     }
     char *buf = malloc(size ? size : 1);
     if (!buf) {

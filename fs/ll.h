@@ -43,6 +43,9 @@ typedef struct ckfs {
      * many files are open; a mount is idle when none is open and no request came lately. */
     _Atomic long long last_request;
     _Atomic long open_files;
+    /* Open files that read through a stream (stream.h), each up to 2 MiB of buffers: at most
+     * CKFS_STREAMS_MAX at a time, the others read directly. */
+    _Atomic int streams;
 
     /* Rendered graph texts no open file reads, oldest first: beyond CKFS_IDLE_MAX the oldest
      * one's descriptor is closed (a folder would otherwise keep one per graph file ever read

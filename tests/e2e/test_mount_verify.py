@@ -211,6 +211,38 @@ def case_sequential(src, t):
             log = m.text_log()
             check("'big_bad'" in log and "big_good" not in log,
                   "verify=sequential: the log names big_bad only: %r" % log[-500:])
+    # Readers that share one open file (its stream of 1 MiB buffers, fs/stream.h): four
+    # threads preading 128 KiB pieces that go forward out of order, then jumps back and ahead.
+    with FgMount(src, [], what="verify=sequential shared") as m:
+        want = t.bytes[b"big_good"]
+        fd = os.open(os.path.join(m.mnt, "big_good"), os.O_RDONLY)
+        try:
+            piece = 128 << 10
+            offs = list(range(0, len(want), piece))
+            rng = random.Random(3)
+            for k in range(0, len(offs), 16):  # shuffle within windows of 2 MiB
+                w = offs[k:k + 16]
+                rng.shuffle(w)
+                offs[k:k + 16] = w
+            got, lock = {}, threading.Lock()
+
+            def worker(mine):
+                for o in mine:
+                    b = os.pread(fd, piece, o)
+                    with lock:
+                        got[o] = b
+            ths = [threading.Thread(target=worker, args=(offs[j::4],)) for j in range(4)]
+            for th in ths:
+                th.start()
+            for th in ths:
+                th.join()
+            check(all(got[o] == want[o:o + piece] for o in offs),
+                  "four threads sharing big_good's file read its bytes")
+            for o, n in ((3 << 20, 4096), (100, 5000), (20 << 20, 1 << 20), ((1 << 20) - 7, 300)):
+                check(os.pread(fd, n, o) == want[o:o + n], "a pread of %d at %d after them" % (n, o))
+        finally:
+            os.close(fd)
+        check("big_good" not in m.text_log(), "nothing logged for big_good")
     # The same through NAME.npy (header, then the tensor's bytes at an offset of their own).
     with FgMount(src, ["-o", "npy"], what="verify=sequential npy") as m:
         e = errno_of(lambda: read_chunks(os.path.join(m.mnt, "big_bad.npy"), 1 << 20))
