@@ -735,6 +735,8 @@ static int read_streamed(fuse_req_t req, ckfs *fs, ckfs_file *f, size_t size, ui
         fuse_reply_buf(req, (const char *)data, size);
     if (r > 0)
         ckfs_stream_release(f->stream, slot);
+    if (r > 0 && rc == 0)
+        ckfs_stream_ahead(f->stream); /* the reply is sent: read on while the kernel copies */
     if (rc) {
         if (rc == CKPT_E_CORRUPT)
             atomic_store_explicit(&f->v->corrupt[f->node.idx], 1, memory_order_relaxed);

@@ -45,4 +45,11 @@ int ckfs_stream_get(ckfs_stream *s, uint64_t off, size_t size, const uint8_t **d
 /* Done with the bytes ckfs_stream_get gave. */
 void ckfs_stream_release(ckfs_stream *s, int slot);
 
+/*
+ * Read the next 1 MiB into the other buffer now, if a reader has reached the buffer at the
+ * stream's front and the other one is free: called by a thread that has just answered its
+ * request, so the kernel's next requests find their bytes waiting instead of waiting for them.
+ */
+void ckfs_stream_ahead(ckfs_stream *s);
+
 #endif
