@@ -18,6 +18,7 @@ typedef struct buffer {
     int valid;      /* off and len describe what mem holds (or will, while loading) */
     int loading;    /* one thread is reading it; others wait on cv */
     unsigned users; /* readers copying out of it */
+    size_t served;  /* bytes answered from it since it was loaded */
 } buffer;
 
 struct ckfs_stream {
@@ -127,6 +128,7 @@ int ckfs_stream_get(ckfs_stream *s, uint64_t off, size_t size, const uint8_t **d
             if (s->b[k].off + s->b[k].len == s->front)
                 s->ahead_wanted = 1;
             s->b[k].users++;
+            s->b[k].served += size;
             *data = s->b[k].mem + (off - s->b[k].off);
             *slot = k;
             pthread_mutex_unlock(&s->mu);
@@ -155,6 +157,7 @@ int ckfs_stream_get(ckfs_stream *s, uint64_t off, size_t size, const uint8_t **d
         b->off = start;
         b->len = left < CKFS_STREAM_CHUNK ? (size_t)left : CKFS_STREAM_CHUNK;
         b->valid = b->loading = 1;
+        b->served = 0;
         s->front = start + b->len;
         pthread_mutex_unlock(&s->mu);
         int rc = load(s, k, b->off, b->len, err);
@@ -184,8 +187,11 @@ void ckfs_stream_ahead(ckfs_stream *s)
 {
     pthread_mutex_lock(&s->mu);
     int k = s->ahead_wanted && s->front < s->nbytes ? free_buffer(s) : -1;
-    /* Never the buffer at the front, which the reader is still going through. */
-    if (k >= 0 && s->b[k].valid && s->b[k].off + s->b[k].len == s->front)
+    /* Never the buffer at the front, which the reader is still going through, nor one whose
+     * bytes have not all been asked for yet: the kernel's requests finish out of order, and a
+     * late one would find its bytes gone and read them alone. */
+    if (k >= 0 && s->b[k].valid &&
+        (s->b[k].off + s->b[k].len == s->front || s->b[k].served < s->b[k].len))
         k = -1;
     if (k < 0) {
         pthread_mutex_unlock(&s->mu);
@@ -197,6 +203,7 @@ void ckfs_stream_ahead(ckfs_stream *s)
     b->off = start;
     b->len = left < CKFS_STREAM_CHUNK ? (size_t)left : CKFS_STREAM_CHUNK;
     b->valid = b->loading = 1;
+    b->served = 0;
     s->front = start + b->len;
     pthread_mutex_unlock(&s->mu);
     ckpt_err err;
