@@ -93,26 +93,45 @@ static int free_buffer(const ckfs_stream *s)
     return pick;
 }
 
-/* Read buffer k's bytes [start, start + len) (s->mu not held); 0 or -1 with err. */
-static int load(ckfs_stream *s, int k, uint64_t start, size_t len, ckpt_err *err)
+/*
+ * Make buffer k hold the variable's bytes from start (up to CKFS_STREAM_CHUNK of them) and move
+ * the front past them: called and returning with s->mu held, which it drops while reading.
+ * Waiters are woken either way. 0, or -1 with err (the buffer is then empty again and the
+ * front back at start, so a later read tries again).
+ */
+static int fill(ckfs_stream *s, int k, uint64_t start, ckpt_err *err)
 {
     buffer *b = &s->b[k];
+    uint64_t left = s->nbytes - start;
+    b->off = start;
+    b->len = left < CKFS_STREAM_CHUNK ? (size_t)left : CKFS_STREAM_CHUNK;
+    b->valid = b->loading = 1;
+    b->served = 0;
+    s->front = start + b->len;
+    pthread_mutex_unlock(&s->mu);
+    int rc = 0;
     /* Mapped on their own, not from malloc: a file's buffers then leave with it, where the
      * heap of whichever worker thread allocated them would keep them (a 4 GiB stream through
      * four files grew the daemon by 8.6 MiB that way). */
     if (!b->mem) {
         void *m = mmap(NULL, CKFS_STREAM_CHUNK, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED) {
-            ckpt_err_set(err, CKPT_E_NOMEM, "out of memory for a read buffer");
-            return -1;
-        }
-        b->mem = m;
+        if (m == MAP_FAILED)
+            rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory for a read buffer");
+        else
+            b->mem = m;
     }
     size_t got = 0;
-    int rc = ckpt_read(s->c, s->idx, b->mem, len, start, &got, NULL, err);
-    if (rc == 0 && got != len)
+    if (rc == 0 && (rc = ckpt_read(s->c, s->idx, b->mem, b->len, start, &got, NULL, err)) == 0 &&
+        got != b->len)
         rc = ckpt_err_set(err, CKPT_E_CORRUPT, "variable ends early");
+    pthread_mutex_lock(&s->mu);
+    b->loading = 0;
+    if (rc) {
+        b->valid = 0;
+        s->front = start;
+    }
+    pthread_cond_broadcast(&s->cv);
     return rc ? -1 : 0;
 }
 
@@ -152,26 +171,11 @@ int ckfs_stream_get(ckfs_stream *s, uint64_t off, size_t size, const uint8_t **d
             pthread_cond_wait(&s->cv, &s->mu);
             continue;
         }
-        buffer *b = &s->b[k];
-        uint64_t left = s->nbytes - start;
-        b->off = start;
-        b->len = left < CKFS_STREAM_CHUNK ? (size_t)left : CKFS_STREAM_CHUNK;
-        b->valid = b->loading = 1;
-        b->served = 0;
-        s->front = start + b->len;
-        pthread_mutex_unlock(&s->mu);
-        int rc = load(s, k, b->off, b->len, err);
-        pthread_mutex_lock(&s->mu);
-        b->loading = 0;
-        if (rc) {
+        if (fill(s, k, start, err)) {
             /* Waiters try again (and fail the same way, each with its own message). */
-            b->valid = 0;
-            s->front = start;
-            pthread_cond_broadcast(&s->cv);
             pthread_mutex_unlock(&s->mu);
             return -1;
         }
-        pthread_cond_broadcast(&s->cv);
     }
 }
 
@@ -198,22 +202,7 @@ void ckfs_stream_ahead(ckfs_stream *s)
         return;
     }
     s->ahead_wanted = 0;
-    buffer *b = &s->b[k];
-    uint64_t start = s->front, left = s->nbytes - start;
-    b->off = start;
-    b->len = left < CKFS_STREAM_CHUNK ? (size_t)left : CKFS_STREAM_CHUNK;
-    b->valid = b->loading = 1;
-    b->served = 0;
-    s->front = start + b->len;
-    pthread_mutex_unlock(&s->mu);
-    ckpt_err err;
-    int rc = load(s, k, b->off, b->len, &err);
-    pthread_mutex_lock(&s->mu);
-    b->loading = 0;
-    if (rc) { /* a reader of these bytes will read them itself and report the error */
-        b->valid = 0;
-        s->front = start;
-    }
-    pthread_cond_broadcast(&s->cv);
+    ckpt_err err; /* a reader of these bytes will read them itself and report the error */
+    (void)fill(s, k, s->front, &err);
     pthread_mutex_unlock(&s->mu);
 }
