@@ -753,21 +753,19 @@ static int read_streamed(fuse_req_t req, ckfs *fs, ckfs_file *f, size_t size, ui
  * start (with the per-open running state, under the lock). verify=open checked the whole
  * tensor at open and verify=off checks nothing.
  */
-static void read_var(fuse_req_t req, ckfs *fs, ckfs_file *f, char *buf, size_t pre,
-                     size_t size, uint64_t off)
+static void read_var(fuse_req_t req, ckfs *fs, ckfs_file *f, const ckpt_var *var, char *buf,
+                     size_t pre, size_t size, uint64_t off)
 {
     ckfs_view *v = f->v;
     ckpt_err err;
     ckpt_err_clear(&err);
     size_t got = 0;
     int rc = 0;
-    ckpt_var var;
-    ckpt_get(v->c, f->node.idx, &var);
     if (!size) {
         /* nothing to read */
     } else if (fs->opts.verify != CKFS_VERIFY_SEQUENTIAL) {
         rc = ckpt_read(v->c, f->node.idx, buf + pre, size, off, &got, NULL, &err);
-    } else if (!(var.flags & CKPT_VAR_PARTITIONED)) {
+    } else if (!(var->flags & CKPT_VAR_PARTITIONED)) {
         prefetch(f, off, size);
         rc = read_tracked(f, buf + pre, size, off, &got, &err);
     } else {
@@ -836,7 +834,7 @@ static void do_read(fuse_req_t req, ckfs_file *f, size_t size, off_t off)
     }
     if (pre)
         memcpy(buf, f->owned + off, pre);
-    read_var(req, fs, f, buf, pre, size - pre, doff);
+    read_var(req, fs, f, &var, buf, pre, size - pre, doff);
     free(buf);
 }
 

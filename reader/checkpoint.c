@@ -278,16 +278,9 @@ int ckpt_cache_shards(ckpt_checkpoint *c, enum ckpt_shard_cache mode, uint64_t c
         ckpt_file *w;
         rc = ckpt_blockcache_wrap(bc, sh->file, &w, err);
         sh->file = rc ? NULL : w; /* the wrapper took the file over, even on failure */
-        if (!rc)
-            c->cached_shards++;
     }
     ckpt_blockcache_unref(bc); /* the wrapped files hold it from here on */
     return rc;
-}
-
-int ckpt_cached_shards(const ckpt_checkpoint *c)
-{
-    return c->cached_shards;
 }
 
 size_t ckpt_count(const ckpt_checkpoint *c)

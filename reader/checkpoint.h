@@ -123,9 +123,6 @@ enum ckpt_shard_cache {
 int ckpt_cache_shards(ckpt_checkpoint *c, enum ckpt_shard_cache mode, uint64_t cache_bytes,
                       ckpt_err *err);
 
-/* How many of c's shards ckpt_cache_shards put behind its cache. */
-int ckpt_cached_shards(const ckpt_checkpoint *c);
-
 /* Number of variables. */
 size_t ckpt_count(const ckpt_checkpoint *c);
 

@@ -77,7 +77,6 @@ struct ckpt_checkpoint {
                                 long as c, for graph files read through ckpt_bytesrc_of */
     int num_shards;
     shard *shards;
-    int cached_shards; /* how many ckpt_cache_shards put behind a block cache */
 
     var_rec *vars;
     size_t nvars, vars_cap;

@@ -28,7 +28,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "bench"))
-from run import drop_caches, pids_with_arg, umount  # noqa: E402  (one copy of each helper: scripts/bench/run.py)
+from run import drop_caches, machine, pids_with_arg, umount  # noqa: E402  (one copy of each helper: scripts/bench/run.py)
 
 # (label, synthckpt arguments)
 CASES = [
@@ -144,16 +144,9 @@ def bench(ckptfs, label, prefix, runs, drop, use_perf):
     print("  ls peak RSS     %s" % fmt(l_rss, 1 / 1024, " MiB"))
 
 
-def machine():
-    model = "?"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo") as f:
-        mem = int(f.readline().split()[1]) / (1 << 20)
-    return "%d cores, %s, %.1f GiB RAM" % (os.cpu_count(), model, mem)
+def machine_text():
+    m = machine()
+    return "%d cores, %s, %.1f GiB RAM" % (m["nproc"], m["cpu"], m["ram_mib"] / 1024)
 
 
 def main():
@@ -168,7 +161,7 @@ def main():
     a = ap.parse_args()
     ckptfs = os.path.abspath(a.ckptfs)
     use_perf = not a.no_perf and shutil.which("perf") is not None
-    print("machine: %s; load average before: %s" % (machine(), os.getloadavg()))
+    print("machine: %s; load average before: %s" % (machine_text(), os.getloadavg()))
     for label, args in CASES:
         if a.only and label != a.only:
             continue

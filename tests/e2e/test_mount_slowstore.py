@@ -30,6 +30,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_mount as tm  # noqa: E402
+from test_mount_verify import read_chunks  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import ckpt_testlib as T  # noqa: E402
@@ -114,16 +115,6 @@ def timed(fn):
     return time.monotonic() - t0, out
 
 
-def read_all(path):
-    out = bytearray()
-    with open(path, "rb", buffering=0) as f:
-        while True:
-            b = f.read(MIB)
-            if not b:
-                return bytes(out)
-            out += b
-
-
 def ls_lr(mnt):
     r = subprocess.run(["ls", "-lR", mnt], capture_output=True, timeout=300)
     return r.returncode, r.stdout.count(b"\n")
@@ -176,7 +167,7 @@ def check_default(sf, big, index_size, shard):
         print("ls -lR: %.2f s; %d sidecars: %.2f s; operations on the storage: %s"
               % (t_ls, n, t_side, ops))
 
-        t_read, got = timed(lambda: read_all(os.path.join(m.mnt, "zz_big", "tensor")))
+        t_read, got = timed(lambda: read_chunks(os.path.join(m.mnt, "zz_big", "tensor"), MIB))
         check(got == big, "the 64 MiB tensor reads as written (%d bytes)" % len(got))
         s3 = sf.stats()
         ops, reads = diff(s2, s3)
@@ -184,7 +175,7 @@ def check_default(sf, big, index_size, shard):
         check(set(reads) == {shard} and small == 0 and BIG_MIB <= nreq <= BIG_MIB + 1,
               "the tensor comes in 1 MiB requests: %d requests, %d bytes, %d short: %s"
               % (nreq, nbytes, small, reads))
-        t_re, again = timed(lambda: read_all(os.path.join(m.mnt, "zz_big", "tensor")))
+        t_re, again = timed(lambda: read_chunks(os.path.join(m.mnt, "zz_big", "tensor"), MIB))
         ops, reads = diff(s3, sf.stats())
         check(again == big and not reads, "a re-read makes no request: %s" % reads)
 
@@ -204,7 +195,7 @@ def check_default(sf, big, index_size, shard):
 def check_cache_off(sf, big, shard):
     with tm.Mount(os.path.join(sf.mnt, "model.ckpt"), ["-o", "shard_cache=off"]) as m:
         s1 = sf.stats()
-        t, got = timed(lambda: read_all(os.path.join(m.mnt, "zz_big", "tensor")))
+        t, got = timed(lambda: read_chunks(os.path.join(m.mnt, "zz_big", "tensor"), MIB))
         check(got == big, "shard_cache=off: the tensor reads as written")
         ops, reads = diff(s1, sf.stats())
         nreq, nbytes, small = reads.get(shard, (0, 0, 0))
