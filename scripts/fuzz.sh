@@ -15,6 +15,7 @@ fail=0
 for t in "${targets[@]}"; do
   mkdir -p "$out/$t/corpus" "$out/$t/crashes"
   cp -r tests/fuzz/corpus/"$t"/. "$out/$t/corpus/" 2>/dev/null
+  cp -r tests/fuzz/grown/"$t"/. "$out/$t/corpus/" 2>/dev/null
   dict=tests/fuzz/dict/"$t".dict
   extra=()
   [ -f "$dict" ] && extra+=(-dict="$dict")

@@ -5,13 +5,15 @@ CPU (user + sys) in total, over as many runs as it takes. See docs/fuzzing.md.
     python3 scripts/fuzz_campaign.py 3600                 # an hour of CPU for every target
     python3 scripts/fuzz_campaign.py 3600 -j 2 table v1   # two targets at a time
     python3 scripts/fuzz_campaign.py --report             # the table so far, nothing run
+    python3 scripts/fuzz_campaign.py --merge              # keep what grew coverage
 
 Wall time is a poor measure on a shared machine (a fuzzer at nice 19 beside a build gets a
 fraction of a core), so each run's CPU is what counts. OUT (default /var/tmp/ckptfs-fuzz) keeps,
-per target, the growing corpus (seeded from tests/fuzz/corpus), crashes/, and a log.STAMP and
-time.STAMP per run. The time file is rewritten every minute while the run goes, so a campaign
-killed with its machine loses at most a minute; a new invocation goes on from the totals. The
-least-fuzzed targets go first; fuzzers run at nice 19. SIGTERM or ^C stops them cleanly.
+per target, the growing corpus (seeded from tests/fuzz/corpus and tests/fuzz/grown), crashes/,
+and a log.STAMP and time.STAMP per run. The time file is rewritten every minute while the run
+goes, so a campaign killed with its machine loses at most a minute; a new invocation goes on
+from the totals. The least-fuzzed targets go first; fuzzers run at nice 19. SIGTERM or ^C stops
+them cleanly.
 Exit 0 when no target found anything.
 """
 import argparse
@@ -22,11 +24,13 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 TICK = os.sysconf("SC_CLK_TCK")
+MERGE_MAX = 8 << 10  # grown/ is committed and replayed by every build: small inputs only
 TIME_RE = re.compile(r"cpu ([\d.]+) user ([\d.]+) sys")
 
 
@@ -90,7 +94,9 @@ def run_one(a, t, stop):
     d = os.path.join(a.out, t)
     os.makedirs(d + "/crashes", exist_ok=True)
     if not os.path.isdir(d + "/corpus"):
-        shutil.copytree(ROOT + "/tests/fuzz/corpus/" + t, d + "/corpus")
+        os.makedirs(d + "/corpus")
+        for f in stored_inputs(t):
+            shutil.copy(f, d + "/corpus")
     need = a.seconds - spent(d)
     if need <= 5:
         return
@@ -123,6 +129,38 @@ def run_one(a, t, stop):
     print("%s: run %s, %.0f CPU s in all" % (t, how, spent(d)), flush=True)
 
 
+def stored_inputs(t):
+    """The committed inputs of t: the seeds and what earlier campaigns grew."""
+    return [f for sub in ("corpus", "grown")
+            for f in glob.glob("%s/tests/fuzz/%s/%s/*" % (ROOT, sub, t))]
+
+
+def merge(a, t):
+    """Add to tests/fuzz/grown/t the campaign's inputs of at most MERGE_MAX bytes that reach
+    coverage the committed inputs do not (libFuzzer's -merge=1 over a copy of them)."""
+    d = os.path.join(a.out, t)
+    if not os.path.isdir(d + "/corpus"):
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        have, small = tmp + "/have", tmp + "/small"
+        os.makedirs(have)
+        os.makedirs(small)
+        for f in stored_inputs(t):
+            shutil.copy(f, have)
+        before = set(os.listdir(have))
+        for f in glob.glob(d + "/corpus/*"):
+            if os.path.getsize(f) <= MERGE_MAX:
+                shutil.copy(f, small)
+        subprocess.run([os.path.join(a.build, "fuzz_" + t), "-merge=1", have, small],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        added = sorted(set(os.listdir(have)) - before)
+        dest = "%s/tests/fuzz/grown/%s" % (ROOT, t)
+        os.makedirs(dest, exist_ok=True)
+        for f in added:
+            shutil.copy(os.path.join(have, f), dest)
+        print("%s: %d inputs added to tests/fuzz/grown/%s" % (t, len(added), t))
+
+
 def report(a, targets):
     print("| target | CPU s | executions | cov (edges) | findings |")
     print("|---|---|---|---|---|")
@@ -144,10 +182,16 @@ def main():
     ap.add_argument("targets", nargs="*", help="default: every tests/fuzz/fuzz_*.c")
     ap.add_argument("-j", "--jobs", type=int, default=1, help="targets run at a time")
     ap.add_argument("--report", action="store_true", help="print the table, run nothing")
+    ap.add_argument("--merge", action="store_true",
+                    help="run nothing; add the inputs that grew coverage to tests/fuzz/grown")
     ap.add_argument("--out", default=os.environ.get("OUT", "/var/tmp/ckptfs-fuzz"))
     ap.add_argument("--build", default=os.environ.get("FUZZ_BUILD_DIR", ROOT + "/build-fuzz"))
     a = ap.parse_args()
     targets = a.targets or targets_in_tree()
+    if a.merge:
+        for t in targets:
+            merge(a, t)
+        return 0
     if not a.report:
         stop = threading.Event()
         for s in (signal.SIGTERM, signal.SIGINT):
