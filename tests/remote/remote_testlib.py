@@ -112,6 +112,20 @@ http {
         except FileNotFoundError:
             return []
 
+    def settled(self, quiet=1.0, limit=20.0):
+        """The access log's lines once it has not grown for `quiet` seconds. nginx logs a
+        request when it completes, and a read-ahead the daemon started for a reader may still
+        be running when that reader's last read returns: counted straight away, its line can
+        land in the next step's count instead."""
+        lines, t_end = self.requests(), time.monotonic() + limit
+        while time.monotonic() < t_end:
+            time.sleep(quiet)
+            now = self.requests()
+            if len(now) == len(lines):
+                break
+            lines = now
+        return lines
+
     def close(self):
         stop(self.proc)
 

@@ -145,7 +145,7 @@ def http_part(work, fixtures, mf, mnt):
     try:
         before = len(ngx.requests())
         check_folder_mount(ngx.url + "/folder/", mnt, mf, "http folder")
-        n = len(ngx.requests()) - before
+        n = len(ngx.settled()) - before
         # state file + (per checkpoint: the .index probe, its read, the shard) is the budget.
         print("requests for the http folder mount and every tensor of 3 checkpoints: %d" % n)
         check(n <= 2 + 3 * 4, "http folder: %d requests (at most %d)" % (n, 2 + 3 * 4))
