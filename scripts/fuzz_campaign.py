@@ -121,11 +121,17 @@ def run_one(a, t, stop):
             write_time(tfile, *now)
             last_write = time.monotonic()
         if (sum(now) >= need or stop.is_set()) and not interrupted:
-            p.send_signal(signal.SIGINT)  # libFuzzer prints its final stats on SIGINT
+            # libFuzzer prints its final stats on SIGINT. Not p.send_signal: it polls first,
+            # and a reaped child leaves wait4 above nothing to wait for.
+            os.kill(p.pid, signal.SIGINT)
             interrupted = True
     write_time(tfile, ru.ru_utime, ru.ru_stime)
     rc = os.waitstatus_to_exitcode(status)
-    how = "stopped" if interrupted and rc == 72 else "FOUND something (exit %d), see %s" % (rc, d)
+    # A ^C at the terminal reaches libFuzzer too, before this loop sends its own SIGINT.
+    if rc == 72 and (interrupted or stop.is_set()):
+        how = "stopped"
+    else:
+        how = "FOUND something (exit %d), see %s" % (rc, d)
     print("%s: run %s, %.0f CPU s in all" % (t, how, spent(d)), flush=True)
 
 
