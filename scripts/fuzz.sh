@@ -16,6 +16,8 @@ for t in "${targets[@]}"; do
   mkdir -p "$out/$t/corpus" "$out/$t/crashes"
   cp -r tests/fuzz/corpus/"$t"/. "$out/$t/corpus/" 2>/dev/null
   cp -r tests/fuzz/grown/"$t"/. "$out/$t/corpus/" 2>/dev/null
+  # The regressions too: clang's UBSan flags some (NULL + 0) that the gcc replay builds do not.
+  cp -r tests/fuzz/regressions/"$t"/. "$out/$t/corpus/" 2>/dev/null
   dict=tests/fuzz/dict/"$t".dict
   extra=()
   [ -f "$dict" ] && extra+=(-dict="$dict")

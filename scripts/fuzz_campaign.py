@@ -136,8 +136,8 @@ def run_one(a, t, stop):
 
 
 def stored_inputs(t):
-    """The committed inputs of t: the seeds and what earlier campaigns grew."""
-    return [f for sub in ("corpus", "grown")
+    """The committed inputs of t: the seeds, what earlier campaigns grew, and the regressions."""
+    return [f for sub in ("corpus", "grown", "regressions")
             for f in glob.glob("%s/tests/fuzz/%s/%s/*" % (ROOT, sub, t))]
 
 
