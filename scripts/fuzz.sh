@@ -14,15 +14,12 @@ targets=("$@")
 fail=0
 for t in "${targets[@]}"; do
   mkdir -p "$out/$t/corpus" "$out/$t/crashes"
-  cp -r tests/fuzz/corpus/"$t"/. "$out/$t/corpus/" 2>/dev/null
-  cp -r tests/fuzz/grown/"$t"/. "$out/$t/corpus/" 2>/dev/null
-  # The regressions too: clang's UBSan flags some (NULL + 0) that the gcc replay builds do not.
-  cp -r tests/fuzz/regressions/"$t"/. "$out/$t/corpus/" 2>/dev/null
-  dict=tests/fuzz/dict/"$t".dict
-  extra=()
-  [ -f "$dict" ] && extra+=(-dict="$dict")
+  # Every committed input, regressions included (docs/fuzzing.md, "After a campaign").
+  for sub in corpus grown regressions; do
+    cp -r tests/fuzz/"$sub"/"$t"/. "$out/$t/corpus/" 2>/dev/null
+  done
   "$bdir/fuzz_$t" "$out/$t/corpus" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-      -malloc_limit_mb=1024 -artifact_prefix="$out/$t/crashes/" -print_final_stats=1 "${extra[@]}" \
+      -malloc_limit_mb=1024 -artifact_prefix="$out/$t/crashes/" -print_final_stats=1 \
       >"$out/$t/log" 2>&1
   rc=$?
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$out/$t/log" | grep -o '[0-9]*$')

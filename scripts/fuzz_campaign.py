@@ -9,10 +9,10 @@ CPU (user + sys) in total, over as many runs as it takes. See docs/fuzzing.md.
 
 Wall time is a poor measure on a shared machine (a fuzzer at nice 19 beside a build gets a
 fraction of a core), so each run's CPU is what counts. OUT (default /var/tmp/ckptfs-fuzz) keeps,
-per target, the growing corpus (seeded from tests/fuzz/corpus and tests/fuzz/grown), crashes/,
-and a log.STAMP and time.STAMP per run. The time file is rewritten every minute while the run
-goes, so a campaign killed with its machine loses at most a minute; a new invocation goes on
-from the totals. The least-fuzzed targets go first; fuzzers run at nice 19. SIGTERM or ^C stops
+per target, the growing corpus (seeded from every committed input: tests/fuzz/corpus, grown and
+regressions), crashes/, and a log.STAMP and time.STAMP per run. The time file is rewritten
+every minute while the run goes, so a campaign killed with its machine loses at most a minute;
+a new invocation goes on from the totals. The least-fuzzed targets go first; fuzzers run at nice 19. SIGTERM or ^C stops
 them cleanly.
 Exit 0 when no target found anything.
 """
@@ -75,6 +75,7 @@ def log_figures(d):
 
 
 def cpu_of(pid):
+    """(user, sys) CPU seconds of a running process, or None once it is gone."""
     try:
         with open("/proc/%d/stat" % pid) as fh:
             f = fh.read().rsplit(")", 1)[1].split()
