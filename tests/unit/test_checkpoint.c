@@ -19,19 +19,16 @@
 
 static char g_path[4096];
 
-/* Path of CKPT_REALCKPT/rel, or NULL (test skipped) when rel's top folder is absent. rel
- * itself may be a prefix, which is no file. */
+/* Path of CKPT_REALCKPT/rel. main checked every top folder first (skipping, or failing in
+ * CI, when one is absent), so an absent one here fails the test. rel itself may be a prefix,
+ * which is no file. */
 static const char *real(const char *rel)
 {
     const char *root = getenv("CKPT_REALCKPT");
-    if (!root || !*root)
-        return NULL;
+    ck_assert_msg(root && *root, "CKPT_REALCKPT is not set");
     size_t top = strcspn(rel, "/");
     snprintf(g_path, sizeof g_path, "%s/%.*s", root, (int)top, rel);
-    if (access(g_path, R_OK) != 0) {
-        fprintf(stderr, "skip: %s absent\n", g_path);
-        return NULL;
-    }
+    ck_assert_msg(access(g_path, R_OK) == 0, "%s absent", g_path);
     snprintf(g_path, sizeof g_path, "%s/%s", root, rel);
     return g_path;
 }
@@ -130,8 +127,6 @@ START_TEST(sm_open_by_any_name)
     };
     for (size_t i = 0; i < sizeof rels / sizeof rels[0]; i++) {
         const char *p = real(rels[i]);
-        if (!p)
-            return;
         ckpt_checkpoint *c = open_ok(p, 0);
         check_half_plus_two(c);
         ckpt_close(c);
@@ -142,8 +137,6 @@ END_TEST
 START_TEST(sm_object_graph_string)
 {
     const char *p = real(SM);
-    if (!p)
-        return;
     ckpt_checkpoint *c = open_ok(p, 0);
     size_t i = find_ok(c, "_CHECKPOINTABLE_OBJECT_GRAPH");
     uint8_t *buf = NULL;
@@ -174,8 +167,6 @@ END_TEST
 START_TEST(data_read_counters)
 {
     const char *p = real(SM);
-    if (!p)
-        return;
     ckpt_checkpoint *c = open_ok(p, 0);
     /* listing reads no data */
     for (size_t i = 0; i < ckpt_count(c); i++) {
@@ -206,8 +197,6 @@ END_TEST
 START_TEST(find_hits_and_misses)
 {
     const char *p = real(SM);
-    if (!p)
-        return;
     ckpt_checkpoint *c = open_ok(p, 0);
     for (size_t i = 0; i < ckpt_count(c); i++) {
         ckpt_var v;
@@ -244,8 +233,6 @@ END_TEST
 START_TEST(missing_source)
 {
     const char *p = real(SM);
-    if (!p)
-        return;
     char bad[4200];
     snprintf(bad, sizeof bad, "%s/no_such_checkpoint", p);
     ckpt_checkpoint *c = NULL;
@@ -267,8 +254,6 @@ START_TEST(two_shards)
                                  LR "/model.ckpt.data-00001-of-00002"};
     for (size_t k = 0; k < 4; k++) {
         const char *p = real(rels[k]);
-        if (!p)
-            return;
         ckpt_checkpoint *c = open_ok(p, 0);
         ck_assert(ends_with(ckpt_prefix(c), LR "/model.ckpt"));
         ck_assert_int_eq(ckpt_num_shards(c), 2);
@@ -321,8 +306,6 @@ END_TEST
 START_TEST(read_ranges_and_crc_state)
 {
     const char *p = real(LR);
-    if (!p)
-        return;
     ckpt_checkpoint *c = open_ok(p, 0);
     size_t i = find_ok(c, "layer-2/kernel/.OPTIMIZER_SLOT/optimizer/m" VV);
     ckpt_var v;
@@ -407,8 +390,6 @@ START_TEST(missing_shard_fails_open)
                                  T5 "/model.ckpt-0.meta"};
     for (size_t k = 0; k < 4; k++) {
         const char *p = real(rels[k]);
-        if (!p)
-            return;
         ckpt_checkpoint *c = NULL;
         ckpt_err err = {0};
         int rc = ckpt_open(p, 0, &c, &err);
@@ -422,8 +403,6 @@ END_TEST
 START_TEST(missing_shard_ok_flag)
 {
     const char *p = real(T5);
-    if (!p)
-        return;
     ckpt_checkpoint *c = open_ok(p, CKPT_OPEN_MISSING_SHARDS_OK);
     ck_assert(ends_with(ckpt_prefix(c), T5 "/model.ckpt-0"));
     ck_assert_ptr_nonnull(ckpt_meta_path(c));
@@ -489,8 +468,6 @@ END_TEST
 START_TEST(estimator_steps)
 {
     const char *p = real(EST);
-    if (!p)
-        return;
     /* the directory resolves to model_checkpoint_path = model.ckpt-2000 */
     ckpt_checkpoint *c = open_ok(p, 0);
     ck_assert(ends_with(ckpt_prefix(c), EST "/model.ckpt-2000"));
@@ -501,8 +478,7 @@ START_TEST(estimator_steps)
     for (size_t k = 0; k < 4; k++) {
         char rel[256];
         snprintf(rel, sizeof rel, EST "/model.ckpt-%d", steps[k]);
-        if (!(p = real(rel)))
-            return;
+        p = real(rel);
         c = open_ok(p, 0);
         ck_assert_uint_eq(ckpt_count(c), 17);
         uint8_t want[8] = {0};
@@ -522,8 +498,10 @@ END_TEST
 
 int main(void)
 {
-    if (!getenv("CKPT_REALCKPT"))
-        fprintf(stderr, "CKPT_REALCKPT not set: real-checkpoint tests skip\n");
+    static const char *const need[] = {SM, LR, T5, EST};
+    char why[4200];
+    if (!ckpt_check_realckpt(need, sizeof need / sizeof need[0], why, sizeof why))
+        return ckpt_check_missing("../shared/realckpt", why);
     Suite *s = suite_create("checkpoint");
     TCase *tc = tcase_create("real");
     tcase_set_timeout(tc, 60);

@@ -76,18 +76,16 @@ typedef struct copy {
     size_t in, dn;
 } copy;
 
-/* Copy REALCKPT/dir/name.{index,data-00000-of-00001} to TMP/name; 0 if the source is absent. */
-static int make_copy(copy *c, const char *dir, const char *name)
+/* Copy REALCKPT/dir/name.{index,data-00000-of-00001} to TMP/name. main checked the folders
+ * first (skipping, or failing in CI, when absent), so a missing source or temp dir fails. */
+static void make_copy(copy *c, const char *dir, const char *name)
 {
     const char *root = getenv("CKPT_REALCKPT");
-    if (!root || !*root || !g_tmp[0])
-        return 0;
+    ck_assert_msg(root && *root, "CKPT_REALCKPT is not set");
+    ck_assert_msg(g_tmp[0], "no temp dir: mkdtemp failed");
     char src[4400];
     snprintf(src, sizeof src, "%s/%s/%s.index", root, dir, name);
-    if (access(src, R_OK) != 0) {
-        fprintf(stderr, "skip: %s absent\n", src);
-        return 0;
-    }
+    ck_assert_msg(access(src, R_OK) == 0, "%s absent", src);
     snprintf(c->prefix, sizeof c->prefix, "%s/%s", g_tmp, name);
     snprintf(c->index, sizeof c->index, "%s.index", c->prefix);
     snprintf(c->data, sizeof c->data, "%s.data-00000-of-00001", c->prefix);
@@ -96,7 +94,6 @@ static int make_copy(copy *c, const char *dir, const char *name)
     c->db = slurp(src, &c->dn);
     spit(c->index, c->ib, c->in);
     spit(c->data, c->db, c->dn);
-    return 1;
 }
 
 static void free_copy(copy *c)
@@ -221,8 +218,7 @@ static int try_open(const char *prefix, ckpt_checkpoint **c, ckpt_err *err)
 static void index_truncations(const char *dir, const char *name)
 {
     copy cp;
-    if (!make_copy(&cp, dir, name))
-        return;
+    make_copy(&cp, dir, name);
     for (size_t n = 0; n < cp.in; n++) {
         spit(cp.index, cp.ib, n);
         ckpt_checkpoint *c;
@@ -244,8 +240,7 @@ END_TEST
 static void index_flips(const char *dir, const char *name)
 {
     copy cp;
-    if (!make_copy(&cp, dir, name))
-        return;
+    make_copy(&cp, dir, name);
     ckpt_checkpoint *c;
     ckpt_err err;
     ck_assert_int_eq(try_open(cp.prefix, &c, &err), 0);
@@ -290,8 +285,7 @@ END_TEST
 static void data_flips(const char *dir, const char *name)
 {
     copy cp;
-    if (!make_copy(&cp, dir, name))
-        return;
+    make_copy(&cp, dir, name);
     ckpt_checkpoint *c;
     ckpt_err err;
     ck_assert_int_eq(try_open(cp.prefix, &c, &err), 0);
@@ -365,8 +359,7 @@ START_TEST(flip_string_length_checksum)
     /* README: the object-graph string sits at offset 12: 2 varint bytes, then the 4-byte
      * masked length checksum at 14..17 */
     copy cp;
-    if (!make_copy(&cp, "serving_sm_half_plus_two_tf214/variables", "variables"))
-        return;
+    make_copy(&cp, "serving_sm_half_plus_two_tf214/variables", "variables");
     for (size_t off = 12; off < 18; off++) {
         poke(cp.data, off, cp.db[off] ^ 0x01);
         ckpt_checkpoint *c;
@@ -412,8 +405,7 @@ static void data_truncation(const copy *cp, const snap *s, size_t n, const char 
 START_TEST(truncate_data_est)
 {
     copy cp;
-    if (!make_copy(&cp, "estimator_dnn_iris_train_2017", "model.ckpt-1"))
-        return;
+    make_copy(&cp, "estimator_dnn_iris_train_2017", "model.ckpt-1");
     ckpt_checkpoint *c;
     ckpt_err err;
     ck_assert_int_eq(try_open(cp.prefix, &c, &err), 0);
@@ -442,8 +434,7 @@ END_TEST
 START_TEST(truncate_data_sm)
 {
     copy cp;
-    if (!make_copy(&cp, "serving_sm_half_plus_two_tf214/variables", "variables"))
-        return;
+    make_copy(&cp, "serving_sm_half_plus_two_tf214/variables", "variables");
     ckpt_checkpoint *c;
     ckpt_err err;
     ck_assert_int_eq(try_open(cp.prefix, &c, &err), 0);
@@ -461,8 +452,11 @@ END_TEST
 
 int main(void)
 {
-    if (!getenv("CKPT_REALCKPT"))
-        fprintf(stderr, "CKPT_REALCKPT not set: corruption tests on real files skip\n");
+    static const char *const need[] = {"serving_sm_half_plus_two_tf214/variables",
+                                       "estimator_dnn_iris_train_2017"};
+    char why[4200];
+    if (!ckpt_check_realckpt(need, sizeof need / sizeof need[0], why, sizeof why))
+        return ckpt_check_missing("../shared/realckpt", why);
     Suite *s = suite_create("corrupt");
     TCase *tc = tcase_create("real");
     /* unchecked: made and removed in the parent process, so a failing test leaves nothing */

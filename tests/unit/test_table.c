@@ -1080,10 +1080,43 @@ START_TEST(restart_offset_outside)
         tb_put_fixed32(&blk, 2);
         tb_buf f = {0};
         tb_single_block_file(&f, blk.p, blk.n, 0, "\xff\xff\xff\xff");
+        /* try_table's verdict is the open and the walk's; the same for every lookup */
         int rc = try_table(f.p, f.n, "b");
         ck_assert(rc == 0 || rc == CKPT_E_CORRUPT);
-        rc = try_table(f.p, f.n, "a");
-        rc = try_table(f.p, f.n, "c");
+        ck_assert_int_eq(try_table(f.p, f.n, "a"), rc);
+        ck_assert_int_eq(try_table(f.p, f.n, "c"), rc);
+        /* 5 is where "b" starts: a valid second restart, so the table is exact */
+        if (offs[i] == 5) ck_assert_int_eq(rc, 0);
+        /* whatever the restart, a lookup answers the stored value or an error, never other
+         * bytes, and never finds the absent "c" */
+        uint8_t *c = exact_copy(f.p, f.n);
+        ckpt_err err = {0};
+        ckpt_table *t = NULL;
+        if (ckpt_table_open_mem(c, f.n, NAME, &t, &err) == 0) {
+            static const char *const keys[] = {"a", "b", "c"};
+            static const char *const vals[] = {"1", "2", NULL};
+            for (size_t k = 0; k < 3; k++) {
+                uint8_t *val = NULL;
+                size_t vlen = 0;
+                ckpt_err e2 = {0};
+                int g = ckpt_table_get(t, (const uint8_t *)keys[k], 1, &val, &vlen, &e2);
+                if (g == 0) {
+                    ck_assert_msg(vals[k] != NULL, "restart %u: absent key %s found", offs[i],
+                                  keys[k]);
+                    ck_assert_uint_eq(vlen, 1);
+                    ck_assert_mem_eq(val, vals[k], 1);
+                } else {
+                    ck_assert_msg(g == CKPT_E_NOTFOUND || g == CKPT_E_CORRUPT,
+                                  "restart %u: get %s gave %d", offs[i], keys[k], g);
+                    /* a valid table answers every present key */
+                    ck_assert_msg(offs[i] != 5 || vals[k] == NULL,
+                                  "restart 5: %s not found (%d: %s)", keys[k], g, e2.msg);
+                }
+                free(val);
+            }
+            ckpt_table_close(t);
+        }
+        free(c);
         tb_buf_free(&f);
     }
     tb_buf_free(&blk);
