@@ -40,19 +40,37 @@ if [ ${#filtered[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${filtered[@]}" >/dev/null
 fi
-if [ "$want_tf" = 1 ]; then
-  if ! python3 -c "import tensorflow" >/dev/null 2>&1; then
-    python3 -m pip install -q tensorflow-cpu==2.21.0 || echo "deps.sh: tensorflow not installed; the TF oracle tier will skip" >&2
+# The oracles the tests compare ckptfs with (tests/README.md "Skips"). Outside CI a failed
+# install is reported and the tests needing that oracle skip, saying so; in CI (CI=true, set by
+# .ci/run) it fails here, naming what is missing, so a run cannot pass without its oracles.
+case "${CI:-}" in true|TRUE|True|1|yes) in_ci=1 ;; *) in_ci=0 ;; esac
+not_installed=()
+# need_py MODULE PIP-SPEC...: MODULE importable, else pip-install PIP-SPEC and import again.
+need_py() {
+  local mod=$1
+  shift
+  python3 -c "import $mod" >/dev/null 2>&1 && return 0
+  if python3 -m pip install -q "$@" && python3 -c "import $mod" >/dev/null 2>&1; then
+    return 0
   fi
+  echo "deps.sh: python module $mod is not installed (pip install $*)" >&2
+  not_installed+=("$mod")
+}
+if [ "$want_tf" = 1 ]; then
+  need_py tensorflow tensorflow-cpu==2.21.0
+  need_py tf_keras tf-keras
 fi
-if ! python3 -c "import numpy" >/dev/null 2>&1; then
-  python3 -m pip install -q numpy || true
-fi
-# The remote tier's S3 server, and a fast CRC-32C for its big test tensor. Without them those
-# tests skip (or shrink) with a message; a failed install must not stop CI.
-if ! python3 -c "import moto.server, boto3" >/dev/null 2>&1; then
-  python3 -m pip install -q "moto[server]" || echo "deps.sh: moto not installed; tests/remote's S3 test will skip" >&2
-fi
-if ! python3 -c "import crc32c" >/dev/null 2>&1; then
-  python3 -m pip install -q crc32c || echo "deps.sh: crc32c not installed; the remote throughput test uses a smaller tensor" >&2
+need_py numpy numpy
+need_py safetensors safetensors
+# The remote tier's S3 server (boto3 comes with it).
+need_py moto.server "moto[server]"
+need_py boto3 boto3
+# A fast CRC-32C, so that the remote throughput test can use its full-size tensor.
+need_py crc32c crc32c
+if [ ${#not_installed[@]} -gt 0 ]; then
+  if [ "$in_ci" = 1 ]; then
+    echo "deps.sh: FAIL: CI requires every oracle; not installed: ${not_installed[*]}" >&2
+    exit 1
+  fi
+  echo "deps.sh: not installed: ${not_installed[*]}; the tests needing them will skip (SKIP lines)" >&2
 fi

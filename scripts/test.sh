@@ -3,21 +3,35 @@
 # (including the TensorFlow oracle), builds three times (plain; ASan+UBSan; clang's libFuzzer),
 # runs the unit tests, the fixture and real-checkpoint tests, the real FUSE mounts, the TF
 # oracle tier, the sanitizer tiers (mounts included) and a short smoke run of every fuzz target.
+# At the end it lists every skipped test and every part of a test left out, with the reason
+# (scripts/skip_report.py); in CI (CI=true) a skip not in tests/skips-allowed.txt fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh --tf
 
+# Every test's output is kept whole in a JUnit file, for the skip report's reasons.
+junit_opts=(--test-output-size-passed 4000000 --test-output-size-failed 4000000)
+skip_report() {
+  python3 scripts/skip_report.py tests/skips-allowed.txt "$@"
+}
+
 echo "== build (plain, -Werror)"
 BUILD_DIR=build bash scripts/build.sh -DCKPT_WERROR=ON
 echo "== tests (plain build)"
-ctest --test-dir build --output-on-failure -j2 --timeout 900
+rm -f build/junit.xml build-asan/junit.xml
+if ! ctest --test-dir build --output-on-failure -j2 --timeout 900 "${junit_opts[@]}" \
+    --output-junit "$PWD/build/junit.xml"; then
+  skip_report build/junit.xml || true
+  exit 1
+fi
 
 echo "== build (AddressSanitizer + UBSan)"
 BUILD_DIR=build-asan bash scripts/build.sh -DCKPT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 echo "== tests (sanitizer build: unit, CLI, real and hostile checkpoints, mounts, fuzz replays)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j2 --timeout 900 \
+  ctest --test-dir build-asan --output-on-failure -j2 --timeout 900 "${junit_opts[@]}" \
+    --output-junit "$PWD/build-asan/junit.xml" \
     -R '^(unit|cli|real|hostile|fuzz|e2e|nfs|remote)\.' -E '^(e2e\.test_mount|cli\.test_memcheck_cli)$'
 # (e2e.test_mount, the every-fixture walk, takes minutes under ASan: the plain build runs it;
 # valgrind's memcheck cannot run a sanitizer build: the plain build runs it too.)
@@ -26,3 +40,6 @@ echo "== fuzz smoke (clang libFuzzer, ${FUZZ_SECONDS:-10} s per target; docs/fuz
 CC=clang cmake -S . -B build-fuzz -DCKPT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j"$(nproc)"
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-10}"
+
+echo "== skip report"
+skip_report build/junit.xml build-asan/junit.xml

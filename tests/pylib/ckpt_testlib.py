@@ -3,7 +3,8 @@
 Import with:  sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 
 What is here: where the binary and the test data are (env CKPTFS, CKPT_FIXTURES, CKPT_REALCKPT,
-with defaults relative to the repository), skip(), running `ckptfs` and parsing `ckptfs ls`,
+with defaults relative to the repository), skip(), skip_part(), and missing() / oracle() for
+what CI requires (tests/README.md "Skips"), running `ckptfs` and parsing `ckptfs ls`,
 the text form of string elements re-implemented from the spec in reader/tstring.h (not from the
 C code), CRC-32C and the string-tensor encoding (defined in ckptwriter.py, re-exported here), and a
 tiny check counter that ends with "N passed, N failed".
@@ -28,10 +29,75 @@ LS_HEADER = "name\tdtype\tshape\tbytes\tshard\toffset\tcrc32c"
 
 
 def skip(msg):
-    """Print "SKIP: msg" and exit 77 (ctest's SKIP_RETURN_CODE)."""
+    """Print "SKIP: msg" and exit 77 (ctest's SKIP_RETURN_CODE). scripts/skip_report.py lists
+    it after the run; in CI it fails the run unless tests/skips-allowed.txt allows it."""
     print("SKIP: " + msg)
     sys.stdout.flush()
     sys.exit(77)
+
+
+def in_ci():
+    """True under CI (CI=true, which .ci/run sets): a required oracle or input that is missing
+    fails there instead of skipping (tests/README.md "Skips")."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+def missing(what, why, whole=True):
+    """A required oracle or input (what: e.g. "tensorflow", "../shared/realckpt", "/dev/fuse")
+    is absent. In CI: print "FAIL: ... required in CI" and exit 1. Elsewhere: skip the whole
+    test (whole=True), or print "SKIP-PART: ..." and return so that the test goes on without
+    the parts needing it."""
+    if in_ci():
+        print("FAIL: %s is required in CI (CI=%s) and is missing: %s"
+              % (what, os.environ.get("CI"), why))
+        sys.stdout.flush()
+        sys.exit(1)
+    if whole:
+        skip("%s missing: %s" % (what, why))
+    skip_part("%s missing: %s" % (what, why))
+
+
+def skip_part(msg):
+    """Leave out part of a test, visibly: "SKIP-PART: msg" on stdout, which
+    scripts/skip_report.py lists with the skipped tests (and fails in CI unless allowed)."""
+    print("SKIP-PART: " + msg)
+    sys.stdout.flush()
+
+
+# How each oracle is installed; scripts/deps.sh installs all of them and fails in CI when it
+# cannot.
+ORACLE_HINTS = {
+    "tensorflow": "scripts/deps.sh --tf installs tensorflow-cpu",
+    "numpy": "pip install numpy (scripts/deps.sh)",
+    "moto": "pip install 'moto[server]' (scripts/deps.sh)",
+    "boto3": "comes with moto[server] (scripts/deps.sh)",
+    "safetensors": "pip install safetensors (scripts/deps.sh)",
+    "tf_keras": "pip install tf-keras (scripts/deps.sh --tf)",
+}
+
+
+def oracle(module, whole=True):
+    """Import and return an oracle module (tensorflow, numpy, moto, safetensors, ...). When it
+    does not import, or for tensorflow when CKPT_NO_TF=1: missing() (fails in CI; else skips
+    the test, or with whole=False prints SKIP-PART and returns None)."""
+    if module == "tensorflow" and os.environ.get("CKPT_NO_TF") == "1":
+        missing(module, "CKPT_NO_TF=1", whole)
+        return None
+    try:
+        return __import__(module)
+    except Exception as e:  # noqa: BLE001 - TF raises more than ImportError when broken
+        missing(module, "does not import (%s: %s); %s"
+                % (type(e).__name__, str(e)[:200], ORACLE_HINTS.get(module, "pip install it")),
+                whole)
+        return None
+
+
+def realckpt_required(root=None):
+    """The real checkpoints' folder, or missing() when it is absent (fails in CI)."""
+    root = root or realckpt_dir()
+    if not os.path.isdir(root):
+        missing("../shared/realckpt", "no real checkpoints at %s (set CKPT_REALCKPT)" % root)
+    return root
 
 
 def ckptfs_path():
@@ -39,6 +105,7 @@ def ckptfs_path():
     env = os.environ.get("CKPTFS")
     path = env or os.path.join(REPO, "build", "ckptfs")
     if not os.access(path, os.X_OK):
+        # Under ctest CKPTFS is always set, so a missing binary there is a failure.
         if env:
             print("FAIL: CKPTFS=%s is not an executable file" % env)
             sys.exit(1)
