@@ -104,14 +104,9 @@ def check_case(name, src, d):
 
 
 def tf_or_none():
-    if os.environ.get("CKPT_NO_TF"):
-        return None
-    try:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        import tensorflow as tf
-        return tf
-    except Exception:
-        return None
+    """tensorflow, or None with a SKIP-PART line (a failure in CI) when it does not import."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return tm.testlib().oracle("tensorflow", whole=False)
 
 
 def check_collision(tf, tmp):

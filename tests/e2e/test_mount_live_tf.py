@@ -36,16 +36,9 @@ def mount_path(mnt, ckpt, var):
 
 def main():
     tm.require_fuse()
-    if os.environ.get("CKPT_NO_TF") == "1":
-        print("SKIP: CKPT_NO_TF=1")
-        return 77
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    try:
-        import numpy as np
-        import tensorflow as tf
-    except Exception as ex:  # any import failure means no TF here
-        print("SKIP: TensorFlow does not import: %s" % ex)
-        return 77
+    np = tm.testlib().oracle("numpy")
+    tf = tm.testlib().oracle("tensorflow")  # skips without TF; fails in CI
 
     truth = {}     # checkpoint name -> {variable: bytes}, TF's reading
     deleted = set()

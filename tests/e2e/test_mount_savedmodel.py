@@ -50,13 +50,8 @@ def same_signatures(ours, theirs):
 
 
 def tf_cli():
-    if os.environ.get("CKPT_NO_TF"):
-        return None
-    try:
-        r = subprocess.run([sys.executable, "-c", "import tensorflow"], capture_output=True, timeout=300)
-    except Exception:
-        return None
-    return r.returncode == 0
+    """TF in a child process; without it a SKIP-PART line (a failure in CI)."""
+    return tm.testlib().tf_importable()
 
 
 def saved_model_cli(d):

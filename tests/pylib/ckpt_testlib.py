@@ -92,6 +92,23 @@ def oracle(module, whole=True):
         return None
 
 
+def tf_importable():
+    """Whether TensorFlow imports in a fresh python3 (for tests that run TF in a child process
+    and stay light themselves). When not: missing("tensorflow", ..., whole=False), which fails
+    in CI and elsewhere prints SKIP-PART, and False."""
+    if os.environ.get("CKPT_NO_TF") == "1":
+        missing("tensorflow", "CKPT_NO_TF=1", whole=False)
+        return False
+    r = subprocess.run([sys.executable, "-c", "import tensorflow"], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300)
+    if r.returncode != 0:
+        missing("tensorflow", "does not import: %s; %s" % (
+            r.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or "",
+            ORACLE_HINTS["tensorflow"]), whole=False)
+        return False
+    return True
+
+
 def realckpt_required(root=None):
     """The real checkpoints' folder, or missing() when it is absent (fails in CI)."""
     root = root or realckpt_dir()

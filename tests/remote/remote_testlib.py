@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -30,6 +31,69 @@ def verdict():
     """The exit status of a test: 0 when every check passed."""
     print("%d failed" % len(fails))
     return 1 if fails else 0
+
+
+def _listening_inodes(port):
+    """Socket inodes listening on 127.0.0.1/any address at TCP port, from /proc/net/tcp{,6}."""
+    out = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                lines = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for ln in lines:
+            parts = ln.split()
+            if len(parts) > 9 and parts[3] == "0A" and int(parts[1].rsplit(":", 1)[1], 16) == port:
+                out.add(parts[9])
+    return out
+
+
+def _holds_socket(pid, inodes):
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith("socket:[") and link[8:-1] in inodes:
+            return True
+    return False
+
+
+def wait_own_port(port, proc, timeout=30):
+    """True once proc itself listens on port: its own listening socket, found through /proc,
+    not whatever answers there (free_port's port may be taken by someone else before proc binds
+    it). False when proc exits first (e.g. the port was taken) or after timeout seconds."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            return False
+        if _holds_socket(proc.pid, _listening_inodes(port)):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def start_server(start, what, tries=5):
+    """(proc, port) of a server start(port) launched on a free port, retried on another port
+    when it exits before listening (the race of free_port: the port is closed before the server
+    binds it); RuntimeError with start's stderr after `tries` attempts or a timeout."""
+    err = ""
+    for _ in range(tries):
+        port = free_port()
+        proc = start(port)
+        if wait_own_port(port, proc):
+            return proc, port
+        alive = proc.poll() is None
+        stop(proc)
+        err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+        if alive:
+            break  # not listening after the timeout: no point in another port
+    raise RuntimeError("%s did not start listening: %s" % (what, err.strip()[-1000:]))
 
 
 def free_port():
@@ -69,14 +133,13 @@ class Nginx:
     def __init__(self, root, workdir):
         self.exe = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
         if not self.exe:
-            T.skip("nginx is not installed (scripts/deps.sh installs nginx-light)")
-        self.port = free_port()
+            T.missing("nginx", "not installed (scripts/deps.sh installs nginx-light)")
         self.dir = workdir
         self.log = os.path.join(workdir, "access.log")
         os.makedirs(os.path.join(workdir, "tmp"), exist_ok=True)
         conf = os.path.join(workdir, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write("""daemon off;
+        # The port is filled in by start(), which writes the config for each port tried.
+        self.conf_text = """daemon off;
 worker_processes 1;
 pid %(d)s/nginx.pid;
 error_log %(d)s/error.log;
@@ -95,13 +158,15 @@ http {
     location /forbidden/ { return 403; }
   }
 }
-""" % {"d": workdir, "p": self.port, "r": root})
-        self.proc = subprocess.Popen([self.exe, "-c", conf, "-p", workdir],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        if not wait_port(self.port, self.proc):
-            err = self.proc.stderr.read().decode() if self.proc.poll() is not None else ""
-            stop(self.proc)
-            raise RuntimeError("nginx did not start: " + err)
+"""
+
+        def start(port):
+            with open(conf, "w") as f:
+                f.write(self.conf_text % {"d": workdir, "p": port, "r": root})
+            return subprocess.Popen([self.exe, "-c", conf, "-p", workdir],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # nginx failing to start is an error of the test run, never a skip.
+        self.proc, self.port = start_server(start, "nginx")
         self.url = "http://127.0.0.1:%d" % self.port
 
     def requests(self):
@@ -138,7 +203,7 @@ def moto_command():
     try:
         import moto.server  # noqa: F401
         return [sys.executable, "-m", "moto.server"]
-    except Exception:
+    except ImportError:
         return None
 
 
@@ -149,16 +214,23 @@ class Moto:
     def __init__(self, no_auth=None):
         cmd = moto_command()
         if not cmd:
-            T.skip("moto is not installed (pip install 'moto[server]'; scripts/deps.sh tries)")
-        self.port = free_port()
+            T.missing("moto", "moto_server / moto.server not found; " + T.ORACLE_HINTS["moto"])
         env = dict(os.environ)
         if no_auth is not None:
             env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(no_auth)
-        self.proc = subprocess.Popen(cmd + ["-H", "127.0.0.1", "-p", str(self.port)], env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if not wait_port(self.port, self.proc):
-            stop(self.proc)
-            raise RuntimeError("moto_server did not start")
+        log = tempfile.TemporaryFile()  # its request log is long: a file, not a pipe
+
+        def start(port):
+            log.seek(0)
+            log.truncate()
+            return subprocess.Popen(cmd + ["-H", "127.0.0.1", "-p", str(port)], env=env,
+                                    stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            self.proc, self.port = start_server(start, "moto_server")
+        except RuntimeError as e:
+            log.seek(0)
+            raise RuntimeError("%s; its stderr: %s" % (
+                e, log.read().decode("utf-8", "replace").strip()[-1000:])) from None
         self.url = "http://127.0.0.1:%d" % self.port
 
     def client(self, service, key="testing", secret="testing"):

@@ -32,10 +32,7 @@ def ckptfs_env(env, *args):
 
 def main():
     T.ckptfs_path()
-    try:
-        import boto3  # noqa: F401
-    except ImportError:
-        T.skip("boto3 is not installed (it comes with moto[server])")
+    T.oracle("boto3")  # skips without it; fails in CI
     # create_user, create_access_key, put_user_policy go unsigned; moto checks all after.
     moto = R.Moto(no_auth=3)
     work = tempfile.mkdtemp(prefix="ckpt-remote-s3-")
@@ -129,7 +126,7 @@ def main():
                 finally:
                     R.unmount(mnt)
         else:
-            print("SKIP (mount part): no usable FUSE")
+            T.missing("FUSE", "no /dev/fuse, or not root and no fusermount3", whole=False)
     finally:
         moto.close()
         shutil.rmtree(work, ignore_errors=True)
