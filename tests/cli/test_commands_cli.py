@@ -15,6 +15,7 @@ by checksum); verify (intact, damaged, missing shard, folder, SavedModel, progre
 a terminal).
 """
 import fnmatch
+import hashlib
 import json
 import os
 import pty
@@ -96,6 +97,30 @@ def case_command_line():
 # ls
 
 
+def check_json_location(case, src, o, v):
+    """--json's location (shard, offset, bytes, crc32c) against the fixture itself, not -l:
+    the shard's bytes there are TF's tensor (the manifest's sha256, or TF's string elements
+    encoded by the format rules), and they carry the stored CRC recomputed here."""
+    if o["partitioned"]:
+        return
+    shards = sorted(f for f in os.listdir(os.path.dirname(src))
+                    if f.startswith(os.path.basename(src) + ".data-"))
+    what = "%s %s: --json location" % (os.path.basename(case), v["name"])
+    if not T.ok(0 <= o["shard"] < len(shards), "%s: shard %s of %d" % (what, o["shard"],
+                                                                      len(shards))):
+        return
+    with open(os.path.join(os.path.dirname(src), shards[o["shard"]]), "rb") as f:
+        f.seek(o["offset"])
+        raw = f.read(o["bytes"])
+    crc = int(o["crc32c"], 16)
+    if v["dtype"] == "string" and "strings_hex" in v:
+        T.eq(tl.string_tensor_encoding([bytes.fromhex(h) for h in v["strings_hex"]]),
+             (raw, crc), what + ": TF's strings, encoded, with the CRC")
+    elif "sha256" in v and v["dtype"] not in ("string", "variant", "resource"):
+        T.eq(hashlib.sha256(raw).hexdigest(), v["sha256"], what + ": TF's bytes (sha256)")
+        T.eq(tl.crc32c(raw), crc, what + ": CRC-32C of those bytes")
+
+
 def case_ls():
     for case, m in tl.fixture_cases():
         src = os.path.join(case, m["prefix"])
@@ -124,6 +149,8 @@ def case_ls():
                  "%s %s: --json location agrees with -l" % (case, v["name"]))
             T.eq(o["partitioned"], row.shard is None and row.crc is None,
                  "%s %s: --json partitioned" % (case, v["name"]))
+            T.eq(o["shard_missing"], False, "%s %s: --json shard_missing" % (case, v["name"]))
+            check_json_location(case, src, o, v)
         # PATTERN: a glob on the whole name, '*' crossing '/'.
         names = [v["name"] for v in m["variables"]]
         for pat in ("*", "*/*", "[a-d]*", "*kernel*", "nomatch-*"):

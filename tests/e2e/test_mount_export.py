@@ -7,13 +7,16 @@ mount must open again with open_by_handle_at(2) and give the same bytes:
   must ask the daemon to turn the handle's node id back into a node);
 - after unmount and a new mount of the same checkpoint (a new daemon: node ids must derive
   from the checkpoint, not from the order of lookups).
-Truth: the bytes read through the path before, which test_mount.py checks against TF's.
+Truth: the fixture's manifest (TensorFlow's sha256, dtypes and shapes, names), against which
+the bytes read through the path before are checked first (check_truth).
 
 Needs root (open_by_handle_at needs CAP_DAC_READ_SEARCH). Exit 0 pass, 1 fail, 77 skip.
 """
 import ctypes
 import ctypes.util
 import errno
+import hashlib
+import json
 import os
 import sys
 
@@ -90,11 +93,46 @@ def check_handles(m, handles, truth, when):
             os.close(fd)
 
 
+def check_truth(m, truth, manifest):
+    """The bytes and listings read through paths, which the handles must give again, checked
+    against TensorFlow's manifest: files by their user.ckpt.name, variables.tsv by its rows,
+    directories by the names below them."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+    import ckpt_testlib as tl
+    byname = {v["name"]: v for v in manifest["variables"]}
+    for rel, data in truth.items():
+        p = os.path.join(m.mnt, rel)
+        if rel == "variables.tsv":
+            rows = tl.parse_ls(data)
+            check([(r.name.decode(), r.dtype, r.shape) for r in rows] ==
+                  [(v["name"], v["dtype"], v["shape"]) for v in sorted(
+                      manifest["variables"], key=lambda v: v["name"].encode())],
+                  "export: variables.tsv rows differ from the manifest")
+        elif data is None:
+            # Below a directory: its variables' next components (the manifest's names).
+            below = {n[len(rel) + 1:].split("/")[0] for n in byname if n.startswith(rel + "/")}
+            got = set(os.listdir(p))
+            check(below and all(b in got or b + ".raw" in got for b in below),
+                  "export: %r lists %r, manifest has %r below it" % (rel, sorted(got),
+                                                                      sorted(below)))
+        else:
+            v = byname.get(os.getxattr(p, "user.ckpt.name").decode())
+            if not check(v is not None, "export: %r names no manifest variable" % rel):
+                continue
+            if rel.endswith(".shape"):
+                check(data == (tm.shape_text(v["shape"]) + "\n").encode(), "export: %r" % rel)
+            else:
+                check(hashlib.sha256(data).hexdigest() == v["sha256"],
+                      "export: %r differs from TF's sha256" % rel)
+
+
 def main():
     tm.require_fuse()
     if os.geteuid() != 0:
         print("SKIP: open_by_handle_at needs root (CAP_DAC_READ_SEARCH)")
         return 77
+    with open(os.path.join(FIX, "sample", "manifest.json")) as f:
+        manifest = json.load(f)
     source = os.path.join(FIX, "sample", "model.ckpt")
     rels = ["dense/kernel.raw", "dense/kernel.shape", "variables.tsv", "dense", "dense/kernel"]
     with tm.Mount(source, what="export") as m:
@@ -110,6 +148,7 @@ def main():
                     truth[rel] = f.read()
             handles[rel] = to_handle(p)
         check(len(handles) >= 4, "export: sample fixture lacks the expected files: %r" % sorted(handles))
+        check_truth(m, truth, manifest)
         check_handles(m, handles, truth, "same mount")
         drop_caches()
         check_handles(m, handles, truth, "after drop_caches")

@@ -21,10 +21,11 @@ fails = []
 
 
 def check(cond, what):
-    """One check's verdict on stdout; failures are counted for verdict()."""
+    """One check's verdict on stdout, and its truth; failures are counted for verdict()."""
     print(("ok   " if cond else "FAIL ") + what)
     if not cond:
         fails.append(what)
+    return bool(cond)
 
 
 def verdict():
