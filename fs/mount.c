@@ -26,6 +26,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,6 +269,9 @@ static int serve(ckfs *fs, int single, unsigned max_threads)
     }
     ckfs_idle_stop(&idle);
     fuse_remove_signal_handlers(se);
+    /* libfuse returns the number of the signal that ended the loop: SIGTERM from -o timeout's
+     * watchdog, or SIGINT/SIGHUP/SIGTERM from a user, are a clean end, not a FUSE failure. */
+    if (rc == SIGTERM || rc == SIGINT || rc == SIGHUP) rc = 0;
     return rc;
 }
 

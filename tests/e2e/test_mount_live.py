@@ -15,7 +15,8 @@ and its state file. Checked:
 - a file open while its checkpoint is deleted, or re-created with other bytes, reads the
   bytes it started with to the end;
 - after each step the root lists exactly the writer's checkpoints and `latest` names the
-  newest, within 1.5 s with inotify and within poll + 1.5 s with -o noinotify,poll=0.3;
+  newest, within 1.5 s with inotify (median within 200 ms: the README's "about 20 ms" with
+  room for a busy machine) and within poll + 1.5 s with -o noinotify,poll=0.3;
 - checkpoints.tsv lists each checkpoint's step and size (the sizes of the files written);
 - a checkpoint re-created under the same name gets new inode numbers;
 - descriptors held by the daemon stay bounded (printed with the latencies).
@@ -104,6 +105,11 @@ def listed(mnt):
     except OSError as ex:
         check(False, "listing the root failed: %s" % ex)
         return set()
+
+
+# Descriptors the daemon may hold after a run: 3 kept checkpoints x (index + shard) at most,
+# plus its own few.
+FDS_BOUND = 3 * 2 + 12
 
 
 def wait_for(pred, timeout):
@@ -244,10 +250,17 @@ def live_run(tmp, opts, what, bound):
             check(False, "%s reader: %s" % (what, e))
         check(readers.reads > 0, "%s: the readers read nothing" % what)
         check_overwrite(m, run, what)
-        # Deleted checkpoints' files are let go: only the kept ones may stay open.
-        time.sleep(1.5)
+        # Deleted checkpoints' files are let go: only the kept ones may stay open. Waited for
+        # as a condition (main checks the bound), not a fixed sleep.
+        wait_for(lambda: (daemon_fds(m.mnt) or 0) <= FDS_BOUND, 5)
         fds = daemon_fds(m.mnt)
     lat.sort()
+    if what == "inotify" and lat:
+        # README: a new checkpoint shows "within about 20 ms with inotify". The bound is ten
+        # times that, for a busy machine, and far below the 1 s of polling, so a mount that
+        # fell back to polling fails here.
+        check(lat[len(lat) // 2] <= 0.2, "inotify: median %.0f ms from the rename of the "
+              ".index to the listing, over the 200 ms bound" % (1000 * lat[len(lat) // 2]))
     print("%s: %d steps, %d reads by 3 readers; rename of .index -> visible: median %.0f ms, "
           "max %.0f ms; daemon descriptors max %d, at the end %s" % (
               what, STEPS, readers.reads, 1000 * lat[len(lat) // 2] if lat else -1,
@@ -336,8 +349,7 @@ def main():
         live_run(tmp, ["-o", "noinotify,poll=0.3"], "poll", 1.8)
         check_half_written(tmp)
         check_idle_close(tmp)
-        # 3 kept checkpoints x (index + shard) at most, plus the daemon's own few.
-        check(fds is not None and fds <= 3 * 2 + 12, "descriptors held after the run: %r" % fds)
+        check(fds is not None and fds <= FDS_BOUND, "descriptors held after the run: %r" % fds)
     if tm.failures:
         print("%d failure(s)" % len(tm.failures))
         return 1

@@ -181,12 +181,11 @@ def check_throughput(ngx, root, mnt, mib):
     print("throughput (median of 3): curl %.0f MiB/s, http mount %.0f MiB/s, local mount "
           "%.0f MiB/s; http mount / curl = %.2f, http mount / local mount = %.2f" %
           (mib / tc, mib / tm, mib / tl, ratio, fuse_ratio))
-    # Speed is for benchmarks run by hand, not a pass/fail in CI where the
-    # machine is shared: the ratio is printed for the record; CKPT_REMOTE_MIN_RATIO=0.5 makes
-    # it a check on a quiet machine.
-    need = os.environ.get("CKPT_REMOTE_MIN_RATIO")
-    if need:
-        check(ratio >= float(need), "http mount throughput %.2fx curl's, want %s" % (ratio, need))
+    # On a shared CI machine single runs swing 2x, so the default bound is loose: a fifth of
+    # curl's rate (medians of three) still catches a mount that lost its parallel read-ahead
+    # or its block cache. CKPT_REMOTE_MIN_RATIO=0.5 tightens it on a quiet machine.
+    need = float(os.environ.get("CKPT_REMOTE_MIN_RATIO") or 0.2)
+    check(ratio >= need, "http mount throughput %.2fx curl's, want at least %.2f" % (ratio, need))
 
 
 def check_errors(ngx):
