@@ -308,7 +308,11 @@ def check_half_written(tmp):
         w.close()
         os.rename(os.path.join(d, "model.ckpt-3.data-00000-of-00001"),
                   os.path.join(d, "model.ckpt-3.data-00000-of-00002"))
-        time.sleep(1.5)
+        # A whole checkpoint saved after them: once it shows, the folder was looked at after
+        # the half-written ones were there (a condition to wait for, not a fixed sleep).
+        run.save(4)
+        check(wait_for(lambda: "model.ckpt-4" in listed(m.mnt), 5) is not None,
+              "half: a whole checkpoint saved after the half-written ones did not appear")
         names = listed(m.mnt)
         check("model.ckpt-2" not in names and "model.ckpt-3" not in names,
               "half-written checkpoints shown: %r" % sorted(names))

@@ -413,7 +413,7 @@ def check_full_tmpdir(tmp, graph_truth):
     tiny = os.path.join(tmp, "tiny")
     os.makedirs(tiny)
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", tiny], capture_output=True).returncode:
-        print("note: cannot mount a tmpfs; full $TMPDIR not checked")
+        tm.testlib().skip_part("cannot mount a tmpfs; full $TMPDIR not checked")
         return
     try:
         env = dict(os.environ, TMPDIR=tiny)
@@ -487,8 +487,8 @@ def check_string_lock(tmp):
             "                  tensors=[big, tf.constant([b'a', b'b'])])\n")
     r = subprocess.run([sys.executable, "-c", code, prefix], capture_output=True, timeout=600,
                        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
-    if r.returncode:
-        print("note: could not write the string checkpoint: %s" % r.stderr[-300:])
+    if not check(r.returncode == 0, "bigstr: TensorFlow could not write the string "
+                 "checkpoint: %s" % r.stderr[-300:]):
         return
     with tm.Mount(prefix, what="bigstr") as m:
         big, small = os.path.join(m.mnt, "big"), os.path.join(m.mnt, "small")
@@ -516,7 +516,7 @@ def check_string_lock(tmp):
             check(res["small"] < res["big"] / 2,
                   "bigstr: open(small) waited %.2fs for big's rendering (%.2fs)" % (res["small"], res["big"]))
         else:
-            print("note: big renders too fast (%.2fs) to tell" % res["big"])
+            tm.testlib().skip_part("big renders too fast (%.2fs) to tell" % res["big"])
 
 
 def run_case(name, fn):

@@ -117,8 +117,8 @@ def case_read_only_daemon(tmp):
     with tm.Mount(prefix, what="remount rw") as m:
         r = subprocess.run(["mount", "-i", "-o", "remount,rw", m.mnt], capture_output=True)
         if r.returncode:
-            print("note: cannot remount rw (%s): the daemon's own EROFS is not reached" %
-                  r.stderr.decode(errors="replace").strip())
+            tm.testlib().skip_part("cannot remount rw (%s): the daemon's own EROFS is not "
+                                   "reached" % r.stderr.decode(errors="replace").strip())
             return
         opts = [l.split()[3] for l in open("/proc/mounts") if l.split()[1] == m.mnt][0].split(",")
         check("rw" in opts, "remount rw: /proc/mounts still says %s" % opts)
@@ -205,8 +205,8 @@ def case_unreadable(tmp):
     ckptfs = tm.CKPTFS or os.path.join(os.path.dirname(tm.MOUNT), "ckptfs")
     probe = as_nobody([ckptfs, "--help"])
     if probe.returncode != 0:
-        print("note: uid %d cannot run %s (%r): unreadable checkpoints not checked" %
-              (NOBODY, ckptfs, probe.stderr[-200:]))
+        tm.testlib().skip_part("uid %d cannot run %s (%r): unreadable checkpoints not checked"
+                               % (NOBODY, ckptfs, probe.stderr[-200:]))
         return
     mnt = os.path.join(base, "mnt")
     os.mkdir(mnt)
@@ -234,7 +234,8 @@ def case_unreadable(tmp):
                     as_nobody(["fusermount3", "-u", mnt])
                     tm.wait_no_daemon(mnt, who)
                 else:
-                    print("note: uid %d cannot mount FUSE here: %s" % (NOBODY, err.strip().splitlines()[0]))
+                    tm.testlib().skip_part("uid %d cannot mount FUSE here: %s"
+                                           % (NOBODY, err.strip().splitlines()[0]))
             else:
                 check(r.returncode == 0, "%s: exit %d %r" % (who, r.returncode, err))
     tm.unmount(mnt)
@@ -278,7 +279,8 @@ def main():
     tm.require_fuse()
     root = os.geteuid() == 0 and shutil.which("setpriv")
     if not root:
-        print("note: not root or no setpriv: the other-user and remount parts are left out")
+        tm.testlib().skip_part("not root or no setpriv: the other-user and remount parts are "
+                               "left out")
     with tempfile.TemporaryDirectory(prefix="ckptfs-sec-") as tmp:
         readable(tmp)
         cases = [("modes", case_modes), ("names", case_names)]

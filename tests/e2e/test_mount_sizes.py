@@ -104,7 +104,7 @@ def check_tools(name, source, truth, tmp):
                 check(got.get(rel) == data, "%s: rsync -a copied %r wrong" % (name, rel))
             shutil.rmtree(dst)
     else:
-        print("note: rsync not installed, not checked")
+        tl.missing("rsync", "not installed (scripts/deps.sh installs it)", whole=False)
     with tm.Mount(source, what=name) as m:
         z = os.path.join(tmp, "z.zip")
         with zipfile.ZipFile(z, "w") as zf:
