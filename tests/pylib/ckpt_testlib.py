@@ -73,6 +73,8 @@ ORACLE_HINTS = {
     "boto3": "comes with moto[server] (scripts/deps.sh)",
     "safetensors": "pip install safetensors (scripts/deps.sh)",
     "tf_keras": "pip install tf-keras (scripts/deps.sh --tf)",
+    "ml_dtypes": "comes with TensorFlow (scripts/deps.sh --tf)",
+    "crc32c": "pip install crc32c (scripts/deps.sh)",
 }
 
 
@@ -102,9 +104,9 @@ def tf_importable():
     r = subprocess.run([sys.executable, "-c", "import tensorflow"], stdin=subprocess.DEVNULL,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300)
     if r.returncode != 0:
-        missing("tensorflow", "does not import: %s; %s" % (
-            r.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or "",
-            ORACLE_HINTS["tensorflow"]), whole=False)
+        last = (r.stderr.decode("utf-8", "replace").strip().splitlines() or [""])[-1]
+        missing("tensorflow", "does not import: %s; %s" % (last[:200], ORACLE_HINTS["tensorflow"]),
+                whole=False)
         return False
     return True
 
