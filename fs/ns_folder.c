@@ -575,10 +575,12 @@ static int f_stat(ckfs_ns *ns, const ckfs_target *t, struct stat *st, double *ti
     return rc;
 }
 
-static const char *f_readlink(ckfs_ns *ns, const ckfs_target *t)
+static const char *f_readlink(ckfs_ns *ns, const ckfs_target *t, char *buf, size_t size)
 {
     folder *f = F(ns);
-    if (t->v || t->n.kind != CKFS_K_LINK)
+    if (t->v)
+        return ckfs_ns_view_readlink(t, buf, size);
+    if (t->n.kind != CKFS_K_LINK)
         return NULL;
     pthread_rwlock_rdlock(&f->mu);
     const char *s = f->latest; /* kept until the mount ends, even when `latest` moves */

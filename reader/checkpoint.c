@@ -14,6 +14,7 @@
 #include "crc32c.h"
 #include "dtype.h"
 #include "fileio.h"
+#include "objnames.h"
 #include "remote.h"
 #include "shape.h"
 #include "source.h"
@@ -182,6 +183,8 @@ int ckpt_open_src(const ckpt_bytesrc *src, const char *source, unsigned flags,
     int rc = load(c, source, flags, err);
     if (!rc)
         rc = ckpt__resolve_parts(c, ckpt_prefix(c), err);
+    if (!rc)
+        ckpt__mark_paths(c);
     if (rc) {
         ckpt_close(c);
         return rc;
