@@ -104,6 +104,7 @@ int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
      * still served, and object_graph.pbtxt says what is wrong when opened. */
     if (ckpt_names_load(c, &v->names, &err) && warn)
         warn(warn_ctx, err.msg);
+    v->gens.names = v->names;
     if (ckfs_tree_build(c, v->names, names, CKFS_NGEN, o->npy, warn, warn_ctx, &v->tree))
         return -1;
     return 0;
