@@ -617,7 +617,7 @@ static void open_sums(folder *f, uint64_t *opened, uint64_t *reads, uint64_t *by
             *reads += ckpt_data_reads(x->c);
             *bytes += ckpt_data_bytes(x->c);
             *tbytes += ckfs_tree_total_bytes(x->tree);
-            *names += ckfs_tree_nnames(x->tree);
+            *names += ckfs_view_nnames(x);
         }
         atomic_fetch_sub(&fv->holds, 1);
     }

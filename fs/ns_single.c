@@ -73,7 +73,7 @@ static void s_totals(ckfs_ns *ns, uint64_t *bytes, uint64_t *names)
 {
     ckfs_view *v = view_of(ns);
     *bytes = ckfs_tree_total_bytes(v->tree);
-    *names = 1 + ckfs_tree_nnames(v->tree);
+    *names = 1 + ckfs_view_nnames(v);
 }
 
 static void s_destroy(ckfs_ns *ns)

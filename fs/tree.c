@@ -735,32 +735,52 @@ static int cmp_esc(const void *pa, const void *pb)
     return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-static int cmp_path(const void *pa, const void *pb, void *ctx)
+/* A variable's path while the walk order is found: compared without the checkpoint at hand. */
+typedef struct pathref {
+    const char *p;
+    uint32_t len, idx;
+} pathref;
+
+static int cmp_path(const void *pa, const void *pb)
 {
-    const ckpt_checkpoint *c = ctx;
-    size_t la, lb;
-    const char *a = ckpt_path(c, *(const uint32_t *)pa, &la);
-    const char *b = ckpt_path(c, *(const uint32_t *)pb, &lb);
-    int r = memcmp(a, b, la < lb ? la : lb);
-    return r ? r : la < lb ? -1 : la > lb;
+    const pathref *a = pa, *b = pb;
+    int r = memcmp(a->p, b->p, a->len < b->len ? a->len : b->len);
+    return r ? r : a->len < b->len ? -1 : a->len > b->len;
 }
 
 /*
  * The order to walk the variables in: their paths' bytewise order, which is the index order
  * unless paths were shortened (objnames.h: "a/.ATTRIBUTES/..." sorts after "a-b/...", while
- * "a" sorts before "a-b"). NULL and 0 for the index order; -1 when out of memory.
+ * "a" sorts before "a-b"). Real checkpoints are nearly in order already: one pass tells, an
+ * insertion sort fixes the few, qsort takes over past a budget (a hostile order). NULL and 0
+ * for the index order; -1 when out of memory.
  */
 static int path_order(const ckpt_checkpoint *c, size_t n, uint32_t **out)
 {
     *out = NULL;
     if (!ckpt_has_object_graph(c) || n < 2)
         return 0;
-    uint32_t *ord = malloc(n * sizeof *ord);
-    if (!ord)
+    pathref *r = malloc(n * sizeof *r);
+    if (!r)
         return -1;
-    for (size_t i = 0; i < n; i++)
-        ord[i] = (uint32_t)i;
-    qsort_r(ord, n, sizeof *ord, cmp_path, (void *)c);
+    int sorted = 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        r[i] = (pathref){ckpt_path(c, i, &len), 0, (uint32_t)i};
+        r[i].len = (uint32_t)len;
+        sorted = sorted && (i == 0 || cmp_path(&r[i - 1], &r[i]) < 0);
+    }
+    uint32_t *ord = sorted ? NULL : malloc(n * sizeof *ord);
+    if (!sorted && ord) {
+        _Static_assert(sizeof(pathref) <= CKPT_ISORT_ITEM_MAX, "a pathref must fit the sort");
+        if (ckpt_insertion_sort(r, n, sizeof *r, cmp_path, 8 * n + 64))
+            qsort(r, n, sizeof *r, cmp_path);
+        for (size_t i = 0; i < n; i++)
+            ord[i] = r[i].idx;
+    }
+    free(r);
+    if (!sorted && !ord)
+        return -1;
     *out = ord;
     return 0;
 }

@@ -477,3 +477,9 @@ int ckfs_view_readlink(ckfs_view *v, ckfs_node n, char *buf, size_t size, ckpt_e
     int rc = links(v, err);
     return rc ? rc : ckfs_tree_link_target(v->tree, v->links, n.idx, buf, size);
 }
+
+uint64_t ckfs_view_nnames(const ckfs_view *v)
+{
+    uint64_t n = ckfs_tree_nnames(v->tree);
+    return ckfs_once_done(&v->byname) ? n + ckfs_tree_nnames(v->links) : n;
+}

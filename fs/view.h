@@ -169,6 +169,9 @@ int ckfs_view_lookup(ckfs_view *v, ckfs_node dir, const char *name, ckfs_node *o
 int ckfs_view_dir_entry(ckfs_view *v, ckfs_node dir, uint64_t k, ckfs_node *node, char *buf);
 ckfs_node ckfs_view_parent(const ckfs_view *v, ckfs_node dir);
 
+/* Names of open view v for statfs: its tree's, and by_name/'s once built (never builds). */
+uint64_t ckfs_view_nnames(const ckfs_view *v);
+
 /* The target of by_name link n in buf: its length, or a negative errno (err says why). */
 int ckfs_view_readlink(ckfs_view *v, ckfs_node n, char *buf, size_t size, ckpt_err *err);
 
