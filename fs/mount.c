@@ -336,7 +336,10 @@ out:
 /* The kernel mount options for source: read-only, named after it in /proc/mounts. */
 static char *kernel_options(const char *source, const ckfs_opts *o)
 {
-    char *esc = opt_escape(source);
+    /* /proc/mounts is world-readable: never a URL's password there */
+    char *shown = ckpt_url_redact(source);
+    char *esc = shown ? opt_escape(shown) : NULL;
+    free(shown);
     if (!esc)
         return NULL;
     size_t olen = strlen(esc) + sizeof(o->kernel) + 128;

@@ -27,6 +27,14 @@ int ckpt__remote_list(void *state, const char *dir, ckpt_listing *out, ckpt_err 
  * when keep_slash (S3 keys in paths); uppercase hex, as SigV4 wants. */
 char *ckpt__url_encode(const char *s, int keep_slash);
 
+/*
+ * Take the user and password out of an http(s) URL (ckpt_url_split) into remote source src,
+ * which sends them with requests for names under the URL's site; *shown (malloc'd) is the URL
+ * without the password, the name everything shows and opens. A URL without one: *shown is a
+ * copy and src is unchanged.
+ */
+int ckpt__remote_take_auth(ckpt_bytesrc *src, const char *url, char **shown, ckpt_err *err);
+
 /* Non-zero if src is a remote source. */
 int ckpt__remote_is(const ckpt_bytesrc *src);
 

@@ -53,6 +53,28 @@ void ckpt_net_global_init(void);
 /* Non-zero if s is a URL this reader serves (http://, https://, s3://, gs://). */
 int ckpt_is_url(const char *s);
 
+/* Where the user information of a URL (scheme://USER[:PASS]@HOST/...) lies in it. */
+typedef struct ckpt_url_parts {
+    const char *user;     /* first byte of USER */
+    const char *pass;     /* first byte of PASS, or NULL when there is no ':' */
+    const char *at;       /* the '@' */
+    const char *host_end; /* end of HOST[:PORT] */
+} ckpt_url_parts;
+
+/* Whether url has user information; *u says where. */
+int ckpt_url_split(const char *url, ckpt_url_parts *u);
+
+/*
+ * url without the password of its user information (malloc'd): what messages, /proc/mounts,
+ * xattrs and logs show. Credentials belong in the environment or ~/.aws (README.md, "Remote
+ * checkpoints"); a password in a URL still works, but is never shown.
+ */
+char *ckpt_url_redact(const char *url);
+
+/* Overwrite the password of a URL's user information with '*' in place (a process's argv,
+ * which /proc/PID/cmdline shows to everyone). Non-zero if there was one. */
+int ckpt_url_hide_password(char *url);
+
 /*
  * A new remote byte source (opts NULL: the defaults). It is reference-counted: each file it
  * opens holds it, so drop the creator's reference with ckpt_bytesrc_remote_release as soon as

@@ -3,7 +3,10 @@
 
 #include "exitcodes.h"
 
+#include "remote.h"
+
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 int cli_wants_help(int argc, char **argv)
@@ -71,11 +74,16 @@ int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
 
 void cli_error(const char *source, const char *msg)
 {
+    /* The reader's messages already name the URL without its password: so does this. */
+    char *shown = ckpt_is_url(source) ? ckpt_url_redact(source) : NULL;
+    if (shown)
+        source = shown;
     size_t n = strlen(source);
     if (!strncmp(msg, source, n) && msg[n] == ':')
         fprintf(stderr, "ckptfs: %s\n", msg);
     else
         fprintf(stderr, "ckptfs: %s: %s\n", source, msg);
+    free(shown);
 }
 
 int cli_write_all(const void *p, size_t n)
