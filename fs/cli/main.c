@@ -187,7 +187,9 @@ int main(int argc, char **argv)
     struct stat st;
     if (argc == 5 && !strcmp(argv[3], "-o") && stat(argv[2], &st) == 0 && S_ISDIR(st.st_mode))
         return ckfs_cmd_mount(argc, argv);
+    char *shown = ckpt_url_redact(cmd);
     fprintf(stderr, "ckptfs: unknown command \"%s\" (commands: ls, cat, diff, verify, graph, "
-                    "mount; see ckptfs --help)\n", cmd);
+                    "mount; see ckptfs --help)\n", shown ? shown : "?");
+    free(shown);
     return CKPTFS_EXIT_USAGE;
 }
