@@ -111,6 +111,19 @@ def case_v1_short_records(d):
             "1 strings")
 
 
+def case_shape_size_overflows(d):
+    # float32 of 2**62 + 4 elements: 2**64 + 16 bytes, which wraps to 16 in 64 bits; the stored
+    # size says 16. The message must give the real count, not the wrapped product.
+    v = bytes(16)
+    n = (1 << 62) + 4
+    cw.write(d + "/ck.index", table([(b"", cw.bundle_header(1)),
+                                     (b"w", entry(1, [n], 0, 0, 16, cw.crc32c(v)))]))
+    cw.write(d + "/ck.data-00000-of-00001", v)
+    res = run_limited("ls", "-l", d + "/ck")
+    refused("a shape of 2**62 + 4 float32", res, "%d elements of 4 bytes" % n, "2^64", code=3)
+    T.ok("16 bytes expected" not in res[2], "the wrapped size is not printed: " + res[2].strip())
+
+
 def case_v1_key_amplification(d):
     cw.write(d + "/big.ckpt", cw.v1_file([(b"n" * 65536, 1, [], [[]] * 20000)], []))
     refused("V1 meta with 20,000 slices of a 64 KiB name", run_limited("ls", "-l", d + "/big.ckpt"),
