@@ -5,7 +5,9 @@ binaries at work.
 1. `cmake --install` into a temporary DESTDIR (prefix /usr): bin/ckptfs, sbin/mount.ckptfs and
    sbin/mount.fuse.ckptfs (where mount(8) looks for helpers), man pages ckptfs(1) and
    mount.ckptfs(8).
-2. `cpack -G DEB` builds the package; its Depends name packages that exist (apt-cache).
+2. `cpack -G DEB` builds the package; its Depends name packages that exist (apt-cache), and
+   every library a packaged binary needs (readelf's NEEDED, resolved by ldd) belongs to a
+   package it depends on (dpkg-query -S): the Depends are computed by dpkg-shlibdeps.
 3. The package extracted (`dpkg-deb -x`) into a clean root: its ckptfs runs, mounts the sample
    fixture through its own mount.ckptfs and serves a tensor's bytes as TensorFlow wrote them
    (the manifest's sha256); `man -l` renders both pages.
@@ -75,6 +77,45 @@ def check_man(path, label):
          "%s: man -l renders: %s" % (label, r.stderr[-300:]))
 
 
+def owning_package(path):
+    """The package dpkg says owns path (tried as given and as resolved: /lib vs /usr/lib on a
+    merged /usr), without its :arch, or None."""
+    for p in dict.fromkeys([path, os.path.realpath(path),
+                            path.replace("/usr/lib/", "/lib/", 1) if path.startswith("/usr/lib/")
+                            else path.replace("/lib/", "/usr/lib/", 1)]):
+        r = sh(["dpkg-query", "-S", p])
+        if r.returncode == 0:
+            return r.stdout.decode().split(":")[0].split(",")[0].strip()
+    return None
+
+
+def check_needed_declared(root, depends):
+    if not shutil.which("dpkg-query") or not shutil.which("ldd") or not shutil.which("readelf"):
+        print("note: no dpkg-query/ldd/readelf: the needed libraries are not checked")
+        return
+    checked = 0
+    for d, _, files in os.walk(root):
+        for f in files:
+            p = os.path.join(d, f)
+            if os.path.islink(p) or not os.access(p, os.X_OK):
+                continue
+            needed = [l.split("[", 1)[1].rstrip("]") for l in
+                      sh(["readelf", "-d", p]).stdout.decode().splitlines() if "(NEEDED)" in l]
+            where = {}
+            for l in sh(["ldd", p]).stdout.decode().splitlines():
+                if "=>" in l and "/" in l.split("=>", 1)[1]:
+                    lib, path = l.split("=>", 1)
+                    where[lib.strip()] = path.split("(")[0].strip()
+            for lib in needed:
+                path = where.get(lib)
+                pkg = owning_package(path) if path else None
+                T.ok(pkg is not None and pkg in depends,
+                     "%s needs %s (%s, package %s): declared in Depends %s"
+                     % (os.path.relpath(p, root), lib, path, pkg, sorted(depends)))
+                checked += 1
+    T.ok(checked >= 5, "the packaged binaries' NEEDED libraries were checked (%d)" % checked)
+
+
 def main():
     for tool in ("cmake", "cpack", "dpkg-deb"):
         if not shutil.which(tool):
@@ -109,8 +150,7 @@ def main():
         print("package: %s (%d bytes)" % (debs[0], os.path.getsize(deb)))
         dep = sh(["dpkg-deb", "-f", deb, "Depends"]).stdout.decode().strip()
         names = [d.strip().split()[0] for d in dep.split(",") if d.strip()]
-        T.ok({"libfuse3-3", "fuse3", "libprotobuf-c1", "libsnappy1v5"} <= set(names),
-             "Depends names the runtime libraries: %r" % dep)
+        T.ok("fuse3" in names, "Depends names fuse3 (fusermount3): %r" % dep)
         if shutil.which("apt-cache"):
             for n in names:
                 T.ok(sh(["apt-cache", "show", n]).returncode == 0, "Depends: %s is a package" % n)
@@ -118,6 +158,13 @@ def main():
         for p in ("./usr/bin/ckptfs", "./usr/sbin/mount.fuse.ckptfs", "./usr/sbin/mount.ckptfs",
                   "./usr/share/man/man1/ckptfs.1", "./usr/share/man/man8/mount.ckptfs.8"):
             T.ok(p in listing, "package holds %s" % p)
+
+        # 2b. every library the packaged binaries need comes from a declared dependency: the
+        # dynamic linker's own resolution (ldd) of each NEEDED entry, and dpkg's record of
+        # which package owns that file, against the package's Depends.
+        pre = os.path.join(tmp, "pre")
+        sh(["dpkg-deb", "-x", deb, pre])
+        check_needed_declared(pre, set(names))
 
         # 3. extracted into a clean root
         root = os.path.join(tmp, "root")
