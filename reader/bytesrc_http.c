@@ -102,8 +102,7 @@ static char *trim(char *s)
     return s;
 }
 
-/* key's value in [section] of the INI file at path (malloc'd), or NULL. */
-static char *ini_get(const char *path, const char *section, const char *key)
+char *ckpt__ini_get(const char *path, const char *section, const char *key)
 {
     FILE *fp = path ? fopen(path, "re") : NULL;
     if (!fp)
@@ -171,16 +170,16 @@ static void s3_config(store_cfg *c)
     if (c->id) {
         c->secret = env_dup("AWS_SECRET_ACCESS_KEY");
         c->token = env_dup("AWS_SESSION_TOKEN");
-    } else if ((c->id = ini_get(creds, profile, "aws_access_key_id"))) {
-        c->secret = ini_get(creds, profile, "aws_secret_access_key");
-        c->token = ini_get(creds, profile, "aws_session_token");
+    } else if ((c->id = ckpt__ini_get(creds, profile, "aws_access_key_id"))) {
+        c->secret = ckpt__ini_get(creds, profile, "aws_secret_access_key");
+        c->token = ckpt__ini_get(creds, profile, "aws_session_token");
     }
     if (c->id && !c->secret) {
         free(c->id);
         c->id = NULL;
     }
     if (!(c->region = env_dup("AWS_REGION")) && !(c->region = env_dup("AWS_DEFAULT_REGION")) &&
-        !(c->region = ini_get(conf, conf_section, "region")))
+        !(c->region = ckpt__ini_get(conf, conf_section, "region")))
         c->region = strdup("us-east-1");
     if (!(c->endpoint = env_dup("AWS_ENDPOINT_URL_S3")))
         c->endpoint = env_dup("AWS_ENDPOINT_URL");

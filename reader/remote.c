@@ -348,10 +348,8 @@ static int add_contents(const char *a, const char *b, size_t plen, ckpt_listing 
     return rc;
 }
 
-/* Parse one ListObjectsV2 page into l; *token the continuation (malloc'd) or NULL. Folders
- * (<CommonPrefixes>) are not files and are left out. */
-static int parse_page(const char *body, size_t len, size_t plen, ckpt_listing *l, size_t *cap,
-                      char **token)
+int ckpt__parse_list_page(const char *body, size_t len, size_t plen, ckpt_listing *l,
+                          size_t *cap, char **token)
 {
     const char *end = body + len;
     const char *p = body;
@@ -428,7 +426,7 @@ int ckpt__remote_list(void *state, const char *dir, ckpt_listing *out, ckpt_err 
         rc = query ? ckpt__http_get_small(src, root, query, LIST_PAGE_MAX, &body, &blen, err)
                    : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
         free(query);
-        if (!rc && parse_page(body, blen, plen, out, &cap, &token))
+        if (!rc && ckpt__parse_list_page(body, blen, plen, out, &cap, &token))
             rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
         free(body);
         if (!token)
