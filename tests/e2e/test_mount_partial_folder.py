@@ -15,7 +15,6 @@ TensorFlow not importable).
 """
 import errno
 import os
-import shutil
 import subprocess
 import sys
 import tempfile

@@ -98,7 +98,7 @@ def main():
         os.chown(run, NOBODY, NOBODY)
         os.chmod(run, 0o777)
         evil = plant(run, 41, spath)
-        good = plant(run, 42, ppath)
+        plant(run, 42, ppath)
         with open(os.path.join(run, "checkpoint"), "w") as f:
             f.write('model_checkpoint_path: "model.ckpt-42"\n'
                     'all_model_checkpoint_paths: "model.ckpt-41"\n'
@@ -144,7 +144,6 @@ def main():
                       "%s: uid %d's pread: %r, want EACCES" % (what, NOBODY, got.get(p, ("?",))[0]))
 
         rb.run_case(what, prefix_case)
-        del good
     return tm.outcome()
 
 

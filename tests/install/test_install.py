@@ -13,6 +13,9 @@ binaries at work.
    (the manifest's sha256); `man -l` renders both pages.
 4. As root with dpkg and no foreign helper present: `dpkg -i`, then `mount -t fuse.ckptfs`
    through the installed helper, then `dpkg -r` so the machine stays as it was.
+5. As root with debootstrap: a minimal Debian root of this release (minbase, made once from
+   the archive apt uses and cached), the package installed there by apt with exactly its
+   declared dependencies, and its ckptfs run on the sample and on a URL (libcurl).
 
 Skips (exit 77) without CKPT_BUILD_DIR, cmake/cpack or dpkg-deb; the FUSE parts are left out
 (not failed) without /dev/fuse, step 4 when not root or a mount.fuse.ckptfs is already there.
@@ -116,6 +119,83 @@ def check_needed_declared(root, depends):
     T.ok(checked >= 5, "the packaged binaries' NEEDED libraries were checked (%d)" % checked)
 
 
+def host_mirror():
+    """The Debian mirror this machine's apt uses (deb822 or one-line sources), or None."""
+    import glob
+    for f in sorted(glob.glob("/etc/apt/sources.list.d/*.sources")) + ["/etc/apt/sources.list"]:
+        try:
+            text = open(f).read()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            w = line.split()
+            if line.startswith("URIs:") and len(w) > 1 and "security" not in w[1]:
+                return w[1]
+            if len(w) > 2 and w[0] == "deb" and "security" not in w[1]:
+                return w[1]
+    return None
+
+
+def check_clean_root(deb, tmp):
+    """debootstrap a minimal Debian of this machine's release (minbase: no libcurl, no fuse),
+    install the .deb there with apt, which brings exactly its declared dependencies, and run
+    the installed ckptfs on the sample: a dependency missing from Depends fails to load.
+    The minbase tarball is made once (network) and kept in CKPT_DEBOOTSTRAP_CACHE (default
+    /var/cache/ckptfs-tests); without debootstrap, root or the archive this part is left out."""
+    if os.geteuid() != 0 or not shutil.which("debootstrap") or not shutil.which("chroot"):
+        print("note: not root or no debootstrap (apt-get install debootstrap): the clean-root "
+              "install is left out")
+        return
+    try:
+        suite = [l.split("=", 1)[1].strip().strip('"') for l in open("/etc/os-release")
+                 if l.startswith("VERSION_CODENAME=")][0]
+    except (OSError, IndexError):
+        print("note: no VERSION_CODENAME in /etc/os-release: the clean-root install is left out")
+        return
+    mirror = host_mirror()
+    cache = os.environ.get("CKPT_DEBOOTSTRAP_CACHE", "/var/cache/ckptfs-tests")
+    tarball = os.path.join(cache, "%s-minbase.tgz" % suite)
+    if not os.path.exists(tarball):
+        os.makedirs(cache, exist_ok=True)
+        r = sh(["debootstrap", "--variant=minbase", "--make-tarball=" + tarball, suite,
+                os.path.join(tmp, "dbs-work"), mirror or "http://deb.debian.org/debian"])
+        if r.returncode != 0:
+            print("note: debootstrap could not fetch %s (%s): the clean-root install is left out"
+                  % (suite, r.stderr.decode(errors="replace").strip()[-200:]))
+            return
+    root = os.path.join(tmp, "clean")
+    r = sh(["debootstrap", "--variant=minbase", "--unpack-tarball=" + tarball, suite, root,
+            mirror or "http://deb.debian.org/debian"])
+    if not T.ok(r.returncode == 0, "debootstrap a clean %s root: %r" % (suite, r.stderr[-300:])):
+        return
+    r = sh(["chroot", root, "dpkg-query", "-W", "-f", "${Package}\\n"])
+    before = set(r.stdout.decode().split())
+    T.ok("libcurl4" not in before and "libfuse3-3" not in before,
+         "the clean root lacks libcurl4 and libfuse3-3 before the install")
+    shutil.copy(deb, os.path.join(root, "tmp", "ckptfs.deb"))
+    shutil.copytree(os.path.dirname(SAMPLE), os.path.join(root, "tmp", "sample"))
+    r = sh(["chroot", root, "apt-get", "update"])
+    if r.returncode != 0:
+        print("note: apt-get update in the clean root failed (%s): install left out"
+              % r.stderr.decode(errors="replace").strip()[-200:])
+        return
+    r = sh(["chroot", root, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y",
+            "--no-install-recommends", "/tmp/ckptfs.deb"])
+    if not T.ok(r.returncode == 0, "apt-get install ckptfs.deb in the clean root: %r"
+                % r.stderr[-400:]):
+        return
+    r = sh(["chroot", root, "/usr/bin/ckptfs", "--version"])
+    T.ok(r.returncode == 0 and r.stdout.startswith(b"ckptfs "),
+         "the clean root's ckptfs runs with only the declared dependencies: %r" % r.stderr[-300:])
+    r = sh(["chroot", root, "/usr/bin/ckptfs", "cat", "/tmp/sample/model.ckpt", "dense/kernel"])
+    T.eq(hashlib.sha256(r.stdout).hexdigest(), want_sha("dense/kernel"),
+         "the clean root's ckptfs cat dense/kernel")
+    r = sh(["chroot", root, "/usr/bin/ckptfs", "--net-timeout", "2", "ls",
+            "http://127.0.0.1:9/x/model.ckpt"])
+    T.ok(r.returncode == 7 and b"127.0.0.1" in r.stderr,
+         "the clean root's ckptfs reaches libcurl (a refused URL, exit 7): %r" % r.stderr[-200:])
+
+
 def main():
     for tool in ("cmake", "cpack", "dpkg-deb"):
         if not shutil.which(tool):
@@ -207,6 +287,8 @@ def main():
                     T.ok(r.returncode == 0 and b"ckptfs.1" in r.stdout, "man finds ckptfs(1)")
                 else:
                     print("note: dpkg excludes man pages here (path-exclude): man -w left out")
+        # 5. a clean Debian root with only the package's declared dependencies
+        check_clean_root(deb, tmp)
     finally:
         if installed:
             r = sh(["dpkg", "-r", "ckptfs"])
