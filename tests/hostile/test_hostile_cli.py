@@ -111,6 +111,32 @@ def case_v1_short_records(d):
             "1 strings")
 
 
+def case_snappy_block_of_a_gigabyte(d):
+    # One index block, 48 MB of Snappy copies that honestly expand to 1 GiB of zeros (within
+    # Snappy's ratio): a block no table needs (docs/format.md, "Tables"), refused from its
+    # length header, before anything is allocated for it, naming both sizes.
+    n = 1 << 30
+    body = b"\x00\x00" + (bytes([(63 << 2) | 2]) + b"\x01\x00") * ((n - 1) // 64)
+    rem = (n - 1) % 64
+    if rem:
+        body += bytes([((rem - 1) << 2) | 2]) + b"\x01\x00"
+    v, hdr = n, b""
+    while v >= 0x80:
+        hdr += bytes([v & 0x7f | 0x80])
+        v >>= 7
+    c = hdr + bytes([v]) + body
+    meta = cw.block([])
+    out = c + cw.block_trailer(c, 1)
+    mh = cw.block_handle(len(out), len(meta))
+    out += meta + cw.block_trailer(meta)
+    idx = cw.block([(b"k", cw.block_handle(0, len(c)))])
+    ih = cw.block_handle(len(out), len(idx))
+    out += idx + cw.block_trailer(idx) + cw.footer(mh, ih)
+    cw.write(d + "/ck.index", out)
+    refused("a 48 MB Snappy block claiming 1 GiB", run_limited("ls", d + "/ck"),
+            "claims 1073741824 bytes uncompressed", "64 MiB", code=3)
+
+
 def case_shape_size_overflows(d):
     # float32 of 2**62 + 4 elements: 2**64 + 16 bytes, which wraps to 16 in 64 bits; the stored
     # size says 16. The message must give the real count, not the wrapped product.
