@@ -30,6 +30,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,7 @@ void ckpt_net_opts_init(ckpt_net_opts *o)
     o->cache_size = CKPT_NET_CACHE_DEFAULT;
     o->cache_dir = NULL;
     o->timeout_sec = CKPT_NET_TIMEOUT_DEFAULT;
+    o->cancel = NULL;
     const char *t = getenv("CKPTFS_NET_TIMEOUT");
     char *end;
     unsigned long n = t && *t ? strtoul(t, &end, 10) : 0;
@@ -474,6 +476,20 @@ static const char *xml_code(const req *q, char *out, size_t outsz)
     return out;
 }
 
+/* Whether the source's owner gave up on every request (a daemon whose mount is gone). */
+static int cancelled(const remote *r)
+{
+    return r->opts.cancel && atomic_load(r->opts.cancel);
+}
+
+/* curl's progress callback, called about once a second even while nothing arrives: a
+ * non-zero return aborts the transfer. */
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)dt, (void)dn, (void)ut, (void)un;
+    return cancelled(ud);
+}
+
 /* Configure h for one attempt of q at url, with at most left seconds to go. */
 static struct curl_slist *setup(remote *r, CURL *h, const char *url, int sign, const char *range,
                                 req *q, double left)
@@ -494,6 +510,11 @@ static struct curl_slist *setup(remote *r, CURL *h, const char *url, int sign, c
     /* The whole request, not a rate over a window: a server dripping a byte a second keeps
      * any rate window satisfied for days (docs/mount.md, "URL sources"). */
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms);
+    if (r->opts.cancel) {
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, r);
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    }
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     /* Big reads per syscall: the default 16 KiB makes range transfers CPU-bound. */
     curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
@@ -564,6 +585,8 @@ static int perform(remote *r, const char *name, const char *url, int sign, const
     double limit = r->opts.timeout_sec ? r->opts.timeout_sec : CKPT_NET_TIMEOUT_DEFAULT;
     double deadline = now_sec() + limit, backoff = 0.1;
     for (int attempt = 0;; attempt++) {
+        if (cancelled(r))
+            return ckpt_err_set(err, CKPT_E_IO, "%s: given up: the mount is gone", name);
         q->status = 0;
         q->len = 0;
         q->enough = 0;
@@ -580,7 +603,9 @@ static int perform(remote *r, const char *name, const char *url, int sign, const
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
         curl_slist_free_all(hdrs);
         give_handle(r, h);
-        if (q->encoding[0])
+        if (cancelled(r))
+            return ckpt_err_set(err, CKPT_E_IO, "%s: given up: the mount is gone", name);
+        if (q->encoding[0] && q->status >= 200 && q->status <= 299)
             return ckpt_err_set(err, CKPT_E_IO,
                                 "%s: the server sent the bytes encoded (Content-Encoding: %s) "
                                 "though asked for identity; ckptfs reads only the bytes as "

@@ -30,6 +30,7 @@
 #include "checkpoint.h"
 #include "err.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,10 +42,11 @@
 typedef struct ckpt_net_opts {
     uint64_t cache_size;   /* bytes of file blocks kept in memory */
     const char *cache_dir; /* keep fetched blocks here too (NULL: memory only) */
-    unsigned timeout_sec;  /* a server silent this long fails the read (EIO), retries included */
+    unsigned timeout_sec;  /* a request not done in this long fails (EIO), retries included */
+    const _Atomic int *cancel; /* non-zero: every request gives up at once (NULL: never) */
 } ckpt_net_opts;
 
-/* The defaults: 64 MiB in memory, no disk cache, 30 s. */
+/* The defaults: 64 MiB in memory, no disk cache, 30 s (or CKPTFS_NET_TIMEOUT), no cancel. */
 void ckpt_net_opts_init(ckpt_net_opts *o);
 
 /* Set up the HTTP library; call once from main() before any thread starts. */

@@ -9,8 +9,9 @@ how the server misbehaves:
 - `wrongrange`: every range of the shard answered 206 "bytes 0-..." with the bytes at 0. A
   mounted `pread` at 5 MiB and `cat b` must fail, never return the bytes at 0.
 - `drip`: the shard (or, for `dripindex`, the index) sent at 2 bytes a second. With a 3 s
-  net_timeout a mounted read fails with EIO within 10 s, `ckptfs --net-timeout 3 ls` exits
-  within 10 s, and a daemon lazily unmounted while a reader waits exits within 10 s.
+  net_timeout a mounted read fails with EIO within 10 s and `ckptfs --net-timeout 3 ls`
+  exits within 10 s; with net_timeout=30, a daemon unmounted while a request hangs (its
+  reader killed) exits within 8 s.
 - `huge`: the shard's ranges ignored, 200 with Content-Length 1 TB and the bytes after the
   file's end never ending: `cat a` still gives a's bytes, `cat b` fails within 10 s and the
   server has sent less than 64 MiB.
@@ -293,33 +294,34 @@ def check_mounts(srv, a, b, mnt, work):
         dt = time.monotonic() - t0
         check(e == errno.EIO and dt < 10, "shard dripped at 2 B/s, net_timeout=3: a read fails "
               "with EIO in %.1f s (%s)" % (dt, e))
+        R.unmount(mnt)
+
+    # ... and a daemon unmounted while a request hangs exits at once, not when its 30 s are
+    # up: the reader is killed mid-read (so nothing holds the mount), then a plain unmount.
+    r = mount(u + "/drip/model.ckpt", mnt, "net_timeout=30")
+    check(r.rc == 0, "mount of the dripping server, net_timeout=30 (%s)" % r.describe())
+    if r.rc == 0:
         pids = [p for p, _ in daemon_pids(mnt)]
-        res = {}
-
-        def reader():
-            try:
-                with open(os.path.join(mnt, "a"), "rb") as f:
-                    f.seek(9 << 20)
-                    f.read(4096)
-            except OSError as x:
-                res["e"] = x.errno
-
-        th = threading.Thread(target=reader, daemon=True)
-        th.start()
-        time.sleep(1)
+        rd = subprocess.Popen([sys.executable, "-c",
+                               "import sys; f = open(sys.argv[1], 'rb'); f.seek(9 << 20); "
+                               "f.read(4096)", os.path.join(mnt, "a")])
+        time.sleep(2)
+        rd.kill()
+        rd.wait(30)
         t0 = time.monotonic()
-        subprocess.run(["fusermount3", "-u", "-z", mnt], stderr=subprocess.DEVNULL)
+        un = subprocess.run(["fusermount3", "-u", mnt], capture_output=True)
         gone = wait_gone(pids, 10)
         dt = time.monotonic() - t0
-        check(pids and gone, "unmounted (lazily) while a read waits on the dripping server: the "
-              "daemon exits in %.1f s (pids %s)" % (dt, pids))
-        th.join(10)
+        check(un.returncode == 0 and pids and gone and dt < 8,
+              "unmounted while a request to the dripping server hangs (net_timeout=30): the "
+              "daemon exits in %.1f s (pids %s, %s)" % (dt, pids, un.stderr.decode().strip()))
         if not gone:
             for p in pids:
                 try:
                     os.kill(p, 9)
                 except OSError:
                     pass
+            R.unmount(mnt)
 
     # finding 4 under a mount
     au = "http://alice:%s@127.0.0.1:%d/auth/model.ckpt" % (PASSWORD, srv.port)
