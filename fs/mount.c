@@ -15,6 +15,7 @@
 #include "escape.h"
 #include "exitcodes.h"
 #include "folder.h"
+#include "hangup.h"
 #include "idle.h"
 #include "ll.h"
 #include "mntopts.h"
@@ -122,9 +123,10 @@ static void ckfs_destroy(ckfs *fs)
 }
 
 /* What the -o options ask of remote sources. */
-static void net_opts(const ckfs_opts *o, ckpt_net_opts *n)
+static void net_opts(const ckfs_opts *o, _Atomic int *cancel, ckpt_net_opts *n)
 {
     ckpt_net_opts_init(n);
+    n->cancel = cancel;
     if (o->cache_size)
         n->cache_size = o->cache_size;
     if (o->cache_dir[0])
@@ -310,12 +312,16 @@ static int serve(ckfs *fs, int single, unsigned max_threads)
     ckfs_idle_watch idle;
     if (ckfs_idle_start(&idle, fs, pthread_self()) != 0)
         ckfs_log(fs, "cannot start the idle watchdog: -o timeout is not in effect");
+    ckfs_hangup_watch hangup;
+    if (ckfs_hangup_start(&hangup, se, fs->net_cancel) != 0)
+        ckfs_log(fs, "cannot start the hangup watcher: an unmount waits for slow requests");
     int rc;
     if (single) {
         rc = fuse_session_loop(se);
     } else {
         struct fuse_loop_config *cfg = fuse_loop_cfg_create();
         if (!cfg) {
+            ckfs_hangup_stop(&hangup);
             ckfs_idle_stop(&idle);
             fuse_remove_signal_handlers(se);
             return -1;
@@ -326,6 +332,7 @@ static int serve(ckfs *fs, int single, unsigned max_threads)
         rc = fuse_session_loop_mt(se, cfg);
         fuse_loop_cfg_destroy(cfg);
     }
+    ckfs_hangup_stop(&hangup);
     ckfs_idle_stop(&idle);
     fuse_remove_signal_handlers(se);
     /* libfuse returns the number of the signal that ended the loop: SIGTERM from -o timeout's
@@ -368,13 +375,14 @@ static void run_daemon(ckfs *fs, int ready_fd, int single)
  * The name space the source shows (a training folder, or one checkpoint or SavedModel), with
  * the mountpoint checked: what can fail at mount time fails here, with its exit code.
  */
-static int make_ns(const char *source, const char *mnt, const ckfs_opts *o, ckfs_ns **ns)
+static int make_ns(const char *source, const char *mnt, const ckfs_opts *o, _Atomic int *cancel,
+                   ckfs_ns **ns)
 {
     char *sm = saved_model_pb(source);
     ckpt_err err;
     ckpt_err_clear(&err);
     ckpt_net_opts net;
-    net_opts(o, &net);
+    net_opts(o, cancel, &net);
     ckpt_source s;
     int rc = ckpt_source_resolve(source, &net,
                                  sm ? 0 : CKPT_RESOLVE_FOLDER | CKPT_RESOLVE_EMPTY_FOLDER, &s,
@@ -407,7 +415,10 @@ out:
 /* The kernel mount options for source: read-only, named after it in /proc/mounts. */
 static char *kernel_options(const char *source, const ckfs_opts *o)
 {
-    char *esc = opt_escape(source);
+    /* /proc/mounts is world-readable: never a URL's password there */
+    char *shown = ckpt_url_redact(source);
+    char *esc = shown ? opt_escape(shown) : NULL;
+    free(shown);
     if (!esc)
         return NULL;
     size_t olen = strlen(esc) + sizeof(o->kernel) + 128;
@@ -482,7 +493,9 @@ static int do_mount(const char *source, const char *mnt, const ckfs_opts *o, int
                     int debug, int single)
 {
     ckfs_ns *ns = NULL;
-    int rc = make_ns(source, mnt, o, &ns);
+    /* Lives as long as the mount: the daemon serves from within this call (daemonize). */
+    _Atomic int net_cancel = 0;
+    int rc = make_ns(source, mnt, o, &net_cancel, &ns);
     if (rc)
         return rc;
     ckfs *fs = make_context(ns, o);
@@ -490,6 +503,7 @@ static int do_mount(const char *source, const char *mnt, const ckfs_opts *o, int
         fprintf(stderr, "%s: out of memory\n", prog);
         return CKPTFS_EXIT_READ;
     }
+    fs->net_cancel = &net_cancel;
     rc = CKPTFS_EXIT_FUSE;
     if (new_session(fs, source, debug))
         goto out_fs;

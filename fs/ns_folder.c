@@ -403,8 +403,8 @@ static int f_resolve(ckfs_ns *ns, uint64_t ino, int open, ckfs_target *t)
         free(ip);
         if (atomic_load(&fv->gone))
             rc = -ENOENT;
-    } else if (ckfs_tree_node(v->tree, local, &t->n)) {
-        rc = -ENOENT;
+    } else {
+        rc = ckfs_view_node(v, local, &t->n);
     }
     if (rc)
         unhold(f, fv);
@@ -431,7 +431,7 @@ static uint64_t f_ino(const ckfs_ns *ns, const ckfs_target *t)
                                          : CKFS_INO_ROOT;
     if (t->n.kind == CKFS_K_DIR && t->n.idx == 0) /* needs no tree: may be unopened */
         return t->v->base + CKFS_INO_ROOT;
-    return t->v->base + ckfs_tree_ino(t->v->tree, t->n);
+    return t->v->base + ckfs_view_ino(t->v, t->n);
 }
 
 /* Entry named name of the root (mu held), or -1. */
@@ -479,7 +479,7 @@ static int f_lookup(ckfs_ns *ns, const ckfs_target *d, const char *name, ckfs_ta
         return 0;
     }
     t->v = d->v;
-    return ckfs_tree_lookup(d->v->tree, d->n.idx, name, &t->n) ? -ENOENT : 0;
+    return ckfs_view_lookup(d->v, d->n, name, &t->n);
 }
 
 static int f_entry(ckfs_ns *ns, const ckfs_target *d, uint64_t pos, ckfs_target *t, char *name)
@@ -617,7 +617,7 @@ static void open_sums(folder *f, uint64_t *opened, uint64_t *reads, uint64_t *by
             *reads += ckpt_data_reads(x->c);
             *bytes += ckpt_data_bytes(x->c);
             *tbytes += ckfs_tree_total_bytes(x->tree);
-            *names += ckfs_tree_nnames(x->tree);
+            *names += ckfs_view_nnames(x);
         }
         atomic_fetch_sub(&fv->holds, 1);
     }
@@ -845,8 +845,13 @@ static fview *live_named(folder *f, const char *name)
     return NULL;
 }
 
-/* What the scan found of item: its identity, bytes, whether it is complete and young. */
-static void examine(const ckpt_folder_item *item, long long now_ns, cand *c)
+/*
+ * What the scan found of item: its identity, bytes, whether it is complete and young. A shard
+ * missing from an .index TF finished (not young, footer there) is a partial copy, not a save
+ * in progress: shown, its missing shard handled as in any mount (docs/mount.md, "Watching a
+ * run").
+ */
+static void examine(const folder *f, const ckpt_folder_item *item, long long now_ns, cand *c)
 {
     c->item = item;
     c->id = (ident){0};
@@ -857,6 +862,11 @@ static void examine(const ckpt_folder_item *item, long long now_ns, cand *c)
     c->complete = item->complete;
     long long age = now_ns - ((long long)c->id.mtime.tv_sec * 1000000000LL + c->id.mtime.tv_nsec);
     c->young = !item->v1 && age < YOUNG_NS;
+    if (!c->complete && !item->v1 && item->known && !c->young) {
+        char ip[PATH_MAX];
+        snprintf(ip, sizeof ip, "%s.index", item->prefix);
+        c->complete = index_whole(f, ip);
+    }
 }
 
 /*
@@ -1032,7 +1042,7 @@ static int rescan(folder *f, int initial, ckpt_err *err)
         goto out;
     }
     for (size_t k = 0; k < l.n; k++)
-        examine(&l.items[k], now_ns, &cs[k]);
+        examine(f, &l.items[k], now_ns, &cs[k]);
 
     keep_or_make(f, cs, l.n, fe, initial);
     long made_n = make_views(f, cs, l.n, fe, made, &nmade, err);

@@ -30,8 +30,8 @@ static char *dup_or_null(const char *s, int *bad)
 
 void ckfs_perms_from(const struct stat *st, const ckfs_opts *o, ckfs_perms *out)
 {
-    out->uid = o->have_uid ? o->uid : st->st_uid;
-    out->gid = o->have_gid ? o->gid : st->st_gid;
+    out->uid = out->fuid = o->have_uid ? o->uid : st->st_uid;
+    out->gid = out->fgid = o->have_gid ? o->gid : st->st_gid;
     mode_t r = o->have_umask ? (0444 & ~o->umask) : (st->st_mode & 0444);
     out->fmode = r;
     /* r >> 2 turns each read bit into the search bit of the same class */
@@ -53,23 +53,54 @@ int ckfs_view_init(ckfs_view *v, const char *name, const char *display, const ch
 }
 
 /*
- * The read bits every local file a view serves bytes of grants: the .index, each present data
- * shard, the .meta. With allow_other the kernel checks the mount's modes (default_permissions),
- * not the sources': a shard more private than its index must not be shown more widely.
+ * The read bits a file owned by u:g may show without letting anyone read more than src lets
+ * them. Group membership is not known here, so each class gets what the least privileged user
+ * it may hold gets from src: the mount's owner, when not src's, may or may not be in src's
+ * group; its group may hold src's owner; anyone else may be src's owner or in its group.
  */
-static mode_t source_read_bits(const ckpt_checkpoint *c)
+static mode_t granted(const struct stat *src, uid_t u, gid_t g)
 {
-    mode_t r = ckpt_index_stat(c)->st_mode & 0444;
-    struct stat st;
+    mode_t su = src->st_mode & 0400, sg = (src->st_mode & 040) << 3,
+           so = (src->st_mode & 04) << 6; /* each class's read bit, at 0400 */
+    int same_u = src->st_uid == u, same_g = src->st_gid == g;
+    mode_t user = same_u ? su : sg & so;
+    mode_t group = (same_g ? sg : sg & so) & (same_u ? 0400 : su);
+    mode_t other = so & (same_u ? 0400 : su) & (same_g ? 0400 : sg);
+    return user | group >> 3 | other >> 6;
+}
+
+/*
+ * Who owns a view's files and what they may show. With allow_other the kernel checks the
+ * mount's owner and modes (default_permissions), not the sources', so a file's owner is that
+ * of the data it serves, the first present data shard as opened (after any symlink: the file
+ * the daemon reads), and its bits are what the .index, every present shard and the .meta all
+ * grant to every user (granted). A shard linked to a file its index's owner may not read thus
+ * stays unreadable to them through the mount.
+ */
+static void source_perms(const ckpt_checkpoint *c, const ckfs_opts *o, ckfs_perms *p)
+{
+    struct stat st[2];
+    int have_shard = 0;
+    for (int s = 0; s < ckpt_num_shards(c) && !have_shard; s++) {
+        int fd = ckpt_shard_fd(c, s);
+        have_shard = fd >= 0 && fstat(fd, &st[0]) == 0;
+    }
+    if (have_shard && !o->have_uid)
+        p->fuid = st[0].st_uid;
+    if (have_shard && !o->have_gid)
+        p->fgid = st[0].st_gid;
+    if (o->have_umask) /* the user's own choice stands */
+        return;
+    mode_t r = p->fmode & granted(ckpt_index_stat(c), p->fuid, p->fgid);
     for (int s = 0; s < ckpt_num_shards(c); s++) {
         int fd = ckpt_shard_fd(c, s);
-        if (fd >= 0 && fstat(fd, &st) == 0)
-            r &= st.st_mode;
+        if (fd >= 0 && fstat(fd, &st[1]) == 0)
+            r &= granted(&st[1], p->fuid, p->fgid);
     }
     const char *meta = ckpt_meta_path(c);
-    if (meta && !ckpt_is_url(meta) && stat(meta, &st) == 0)
-        r &= st.st_mode;
-    return r;
+    if (meta && !ckpt_is_url(meta) && stat(meta, &st[1]) == 0)
+        r &= granted(&st[1], p->fuid, p->fgid);
+    p->fmode = r;
 }
 
 int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
@@ -78,12 +109,10 @@ int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
     v->c = c;
     const struct stat *ist = ckpt_index_stat(c);
     ckfs_perms_from(ist, o, &v->perms);
-    /* Directories show only names, which come from the index; files also show shard bytes.
-     * umask= is the user's own choice and stands. */
-    if (!o->have_umask)
-        v->perms.fmode &= source_read_bits(c);
+    /* Directories show only names, which come from the index; files also show shard bytes. */
+    source_perms(c, o, &v->perms);
     /* Shards on a share are read in 1 MiB requests with read-ahead (-o shard_cache, see
-     * checkpoint.h); after source_read_bits, which needs their descriptors. */
+     * checkpoint.h); after source_perms, which needs their descriptors. */
     ckpt_err err;
     if (ckpt_cache_shards(c, (enum ckpt_shard_cache)o->shard_cache,
                           o->cache_size ? o->cache_size : CKPT_NET_CACHE_DEFAULT, &err))
@@ -100,12 +129,9 @@ int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
     ckfs_gen_slots(c, v->sm_path, names);
     if (!v->texts || !v->corrupt)
         return -1;
-    /* A damaged object graph costs the by_name directory, not the checkpoint: its bytes are
-     * still served, and object_graph.pbtxt says what is wrong when opened. */
-    if (ckpt_names_load(c, &v->names, &err) && warn)
-        warn(warn_ctx, err.msg);
-    v->gens.names = v->names;
-    if (ckfs_tree_build(c, v->names, names, CKFS_NGEN, o->npy, warn, warn_ctx, &v->tree))
+    /* by_name/'s links come from the object graph, read at its first use (ckfs_view_links). */
+    if (ckfs_tree_build(c, ckpt_has_object_graph(c), names, CKFS_NGEN, o->npy, warn, warn_ctx,
+                        &v->tree))
         return -1;
     return 0;
 }
@@ -133,8 +159,11 @@ static void detach(ckfs_view *v)
     v->checked = NULL;
     ckfs_tree_free(v->tree);
     v->tree = NULL;
+    ckfs_tree_free(v->links);
+    v->links = NULL;
     ckpt_names_free(v->names);
     v->names = NULL;
+    ckfs_once_reset(&v->byname);
     ckpt_close(v->c);
     v->c = NULL;
 }
@@ -321,20 +350,31 @@ static int computed_size(ckfs_view *v, ckfs_node n, int lazy_ok, uint64_t *size,
 
 int ckfs_view_stat(ckfs_view *v, ckfs_node n, struct stat *st, int lazy_ok, ckpt_err *err)
 {
-    st->st_uid = v->perms.uid;
-    st->st_gid = v->perms.gid;
+    st->st_uid = v->perms.fuid;
+    st->st_gid = v->perms.fgid;
     st->st_atim = st->st_mtim = st->st_ctim = v->mtime;
     st->st_mode = S_IFREG | v->perms.fmode;
     st->st_nlink = 1;
     if (n.kind == CKFS_K_DIR) {
+        st->st_uid = v->perms.uid;
+        st->st_gid = v->perms.gid;
         st->st_mode = S_IFDIR | v->perms.dmode;
         st->st_nlink = 2 + ckfs_tree_subdirs(v->tree, n.idx);
         st->st_size = CKFS_DIR_SIZE;
         return 0;
     }
+    if (n.kind == CKFS_K_BDIR) {
+        st->st_mode = S_IFDIR | v->perms.dmode;
+        /* Until by_name is built its subdirectories are not known: 1 is how a file system
+         * says "not counted" (find and fts then look into every directory). */
+        const ckfs_tree *lt = ckfs_once_done(&v->byname) ? v->links : NULL;
+        st->st_nlink = lt ? 2 + ckfs_tree_subdirs(lt, n.idx) : 1;
+        st->st_size = CKFS_DIR_SIZE;
+        return 0;
+    }
     if (n.kind == CKFS_K_LINK) {
         char target[CKFS_LINK_MAX];
-        int len = ckfs_tree_link_target(v->tree, n.idx, target, sizeof target);
+        int len = ckfs_view_readlink(v, n, target, sizeof target, err);
         if (len < 0)
             return len;
         st->st_mode = S_IFLNK | 0777;
@@ -362,4 +402,121 @@ int ckfs_view_stat(ckfs_view *v, ckfs_node n, struct stat *st, int lazy_ok, ckpt
     st->st_size = (off_t)size;
     st->st_blocks = (st->st_size + 511) / 512;
     return rc;
+}
+
+/* --- by_name/: a second tree, built on first use ----------------------------------------- */
+
+static int links_once(void *arg, ckpt_err *err)
+{
+    ckfs_view *v = arg;
+    int rc = ckpt_names_load(v->c, &v->names, err);
+    if (rc == 0 && !v->names)
+        rc = ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: no object graph", ckpt_prefix(v->c));
+    if (rc == 0 && ckfs_tree_build_links(v->c, v->names, NULL, NULL, &v->links))
+        rc = ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory building by_name/",
+                          ckpt_prefix(v->c));
+    if (rc) {
+        ckpt_names_free(v->names);
+        v->names = NULL;
+    }
+    return rc;
+}
+
+/* v's links tree, built if nobody has yet: 0, or -EIO / -ENOMEM with err set. */
+static int links(ckfs_view *v, ckpt_err *err)
+{
+    int rc = ckfs_once_run(&v->byname, &v->lock, links_once, v, err);
+    return rc == 0 ? 0 : rc == CKPT_E_NOMEM ? -ENOMEM : -EIO;
+}
+
+/* A node of the links tree as the view names it: its directories are CKFS_K_BDIR. */
+static ckfs_node from_links(ckfs_node n)
+{
+    return n.kind == CKFS_K_DIR ? (ckfs_node){CKFS_K_BDIR, n.idx} : n;
+}
+
+int ckfs_view_node(ckfs_view *v, uint64_t ino, ckfs_node *out)
+{
+    if (ino < CKFS_BYNAME_INO)
+        return ckfs_tree_node(v->tree, ino, out) ? -ENOENT : 0;
+    ckpt_err err;
+    int rc = links(v, &err);
+    if (rc)
+        return rc;
+    if (ckfs_tree_node(v->links, ino - CKFS_BYNAME_INO, out))
+        return -ENOENT;
+    *out = from_links(*out);
+    return 0;
+}
+
+uint64_t ckfs_view_ino(const ckfs_view *v, ckfs_node n)
+{
+    if (n.kind == CKFS_K_BDIR)
+        /* by_name itself is its tree's root, number 1, built or not. */
+        return CKFS_BYNAME_INO + (n.idx == 0 || !ckfs_once_done(&v->byname)
+                                      ? CKFS_INO_ROOT
+                                      : ckfs_tree_ino(v->links, (ckfs_node){CKFS_K_DIR, n.idx}));
+    if (n.kind == CKFS_K_LINK)
+        return CKFS_BYNAME_INO + ckfs_tree_ino(v->links, n);
+    return ckfs_tree_ino(v->tree, n);
+}
+
+int ckfs_view_lookup(ckfs_view *v, ckfs_node dir, const char *name, ckfs_node *out)
+{
+    if (dir.kind != CKFS_K_BDIR)
+        return ckfs_tree_lookup(v->tree, dir.idx, name, out) ? -ENOENT : 0;
+    if (dir.idx == 0 && !strcmp(name, "..")) {
+        *out = (ckfs_node){CKFS_K_DIR, 0};
+        return 0;
+    }
+    ckpt_err err;
+    int rc = links(v, &err);
+    if (rc)
+        return rc;
+    if (ckfs_tree_lookup(v->links, dir.idx, name, out))
+        return -ENOENT;
+    *out = from_links(*out);
+    return 0;
+}
+
+int ckfs_view_dir_entry(ckfs_view *v, ckfs_node dir, uint64_t k, ckfs_node *node, char *buf)
+{
+    if (dir.kind != CKFS_K_BDIR)
+        return ckfs_tree_dir_entry(v->tree, dir.idx, k, node, buf);
+    ckpt_err err;
+    if (links(v, &err))
+        return 1; /* the failure was logged where by_name was looked up */
+    int r = ckfs_tree_dir_entry(v->links, dir.idx, k, node, buf);
+    if (r == 0)
+        *node = from_links(*node);
+    return r;
+}
+
+ckfs_node ckfs_view_parent(const ckfs_view *v, ckfs_node dir)
+{
+    if (dir.kind != CKFS_K_BDIR)
+        return (ckfs_node){CKFS_K_DIR, ckfs_tree_parent(v->tree, dir.idx)};
+    if (dir.idx == 0 || !v->links)
+        return (ckfs_node){CKFS_K_DIR, 0};
+    return (ckfs_node){CKFS_K_BDIR, ckfs_tree_parent(v->links, dir.idx)};
+}
+
+int ckfs_view_readlink(ckfs_view *v, ckfs_node n, char *buf, size_t size, ckpt_err *err)
+{
+    if (n.kind != CKFS_K_LINK)
+        return -EINVAL;
+    int rc = links(v, err);
+    return rc ? rc : ckfs_tree_link_target(v->tree, v->links, n.idx, buf, size);
+}
+
+uint64_t ckfs_view_nnames(const ckfs_view *v)
+{
+    uint64_t n = ckfs_tree_nnames(v->tree);
+    return ckfs_once_done(&v->byname) ? n + ckfs_tree_nnames(v->links) : n;
+}
+
+const ckpt_names *ckfs_view_names(ckfs_view *v)
+{
+    ckpt_err err;
+    return links(v, &err) == 0 ? v->names : NULL;
 }

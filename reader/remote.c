@@ -350,10 +350,8 @@ static int add_contents(const char *a, const char *b, size_t plen, ckpt_listing 
     return rc;
 }
 
-/* Parse one ListObjectsV2 page into l; *token the continuation (malloc'd) or NULL. Folders
- * (<CommonPrefixes>) are not files and are left out. */
-static int parse_page(const char *body, size_t len, size_t plen, ckpt_listing *l, size_t *cap,
-                      char **token)
+int ckpt__parse_list_page(const char *body, size_t len, size_t plen, ckpt_listing *l,
+                          size_t *cap, char **token)
 {
     const char *end = body + len;
     const char *p = body;
@@ -430,7 +428,7 @@ int ckpt__remote_list(void *state, const char *dir, ckpt_listing *out, ckpt_err 
         rc = query ? ckpt__http_get_small(src, root, query, LIST_PAGE_MAX, &body, &blen, err)
                    : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
         free(query);
-        if (!rc && parse_page(body, blen, plen, out, &cap, &token))
+        if (!rc && ckpt__parse_list_page(body, blen, plen, out, &cap, &token))
             rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
         free(body);
         if (!token)
@@ -444,6 +442,49 @@ int ckpt__remote_list(void *state, const char *dir, ckpt_listing *out, ckpt_err 
         ckpt_listing_free(out);
     ckpt_listing_sort(out);
     return rc;
+}
+
+/* --- passwords in URLs -------------------------------------------------------------------- */
+
+int ckpt_url_split(const char *url, ckpt_url_parts *u)
+{
+    memset(u, 0, sizeof *u);
+    const char *p = url ? strstr(url, "://") : NULL;
+    if (!p)
+        return 0;
+    const char *a = p + 3;
+    u->host_end = a + strcspn(a, "/?#");
+    /* The last '@' of the authority: a password may hold an unescaped '@' */
+    for (const char *q = a; q < u->host_end; q++)
+        if (*q == '@')
+            u->at = q;
+    if (!u->at)
+        return 0;
+    u->user = a;
+    const char *colon = memchr(a, ':', (size_t)(u->at - a));
+    u->pass = colon ? colon + 1 : NULL;
+    return 1;
+}
+
+char *ckpt_url_redact(const char *url)
+{
+    ckpt_url_parts u;
+    if (!ckpt_url_split(url, &u) || !u.pass)
+        return strdup(url);
+    size_t head = (size_t)(u.pass - 1 - url), n = head + strlen(u.at) + 1;
+    char *out = malloc(n);
+    if (out)
+        snprintf(out, n, "%.*s%s", (int)head, url, u.at);
+    return out;
+}
+
+int ckpt_url_hide_password(char *url)
+{
+    ckpt_url_parts u;
+    if (!ckpt_url_split(url, &u) || !u.pass || u.pass == u.at)
+        return 0;
+    memset((char *)u.pass, '*', (size_t)(u.at - u.pass));
+    return 1;
 }
 
 /* --- the resolver every command calls ----------------------------------------------------- */
@@ -541,8 +582,13 @@ int ckpt_source_resolve(const char *source, const ckpt_net_opts *opts, unsigned 
         return rc;
     out->src = rs;
     out->remote = 1;
-    rc = resolve(rs->state, source, (flags & CKPT_RESOLVE_FOLDER) != 0, &out->prefix,
-                 &out->folder, err);
+    /* From here on the URL has no password: every name, message and xattr derives from it. */
+    char *shown = NULL;
+    rc = ckpt__remote_take_auth(rs, source, &shown, err);
+    if (!rc)
+        rc = resolve(rs->state, shown, (flags & CKPT_RESOLVE_FOLDER) != 0, &out->prefix,
+                     &out->folder, err);
+    free(shown);
     if (!rc && !out->folder && ends_with(out->prefix, "/variables/variables")) {
         /* A SavedModel: its graph file sits two levels up. */
         size_t n = strlen(out->prefix) - strlen("variables/variables");

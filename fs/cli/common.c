@@ -3,7 +3,10 @@
 
 #include "exitcodes.h"
 
+#include "remote.h"
+
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 int cli_wants_help(int argc, char **argv)
@@ -69,13 +72,46 @@ int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
     return CKPTFS_EXIT_USAGE;
 }
 
+/* msg with every copy of url replaced by shown (malloc'd), or NULL when out of memory. */
+static char *replace_all(const char *msg, const char *url, const char *shown)
+{
+    size_t ul = strlen(url), sl = strlen(shown), n = 0;
+    for (const char *p = strstr(msg, url); p; p = strstr(p + ul, url))
+        n++;
+    char *out = malloc(strlen(msg) + n * sl + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *p = msg, *q; *p; p = q + ul) {
+        if (!(q = strstr(p, url))) {
+            strcpy(o, p);
+            return out;
+        }
+        memcpy(o, p, (size_t)(q - p));
+        o += q - p;
+        memcpy(o, shown, sl);
+        o += sl;
+    }
+    *o = '\0';
+    return out;
+}
+
 void cli_error(const char *source, const char *msg)
 {
+    /* The reader names a URL without its password; a message that quotes SOURCE as given
+     * (with it) is redacted here. */
+    char *shown = ckpt_is_url(source) ? ckpt_url_redact(source) : NULL;
+    char *m = shown && strcmp(shown, source) ? replace_all(msg, source, shown) : NULL;
+    if (shown)
+        source = shown;
+    if (m)
+        msg = m;
     size_t n = strlen(source);
     if (!strncmp(msg, source, n) && msg[n] == ':')
         fprintf(stderr, "ckptfs: %s\n", msg);
     else
         fprintf(stderr, "ckptfs: %s: %s\n", source, msg);
+    free(m);
+    free(shown);
 }
 
 int cli_write_all(const void *p, size_t n)

@@ -181,24 +181,11 @@ def check_deep_savedmodel(tmp, have_tf):
                 check(e == errno.EIO, "%s: signatures.txt gave %s, want EIO" % (what, e and errno.errorcode[e]))
                 check("nested deeper than 100" in m.text_log(),
                       "%s: no log line about the nesting: %r" % (what, m.text_log()[-500:]))
-            # The variables are unaffected (bytes = TF's). Found by their user.ckpt.name, so
-            # whatever the path rule (test_mount.py checks that).
-            byname = {}
-            for rel, kind in tm.walk(m.mnt).items():
-                p = os.path.join(os.fsencode(m.mnt), rel)
-                if kind == "file" and not os.path.islink(p) and not rel.endswith(
-                        (b".shape", b".dtype")):
-                    try:
-                        byname[os.getxattr(p, "user.ckpt.name")] = p
-                    except OSError as ex:
-                        # Generated files carry no name; those of a graph too deep to render
-                        # fail with EIO (docs/mount.md). Nothing else may fail.
-                        check(ex.errno == errno.ENODATA or (ex.errno == errno.EIO and rel.endswith(
-                            (b".pbtxt", b".txt", b".dot"))), "%s: %r: %s" % (what, rel, ex))
+            # The variables are unaffected (bytes = TF's).
+            tm.expected_view(manifest["variables"])  # sets each variable's "_path" (its file)
             for v in some:
-                p = byname.get(v["name"].encode())
-                check(p is not None and sha(p) == v["sha256"], "%s: %r differs from TF (%r)"
-                      % (what, v["name"], p))
+                p = os.path.join(os.fsencode(m.mnt), v["_path"])
+                check(sha(p) == v["sha256"], "%s: %r differs from TF" % (what, v["name"]))
             check(m.alive(), "%s: the daemon died" % what)
 
 
