@@ -28,16 +28,9 @@ OLD = 2 * 3600  # seconds: well past the young-index window (a minute)
 
 
 def tf_or_skip():
-    if os.environ.get("CKPT_NO_TF"):
-        print("SKIP: CKPT_NO_TF set")
-        sys.exit(77)
+    """tensorflow; without it skip (exit 77), or fail in CI (tests/README.md "Skips")."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    try:
-        import tensorflow as tf
-        return tf
-    except Exception as e:
-        print("SKIP: TensorFlow not importable (%s)" % e)
-        sys.exit(77)
+    return tm.testlib().oracle("tensorflow")
 
 
 def save_two_shards(tf, d, step):

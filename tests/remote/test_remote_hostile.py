@@ -379,7 +379,7 @@ def main():
         srv = Hostile(os.path.join(work, "root"))
         check_cli(srv, a, b)
         if not R.fuse_usable() or os.geteuid() != 0:
-            print("SKIP (mount parts): no usable FUSE as root")
+            R.T.missing("FUSE", "no usable FUSE as root: the mount parts", whole=False)
         else:
             mnt = os.path.join(work, "mnt")
             os.mkdir(mnt)
