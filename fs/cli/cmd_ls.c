@@ -7,7 +7,6 @@
 #include "render.h"
 #include "shape.h"
 #include "strtext.h"
-#include "utf8.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -28,44 +27,11 @@ const cli_command cli_ls_command = {
     "TensorFlow's tf.train.list_variables. --index-only is accepted and ignored.\n",
 };
 
-/* A JSON string of raw bytes; invalid UTF-8 bytes as lone surrogates U+DC80..U+DCFF. */
-static void put_json_string(ckpt_strbuf *b, const uint8_t *s, size_t len)
-{
-    ckpt_strbuf_put(b, "\"", 1);
-    for (size_t i = 0; i < len;) {
-        char esc[8];
-        uint8_t c = s[i];
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\', esc[1] = (char)c;
-            ckpt_strbuf_put(b, esc, 2);
-            i++;
-        } else if (c < 0x20 || c == 0x7f) {
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-            ckpt_strbuf_put(b, esc, 6);
-            i++;
-        } else if (c < 0x80) {
-            ckpt_strbuf_put(b, &s[i], 1);
-            i++;
-        } else {
-            size_t u = ckpt_utf8_seq(s + i, len - i);
-            if (u) {
-                ckpt_strbuf_put(b, &s[i], u);
-                i += u;
-            } else {
-                snprintf(esc, sizeof esc, "\\udc%02x", c);
-                ckpt_strbuf_put(b, esc, 6);
-                i++;
-            }
-        }
-    }
-    ckpt_strbuf_put(b, "\"", 1);
-}
-
 static void put_json(ckpt_strbuf *b, const ckpt_var *v)
 {
     char line[512], dt[32];
     ckpt_strbuf_put(b, "{\"name\": ", 9);
-    put_json_string(b, (const uint8_t *)v->name, v->name_len);
+    ckpt_json_put_string(b, (const uint8_t *)v->name, v->name_len);
     int n = snprintf(line, sizeof line, ", \"dtype\": \"%s\", \"shape\": [",
                      ckpt_dtype_name(v->dtype, dt, sizeof dt));
     ckpt_strbuf_put(b, line, (size_t)n);

@@ -20,7 +20,7 @@ static const cli_command mount_command = {
 
 static const cli_command *const commands[] = {
     &cli_ls_command, &cli_cat_command, &cli_diff_command, &cli_verify_command,
-    &cli_graph_command, &mount_command,
+    &cli_graph_command, &cli_stats_command, &cli_du_command, &mount_command,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -98,6 +98,6 @@ int main(int argc, char **argv)
     if (argc == 5 && !strcmp(argv[3], "-o") && stat(argv[2], &st) == 0 && S_ISDIR(st.st_mode))
         return ckfs_cmd_mount(argc, argv);
     fprintf(stderr, "ckptfs: unknown command \"%s\" (commands: ls, cat, diff, verify, graph, "
-                    "mount; see ckptfs --help)\n", cmd);
+                    "stats, du, mount; see ckptfs --help)\n", cmd);
     return CKPTFS_EXIT_USAGE;
 }
