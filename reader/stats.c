@@ -60,14 +60,18 @@ static void sum_add(ckpt_stats *s, double x)
 static void merge_block(ckpt_stats *s, const double *v, size_t k)
 {
     if (k == 0) return;
+    /* The spread is taken of the values minus the first one: a running mean near 1e9 has an
+     * ulp of 1e-7, and its roundings, squared at every merge, grow into the spread of values
+     * that differ by 1; shifted, the mean is small and exact enough. */
+    if (s->n == 0) s->shift = v[0];
     double bs = 0;
     for (size_t j = 0; j < k; j++) {
-        bs += v[j];
+        bs += v[j] - s->shift;
         sum_add(s, v[j]);
     }
     double bmean = bs / (double)k, bm2 = 0, corr = 0;
     for (size_t j = 0; j < k; j++) {
-        double d = v[j] - bmean;
+        double d = (v[j] - s->shift) - bmean;
         bm2 += d * d;
         corr += d;
     }

@@ -5,7 +5,8 @@
  * in docs/format.md "Statistics of a tensor"): element count; NaN, infinity and zero counts;
  * min, max, mean and population standard deviation (numpy's ddof=0) over the finite values.
  * Elements are decoded exactly (elem.h) and summed in float64: the mean from a compensated
- * (Neumaier) sum, the spread by exact two-pass blocks merged with Chan's formula, so both agree
+ * (Neumaier) sum, the spread by exact two-pass blocks of the values shifted by the first one,
+ * merged with Chan's formula, so both agree
  * with numpy's float64 results far below 1e-9 relative. Memory does not grow with the tensor.
  */
 #ifndef CKPT_STATS_H
@@ -33,7 +34,8 @@ typedef struct ckpt_stats {
     int64_t imin, imax;       /* CKPT_STATS_INT, exact */
     uint64_t umin, umax;      /* CKPT_STATS_UINT, exact */
     double sum, comp;         /* Neumaier sum of the values and its compensation */
-    double wmean, m2;         /* Chan's running mean and sum of squared deviations */
+    double shift;             /* the first finite value: the spread is of values minus it */
+    double wmean, m2;         /* Chan's running mean (shifted) and sum of squared deviations */
 } ckpt_stats;
 
 /* Start s empty for a tensor of this dtype. */
