@@ -78,7 +78,8 @@ static void put_double(double x)
     }
     for (int p = 1; p <= 17; p++) {
         snprintf(b, sizeof b, "%.*g", p, x);
-        if (strtod(b, NULL) == x) break;
+        if (strtod(b, NULL) == x)
+            break;
     }
     fputs(b, stdout);
 }
@@ -120,19 +121,13 @@ static void value(int dtype, int cls, const uint8_t *p, uint64_t i, double *re, 
 {
     *im = 0;
     switch (cls) {
-    case CKPT_ELEM_FLOAT:
-        *re = ckpt_elem_float(dtype, p, i, 0);
-        break;
+    case CKPT_ELEM_FLOAT: *re = ckpt_elem_float(dtype, p, i, 0); break;
     case CKPT_ELEM_COMPLEX:
         *re = ckpt_elem_float(dtype, p, i, 0);
         *im = ckpt_elem_float(dtype, p, i, 1);
         break;
-    case CKPT_ELEM_SIGNED:
-        *re = (double)ckpt_elem_signed(dtype, p, i);
-        break;
-    default:
-        *re = (double)ckpt_elem_unsigned(dtype, p, i);
-        break;
+    case CKPT_ELEM_SIGNED: *re = (double)ckpt_elem_signed(dtype, p, i); break;
+    default: *re = (double)ckpt_elem_unsigned(dtype, p, i); break;
     }
 }
 
@@ -175,12 +170,15 @@ static void compare_values(int dtype, const uint8_t *a, const uint8_t *b, uint64
             m->nan |= an != bn;
             continue;
         }
-        if (ar == br && ai == bi) continue;
+        if (ar == br && ai == bi)
+            continue;
         double d = cls == CKPT_ELEM_COMPLEX ? hypot(br - ar, bi - ai) : fabs(br - ar);
         double mag = cls == CKPT_ELEM_COMPLEX ? hypot(ar, ai) : fabs(ar);
         double r = d / mag; /* inf when a is 0 */
-        if (d > m->abs || isnan(d)) m->abs = d;
-        if (r > m->rel || isnan(r)) m->rel = r;
+        if (d > m->abs || isnan(d))
+            m->abs = d;
+        if (r > m->rel || isnan(r))
+            m->rel = r;
     }
 }
 
@@ -198,8 +196,10 @@ static int compare_var(ckpt_checkpoint *c1, size_t i1, ckpt_checkpoint *c2, size
         uint8_t *a = NULL, *b = NULL;
         size_t la, lb;
         int rc = ckpt_read_all(c1, i1, &a, &la, err);
-        if (!rc) rc = ckpt_read_all(c2, i2, &b, &lb, err);
-        if (!rc) rc = la != lb || memcmp(a, b, la) != 0;
+        if (!rc)
+            rc = ckpt_read_all(c2, i2, &b, &lb, err);
+        if (!rc)
+            rc = la != lb || memcmp(a, b, la) != 0;
         free(a);
         free(b);
         return rc;
@@ -212,8 +212,10 @@ static int compare_var(ckpt_checkpoint *c1, size_t i1, ckpt_checkpoint *c2, size
     for (uint64_t off = 0; !rc && off < v->nbytes;) {
         size_t ga, gb;
         rc = ckpt_read(c1, i1, a, chunk, off, &ga, &sa, err);
-        if (!rc) rc = ckpt_read(c2, i2, b, chunk, off, &gb, &sb, err);
-        if (rc) break;
+        if (!rc)
+            rc = ckpt_read(c2, i2, b, chunk, off, &gb, &sb, err);
+        if (rc)
+            break;
         if (ga != gb || ga == 0 || ga % esize) {
             rc = ckpt_err_set(err, CKPT_E_IO, "short read at offset %" PRIu64, off);
             break;
@@ -238,9 +240,11 @@ static int names_cmp(const ckpt_var *a, const ckpt_var *b)
 
 static int same_shape(const ckpt_var *a, const ckpt_var *b)
 {
-    if (a->rank != b->rank) return 0;
+    if (a->rank != b->rank)
+        return 0;
     for (int d = 0; d < a->rank; d++)
-        if (a->dims[d] != b->dims[d]) return 0;
+        if (a->dims[d] != b->dims[d])
+            return 0;
     return 1;
 }
 
@@ -300,9 +304,8 @@ static int diff_one(const char *const src[2], ckpt_checkpoint *c[2], size_t i1, 
         *kind = DIFF_TROUBLE;
         /* which side failed is in the message: it names the shard or the file */
         cli_error(src[0], err.msg);
-        return rc == CKPT_E_MISSING   ? CKPTFS_EXIT_SHARD
-               : rc == CKPT_E_CORRUPT ? CKPTFS_EXIT_CORRUPT
-                                      : CKPTFS_EXIT_READ;
+        return rc == CKPT_E_MISSING ? CKPTFS_EXIT_SHARD
+               : rc == CKPT_E_CORRUPT ? CKPTFS_EXIT_CORRUPT : CKPTFS_EXIT_READ;
     }
     if (rc == 0) {
         st->same_read++;
@@ -390,7 +393,8 @@ static void put_summary(cli_prefixes *t)
 
 int cli_diff(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv)) return cli_help(&cli_diff_command);
+    if (cli_wants_help(argc, argv))
+        return cli_help(&cli_diff_command);
     const char *src[2] = {NULL, NULL};
     const char *atol_s = NULL, *rtol_s = NULL, *summary_s = NULL;
     tolerance tol = {0, 0, 0, 0};
@@ -420,7 +424,8 @@ int cli_diff(int argc, char **argv)
     int nomem = 0;
     ckpt_checkpoint *c[2] = {NULL, NULL};
     rc = cli_open_source(src[0], &c[0]);
-    if (!rc) rc = cli_open_source(src[1], &c[1]);
+    if (!rc)
+        rc = cli_open_source(src[1], &c[1]);
     if (rc) {
         ckpt_close(c[0]);
         return rc;
@@ -430,8 +435,10 @@ int cli_diff(int argc, char **argv)
     size_t i = 0, j = 0, n1 = ckpt_count(c[0]), n2 = ckpt_count(c[1]);
     while (i < n1 || j < n2) {
         ckpt_var a, b;
-        if (i < n1) ckpt_get(c[0], i, &a);
-        if (j < n2) ckpt_get(c[1], j, &b);
+        if (i < n1)
+            ckpt_get(c[0], i, &a);
+        if (j < n2)
+            ckpt_get(c[1], j, &b);
         int cmp = i >= n1 ? 1 : j >= n2 ? -1 : names_cmp(&a, &b);
         if (cmp < 0) {
             line_only('-', &a);
@@ -471,6 +478,7 @@ int cli_diff(int argc, char **argv)
         cli_error(src[1], "writing to stdout failed");
         return CKPTFS_EXIT_READ;
     }
-    if (trouble) return trouble;
+    if (trouble)
+        return trouble;
     return st.changed || st.added || st.removed ? 1 : 0;
 }

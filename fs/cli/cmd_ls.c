@@ -51,8 +51,8 @@ static void put_json(ckpt_strbuf *b, const ckpt_var *v)
     if (part)
         n = snprintf(line, sizeof line, ", \"shard\": null, \"offset\": null");
     else
-        n = snprintf(line, sizeof line, ", \"shard\": %" PRId32 ", \"offset\": %" PRIu64, v->shard,
-                     v->offset);
+        n = snprintf(line, sizeof line, ", \"shard\": %" PRId32 ", \"offset\": %" PRIu64,
+                     v->shard, v->offset);
     ckpt_strbuf_put(b, line, (size_t)n);
     if (v->flags & CKPT_VAR_HAS_CRC)
         n = snprintf(line, sizeof line, ", \"crc32c\": \"%08x\"", v->crc32c);
@@ -60,7 +60,8 @@ static void put_json(ckpt_strbuf *b, const ckpt_var *v)
         n = snprintf(line, sizeof line, ", \"crc32c\": null");
     ckpt_strbuf_put(b, line, (size_t)n);
     n = snprintf(line, sizeof line, ", \"partitioned\": %s, \"shard_missing\": %s}\n",
-                 part ? "true" : "false", (v->flags & CKPT_VAR_SHARD_MISSING) ? "true" : "false");
+                 part ? "true" : "false",
+                 (v->flags & CKPT_VAR_SHARD_MISSING) ? "true" : "false");
     ckpt_strbuf_put(b, line, (size_t)n);
 }
 
@@ -119,8 +120,10 @@ int cli_ls(int argc, char **argv)
                             {"--sort=size", &sort_size, NULL}, {"--sort=name", &sort_name, NULL},
                             {"--sort", NULL, &sort_s},         {NULL, NULL, NULL}};
     int rc = cli_parse_args(&cli_ls_command, argc, argv, opts, pos, 2, &npos);
-    if (rc) return rc;
-    if (npos < 1) return cli_usage_error(&cli_ls_command, "expected SOURCE");
+    if (rc)
+        return rc;
+    if (npos < 1)
+        return cli_usage_error(&cli_ls_command, "expected SOURCE");
     if (longform && json)
         return cli_usage_error(&cli_ls_command, "-l and --json exclude each other");
     if (sort_s && strcmp(sort_s, "size") && strcmp(sort_s, "name"))
@@ -128,7 +131,8 @@ int cli_ls(int argc, char **argv)
     sort_size = sort_s ? !strcmp(sort_s, "size") : sort_size && !sort_name;
     ckpt_checkpoint *c;
     rc = cli_open_source(pos[0], &c);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     /* -l is the mount's variables.tsv, from the same code, filtered line by line. */
     ckpt_strbuf tsv = {0}, out = {0};
     size_t tpos = 0, s = 0, e = 0;
