@@ -98,6 +98,8 @@ int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
     ckfs_gens_init(&v->gens, c, v->sm_path, &v->lock);
     const char *names[CKFS_GEN_MAX] = {0};
     ckfs_gen_slots(c, v->sm_path, names);
+    if (!o->stats)
+        names[CKFS_GEN_STATS] = NULL;
     if (!v->texts || !v->corrupt ||
         ckfs_tree_build(c, names, CKFS_NGEN, o->npy, warn, warn_ctx, &v->tree))
         return -1;

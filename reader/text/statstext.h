@@ -21,6 +21,14 @@ void ckpt_stats_put_header(ckpt_strbuf *out);
  * newline included. */
 void ckpt_stats_put_row(ckpt_strbuf *out, const ckpt_var *v, const ckpt_stats *s, int json);
 
+/*
+ * A mount's stats.tsv: the header and every variable's row, each tensor read once with its
+ * checksum verified. A variable on a missing data shard has no row (there is nothing to
+ * count); a damaged tensor fails the whole text (CKPT_E_CORRUPT, err naming it), as reading
+ * it would. Appends to out; 0 or a CKPT_E_* code.
+ */
+int ckpt_render_stats_tsv(ckpt_checkpoint *c, ckpt_strbuf *out, ckpt_err *err);
+
 /* Whether the row has a value in the nan and inf columns (numeric dtypes). */
 int ckpt_stats_has_counts(const ckpt_stats *s);
 

@@ -25,10 +25,11 @@ import tempfile
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import ckpt_testlib as tl  # noqa: E402
+import stats_oracle as so  # noqa: E402
+from stats_oracle import HEADER, want_row  # noqa: E402
 
 T = tl.Checks()
 FIX = tl.fixtures_dir()
-HEADER = ["name", "dtype", "count", "nan", "inf", "zeros", "min", "max", "mean", "std"]
 
 
 def load_tf():
@@ -45,113 +46,6 @@ def load_tf():
 
 
 TF = load_tf()
-
-
-# ------------------------------------------------------------------------------------------
-# what numpy says a row must hold
-
-
-def want_row(x):
-    """The stats row of array x as numpy computes it: a dict of the issue's columns (None where
-    the dtype has no value), numbers as Python ints or float64."""
-    import numpy as np
-    name = str(x.dtype)
-    row = {"count": int(x.size)}
-    if x.dtype.kind in ("O", "S", "U"):
-        return dict(row, nan=None, inf=None, zeros=None, min=None, max=None, mean=None, std=None)
-    if x.dtype.kind == "c":
-        f = x.ravel()
-        nan = np.isnan(f.real) | np.isnan(f.imag)
-        inf = ~nan & (np.isinf(f.real) | np.isinf(f.imag))
-        return dict(row, nan=int(nan.sum()), inf=int(inf.sum()), zeros=int((f == 0).sum()),
-                    min=None, max=None, mean=None, std=None)
-    if x.dtype.kind in ("i", "u", "b") or name in ("int4", "uint4", "int2", "uint2"):
-        wide = x.astype(np.int64 if x.dtype.kind in ("i", "b") or name in ("int4", "int2")
-                        else np.uint64).ravel()
-        if x.dtype.kind == "b":
-            wide = x.ravel().astype(np.int64)
-        f = wide.astype(np.float64)
-        row.update(nan=0, inf=0, zeros=int((wide == 0).sum()))
-        if wide.size == 0:
-            return dict(row, min=None, max=None, mean=None, std=None)
-        return dict(row, min=int(wide.min()), max=int(wide.max()), mean=float(f.mean()),
-                    std=float(f.std()))
-    f = x.astype(np.float64).ravel()  # bfloat16, float8 (ml_dtypes) convert exactly
-    nan, inf = np.isnan(f), np.isinf(f)
-    fin = f[~nan & ~inf]
-    row.update(nan=int(nan.sum()), inf=int(inf.sum()), zeros=int((fin == 0).sum()))
-    if fin.size == 0:
-        return dict(row, min=None, max=None, mean=None, std=None)
-    return dict(row, min=float(fin.min()), max=float(fin.max()), mean=float(fin.mean()),
-                std=float(fin.std()), scale=float(np.abs(fin).max()))
-
-
-def close(got, want, scale):
-    """1e-9 relative, as the issue asks; a value that is 0 (a symmetric mean, a constant's std)
-    has no relative error, so there the floor is a few ulps of the data's magnitude. Values
-    near the float64 limit overflow in both (numpy's std of 1.79e308 is inf): equal then."""
-    if math.isinf(want):
-        return got == want
-    return abs(got - want) <= 1e-9 * abs(want) + 4e-16 * scale * 8
-
-
-def parse_tsv(out):
-    lines = out.decode("utf-8").split("\n")
-    T.ok(lines and lines[-1] == "", "stats output ends with a newline")
-    T.eq(lines[0].split("\t"), HEADER, "stats header")
-    rows = {}
-    for ln in lines[1:-1]:
-        f = ln.split("\t")
-        T.ok(len(f) == 10, "stats row has 10 columns: %r" % ln)
-        rows[tl.unescape(f[0].encode())] = f
-    return rows
-
-
-def tsv_value(field, kind):
-    if field == "-":
-        return None
-    if kind == "int":
-        return int(field)
-    return float(field)
-
-
-def check_rows(label, rows, truths, dtypes, jrows=None, names=None):
-    """rows: name -> TSV fields; truths: name -> numpy array; jrows: name -> JSON object;
-    names: every variable (default: those of truths)."""
-    T.eq(sorted(rows), sorted(names if names is not None else truths),
-         label + ": one row per variable")
-    for n, x in truths.items():
-        f = rows.get(n)
-        if f is None:
-            continue
-        w = want_row(x)
-        T.eq(f[1], dtypes[n], "%s %r: dtype" % (label, n))
-        for col in ("count", "nan", "inf", "zeros"):
-            T.eq(tsv_value(f[HEADER.index(col)], "int"), w[col], "%s %r: %s" % (label, n, col))
-        intlike = isinstance(w["min"], int)
-        for col in ("min", "max"):
-            got = tsv_value(f[HEADER.index(col)], "int" if intlike else "float")
-            T.ok(got == w[col] and (got is None) == (w[col] is None),
-                 "%s %r: %s %r, numpy %r" % (label, n, col, f[HEADER.index(col)], w[col]))
-        for col in ("mean", "std"):
-            got = tsv_value(f[HEADER.index(col)], "float")
-            if w[col] is None:
-                T.ok(got is None, "%s %r: %s absent, got %r" % (label, n, col, got))
-                continue
-            scale = w.get("scale", abs(w[col]))
-            T.ok(got is not None and close(got, w[col], scale),
-                 "%s %r: %s %r, numpy %r" % (label, n, col, got, w[col]))
-        if jrows is not None:
-            j = jrows.get(n)
-            if not T.ok(j is not None, "%s %r: a JSON row" % (label, n)):
-                continue
-            T.eq(list(j), HEADER, "%s %r: JSON keys" % (label, n))
-            for col in HEADER[2:]:
-                tv = tsv_value(f[HEADER.index(col)], "int" if col in ("count", "nan", "inf", "zeros")
-                               or (col in ("min", "max") and intlike) else "float")
-                if isinstance(tv, float) and not math.isfinite(tv):
-                    tv = None  # JSON has no inf: null
-                T.ok(j[col] == tv, "%s %r: JSON %s %r = TSV %r" % (label, n, col, j[col], tv))
 
 
 def stats_of(source, *opts):
@@ -246,13 +140,13 @@ def case_stats_specials(tmp):
     truths, dtypes = truths_of(prefix)
     r = stats_of(prefix)
     T.ok(r.rc == 0, "stats of the specials: " + r.describe())
-    rows = parse_tsv(r.out)
+    rows = so.parse_tsv(T, r.out)
     rj = stats_of(prefix, "--json")
     T.ok(rj.rc == 0, "stats --json: " + rj.describe())
-    check_rows("specials", rows, truths, dtypes, json_rows(rj.out))
+    so.check_rows(T, "specials", rows, truths, dtypes, json_rows(rj.out))
     # a pattern selects by name, as ls's
     r = tl.ckptfs("stats", prefix, "f32/*")
-    got = sorted(parse_tsv(r.out))
+    got = sorted(so.parse_tsv(T, r.out))
     T.eq(got, sorted(n for n in truths if n.startswith(b"f32/")), "stats PATTERN")
     # --nonfinite: exactly the numeric variables holding a NaN or an infinity, exit 1
     want = set()
@@ -262,9 +156,9 @@ def case_stats_specials(tmp):
             want.add(n)
     r = tl.ckptfs("stats", "--nonfinite", prefix)
     T.eq(r.rc, 1, "stats --nonfinite with NaN present: exit status")
-    T.eq(set(parse_tsv(r.out)), want, "stats --nonfinite: the variables numpy finds NaN/Inf in")
+    T.eq(set(so.parse_tsv(T, r.out)), want, "stats --nonfinite: the variables numpy finds NaN/Inf in")
     r = tl.ckptfs("stats", "--nonfinite", prefix, "f64/random")
-    T.ok(r.rc == 0 and parse_tsv(r.out) == {}, "--nonfinite of finite values: exit 0, no rows: "
+    T.ok(r.rc == 0 and so.parse_tsv(T, r.out) == {}, "--nonfinite of finite values: exit 0, no rows: "
          + r.describe())
 
 
@@ -282,7 +176,7 @@ def case_stats_fixtures():
         truths, dtypes = truths_of(src)
         r = stats_of(src)
         T.ok(r.rc == 0, "%s: stats: %s" % (label, r.describe()))
-        rows = parse_tsv(r.out)
+        rows = so.parse_tsv(T, r.out)
         names = [v["name"].encode("utf-8", "surrogateescape") for v in m["variables"]]
         T.eq(sorted(rows), sorted(names), label + ": a row for every variable of the manifest")
         # variants, resources and partitioned strings (which get_tensor refuses) have rows
@@ -291,7 +185,7 @@ def case_stats_fixtures():
             if n not in truths and n in rows:
                 v = next(v for v in m["variables"] if v["name"].encode("utf-8", "surrogateescape") == n)
                 T.eq(int(rows[n][2]), math.prod(v["shape"]), "%s %r: count" % (label, n))
-        check_rows(label, {n: f for n, f in rows.items() if n in truths}, truths, dtypes)
+        so.check_rows(T, label, {n: f for n, f in rows.items() if n in truths}, truths, dtypes)
 
 
 def case_stats_missing_shard(tmp):
@@ -307,7 +201,7 @@ def case_stats_missing_shard(tmp):
     names = sorted(v["name"].encode() for v in m["variables"])
     r = tl.ckptfs("stats", os.path.join(d, "model.ckpt"))
     T.eq(r.rc, 4, "stats with a data shard missing: exit status")
-    rows = parse_tsv(r.out)
+    rows = so.parse_tsv(T, r.out)
     missing = [n for n in names if n not in rows]
     T.ok(missing and len(rows) > 0, "some rows printed, some left out: %d / %d" % (len(rows), len(names)))
     for n in missing:
@@ -553,7 +447,7 @@ def case_stats_trained(tmp):
     truths, dtypes = truths_of(b)
     r = stats_of(b)
     T.ok(r.rc == 0, "stats of a trained Keras checkpoint: " + r.describe())
-    check_rows("keras step 2", parse_tsv(r.out), truths, dtypes)
+    so.check_rows(T, "keras step 2", so.parse_tsv(T, r.out), truths, dtypes)
 
 
 def main():
