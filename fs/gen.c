@@ -105,7 +105,7 @@ static int render_memory(ckfs_gens *G, int g, ckfs_content *out, uint64_t *size,
     ckpt_strbuf b = {0};
     int rc;
     if (g == CKFS_GEN_TSV)
-        rc = ckpt_render_tsv(G->c, &b) ? ckpt_err_set(err, CKPT_E_NOMEM, "out of memory") : 0;
+        rc = ckpt_render_tsv(G->c, G->names, &b) ? ckpt_err_set(err, CKPT_E_NOMEM, "out of memory") : 0;
     else if (g == CKFS_GEN_STATS)
         rc = ckpt_render_stats_tsv(G->c, &b, err);
     else
