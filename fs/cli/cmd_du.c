@@ -1,8 +1,10 @@
 /* cmd_du.c - `ckptfs du` (see cli.h). */
 #include "cli.h"
 #include "prefix.h"
+#include "varname.h"
 
 #include "exitcodes.h"
+#include "objnames.h"
 #include "strtext.h"
 #include "util.h"
 
@@ -15,7 +17,7 @@ const cli_command cli_du_command = {
     "du",
     cli_du,
     "stored bytes of the variables summed by name prefix",
-    "usage: ckptfs du [--depth N] [-h] [--sort=size|name] SOURCE\n"
+    "usage: ckptfs du [--depth N] [-h] [--sort=size|name] [--by-name] SOURCE\n"
     "Sum the stored bytes of SOURCE's variables (the bytes column of ls -l: what the data\n"
     "files hold for each, slices of a partitioned variable together) by the first N\n"
     "components of their names ('/'-separated; default 1), one line per prefix,\n"
@@ -24,6 +26,9 @@ const cli_command cli_du_command = {
     "  --depth N         components per prefix (0: the total alone)\n"
     "  -h                sizes as 1.5K, 20M, 3.1G (powers of 1024, rounded up, as du -h)\n"
     "  --sort=size       largest first (ties by name); --sort=name (default) bytewise\n"
+    "  --by-name         group a TF 2 checkpoint's variables by their full_name (the\n"
+    "                    object graph's, as ls -l shows it) instead of their key; a\n"
+    "                    variable without one (the object graph itself) by its key\n"
     "Prefixes are escaped as names in ls.\n",
 };
 
@@ -60,11 +65,12 @@ int cli_du(int argc, char **argv)
 {
     /* -h is du's human sizes, as in du(1); only --help is help */
     if (cli_wants_long_help(argc, argv)) return cli_help(&cli_du_command);
-    int human = 0, sort_size = 0, sort_name = 0, npos = 0;
+    int human = 0, sort_size = 0, sort_name = 0, by_name = 0, npos = 0;
     const char *depth_s = NULL, *sort_s = NULL, *pos[1] = {NULL};
     const cli_opt opts[] = {{"--depth", NULL, &depth_s},       {"-h", &human, NULL},
                             {"--sort=size", &sort_size, NULL}, {"--sort=name", &sort_name, NULL},
-                            {"--sort", NULL, &sort_s},         {NULL, NULL, NULL}};
+                            {"--sort", NULL, &sort_s},         {"--by-name", &by_name, NULL},
+                            {NULL, NULL, NULL}};
     int rc = cli_parse_args(&cli_du_command, argc, argv, opts, pos, 1, &npos);
     if (rc) return rc;
     if (npos != 1) return cli_usage_error(&cli_du_command, "expected one SOURCE");
@@ -86,6 +92,7 @@ int cli_du(int argc, char **argv)
     ckpt_checkpoint *c;
     rc = cli_open_source(pos[0], &c);
     if (rc) return rc;
+    ckpt_names *names = by_name ? cli_load_names(pos[0], c) : NULL;
     cli_prefixes t = {0};
     uint64_t total = 0, vars = 0;
     int bad = 0;
@@ -94,9 +101,16 @@ int cli_du(int argc, char **argv)
         ckpt_get(c, i, &v);
         total += v.nbytes;
         vars++;
-        if (depth == 0) continue;
-        cli_prefix *g =
-            cli_prefixes_get(&t, v.name, cli_prefix_len(v.name, v.name_len, (int)depth));
+        if (depth == 0)
+            continue;
+        /* --by-name: the full_name, where the object graph gives one */
+        size_t klen = v.name_len;
+        const char *key = ckpt_names_full(names, i, &klen);
+        if (!key) {
+            key = v.name;
+            klen = v.name_len;
+        }
+        cli_prefix *g = cli_prefixes_get(&t, key, cli_prefix_len(key, klen, (int)depth));
         if (!g) {
             bad = 1;
             break;
@@ -117,6 +131,7 @@ int cli_du(int argc, char **argv)
     bad |= out.failed || cli_write_all(out.data, out.len);
     ckpt_strbuf_free(&out);
     cli_prefixes_free(&t);
+    ckpt_names_free(names);
     ckpt_close(c);
     if (bad || fflush(stdout) != 0) {
         cli_error(pos[0], "out of memory or write error");

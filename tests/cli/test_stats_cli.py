@@ -261,6 +261,28 @@ def case_du(tmp):
         r = tl.ckptfs("du", "-h", src)
         last = r.out.split(b"\n")[-2].split(b"\t")
         T.eq(last[0].decode(), gnu_du_h(total, tmp), "du -h %s total as GNU du -h prints it" % case)
+    # --by-name: the full_names TF wrote in the object graph (tests/pylib/tf2names.py reads
+    # them from the manifest's copy of its bytes), the key where it gives none
+    import tf2names
+    d = os.path.join(FIX, "keras_tf2")
+    m = json.load(open(os.path.join(d, "manifest.json")))
+    src = os.path.join(d, m["prefix"])
+    full, _ = tf2names.object_graph(tf2names.graph_bytes_of(m["variables"]))
+    rows = tl.parse_ls(tl.ckptfs("ls", "-l", src).out)
+    for depth in (1, 2):
+        want = {}
+        for row in rows:
+            key = full.get(row.name, row.name)
+            pfx = b"/".join(key.split(b"/")[:depth])
+            s_, c_ = want.get(pfx, (0, 0))
+            want[pfx] = (s_ + row.nbytes, c_ + 1)
+        r = tl.ckptfs("du", "--by-name", "--depth", str(depth), src)
+        got = {}
+        for ln in r.out.split(b"\n")[:-2]:
+            size, nvars, pfx = ln.split(b"\t", 2)
+            got[tl.unescape(pfx)] = (int(size), int(nvars))
+        T.ok(r.rc == 0 and len(full) > 0, "du --by-name: " + r.describe())
+        T.eq(got, want, "du --by-name --depth %d: sums by full_name prefix" % depth)
     # -h against GNU du on sizes around every boundary: an index (by ckptwriter.py) of uint8
     # variables of those sizes whose data file is absent, which ls and du need not read
     import ckptwriter as cw
