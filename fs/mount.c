@@ -39,26 +39,27 @@ static const char *prog = "mount.ckptfs";
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: mount.ckptfs SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
-               "       ckptfs mount SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
-               "SOURCE is a checkpoint prefix (model.ckpt) or any of its files, a SavedModel\n"
-               "directory, or a training folder (one subdirectory per checkpoint; its state\n"
-               "file DIR/checkpoint means the folder; an empty directory mounts empty and\n"
-               "fills in as a run saves); or any of those as an http://, https://, s3:// or\n"
-               "gs:// URL. A TF 2 checkpoint shows each value at its object path (no\n"
-               "/.ATTRIBUTES/VARIABLE_VALUE) and by_name/FULL_NAME links.\n"
-               "  -f   stay in the foreground     -d  debug output (implies -f)\n"
-               "  -s   single-threaded\n"
-               "options (-o): uid=N gid=N umask=OOO allow_other allow_root npy stats\n"
-               "              timeout=SECONDS\n"
-               "              max_threads=N read=buf|splice verify=sequential|open|off\n"
-               "              nosuid nodev noexec noatime shard_cache=auto|on|off\n"
-               "              cache_size=64M (URL sources, cached shards)\n"
-               "              cache_dir=DIR net_timeout=30 (URL sources)\n"
-               "              poll=1 idle=30 noinotify (training folders)\n"
-               "              force (accepted, does nothing: missing shards never refuse a mount)\n"
-               "The mount is always read-only. A daemon (no -f) logs to syslog. See\n"
-               "mount.ckptfs(8).\n");
+    fprintf(f,
+            "usage: mount.ckptfs SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
+            "       ckptfs mount SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
+            "SOURCE is a checkpoint prefix (model.ckpt) or any of its files, a SavedModel\n"
+            "directory, or a training folder (one subdirectory per checkpoint; its state\n"
+            "file DIR/checkpoint means the folder; an empty directory mounts empty and\n"
+            "fills in as a run saves); or any of those as an http://, https://, s3:// or\n"
+            "gs:// URL. A TF 2 checkpoint shows each value at its object path (no\n"
+            "/.ATTRIBUTES/VARIABLE_VALUE) and by_name/FULL_NAME links.\n"
+            "  -f   stay in the foreground     -d  debug output (implies -f)\n"
+            "  -s   single-threaded\n"
+            "options (-o): uid=N gid=N umask=OOO allow_other allow_root npy stats\n"
+            "              timeout=SECONDS\n"
+            "              max_threads=N read=buf|splice verify=sequential|open|off\n"
+            "              nosuid nodev noexec noatime shard_cache=auto|on|off\n"
+            "              cache_size=64M (URL sources, cached shards)\n"
+            "              cache_dir=DIR net_timeout=30 (URL sources)\n"
+            "              poll=1 idle=30 noinotify (training folders)\n"
+            "              force (accepted, does nothing: missing shards never refuse a mount)\n"
+            "The mount is always read-only. A daemon (no -f) logs to syslog. See\n"
+            "mount.ckptfs(8).\n");
 }
 
 static void warn_stderr(void *ctx, const char *msg)
@@ -70,9 +71,11 @@ static void warn_stderr(void *ctx, const char *msg)
 /* Absolute form of the source for /proc/mounts (a prefix need not exist as a file). */
 static char *absolute_source(const char *src)
 {
-    if (ckpt_is_url(src)) return strdup(src);
+    if (ckpt_is_url(src))
+        return strdup(src);
     char *r = realpath(src, NULL);
-    if (r) return r;
+    if (r)
+        return r;
     char *d1 = strdup(src), *d2 = strdup(src);
     char *out = NULL;
     if (d1 && d2) {
@@ -81,7 +84,8 @@ static char *absolute_source(const char *src)
         if (dir) {
             size_t n = strlen(dir) + strlen(base) + 2;
             out = malloc(n);
-            if (out) snprintf(out, n, "%s/%s", strcmp(dir, "/") ? dir : "", base);
+            if (out)
+                snprintf(out, n, "%s/%s", strcmp(dir, "/") ? dir : "", base);
             free(dir);
         }
     }
@@ -94,9 +98,11 @@ static char *absolute_source(const char *src)
 static char *opt_escape(const char *s)
 {
     char *out = malloc(2 * strlen(s) + 1), *p = out;
-    if (!out) return NULL;
+    if (!out)
+        return NULL;
     for (; *s; s++) {
-        if (*s == ',' || *s == '\\') *p++ = '\\';
+        if (*s == ',' || *s == '\\')
+            *p++ = '\\';
         *p++ = *s;
     }
     *p = '\0';
@@ -105,9 +111,11 @@ static char *opt_escape(const char *s)
 
 static void ckfs_destroy(ckfs *fs)
 {
-    if (!fs) return;
+    if (!fs)
+        return;
     ckfs_files_close_all(fs);
-    if (fs->ns) fs->ns->ops->destroy(fs->ns);
+    if (fs->ns)
+        fs->ns->ops->destroy(fs->ns);
     pthread_mutex_destroy(&fs->files_mu);
     pthread_mutex_destroy(&fs->idle_mu);
     free(fs);
@@ -117,17 +125,20 @@ static void ckfs_destroy(ckfs *fs)
 static void net_opts(const ckfs_opts *o, ckpt_net_opts *n)
 {
     ckpt_net_opts_init(n);
-    if (o->cache_size) n->cache_size = o->cache_size;
-    if (o->cache_dir[0]) n->cache_dir = o->cache_dir;
-    if (o->net_timeout) n->timeout_sec = o->net_timeout;
+    if (o->cache_size)
+        n->cache_size = o->cache_size;
+    if (o->cache_dir[0])
+        n->cache_dir = o->cache_dir;
+    if (o->net_timeout)
+        n->timeout_sec = o->net_timeout;
 }
 
 static void warn_missing_shards(const ckpt_checkpoint *c)
 {
     for (int s = 0; s < ckpt_num_shards(c); s++)
         if (!ckpt_shard_present(c, s))
-            fprintf(stderr, "%s: warning: %s is missing: its variables read as I/O errors\n", prog,
-                    ckpt_shard_path(c, s));
+            fprintf(stderr, "%s: warning: %s is missing: its variables read as I/O errors\n",
+                    prog, ckpt_shard_path(c, s));
 }
 
 /*
@@ -146,11 +157,14 @@ static int open_ns(ckpt_source *s, const ckfs_opts *o, char **sm, ckfs_ns **ns, 
     }
     ckpt_checkpoint *c;
     int rc = ckpt_open_src(s->src, s->prefix, CKPT_OPEN_MISSING_SHARDS_OK, &c, err);
-    if (rc) return rc;
-    if (!*sm && s->remote && s->saved_model) *sm = strdup(s->saved_model);
+    if (rc)
+        return rc;
+    if (!*sm && s->remote && s->saved_model)
+        *sm = strdup(s->saved_model);
     warn_missing_shards(c);
     if (ckfs_ns_single(c, *sm, o, warn_stderr, NULL, ns))
-        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory building the tree of %s", s->prefix);
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory building the tree of %s",
+                            s->prefix);
     return 0;
 }
 
@@ -160,10 +174,9 @@ static int mountpoint_error(const char *mnt, int e)
     /* A FUSE daemon killed without unmounting leaves its mount answering ENOTCONN; the
      * kernel's wording alone does not say what to do about it. */
     if (e == ENOTCONN)
-        fprintf(stderr,
-                "%s: mountpoint %s: transport endpoint is not connected (a FUSE "
-                "mount whose daemon is gone): unmount it with fusermount3 -u %s, "
-                "then mount again\n",
+        fprintf(stderr, "%s: mountpoint %s: transport endpoint is not connected (a FUSE "
+                        "mount whose daemon is gone): unmount it with fusermount3 -u %s, "
+                        "then mount again\n",
                 prog, mnt, mnt);
     else
         fprintf(stderr, "%s: mountpoint %s: %s\n", prog, mnt, strerror(e));
@@ -200,7 +213,8 @@ static int ckptfs_mounted_on(const char *mnt, char *what, size_t size)
             char *save = NULL, *tok = strtok_r(line, " ", &save);
             for (int k = 0; tok && k < 4; k++)
                 tok = strtok_r(NULL, " ", &save);
-            if (!tok || strcmp(tok, want) != 0) continue;
+            if (!tok || strcmp(tok, want) != 0)
+                continue;
             while ((tok = strtok_r(NULL, " ", &save)) && strcmp(tok, "-") != 0)
                 ;
             char *type = tok ? strtok_r(NULL, " ", &save) : NULL;
@@ -223,12 +237,14 @@ static int check_mountpoint(const char *mnt)
     /* stat alone passes on a dead FUSE mount that was in use (the kernel answers from its
      * attribute cache, a day long for ours); statfs is never cached: it reaches the daemon,
      * or fails with ENOTCONN when there is none. */
-    if (stat(mnt, &st) != 0 || statvfs(mnt, &sv) != 0) return mountpoint_error(mnt, errno);
+    if (stat(mnt, &st) != 0 || statvfs(mnt, &sv) != 0)
+        return mountpoint_error(mnt, errno);
     if (!S_ISDIR(st.st_mode)) {
         fprintf(stderr, "%s: mountpoint %s: not a directory\n", prog, mnt);
         return CKPTFS_EXIT_MOUNTPOINT;
     }
-    if (access(mnt, R_OK | X_OK) != 0) return mountpoint_error(mnt, errno);
+    if (access(mnt, R_OK | X_OK) != 0)
+        return mountpoint_error(mnt, errno);
     char what[PATH_MAX];
     if (ckptfs_mounted_on(mnt, what, sizeof what)) {
         fprintf(stderr,
@@ -269,10 +285,12 @@ static char *saved_model_pb(const char *source)
     if (sl >= 14 && !strcmp(source + sl - 14, "saved_model.pb") &&
         (sl == 14 || source[sl - 15] == '/') && ckpt_is_regular_file(source))
         return realpath(source, NULL);
-    if (!ckpt_is_directory(source)) return NULL;
+    if (!ckpt_is_directory(source))
+        return NULL;
     size_t n = strlen(source) + sizeof "/saved_model.pb";
     char *p = malloc(n);
-    if (!p) return NULL;
+    if (!p)
+        return NULL;
     snprintf(p, n, "%s/saved_model.pb", source);
     struct stat st;
     if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -287,7 +305,8 @@ static char *saved_model_pb(const char *source)
 static int serve(ckfs *fs, int single, unsigned max_threads)
 {
     struct fuse_session *se = fs->se;
-    if (fuse_set_signal_handlers(se) != 0) return -1;
+    if (fuse_set_signal_handlers(se) != 0)
+        return -1;
     ckfs_idle_watch idle;
     if (ckfs_idle_start(&idle, fs, pthread_self()) != 0)
         ckfs_log(fs, "cannot start the idle watchdog: -o timeout is not in effect");
@@ -302,7 +321,8 @@ static int serve(ckfs *fs, int single, unsigned max_threads)
             return -1;
         }
         fuse_loop_cfg_set_clone_fd(cfg, 0);
-        if (max_threads) fuse_loop_cfg_set_max_threads(cfg, max_threads);
+        if (max_threads)
+            fuse_loop_cfg_set_max_threads(cfg, max_threads);
         rc = fuse_session_loop_mt(se, cfg);
         fuse_loop_cfg_destroy(cfg);
     }
@@ -328,7 +348,8 @@ static void run_daemon(ckfs *fs, int ready_fd, int single)
         dup2(nul, 0);
         dup2(nul, 1);
         dup2(nul, 2);
-        if (nul > 2) close(nul);
+        if (nul > 2)
+            close(nul);
     }
     int rc = serve(fs, single, fs->opts.max_threads);
     if (fs->ready_fd >= 0) /* never got INIT: the parent reads EOF and reports it */
@@ -352,8 +373,9 @@ static int make_ns(const char *source, const char *mnt, const ckfs_opts *o, ckfs
     ckpt_net_opts net;
     net_opts(o, &net);
     ckpt_source s;
-    int rc = ckpt_source_resolve(
-        source, &net, sm ? 0 : CKPT_RESOLVE_FOLDER | CKPT_RESOLVE_EMPTY_FOLDER, &s, &err);
+    int rc = ckpt_source_resolve(source, &net,
+                                 sm ? 0 : CKPT_RESOLVE_FOLDER | CKPT_RESOLVE_EMPTY_FOLDER, &s,
+                                 &err);
     int waiting = rc == 0 && s.waiting;
     if (rc == 0) {
         rc = open_ns(&s, o, &sm, ns, &err);
@@ -383,7 +405,8 @@ out:
 static char *kernel_options(const char *source, const ckfs_opts *o)
 {
     char *esc = opt_escape(source);
-    if (!esc) return NULL;
+    if (!esc)
+        return NULL;
     size_t olen = strlen(esc) + sizeof(o->kernel) + 128;
     char *optstr = malloc(olen);
     if (optstr)
@@ -406,7 +429,8 @@ static int new_session(ckfs *fs, const char *source, int debug)
     int bad = fuse_opt_add_arg(&args, prog) || fuse_opt_add_arg(&args, "-o") ||
               fuse_opt_add_arg(&args, optstr) || (debug && fuse_opt_add_arg(&args, "-d"));
     free(optstr);
-    if (!bad) fs->se = fuse_session_new(&args, &ckfs_ll_ops, sizeof(ckfs_ll_ops), fs);
+    if (!bad)
+        fs->se = fuse_session_new(&args, &ckfs_ll_ops, sizeof(ckfs_ll_ops), fs);
     fuse_opt_free_args(&args);
     if (!fs->se) {
         fprintf(stderr, "%s: cannot set up the FUSE session\n", prog);
@@ -456,18 +480,19 @@ static int do_mount(const char *source, const char *mnt, const ckfs_opts *o, int
 {
     ckfs_ns *ns = NULL;
     int rc = make_ns(source, mnt, o, &ns);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     ckfs *fs = make_context(ns, o);
     if (!fs) {
         fprintf(stderr, "%s: out of memory\n", prog);
         return CKPTFS_EXIT_READ;
     }
     rc = CKPTFS_EXIT_FUSE;
-    if (new_session(fs, source, debug)) goto out_fs;
+    if (new_session(fs, source, debug))
+        goto out_fs;
     if (fuse_session_mount(fs->se, mnt) != 0) {
-        fprintf(stderr,
-                "%s: mounting %s on %s failed (is /dev/fuse usable? "
-                "allow_other needs user_allow_other in /etc/fuse.conf)\n",
+        fprintf(stderr, "%s: mounting %s on %s failed (is /dev/fuse usable? "
+                        "allow_other needs user_allow_other in /etc/fuse.conf)\n",
                 prog, source, mnt);
         goto out_session;
     }
@@ -558,7 +583,8 @@ int ckfs_cmd_mount(int argc, char **argv)
             fprintf(stderr, "%s: -N (mount namespaces) is not supported\n", prog);
             return CKPTFS_EXIT_USAGE;
         default:
-            fprintf(stderr, "%s: unknown or incomplete option '%s'\n", prog, argv[optind - 1]);
+            fprintf(stderr, "%s: unknown or incomplete option '%s'\n", prog,
+                    argv[optind - 1]);
             usage(stderr);
             return CKPTFS_EXIT_USAGE;
         }

@@ -126,7 +126,9 @@ static int64_t arena_add(ckpt_names *n, const void *s, size_t len)
 
 /* Per node of the graph: the variable its VARIABLE_VALUE attribute stores, or UINT32_MAX. */
 typedef struct walk {
-    ckpt_checkpoint *c;
+    ckpt_key_find_fn find;
+    void *find_ctx;
+    const char *what;
     ckpt_names *n;
     uint32_t *node_var;
     size_t nnodes, cap_nodes;
@@ -136,7 +138,7 @@ typedef struct walk {
 static int oom(walk *w)
 {
     return ckpt_err_set(w->err, CKPT_E_NOMEM, "%s: out of memory reading the object graph",
-                        ckpt_prefix(w->c));
+                        w->what);
 }
 
 /* One SerializedTensor of node k. */
@@ -160,7 +162,8 @@ static int take_attribute(walk *w, size_t k, const uint8_t *p, size_t len)
     }
     if (r < 0) return r;
     size_t i;
-    if (!key || ckpt_find(w->c, (const char *)key, kl, &i) != 0) return 0;
+    if (!key || w->find(w->find_ctx, (const char *)key, kl, &i) != 0 || i >= w->n->nvars)
+        return 0;
     if (name && nl == 14 && memcmp(name, "VARIABLE_VALUE", 14) == 0) w->node_var[k] = (uint32_t)i;
     if (full && fl > 0 && !w->n->full[i]) {
         int64_t off = arena_add(w->n, full, fl);
@@ -308,6 +311,11 @@ static int build_links(ckpt_names *n, ckpt_err *err, const char *prefix)
     return 0;
 }
 
+static int find_key(void *ctx, const char *key, size_t len, size_t *idx)
+{
+    return ckpt_find(ctx, key, len, idx);
+}
+
 int ckpt_names_load(ckpt_checkpoint *c, ckpt_names **out, ckpt_err *err)
 {
     *out = NULL;
@@ -325,9 +333,21 @@ int ckpt_names_load(ckpt_checkpoint *c, ckpt_names **out, ckpt_err *err)
     uint64_t nel = 0;
     int rc = ckpt_read_strings(c, idx, &buf, &elems, &nel, err);
     if (rc) return rc;
+    rc = ckpt_names_parse(elems[0].ptr, (size_t)elems[0].len, ckpt_count(c), find_key, c,
+                          ckpt_prefix(c), out, err);
+    free(elems);
+    free(buf);
+    return rc;
+}
+
+int ckpt_names_parse(const uint8_t *graph, size_t len, size_t nvars, ckpt_key_find_fn find,
+                     void *find_ctx, const char *what, ckpt_names **out, ckpt_err *err)
+{
+    *out = NULL;
+    int rc;
     ckpt_names *n = calloc(1, sizeof *n);
-    size_t nv = ckpt_count(c);
-    walk w = {.c = c, .n = n, .err = err};
+    size_t nv = nvars;
+    walk w = {.find = find, .find_ctx = find_ctx, .what = what, .n = n, .err = err};
     slot_ref *refs = NULL;
     size_t nrefs = 0;
     if (!n || !(n->full = calloc(nv ? nv : 1, sizeof *n->full)) ||
@@ -336,9 +356,9 @@ int ckpt_names_load(ckpt_checkpoint *c, ckpt_names **out, ckpt_err *err)
         goto done;
     }
     n->nvars = nv;
-    rc = walk_graph(&w, elems[0].ptr, (size_t)elems[0].len, &refs, &nrefs);
+    rc = walk_graph(&w, graph, len, &refs, &nrefs);
     if (rc) {
-        ckpt_err_prefix(err, "%s: object graph", ckpt_prefix(c));
+        ckpt_err_prefix(err, "%s: object graph", what);
         goto done;
     }
     for (size_t k = 0; k < nrefs; k++) {
@@ -354,12 +374,10 @@ int ckpt_names_load(ckpt_checkpoint *c, ckpt_names **out, ckpt_err *err)
             (slot_rec){w.node_var[s->slot_node], w.node_var[s->orig_node], s->name_off};
     }
     if (n->nslots > 1) qsort(n->slots, n->nslots, sizeof *n->slots, cmp_slot);
-    rc = build_links(n, err, ckpt_prefix(c));
+    rc = build_links(n, err, what);
 done:
     free(refs);
     free(w.node_var);
-    free(elems);
-    free(buf);
     if (rc) {
         ckpt_names_free(n);
         return rc;

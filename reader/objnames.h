@@ -51,6 +51,15 @@ typedef struct ckpt_names ckpt_names;
  */
 int ckpt_names_load(ckpt_checkpoint *c, ckpt_names **out, ckpt_err *err);
 
+/* Finds a key among nvars variables: 0 and *idx (< nvars), or non-zero. */
+typedef int (*ckpt_key_find_fn)(void *ctx, const char *key, size_t len, size_t *idx);
+
+/* ckpt_names_load's parser on its own: the serialized TrackableObjectGraph graph[0..len) of a
+ * checkpoint of nvars variables whose keys find resolves; what names it in messages. For
+ * tests and the fuzz target. */
+int ckpt_names_parse(const uint8_t *graph, size_t len, size_t nvars, ckpt_key_find_fn find,
+                     void *find_ctx, const char *what, ckpt_names **out, ckpt_err *err);
+
 /* Free what ckpt_names_load made; NULL is fine. */
 void ckpt_names_free(ckpt_names *n);
 
