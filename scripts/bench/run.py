@@ -44,7 +44,7 @@ MIB = 1 << 20
 CHUNK = MIB  # readers read 1 MiB at a time
 
 CASES = ("mount", "mount1m", "find", "read", "reread", "preads", "cold", "fio", "numpy",
-         "stream", "nfs")
+         "stream", "nfs", "stats")
 SIZES = {
     "full": dict(vars=100000, scalars=1000000, big_mib=1024, mid_mib=64, stream_mib=1024,
                  rounds=5, fio_s=5),
@@ -372,6 +372,12 @@ class Bench:
         s = self.size
         return self.synth("big", "--vars", "0", "--tensor", "big=%d" % s["big_mib"],
                           "--tensor", "mid=%d" % s["mid_mib"], mib=s["big_mib"] + s["mid_mib"])
+
+    def ckbigf32(self):
+        """The big tensor's bytes as float32: what `ckptfs stats` decodes."""
+        s = self.size
+        return self.synth("bigf32", "--vars", "0", "--tensor", "big=%d:float32" % s["big_mib"],
+                          mib=s["big_mib"])
 
     def ckstream(self):
         m = self.size["stream_mib"]
@@ -1042,13 +1048,44 @@ def c_nfs(b):
         mb / o, y["reqs"], y["small"]), "", "", d / o, "(reported)", "—")
 
 
+def c_stats(b):
+    """`ckptfs stats` of the big float32 tensor against `ckptfs verify` of the same checkpoint:
+    both read every byte once and check its CRC; stats also decodes and sums every element.
+    Target (issue #26): at least 0.8x verify's throughput, peak RSS flat (not growing with the
+    tensor: the same as verify's, within a few MiB)."""
+    prefix = b.ckbigf32()
+    shard, _, n = b.locate(prefix, "big")
+    warm(shard)
+
+    def timed(cmd):
+        def fn():
+            t = time.perf_counter()
+            p = subprocess.Popen([b.ckptfs, cmd, prefix], stdout=subprocess.DEVNULL)
+            _, status, ru = os.wait4(p.pid, 0)
+            if status:
+                raise RuntimeError("ckptfs %s exited %d" % (cmd, status))
+            return dict(s=time.perf_counter() - t, hwm=ru.ru_maxrss)
+        return fn
+    got = b.alternate("stats", {"stats": timed("stats"), "verify": timed("verify")})
+    st, vt = meds(got["stats"]), meds(got["verify"])
+    mib = n / MIB
+    ratio = vt / st  # throughput of stats over that of verify
+    b.row("ckptfs stats of a %d MiB float32 tensor, shard in page cache" % mib,
+          "%s (%.0f MiB/s)" % (fmt_s(st), mib / st), "%s (%.0f MiB/s)" % (fmt_s(vt), mib / vt),
+          "ckptfs verify", ratio, "≥0.8×", yes(ratio >= 0.8))
+    sh, vh = meds(got["stats"], "hwm"), meds(got["verify"], "hwm")
+    b.row("the same, peak RSS", fmt_mib(sh), fmt_mib(vh), "ckptfs verify", sh / vh,
+          "flat (≤ verify + 8 MiB)", yes(sh <= vh + 8 * 1024))
+
+
 RUNNERS = dict(mount=c_mount, mount1m=c_mount1m, find=c_find, read=c_read, reread=c_reread,
                preads=c_preads, cold=c_cold, fio=c_fio, numpy=c_numpy, stream=c_stream,
-               nfs=c_nfs)
+               nfs=c_nfs, stats=c_stats)
 TITLES = dict(mount="mount 100k variables", mount1m="mount 1M scalar variables",
               find="find, cold", read="first read", reread="re-read", preads="backing preads",
               cold="cold sequential read", fio="fio random 4 KiB", numpy="numpy vs TF",
-              stream="RSS while streaming", nfs="checkpoints on slow storage")
+              stream="RSS while streaming", nfs="checkpoints on slow storage",
+              stats="ckptfs stats vs verify")
 
 
 # --------------------------------------------------------------------------------------------
