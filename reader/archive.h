@@ -35,8 +35,8 @@ int ckpt_archive_split(const char *source, char **archive, char **inner);
  * opens holds it; drop the creator's reference with ckpt_archive_release. Errors name the
  * archive and what is wrong with it.
  */
-int ckpt_archive_open(const char *archive, const struct ckpt_net_opts *opts,
-                      ckpt_bytesrc **out, ckpt_err *err);
+int ckpt_archive_open(const char *archive, const struct ckpt_net_opts *opts, ckpt_bytesrc **out,
+                      ckpt_err *err);
 
 /* Drop the creator's reference. NULL is fine. */
 void ckpt_archive_release(ckpt_bytesrc *src);

@@ -23,14 +23,14 @@ typedef enum ckpt_ar_method {
 } ckpt_ar_method;
 
 typedef struct ckpt_ar_member {
-    char *name;       /* normalised: no leading "/" or "./", no trailing "/" */
-    int dir;          /* a directory entry */
+    char *name; /* normalised: no leading "/" or "./", no trailing "/" */
+    int dir;    /* a directory entry */
     ckpt_ar_method method;
-    int encrypted;    /* zip: refused when opened */
-    uint64_t off;     /* zip: its local header's offset; tar: its data's offset */
-    uint64_t csize;   /* bytes in the archive (zip) */
-    uint64_t usize;   /* bytes of the member */
-    uint32_t crc;     /* zip: CRC-32 of the member */
+    int encrypted;  /* zip: refused when opened */
+    uint64_t off;   /* zip: its local header's offset; tar: its data's offset */
+    uint64_t csize; /* bytes in the archive (zip) */
+    uint64_t usize; /* bytes of the member */
+    uint32_t crc;   /* zip: CRC-32 of the member */
     uint16_t method_id;
 } ckpt_ar_member;
 
@@ -73,8 +73,8 @@ int ckpt__tar_is_header(const uint8_t *h);
  * whose size is learnt at its end: rd then answers CKPT_E_NOTFOUND for a read that starts at
  * or past that end), each a plain byte range of it. name is for messages.
  */
-int ckpt__tar_read(ckpt_ar_read_fn rd, void *ctx, uint64_t size, const char *name,
-                   ckpt_ar_table *t, ckpt_err *err);
+int ckpt__tar_read(ckpt_ar_read_fn rd, void *ctx, uint64_t size, const char *name, ckpt_ar_table *t,
+                   ckpt_err *err);
 
 /*
  * .tar.gz index kept in cache_dir=: the seek points of z and the members of t, for the
@@ -82,8 +82,8 @@ int ckpt__tar_read(ckpt_ar_read_fn rd, void *ctx, uint64_t size, const char *nam
  * bytes (malloc'd); ckpt__tgz_index_decode checks and loads them into an empty z and t:
  * CKPT_E_NOTFOUND when they are for another key, CKPT_E_CORRUPT when damaged.
  */
-int ckpt__tgz_index_encode(ckpt_zseek *z, const ckpt_ar_table *t, const char *key,
-                           uint8_t **out, size_t *len, ckpt_err *err);
+int ckpt__tgz_index_encode(ckpt_zseek *z, const ckpt_ar_table *t, const char *key, uint8_t **out,
+                           size_t *len, ckpt_err *err);
 int ckpt__tgz_index_decode(const uint8_t *buf, size_t len, const char *key, ckpt_zseek *z,
                            ckpt_ar_table *t, ckpt_err *err);
 

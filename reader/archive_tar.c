@@ -24,8 +24,7 @@ static int field_num(const uint8_t *f, size_t n, uint64_t *v)
         if (f[0] != 0x80) /* negative, or too large for 64 bits */
             return -1;
         for (size_t i = 1; i < n; i++) {
-            if (*v >> 56)
-                return -1;
+            if (*v >> 56) return -1;
             *v = *v << 8 | f[i];
         }
         return 0;
@@ -35,21 +34,18 @@ static int field_num(const uint8_t *f, size_t n, uint64_t *v)
         i++;
     int digits = 0;
     for (; i < n && f[i] >= '0' && f[i] <= '7'; i++, digits++) {
-        if (*v >> 61)
-            return -1;
+        if (*v >> 61) return -1;
         *v = *v << 3 | (uint64_t)(f[i] - '0');
     }
     for (; i < n; i++)
-        if (f[i] != ' ' && f[i] != 0)
-            return -1;
+        if (f[i] != ' ' && f[i] != 0) return -1;
     return 0;
 }
 
 int ckpt__tar_is_header(const uint8_t *h)
 {
     uint64_t want;
-    if (field_num(h + 148, 8, &want))
-        return 0;
+    if (field_num(h + 148, 8, &want)) return 0;
     uint64_t sum = 0;
     for (size_t i = 0; i < BLOCK; i++)
         sum += i >= 148 && i < 156 ? ' ' : h[i];
@@ -59,8 +55,7 @@ int ckpt__tar_is_header(const uint8_t *h)
 static int all_zero(const uint8_t *h)
 {
     for (size_t i = 0; i < BLOCK; i++)
-        if (h[i])
-            return 0;
+        if (h[i]) return 0;
     return 1;
 }
 
@@ -72,8 +67,7 @@ static char *pax_value(const char *rec, size_t n, const char *key, size_t *vlen)
         size_t len = 0, q = p;
         while (q < n && rec[q] >= '0' && rec[q] <= '9' && len < n)
             len = len * 10 + (size_t)(rec[q++] - '0');
-        if (q >= n || rec[q] != ' ' || len <= q - p || len > n - p)
-            return NULL;
+        if (q >= n || rec[q] != ' ' || len <= q - p || len > n - p) return NULL;
         const char *kv = rec + q + 1, *end = rec + p + len - 1; /* end: the '\n' */
         if ((size_t)(end - kv) > kl && !memcmp(kv, key, kl) && kv[kl] == '=') {
             *vlen = (size_t)(end - kv) - kl - 1;
@@ -88,8 +82,7 @@ static char *pax_value(const char *rec, size_t n, const char *key, size_t *vlen)
 static size_t ustar_name(const uint8_t *h, char *out)
 {
     size_t nl = strnlen((const char *)h, 100), pl = 0, o = 0;
-    if (!memcmp(h + 257, "ustar", 5))
-        pl = strnlen((const char *)h + 345, 155);
+    if (!memcmp(h + 257, "ustar", 5)) pl = strnlen((const char *)h + 345, 155);
     if (pl) {
         memcpy(out, h + 345, pl);
         out[pl] = '/';
@@ -99,8 +92,8 @@ static size_t ustar_name(const uint8_t *h, char *out)
     return o + nl;
 }
 
-int ckpt__tar_read(ckpt_ar_read_fn rd, void *ctx, uint64_t size, const char *name,
-                   ckpt_ar_table *t, ckpt_err *err)
+int ckpt__tar_read(ckpt_ar_read_fn rd, void *ctx, uint64_t size, const char *name, ckpt_ar_table *t,
+                   ckpt_err *err)
 {
     uint8_t h[BLOCK];
     uint64_t off = 0, ext_size = 0;
@@ -120,8 +113,7 @@ int ckpt__tar_read(ckpt_ar_read_fn rd, void *ctx, uint64_t size, const char *nam
             rc = ckpt_err_set(err, r, "%s", e.msg);
             break;
         }
-        if (all_zero(h))
-            break; /* the end-of-archive blocks */
+        if (all_zero(h)) break; /* the end-of-archive blocks */
         if (!ckpt__tar_is_header(h)) {
             rc = ckpt_err_set(err, CKPT_E_CORRUPT,
                               "%s: no tar header at offset %llu (bad checksum): damaged, or "
@@ -131,8 +123,8 @@ int ckpt__tar_read(ckpt_ar_read_fn rd, void *ctx, uint64_t size, const char *nam
         }
         uint64_t msize;
         if (field_num(h + 124, 12, &msize)) {
-            rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: tar header at offset %llu: bad size",
-                              name, (unsigned long long)off);
+            rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: tar header at offset %llu: bad size", name,
+                              (unsigned long long)off);
             break;
         }
         char type = (char)h[156];
@@ -149,8 +141,8 @@ int ckpt__tar_read(ckpt_ar_read_fn rd, void *ctx, uint64_t size, const char *nam
         if (type == 'x' || type == 'L') {
             if (msize > CKPT_AR_EXT_MAX) {
                 rc = ckpt_err_set(err, CKPT_E_CORRUPT,
-                                  "%s: tar extended header at offset %llu is %llu bytes long",
-                                  name, (unsigned long long)off, (unsigned long long)msize);
+                                  "%s: tar extended header at offset %llu is %llu bytes long", name,
+                                  (unsigned long long)off, (unsigned long long)msize);
                 break;
             }
             char *rec = malloc((size_t)msize + 1);
@@ -213,12 +205,11 @@ int ckpt__tar_read(ckpt_ar_read_fn rd, void *ctx, uint64_t size, const char *nam
             m.off = data;
             m.csize = m.usize = m.dir ? 0 : msize;
             if (nl > CKPT_AR_NAME_MAX)
-                rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: a tar member's name is %zu bytes",
-                                  name, nl);
+                rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: a tar member's name is %zu bytes", name,
+                                  nl);
             else
                 rc = ckpt__ar_add(t, nm, nl, &m, err);
-            if (rc)
-                break;
+            if (rc) break;
         }
         free(long_name);
         long_name = NULL;

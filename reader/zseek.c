@@ -33,13 +33,13 @@ struct ckpt_zseek {
     /* The decoder where the last read left it. */
     int live;
     z_stream s;
-    int raw;          /* decoding raw deflate (a zip member, or a .gz restarted at a point) */
-    int ended;        /* the stream's last member ended at `out` */
-    int from_start;   /* run_crc covers every byte from 0 to out */
+    int raw;        /* decoding raw deflate (a zip member, or a .gz restarted at a point) */
+    int ended;      /* the stream's last member ended at `out` */
+    int from_start; /* run_crc covers every byte from 0 to out */
     uint32_t run_crc;
-    uint64_t out;     /* output offset of the next byte decoded */
-    uint64_t in_fed;  /* input offset just past what was handed to zlib */
-    uint8_t *win;     /* the last WIN bytes of output, at out % WIN */
+    uint64_t out;    /* output offset of the next byte decoded */
+    uint64_t in_fed; /* input offset just past what was handed to zlib */
+    uint8_t *win;    /* the last WIN bytes of output, at out % WIN */
     uint8_t *inbuf;
 };
 
@@ -49,8 +49,7 @@ int ckpt_zseek_new(ckpt_file *base, uint64_t coff, uint64_t clen, ckpt_zseek_kin
 {
     *out = NULL;
     ckpt_zseek *z = calloc(1, sizeof *z);
-    if (!z || !(z->name = strdup(name)) || !(z->win = malloc(WIN)) ||
-        !(z->inbuf = malloc(INBUF))) {
+    if (!z || !(z->name = strdup(name)) || !(z->win = malloc(WIN)) || !(z->inbuf = malloc(INBUF))) {
         if (z) {
             free(z->name);
             free(z->win);
@@ -67,8 +66,7 @@ int ckpt_zseek_new(ckpt_file *base, uint64_t coff, uint64_t clen, ckpt_zseek_kin
     z->has_crc = has_crc;
     z->crc = crc;
     /* Enough points to cover a known size within the bound. */
-    if (usize != CKPT_ZSEEK_UNKNOWN && usize / POINTS_MAX > span)
-        span = usize / POINTS_MAX + 1;
+    if (usize != CKPT_ZSEEK_UNKNOWN && usize / POINTS_MAX > span) span = usize / POINTS_MAX + 1;
     z->span = span < 2 * WIN ? 2 * WIN : span;
     z->inflated = inflated;
     *out = z;
@@ -77,15 +75,13 @@ int ckpt_zseek_new(ckpt_file *base, uint64_t coff, uint64_t clen, ckpt_zseek_kin
 
 static void end_live(ckpt_zseek *z)
 {
-    if (z->live)
-        inflateEnd(&z->s);
+    if (z->live) inflateEnd(&z->s);
     z->live = 0;
 }
 
 void ckpt_zseek_free(ckpt_zseek *z)
 {
-    if (!z)
-        return;
+    if (!z) return;
     end_live(z);
     for (size_t i = 0; i < z->npts; i++)
         free(z->pts[i].window);
@@ -114,12 +110,10 @@ const ckpt_zpoint *ckpt_zseek_points(ckpt_zseek *z, size_t *n)
 static int push_point(ckpt_zseek *z, uint64_t out, uint64_t in, unsigned bits,
                       const uint8_t *window, int circular)
 {
-    if (z->npts >= POINTS_MAX ||
-        ckpt_grow((void **)&z->pts, &z->cap, z->npts + 1, sizeof *z->pts))
+    if (z->npts >= POINTS_MAX || ckpt_grow((void **)&z->pts, &z->cap, z->npts + 1, sizeof *z->pts))
         return -1;
     uint8_t *w = malloc(WIN);
-    if (!w)
-        return -1;
+    if (!w) return -1;
     if (circular) { /* the ring holds output out-WIN .. out-1 starting at out % WIN */
         size_t r = (size_t)(out % WIN);
         memcpy(w, window + r, WIN - r);
@@ -137,8 +131,10 @@ int ckpt_zseek_add_point(ckpt_zseek *z, const ckpt_zpoint *p, ckpt_err *err)
     int bad = p->out < WIN || p->bits > 7 || p->in > z->clen || (p->bits && p->in == 0) ||
               (z->npts && (p->out <= z->pts[z->npts - 1].out || p->in < z->pts[z->npts - 1].in)) ||
               (z->usize != CKPT_ZSEEK_UNKNOWN && p->out > z->usize);
-    int rc = bad ? ckpt_err_set(err, CKPT_E_CORRUPT, "%s: a kept seek point is out of order or "
-                                                     "outside the stream", z->name)
+    int rc = bad ? ckpt_err_set(err, CKPT_E_CORRUPT,
+                                "%s: a kept seek point is out of order or "
+                                "outside the stream",
+                                z->name)
              : push_point(z, p->out, p->in, p->bits, p->window, 0)
                  ? ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", z->name)
                  : 0;
@@ -148,8 +144,9 @@ int ckpt_zseek_add_point(ckpt_zseek *z, const ckpt_zpoint *p, ckpt_err *err)
 
 static int zfail(ckpt_zseek *z, ckpt_err *err, const char *what)
 {
-    int rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: compressed data damaged near output offset "
-                                               "%llu (%s)",
+    int rc = ckpt_err_set(err, CKPT_E_CORRUPT,
+                          "%s: compressed data damaged near output offset "
+                          "%llu (%s)",
                           z->name, (unsigned long long)z->out, what);
     end_live(z);
     return rc;
@@ -160,8 +157,7 @@ static int refill(ckpt_zseek *z, int *added, ckpt_err *err)
 {
     *added = 0;
     uint64_t left = z->clen - z->in_fed;
-    if (!left)
-        return 0;
+    if (!left) return 0;
     size_t n = left < INBUF ? (size_t)left : INBUF;
     int rc = ckpt_file_pread(z->base, z->inbuf, n, z->coff + z->in_fed, err);
     if (rc) {
@@ -220,10 +216,8 @@ static int skip_input(ckpt_zseek *z, size_t n, int *ok, ckpt_err *err)
     while (n) {
         if (!z->s.avail_in) {
             int added, rc = refill(z, &added, err);
-            if (rc)
-                return rc;
-            if (!added)
-                return 0;
+            if (rc) return rc;
+            if (!added) return 0;
         }
         size_t k = n < z->s.avail_in ? n : z->s.avail_in;
         z->s.next_in += k;
@@ -241,19 +235,16 @@ static int next_member(ckpt_zseek *z, int *more, ckpt_err *err)
     int ok = 1, rc = 0;
     if (z->raw) /* a restart decodes raw deflate: the 8-byte trailer is still ahead */
         rc = skip_input(z, 8, &ok, err);
-    if (rc || !ok)
-        return rc;
+    if (rc || !ok) return rc;
     if (!z->s.avail_in) {
         int added;
-        if ((rc = refill(z, &added, err)) || !added)
-            return rc;
+        if ((rc = refill(z, &added, err)) || !added) return rc;
     }
     if (z->s.avail_in < 2) {
         /* Two magic bytes may straddle a refill; a single trailing byte ends the stream. */
         if (z->in_fed < z->clen) {
             uint8_t two[2];
-            if ((rc = ckpt_file_pread(z->base, two, 2, z->coff + z->in_fed - 1, err)))
-                return rc;
+            if ((rc = ckpt_file_pread(z->base, two, 2, z->coff + z->in_fed - 1, err))) return rc;
             *more = two[0] == 0x1f && two[1] == 0x8b;
         }
     } else {
@@ -278,10 +269,8 @@ static int decode(ckpt_zseek *z, uint8_t *buf, size_t n, uint64_t off, ckpt_err 
                                 z->name, (unsigned long long)z->out, (unsigned long long)to);
         if (!z->s.avail_in) {
             int added, rc = refill(z, &added, err);
-            if (rc)
-                return rc;
-            if (!added)
-                return zfail(z, err, "the compressed bytes end before the stream does");
+            if (rc) return rc;
+            if (!added) return zfail(z, err, "the compressed bytes end before the stream does");
         }
         size_t wp = (size_t)(z->out % WIN);
         uInt room = (uInt)(WIN - wp);
@@ -299,12 +288,10 @@ static int decode(ckpt_zseek *z, uint8_t *buf, size_t n, uint64_t off, ckpt_err 
         if (got) {
             uint64_t a = z->out, b = z->out + got;
             uint64_t lo = a > off ? a : off, hi = b < to ? b : to;
-            if (lo < hi)
-                memcpy(buf + (lo - off), z->win + wp + (lo - a), (size_t)(hi - lo));
+            if (lo < hi) memcpy(buf + (lo - off), z->win + wp + (lo - a), (size_t)(hi - lo));
             if (z->from_start && z->has_crc)
                 z->run_crc = (uint32_t)crc32(z->run_crc, z->win + wp, (uInt)got);
-            if (z->inflated)
-                __atomic_add_fetch(z->inflated, got, __ATOMIC_RELAXED);
+            if (z->inflated) __atomic_add_fetch(z->inflated, got, __ATOMIC_RELAXED);
             z->out = b;
         }
         if (z->usize != CKPT_ZSEEK_UNKNOWN && z->out == z->usize) {
@@ -320,13 +307,11 @@ static int decode(ckpt_zseek *z, uint8_t *buf, size_t n, uint64_t off, ckpt_err 
             int more = 0;
             if (z->kind == CKPT_ZSEEK_GZIP) {
                 int rc = next_member(z, &more, err);
-                if (rc)
-                    return rc;
+                if (rc) return rc;
             }
             if (!more) {
                 z->ended = 1;
-                if (z->usize == CKPT_ZSEEK_UNKNOWN)
-                    z->usize = z->out;
+                if (z->usize == CKPT_ZSEEK_UNKNOWN) z->usize = z->out;
             }
             continue;
         }
@@ -337,16 +322,14 @@ static int decode(ckpt_zseek *z, uint8_t *buf, size_t n, uint64_t off, ckpt_err 
             if (push_point(z, z->out, in, (unsigned)(z->s.data_type & 7), z->win, 1))
                 return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", z->name);
         }
-        if (ret == Z_BUF_ERROR && !got && z->s.avail_in)
-            return zfail(z, err, "no progress");
+        if (ret == Z_BUF_ERROR && !got && z->s.avail_in) return zfail(z, err, "no progress");
     }
     return 0;
 }
 
 int ckpt_zseek_read(ckpt_zseek *z, void *buf, size_t n, uint64_t off, ckpt_err *err)
 {
-    if (!n)
-        return 0;
+    if (!n) return 0;
     pthread_mutex_lock(&z->mu);
     int rc = 0;
     if (z->usize != CKPT_ZSEEK_UNKNOWN && (off > z->usize || n > z->usize - off)) {
@@ -364,15 +347,11 @@ int ckpt_zseek_read(ckpt_zseek *z, void *buf, size_t n, uint64_t off, ckpt_err *
         else
             hi = mid;
     }
-    if (lo)
-        p = &z->pts[lo - 1];
+    if (lo) p = &z->pts[lo - 1];
     int carry_on = z->live && z->out <= off && (!p || p->out <= z->out);
-    if (!carry_on)
-        rc = restart(z, p, err);
-    if (!rc)
-        rc = decode(z, buf, n, off, err);
-    if (rc)
-        end_live(z);
+    if (!carry_on) rc = restart(z, p, err);
+    if (!rc) rc = decode(z, buf, n, off, err);
+    if (rc) end_live(z);
 out:
     pthread_mutex_unlock(&z->mu);
     return rc;

@@ -31,9 +31,9 @@ typedef enum ckpt_zseek_kind {
 
 /* A place to restart decoding at. */
 typedef struct ckpt_zpoint {
-    uint64_t out;  /* output offset */
-    uint64_t in;   /* input offset (from the stream's start) of the first whole byte */
-    uint8_t bits;  /* 1..7: that many bits of the byte before `in` come first; 0: none */
+    uint64_t out;    /* output offset */
+    uint64_t in;     /* input offset (from the stream's start) of the first whole byte */
+    uint8_t bits;    /* 1..7: that many bits of the byte before `in` come first; 0: none */
     uint8_t *window; /* the CKPT_ZSEEK_WINDOW bytes of output before `out` */
 } ckpt_zpoint;
 
