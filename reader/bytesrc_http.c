@@ -92,7 +92,8 @@ static char *trim(char *s)
 static char *ini_get(const char *path, const char *section, const char *key)
 {
     FILE *fp = path ? fopen(path, "re") : NULL;
-    if (!fp) return NULL;
+    if (!fp)
+        return NULL;
     char line[4096], *found = NULL;
     int in = 0;
     size_t total = 0;
@@ -102,14 +103,17 @@ static char *ini_get(const char *path, const char *section, const char *key)
         char *l = trim(line);
         if (*l == '[') {
             char *e = strchr(l, ']');
-            if (e) *e = '\0';
+            if (e)
+                *e = '\0';
             in = !strcmp(trim(l + 1), section);
             continue;
         }
         char *eq = strchr(l, '=');
-        if (!in || !eq) continue;
+        if (!in || !eq)
+            continue;
         *eq = '\0';
-        if (!strcmp(trim(l), key)) found = strdup(trim(eq + 1));
+        if (!strcmp(trim(l), key))
+            found = strdup(trim(eq + 1));
     }
     fclose(fp);
     return found;
@@ -119,12 +123,15 @@ static char *ini_get(const char *path, const char *section, const char *key)
 static char *aws_file(const char *override, const char *name)
 {
     char *p = env_dup(override);
-    if (p) return p;
+    if (p)
+        return p;
     const char *home = getenv("HOME");
-    if (!home) return NULL;
+    if (!home)
+        return NULL;
     size_t n = strlen(home) + strlen(name) + 8;
     p = malloc(n);
-    if (p) snprintf(p, n, "%s/.aws/%s", home, name);
+    if (p)
+        snprintf(p, n, "%s/.aws/%s", home, name);
     return p;
 }
 
@@ -139,7 +146,8 @@ static char *strip_slash(char *s)
 static void s3_config(store_cfg *c)
 {
     const char *profile = getenv("AWS_PROFILE");
-    if (!profile || !*profile) profile = "default";
+    if (!profile || !*profile)
+        profile = "default";
     char *creds = aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
     char *conf = aws_file("AWS_CONFIG_FILE", "config");
     char conf_section[300];
@@ -160,7 +168,8 @@ static void s3_config(store_cfg *c)
     if (!(c->region = env_dup("AWS_REGION")) && !(c->region = env_dup("AWS_DEFAULT_REGION")) &&
         !(c->region = ini_get(conf, conf_section, "region")))
         c->region = strdup("us-east-1");
-    if (!(c->endpoint = env_dup("AWS_ENDPOINT_URL_S3"))) c->endpoint = env_dup("AWS_ENDPOINT_URL");
+    if (!(c->endpoint = env_dup("AWS_ENDPOINT_URL_S3")))
+        c->endpoint = env_dup("AWS_ENDPOINT_URL");
     c->path_style = c->endpoint != NULL;
     if (!c->endpoint && c->region) {
         size_t n = strlen(c->region) + 40;
@@ -209,9 +218,9 @@ typedef struct robj {
     char *url;  /* what is requested */
     int sign;   /* 0 none, 1 s3, 2 gs */
     ckpt_bcfile *bf;
-    int probed;         /* the head was fetched (or failed: code, msg) */
-    int code;           /* outcome of the probe */
-    char *msg;          /* its message when it failed */
+    int probed;     /* the head was fetched (or failed: code, msg) */
+    int code;       /* outcome of the probe */
+    char *msg;      /* its message when it failed */
     pthread_mutex_t mu; /* etag, mtime */
     char etag[CKPT_FILE_TAG_MAX];
     long mtime;
@@ -234,7 +243,8 @@ char *ckpt__url_encode(const char *k, int keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
     char *out = malloc(3 * strlen(k) + 1), *o = out;
-    if (!out) return NULL;
+    if (!out)
+        return NULL;
     for (const unsigned char *p = (const unsigned char *)k; *p; p++) {
         if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
             *p == '-' || *p == '_' || *p == '.' || *p == '~' || (keep_slash && *p == '/')) {
@@ -260,15 +270,18 @@ static char *request_url(remote *r, const char *name, const char *query, int *si
     if (!s3 && !gs) {
         size_t n = strlen(name) + (query ? strlen(query) + 2 : 1);
         char *u = malloc(n);
-        if (u) snprintf(u, n, "%s%s%s", name, query ? "?" : "", query ? query : "");
+        if (u)
+            snprintf(u, n, "%s%s%s", name, query ? "?" : "", query ? query : "");
         return u;
     }
     const store_cfg *c = s3 ? &r->s3 : &r->gs;
-    if (!c->endpoint) return NULL;
+    if (!c->endpoint)
+        return NULL;
     const char *bucket = name + 5, *slash = strchr(bucket, '/');
     size_t blen = slash ? (size_t)(slash - bucket) : strlen(bucket);
     char *key = ckpt__url_encode(slash ? slash + 1 : "", 1);
-    if (!key) return NULL;
+    if (!key)
+        return NULL;
     /* Dotted bucket names do not match AWS's wildcard certificate: address them by path. */
     int by_path = c->path_style || memchr(bucket, '.', blen) != NULL;
     const char *scheme_end = strstr(c->endpoint, "://");
@@ -290,16 +303,16 @@ static char *request_url(remote *r, const char *name, const char *query, int *si
 /* One GET: where its body goes and what its headers said. */
 typedef struct req {
     long status;
-    uint64_t total; /* object size from Content-Range / Content-Length, or unknown */
-    int ranged;     /* the answer is a 206 with a Content-Range */
+    uint64_t total;       /* object size from Content-Range / Content-Length, or unknown */
+    int ranged;           /* the answer is a 206 with a Content-Range */
     char etag[CKPT_FILE_TAG_MAX];
-    long mtime;      /* Last-Modified, -1 if none */
-    uint8_t *buf;    /* body destination */
-    size_t cap, len; /* room and bytes stored */
-    int grow;        /* buf is malloc'd and may grow up to cap */
-    size_t alloc;    /* bytes allocated at buf when grow */
-    uint64_t skip;   /* bytes of a 200 answer to drop before the asked-for range */
-    int enough;      /* stopped on purpose once cap was reached */
+    long mtime;           /* Last-Modified, -1 if none */
+    uint8_t *buf;         /* body destination */
+    size_t cap, len;      /* room and bytes stored */
+    int grow;             /* buf is malloc'd and may grow up to cap */
+    size_t alloc;         /* bytes allocated at buf when grow */
+    uint64_t skip;        /* bytes of a 200 answer to drop before the asked-for range */
+    int enough;           /* stopped on purpose once cap was reached */
     char errbody[ERR_BODY_MAX];
     size_t errlen;
 } req;
@@ -324,15 +337,18 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
         return n;
     }
     char *colon = strchr(line, ':');
-    if (!colon) return n;
+    if (!colon)
+        return n;
     *colon = '\0';
     char *v = trim(colon + 1);
     if (!strcasecmp(line, "content-range")) {
         const char *slash = strchr(v, '/');
-        if (slash && slash[1] != '*') q->total = strtoull(slash + 1, NULL, 10);
+        if (slash && slash[1] != '*')
+            q->total = strtoull(slash + 1, NULL, 10);
         q->ranged = !strncmp(v, "bytes ", 6) && v[6] != '*';
     } else if (!strcasecmp(line, "content-length")) {
-        if (q->status == 200) q->total = strtoull(v, NULL, 10);
+        if (q->status == 200)
+            q->total = strtoull(v, NULL, 10);
     } else if (!strcasecmp(line, "etag")) {
         snprintf(q->etag, sizeof q->etag, "%s", v);
     } else if (!strcasecmp(line, "last-modified")) {
@@ -361,14 +377,16 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
     if (q->grow && q->len + n + 1 > q->alloc) {
         size_t want = (q->len + n + 1 + 65535) & ~(size_t)65535;
         uint8_t *nb = realloc(q->buf, want);
-        if (!nb) return 0;
+        if (!nb)
+            return 0;
         q->buf = nb;
         q->alloc = want;
     }
     size_t m = q->cap - q->len < n ? q->cap - q->len : n;
     memcpy(q->buf + q->len, p, m);
     q->len += m;
-    if (q->grow) q->buf[q->len] = '\0';
+    if (q->grow)
+        q->buf[q->len] = '\0';
     if (m < n) {
         /* A server that ignored the Range sends the rest of the object: we have ours. */
         q->enough = 1;
@@ -393,7 +411,8 @@ static void give_handle(remote *r, CURL *h)
         h = NULL;
     }
     pthread_mutex_unlock(&r->mu);
-    if (h) curl_easy_cleanup(h);
+    if (h)
+        curl_easy_cleanup(h);
 }
 
 static double now_sec(void)
@@ -407,7 +426,8 @@ static double now_sec(void)
 static const char *xml_code(const req *q, char *out, size_t outsz)
 {
     const char *a = strstr(q->errbody, "<Code>"), *b = a ? strstr(a, "</Code>") : NULL;
-    if (!b || (size_t)(b - a - 6) >= outsz) return NULL;
+    if (!b || (size_t)(b - a - 6) >= outsz)
+        return NULL;
     snprintf(out, outsz, "%.*s", (int)(b - a - 6), a + 6);
     return out;
 }
@@ -440,7 +460,8 @@ static struct curl_slist *setup(remote *r, CURL *h, const char *url, int sign, c
     curl_easy_setopt(h, CURLOPT_HEADERDATA, q);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, q);
-    if (range) curl_easy_setopt(h, CURLOPT_RANGE, range);
+    if (range)
+        curl_easy_setopt(h, CURLOPT_RANGE, range);
     struct curl_slist *hdrs = NULL;
     if (sign) {
         const store_cfg *c = sign == 1 ? &r->s3 : &r->gs;
@@ -462,10 +483,11 @@ static struct curl_slist *setup(remote *r, CURL *h, const char *url, int sign, c
 /* Whether an attempt that ended with curl code cc and HTTP status st is worth repeating. */
 static int transient(CURLcode cc, long st)
 {
-    if (cc == CURLE_OK) return st >= 500 || st == 429 || st == 408;
+    if (cc == CURLE_OK)
+        return st >= 500 || st == 429 || st == 408;
     return cc == CURLE_COULDNT_CONNECT || cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR ||
-           cc == CURLE_GOT_NOTHING || cc == CURLE_PARTIAL_FILE || cc == CURLE_OPERATION_TIMEDOUT ||
-           cc == CURLE_HTTP2 || cc == CURLE_HTTP2_STREAM;
+           cc == CURLE_GOT_NOTHING || cc == CURLE_PARTIAL_FILE ||
+           cc == CURLE_OPERATION_TIMEDOUT || cc == CURLE_HTTP2 || cc == CURLE_HTTP2_STREAM;
 }
 
 /* The final verdict on an answer that is not a success. */
@@ -504,7 +526,8 @@ static int perform(remote *r, const char *name, const char *url, int sign, const
         q->errbody[0] = '\0';
         uint64_t skip = q->skip;
         CURL *h = take_handle(r);
-        if (!h) return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", name);
+        if (!h)
+            return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", name);
         char cerr[CURL_ERROR_SIZE] = "";
         struct curl_slist *hdrs = setup(r, h, url, sign, range, q, deadline - now_sec());
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
@@ -513,15 +536,19 @@ static int perform(remote *r, const char *name, const char *url, int sign, const
         curl_slist_free_all(hdrs);
         give_handle(r, h);
         q->skip = skip;
-        if (cc == CURLE_WRITE_ERROR && q->enough) cc = CURLE_OK;
-        if (cc == CURLE_OK && q->status >= 200 && q->status <= 299) return 0;
+        if (cc == CURLE_WRITE_ERROR && q->enough)
+            cc = CURLE_OK;
+        if (cc == CURLE_OK && q->status >= 200 && q->status <= 299)
+            return 0;
         if (cc == CURLE_OK && q->status == 416)
             return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: the range asked for lies past its end",
                                 name);
-        if (cc == CURLE_OK && !transient(cc, q->status)) return http_error(q, name, err);
+        if (cc == CURLE_OK && !transient(cc, q->status))
+            return http_error(q, name, err);
         if (cc != CURLE_OK && !transient(cc, 0)) {
             if (cc == CURLE_WRITE_ERROR)
-                return ckpt_err_set(err, CKPT_E_IO, "%s: the answer is larger than expected", name);
+                return ckpt_err_set(err, CKPT_E_IO, "%s: the answer is larger than expected",
+                                    name);
             return ckpt_err_set(err, CKPT_E_IO, "%s: %s", name,
                                 cerr[0] ? cerr : curl_easy_strerror(cc));
         }
@@ -529,10 +556,11 @@ static int perform(remote *r, const char *name, const char *url, int sign, const
         if (left <= backoff || attempt + 1 >= RETRIES_MAX) {
             if (cc == CURLE_OK)
                 return ckpt_err_set(err, CKPT_E_IO,
-                                    "%s: the server answered HTTP %ld, %d attempts in %.0f s", name,
-                                    q->status, attempt + 1, limit);
+                                    "%s: the server answered HTTP %ld, %d attempts in %.0f s",
+                                    name, q->status, attempt + 1, limit);
             return ckpt_err_set(err, CKPT_E_IO, "%s: no answer (%s) after %d attempts in %.0f s",
-                                name, cerr[0] ? cerr : curl_easy_strerror(cc), attempt + 1, limit);
+                                name, cerr[0] ? cerr : curl_easy_strerror(cc), attempt + 1,
+                                limit);
         }
         struct timespec ts = {(time_t)backoff, (long)((backoff - (time_t)backoff) * 1e9)};
         nanosleep(&ts, NULL);
@@ -546,7 +574,8 @@ int ckpt__http_get_small(ckpt_bytesrc *src, const char *name, const char *query,
     remote *r = src->state;
     int sign;
     char *url = request_url(r, name, query, &sign);
-    if (!url) return ckpt_err_set(err, CKPT_E_NOMEM, "%s: cannot build the request", name);
+    if (!url)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "%s: cannot build the request", name);
     req *q = calloc(1, sizeof *q);
     int rc = q ? 0 : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     if (!rc) {
@@ -554,11 +583,14 @@ int ckpt__http_get_small(ckpt_bytesrc *src, const char *name, const char *query,
         q->cap = max;
         rc = perform(r, name, url, sign, NULL, q, err);
     }
-    if (!rc && !q->buf) q->buf = (uint8_t *)strdup("");
-    if (!rc && !q->buf) rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    if (!rc && !q->buf)
+        q->buf = (uint8_t *)strdup("");
+    if (!rc && !q->buf)
+        rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     *body = rc ? NULL : (char *)q->buf;
     *len = rc ? 0 : q->len;
-    if (rc && q) free(q->buf);
+    if (rc && q)
+        free(q->buf);
     free(q);
     free(url);
     return rc;
@@ -572,7 +604,8 @@ static int obj_fetch(void *ctx, uint64_t off, void *buf, size_t n, size_t *got, 
 {
     robj *o = ctx;
     req *q = calloc(1, sizeof *q);
-    if (!q) return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    if (!q)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     q->buf = buf;
     q->cap = n;
     q->skip = off; /* used only if the server answers 200 with the whole object */
@@ -589,7 +622,8 @@ static int obj_fetch(void *ctx, uint64_t off, void *buf, size_t n, size_t *got, 
     }
     if (rc == 0 && q->status == 206 && !q->ranged)
         rc = ckpt_err_set(err, CKPT_E_IO, "%s: a partial answer without Content-Range", o->name);
-    if (rc == 0 && q->status == 200) q->skip = 0;
+    if (rc == 0 && q->status == 200)
+        q->skip = 0;
     if (rc == 0) {
         pthread_mutex_lock(&o->mu);
         if (!o->etag[0] && q->etag[0]) {
@@ -602,10 +636,12 @@ static int obj_fetch(void *ctx, uint64_t off, void *buf, size_t n, size_t *got, 
                               o->name, o->etag, q->etag);
         }
         uint64_t known = ckpt_bcfile_size(o->bf);
-        if (!rc && known != CKPT_SIZE_UNKNOWN && q->total != CKPT_SIZE_UNKNOWN && known != q->total)
+        if (!rc && known != CKPT_SIZE_UNKNOWN && q->total != CKPT_SIZE_UNKNOWN &&
+            known != q->total)
             rc = ckpt_err_set(err, CKPT_E_IO,
-                              "%s: the object changed while in use (%llu bytes, now %llu)", o->name,
-                              (unsigned long long)known, (unsigned long long)q->total);
+                              "%s: the object changed while in use (%llu bytes, now %llu)",
+                              o->name, (unsigned long long)known,
+                              (unsigned long long)q->total);
         if (!rc && o->etag[0]) {
             char ident[CKPT_FILE_TAG_MAX + 4096];
             snprintf(ident, sizeof ident, "%s\n%s", o->name, o->etag);
@@ -636,10 +672,12 @@ static int lazy_name(const char *name)
 static robj *object(remote *r, const char *name, ckpt_err *err)
 {
     for (robj *o = r->objs; o; o = o->next)
-        if (!strcmp(o->name, name)) return o;
+        if (!strcmp(o->name, name))
+            return o;
     robj *o = calloc(1, sizeof *o);
     if (!o || !(o->name = strdup(name)) || !(o->url = request_url(r, name, NULL, &o->sign))) {
-        if (o) free(o->name);
+        if (o)
+            free(o->name);
         free(o);
         ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", name);
         return NULL;
@@ -666,7 +704,8 @@ static int probe(robj *o, ckpt_err *err)
     pthread_mutex_lock(&r->mu);
     int done = o->probed, code = o->code;
     pthread_mutex_unlock(&r->mu);
-    if (done) return code ? ckpt_err_set(err, code, "%s", o->msg ? o->msg : o->name) : 0;
+    if (done)
+        return code ? ckpt_err_set(err, code, "%s", o->msg ? o->msg : o->name) : 0;
     ckpt_err e;
     ckpt_err_clear(&e);
     int rc = ckpt_bcfile_load_head(o->bf, PROBE_BYTES, &e);
@@ -677,7 +716,8 @@ static int probe(robj *o, ckpt_err *err)
         o->msg = rc ? strdup(e.msg) : NULL;
     }
     pthread_mutex_unlock(&r->mu);
-    if (rc && err) *err = e;
+    if (rc && err)
+        *err = e;
     return rc;
 }
 
@@ -706,16 +746,19 @@ static int rh_pread(ckpt_file *f, void *buf, size_t n, uint64_t off, ckpt_err *e
 
 static void rh_free_bytes(ckpt_bytes *b)
 {
-    if (b->data) munmap((void *)b->data, b->len);
+    if (b->data)
+        munmap((void *)b->data, b->len);
 }
 
 static int rh_read_all(ckpt_file *f, ckpt_bytes *out, ckpt_err *err)
 {
     robj *o = ((rhandle *)f)->o;
     int rc = probe(o, err);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     uint64_t size = ckpt_bcfile_size(o->bf);
-    if (size == 0) return 0;
+    if (size == 0)
+        return 0;
     if (size == CKPT_SIZE_UNKNOWN || size > SIZE_MAX)
         return ckpt_err_set(err, CKPT_E_NOMEM, "%s: too large to hold", f->name);
     /* A shared mapping of a memory file, not anonymous memory: ckpt_map_file's callers munmap
@@ -725,8 +768,10 @@ static int rh_read_all(ckpt_file *f, ckpt_bytes *out, ckpt_err *err)
     void *m = MAP_FAILED;
     if (fd >= 0 && ftruncate(fd, (off_t)size) == 0)
         m = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (fd >= 0) close(fd);
-    if (m == MAP_FAILED) return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", f->name);
+    if (fd >= 0)
+        close(fd);
+    if (m == MAP_FAILED)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", f->name);
     rc = ckpt_bcfile_read(o->bf, m, (size_t)size, 0, err);
     if (rc) {
         munmap(m, (size_t)size);
@@ -755,9 +800,11 @@ static int remote_open(void *state, const char *name, ckpt_file **out, ckpt_err 
     pthread_mutex_lock(&r->mu);
     robj *o = object(r, name, err);
     pthread_mutex_unlock(&r->mu);
-    if (!o) return CKPT_E_NOMEM;
+    if (!o)
+        return CKPT_E_NOMEM;
     int rc = lazy_name(name) ? 0 : probe(o, err);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     rhandle *h = calloc(1, sizeof *h);
     if (!h || !(h->f.name = strdup(name))) {
         free(h);
@@ -796,7 +843,8 @@ static void remote_unref(remote *r)
     pthread_mutex_lock(&r->mu);
     int last = --r->refs == 0;
     pthread_mutex_unlock(&r->mu);
-    if (!last) return;
+    if (!last)
+        return;
     while (r->objs) {
         robj *o = r->objs;
         r->objs = o->next;
@@ -828,7 +876,8 @@ int ckpt_bytesrc_remote_new(const ckpt_net_opts *opts, ckpt_bytesrc **out, ckpt_
 {
     *out = NULL;
     remote *r = calloc(1, sizeof *r);
-    if (!r) return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    if (!r)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     if (opts)
         r->opts = *opts;
     else

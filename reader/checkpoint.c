@@ -36,7 +36,8 @@ int ckpt__find_rec(const ckpt_checkpoint *c, const var_rec *arr, size_t n, const
         const var_rec *r = &arr[mid];
         size_t m = r->name_len < klen ? r->name_len : klen;
         int cmp = m ? memcmp(c->names + r->name_off, key, m) : 0;
-        if (cmp == 0) cmp = r->name_len < klen ? -1 : r->name_len > klen;
+        if (cmp == 0)
+            cmp = r->name_len < klen ? -1 : r->name_len > klen;
         if (cmp == 0) {
             *idx = mid;
             return 0;
@@ -53,7 +54,8 @@ int ckpt__find_rec(const ckpt_checkpoint *c, const var_rec *arr, size_t n, const
 static int find_meta(ckpt_checkpoint *c, const char *base, size_t blen, ckpt_err *err)
 {
     c->meta_path = malloc(blen + 6);
-    if (!c->meta_path) return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    if (!c->meta_path)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     snprintf(c->meta_path, blen + 6, "%.*s.meta", (int)blen, base);
     if (ckpt_bytesrc_stat(c->src, c->meta_path, NULL) != 0) {
         free(c->meta_path);
@@ -89,7 +91,8 @@ static int open_v1(ckpt_checkpoint *c, char *named, ckpt_err *err)
 {
     char *path = ckpt_v1_first_file(named);
     free(named);
-    if (!path) return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    if (!path)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     int rc;
     if (!ckpt__is_v1(c->src, path)) {
         rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
@@ -103,7 +106,8 @@ static int open_v1(ckpt_checkpoint *c, char *named, ckpt_err *err)
         c->prefix = strndup(path, blen);
         rc = c->prefix ? find_meta(c, path, blen, err)
                        : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-        if (rc == 0) rc = ckpt__load_v1(c, path, err);
+        if (rc == 0)
+            rc = ckpt__load_v1(c, path, err);
     }
     free(path);
     return rc;
@@ -116,13 +120,16 @@ static int open_empty(ckpt_checkpoint *c, char *prefix, ckpt_err *err)
     c->prefix = prefix;
     size_t n = strlen(prefix) - strlen("variables/variables");
     char *pb = malloc(n + sizeof "saved_model.pb");
-    if (!pb) return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    if (!pb)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     snprintf(pb, n + sizeof "saved_model.pb", "%.*ssaved_model.pb", (int)n, prefix);
     int rc = ckpt_file_open(c->src, pb, &c->pb, err);
-    if (rc == 0) c->index_st = c->pb->attr;
+    if (rc == 0)
+        c->index_st = c->pb->attr;
     free(pb);
     c->shards = calloc(1, sizeof *c->shards);
-    if (!rc && !c->shards) rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    if (!rc && !c->shards)
+        rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     return rc;
 }
 
@@ -131,7 +138,8 @@ static int load(ckpt_checkpoint *c, const char *source, unsigned flags, ckpt_err
 {
     char *path = NULL;
     int rc = ckpt_bytesrc_resolve(c->src, source, &path, err);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     char *index_path = ckpt_index_path(path);
     if (!index_path) {
         free(path);
@@ -166,13 +174,15 @@ int ckpt_open_src(const ckpt_bytesrc *src, const char *source, unsigned flags,
 {
     *out = NULL;
     ckpt_checkpoint *c = calloc(1, sizeof *c);
-    if (!c) return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    if (!c)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     c->src = src;
     pthread_mutex_init(&c->v1_lock, NULL);
     for (int k = 0; k < V1_CACHE_SLOTS; k++)
         c->v1_cache[k].slice = UINT32_MAX;
     int rc = load(c, source, flags, err);
-    if (!rc) rc = ckpt__resolve_parts(c, ckpt_prefix(c), err);
+    if (!rc)
+        rc = ckpt__resolve_parts(c, ckpt_prefix(c), err);
     if (rc) {
         ckpt_close(c);
         return rc;
@@ -189,7 +199,8 @@ int ckpt_open_src(const ckpt_bytesrc *src, const char *source, unsigned flags,
 
 void ckpt_close(ckpt_checkpoint *c)
 {
-    if (!c) return;
+    if (!c)
+        return;
     ckpt_file_close(c->pb);
     for (int s = 0; c->shards && s < c->num_shards; s++) {
         ckpt_table_close(c->shards[s].table);
@@ -263,7 +274,8 @@ int ckpt_cache_shards(ckpt_checkpoint *c, enum ckpt_shard_cache mode, uint64_t c
         if (!sh->file || sh->table || sh->file->fd < 0 ||
             (mode == CKPT_SHARD_CACHE_AUTO && !ckpt_fd_on_network_fs(sh->file->fd)))
             continue;
-        if (!bc && (rc = ckpt_blockcache_new(cache_bytes, CKPT_SHARD_BLOCK, NULL, &bc, err))) break;
+        if (!bc && (rc = ckpt_blockcache_new(cache_bytes, CKPT_SHARD_BLOCK, NULL, &bc, err)))
+            break;
         ckpt_file *w;
         rc = ckpt_blockcache_wrap(bc, sh->file, &w, err);
         sh->file = rc ? NULL : w; /* the wrapper took the file over, even on failure */
@@ -320,13 +332,17 @@ uint64_t ckpt_data_bytes(const ckpt_checkpoint *c)
  * slice's file). */
 static const char *var_path(const ckpt_checkpoint *c, const var_rec *r)
 {
-    if (r->shard >= 0) return c->shards[r->shard].path;
+    if (r->shard >= 0)
+        return c->shards[r->shard].path;
     const char *first = NULL;
     for (uint32_t j = 0; (r->flags & CKPT_VAR_PARTITIONED) && j < r->nparts; j++) {
         const var_rec *s = &c->slices[c->parts[r->offset + j].slice];
-        if (s->shard < 0 || s->shard >= c->num_shards) continue;
-        if (s->flags & CKPT_VAR_SHARD_MISSING) return c->shards[s->shard].path;
-        if (!first) first = c->shards[s->shard].path;
+        if (s->shard < 0 || s->shard >= c->num_shards)
+            continue;
+        if (s->flags & CKPT_VAR_SHARD_MISSING)
+            return c->shards[s->shard].path;
+        if (!first)
+            first = c->shards[s->shard].path;
     }
     return first ? first : c->prefix;
 }
@@ -357,7 +373,8 @@ int ckpt_read(ckpt_checkpoint *c, size_t i, void *buf, size_t len, uint64_t off,
               ckpt_crc_state *st, ckpt_err *err)
 {
     *got = 0;
-    if (i >= c->nvars) return ckpt_err_set(err, CKPT_E_INVALID, "no variable number %zu", i);
+    if (i >= c->nvars)
+        return ckpt_err_set(err, CKPT_E_INVALID, "no variable number %zu", i);
     const var_rec *r = &c->vars[i];
     const char *name = c->names + r->name_off;
     if (r->flags & CKPT_VAR_SHARD_MISSING)
@@ -372,15 +389,20 @@ int ckpt_read(ckpt_checkpoint *c, size_t i, void *buf, size_t len, uint64_t off,
         /* Slices carry their own checksums: a reader that starts at the beginning gets all of
          * them verified first (a whole read of the tensor, as TensorFlow does on restore). */
         int rc = 0;
-        if (st && st->pos == 0 && off == 0) rc = ckpt__verify_slices(c, r, err);
-        if (st) st->pos = UINT64_MAX;
-        if (rc == 0 && n) rc = ckpt__read_partitioned(c, r, buf, n, off, err);
-        if (rc == 0) *got = n;
+        if (st && st->pos == 0 && off == 0)
+            rc = ckpt__verify_slices(c, r, err);
+        if (st)
+            st->pos = UINT64_MAX;
+        if (rc == 0 && n)
+            rc = ckpt__read_partitioned(c, r, buf, n, off, err);
+        if (rc == 0)
+            *got = n;
         return rc;
     }
     if (n) {
         int rc = ckpt__read_stored(c, r, name, buf, n, off, err);
-        if (rc) return rc;
+        if (rc)
+            return rc;
     }
     if (st) {
         if (st->pos == off && off <= r->nbytes && r->dtype != CKPT_DT_STRING &&
@@ -406,7 +428,8 @@ int ckpt_track_init(const ckpt_checkpoint *c, size_t i, ckpt_crc_track *t)
 {
     ckpt_crc_track_init(t, 0, 0);
     ckpt_crc_track_stop(t);
-    if (i >= c->nvars) return CKPT_E_UNSUPPORTED;
+    if (i >= c->nvars)
+        return CKPT_E_UNSUPPORTED;
     const var_rec *r = &c->vars[i];
     if (!(r->flags & CKPT_VAR_HAS_CRC) || (r->flags & CKPT_VAR_PARTITIONED) ||
         r->dtype == CKPT_DT_STRING || r->dtype == CKPT_DT_VARIANT)
@@ -415,7 +438,8 @@ int ckpt_track_init(const ckpt_checkpoint *c, size_t i, ckpt_crc_track *t)
     return 0;
 }
 
-int ckpt_track_mismatch(const ckpt_checkpoint *c, size_t i, const ckpt_crc_track *t, ckpt_err *err)
+int ckpt_track_mismatch(const ckpt_checkpoint *c, size_t i, const ckpt_crc_track *t,
+                        ckpt_err *err)
 {
     const var_rec *r = &c->vars[i];
     return ckpt_err_set(err, CKPT_E_CORRUPT,
@@ -426,10 +450,12 @@ int ckpt_track_mismatch(const ckpt_checkpoint *c, size_t i, const ckpt_crc_track
 
 void ckpt_prefetch(ckpt_checkpoint *c, size_t i, uint64_t off, uint64_t len)
 {
-    if (i >= c->nvars) return;
+    if (i >= c->nvars)
+        return;
     const var_rec *r = &c->vars[i];
     if ((r->flags & (CKPT_VAR_SHARD_MISSING | CKPT_VAR_PARTITIONED | REC_V1_SLICE)) ||
-        r->shard < 0 || r->shard >= c->num_shards || !c->shards[r->shard].file || off >= r->nbytes)
+        r->shard < 0 || r->shard >= c->num_shards || !c->shards[r->shard].file ||
+        off >= r->nbytes)
         return;
     ckpt_file_advise(c->shards[r->shard].file, r->offset + off,
                      len < r->nbytes - off ? len : r->nbytes - off);
@@ -440,7 +466,8 @@ static int read_whole(ckpt_checkpoint *c, size_t i, uint8_t **out, size_t *len, 
 {
     *out = NULL;
     *len = 0;
-    if (i >= c->nvars) return ckpt_err_set(err, CKPT_E_INVALID, "no variable number %zu", i);
+    if (i >= c->nvars)
+        return ckpt_err_set(err, CKPT_E_INVALID, "no variable number %zu", i);
     const var_rec *r = &c->vars[i];
     if ((r->flags & CKPT_VAR_PARTITIONED) && ckpt_dtype_size(r->dtype) == 0)
         return ckpt__assemble_elems(c, r, out, len, err);
@@ -469,7 +496,8 @@ int ckpt_read_strings(ckpt_checkpoint *c, size_t i, uint8_t **buf, ckpt_str **el
     *buf = NULL;
     *elems = NULL;
     *n = 0;
-    if (i >= c->nvars) return ckpt_err_set(err, CKPT_E_INVALID, "no variable number %zu", i);
+    if (i >= c->nvars)
+        return ckpt_err_set(err, CKPT_E_INVALID, "no variable number %zu", i);
     const var_rec *r = &c->vars[i];
     const char *name = c->names + r->name_off;
     const char *path = var_path(c, r);
@@ -482,7 +510,8 @@ int ckpt_read_strings(ckpt_checkpoint *c, size_t i, uint8_t **buf, ckpt_str **el
     size_t len;
     int has_crc = (r->flags & CKPT_VAR_HAS_CRC) != 0;
     int rc = read_whole(c, i, buf, &len, err);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     uint32_t crc;
     if ((rc = ckpt_tstring_decode(*buf, len, count, elems, &crc, err)) != 0) {
         ckpt_err_prefix(err, "%s: variable \"%s\"", path, name);
@@ -510,7 +539,8 @@ int ckpt_read_all(ckpt_checkpoint *c, size_t i, uint8_t **out, size_t *len, ckpt
         uint64_t n;
         int rc = ckpt_read_strings(c, i, out, &elems, &n, err);
         /* The stored encoding ends after the last element's bytes. */
-        if (rc == 0) *len = n ? (size_t)(elems[n - 1].ptr + elems[n - 1].len - *out) : 4;
+        if (rc == 0)
+            *len = n ? (size_t)(elems[n - 1].ptr + elems[n - 1].len - *out) : 4;
         free(elems);
         return rc;
     }
@@ -523,7 +553,8 @@ int ckpt_read_all(ckpt_checkpoint *c, size_t i, uint8_t **out, size_t *len, ckpt
 
 int ckpt_verify(ckpt_checkpoint *c, size_t i, ckpt_err *err)
 {
-    if (i >= c->nvars) return ckpt_err_set(err, CKPT_E_INVALID, "no variable number %zu", i);
+    if (i >= c->nvars)
+        return ckpt_err_set(err, CKPT_E_INVALID, "no variable number %zu", i);
     const var_rec *r = &c->vars[i];
     const char *name = c->names + r->name_off;
     if (r->dtype == CKPT_DT_STRING || r->dtype == CKPT_DT_VARIANT)
@@ -533,10 +564,13 @@ int ckpt_verify(ckpt_checkpoint *c, size_t i, ckpt_err *err)
     if (r->flags & CKPT_VAR_SHARD_MISSING)
         return ckpt_err_set(err, CKPT_E_MISSING, "%s: variable \"%s\" is in a missing data file",
                             var_path(c, r), name);
-    if (r->flags & CKPT_VAR_PARTITIONED) return ckpt__verify_slices(c, r, err);
-    if (!(r->flags & CKPT_VAR_HAS_CRC)) return 0;
+    if (r->flags & CKPT_VAR_PARTITIONED)
+        return ckpt__verify_slices(c, r, err);
+    if (!(r->flags & CKPT_VAR_HAS_CRC))
+        return 0;
     uint8_t *buf = malloc(VERIFY_PIECE);
-    if (!buf) return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory checking \"%s\"", name);
+    if (!buf)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory checking \"%s\"", name);
     /* Even an empty tensor makes one read: the one that reaches the end compares the CRC. */
     ckpt_crc_state st = {0, 0};
     uint64_t off = 0;

@@ -53,7 +53,8 @@ typedef struct rctx {
 static int is_file(rctx *x, const char *name)
 {
     int index = ckpt_index_prefix_len(name) > 0;
-    if (x->failed) return 0;
+    if (x->failed)
+        return 0;
     ckpt_err e;
     ckpt_err_clear(&e);
     int rc = ckpt_bytesrc_stat(x->src, name, &e);
@@ -73,7 +74,8 @@ static char *try_file(rctx *x, const char *s, size_t n, char *(*file)(const char
     char *probe = p ? file(p) : NULL;
     int ok = probe && is_file(x, probe);
     free(probe);
-    if (ok) return p;
+    if (ok)
+        return p;
     free(p);
     return NULL;
 }
@@ -129,7 +131,8 @@ static char *from_state_file(rctx *x, const char *dir)
         if (!p) {
             const char *base = strrchr(latest, '/');
             char *j = join(dir, latest[0] == '/' || ckpt_is_url(latest) ? base + 1 : latest);
-            if (j && !(p = try_prefix(x, j, strlen(j)))) p = try_v1(x, j, strlen(j));
+            if (j && !(p = try_prefix(x, j, strlen(j))))
+                p = try_v1(x, j, strlen(j));
             free(j);
         }
     }
@@ -142,7 +145,8 @@ static char *only_index(rctx *x, const char *dir)
 {
     ckpt_listing l;
     ckpt_err e;
-    if (ckpt_bytesrc_list(x->src, dir, &l, &e) != 0) return NULL;
+    if (ckpt_bytesrc_list(x->src, dir, &l, &e) != 0)
+        return NULL;
     char *found = NULL;
     int count = 0;
     for (size_t i = 0; i < l.n; i++) {
@@ -171,10 +175,12 @@ static char *only_index(rctx *x, const char *dir)
 static char *savedmodel_prefix(rctx *x, const char *vv)
 {
     char *p = try_prefix(x, vv, strlen(vv));
-    if (p || x->failed) return p;
+    if (p || x->failed)
+        return p;
     size_t n = strlen(vv) - strlen("variables/variables");
     char *pb = malloc(n + sizeof "saved_model.pb");
-    if (pb) snprintf(pb, n + sizeof "saved_model.pb", "%.*ssaved_model.pb", (int)n, vv);
+    if (pb)
+        snprintf(pb, n + sizeof "saved_model.pb", "%.*ssaved_model.pb", (int)n, vv);
     int yes = pb && is_file(x, pb);
     free(pb);
     return yes ? strdup(vv) : NULL;
@@ -199,7 +205,8 @@ int ckpt__resolve_in(const ckpt_bytesrc *src, const char *source, int folders, c
     rctx x = {.src = src, .folders = folders};
     *prefix = NULL;
     char *s = strdup(source);
-    if (!s) return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    if (!s)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     size_t len = strlen(s);
     int slash = len && s[len - 1] == '/';
     while (len && s[len - 1] == '/')
@@ -220,12 +227,15 @@ int ckpt__resolve_in(const ckpt_bytesrc *src, const char *source, int folders, c
             else if ((n = data_prefix_len(s)) > 0)
                 p = try_prefix(&x, s, n);
         }
-        if (!p && ends_with(s, "/variables/variables")) p = savedmodel_prefix(&x, s);
-        if (!p && ends_with(s, ".meta")) p = try_v1(&x, s, len - 5);
+        if (!p && ends_with(s, "/variables/variables"))
+            p = savedmodel_prefix(&x, s);
+        if (!p && ends_with(s, ".meta"))
+            p = try_v1(&x, s, len - 5);
         if (!p && !ends_with(s, ".index") && !ends_with(s, ".meta") && !data_prefix_len(s))
             p = try_v1(&x, s, len);
     }
-    if (!p && !x.failed) p = resolve_dir(&x, s);
+    if (!p && !x.failed)
+        p = resolve_dir(&x, s);
     int rc = 0;
     *is_folder = x.is_folder;
     if (p)
@@ -264,12 +274,14 @@ static char *xml_text(const char *a, const char *b)
         char c;
     } ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
     char *out = malloc((size_t)(b - a) + 1), *o = out;
-    if (!out) return NULL;
+    if (!out)
+        return NULL;
     while (a < b) {
         size_t k = 0;
         for (; *a == '&' && k < sizeof ents / sizeof ents[0]; k++) {
             size_t el = strlen(ents[k].ent);
-            if ((size_t)(b - a) >= el && !memcmp(a, ents[k].ent, el)) break;
+            if ((size_t)(b - a) >= el && !memcmp(a, ents[k].ent, el))
+                break;
         }
         if (*a == '&' && k < sizeof ents / sizeof ents[0]) {
             *o++ = ents[k].c;
@@ -289,10 +301,12 @@ static char *next_elem(const char **p, const char *end, const char *tag)
     snprintf(open, sizeof open, "<%s>", tag);
     snprintf(close, sizeof close, "</%s>", tag);
     const char *a = memmem(*p, (size_t)(end - *p), open, strlen(open));
-    if (!a) return NULL;
+    if (!a)
+        return NULL;
     a += strlen(open);
     const char *b = memmem(a, (size_t)(end - a), close, strlen(close));
-    if (!b) return NULL;
+    if (!b)
+        return NULL;
     *p = b + strlen(close);
     return xml_text(a, b);
 }
@@ -324,7 +338,8 @@ static int add_contents(const char *a, const char *b, size_t plen, ckpt_listing 
         char *etag = next_elem(&p, b, "ETag");
         id.size = size ? strtoull(size, NULL, 10) : 0;
         id.mtime_sec = iso_time(mtime);
-        if (etag) snprintf(id.tag, sizeof id.tag, "%s", etag);
+        if (etag)
+            snprintf(id.tag, sizeof id.tag, "%s", etag);
         rc = ckpt_listing_add(l, cap, key + plen, &id);
         free(size);
         free(mtime);
@@ -344,8 +359,10 @@ static int parse_page(const char *body, size_t len, size_t plen, ckpt_listing *l
     for (;;) {
         const char *a = memmem(p, (size_t)(end - p), "<Contents>", 10);
         const char *b = a ? memmem(a, (size_t)(end - a), "</Contents>", 11) : NULL;
-        if (!b) break;
-        if (add_contents(a, b, plen, l, cap)) return -1;
+        if (!b)
+            break;
+        if (add_contents(a, b, plen, l, cap))
+            return -1;
         p = b + 11;
     }
     p = body;
@@ -367,8 +384,10 @@ static int split_bucket(const char *dir, char **root, char **key)
     size_t blen = slash ? (size_t)(slash - bucket) : strlen(bucket);
     *root = strndup(dir, (size_t)(bucket - dir) + blen);
     *key = slash ? malloc(strlen(slash + 1) + 2) : strdup("");
-    if (*key && slash) sprintf(*key, "%s/", slash + 1);
-    if (*root && *key) return 0;
+    if (*key && slash)
+        sprintf(*key, "%s/", slash + 1);
+    if (*root && *key)
+        return 0;
     free(*root);
     free(*key);
     *root = *key = NULL;
@@ -386,7 +405,8 @@ int ckpt__remote_list(void *state, const char *dir, ckpt_listing *out, ckpt_err 
                             "folder with a `checkpoint` state file",
                             dir);
     char *root, *key;
-    if (split_bucket(dir, &root, &key)) return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    if (split_bucket(dir, &root, &key))
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     /* '/' stays literal in the query: libcurl 7.88's SigV4 encodes it for the canonical
      * query itself, and signs "%2F" wrongly (S3 then answers SignatureDoesNotMatch). */
     char *ekey = ckpt__url_encode(key, 1);
@@ -412,13 +432,15 @@ int ckpt__remote_list(void *state, const char *dir, ckpt_listing *out, ckpt_err 
         if (!rc && parse_page(body, blen, plen, out, &cap, &token))
             rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
         free(body);
-        if (!token) break;
+        if (!token)
+            break;
     }
     free(token);
     free(root);
     free(key);
     free(ekey);
-    if (rc) ckpt_listing_free(out);
+    if (rc)
+        ckpt_listing_free(out);
     ckpt_listing_sort(out);
     return rc;
 }
@@ -438,7 +460,8 @@ static int is_saved_model_dir(const char *dir)
  * graph of a remote or archived SavedModel), else NULL. */
 static char *saved_model_of(const ckpt_bytesrc *src, const char *prefix)
 {
-    if (!ends_with(prefix, "/variables/variables")) return NULL;
+    if (!ends_with(prefix, "/variables/variables"))
+        return NULL;
     size_t n = strlen(prefix) - strlen("variables/variables");
     char *sm = malloc(n + sizeof "saved_model.pb");
     if (sm) {
@@ -459,24 +482,29 @@ static int resolve_archive(const char *archive, const char *inner, const ckpt_ne
 {
     ckpt_bytesrc *as;
     int rc = ckpt_archive_open(archive, opts, &as, err);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     out->src = as;
     out->remote = 1; /* owned, released like a remote source (ckpt_bytesrc_remote_release) */
     char *found = NULL;
-    if (!*inner && (rc = ckpt_archive_find(as, &found, err)) == 0) inner = found;
+    if (!*inner && (rc = ckpt_archive_find(as, &found, err)) == 0)
+        inner = found;
     size_t n = strlen(archive) + strlen(inner) + sizeof CKPT_ARCHIVE_SEP + 1;
     char *name = rc ? NULL : malloc(n);
-    if (!rc && !name) rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    if (!rc && !name)
+        rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     if (!rc) {
         /* A folder at the root is named "ARCHIVE//", which the resolver takes as a folder. */
         snprintf(name, n, "%s%s%s%s", archive, CKPT_ARCHIVE_SEP, inner, *inner ? "" : "/");
         rc = ckpt__resolve_in(as, name, (flags & CKPT_RESOLVE_FOLDER) != 0, &out->prefix,
                               &out->folder, err);
     }
-    if (!rc && !out->folder) out->saved_model = saved_model_of(as, out->prefix);
+    if (!rc && !out->folder)
+        out->saved_model = saved_model_of(as, out->prefix);
     free(name);
     free(found);
-    if (rc) ckpt_source_free(out);
+    if (rc)
+        ckpt_source_free(out);
     return rc;
 }
 
@@ -486,7 +514,8 @@ int ckpt_source_resolve(const char *source, const ckpt_net_opts *opts, unsigned 
     memset(out, 0, sizeof *out);
     char *archive = NULL, *inner = NULL;
     int ar = ckpt_archive_split(source, &archive, &inner);
-    if (ar < 0) return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    if (ar < 0)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     if (ar) {
         int rc = resolve_archive(archive, inner, opts, flags, out, err);
         free(archive);
@@ -512,27 +541,31 @@ int ckpt_source_resolve(const char *source, const ckpt_net_opts *opts, unsigned 
             rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
         if (!rc && ckpt_is_directory(source)) {
             char *sm = join(source, "saved_model.pb");
-            if (sm && ckpt_is_regular_file(sm)) out->saved_model = sm, sm = NULL;
+            if (sm && ckpt_is_regular_file(sm))
+                out->saved_model = sm, sm = NULL;
             free(sm);
         }
         return rc;
     }
     ckpt_bytesrc *rs;
     int rc = ckpt_bytesrc_remote_new(opts, &rs, err);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     out->src = rs;
     out->remote = 1;
     rc = ckpt__resolve_in(rs, source, (flags & CKPT_RESOLVE_FOLDER) != 0, &out->prefix,
                           &out->folder, err);
     if (!rc && !out->folder) /* a SavedModel: its graph file sits two levels up */
         out->saved_model = saved_model_of(rs, out->prefix);
-    if (rc) ckpt_source_free(out);
+    if (rc)
+        ckpt_source_free(out);
     return rc;
 }
 
 void ckpt_source_free(ckpt_source *s)
 {
-    if (s->remote) ckpt_bytesrc_remote_release((ckpt_bytesrc *)s->src);
+    if (s->remote)
+        ckpt_bytesrc_remote_release((ckpt_bytesrc *)s->src);
     free(s->prefix);
     free(s->saved_model);
     memset(s, 0, sizeof *s);
@@ -544,14 +577,16 @@ int ckpt_open_any(const char *source, const ckpt_net_opts *opts, unsigned flags,
     *out = NULL;
     ckpt_source s;
     int rc = ckpt_source_resolve(source, opts, 0, &s, err);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     rc = ckpt_open_src(s.src, s.prefix, flags, out, err);
     ckpt_source_free(&s);
     return rc;
 }
 
 /* The whole of url through remote source rs, as a mapping munmap releases. */
-static int map_via(const ckpt_bytesrc *rs, const char *url, void **map, size_t *len, ckpt_err *err)
+static int map_via(const ckpt_bytesrc *rs, const char *url, void **map, size_t *len,
+                   ckpt_err *err)
 {
     ckpt_file *f;
     int rc = ckpt_file_open(rs, url, &f, err);
@@ -560,7 +595,8 @@ static int map_via(const ckpt_bytesrc *rs, const char *url, void **map, size_t *
         rc = ckpt_file_read_all(f, &b, err);
         ckpt_file_close(f);
     }
-    if (rc) return rc;
+    if (rc)
+        return rc;
     /* The remote and archive sources hand out a mapping of a memory file: munmap is its
      * release. */
     *map = (void *)b.data;
@@ -574,7 +610,8 @@ int ckpt_remote_map(const char *url, void **map, size_t *len, ckpt_err *err)
     *len = 0;
     ckpt_bytesrc *rs;
     int rc = ckpt_bytesrc_remote_new(NULL, &rs, err);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     rc = map_via(rs, url, map, len, err);
     ckpt_bytesrc_remote_release(rs);
     return rc;

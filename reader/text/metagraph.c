@@ -34,7 +34,7 @@ struct ckpt_graph_doc {
     ckpt_graph_kind kind;
     const uint8_t *p;
     size_t n;
-    void *map; /* mmap'd file, or NULL */
+    void *map;      /* mmap'd file, or NULL */
     size_t map_len;
     uint8_t *owned; /* malloc'd bytes p points into, or NULL */
 };
@@ -51,21 +51,21 @@ static const ckpt_pbtext_opts print_opts = {any_roots, sizeof any_roots / sizeof
 int ckpt_graph_format_parse(const char *s)
 {
     static const char *const names[] = {
-        [CKPT_GRAPH_PBTXT] = "pbtxt",
-        [CKPT_GRAPH_META] = "meta",
-        [CKPT_GRAPH_DOT] = "dot",
-        [CKPT_GRAPH_OBJECTS] = "objects",
+        [CKPT_GRAPH_PBTXT] = "pbtxt",     [CKPT_GRAPH_META] = "meta",
+        [CKPT_GRAPH_DOT] = "dot",         [CKPT_GRAPH_OBJECTS] = "objects",
         [CKPT_GRAPH_SAVEDMODEL] = "savedmodel",
     };
     for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
-        if (strcmp(s, names[i]) == 0) return i;
+        if (strcmp(s, names[i]) == 0)
+            return i;
     return -1;
 }
 
 static int new_doc(ckpt_graph_kind kind, ckpt_graph_doc **out, ckpt_err *err)
 {
     ckpt_graph_doc *d = calloc(1, sizeof *d);
-    if (!d) return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    if (!d)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     d->kind = kind;
     *out = d;
     return 0;
@@ -77,10 +77,12 @@ int ckpt_graph_open_file(const ckpt_bytesrc *src, const char *path, ckpt_graph_k
     void *map;
     size_t len;
     int r0 = ckpt_map_file_src(src, path, &map, &len, err);
-    if (r0) return r0;
+    if (r0)
+        return r0;
     int r = new_doc(kind, out, err);
     if (r) {
-        if (map) munmap(map, len);
+        if (map)
+            munmap(map, len);
         return r;
     }
     (*out)->map = map;
@@ -108,7 +110,8 @@ int ckpt_graph_open_objects(ckpt_checkpoint *c, ckpt_graph_doc **out, ckpt_err *
     uint64_t n_el;
     /* Both string checksums are verified on the way. */
     int r = ckpt_read_strings(c, idx, &buf, &elems, &n_el, err);
-    if (r) return r;
+    if (r)
+        return r;
     const uint8_t *p = elems[0].ptr;
     size_t n = (size_t)elems[0].len;
     free(elems);
@@ -134,19 +137,23 @@ static int open_remote(const char *source, ckpt_graph_format fmt, ckpt_graph_doc
 {
     ckpt_source s;
     int r = ckpt_source_resolve(source, NULL, 0, &s, err);
-    if (r) return r;
+    if (r)
+        return r;
     if (fmt == CKPT_GRAPH_OBJECTS) {
         ckpt_checkpoint *c;
         r = ckpt_open_src(s.src, s.prefix, CKPT_OPEN_MISSING_SHARDS_OK, &c, err);
-        if (!r) r = ckpt_graph_open_objects(c, out, err);
+        if (!r)
+            r = ckpt_graph_open_objects(c, out, err);
         ckpt_close(c);
     } else if (s.saved_model) {
         r = ckpt_graph_open_file(s.src, s.saved_model, CKPT_GRAPH_KIND_SAVEDMODEL, out, err);
     } else if (fmt == CKPT_GRAPH_SAVEDMODEL) {
-        r = ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: not a SavedModel (no saved_model.pb)", source);
+        r = ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: not a SavedModel (no saved_model.pb)",
+                         source);
     } else {
         char *meta = malloc(strlen(s.prefix) + sizeof ".meta");
-        if (meta) sprintf(meta, "%s.meta", s.prefix);
+        if (meta)
+            sprintf(meta, "%s.meta", s.prefix);
         r = !meta ? ckpt_err_set(err, CKPT_E_NOMEM, "out of memory")
             : ckpt_bytesrc_stat(s.src, meta, NULL)
                 ? ckpt_err_set(err, CKPT_E_NOTFOUND,
@@ -191,12 +198,14 @@ int ckpt_graph_open_source(const char *source, ckpt_graph_format fmt, ckpt_graph
                 snprintf(ck, n, "%.*s%svariables/variables", (int)dl, slash ? sm : "",
                          slash ? "/" : "");
             free(sm);
-            if (!ck) return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+            if (!ck)
+                return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
         }
         ckpt_checkpoint *c;
         r = ckpt_open(ck ? ck : source, CKPT_OPEN_MISSING_SHARDS_OK, &c, err);
         free(ck);
-        if (r) return r;
+        if (r)
+            return r;
         r = ckpt_graph_open_objects(c, out, err);
         ckpt_close(c);
         return r;
@@ -212,7 +221,8 @@ int ckpt_graph_open_source(const char *source, ckpt_graph_format fmt, ckpt_graph
     if (ends_with(source, ".meta") && ckpt_is_regular_file(source))
         return ckpt_graph_open_file(NULL, source, CKPT_GRAPH_KIND_META, out, err);
     char *meta;
-    if ((r = ckpt_resolve_meta(source, &meta, err))) return r;
+    if ((r = ckpt_resolve_meta(source, &meta, err)))
+        return r;
     r = ckpt_graph_open_file(NULL, meta, CKPT_GRAPH_KIND_META, out, err);
     free(meta);
     return r;
@@ -233,8 +243,8 @@ int ckpt_graph_has(const ckpt_graph_doc *d, ckpt_graph_format fmt)
     return 0;
 }
 
-int ckpt_graph_render(const ckpt_graph_doc *d, ckpt_graph_format fmt, ckpt_write_fn write,
-                      void *ctx, ckpt_err *err)
+int ckpt_graph_render(const ckpt_graph_doc *d, ckpt_graph_format fmt,
+                      ckpt_write_fn write, void *ctx, ckpt_err *err)
 {
     if (!ckpt_graph_has(d, fmt))
         return ckpt_err_set(err, CKPT_E_INVALID, "this document has no such rendering");
@@ -246,19 +256,21 @@ int ckpt_graph_render(const ckpt_graph_doc *d, ckpt_graph_format fmt, ckpt_write
         desc = &tensorflow__saved_model__descriptor;
     else
         desc = NULL;
-    if (desc) return ckpt_pbtext_print(desc, &root, d->n ? 1 : 0, &print_opts, write, ctx, err);
+    if (desc)
+        return ckpt_pbtext_print(desc, &root, d->n ? 1 : 0, &print_opts, write, ctx, err);
 
     /* The MetaGraphDef: the file itself, or the SavedModel's first one. */
     ckpt_pb_seg *meta = NULL, *graph = NULL;
     size_t nmeta = 0, ngraph = 0;
     int r;
     if (d->kind == CKPT_GRAPH_KIND_SAVEDMODEL) {
-        if ((r = ckpt_pb_field_segs(&root, d->n ? 1 : 0, SAVED_MODEL_META_GRAPHS, 0, &meta, &nmeta,
-                                    err)))
+        if ((r = ckpt_pb_field_segs(&root, d->n ? 1 : 0, SAVED_MODEL_META_GRAPHS, 0, &meta,
+                                    &nmeta, err)))
             return r;
     } else {
         meta = malloc(sizeof *meta);
-        if (!meta) return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+        if (!meta)
+            return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
         meta[0] = root;
         nmeta = d->n ? 1 : 0;
     }
@@ -282,15 +294,18 @@ int ckpt_graph_render(const ckpt_graph_doc *d, ckpt_graph_format fmt, ckpt_write
  * .meta should not count against the daemon (other renders simply fault them in again). */
 static void drop_pages(const ckpt_graph_doc *d)
 {
-    if (d->map) madvise(d->map, d->map_len, MADV_DONTNEED);
+    if (d->map)
+        madvise(d->map, d->map_len, MADV_DONTNEED);
 }
 
-int ckpt_graph_size(const ckpt_graph_doc *d, ckpt_graph_format fmt, uint64_t *size, ckpt_err *err)
+int ckpt_graph_size(const ckpt_graph_doc *d, ckpt_graph_format fmt, uint64_t *size,
+                    ckpt_err *err)
 {
     uint64_t n = 0;
     int r = ckpt_graph_render(d, fmt, ckpt_pbtext_count_sink, &n, err);
     drop_pages(d);
-    if (r) return r < 0 ? r : ckpt_err_set(err, CKPT_E_IO, "counting sink stopped");
+    if (r)
+        return r < 0 ? r : ckpt_err_set(err, CKPT_E_IO, "counting sink stopped");
     *size = n;
     return 0;
 }
@@ -304,25 +319,30 @@ static int fd_count_sink(void *ctx, const char *p, size_t n)
 {
     fd_count *fc = ctx;
     int r = ckpt_pbtext_fd_sink(&fc->fd, p, n);
-    if (!r) fc->n += n;
+    if (!r)
+        fc->n += n;
     return r;
 }
 
-int ckpt_graph_render_fd(const ckpt_graph_doc *d, ckpt_graph_format fmt, int fd, uint64_t *written,
-                         ckpt_err *err)
+int ckpt_graph_render_fd(const ckpt_graph_doc *d, ckpt_graph_format fmt, int fd,
+                         uint64_t *written, ckpt_err *err)
 {
     fd_count fc = {fd, 0};
     int r = ckpt_graph_render(d, fmt, fd_count_sink, &fc, err);
     drop_pages(d);
-    if (written) *written = fc.n;
-    if (r > 0) r = ckpt_err_set(err, CKPT_E_IO, "output stopped");
+    if (written)
+        *written = fc.n;
+    if (r > 0)
+        r = ckpt_err_set(err, CKPT_E_IO, "output stopped");
     return r;
 }
 
 void ckpt_graph_close(ckpt_graph_doc *d)
 {
-    if (!d) return;
-    if (d->map) munmap(d->map, d->map_len);
+    if (!d)
+        return;
+    if (d->map)
+        munmap(d->map, d->map_len);
     free(d->owned);
     free(d);
 }
