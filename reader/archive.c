@@ -631,17 +631,25 @@ static void save_index(archive *a, const char *dir, const char *key)
  * answered 416 with the size, and no bytes. */
 static int learn_size(archive *a, ckpt_err *err)
 {
-    if (a->base->size != UINT64_MAX) return 0;
+    if (a->base->size != UINT64_MAX)
+        return 0;
     uint8_t b;
     ckpt_err e;
-    a->base->ops->pread(a->base, &b, 1, 1ull << 50, &e);
+    ckpt_err_clear(&e);
+    /* "Past its end" is the answer wanted; a 404 or 403 is the archive's own error. */
+    int rc = a->base->ops->pread(a->base, &b, 1, 1ull << 50, &e);
+    if (rc != CKPT_E_CORRUPT)
+        return ckpt_err_set(err, rc ? rc : CKPT_E_IO, "%s", rc ? e.msg : "no end to it");
     ckpt_file *f;
-    int rc = ckpt_file_open(a->remote, a->path, &f, err);
-    if (rc) return rc;
+    if ((rc = ckpt_file_open(a->remote, a->path, &f, err)))
+        return rc;
     if (f->size == UINT64_MAX) { /* a server without ranges: its first block tells */
-        f->ops->pread(f, &b, 1, 0, &e);
+        rc = f->ops->pread(f, &b, 1, 0, &e);
         ckpt_file_close(f);
-        if ((rc = ckpt_file_open(a->remote, a->path, &f, err))) return rc;
+        if (rc && rc != CKPT_E_CORRUPT)
+            return ckpt_err_set(err, rc, "%s", e.msg);
+        if ((rc = ckpt_file_open(a->remote, a->path, &f, err)))
+            return rc;
     }
     ckpt_file_close(a->base);
     a->base = f;
