@@ -631,8 +631,7 @@ static void save_index(archive *a, const char *dir, const char *key)
  * answered 416 with the size, and no bytes. */
 static int learn_size(archive *a, ckpt_err *err)
 {
-    if (a->base->size != UINT64_MAX)
-        return 0;
+    if (a->base->size != UINT64_MAX) return 0;
     uint8_t b;
     ckpt_err e;
     ckpt_err_clear(&e);
@@ -641,15 +640,12 @@ static int learn_size(archive *a, ckpt_err *err)
     if (rc != CKPT_E_CORRUPT)
         return ckpt_err_set(err, rc ? rc : CKPT_E_IO, "%s", rc ? e.msg : "no end to it");
     ckpt_file *f;
-    if ((rc = ckpt_file_open(a->remote, a->path, &f, err)))
-        return rc;
+    if ((rc = ckpt_file_open(a->remote, a->path, &f, err))) return rc;
     if (f->size == UINT64_MAX) { /* a server without ranges: its first block tells */
         rc = f->ops->pread(f, &b, 1, 0, &e);
         ckpt_file_close(f);
-        if (rc && rc != CKPT_E_CORRUPT)
-            return ckpt_err_set(err, rc, "%s", e.msg);
-        if ((rc = ckpt_file_open(a->remote, a->path, &f, err)))
-            return rc;
+        if (rc && rc != CKPT_E_CORRUPT) return ckpt_err_set(err, rc, "%s", e.msg);
+        if ((rc = ckpt_file_open(a->remote, a->path, &f, err))) return rc;
     }
     ckpt_file_close(a->base);
     a->base = f;
@@ -673,7 +669,7 @@ static int load(archive *a, const ckpt_net_opts *opts, ckpt_err *err)
     if (hn >= 2 && h[0] == 0x1f && h[1] == 0x8b) {
         a->kind = AR_TGZ;
         if ((rc = ckpt_zseek_new(a->base, 0, a->base->size, CKPT_ZSEEK_GZIP, CKPT_ZSEEK_UNKNOWN, 0,
-                                 0, CKPT_ZSEEK_SPAN, a->path, &a->inflated, &a->gz, err)))
+                                 0, CKPT_ZSEEK_SPAN_GZ, a->path, &a->inflated, &a->gz, err)))
             return rc;
         const char *dir = opts ? opts->cache_dir : NULL;
         char *key = dir ? index_key(a) : NULL;
@@ -686,7 +682,7 @@ static int load(archive *a, const ckpt_net_opts *opts, ckpt_err *err)
             a->gz = NULL;
             ckpt__ar_free(&a->t);
             rc = ckpt_zseek_new(a->base, 0, a->base->size, CKPT_ZSEEK_GZIP, CKPT_ZSEEK_UNKNOWN, 0,
-                                0, CKPT_ZSEEK_SPAN, a->path, &a->inflated, &a->gz, err);
+                                0, CKPT_ZSEEK_SPAN_GZ, a->path, &a->inflated, &a->gz, err);
         }
         if (!rc) rc = ckpt__tar_read(gz_read, a, CKPT_ZSEEK_UNKNOWN, a->path, &a->t, err);
         if (!rc && key) {

@@ -12,9 +12,11 @@
 #include <zlib.h>
 
 #define WIN CKPT_ZSEEK_WINDOW
+/* The output ring: larger than a window, so that zlib writes long runs per call. */
+#define RING (8 * WIN)
 #define INBUF (64u << 10)
-/* Points kept at most (32 KiB each): past that, reads restart from the last one. A stream
- * that claims more output than this covers (a "zip bomb") cannot grow memory further. */
+/* Points kept at most (32 KiB each): at the bound every other one goes and the span doubles,
+ * so a stream of any length (a "zip bomb" too) is covered within 64 MiB. */
 #define POINTS_MAX 2048
 
 struct ckpt_zseek {
@@ -39,7 +41,7 @@ struct ckpt_zseek {
     uint32_t run_crc;
     uint64_t out;    /* output offset of the next byte decoded */
     uint64_t in_fed; /* input offset just past what was handed to zlib */
-    uint8_t *win;    /* the last WIN bytes of output, at out % WIN */
+    uint8_t *win;    /* the last RING bytes of output, at out % RING */
     uint8_t *inbuf;
 };
 
@@ -49,7 +51,8 @@ int ckpt_zseek_new(ckpt_file *base, uint64_t coff, uint64_t clen, ckpt_zseek_kin
 {
     *out = NULL;
     ckpt_zseek *z = calloc(1, sizeof *z);
-    if (!z || !(z->name = strdup(name)) || !(z->win = malloc(WIN)) || !(z->inbuf = malloc(INBUF))) {
+    if (!z || !(z->name = strdup(name)) || !(z->win = malloc(RING)) ||
+        !(z->inbuf = malloc(INBUF))) {
         if (z) {
             free(z->name);
             free(z->win);
@@ -107,19 +110,39 @@ const ckpt_zpoint *ckpt_zseek_points(ckpt_zseek *z, size_t *n)
     return z->pts;
 }
 
-static int push_point(ckpt_zseek *z, uint64_t out, uint64_t in, unsigned bits,
-                      const uint8_t *window, int circular)
+/* The WIN bytes of output before out, from the ring into w. */
+static void ring_get(const ckpt_zseek *z, uint64_t out, uint8_t *w)
 {
-    if (z->npts >= POINTS_MAX || ckpt_grow((void **)&z->pts, &z->cap, z->npts + 1, sizeof *z->pts))
+    size_t start = (size_t)((out - WIN) % RING), first = RING - start < WIN ? RING - start : WIN;
+    memcpy(w, z->win + start, first);
+    memcpy(w + first, z->win, WIN - first);
+}
+
+/* w, the WIN bytes of output before out, into the ring. */
+static void ring_put(ckpt_zseek *z, uint64_t out, const uint8_t *w)
+{
+    size_t start = (size_t)((out - WIN) % RING), first = RING - start < WIN ? RING - start : WIN;
+    memcpy(z->win + start, w, first);
+    memcpy(z->win, w + first, WIN - first);
+}
+
+/* Keep a point (w: its window, malloc'd, taken over). -1 when out of memory. */
+static int push_point(ckpt_zseek *z, uint64_t out, uint64_t in, unsigned bits, uint8_t *w)
+{
+    if (z->npts >= POINTS_MAX) {
+        size_t k = 0;
+        for (size_t i = 0; i < z->npts; i++) {
+            if (i % 2 == 0)
+                free(z->pts[i].window);
+            else
+                z->pts[k++] = z->pts[i];
+        }
+        z->npts = k;
+        z->span *= 2;
+    }
+    if (ckpt_grow((void **)&z->pts, &z->cap, z->npts + 1, sizeof *z->pts)) {
+        free(w);
         return -1;
-    uint8_t *w = malloc(WIN);
-    if (!w) return -1;
-    if (circular) { /* the ring holds output out-WIN .. out-1 starting at out % WIN */
-        size_t r = (size_t)(out % WIN);
-        memcpy(w, window + r, WIN - r);
-        memcpy(w + (WIN - r), window, r);
-    } else {
-        memcpy(w, window, WIN);
     }
     z->pts[z->npts++] = (ckpt_zpoint){out, in, (uint8_t)bits, w};
     return 0;
@@ -131,11 +154,13 @@ int ckpt_zseek_add_point(ckpt_zseek *z, const ckpt_zpoint *p, ckpt_err *err)
     int bad = p->out < WIN || p->bits > 7 || p->in > z->clen || (p->bits && p->in == 0) ||
               (z->npts && (p->out <= z->pts[z->npts - 1].out || p->in < z->pts[z->npts - 1].in)) ||
               (z->usize != CKPT_ZSEEK_UNKNOWN && p->out > z->usize);
+    uint8_t *w = bad ? NULL : malloc(WIN);
+    if (w) memcpy(w, p->window, WIN);
     int rc = bad ? ckpt_err_set(err, CKPT_E_CORRUPT,
                                 "%s: a kept seek point is out of order or "
                                 "outside the stream",
                                 z->name)
-             : push_point(z, p->out, p->in, p->bits, p->window, 0)
+             : !w || push_point(z, p->out, p->in, p->bits, w)
                  ? ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", z->name)
                  : 0;
     pthread_mutex_unlock(&z->mu);
@@ -203,9 +228,7 @@ static int restart(ckpt_zseek *z, const ckpt_zpoint *p, ckpt_err *err)
         inflatePrime(&z->s, p->bits, b >> (8 - p->bits));
     }
     inflateSetDictionary(&z->s, p->window, WIN);
-    size_t r = (size_t)(p->out % WIN);
-    memcpy(z->win + r, p->window, WIN - r);
-    memcpy(z->win, p->window + (WIN - r), r);
+    ring_put(z, p->out, p->window);
     return 0;
 }
 
@@ -272,12 +295,12 @@ static int decode(ckpt_zseek *z, uint8_t *buf, size_t n, uint64_t off, ckpt_err 
             if (rc) return rc;
             if (!added) return zfail(z, err, "the compressed bytes end before the stream does");
         }
-        size_t wp = (size_t)(z->out % WIN);
-        uInt room = (uInt)(WIN - wp);
+        size_t wp = (size_t)(z->out % RING);
+        uInt room = (uInt)(RING - wp);
         if (z->usize != CKPT_ZSEEK_UNKNOWN && z->usize - z->out < room)
             room = (uInt)(z->usize - z->out);
         uint64_t last = z->npts ? z->pts[z->npts - 1].out : 0;
-        int want_point = z->out >= last + z->span && z->npts < POINTS_MAX;
+        int want_point = z->out >= last + z->span;
         z->s.next_out = z->win + wp;
         z->s.avail_out = room;
         int ret = inflate(&z->s, want_point ? Z_BLOCK : Z_NO_FLUSH);
@@ -319,7 +342,9 @@ static int decode(ckpt_zseek *z, uint8_t *buf, size_t n, uint64_t off, ckpt_err 
             uint64_t in = z->in_fed - z->s.avail_in;
             /* A gzip stream decoded from its start counts its header in `in` too; restarts
              * decode raw deflate from the same offsets, so the points agree either way. */
-            if (push_point(z, z->out, in, (unsigned)(z->s.data_type & 7), z->win, 1))
+            uint8_t *w = malloc(WIN);
+            if (w) ring_get(z, z->out, w);
+            if (!w || push_point(z, z->out, in, (unsigned)(z->s.data_type & 7), w))
                 return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", z->name);
         }
         if (ret == Z_BUF_ERROR && !got && z->s.avail_in) return zfail(z, err, "no progress");

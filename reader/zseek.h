@@ -19,8 +19,10 @@
 
 /* What a deflate window holds: the most any block can refer back. */
 #define CKPT_ZSEEK_WINDOW 32768u
-/* The output between seek points by default: a point costs 32 KiB, a restart one span. */
+/* The output between seek points by default: a point costs 32 KiB, a restart one span. A
+ * zip member in use keeps its points in memory; a .tar.gz's go to its kept index too. */
 #define CKPT_ZSEEK_SPAN (4u << 20)
+#define CKPT_ZSEEK_SPAN_GZ (2u << 20)
 /* The size of a stream not known until it is read to its end (a .gz). */
 #define CKPT_ZSEEK_UNKNOWN UINT64_MAX
 
