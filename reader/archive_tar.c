@@ -165,7 +165,7 @@ int ckpt__tar_read(ckpt_ar_read_fn rd, void *ctx, uint64_t size, const char *nam
                 if (path) {
                     free(long_name);
                     long_name = path;
-                    long_len = vl;
+                    long_len = strlen(path); /* a NUL in the value ends it */
                 }
                 char *sz = pax_value(rec, (size_t)msize, "size", &vl);
                 if (sz) {
