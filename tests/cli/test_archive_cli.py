@@ -411,6 +411,19 @@ def check_damage(tmp):
           ck("ls", patched(t, t + ".h2.tar", tar_size_lie(t, 0o77777777777))),
           "past the archive's end")
 
+    # A data shard left out of the archive is a missing shard: listed, warned, not readable.
+    part = os.path.join(tmp, "dmg", "index-only.zip")
+    with zipfile.ZipFile(st) as z, zipfile.ZipFile(part, "w") as w:
+        for n in z.namelist():
+            if n != data_name:
+                w.writestr(n, z.read(n))
+    r = ck("ls", "-l", part)
+    T.ok(r.rc == 0 and "missing" in r.err and len(tl.parse_ls(r.out)) == len(m["variables"]),
+         "a zip without its data shard lists every variable and warns: " + r.describe())
+    r = tl.cat_variable(part, m["variables"][0]["name"])
+    T.ok(r.rc not in (0, "timeout") and "data-00000-of-00001" in r.err,
+         "reading a variable of the missing shard fails naming it: " + r.describe())
+
     # Not an archive at all, and a missing archive.
     junk = os.path.join(tmp, "dmg", "junk.zip")
     with open(junk, "wb") as f:
