@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/mman.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 /* One listing page of S3 is about 1,000 keys. */
@@ -508,6 +510,38 @@ static int resolve_archive(const char *archive, const char *inner, const ckpt_ne
     return rc;
 }
 
+/* DIR when source is DIR/checkpoint, a state file (malloc'd), else NULL: the state file
+ * stands for its folder, as tf.train.latest_checkpoint takes the folder. */
+static char *state_file_dir(const char *source)
+{
+    const char *base = strrchr(source, '/');
+    base = base ? base + 1 : source;
+    if (strcmp(base, CKPT_STATE_FILE) || !ckpt_is_regular_file(source))
+        return NULL;
+    if (base == source)
+        return strdup(".");
+    /* "/checkpoint" is in "/"; else DIR without its trailing '/'. */
+    return strndup(source, base - 1 == source ? 1 : (size_t)(base - 1 - source));
+}
+
+/* Whether local dir can be listed and holds no checkpoint at all (a dead mount, whose
+ * listing may come from the kernel's cache, is no folder: statfs tells). */
+static int holds_nothing(const char *dir)
+{
+    struct statvfs sv;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    closedir(d);
+    if (statvfs(dir, &sv) != 0)
+        return 0;
+    ckpt_folder f;
+    int rc = ckpt_folder_scan(dir, &f, NULL);
+    if (rc == 0)
+        ckpt_folder_free(&f);
+    return rc == CKPT_E_NOTFOUND;
+}
+
 int ckpt_source_resolve(const char *source, const ckpt_net_opts *opts, unsigned flags,
                         ckpt_source *out, ckpt_err *err)
 {
@@ -520,6 +554,12 @@ int ckpt_source_resolve(const char *source, const ckpt_net_opts *opts, unsigned 
         int rc = resolve_archive(archive, inner, opts, flags, out, err);
         free(archive);
         free(inner);
+        return rc;
+    }
+    char *state_dir = ckpt_is_url(source) ? NULL : state_file_dir(source);
+    if (state_dir) {
+        int rc = ckpt_source_resolve(state_dir, opts, flags, out, err);
+        free(state_dir);
         return rc;
     }
     if (!ckpt_is_url(source) && (flags & CKPT_RESOLVE_FOLDER) && ckpt_is_directory(source) &&
@@ -537,6 +577,17 @@ int ckpt_source_resolve(const char *source, const ckpt_net_opts *opts, unsigned 
         char *resolved = NULL;
         int rc = ckpt_resolve_prefix(source, &resolved, err);
         free(resolved);
+        /* Nothing to resolve to (not even variables/variables): a run before its first save,
+         * for the mount. */
+        if (rc == CKPT_E_NOTFOUND && (flags & CKPT_RESOLVE_FOLDER) &&
+            (flags & CKPT_RESOLVE_EMPTY_FOLDER) && ckpt_is_directory(source) &&
+            !is_saved_model_dir(source) && holds_nothing(source)) {
+            ckpt_err_clear(err);
+            out->folder = out->waiting = 1;
+            if (!(out->prefix = strdup(source)))
+                return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+            return 0;
+        }
         if (!rc && !(out->prefix = strdup(source)))
             rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
         if (!rc && ckpt_is_directory(source)) {
