@@ -464,10 +464,14 @@ static int add_cand(char ***c, size_t *n, size_t *cap, char *s)
     return 0;
 }
 
-int ckpt_archive_find(const ckpt_bytesrc *src, char **inner, ckpt_err *err)
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int ckpt_archive_places(const ckpt_bytesrc *src, char ***places, size_t *count, ckpt_err *err)
 {
     const archive *a = src->state;
-    *inner = NULL;
     char **c = NULL;
     size_t n = 0, cap = 0;
     int oom = 0;
@@ -489,10 +493,27 @@ int ckpt_archive_find(const ckpt_bytesrc *src, char **inner, ckpt_err *err)
                 oom = add_cand(&c, &n, &cap, p);
         }
     }
-    int rc = 0;
     if (oom) {
-        rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-    } else if (n == 0) {
+        for (size_t i = 0; i < n; i++)
+            free(c[i]);
+        free(c);
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    }
+    if (n) qsort(c, n, sizeof *c, str_cmp);
+    *places = c;
+    *count = n;
+    return 0;
+}
+
+int ckpt_archive_find(const ckpt_bytesrc *src, char **inner, ckpt_err *err)
+{
+    const archive *a = src->state;
+    *inner = NULL;
+    char **c;
+    size_t n;
+    int rc = ckpt_archive_places(src, &c, &n, err);
+    if (rc) return rc;
+    if (n == 0) {
         rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
                           "%s: no checkpoint in the archive (no *.index, *.ckpt, `checkpoint` "
                           "state file or saved_model.pb among its %zu members)",
@@ -510,9 +531,7 @@ int ckpt_archive_find(const ckpt_bytesrc *src, char **inner, ckpt_err *err)
                           "%s holds %zu checkpoints; name one as ARCHIVE//PATH: %s", a->path, n,
                           list);
     }
-    for (size_t i = 0; i < n; i++)
-        free(c[i]);
-    free(c);
+    ckpt_free_paths(c, n);
     return rc;
 }
 

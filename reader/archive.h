@@ -51,6 +51,13 @@ int ckpt_archive_is(const ckpt_bytesrc *src);
  */
 int ckpt_archive_find(const ckpt_bytesrc *src, char **inner, ckpt_err *err);
 
+/*
+ * Every checkpoint, training folder and SavedModel the archive holds, as paths inside it
+ * (*places, sorted, each malloc'd; "" for its root), by the rules of ckpt_archive_find.
+ * Free with ckpt_free_paths (source.h).
+ */
+int ckpt_archive_places(const ckpt_bytesrc *src, char ***places, size_t *n, ckpt_err *err);
+
 /* Bytes decompressed so far by src's deflated members and .gz stream (a test's window on
  * the seek points at work). */
 uint64_t ckpt_archive_inflated(const ckpt_bytesrc *src);

@@ -489,7 +489,9 @@ static int resolve_archive(const char *archive, const char *inner, const ckpt_ne
     out->src = as;
     out->remote = 1; /* owned, released like a remote source (ckpt_bytesrc_remote_release) */
     char *found = NULL;
-    if (!*inner && (rc = ckpt_archive_find(as, &found, err)) == 0)
+    if (!strcmp(inner, ".")) /* "ARCHIVE//." is its root itself, not what it holds */
+        inner = "";
+    else if (!*inner && (rc = ckpt_archive_find(as, &found, err)) == 0)
         inner = found;
     size_t n = strlen(archive) + strlen(inner) + sizeof CKPT_ARCHIVE_SEP + 1;
     char *name = rc ? NULL : malloc(n);

@@ -196,6 +196,9 @@ def check_layouts(tmp):
                 check_listing(label + "//ssd/saved_model", path + "//ssd/saved_model", sm)
                 check_cats(label + "//ssd/saved_model", path + "//ssd/saved_model", sm)
                 check_verify(label + "//ssd/checkpoint", path + "//ssd/checkpoint", 1)
+                # verify of the archive alone checks everything inside: ckpt-0 and the
+                # SavedModel's variables.
+                check_verify(label, path, 2)
                 g = ck("graph", "--format", "savedmodel", path + "//ssd/saved_model")
                 T.ok(g.rc == 0 and b"meta_graphs {" in g.out,
                      "%s: the SavedModel's signatures are read from the archive: %s" % (
