@@ -9,6 +9,7 @@
 #include "mount.h"
 #include "util.h"
 
+#include "archive.h"
 #include "fileio.h"
 #include "remote.h"
 
@@ -52,7 +53,8 @@ static void usage(FILE *f)
             "/.ATTRIBUTES/VARIABLE_VALUE) and by_name/FULL_NAME links.\n"
             "  -f   stay in the foreground     -d  debug output (implies -f)\n"
             "  -s   single-threaded\n"
-            "options (-o): uid=N gid=N umask=OOO allow_other allow_root npy timeout=SECONDS\n"
+            "options (-o): uid=N gid=N umask=OOO allow_other allow_root npy stats\n"
+            "              timeout=SECONDS\n"
             "              max_threads=N read=buf|splice verify=sequential|open|off\n"
             "              nosuid nodev noexec noatime shard_cache=auto|on|off\n"
             "              cache_size=64M (URL sources, cached shards)\n"
@@ -74,6 +76,19 @@ static char *absolute_source(const char *src)
 {
     if (ckpt_is_url(src))
         return strdup(src);
+    char *archive, *inner;
+    if (ckpt_archive_split(src, &archive, &inner) == 1) {
+        /* The archive's own path made absolute; the "//" and the path inside stay as they
+         * are, or the source would name something else (docs/archives.md). */
+        char *abs = realpath(archive, NULL), *out = NULL;
+        size_t n = (abs ? strlen(abs) : 0) + strlen(inner) + 3;
+        if (abs && (out = malloc(n)))
+            snprintf(out, n, "%s%s%s", abs, *inner ? "//" : "", inner);
+        free(abs);
+        free(archive);
+        free(inner);
+        return out ? out : strdup(src);
+    }
     char *r = realpath(src, NULL);
     if (r)
         return r;

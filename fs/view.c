@@ -127,6 +127,8 @@ int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
     ckfs_gens_init(&v->gens, c, v->sm_path, &v->lock);
     const char *names[CKFS_GEN_MAX] = {0};
     ckfs_gen_slots(c, v->sm_path, names);
+    if (!o->stats)
+        names[CKFS_GEN_STATS] = NULL;
     if (!v->texts || !v->corrupt)
         return -1;
     /* by_name/'s links come from the object graph, read at its first use (ckfs_view_links). */

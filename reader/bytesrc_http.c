@@ -22,6 +22,7 @@
  */
 #include "bytesrc_http.h"
 
+#include "archive.h"
 #include "blockcache.h"
 #include "remote.h"
 #include "util.h"
@@ -751,13 +752,15 @@ static int obj_fetch(void *ctx, uint64_t off, void *buf, size_t n, size_t *got, 
     return rc;
 }
 
-/* Whether name is a V2 data shard, opened without asking the server anything. */
+/* Whether name is a V2 data shard, opened without asking the server anything; or an archive,
+ * whose reader asks first for its end, not its head (archive.c). */
 static int lazy_name(const char *name)
 {
     const char *d = strstr(name, ".data-");
     unsigned a, b;
     char tail;
-    return d && sscanf(d, ".data-%5u-of-%5u%c", &a, &b, &tail) == 2;
+    return (d && sscanf(d, ".data-%5u-of-%5u%c", &a, &b, &tail) == 2) ||
+           ckpt_archive_split(name, NULL, NULL) == 1;
 }
 
 /* The object named name, created on first use. Called with r->mu held. */
@@ -1002,7 +1005,9 @@ int ckpt_bytesrc_remote_new(const ckpt_net_opts *opts, ckpt_bytesrc **out, ckpt_
 
 void ckpt_bytesrc_remote_release(ckpt_bytesrc *src)
 {
-    if (src)
+    if (ckpt_archive_is(src)) /* an archive's source is owned the same way (remote.h) */
+        ckpt_archive_release(src);
+    else if (src)
         remote_unref(src->state);
 }
 

@@ -16,6 +16,14 @@
 int ckpt__http_get_small(ckpt_bytesrc *src, const char *name, const char *query, size_t max,
                          char **body, size_t *len, ckpt_err *err);
 
+/*
+ * What the user named (source) to a prefix, asking src whether names are files (remote.c):
+ * the rules of ckpt_resolve_prefix for any source that is not the local one (a remote one, an
+ * archive). With folders, a training folder resolves to itself and sets *is_folder.
+ */
+int ckpt__resolve_in(const ckpt_bytesrc *src, const char *source, int folders, char **prefix,
+                     int *is_folder, ckpt_err *err);
+
 /* The remote source's resolve operation (remote.c): a URL to a prefix. */
 int ckpt__remote_resolve(void *state, const char *source, char **prefix, ckpt_err *err);
 

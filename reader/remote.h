@@ -84,7 +84,8 @@ int ckpt_url_hide_password(char *url);
  */
 int ckpt_bytesrc_remote_new(const ckpt_net_opts *opts, ckpt_bytesrc **out, ckpt_err *err);
 
-/* Drop the creator's reference of a remote source. NULL is fine. */
+/* Drop the creator's reference of a remote source, or of an archive's (archive.h): every
+ * source ckpt_source_resolve owns. NULL is fine. */
 void ckpt_bytesrc_remote_release(ckpt_bytesrc *src);
 
 /* What a SOURCE string resolved to. */
@@ -95,7 +96,8 @@ typedef struct ckpt_source {
                                 with folder set, the training folder (folder.h) */
     int folder;              /* CKPT_RESOLVE_FOLDER found a training folder */
     char *saved_model;       /* the saved_model.pb when SOURCE is a SavedModel, else NULL */
-    int remote;              /* src is a remote source (owned: see ckpt_source_free) */
+    int remote;              /* src is a remote or archive source (owned: see
+                                ckpt_source_free) */
     int waiting;             /* a folder that holds no checkpoint yet (EMPTY_FOLDER) */
 } ckpt_source;
 

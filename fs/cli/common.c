@@ -5,6 +5,7 @@
 
 #include "remote.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,14 @@ int cli_wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            return 1;
+    return 0;
+}
+
+int cli_wants_long_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--help"))
             return 1;
     return 0;
 }
@@ -140,4 +149,31 @@ int cli_open_source(const char *source, ckpt_checkpoint **c)
                             "listed, reading them fails\n",
                     source, ckpt_shard_path(*c, s));
     return 0;
+}
+
+const char *cli_human_size(uint64_t bytes, char buf[CLI_HUMAN_MAX])
+{
+    static const char units[] = "KMGTPE";
+    if (bytes < 1024) {
+        snprintf(buf, CLI_HUMAN_MAX, "%" PRIu64, bytes);
+        return buf;
+    }
+    /* whole tenths of the unit, rounded up as du does, in integers: a double would round */
+    int u = 0;
+    uint64_t scale = 1024;
+    while (u < 5 && bytes / scale >= 1024)
+        scale *= 1024, u++;
+    uint64_t whole = bytes / scale, rest = bytes % scale;
+    uint64_t tenths = whole * 10 + (rest * 10 + scale - 1) / scale;
+    if (tenths < 100) {
+        snprintf(buf, CLI_HUMAN_MAX, "%" PRIu64 ".%" PRIu64 "%c", tenths / 10, tenths % 10,
+                 units[u]);
+        return buf;
+    }
+    uint64_t up = whole + (rest != 0);
+    if (up >= 1024 && u < 5) /* 1023.5K shows as 1.0M, not 1024K */
+        snprintf(buf, CLI_HUMAN_MAX, "1.0%c", units[u + 1]);
+    else
+        snprintf(buf, CLI_HUMAN_MAX, "%" PRIu64 "%c", up, units[u]);
+    return buf;
 }

@@ -22,7 +22,7 @@ static const cli_command mount_command = {
 
 static const cli_command *const commands[] = {
     &cli_ls_command, &cli_cat_command, &cli_diff_command, &cli_verify_command,
-    &cli_graph_command, &mount_command,
+    &cli_graph_command, &cli_stats_command, &cli_du_command, &mount_command,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -189,7 +189,7 @@ int main(int argc, char **argv)
         return ckfs_cmd_mount(argc, argv);
     char *shown = ckpt_url_redact(cmd);
     fprintf(stderr, "ckptfs: unknown command \"%s\" (commands: ls, cat, diff, verify, graph, "
-                    "mount; see ckptfs --help)\n", shown ? shown : "?");
+                    "stats, du, mount; see ckptfs --help)\n", shown ? shown : "?");
     free(shown);
     return CKPTFS_EXIT_USAGE;
 }
