@@ -235,14 +235,9 @@ def check_graphs(tmp):
 # --- a TF 2 checkpoint written now ------------------------------------------------------------
 
 def tf_module():
-    if os.environ.get("CKPT_NO_TF"):
-        return None
-    try:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-        import tensorflow as tf
-        return tf
-    except Exception:
-        return None
+    # Without TF: a SKIP-PART line (a failure in CI: tests/README.md "Skips").
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    return tl.oracle("tensorflow", whole=False)
 
 
 def check_fresh_tf(tmp):

@@ -33,16 +33,12 @@ FIX = tl.fixtures_dir()
 
 
 def load_tf():
-    if os.environ.get("CKPT_NO_TF") == "1":
-        return None
+    """tensorflow, or None with a SKIP-PART line (a failure in CI: tests/README.md "Skips")
+    when it or numpy is missing: the TF-checked parts are then left out."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    try:
-        import numpy  # noqa: F401
-        import tensorflow as tf
-        return tf
-    except Exception as e:  # noqa: BLE001
-        print("note: TensorFlow not importable (%s): TF-checked parts left out" % e)
+    if tl.oracle("numpy", whole=False) is None:
         return None
+    return tl.oracle("tensorflow", whole=False)
 
 
 TF = load_tf()
