@@ -23,7 +23,7 @@ typedef struct cli_command {
 } cli_command;
 
 extern const cli_command cli_ls_command, cli_cat_command, cli_diff_command,
-    cli_verify_command, cli_graph_command;
+    cli_verify_command, cli_graph_command, cli_export_command;
 
 /* `ckptfs ls [-l] [--json] SOURCE [PATTERN]`: the checkpoint's variables. */
 int cli_ls(int argc, char **argv);
@@ -45,6 +45,10 @@ int cli_verify(int argc, char **argv);
  * with CKPTFS_EXIT_CORRUPT.
  */
 int cli_graph(int argc, char **argv);
+
+/* `ckptfs export [--include G] [--exclude G] [--force] SOURCE DST.safetensors`: the tensors as
+ * one safetensors file (safetensors.h), written under a temporary name and renamed. */
+int cli_export(int argc, char **argv);
 
 /* The command's overview (every subcommand and its summary), to f. */
 void cli_usage(FILE *f);

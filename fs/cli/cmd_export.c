@@ -1,0 +1,305 @@
+/* cmd_export.c - `ckptfs export` (see cli.h; the file layouts are in docs/format.md). */
+#include "cli.h"
+
+#include "exitcodes.h"
+#include "glob.h"
+#include "progress.h"
+#include "safetensors.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const cli_command cli_export_command = {
+    "export", cli_export, "write a checkpoint's tensors as one safetensors file",
+    "usage: ckptfs export [--include GLOB] [--exclude GLOB] [--force] SOURCE DST.safetensors\n"
+    "Write SOURCE's tensors (any source: prefix, V1, partitioned, SavedModel, URL) as one\n"
+    "safetensors file, byte for byte what a mount's model.safetensors holds: names are the\n"
+    "mount's, partitioned variables whole, each tensor checked against its stored CRC-32C as\n"
+    "it is copied. Tensors whose dtype safetensors lacks (strings, variants, ...) are left\n"
+    "out and named in the file's __metadata__ (docs/format.md).\n"
+    "  --include GLOB  keep only variables whose name matches (repeatable, or ':'-separated)\n"
+    "  --exclude GLOB  leave out variables whose name matches, e.g. '*/Adam*' or\n"
+    "                  'optimizer/*' to strip an optimizer's slots (repeatable, ':'-separated)\n"
+    "  --force         replace DST if it exists\n"
+    "Globs are those of `ckptfs ls PATTERN`. The file is written under a temporary name in\n"
+    "DST's directory and renamed when complete; a failure leaves nothing behind. A DST that is\n"
+    "a device or a pipe (/dev/stdout) is written directly. On a terminal a progress bar is\n"
+    "drawn on stderr.\n"
+    "Exit status: 0 written; 1 usage; 2 source not found; 3 a tensor is damaged or the header\n"
+    "would pass the format's limit; 4 a data shard is missing; 7 a read failed; 8 DST could not\n"
+    "be written (exists, full, read-only).\n",
+};
+
+#define EXPORT_CHUNK (4u << 20)
+#define MAX_GLOBS 64
+
+/* The --include / --exclude patterns, each a ':'-separated list. */
+typedef struct filter {
+    const char *inc[MAX_GLOBS], *exc[MAX_GLOBS];
+    int ninc, nexc;
+} filter;
+
+/* Whether name[0..len) matches one of the ':'-separated globs of any of lists[0..n). */
+static int match_any(const char *const *lists, int n, const char *name, size_t len)
+{
+    char pat[4096];
+    for (int k = 0; k < n; k++)
+        for (const char *p = lists[k]; *p;) {
+            size_t m = strcspn(p, ":");
+            if (m < sizeof pat) {
+                memcpy(pat, p, m);
+                pat[m] = 0;
+                if (cli_glob_match(pat, name, len))
+                    return 1;
+            }
+            p += m + (p[m] == ':');
+        }
+    return 0;
+}
+
+static int keep_var(void *ctx, const ckpt_checkpoint *c, size_t i)
+{
+    const filter *f = ctx;
+    size_t len;
+    const char *name = ckpt_name(c, i, &len);
+    if (f->ninc && !match_any(f->inc, f->ninc, name, len))
+        return 0;
+    return !match_any(f->exc, f->nexc, name, len);
+}
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    interrupted = sig;
+}
+
+/* Write n bytes at p to fd; 0, or -1 with errno. */
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR && !interrupted)
+            continue;
+        if (w < 0)
+            return -1;
+        if (w == 0) {
+            errno = ENOSPC;
+            return -1;
+        }
+        p += w, n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Where the bytes go: DST itself (a device or pipe) or a temporary file renamed to it. */
+typedef struct dest {
+    const char *path;
+    char *tmp; /* the temporary name, or NULL when writing path directly */
+    int fd;
+    int force; /* the rename may replace an existing path */
+} dest;
+
+/* Open the destination; 0, or an exit status after a message. */
+static int dest_open(dest *d, const char *path, int force)
+{
+    *d = (dest){path, NULL, -1, force};
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        d->fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (d->fd < 0)
+            goto fail;
+        return 0;
+    }
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        errno = EISDIR;
+        goto fail;
+    }
+    if (!force && access(path, F_OK) == 0) {
+        fprintf(stderr, "ckptfs: %s: exists; --force replaces it\n", path);
+        return CKPTFS_EXIT_WRITE;
+    }
+    /* In DST's directory, so the rename is atomic; hidden, so a listing shows no half file. */
+    const char *slash = strrchr(path, '/');
+    size_t dir = slash ? (size_t)(slash - path) + 1 : 0;
+    size_t need = strlen(path) + 32;
+    d->tmp = malloc(need);
+    if (!d->tmp) {
+        errno = ENOMEM;
+        goto fail;
+    }
+    snprintf(d->tmp, need, "%.*s.%s.ckptfs-XXXXXX", (int)dir, path, path + dir);
+    d->fd = mkostemp(d->tmp, O_CLOEXEC);
+    if (d->fd < 0) {
+        free(d->tmp);
+        d->tmp = NULL;
+        goto fail;
+    }
+    mode_t um = umask(0);
+    umask(um);
+    (void)fchmod(d->fd, 0666 & ~um);
+    return 0;
+fail:
+    fprintf(stderr, "ckptfs: %s: cannot write: %s\n", path, strerror(errno));
+    return CKPTFS_EXIT_WRITE;
+}
+
+/* Give up: remove the temporary file. */
+static void dest_abort(dest *d)
+{
+    if (d->fd >= 0)
+        close(d->fd);
+    if (d->tmp)
+        unlink(d->tmp);
+    free(d->tmp);
+    d->fd = -1;
+    d->tmp = NULL;
+}
+
+/* Finish: flush to disk and give the file its name; 0, or an exit status after a message. */
+static int dest_commit(dest *d)
+{
+    int rc = 0;
+    if (d->tmp && fsync(d->fd) != 0)
+        rc = -1;
+    if (close(d->fd) != 0)
+        rc = -1;
+    d->fd = -1;
+    /* Not replacing what appeared at DST while we wrote, unless told to. */
+    if (rc == 0 && d->tmp &&
+        renameat2(AT_FDCWD, d->tmp, AT_FDCWD, d->path, d->force ? 0 : RENAME_NOREPLACE) != 0)
+        rc = -1;
+    if (rc) {
+        fprintf(stderr, "ckptfs: %s: cannot write: %s\n", d->path, strerror(errno));
+        dest_abort(d);
+        return CKPTFS_EXIT_WRITE;
+    }
+    free(d->tmp);
+    d->tmp = NULL;
+    return 0;
+}
+
+/* Stream the layout's bytes into d with one buffer; 0, or an exit status after a message. */
+static int copy_out(const char *source, ckpt_checkpoint *c, const ckpt_st_layout *l, dest *d)
+{
+    uint8_t *buf = malloc(EXPORT_CHUNK);
+    if (!buf) {
+        cli_error(source, "out of memory");
+        return CKPTFS_EXIT_READ;
+    }
+    cli_progress pg;
+    cli_progress_start(&pg, l->total);
+    ckpt_st_cursor cur = {0, {0, 0}};
+    int status = 0;
+    for (uint64_t off = 0; off < l->total && !status;) {
+        if (interrupted) {
+            cli_progress_clear(&pg);
+            fprintf(stderr, "ckptfs: %s: interrupted\n", d->path);
+            status = 128 + interrupted;
+            break;
+        }
+        ckpt_err err;
+        ckpt_err_clear(&err);
+        size_t got;
+        int rc = ckpt_st_read(c, l, &cur, buf, EXPORT_CHUNK, off, &got, &err);
+        if (rc) {
+            cli_progress_clear(&pg);
+            cli_error(source, err.msg);
+            status = ckptfs_exit_for(rc);
+        } else if (write_all(d->fd, buf, got) != 0) {
+            cli_progress_clear(&pg);
+            fprintf(stderr, "ckptfs: %s: cannot write: %s\n", d->path, strerror(errno));
+            status = CKPTFS_EXIT_WRITE;
+        }
+        off += got;
+        cli_progress_add(&pg, got);
+    }
+    cli_progress_clear(&pg);
+    free(buf);
+    return status;
+}
+
+/* Whether s ends with suffix. */
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
+int cli_export(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv))
+        return cli_help(&cli_export_command);
+    filter f = {.ninc = 0, .nexc = 0};
+    int force = 0, npos = 0, done = 0;
+    const char *pos[2];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int inc = !done && !strcmp(a, "--include"), exc = !done && !strcmp(a, "--exclude");
+        if (inc || exc) {
+            if (i + 1 >= argc)
+                return cli_usage_error(&cli_export_command, "option %s needs a value", a);
+            if ((inc ? f.ninc : f.nexc) == MAX_GLOBS)
+                return cli_usage_error(&cli_export_command, "more than %d %s options",
+                                       MAX_GLOBS, a);
+            if (inc)
+                f.inc[f.ninc++] = argv[++i];
+            else
+                f.exc[f.nexc++] = argv[++i];
+        } else if (!done && !strcmp(a, "--force")) {
+            force = 1;
+        } else if (!done && !strcmp(a, "--")) {
+            done = 1;
+        } else if (!done && a[0] == '-' && a[1]) {
+            return cli_usage_error(&cli_export_command, "unknown option %s", a);
+        } else if (npos < 2) {
+            pos[npos++] = a;
+        } else {
+            return cli_usage_error(&cli_export_command, "too many arguments");
+        }
+    }
+    if (npos < 2)
+        return cli_usage_error(&cli_export_command, "needs SOURCE and DST");
+    const char *source = pos[0], *dst = pos[1];
+    struct stat st;
+    int special = stat(dst, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+    if (!special && !ends_with(dst, ".safetensors"))
+        return cli_usage_error(&cli_export_command,
+                               "DST must name a .safetensors file (V2 prefixes are not written "
+                               "yet)");
+    ckpt_checkpoint *c;
+    int rc = cli_open_source(source, &c);
+    if (rc)
+        return rc;
+    ckpt_st_layout l;
+    ckpt_err err;
+    ckpt_err_clear(&err);
+    rc = ckpt_st_build(c, keep_var, &f, &l, &err);
+    if (rc) {
+        cli_error(source, err.msg);
+        ckpt_close(c);
+        return ckptfs_exit_for(rc);
+    }
+    dest d;
+    int status = dest_open(&d, dst, force);
+    if (status == 0) {
+        struct sigaction sa = {.sa_handler = on_signal};
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
+        status = copy_out(source, c, &l, &d);
+        if (status)
+            dest_abort(&d);
+        else
+            status = dest_commit(&d);
+    }
+    ckpt_st_free(&l);
+    ckpt_close(c);
+    return status;
+}
