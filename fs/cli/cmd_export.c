@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 const cli_command cli_export_command = {
-    "export", cli_export, "write a checkpoint's tensors as one safetensors file",
+    "export",
+    cli_export,
+    "write a checkpoint's tensors as one safetensors file",
     "usage: ckptfs export [--include GLOB] [--exclude GLOB] [--force] SOURCE DST.safetensors\n"
     "Write SOURCE's tensors (any source: prefix, V1, partitioned, SavedModel, URL) as one\n"
     "safetensors file, byte for byte what a mount's model.safetensors holds: names are the\n"
@@ -55,8 +57,7 @@ static int match_any(const char *const *lists, int n, const char *name, size_t l
             if (m < sizeof pat) {
                 memcpy(pat, p, m);
                 pat[m] = 0;
-                if (cli_glob_match(pat, name, len))
-                    return 1;
+                if (cli_glob_match(pat, name, len)) return 1;
             }
             p += m + (p[m] == ':');
         }
@@ -68,8 +69,7 @@ static int keep_var(void *ctx, const ckpt_checkpoint *c, size_t i)
     const filter *f = ctx;
     size_t len;
     const char *name = ckpt_name(c, i, &len);
-    if (f->ninc && !match_any(f->inc, f->ninc, name, len))
-        return 0;
+    if (f->ninc && !match_any(f->inc, f->ninc, name, len)) return 0;
     return !match_any(f->exc, f->nexc, name, len);
 }
 
@@ -85,10 +85,8 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 {
     while (n) {
         ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR && !interrupted)
-            continue;
-        if (w < 0)
-            return -1;
+        if (w < 0 && errno == EINTR && !interrupted) continue;
+        if (w < 0) return -1;
         if (w == 0) {
             errno = ENOSPC;
             return -1;
@@ -113,8 +111,7 @@ static int dest_open(dest *d, const char *path, int force)
     struct stat st;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
         d->fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (d->fd < 0)
-            goto fail;
+        if (d->fd < 0) goto fail;
         return 0;
     }
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -153,10 +150,8 @@ fail:
 /* Give up: remove the temporary file. */
 static void dest_abort(dest *d)
 {
-    if (d->fd >= 0)
-        close(d->fd);
-    if (d->tmp)
-        unlink(d->tmp);
+    if (d->fd >= 0) close(d->fd);
+    if (d->tmp) unlink(d->tmp);
     free(d->tmp);
     d->fd = -1;
     d->tmp = NULL;
@@ -166,10 +161,8 @@ static void dest_abort(dest *d)
 static int dest_commit(dest *d)
 {
     int rc = 0;
-    if (d->tmp && fsync(d->fd) != 0)
-        rc = -1;
-    if (close(d->fd) != 0)
-        rc = -1;
+    if (d->tmp && fsync(d->fd) != 0) rc = -1;
+    if (close(d->fd) != 0) rc = -1;
     d->fd = -1;
     /* Not replacing what appeared at DST while we wrote, unless told to. */
     if (rc == 0 && d->tmp &&
@@ -234,8 +227,7 @@ static int ends_with(const char *s, const char *suffix)
 
 int cli_export(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv))
-        return cli_help(&cli_export_command);
+    if (cli_wants_help(argc, argv)) return cli_help(&cli_export_command);
     filter f = {.ninc = 0, .nexc = 0};
     int force = 0, npos = 0, done = 0;
     const char *pos[2];
@@ -246,8 +238,8 @@ int cli_export(int argc, char **argv)
             if (i + 1 >= argc)
                 return cli_usage_error(&cli_export_command, "option %s needs a value", a);
             if ((inc ? f.ninc : f.nexc) == MAX_GLOBS)
-                return cli_usage_error(&cli_export_command, "more than %d %s options",
-                                       MAX_GLOBS, a);
+                return cli_usage_error(&cli_export_command, "more than %d %s options", MAX_GLOBS,
+                                       a);
             if (inc)
                 f.inc[f.ninc++] = argv[++i];
             else
@@ -264,8 +256,7 @@ int cli_export(int argc, char **argv)
             return cli_usage_error(&cli_export_command, "too many arguments");
         }
     }
-    if (npos < 2)
-        return cli_usage_error(&cli_export_command, "needs SOURCE and DST");
+    if (npos < 2) return cli_usage_error(&cli_export_command, "needs SOURCE and DST");
     const char *source = pos[0], *dst = pos[1];
     struct stat st;
     int special = stat(dst, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
@@ -275,8 +266,7 @@ int cli_export(int argc, char **argv)
                                "yet)");
     ckpt_checkpoint *c;
     int rc = cli_open_source(source, &c);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     ckpt_st_layout l;
     ckpt_err err;
     ckpt_err_clear(&err);

@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+"""`ckptfs export SRC DST.safetensors` on the fixtures, read back by safetensors itself.
+
+Truth: the safetensors package's own reader (`safetensors.deserialize`, which validates the
+header, the offsets and that the buffer is covered exactly; `safetensors.numpy.load_file`),
+each fixture's manifest.json (TensorFlow's reading: names, dtypes, shapes, sha256 of the
+bytes) and, when TensorFlow imports, `tf.train.load_checkpoint(...).get_tensor(name)` now.
+The dtype map below is written from the safetensors format's documentation, not from ckptfs.
+Also: --include/--exclude, and destinations that cannot be written (an existing file without
+--force, /dev/full, a full and a read-only file system: root only) fail with exit 8 and leave
+no file. Exit 0 pass, 1 fail, 77 skip (safetensors not importable, no fixtures).
+"""
+import hashlib
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import ckpt_testlib as tl  # noqa: E402
+
+try:
+    import safetensors
+    import safetensors.numpy
+except ImportError:
+    tl.skip("the safetensors package is not importable")
+
+T = tl.Checks()
+
+# TF dtype name -> safetensors dtype (the format's list; float8_e4m3fn is its F8_E4M3).
+ST_DTYPE = {
+    "float32": "F32", "float64": "F64", "float16": "F16", "bfloat16": "BF16",
+    "int8": "I8", "int16": "I16", "int32": "I32", "int64": "I64",
+    "uint8": "U8", "uint16": "U16", "uint32": "U32", "uint64": "U64",
+    "bool": "BOOL", "complex64": "C64", "float8_e5m2": "F8_E5M2", "float8_e4m3fn": "F8_E4M3",
+}
+NUMPY_ST = {"F32", "F64", "F16", "I8", "I16", "I32", "I64", "U8", "U16", "U32", "U64", "BOOL",
+            "C64"}
+
+# (case, source relative to the case directory)
+CASES = [("dtypes", "dtypes"), ("sample", "model.ckpt"), ("keras_tf2", "ckpt"),
+         ("partitioned", "model.ckpt"), ("sliced", "ckpt"), ("sharded", "model.ckpt"),
+         ("v1", "model.ckpt"), ("savedmodel/tf2", "."), ("savedmodel/tf1", ".")]
+
+
+def tf_reader(prefix):
+    if os.environ.get("CKPT_NO_TF") == "1":
+        return None
+    try:
+        import tensorflow as tf  # noqa: F401
+    except ImportError:
+        return None
+    try:
+        return tf.train.load_checkpoint(prefix)
+    except Exception as e:  # V1 sets TF will not open: the manifest is the truth then
+        print("note: TF cannot open %s: %s" % (prefix, str(e).splitlines()[0][:200]))
+        return None
+
+
+def source_of(case_dir, rel, manifest):
+    if rel == ".":
+        return case_dir
+    src = os.path.join(case_dir, rel)
+    if os.path.exists(src + ".index") or os.path.exists(src):
+        return src
+    return os.path.join(case_dir, manifest["prefix"])
+
+
+def parse_header(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        raw = f.read(n)
+    return n, raw
+
+
+def check_case(case, rel, tmp):
+    case_dir = os.path.join(tl.fixtures_dir(), case)
+    mpath = os.path.join(case_dir, "manifest.json")
+    if not os.path.isfile(mpath):
+        print("note: fixture %s absent" % case)
+        return 0
+    with open(mpath, encoding="utf-8") as f:
+        m = json.load(f)
+    src = source_of(case_dir, rel, m)
+    dst = os.path.join(tmp, case.replace("/", "_") + ".safetensors")
+    r = tl.ckptfs("export", src, dst)
+    if not T.ok(r.rc == 0, "%s: %s" % (case, r.describe())):
+        return 1
+    n, raw = parse_header(dst)
+    T.ok(raw[:1] == b"{", "%s: header starts with '{'" % case)
+    T.eq((8 + n) % 8, 0, "%s: tensors start 8-aligned" % case)
+    T.ok(raw.rstrip(b" ").endswith(b"}") and len(raw) - len(raw.rstrip(b" ")) < 8,
+         "%s: header padded with fewer than 8 spaces" % case)
+    with open(dst, "rb") as f:
+        tensors = dict(safetensors.deserialize(f.read()))
+    meta = json.loads(raw)["__metadata__"]
+    T.eq(meta.get("format"), "tf", "%s: __metadata__ format" % case)
+    prefix = os.path.join(case_dir, m["prefix"])
+    tfr = tf_reader(prefix)
+    want_names = set()
+    for v in m["variables"]:
+        name = v["name"]
+        what = "%s: %r" % (case, name)
+        st = ST_DTYPE.get(v["dtype"])
+        if st is None:
+            T.ok(name not in tensors, what + " (no safetensors dtype) left out")
+            T.ok(("skipped:" + name) in meta, what + " listed as skipped in __metadata__")
+            continue
+        want_names.add(name)
+        if not T.ok(name in tensors, what + " is in the file"):
+            continue
+        t = tensors[name]
+        T.eq(t["dtype"], st, what + " dtype")
+        T.eq(list(t["shape"]), v["shape"], what + " shape")
+        T.eq(meta.get("tf_key:" + name), name, what + " tf_key in __metadata__")
+        if "sha256" in v:
+            T.eq(hashlib.sha256(bytes(t["data"])).hexdigest(), v["sha256"], what + " sha256")
+        if tfr is not None and v.get("oracle", "load_checkpoint") == "load_checkpoint":
+            try:
+                want = tfr.get_tensor(name)
+            except Exception as e:
+                T.ok(False, what + " TF get_tensor: %s" % e)
+                continue
+            T.ok(bytes(t["data"]) == want.tobytes(), what + " bytes equal TF's get_tensor")
+    T.eq(set(tensors), want_names, "%s: the file holds exactly the numeric tensors" % case)
+    # numpy's loader on the same file, for the dtypes it knows
+    if all(t["dtype"] in NUMPY_ST for t in tensors.values()):
+        arrays = safetensors.numpy.load_file(dst)
+        for name, a in arrays.items():
+            T.ok(a.tobytes() == bytes(tensors[name]["data"]) and
+                 list(a.shape) == list(tensors[name]["shape"]),
+                 "%s: %r numpy.load_file" % (case, name))
+    return 1
+
+
+def names_in(path):
+    with open(path, "rb") as f:
+        return set(k for k, _ in safetensors.deserialize(f.read()))
+
+
+def check_filters(tmp):
+    src = os.path.join(tl.fixtures_dir(), "sample", "model.ckpt")
+    with open(os.path.join(tl.fixtures_dir(), "sample", "manifest.json")) as f:
+        allnames = set(v["name"] for v in json.load(f)["variables"]
+                       if v["dtype"] in ST_DTYPE)
+    out = os.path.join(tmp, "f1.safetensors")
+    r = tl.ckptfs("export", "--exclude", "*/Adam*", src, out)
+    T.ok(r.rc == 0, "--exclude: " + r.describe())
+    want = set(n for n in allnames if "/Adam" not in n)
+    T.ok(want and want != allnames, "sample has Adam slots and other variables")
+    T.eq(names_in(out), want, "--exclude '*/Adam*' strips the Adam slots")
+    out = os.path.join(tmp, "f2.safetensors")
+    r = tl.ckptfs("export", "--include", "dense/*", "--exclude", "*/Adam:*/Adam_1", src, out)
+    T.ok(r.rc == 0, "--include: " + r.describe())
+    T.eq(names_in(out), {"dense/kernel", "dense/bias"},
+         "--include 'dense/*' with ':'-separated excludes")
+    out = os.path.join(tmp, "f3.safetensors")
+    r = tl.ckptfs("export", "--include", "nothing*", src, out)
+    T.ok(r.rc == 0, "--include matching nothing: " + r.describe())
+    T.eq(names_in(out), set(), "an include matching nothing gives a valid empty file")
+
+
+def listing(d):
+    return sorted(os.listdir(d))
+
+
+def check_destinations(tmp):
+    src = os.path.join(tl.fixtures_dir(), "sample", "model.ckpt")
+    d = os.path.join(tmp, "dest")
+    os.mkdir(d)
+    dst = os.path.join(d, "x.safetensors")
+    with open(dst, "wb") as f:
+        f.write(b"keep me")
+    r = tl.ckptfs("export", src, dst)
+    T.eq(r.rc, 8, "existing DST without --force: exit 8 (%s)" % r.err.strip())
+    T.ok("--force" in r.err and dst in r.err, "the message names DST and --force")
+    with open(dst, "rb") as f:
+        T.eq(f.read(), b"keep me", "existing DST untouched")
+    T.eq(listing(d), ["x.safetensors"], "no temporary file left")
+    r = tl.ckptfs("export", "--force", src, dst)
+    T.ok(r.rc == 0, "--force: " + r.describe())
+    T.ok(len(names_in(dst)) > 0, "--force replaced DST with the export")
+    T.eq(listing(d), ["x.safetensors"], "no temporary file left after --force")
+
+    r = tl.ckptfs("export", src, "/dev/full")
+    T.eq(r.rc, 8, "/dev/full: exit 8 (%s)" % r.err.strip())
+    T.ok("/dev/full" in r.err and "No space" in r.err, "/dev/full: message names it and ENOSPC")
+
+    r = tl.ckptfs("export", os.path.join(tmp, "no-such"), os.path.join(d, "y.safetensors"))
+    T.eq(r.rc, 2, "missing source: exit 2")
+    T.eq(listing(d), ["x.safetensors"], "missing source: no file made")
+
+    r = tl.ckptfs("export", src, os.path.join(tmp, "no-such-dir", "z.safetensors"))
+    T.eq(r.rc, 8, "DST in a missing directory: exit 8")
+
+    # a damaged tensor: exit 3 and no file
+    dmg = os.path.join(tmp, "damaged")
+    shutil.copytree(os.path.join(tl.fixtures_dir(), "sample"), dmg)
+    data = os.path.join(dmg, "model.ckpt.data-00000-of-00001")
+    with open(data, "r+b") as f:
+        f.seek(100)
+        b = f.read(1)
+        f.seek(100)
+        f.write(bytes([b[0] ^ 0xFF]))
+    r = tl.ckptfs("export", os.path.join(dmg, "model.ckpt"), os.path.join(d, "bad.safetensors"))
+    T.eq(r.rc, 3, "damaged tensor: exit 3 (%s)" % r.err.strip())
+    T.eq(listing(d), ["x.safetensors"], "damaged tensor: no partial file left")
+
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        print("note: not root: full and read-only file systems not tried")
+        return
+    for opts, what in (("size=16k", "a full file system"), ("ro,size=1m", "a read-only one")):
+        mnt = tempfile.mkdtemp(prefix="ckptfs-exp-")
+        rc = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", mnt]).returncode
+        if rc != 0:
+            print("note: cannot mount a tmpfs: %s not tried" % what)
+            os.rmdir(mnt)
+            continue
+        try:
+            r = tl.ckptfs("export", src, os.path.join(mnt, "m.safetensors"))
+            T.eq(r.rc, 8, "%s: exit 8 (%s)" % (what, r.err.strip()))
+            T.ok(mnt in r.err, "%s: the message names the destination" % what)
+            T.eq(listing(mnt), [], "%s: no partial file left" % what)
+        finally:
+            subprocess.run(["umount", mnt])
+            os.rmdir(mnt)
+
+
+def main():
+    tl.ckptfs_path()
+    tmp = tempfile.mkdtemp(prefix="ckptfs-export-")
+    try:
+        done = sum(check_case(c, rel, tmp) for c, rel in CASES)
+        if not done:
+            tl.skip("no fixtures")
+        check_filters(tmp)
+        check_destinations(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    T.summary()
+
+
+if __name__ == "__main__":
+    main()
