@@ -31,7 +31,7 @@ import ckpt_testlib as tl  # noqa: E402
 
 T = tl.Checks()
 FIX = tl.fixtures_dir()
-COMMANDS = ["ls", "cat", "diff", "verify", "graph", "mount"]
+COMMANDS = ["ls", "cat", "diff", "verify", "graph", "export", "mount"]
 
 
 def load_tf():

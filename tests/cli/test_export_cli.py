@@ -13,6 +13,8 @@ no file. Exit 0 pass, 1 fail, 77 skip (safetensors not importable, no fixtures).
 import hashlib
 import json
 import os
+import pty
+import select
 import shutil
 import struct
 import subprocess
@@ -230,6 +232,35 @@ def check_destinations(tmp):
             os.rmdir(mnt)
 
 
+def run_on_pty(argv):
+    """Run argv with stderr on a pseudo-terminal; (exit status, stderr text)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    err = b""
+    while select.select([master], [], [], 60)[0]:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        err += chunk
+    p.wait(60)
+    os.close(master)
+    return p.returncode, err.decode("utf-8", "replace")
+
+
+def check_progress(tmp):
+    src = os.path.join(tl.fixtures_dir(), "sample", "model.ckpt")
+    dst = os.path.join(tmp, "pty.safetensors")
+    r = tl.ckptfs("export", src, os.path.join(tmp, "quiet.safetensors"))
+    T.ok(r.rc == 0 and r.err == "", "off a terminal no progress bar: " + r.describe())
+    rc, err = run_on_pty([tl.ckptfs_path(), "export", src, dst])
+    T.ok(rc == 0 and "\r" in err and "/s" in err and "%" in err,
+         "export on a terminal draws a progress bar: %r" % err[-300:])
+
+
 def main():
     tl.ckptfs_path()
     tmp = tempfile.mkdtemp(prefix="ckptfs-export-")
@@ -238,6 +269,7 @@ def main():
         if not done:
             tl.skip("no fixtures")
         check_filters(tmp)
+        check_progress(tmp)
         check_destinations(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
