@@ -4,6 +4,7 @@
 #include "view.h"
 
 #include "gen.h"
+#include "nameglob.h"
 #include "npy.h"
 #include "fileio.h"
 #include "remote.h"
@@ -76,6 +77,11 @@ int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
                      ckfs_view_warn_fn warn, void *warn_ctx)
 {
     v->c = c;
+    /* -o include=/exclude= hide variables from everything the view shows, before the tree
+     * numbers them. The lists live in o, which outlives the call. */
+    ckpt_namefilter nf = {(char *)o->include, (char *)o->exclude};
+    if (ckpt_namefilter_active(&nf))
+        ckpt_hide(c, ckpt_namefilter_keep_var, &nf);
     const struct stat *ist = ckpt_index_stat(c);
     ckfs_perms_from(ist, o, &v->perms);
     /* Directories show only names, which come from the index; files also show shard bytes.

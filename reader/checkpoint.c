@@ -310,6 +310,17 @@ const char *ckpt_name(const ckpt_checkpoint *c, size_t i, size_t *len)
     return c->names + r->name_off;
 }
 
+void ckpt_hide(ckpt_checkpoint *c, ckpt_keep_fn keep, void *ctx)
+{
+    /* In place: record i is asked about before any write reaches it (j <= i). A partitioned
+     * variable's slices live in their own arrays and stay where they are. */
+    size_t j = 0;
+    for (size_t i = 0; i < c->nvars; i++)
+        if (keep(ctx, c, i))
+            c->vars[j++] = c->vars[i];
+    c->nvars = j;
+}
+
 int ckpt_find(const ckpt_checkpoint *c, const char *name, size_t len, size_t *idx)
 {
     return ckpt__find_rec(c, c->vars, c->nvars, name, len, idx);

@@ -2,7 +2,7 @@
 #include "cli.h"
 
 #include "exitcodes.h"
-#include "glob.h"
+#include "nameglob.h"
 #include "progress.h"
 #include "safetensors.h"
 
@@ -39,40 +39,6 @@ const cli_command cli_export_command = {
 };
 
 #define EXPORT_CHUNK (4u << 20)
-#define MAX_GLOBS 64
-
-/* The --include / --exclude patterns, each a ':'-separated list. */
-typedef struct filter {
-    const char *inc[MAX_GLOBS], *exc[MAX_GLOBS];
-    int ninc, nexc;
-} filter;
-
-/* Whether name[0..len) matches one of the ':'-separated globs of any of lists[0..n). */
-static int match_any(const char *const *lists, int n, const char *name, size_t len)
-{
-    char pat[4096];
-    for (int k = 0; k < n; k++)
-        for (const char *p = lists[k]; *p;) {
-            size_t m = strcspn(p, ":");
-            if (m < sizeof pat) {
-                memcpy(pat, p, m);
-                pat[m] = 0;
-                if (cli_glob_match(pat, name, len)) return 1;
-            }
-            p += m + (p[m] == ':');
-        }
-    return 0;
-}
-
-static int keep_var(void *ctx, const ckpt_checkpoint *c, size_t i)
-{
-    const filter *f = ctx;
-    size_t len;
-    const char *name = ckpt_name(c, i, &len);
-    if (f->ninc && !match_any(f->inc, f->ninc, name, len)) return 0;
-    return !match_any(f->exc, f->nexc, name, len);
-}
-
 static volatile sig_atomic_t interrupted;
 
 static void on_signal(int sig)
@@ -225,37 +191,49 @@ static int ends_with(const char *s, const char *suffix)
     return n >= k && !strcmp(s + n - k, suffix);
 }
 
+static int export_to(const ckpt_namefilter *f, int npos, const char **pos, int force);
+
 int cli_export(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) return cli_help(&cli_export_command);
-    filter f = {.ninc = 0, .nexc = 0};
+    ckpt_namefilter f = {NULL, NULL};
     int force = 0, npos = 0, done = 0;
     const char *pos[2];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int inc = !done && !strcmp(a, "--include"), exc = !done && !strcmp(a, "--exclude");
         if (inc || exc) {
-            if (i + 1 >= argc)
+            if (i + 1 >= argc) {
+                ckpt_namefilter_free(&f);
                 return cli_usage_error(&cli_export_command, "option %s needs a value", a);
-            if ((inc ? f.ninc : f.nexc) == MAX_GLOBS)
-                return cli_usage_error(&cli_export_command, "more than %d %s options", MAX_GLOBS,
-                                       a);
-            if (inc)
-                f.inc[f.ninc++] = argv[++i];
-            else
-                f.exc[f.nexc++] = argv[++i];
+            }
+            if (ckpt_namefilter_add(&f, inc, argv[++i])) {
+                ckpt_namefilter_free(&f);
+                cli_error(a, "out of memory");
+                return CKPTFS_EXIT_READ;
+            }
         } else if (!done && !strcmp(a, "--force")) {
             force = 1;
         } else if (!done && !strcmp(a, "--")) {
             done = 1;
         } else if (!done && a[0] == '-' && a[1]) {
+            ckpt_namefilter_free(&f);
             return cli_usage_error(&cli_export_command, "unknown option %s", a);
         } else if (npos < 2) {
             pos[npos++] = a;
         } else {
+            ckpt_namefilter_free(&f);
             return cli_usage_error(&cli_export_command, "too many arguments");
         }
     }
+    int status = export_to(&f, npos, pos, force);
+    ckpt_namefilter_free(&f);
+    return status;
+}
+
+/* The export once the command line is parsed. */
+static int export_to(const ckpt_namefilter *f, int npos, const char **pos, int force)
+{
     if (npos < 2) return cli_usage_error(&cli_export_command, "needs SOURCE and DST");
     const char *source = pos[0], *dst = pos[1];
     struct stat st;
@@ -267,10 +245,11 @@ int cli_export(int argc, char **argv)
     ckpt_checkpoint *c;
     int rc = cli_open_source(source, &c);
     if (rc) return rc;
+    if (ckpt_namefilter_active(f)) ckpt_hide(c, ckpt_namefilter_keep_var, (void *)f);
     ckpt_st_layout l;
     ckpt_err err;
     ckpt_err_clear(&err);
-    rc = ckpt_st_build(c, keep_var, &f, &l, &err);
+    rc = ckpt_st_build(c, &l, &err);
     if (rc) {
         cli_error(source, err.msg);
         ckpt_close(c);

@@ -134,8 +134,7 @@ void ckpt_st_free(ckpt_st_layout *l)
     memset(l, 0, sizeof *l);
 }
 
-int ckpt_st_build(const ckpt_checkpoint *c, ckpt_st_keep_fn keep, void *ctx, ckpt_st_layout *out,
-                  ckpt_err *err)
+int ckpt_st_build(const ckpt_checkpoint *c, ckpt_st_layout *out, ckpt_err *err)
 {
     memset(out, 0, sizeof *out);
     size_t count = ckpt_count(c);
@@ -146,7 +145,6 @@ int ckpt_st_build(const ckpt_checkpoint *c, ckpt_st_keep_fn keep, void *ctx, ckp
     if (!out->var) goto nomem;
     char why[96];
     for (size_t i = 0; i < count; i++) {
-        if (keep && !keep(ctx, c, i)) continue;
         ckpt_var v;
         ckpt_get(c, i, &v);
         size_t nlen;

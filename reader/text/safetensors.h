@@ -19,9 +19,6 @@
 /* The largest JSON header the reference reader accepts (safetensors' MAX_HEADER_SIZE). */
 #define CKPT_ST_HEADER_MAX 100000000u
 
-/* Whether variable i of c belongs in the file (a filter); 1 keeps it. */
-typedef int (*ckpt_st_keep_fn)(void *ctx, const ckpt_checkpoint *c, size_t i);
-
 /* A computed layout. Start zeroed; ckpt_st_free releases it. */
 typedef struct ckpt_st_layout {
     size_t n;          /* tensors in the file */
@@ -48,12 +45,11 @@ const char *ckpt_st_dtype(int tf_dtype);
 const char *ckpt_st_name(const ckpt_checkpoint *c, size_t i, size_t *len);
 
 /*
- * Compute the layout of c's variables that keep (NULL: all) accepts. Reads no data. 0, or
+ * Compute the layout of c's variables (those ckpt_hide left). Reads no data. 0, or
  * CKPT_E_NOMEM, or CKPT_E_UNSUPPORTED when the JSON header would pass CKPT_ST_HEADER_MAX
  * (message says by how much and that filters shrink it).
  */
-int ckpt_st_build(const ckpt_checkpoint *c, ckpt_st_keep_fn keep, void *ctx, ckpt_st_layout *out,
-                  ckpt_err *err);
+int ckpt_st_build(const ckpt_checkpoint *c, ckpt_st_layout *out, ckpt_err *err);
 
 /*
  * Read up to len bytes of the file at off into buf (*got: the count, short only at the end).

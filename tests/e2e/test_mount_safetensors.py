@@ -152,6 +152,47 @@ def check_damaged(tmp):
             check(e.errno == 5, "damaged: read failed with %s, want EIO" % e)
 
 
+def fnmatch_any(globs, name):
+    import fnmatch
+    return any(fnmatch.fnmatchcase(name, g) for g in globs)
+
+
+def check_filters():
+    """-o include=/exclude= hide variables from the tree, variables.tsv and model.safetensors;
+    the kept set is computed here with Python's fnmatch (the documented glob rules)."""
+    import safetensors
+    cases = [("sample", "model.ckpt", ["-o", "exclude=*/Adam*,exclude=beta*"], [], ["*/Adam*", "beta*"]),
+             ("sample", "model.ckpt", ["-o", "include=dense/*:global_step,exclude=*_1"],
+              ["dense/*", "global_step"], ["*_1"]),
+             ("keras_tf2", "ckpt", ["-o", "exclude=optimizer/*"], [], ["optimizer/*"])]
+    for case, rel, opts, inc, exc in cases:
+        d = os.path.join(tm.FIXTURES, case)
+        with open(os.path.join(d, "manifest.json")) as f:
+            variables = json.load(f)["variables"]
+        kept = [v for v in variables if (not inc or fnmatch_any(inc, v["name"]))
+                and not fnmatch_any(exc, v["name"])]
+        what = "%s %s" % (case, " ".join(opts[1:]))
+        check(0 < len(kept) < len(variables), "%s: the filter keeps some, not all" % what)
+        src = os.path.join(d, rel)
+        with tm.Mount(src, opts, what=what) as mt:
+            view = tm.expected_view(kept, tm.generated_names(src, kept))
+            got = tm.walk(mt.mnt)
+            exp = {p: ("dir" if e[0] == "dir" else "file") for p, e in view.items()}
+            check(got == exp, "%s: tree differs: %r" % (what, sorted(set(got) ^ set(exp))[:6]))
+            with open(mt.path(b"variables.tsv"), "rb") as f:
+                rows = [ln.split(b"\t")[0].decode() for ln in f.read().splitlines()[1:]]
+            check(rows == [v["name"] for v in kept], "%s: variables.tsv lists %r" % (what, rows))
+            with open(mt.path(ST), "rb") as f:
+                names = set(k for k, _ in safetensors.deserialize(f.read()))
+            check(names == set(v["name"] for v in kept if v["dtype"] in NUMERIC),
+                  "%s: model.safetensors holds %r" % (what, sorted(names)))
+        print("filter %s: checked" % what, flush=True)
+    r = tm.subprocess.run([tm.MOUNT, os.path.join(tm.FIXTURES, "sample", "model.ckpt"), "/nonexistent",
+                           "-o", "include="], capture_output=True)
+    check(r.returncode == 1 and b"include" in r.stderr,
+          "-o include= with no glob: exit %d, %r" % (r.returncode, r.stderr[:200]))
+
+
 def main():
     tm.require_fuse()
     tm.require_numpy()
@@ -164,6 +205,7 @@ def main():
     try:
         check_fixtures()
         check_folder()
+        check_filters()
         check_lazy(tmp)
         check_damaged(tmp)
     finally:
