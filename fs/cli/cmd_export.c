@@ -5,8 +5,13 @@
 #include "nameglob.h"
 #include "progress.h"
 #include "safetensors.h"
+#include "bundlewriter.h"
+#include "dtype.h"
+#include "objgraph_prune.h"
+#include "crc32c.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -232,36 +237,20 @@ int cli_export(int argc, char **argv)
 }
 
 /* The export once the command line is parsed. */
-static int export_to(const ckpt_namefilter *f, int npos, const char **pos, int force)
+/* The safetensors export: its layout, then its bytes into d. */
+static int export_safetensors(const char *source, ckpt_checkpoint *c, const char *dst, int force)
 {
-    if (npos < 2) return cli_usage_error(&cli_export_command, "needs SOURCE and DST");
-    const char *source = pos[0], *dst = pos[1];
-    struct stat st;
-    int special = stat(dst, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
-    if (!special && !ends_with(dst, ".safetensors"))
-        return cli_usage_error(&cli_export_command,
-                               "DST must name a .safetensors file (V2 prefixes are not written "
-                               "yet)");
-    ckpt_checkpoint *c;
-    int rc = cli_open_source(source, &c);
-    if (rc) return rc;
-    if (ckpt_namefilter_active(f)) ckpt_hide(c, ckpt_namefilter_keep_var, (void *)f);
     ckpt_st_layout l;
     ckpt_err err;
     ckpt_err_clear(&err);
-    rc = ckpt_st_build(c, &l, &err);
+    int rc = ckpt_st_build(c, &l, &err);
     if (rc) {
         cli_error(source, err.msg);
-        ckpt_close(c);
         return ckptfs_exit_for(rc);
     }
     dest d;
     int status = dest_open(&d, dst, force);
     if (status == 0) {
-        struct sigaction sa = {.sa_handler = on_signal};
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGHUP, &sa, NULL);
         status = copy_out(source, c, &l, &d);
         if (status)
             dest_abort(&d);
@@ -269,6 +258,254 @@ static int export_to(const ckpt_namefilter *f, int npos, const char **pos, int f
             status = dest_commit(&d);
     }
     ckpt_st_free(&l);
+    return status;
+}
+
+/* What the V2 export is writing: the data file, the entries of the index so far. */
+typedef struct v2_out {
+    const char *source;
+    ckpt_checkpoint *c;
+    dest data;
+    ckpt_wentry *e;
+    size_t n;
+    uint64_t at; /* bytes of the data file so far */
+    uint8_t *buf;
+    cli_progress pg;
+    int pruned; /* the object graph was rewritten */
+} v2_out;
+
+/* Append p[0..n) to the data file; 0, or an exit status after a message. */
+static int v2_write(v2_out *o, const void *p, size_t n)
+{
+    if (interrupted) {
+        cli_progress_clear(&o->pg);
+        fprintf(stderr, "ckptfs: %s: interrupted\n", o->data.path);
+        return 128 + interrupted;
+    }
+    if (write_all(o->data.fd, p, n) == 0) {
+        o->at += n;
+        return 0;
+    }
+    cli_progress_clear(&o->pg);
+    fprintf(stderr, "ckptfs: %s: cannot write: %s\n", o->data.path, strerror(errno));
+    return CKPTFS_EXIT_WRITE;
+}
+
+/* A fixed-size tensor: streamed in pieces, checked against its stored CRC as it goes, its CRC
+ * for the new entry computed over the same bytes. */
+static int v2_numeric(v2_out *o, size_t i, const ckpt_var *v, uint32_t *crc, ckpt_err *err)
+{
+    ckpt_crc_state st = {0, 0};
+    *crc = 0;
+    for (uint64_t off = 0; off < v->nbytes;) {
+        size_t got;
+        int rc = ckpt_read(o->c, i, o->buf, EXPORT_CHUNK, off, &got, &st, err);
+        if (rc) return -rc;
+        if (got == 0)
+            return -ckpt_err_set(err, CKPT_E_CORRUPT, "variable \"%s\": short read at %" PRIu64,
+                                 v->name, off);
+        *crc = ckpt_crc32c_extend(*crc, o->buf, got);
+        rc = v2_write(o, o->buf, got);
+        if (rc) return rc;
+        off += got;
+        cli_progress_add(&o->pg, got);
+    }
+    return 0;
+}
+
+/* A string tensor: decoded (checksums checked), the object graph pruned when variables were
+ * hidden, encoded again as TF stores strings. */
+static int v2_strings(v2_out *o, size_t i, const ckpt_var *v, int filtered, uint64_t *size,
+                      uint32_t *crc, ckpt_err *err)
+{
+    uint8_t *raw = NULL, *enc = NULL, *pruned = NULL;
+    ckpt_str *el = NULL, *check = NULL;
+    uint64_t n;
+    size_t len = 0;
+    int rc = ckpt_read_strings(o->c, i, &raw, &el, &n, err);
+    if (rc) return -rc;
+    if (filtered && n == 1 && v->name_len == strlen(CKPT_OBJECT_GRAPH_KEY) &&
+        !memcmp(v->name, CKPT_OBJECT_GRAPH_KEY, v->name_len)) {
+        size_t plen, dropped;
+        rc = ckpt_objgraph_prune(o->c, el[0].ptr, (size_t)el[0].len, &pruned, &plen, &dropped, err);
+        if (rc == 0 && dropped) {
+            el[0].ptr = pruned;
+            el[0].len = plen;
+            o->pruned = 1;
+        }
+    }
+    if (rc == 0) rc = ckpt_tstring_encode(el, n, &enc, &len, err);
+    if (rc == 0) rc = ckpt_tstring_decode(enc, len, n, &check, crc, err);
+    int status = rc ? -rc : v2_write(o, enc, len);
+    *size = len;
+    cli_progress_add(&o->pg, v->nbytes);
+    free(raw);
+    free(el);
+    free(check);
+    free(enc);
+    free(pruned);
+    return status;
+}
+
+/*
+ * Variable i into the data file and its entry; 0, 1 when it cannot go into a bundle here (a
+ * warning names it), or an exit status (negative CKPT_E_* codes are read failures, in err).
+ */
+static int v2_var(v2_out *o, size_t i, int filtered, ckpt_err *err)
+{
+    ckpt_var v;
+    ckpt_get(o->c, i, &v);
+    ckpt_wentry *e = &o->e[o->n];
+    *e = (ckpt_wentry){v.name, v.name_len, v.dtype, v.rank, v.dims, o->at, v.nbytes, 0};
+    int rc;
+    if (ckpt_dtype_size(v.dtype)) {
+        rc = v2_numeric(o, i, &v, &e->crc, err);
+    } else if (v.dtype == CKPT_DT_STRING) {
+        rc = v2_strings(o, i, &v, filtered, &e->size, &e->crc, err);
+    } else if (v.dtype == CKPT_DT_VARIANT && (v.flags & CKPT_VAR_HAS_CRC) &&
+               !(v.flags & CKPT_VAR_PARTITIONED)) {
+        /* stored whole: its bytes and checksum as TF wrote them (ckpt_read_all checks it) */
+        uint8_t *all;
+        size_t len;
+        rc = ckpt_read_all(o->c, i, &all, &len, err);
+        if (rc == 0) {
+            rc = v2_write(o, all, len);
+            free(all);
+        } else {
+            rc = -rc;
+        }
+        e->crc = v.crc32c;
+        cli_progress_add(&o->pg, v.nbytes);
+    } else {
+        char dn[32];
+        cli_progress_clear(&o->pg);
+        fprintf(stderr, "ckptfs: %s: warning: \"%.*s\" (%s%s) left out of the bundle\n", o->source,
+                (int)v.name_len, v.name, ckpt_dtype_name(v.dtype, dn, sizeof dn),
+                (v.flags & CKPT_VAR_PARTITIONED) ? ", partitioned" : "");
+        cli_progress_add(&o->pg, v.nbytes);
+        return 1;
+    }
+    if (rc == 0) o->n++;
+    return rc;
+}
+
+/*
+ * The V2 export: PREFIX.data-00000-of-00001 streamed (tensors back to back, in index order),
+ * then PREFIX.index built from the entries; each under a temporary name, the data file renamed
+ * first so that the index never names bytes that are not there.
+ */
+static int export_v2(const char *source, ckpt_checkpoint *c, const char *prefix, int force,
+                     int filtered)
+{
+    size_t plen = strlen(prefix);
+    char *data_path = malloc(plen + 32), *index_path = malloc(plen + 8);
+    v2_out o = {.source = source, .c = c, .data = {NULL, NULL, -1, 0}};
+    size_t count = ckpt_count(c);
+    o.e = malloc((count ? count : 1) * sizeof *o.e);
+    o.buf = malloc(EXPORT_CHUNK);
+    int status = 0;
+    if (!data_path || !index_path || !o.e || !o.buf) {
+        cli_error(source, "out of memory");
+        status = CKPTFS_EXIT_READ;
+        goto out;
+    }
+    sprintf(data_path, "%s.data-00000-of-00001", prefix);
+    sprintf(index_path, "%s.index", prefix);
+    if (!force && (access(data_path, F_OK) == 0 || access(index_path, F_OK) == 0)) {
+        fprintf(stderr, "ckptfs: %s: exists; --force replaces it\n",
+                access(index_path, F_OK) == 0 ? index_path : data_path);
+        status = CKPTFS_EXIT_WRITE;
+        goto out;
+    }
+    status = dest_open(&o.data, data_path, force);
+    if (status) goto out;
+    uint64_t total = 0;
+    for (size_t i = 0; i < count; i++) {
+        ckpt_var v;
+        ckpt_get(c, i, &v);
+        total += v.nbytes;
+    }
+    cli_progress_start(&o.pg, total);
+    size_t left_out = 0;
+    for (size_t i = 0; i < count && !status; i++) {
+        ckpt_err err;
+        ckpt_err_clear(&err);
+        int rc = v2_var(&o, i, filtered, &err);
+        if (rc == 1) {
+            left_out++;
+        } else if (rc < 0) {
+            cli_progress_clear(&o.pg);
+            cli_error(source, err.msg);
+            status = ckptfs_exit_for(rc);
+        } else {
+            status = rc;
+        }
+    }
+    cli_progress_clear(&o.pg);
+    uint8_t *index = NULL;
+    size_t ilen = 0;
+    if (status == 0) {
+        ckpt_err err;
+        ckpt_err_clear(&err);
+        int rc = ckpt_bundle_index(o.e, o.n, &index, &ilen, &err);
+        if (rc) {
+            cli_error(source, err.msg);
+            status = ckptfs_exit_for(rc);
+        }
+    }
+    dest di = {NULL, NULL, -1, 0};
+    if (status == 0) status = dest_open(&di, index_path, force);
+    if (status == 0 && write_all(di.fd, index, ilen) != 0) {
+        fprintf(stderr, "ckptfs: %s: cannot write: %s\n", index_path, strerror(errno));
+        status = CKPTFS_EXIT_WRITE;
+    }
+    free(index);
+    if (status == 0) status = dest_commit(&o.data);
+    if (status == 0) {
+        status = dest_commit(&di);
+        if (status) unlink(data_path); /* no data file without its index */
+    }
+    if (status) {
+        dest_abort(&o.data);
+        dest_abort(&di);
+    } else if (left_out) {
+        fprintf(stderr, "ckptfs: %s: %zu variable(s) left out (named above)\n", prefix, left_out);
+    }
+    if (status == 0 && o.pruned)
+        fprintf(stderr, "ckptfs: %s: object graph rewritten without the excluded variables\n",
+                prefix);
+out:
+    free(data_path);
+    free(index_path);
+    free(o.e);
+    free(o.buf);
+    return status;
+}
+
+static int export_to(const ckpt_namefilter *f, int npos, const char **pos, int force)
+{
+    if (npos < 2) return cli_usage_error(&cli_export_command, "needs SOURCE and DST");
+    const char *source = pos[0], *dst = pos[1];
+    struct stat st;
+    int special = stat(dst, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+    int safetensors = special || ends_with(dst, ".safetensors");
+    if (!safetensors && (dst[0] == 0 || dst[strlen(dst) - 1] == '/' ||
+                         (stat(dst, &st) == 0 && S_ISDIR(st.st_mode))))
+        return cli_usage_error(&cli_export_command,
+                               "DST must be NAME.safetensors or a checkpoint prefix, not a "
+                               "directory: %s",
+                               dst);
+    ckpt_checkpoint *c;
+    int rc = cli_open_source(source, &c);
+    if (rc) return rc;
+    int filtered = ckpt_namefilter_active(f);
+    if (filtered) ckpt_hide(c, ckpt_namefilter_keep_var, (void *)f);
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    int status = safetensors ? export_safetensors(source, c, dst, force)
+                             : export_v2(source, c, dst, force, filtered);
     ckpt_close(c);
     return status;
 }
