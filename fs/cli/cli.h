@@ -46,8 +46,9 @@ int cli_verify(int argc, char **argv);
  */
 int cli_graph(int argc, char **argv);
 
-/* `ckptfs export [--include G] [--exclude G] [--force] SOURCE DST.safetensors`: the tensors as
- * one safetensors file (safetensors.h), written under a temporary name and renamed. */
+/* `ckptfs export [--include G] [--exclude G] [--force] SOURCE DST`: the tensors as one
+ * safetensors file (DST.safetensors, safetensors.h) or a V2 bundle (bundlewriter.h), written
+ * under temporary names and renamed. */
 int cli_export(int argc, char **argv);
 
 /* The command's overview (every subcommand and its summary), to f. */

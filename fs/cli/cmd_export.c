@@ -21,23 +21,24 @@
 #include <unistd.h>
 
 const cli_command cli_export_command = {
-    "export",
-    cli_export,
-    "write a checkpoint's tensors as one safetensors file",
-    "usage: ckptfs export [--include GLOB] [--exclude GLOB] [--force] SOURCE DST.safetensors\n"
-    "Write SOURCE's tensors (any source: prefix, V1, partitioned, SavedModel, URL) as one\n"
-    "safetensors file, byte for byte what a mount's model.safetensors holds: names are the\n"
-    "mount's, partitioned variables whole, each tensor checked against its stored CRC-32C as\n"
-    "it is copied. Tensors whose dtype safetensors lacks (strings, variants, ...) are left\n"
-    "out and named in the file's __metadata__ (docs/format.md).\n"
+    "export", cli_export, "write a checkpoint's tensors as safetensors or as a V2 checkpoint",
+    "usage: ckptfs export [--include GLOB] [--exclude GLOB] [--force] SOURCE DST\n"
+    "Write SOURCE's tensors (any source: prefix, V1, partitioned, SavedModel, URL) to DST:\n"
+    "  DST.safetensors  one safetensors file, byte for byte what a mount's model.safetensors\n"
+    "                   holds; tensors whose dtype safetensors lacks (strings, variants, ...)\n"
+    "                   are left out and named in its __metadata__\n"
+    "  DST (a prefix)   a V2 checkpoint TensorFlow restores: DST.index and\n"
+    "                   DST.data-00000-of-00001, partitioned variables whole; the object\n"
+    "                   graph of a TF 2 checkpoint is rewritten without excluded variables\n"
+    "Each tensor is checked against its stored CRC-32C as it is copied (docs/format.md).\n"
     "  --include GLOB  keep only variables whose name matches (repeatable, or ':'-separated)\n"
     "  --exclude GLOB  leave out variables whose name matches, e.g. '*/Adam*' or\n"
     "                  'optimizer/*' to strip an optimizer's slots (repeatable, ':'-separated)\n"
     "  --force         replace DST if it exists\n"
-    "Globs are those of `ckptfs ls PATTERN`. The file is written under a temporary name in\n"
-    "DST's directory and renamed when complete; a failure leaves nothing behind. A DST that is\n"
-    "a device or a pipe (/dev/stdout) is written directly. On a terminal a progress bar is\n"
-    "drawn on stderr.\n"
+    "Globs are those of `ckptfs ls PATTERN`. Files are written under temporary names in DST's\n"
+    "directory and renamed when complete; a failure leaves nothing behind. A DST that is a\n"
+    "device or a pipe (/dev/stdout) gets the safetensors bytes directly. On a terminal a\n"
+    "progress bar is drawn on stderr.\n"
     "Exit status: 0 written; 1 usage; 2 source not found; 3 a tensor is damaged or the header\n"
     "would pass the format's limit; 4 a data shard is missing; 7 a read failed; 8 DST could not\n"
     "be written (exists, full, read-only).\n",
