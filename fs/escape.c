@@ -42,11 +42,14 @@ static int looks_generated(const char *s, size_t len, int top)
     for (int g = 0; top && g < CKFS_NGEN; g++)
         if (strlen(ckfs_gen_names[g]) == len && memcmp(ckfs_gen_names[g], s, len) == 0)
             return 1;
+    if (top && len == 7 && memcmp(s, "by_name", 7) == 0)
+        return 1;
     return 0;
 }
 
-size_t ckfs_escape_component_at(const char *s, size_t len, int top, char *out)
+size_t ckfs_escape_component_at(const char *s, size_t len, unsigned flags, char *out)
 {
+    int top = (flags & CKFS_ESC_TOP) != 0;
     int has_nul = memchr(s, '\0', len) != NULL;
     if (len > CKFS_NAME_KEEP || has_nul) {
         int n = snprintf(out, CKFS_DISPLAY_MAX + 1, "%%~%016llx~",
@@ -62,7 +65,7 @@ size_t ckfs_escape_component_at(const char *s, size_t len, int top, char *out)
         return (size_t)n + keep;
     }
     int lead = len == 0 || (len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.') ||
-               s[0] == '%';
+               s[0] == '%' || ((flags & CKFS_ESC_DOTS) && s[0] == '.');
     int trail = len > 0 && looks_generated(s, len, top);
     if (!lead && !trail)
         return 0;

@@ -36,13 +36,21 @@
 /* Longest variable path quoted in a warning: enough to recognise it, short enough for a line. */
 #define CKFS_MSG_PATH_MAX 200
 
+/* Flags of ckfs_escape_component_at. */
+enum {
+    CKFS_ESC_TOP = 1,  /* the component sits at the top of a checkpoint's tree, beside the
+                          generated root files and by_name */
+    CKFS_ESC_DOTS = 2, /* an object-based (TF 2) checkpoint: every component starting with '.'
+                          (".ATTRIBUTES", ".OPTIMIZER_SLOT") gets the leading '%' too, so no
+                          tensor hides behind a dot file */
+};
+
 /*
  * If the component s[0..len) must be escaped, write its display name to out (size >=
  * CKFS_DISPLAY_MAX + 1, NUL-terminated) and return its length; return 0 when the component
- * is shown as itself. top: the component sits at the top of a checkpoint's tree, beside the
- * generated root files.
+ * is shown as itself. flags: CKFS_ESC_*.
  */
-size_t ckfs_escape_component_at(const char *s, size_t len, int top, char *out);
+size_t ckfs_escape_component_at(const char *s, size_t len, unsigned flags, char *out);
 
 /* ckfs_escape_component_at below the top (names of directories beside no root file). */
 size_t ckfs_escape_component(const char *s, size_t len, char *out);

@@ -104,7 +104,7 @@ static int render_memory(ckfs_gens *G, int g, ckfs_content *out, uint64_t *size,
     ckpt_strbuf b = {0};
     int rc;
     if (g == CKFS_GEN_TSV)
-        rc = ckpt_render_tsv(G->c, &b) ? ckpt_err_set(err, CKPT_E_NOMEM, "out of memory") : 0;
+        rc = ckpt_render_tsv(G->c, G->names, &b) ? ckpt_err_set(err, CKPT_E_NOMEM, "out of memory") : 0;
     else
         rc = ckpt_render_signatures(ckpt_bytesrc_of(G->c), G->sm_path, &b, err);
     if (rc == 0 && b.failed)

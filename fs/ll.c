@@ -236,7 +236,8 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
     ckfs *fs = ctx(req);
     target t;
     int rc = resolve(fs, ino, 0, &t);
-    const char *link = rc ? NULL : fs->ns->ops->readlink(fs->ns, &t);
+    char buf[CKFS_LINK_MAX];
+    const char *link = rc ? NULL : fs->ns->ops->readlink(fs->ns, &t, buf, sizeof buf);
     if (rc)
         fuse_reply_err(req, -rc);
     else if (!link)

@@ -43,8 +43,11 @@ static void usage(FILE *f)
             "usage: mount.ckptfs SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
             "       ckptfs mount SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
             "SOURCE is a checkpoint prefix (model.ckpt) or any of its files, a SavedModel\n"
-            "directory, or a training folder (one subdirectory per checkpoint); or any of\n"
-            "those as an http://, https://, s3:// or gs:// URL.\n"
+            "directory, or a training folder (one subdirectory per checkpoint; its state\n"
+            "file DIR/checkpoint means the folder; an empty directory mounts empty and\n"
+            "fills in as a run saves); or any of those as an http://, https://, s3:// or\n"
+            "gs:// URL. A TF 2 checkpoint shows each value at its object path (no\n"
+            "/.ATTRIBUTES/VARIABLE_VALUE) and by_name/FULL_NAME links.\n"
             "  -f   stay in the foreground     -d  debug output (implies -f)\n"
             "  -s   single-threaded\n"
             "options (-o): uid=N gid=N umask=OOO allow_other allow_root npy timeout=SECONDS\n"
@@ -52,6 +55,7 @@ static void usage(FILE *f)
             "              nosuid nodev noexec noatime shard_cache=auto|on|off\n"
             "              cache_size=64M (URL sources, cached shards)\n"
             "              cache_dir=DIR net_timeout=30 (URL sources)\n"
+            "              poll=1 idle=30 noinotify (training folders)\n"
             "              force (accepted, does nothing: missing shards never refuse a mount)\n"
             "The mount is always read-only. A daemon (no -f) logs to syslog. See\n"
             "mount.ckptfs(8).\n");
@@ -178,6 +182,53 @@ static int mountpoint_error(const char *mnt, int e)
     return CKPTFS_EXIT_MOUNTPOINT;
 }
 
+/* mountinfo's escape of a path (space, tab, newline and backslash as \ooo) into out. */
+static void mountinfo_escape(const char *s, char *out, size_t size)
+{
+    size_t o = 0;
+    for (; *s && o + 5 < size; s++) {
+        if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\\')
+            o += (size_t)snprintf(out + o, size - o, "\\%03o", (unsigned char)*s);
+        else
+            out[o++] = *s;
+    }
+    out[o] = '\0';
+}
+
+/*
+ * A ckptfs mount already on mnt: stacking a second one would hide the first with no word (a
+ * reader of the path then sees the new checkpoint). Its source in *what (mountinfo's form).
+ */
+static int ckptfs_mounted_on(const char *mnt, char *what, size_t size)
+{
+    char *real = realpath(mnt, NULL);
+    FILE *f = real ? fopen("/proc/self/mountinfo", "r") : NULL;
+    char want[3 * PATH_MAX], line[4 * PATH_MAX];
+    int found = 0;
+    if (f) {
+        mountinfo_escape(real, want, sizeof want);
+        while (!found && fgets(line, sizeof line, f)) {
+            /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [TAGS...] - FSTYPE SOURCE SUPEROPTS */
+            char *save = NULL, *tok = strtok_r(line, " ", &save);
+            for (int k = 0; tok && k < 4; k++)
+                tok = strtok_r(NULL, " ", &save);
+            if (!tok || strcmp(tok, want) != 0)
+                continue;
+            while ((tok = strtok_r(NULL, " ", &save)) && strcmp(tok, "-") != 0)
+                ;
+            char *type = tok ? strtok_r(NULL, " ", &save) : NULL;
+            char *src = type ? strtok_r(NULL, " ", &save) : NULL;
+            if (type && (!strcmp(type, "fuse.ckptfs") || !strcmp(type, "fuse.mount.ckptfs"))) {
+                snprintf(what, size, "%s", src ? src : "?");
+                found = 1;
+            }
+        }
+        fclose(f);
+    }
+    free(real);
+    return found;
+}
+
 static int check_mountpoint(const char *mnt)
 {
     struct stat st;
@@ -193,6 +244,14 @@ static int check_mountpoint(const char *mnt)
     }
     if (access(mnt, R_OK | X_OK) != 0)
         return mountpoint_error(mnt, errno);
+    char what[PATH_MAX];
+    if (ckptfs_mounted_on(mnt, what, sizeof what)) {
+        fprintf(stderr,
+                "%s: mountpoint %s already has a ckptfs mount of %s; unmount it first "
+                "(fusermount3 -u %s): a second mount would hide it\n",
+                prog, mnt, what, mnt);
+        return CKPTFS_EXIT_MOUNTPOINT;
+    }
     return 0;
 }
 
@@ -313,7 +372,10 @@ static int make_ns(const char *source, const char *mnt, const ckfs_opts *o, ckfs
     ckpt_net_opts net;
     net_opts(o, &net);
     ckpt_source s;
-    int rc = ckpt_source_resolve(source, &net, sm ? 0 : CKPT_RESOLVE_FOLDER, &s, &err);
+    int rc = ckpt_source_resolve(source, &net,
+                                 sm ? 0 : CKPT_RESOLVE_FOLDER | CKPT_RESOLVE_EMPTY_FOLDER, &s,
+                                 &err);
+    int waiting = rc == 0 && s.waiting;
     if (rc == 0) {
         rc = open_ns(&s, o, &sm, ns, &err);
         ckpt_source_free(&s);
@@ -327,6 +389,11 @@ static int make_ns(const char *source, const char *mnt, const ckfs_opts *o, ckfs
     if (rc) {
         (*ns)->ops->destroy(*ns);
         *ns = NULL;
+    } else if (waiting) {
+        fprintf(stderr,
+                "%s: %s holds no checkpoint yet: mounted as an empty training folder, "
+                "waiting for the first save\n",
+                prog, source);
     }
 out:
     free(sm);

@@ -158,3 +158,10 @@ int ckfs_ns_view_xattr(const ckfs_target *t, const char *key, char *buf, size_t 
     ckpt_get(t->v->c, t->n.idx, &var);
     return var_xattr(&var, key, buf, bufsize, val, len);
 }
+
+const char *ckfs_ns_view_readlink(const ckfs_target *t, char *buf, size_t size)
+{
+    if (!t->v || t->n.kind != CKFS_K_LINK)
+        return NULL;
+    return ckfs_tree_link_target(t->v->tree, t->n.idx, buf, size) < 0 ? NULL : buf;
+}

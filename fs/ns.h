@@ -66,8 +66,9 @@ typedef struct ckfs_ns_ops {
     /* Attributes of t (see ckfs_view_stat for lazy_ok and the timeout). */
     int (*stat)(ckfs_ns *ns, const ckfs_target *t, struct stat *st, double *timeout,
                 int lazy_ok);
-    /* The target of a symlink, or NULL when t is none. */
-    const char *(*readlink)(ckfs_ns *ns, const ckfs_target *t);
+    /* The target of a symlink (in buf, size bytes, or the name space's own string), or NULL
+     * when t is none. */
+    const char *(*readlink)(ckfs_ns *ns, const ckfs_target *t, char *buf, size_t size);
     /* The NULL-terminated names of t's extended attributes, and one's value (small values in
      * buf, others pointing into the name space): 0, or -ENODATA. */
     const char *const *(*xattr_names)(ckfs_ns *ns, const ckfs_target *t);
@@ -114,6 +115,8 @@ int ckfs_ns_view_stat(ckfs_ns *ns, const ckfs_target *t, struct stat *st, int la
 int ckfs_ns_view_entry(const ckfs_target *d, uint64_t pos, const ckfs_target *parent,
                        ckfs_target *t, char *name);
 const char *const *ckfs_ns_view_xattr_names(const ckfs_target *t);
+/* A by_name link's target in buf, or NULL when t is no link of a view. */
+const char *ckfs_ns_view_readlink(const ckfs_target *t, char *buf, size_t size);
 int ckfs_ns_view_xattr(const ckfs_target *t, const char *key, char *buf, size_t bufsize,
                        const char **val, size_t *len);
 

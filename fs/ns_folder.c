@@ -575,10 +575,12 @@ static int f_stat(ckfs_ns *ns, const ckfs_target *t, struct stat *st, double *ti
     return rc;
 }
 
-static const char *f_readlink(ckfs_ns *ns, const ckfs_target *t)
+static const char *f_readlink(ckfs_ns *ns, const ckfs_target *t, char *buf, size_t size)
 {
     folder *f = F(ns);
-    if (t->v || t->n.kind != CKFS_K_LINK)
+    if (t->v)
+        return ckfs_ns_view_readlink(t, buf, size);
+    if (t->n.kind != CKFS_K_LINK)
         return NULL;
     pthread_rwlock_rdlock(&f->mu);
     const char *s = f->latest; /* kept until the mount ends, even when `latest` moves */
@@ -1311,9 +1313,15 @@ int ckfs_ns_folder(const char *dir, ckpt_bytesrc *remote, const ckfs_opts *o, ck
     pthread_mutex_init(&f->note_mu, NULL);
     ckfs_perms_from(&dst, o, &f->perms);
     f->mtime = dst.st_mtim;
-    /* A folder with no checkpoint yet is no mount: say so now, as before. */
+    /* A local folder with no checkpoint yet mounts empty and fills in as a run saves (the
+     * resolver let it through: CKPT_RESOLVE_EMPTY_FOLDER); a bucket's listing is taken once,
+     * so an empty one is no mount. */
     ckpt_folder l;
     rc = ckpt_folder_scan_src(f->src, dir, &l, err);
+    if (rc == CKPT_E_NOTFOUND && !remote) {
+        memset(&l, 0, sizeof l);
+        rc = 0;
+    }
     if (rc == 0) {
         ckpt_folder_free(&l);
         if (!remote)

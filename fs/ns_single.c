@@ -50,10 +50,10 @@ static int s_stat(ckfs_ns *ns, const ckfs_target *t, struct stat *st, double *ti
     return ckfs_ns_view_stat(ns, t, st, lazy_ok);
 }
 
-static const char *s_readlink(ckfs_ns *ns, const ckfs_target *t)
+static const char *s_readlink(ckfs_ns *ns, const ckfs_target *t, char *buf, size_t size)
 {
-    (void)ns, (void)t;
-    return NULL;
+    (void)ns;
+    return ckfs_ns_view_readlink(t, buf, size);
 }
 
 static const char *const *s_xattr_names(ckfs_ns *ns, const ckfs_target *t)

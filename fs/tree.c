@@ -24,8 +24,10 @@
 
 #include "dtype.h"
 #include "escape.h"
+#include "objnames.h"
 #include "util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,7 +96,9 @@ typedef struct chunk {
 
 struct ckfs_tree {
     const ckpt_checkpoint *c;
-    uint64_t nvars, nnames, total_bytes;
+    const ckpt_names *names; /* the by_name links' names (NULL: no by_name directory) */
+    uint64_t nvars, nlinks, nnames, total_bytes;
+    unsigned esc_flags;      /* CKFS_ESC_DOTS for an object-based checkpoint */
     int ngen;
     uint32_t genmask; /* bit g: generated slot g exists */
     const char *gen[CKFS_GEN_MAX];
@@ -146,6 +150,22 @@ static const char *esc_find(const esc *arr, size_t n, uint32_t idx)
     return lo < n && arr[lo].idx == idx ? arr[lo].name : "";
 }
 
+/* The path of item i: variables first (their visible paths, objnames.h), then the by_name
+ * links (their link names, below the by_name directory). */
+static const char *item_name(const ckfs_tree *t, size_t i, size_t *len)
+{
+    if (i < t->nvars)
+        return ckpt_path(t->c, i, len);
+    size_t var;
+    return ckpt_names_link(t->names, i - t->nvars, len, &var);
+}
+
+/* The item an entry of kind DATA or LINK stands for. */
+static size_t ent_item(const ckfs_tree *t, const dent *e)
+{
+    return e->kind == CKFS_K_LINK ? t->nvars + e->idx : e->idx;
+}
+
 /* The display name of e, its suffix excluded (e->len bytes, not NUL-terminated). */
 static const char *ent_base(const ckfs_tree *t, const dent *e)
 {
@@ -154,12 +174,12 @@ static const char *ent_base(const ckfs_tree *t, const dent *e)
         return t->gen[e->idx];
     if (e->flags & F_ESC)
         return e->kind == CKFS_K_DIR ? esc_find(t->esc_dir, t->nesc_dir, e->idx)
-                                     : esc_find(t->esc_var, t->nesc_var, e->idx);
+                                     : esc_find(t->esc_var, t->nesc_var, ent_item(t, e));
     if (e->kind == CKFS_K_DIR) {
         const dirrec *d = &t->dirs[e->idx];
-        return ckpt_name(t->c, d->var, &len) + d->pathlen - e->len;
+        return item_name(t, d->var, &len) + d->pathlen - e->len;
     }
-    const char *name = ckpt_name(t->c, e->idx, &len);
+    const char *name = item_name(t, ent_item(t, e), &len);
     return name + len - e->len;
 }
 
@@ -197,7 +217,7 @@ static void full_name(const char *base, size_t len, int suf, char *buf)
 static int slot_name(const dent *e, unsigned s)
 {
     if (e->kind != CKFS_K_DATA)
-        return s == 0 && !(e->flags & F_HIDDEN) ? SUF_NONE : -1;
+        return s == 0 && !(e->flags & F_HIDDEN) ? own_suffix(e) : -1;
     int suf = slot_suffix[e->flags & F_RAW ? 1 : 0][s];
     switch (suf) {
     case SUF_SHAPE:
@@ -246,7 +266,12 @@ typedef struct builder {
     size_t npend, cap_pend;
     level *stack; /* stack[0] is the root, open to the end */
     size_t depth, cap_stack;
-    uint8_t *raw; /* raw[i]: variable i is also a directory */
+    uint8_t *raw; /* raw[i]: item i is also a directory */
+    /* The items being walked, in path order: position p is item ord[p], or base + p when ord
+     * is NULL (n positions). */
+    const uint32_t *ord;
+    size_t base, n;
+    size_t base_depth; /* levels above the items' own: 1 (the root), 2 below by_name */
     size_t cap_ents, cap_dirs, cap_escv, cap_escd, cap_lists, cap_lrefs;
     struct item *items; /* scratch: the names of a directory whose listing is written out */
     size_t cap_items;
@@ -312,7 +337,7 @@ static int display(builder *B, const char *s, size_t len, int top, uint32_t idx,
                    size_t *n, size_t *cap, const char **name, size_t *nlen, uint8_t *flags)
 {
     char buf[CKFS_DISPLAY_MAX + 1];
-    size_t k = ckfs_escape_component_at(s, len, top, buf);
+    size_t k = ckfs_escape_component_at(s, len, (top ? CKFS_ESC_TOP : 0) | B->t->esc_flags, buf);
     *flags = 0;
     if (k == 0) {
         *name = s;
@@ -358,7 +383,7 @@ static void warn_hidden(const builder *B, uint32_t dir, const bent *x, int suf, 
     full_name(x->name, x->e.len, suf, nm);
     const dirrec *d = &B->t->dirs[dir];
     size_t len;
-    const char *path = d->pathlen ? ckpt_name(B->c, d->var, &len) : "";
+    const char *path = d->pathlen ? item_name(B->t, d->var, &len) : "";
     int pl = d->pathlen > CKFS_MSG_PATH_MAX ? CKFS_MSG_PATH_MAX : (int)d->pathlen;
     snprintf(msg, sizeof(msg), "hiding the %s '%s' in '/%.*s': a %s has that name",
              kind_word(node_of(&x->e, suf), suf), nm, pl, path, winner);
@@ -502,8 +527,9 @@ static int cmp_item(const void *pa, const void *pb)
  * turn is the bytewise order. */
 static int in_order(const bent *a, const bent *b)
 {
-    int hi = a->e.kind == CKFS_K_DATA ? SUF_SHAPE : SUF_NONE;
-    int lo = b->e.kind != CKFS_K_DATA ? SUF_NONE : (b->e.flags & F_RAW) ? SUF_DTYPE : SUF_NONE;
+    int hi = a->e.kind == CKFS_K_DATA ? SUF_SHAPE : own_suffix(&a->e);
+    int lo = b->e.kind != CKFS_K_DATA ? own_suffix(&b->e)
+                                      : (b->e.flags & F_RAW) ? SUF_DTYPE : SUF_NONE;
     return cmp_names(a->name, a->e.len, hi, b->name, b->e.len, lo) < 0;
 }
 
@@ -565,7 +591,8 @@ static int close_dir(builder *B, const level *L)
     bent *b = B->pend + L->start;
     size_t n = B->npend - L->start;
     for (size_t k = 0; k < n; k++)
-        if (b[k].e.kind == CKFS_K_DATA && B->raw[b[k].e.idx])
+        if ((b[k].e.kind == CKFS_K_DATA || b[k].e.kind == CKFS_K_LINK) &&
+            B->raw[ent_item(B->t, &b[k].e)])
             b[k].e.flags |= F_RAW;
     sort_entries(b, n);
     hide_equal(B, L->dir, b, n);
@@ -589,59 +616,87 @@ static int close_to(builder *B, size_t keep)
 
 /* --- the walk over the names -------------------------------------------------------------- */
 
-/*
- * A variable named exactly name[0..end) (the path of a directory being opened by variable i)
- * moves to NAME.raw. It sorts before i with, in between, only names that continue the path
- * with a byte below '/': look back a few names, then search.
- */
-static void mark_raw(builder *B, size_t i, const char *name, size_t end)
+static size_t pos_item(const builder *B, size_t p)
 {
-    for (size_t j = i, steps = 0; j-- > 0 && steps < 32; steps++) {
+    return B->ord ? B->ord[p] : B->base + p;
+}
+
+/*
+ * An item named exactly name[0..end) (the path of a directory being opened by the item at
+ * position p) moves to NAME.raw. It sorts before p with, in between, only names that continue
+ * the path with a byte below '/': look back a few names, then search.
+ */
+static void mark_raw(builder *B, size_t p, const char *name, size_t end)
+{
+    for (size_t j = p, steps = 0; j-- > 0 && steps < 32; steps++) {
         size_t len;
-        const char *nj = ckpt_name(B->c, j, &len);
+        const char *nj = item_name(B->t, pos_item(B, j), &len);
         if (len < end || memcmp(nj, name, end) != 0)
             return;
         if (len == end) {
-            B->raw[j] = 1;
+            B->raw[pos_item(B, j)] = 1;
             return;
         }
         if ((unsigned char)nj[end] >= '/')
             return;
     }
-    size_t j;
-    if (ckpt_find(B->c, name, end, &j) == 0)
-        B->raw[j] = 1;
+    size_t lo = 0, hi = p;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2, len;
+        const char *nm = item_name(B->t, pos_item(B, mid), &len);
+        size_t k = len < end ? len : end;
+        int r = memcmp(nm, name, k);
+        if (r < 0 || (r == 0 && len < end))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t len;
+    if (lo < p) {
+        const char *nm = item_name(B->t, pos_item(B, lo), &len);
+        if (len == end && memcmp(nm, name, end) == 0)
+            B->raw[pos_item(B, lo)] = 1;
+    }
 }
 
 /* Open directory name[0..end) (its component starts at start) below the deepest open one. */
-static int open_dir(builder *B, size_t i, const char *name, size_t start, size_t end)
+static int open_dir(builder *B, size_t p, const char *name, size_t start, size_t end)
 {
     ckfs_tree *t = B->t;
     uint32_t parent = B->stack[B->depth - 1].dir, d;
     const char *dn;
     size_t dl;
     uint8_t flags;
-    if (push_dir(B, parent, (uint32_t)i, end, &d) ||
+    if (push_dir(B, parent, (uint32_t)pos_item(B, p), end, &d) ||
         display(B, name + start, end - start, parent == 0, d, &t->esc_dir, &t->nesc_dir,
                 &B->cap_escd, &dn, &dl, &flags) ||
         push_ent(B, dn, dl, CKFS_K_DIR, d, flags) ||
         ckpt_grow((void **)&B->stack, &B->cap_stack, B->depth + 1, sizeof *B->stack))
         return -1;
-    mark_raw(B, i, name, end);
+    mark_raw(B, p, name, end);
     B->stack[B->depth++] = (level){name, end, d, B->npend};
     return 0;
 }
 
-/* Variable i: close the directories its name leaves, open those it enters, add its entry. */
-static int add_variable(builder *B, size_t i)
+/* The item at position p: close the directories its name leaves, open those it enters, add
+ * its entry (a variable's, or a by_name link's). */
+static int add_item(builder *B, size_t p)
 {
     ckfs_tree *t = B->t;
-    ckpt_var v;
-    ckpt_get(B->c, i, &v);
-    const char *name = v.name;
-    size_t len = v.name_len;
-    t->total_bytes += v.nbytes;
-    size_t keep = 1;
+    size_t i = pos_item(B, p), len;
+    const char *name = item_name(t, i, &len);
+    int kind = i < t->nvars ? CKFS_K_DATA : CKFS_K_LINK;
+    uint8_t extra = 0;
+    if (kind == CKFS_K_DATA) {
+        ckpt_var v;
+        ckpt_get(B->c, i, &v);
+        t->total_bytes += v.nbytes;
+        if (B->npy && ckpt_dtype_size(v.dtype) > 0)
+            extra = F_NPY;
+    } else {
+        extra = F_NO_SHAPE | F_NO_DTYPE | F_NO_NPY; /* a link has no sidecars */
+    }
+    size_t keep = B->base_depth;
     while (keep < B->depth) {
         const level *L = &B->stack[keep];
         if (L->end < len && name[L->end] == '/' && memcmp(name, L->path, L->end) == 0)
@@ -651,10 +706,10 @@ static int add_variable(builder *B, size_t i)
     }
     if (close_to(B, keep))
         return -1;
-    size_t start = B->depth > 1 ? B->stack[B->depth - 1].end + 1 : 0;
+    size_t start = B->depth > B->base_depth ? B->stack[B->depth - 1].end + 1 : 0;
     for (const char *slash; (slash = memchr(name + start, '/', len - start)) != NULL;) {
         size_t end = (size_t)(slash - name);
-        if (open_dir(B, i, name, start, end))
+        if (open_dir(B, p, name, start, end))
             return -1;
         start = end + 1;
     }
@@ -664,9 +719,68 @@ static int add_variable(builder *B, size_t i)
     if (display(B, name + start, len - start, B->depth == 1, (uint32_t)i, &t->esc_var,
                 &t->nesc_var, &B->cap_escv, &fn, &fl, &flags))
         return -1;
-    if (B->npy && ckpt_dtype_size(v.dtype) > 0)
-        flags |= F_NPY;
-    return push_ent(B, fn, fl, CKFS_K_DATA, (uint32_t)i, flags);
+    return push_ent(B, fn, fl, kind, (uint32_t)(kind == CKFS_K_LINK ? i - t->nvars : i),
+                    flags | extra);
+}
+
+static int cmp_esc(const void *pa, const void *pb)
+{
+    const esc *a = pa, *b = pb;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+static int cmp_path(const void *pa, const void *pb, void *ctx)
+{
+    const ckpt_checkpoint *c = ctx;
+    size_t la, lb;
+    const char *a = ckpt_path(c, *(const uint32_t *)pa, &la);
+    const char *b = ckpt_path(c, *(const uint32_t *)pb, &lb);
+    int r = memcmp(a, b, la < lb ? la : lb);
+    return r ? r : la < lb ? -1 : la > lb;
+}
+
+/*
+ * The order to walk the variables in: their paths' bytewise order, which is the index order
+ * unless paths were shortened (objnames.h: "a/.ATTRIBUTES/..." sorts after "a-b/...", while
+ * "a" sorts before "a-b"). NULL and 0 for the index order; -1 when out of memory.
+ */
+static int path_order(const ckpt_checkpoint *c, size_t n, uint32_t **out)
+{
+    *out = NULL;
+    if (!ckpt_has_object_graph(c) || n < 2)
+        return 0;
+    uint32_t *ord = malloc(n * sizeof *ord);
+    if (!ord)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        ord[i] = (uint32_t)i;
+    qsort_r(ord, n, sizeof *ord, cmp_path, (void *)c);
+    *out = ord;
+    return 0;
+}
+
+/* The by_name directory: every link below it, walked in its own (sorted) order. */
+static int add_links(builder *B)
+{
+    ckfs_tree *t = B->t;
+    static const char dirname[] = "by_name";
+    uint32_t d;
+    const char *dn = arena_put(t, dirname, sizeof dirname - 1);
+    if (!dn || push_dir(B, 0, (uint32_t)t->nvars, 0, &d) ||
+        ckpt_grow((void **)&t->esc_dir, &B->cap_escd, t->nesc_dir + 1, sizeof *t->esc_dir) ||
+        push_ent(B, dn, sizeof dirname - 1, CKFS_K_DIR, d, F_ESC) ||
+        ckpt_grow((void **)&B->stack, &B->cap_stack, 2, sizeof *B->stack))
+        return -1;
+    t->esc_dir[t->nesc_dir++] = (esc){d, dn};
+    B->stack[B->depth++] = (level){NULL, 0, d, B->npend};
+    B->ord = NULL;
+    B->base = t->nvars;
+    B->n = t->nlinks;
+    B->base_depth = 2;
+    for (size_t p = 0; p < B->n; p++)
+        if (add_item(B, p))
+            return -1;
+    return close_to(B, 1);
 }
 
 static int cmp_lref(const void *pa, const void *pb)
@@ -691,10 +805,23 @@ static int build(builder *B, const char *const *gen_names, int ngen)
         if (push_ent(B, gen_names[g], strlen(gen_names[g]), CKFS_K_GEN, (uint32_t)g, 0))
             return -1;
     }
-    for (size_t i = 0; i < t->nvars; i++)
-        if (add_variable(B, i))
-            return -1;
-    if (close_to(B, 0))
+    uint32_t *ord;
+    if (path_order(B->c, t->nvars, &ord))
+        return -1;
+    B->ord = ord;
+    B->base = 0;
+    B->n = t->nvars;
+    B->base_depth = 1;
+    int rc = 0;
+    for (size_t p = 0; p < B->n && !rc; p++)
+        rc = add_item(B, p);
+    free(ord);
+    /* Escapes are found by item (esc_find); a walk in path order recorded them out of it. */
+    if (B->ord && t->nesc_var > 1)
+        qsort(t->esc_var, t->nesc_var, sizeof *t->esc_var, cmp_esc);
+    B->ord = NULL;
+    /* The links come after every variable, so by_name is one directory whatever the names. */
+    if (rc || close_to(B, 1) || (t->names && add_links(B)) || close_to(B, 0))
         return -1;
     /* Directories close deepest first: order their listings for the search. */
     if (t->nlrefs > 1)
@@ -709,20 +836,25 @@ static int build(builder *B, const char *const *gen_names, int ngen)
     return 0;
 }
 
-int ckfs_tree_build(const ckpt_checkpoint *c, const char *const *gen_names, int ngen, int npy,
-                    ckfs_warn_fn warn, void *warn_ctx, ckfs_tree **out)
+int ckfs_tree_build(const ckpt_checkpoint *c, const ckpt_names *names,
+                    const char *const *gen_names, int ngen, int npy, ckfs_warn_fn warn,
+                    void *warn_ctx, ckfs_tree **out)
 {
     *out = NULL;
-    size_t n = ckpt_count(c);
+    size_t n = ckpt_count(c), nl = ckpt_names_links(names);
     /* Every inode number of tree.h must fit in 32 bits. */
-    if (ngen < 0 || ngen > CKFS_GEN_MAX || n > (UINT32_MAX - CKFS_INO_VAR0) / CKFS_VAR_SLOTS)
+    if (ngen < 0 || ngen > CKFS_GEN_MAX || n > (UINT32_MAX - CKFS_INO_VAR0) / CKFS_VAR_SLOTS ||
+        nl > (UINT32_MAX - CKFS_INO_VAR0) / CKFS_VAR_SLOTS - n)
         return -1;
     builder B = {.t = calloc(1, sizeof(ckfs_tree)), .c = c, .npy = npy, .warn = warn,
-                 .warn_ctx = warn_ctx, .raw = calloc(n ? n : 1, 1)};
+                 .warn_ctx = warn_ctx, .raw = calloc(n + nl ? n + nl : 1, 1)};
     int rc = -1;
     if (B.t && B.raw) {
         B.t->c = c;
+        B.t->names = names;
         B.t->nvars = n;
+        B.t->nlinks = nl;
+        B.t->esc_flags = ckpt_has_object_graph(c) ? CKFS_ESC_DOTS : 0;
         B.t->ngen = ngen;
         rc = build(&B, gen_names, ngen);
     }
@@ -763,7 +895,9 @@ uint64_t ckfs_tree_ino(const ckfs_tree *t, ckfs_node n)
     switch (n.kind) {
     case CKFS_K_DIR:
         return n.idx == 0 ? CKFS_INO_ROOT
-                          : CKFS_INO_VAR0 + CKFS_VAR_SLOTS * t->nvars + (n.idx - 1);
+                          : CKFS_INO_VAR0 + CKFS_VAR_SLOTS * (t->nvars + t->nlinks) + (n.idx - 1);
+    case CKFS_K_LINK:
+        return CKFS_INO_VAR0 + CKFS_VAR_SLOTS * (t->nvars + n.idx);
     case CKFS_K_GEN:
         return CKFS_INO_GEN0 + n.idx;
     default:
@@ -790,6 +924,13 @@ int ckfs_tree_node(const ckfs_tree *t, uint64_t ino, ckfs_node *out)
         return 0;
     }
     rel -= CKFS_VAR_SLOTS * t->nvars;
+    if (rel < CKFS_VAR_SLOTS * t->nlinks) {
+        if (rel % CKFS_VAR_SLOTS)
+            return -1;
+        *out = (ckfs_node){CKFS_K_LINK, (uint32_t)(rel / CKFS_VAR_SLOTS)};
+        return 0;
+    }
+    rel -= CKFS_VAR_SLOTS * t->nlinks;
     if (rel + 1 < t->ndirs) {
         *out = (ckfs_node){CKFS_K_DIR, (uint32_t)(rel + 1)};
         return 0;
@@ -932,4 +1073,56 @@ uint64_t ckfs_tree_nnames(const ckfs_tree *t)
 uint64_t ckfs_tree_total_bytes(const ckfs_tree *t)
 {
     return t->total_bytes;
+}
+
+int ckfs_tree_link_target(const ckfs_tree *t, uint32_t j, char *buf, size_t size)
+{
+    if (j >= t->nlinks)
+        return -ENOENT;
+    size_t ll, var, pl;
+    const char *link = ckpt_names_link(t->names, j, &ll, &var);
+    const char *path = ckpt_path(t->c, var, &pl);
+    size_t o = 0;
+    /* Up from the link's directory to the checkpoint's root: by_name, then one per '/'. */
+    for (size_t k = 0; k <= ll; k++)
+        if (k == ll || link[k] == '/') {
+            if (o + 3 >= size)
+                return -ENAMETOOLONG;
+            memcpy(buf + o, "../", 3);
+            o += 3;
+        }
+    uint32_t dir = 0;
+    for (size_t start = 0;;) {
+        const char *slash = memchr(path + start, '/', pl - start);
+        size_t end = slash ? (size_t)(slash - path) : pl;
+        char disp[CKFS_DISPLAY_MAX + 1];
+        size_t dl = ckfs_escape_component_at(path + start, end - start,
+                                             (dir == 0 ? CKFS_ESC_TOP : 0) | t->esc_flags, disp);
+        if (dl == 0) {
+            dl = end - start;
+            memcpy(disp, path + start, dl);
+            disp[dl] = '\0';
+        }
+        ckfs_node nd;
+        if (ckfs_tree_lookup(t, dir, disp, &nd))
+            return -ENOENT;
+        /* The variable is the last component; shown as NAME.raw where NAME is a directory. */
+        int last = !slash, raw = last && nd.kind == CKFS_K_DIR;
+        if (!last && nd.kind != CKFS_K_DIR)
+            return -ENOENT;
+        if (o + dl + 5 >= size)
+            return -ENAMETOOLONG;
+        memcpy(buf + o, disp, dl);
+        o += dl;
+        if (raw) {
+            memcpy(buf + o, ".raw", 4);
+            o += 4;
+        }
+        buf[o] = last ? '\0' : '/';
+        if (last)
+            return (int)o;
+        o++;
+        dir = nd.idx;
+        start = end + 1;
+    }
 }

@@ -9,7 +9,8 @@
  *   2 .. 15                        generated root files: slot g (of the names given to
  *                                  ckfs_tree_build, NULL = absent) has 2 + g
  *   16 + 4*i + k                   variable i: k = 0 bytes, 1 .shape, 2 .dtype, 3 .npy
- *   16 + 4*count + (d - 1)         directory d >= 1 (numbered in name order)
+ *   16 + 4*(count + j)             by_name link j (objnames.h's order)
+ *   16 + 4*(count + links) + d - 1 directory d >= 1 (numbered in walk order)
  * A training-folder mount gives each checkpoint one such space above bit 40 (ll.h).
  *
  * Memory: one 8-byte entry per variable, directory and generated file (a variable's sidecars
@@ -22,6 +23,7 @@
 
 #include "checkpoint.h"
 #include "escape.h" /* CKFS_ENTRY_NAME_MAX */
+#include "objnames.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -33,7 +35,7 @@ enum ckfs_kind {
     CKFS_K_DTYPE = 3,
     CKFS_K_NPY = 4,
     CKFS_K_GEN = 5,   /* a generated root file */
-    CKFS_K_LINK = 6,  /* a symbolic link (training folders' `latest`); never in a tree */
+    CKFS_K_LINK = 6,  /* a symbolic link: a training folder's `latest`, or a by_name link */
 };
 
 #define CKFS_INO_ROOT 1u
@@ -53,14 +55,23 @@ typedef struct ckfs_node {
 typedef void (*ckfs_warn_fn)(void *ctx, const char *msg);
 
 /*
- * Build the tree of checkpoint c. gen_names: ngen (<= CKFS_GEN_MAX) names of generated root
+ * Build the tree of checkpoint c, its variables at their visible paths (objnames.h) and,
+ * when names is not NULL, a root directory by_name holding a symbolic link per by-name link
+ * name (ckpt_names_link) to its variable's file. gen_names: ngen (<= CKFS_GEN_MAX) names of generated root
  * files, NULL for a slot this checkpoint does not have (its inode number stays unused).
  * npy: add NAME.npy beside every variable whose dtype has a fixed element size. warn (may be
  * NULL) hears about every name hidden because another entry owns it.
  * Returns 0, or -1 on allocation failure / too many variables.
  */
-int ckfs_tree_build(const ckpt_checkpoint *c, const char *const *gen_names, int ngen, int npy,
-                    ckfs_warn_fn warn, void *warn_ctx, ckfs_tree **out);
+int ckfs_tree_build(const ckpt_checkpoint *c, const ckpt_names *names,
+                    const char *const *gen_names, int ngen, int npy, ckfs_warn_fn warn,
+                    void *warn_ctx, ckfs_tree **out);
+
+/*
+ * The target of by_name link j, relative to the link's directory ("../../model/dense/kernel"),
+ * NUL-terminated in buf: its length, or -ENOENT / -ENAMETOOLONG.
+ */
+int ckfs_tree_link_target(const ckfs_tree *t, uint32_t j, char *buf, size_t size);
 
 /* Free a tree from ckfs_tree_build; NULL is a no-op. */
 void ckfs_tree_free(ckfs_tree *t);

@@ -104,8 +104,14 @@ int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
     ckfs_gens_init(&v->gens, c, v->sm_path, &v->lock);
     const char *names[CKFS_GEN_MAX] = {0};
     ckfs_gen_slots(c, v->sm_path, names);
-    if (!v->texts || !v->corrupt ||
-        ckfs_tree_build(c, names, CKFS_NGEN, o->npy, warn, warn_ctx, &v->tree))
+    if (!v->texts || !v->corrupt)
+        return -1;
+    /* A damaged object graph costs the by_name directory, not the checkpoint: its bytes are
+     * still served, and object_graph.pbtxt says what is wrong when opened. */
+    if (ckpt_names_load(c, &v->names, &err) && warn)
+        warn(warn_ctx, err.msg);
+    v->gens.names = v->names;
+    if (ckfs_tree_build(c, v->names, names, CKFS_NGEN, o->npy, warn, warn_ctx, &v->tree))
         return -1;
     return 0;
 }
@@ -133,6 +139,8 @@ static void detach(ckfs_view *v)
     v->checked = NULL;
     ckfs_tree_free(v->tree);
     v->tree = NULL;
+    ckpt_names_free(v->names);
+    v->names = NULL;
     ckpt_close(v->c);
     v->c = NULL;
 }
@@ -328,6 +336,15 @@ int ckfs_view_stat(ckfs_view *v, ckfs_node n, struct stat *st, int lazy_ok, ckpt
         st->st_mode = S_IFDIR | v->perms.dmode;
         st->st_nlink = 2 + ckfs_tree_subdirs(v->tree, n.idx);
         st->st_size = CKFS_DIR_SIZE;
+        return 0;
+    }
+    if (n.kind == CKFS_K_LINK) {
+        char target[CKFS_LINK_MAX];
+        int len = ckfs_tree_link_target(v->tree, n.idx, target, sizeof target);
+        if (len < 0)
+            return len;
+        st->st_mode = S_IFLNK | 0777;
+        st->st_size = len;
         return 0;
     }
     uint64_t size = 0;

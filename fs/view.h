@@ -21,8 +21,11 @@
 #include <sys/types.h>
 #include <time.h>
 
-/* st_size of a directory, as most filesystems show it. */
-#define CKFS_DIR_SIZE 4096
+/* st_size of a directory: 0, so that `du -sb` of a subtree counts the bytes of its files
+ * (the variables and their sidecars), not 4 KiB per directory. */
+#define CKFS_DIR_SIZE 0
+/* Room for a by_name link's target (tree.h), NUL included. */
+#define CKFS_LINK_MAX 4096
 /* Largest .npy header served (numpy's own grow with the rank; rank 254 fits). */
 #define CKFS_NPY_HEADER_MAX 4096
 
@@ -52,6 +55,7 @@ typedef struct ckfs_view {
     ckfs_once_lock lock;
     ckfs_once opened;   /* c, tree, uid... below are set once this is done */
     ckpt_checkpoint *c;
+    ckpt_names *names;       /* full names and by_name links; NULL without an object graph */
     ckfs_tree *tree;
     ckfs_perms perms;
     struct timespec mtime;   /* the .index mtime, every node's times */

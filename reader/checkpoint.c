@@ -14,6 +14,7 @@
 #include "crc32c.h"
 #include "dtype.h"
 #include "fileio.h"
+#include "objnames.h"
 #include "remote.h"
 #include "shape.h"
 #include "source.h"
@@ -84,6 +85,27 @@ static int open_v2(ckpt_checkpoint *c, char *prefix, const char *index_path, uns
     return rc ? rc : ckpt__load_v2(c, index_path, flags, err);
 }
 
+const char *ckpt__keras_kind(const ckpt_bytesrc *src, const char *path)
+{
+    static const uint8_t hdf5[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    ckpt_file *f;
+    if (ckpt_file_open(src, path, &f, NULL) != 0)
+        return NULL;
+    uint8_t head[8];
+    int rc = ckpt_file_pread(f, head, sizeof head, 0, NULL);
+    ckpt_file_close(f);
+    if (rc)
+        return NULL;
+    size_t n = strlen(path);
+    if (!memcmp(head, hdf5, 8))
+        return n >= 11 && !strcmp(path + n - 11, ".weights.h5")
+                   ? "a Keras weights file (HDF5, model.save_weights)"
+                   : "an HDF5 file (Keras' model.save(\"x.h5\") or save_weights)";
+    if (!memcmp(head, "PK\x03\x04", 4) && n >= 6 && !strcmp(path + n - 6, ".keras"))
+        return "a Keras 3 model archive (.keras: a zip of config.json and model.weights.h5)";
+    return NULL;
+}
+
 /* Open V1 checkpoint path: a table file named by the save path itself, sharded saves recorded
  * as the pattern "-?????-of-NNNNN", whose shard 0 is opened first. Frees path. */
 static int open_v1(ckpt_checkpoint *c, char *named, ckpt_err *err)
@@ -93,7 +115,14 @@ static int open_v1(ckpt_checkpoint *c, char *named, ckpt_err *err)
     if (!path)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     int rc;
-    if (!ckpt__is_v1(c->src, path)) {
+    const char *keras = ckpt__keras_kind(c->src, path);
+    if (keras) {
+        rc = ckpt_err_set(err, CKPT_E_UNSUPPORTED,
+                          "%s: %s, not a TensorFlow checkpoint; ckptfs reads what "
+                          "tf.train.Checkpoint and SavedModels write (in Keras 3: "
+                          "tf.train.Checkpoint(model=model).write(prefix), or model.export(dir))",
+                          path, keras);
+    } else if (!ckpt__is_v1(c->src, path)) {
         rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
                           "%s: not a TensorFlow checkpoint (no %s.index, and not a V1 "
                           "checkpoint file); pass the prefix, its .index, a training folder "
@@ -182,6 +211,8 @@ int ckpt_open_src(const ckpt_bytesrc *src, const char *source, unsigned flags,
     int rc = load(c, source, flags, err);
     if (!rc)
         rc = ckpt__resolve_parts(c, ckpt_prefix(c), err);
+    if (!rc)
+        ckpt__mark_paths(c);
     if (rc) {
         ckpt_close(c);
         return rc;

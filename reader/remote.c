@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/mman.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 /* One listing page of S3 is about 1,000 keys. */
@@ -455,14 +457,55 @@ static int is_saved_model_dir(const char *dir)
     return yes;
 }
 
+/* DIR when source is DIR/checkpoint, a state file (malloc'd), else NULL: the state file
+ * stands for its folder, as tf.train.latest_checkpoint takes the folder. */
+static char *state_file_dir(const char *source)
+{
+    const char *base = strrchr(source, '/');
+    base = base ? base + 1 : source;
+    if (strcmp(base, CKPT_STATE_FILE) || !ckpt_is_regular_file(source))
+        return NULL;
+    if (base == source)
+        return strdup(".");
+    /* "/checkpoint" is in "/"; else DIR without its trailing '/'. */
+    return strndup(source, base - 1 == source ? 1 : (size_t)(base - 1 - source));
+}
+
+/* Whether local dir can be listed and holds no checkpoint at all (a dead mount, whose
+ * listing may come from the kernel's cache, is no folder: statfs tells). */
+static int holds_nothing(const char *dir)
+{
+    struct statvfs sv;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    closedir(d);
+    if (statvfs(dir, &sv) != 0)
+        return 0;
+    ckpt_folder f;
+    int rc = ckpt_folder_scan(dir, &f, NULL);
+    if (rc == 0)
+        ckpt_folder_free(&f);
+    return rc == CKPT_E_NOTFOUND;
+}
+
 int ckpt_source_resolve(const char *source, const ckpt_net_opts *opts, unsigned flags,
                         ckpt_source *out, ckpt_err *err)
 {
     memset(out, 0, sizeof *out);
+    char *state_dir = ckpt_is_url(source) ? NULL : state_file_dir(source);
+    if (state_dir) {
+        int rc = ckpt_source_resolve(state_dir, opts, flags, out, err);
+        free(state_dir);
+        return rc;
+    }
     if (!ckpt_is_url(source) && (flags & CKPT_RESOLVE_FOLDER) && ckpt_is_directory(source) &&
-        ckpt_is_training_folder(source) && !is_saved_model_dir(source)) {
+        !is_saved_model_dir(source) &&
+        (ckpt_is_training_folder(source) ||
+         ((flags & CKPT_RESOLVE_EMPTY_FOLDER) && holds_nothing(source)))) {
         out->src = ckpt_bytesrc_local();
         out->folder = 1;
+        out->waiting = !ckpt_is_training_folder(source);
         if (!(out->prefix = strdup(source)))
             return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
         return 0;

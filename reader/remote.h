@@ -72,11 +72,16 @@ typedef struct ckpt_source {
     int folder;              /* CKPT_RESOLVE_FOLDER found a training folder */
     char *saved_model;       /* the saved_model.pb when SOURCE is a SavedModel, else NULL */
     int remote;              /* src is a remote source (owned: see ckpt_source_free) */
+    int waiting;             /* a folder that holds no checkpoint yet (EMPTY_FOLDER) */
 } ckpt_source;
 
 /* ckpt_source_resolve's flags: a training folder (a `checkpoint` state file, or for a bucket
  * more than one *.index; not a SavedModel) resolves to itself, not to its latest checkpoint. */
 #define CKPT_RESOLVE_FOLDER 1u
+/* With CKPT_RESOLVE_FOLDER: a local directory holding no checkpoint yet (a run before its
+ * first save) is a training folder too, and out->waiting says so. For the mount only: a
+ * command has nothing to show there. */
+#define CKPT_RESOLVE_EMPTY_FOLDER 2u
 
 /*
  * Resolve source, a local path or a URL, as ckpt_resolve_prefix does for paths: a prefix, any

@@ -461,7 +461,15 @@ int ckpt_resolve_prefix(const char *source, char **prefix, ckpt_err *err)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     int rc = 0;
     char *p = NULL;
-    if (ckpt_is_directory(src)) {
+    const char *base = strrchr(src, '/');
+    base = base ? base + 1 : src;
+    if (!strcmp(base, CKPT_STATE_FILE) && ckpt_is_regular_file(src)) {
+        /* The state file stands for its folder, as tf.train.latest_checkpoint takes it. */
+        char *dir = base == src ? strdup(".")
+                                : strndup(src, base - 1 == src ? 1 : (size_t)(base - 1 - src));
+        rc = dir ? resolve_dir(dir, &p, err) : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+        free(dir);
+    } else if (ckpt_is_directory(src)) {
         rc = resolve_dir(src, &p, err);
     } else {
         size_t n;

@@ -59,6 +59,13 @@ def main():
     for state in sorted(glob.glob(os.path.join(FIX, "**", "checkpoint"), recursive=True)):
         put("state", read(state))
         put("source", b"model.ckpt\ncheckpoint\n" + read(state))
+    # TF 2 object graphs (objnames): the one string element of each _CHECKPOINTABLE_OBJECT_GRAPH.
+    for mpath in sorted(glob.glob(os.path.join(FIX, "*", "manifest.json"))):
+        with open(mpath, encoding="utf-8") as f:
+            m = json.load(f)
+        for v in m.get("variables", []) if isinstance(m, dict) else []:
+            if v.get("name") == "_CHECKPOINTABLE_OBJECT_GRAPH" and v.get("strings_hex"):
+                put("objnames", bytes.fromhex(v["strings_hex"][0]))
     put("source", b"model.ckpt.index\nmodel.ckpt.index\nmodel.ckpt.data-00000-of-00001\n")
     put("source", b"x.meta\nx-00000-of-00002\nx-00001-of-00002\n")
     # String tensors as TF encodes them (the encoding TF's tests pin down: lengths, their

@@ -1,5 +1,6 @@
 /* cmd_cat.c - `ckptfs cat` (see cli.h). */
 #include "cli.h"
+#include "varname.h"
 
 #include "exitcodes.h"
 #include "arraytext.h"
@@ -19,7 +20,10 @@ const cli_command cli_cat_command = {
     "       ckptfs cat [--text] --name-file FILE SOURCE\n"
     "Write variable NAME of SOURCE to stdout as a mount serves it: numeric tensors as their\n"
     "stored bytes (little-endian, C order), string tensors one escaped element per line,\n"
-    "variant tensors as text. NAME may end in \":0\". Only NAME's own data shard is read, so\n"
+    "variant tensors as text. NAME is the TF key (it may end in \":0\"), or in a TF 2\n"
+    "checkpoint the key without /.ATTRIBUTES/VARIABLE_VALUE, or the variable's full_name (a\n"
+    "key wins over a full_name; a full_name several variables share is refused, naming them\n"
+    "as by_name/ does: NAME~1, NAME~2). Only NAME's own data shard is read, so\n"
     "it works when other shards are missing. The stored checksum is verified: a mismatch\n"
     "exits 7 (tensors over 256 MiB are streamed, so the bytes are out when it is found).\n"
     "  --text    every value as numpy prints it, never an ellipsis:\n"
@@ -142,29 +146,6 @@ static int read_name_file(const char *path, char **name, size_t *len)
     return 0;
 }
 
-/* Find name[0..nlen) in c; "NAME:0" as tf.train.load_variable takes it when exact is 0. */
-static int find_var(ckpt_checkpoint *c, const char *name, size_t nlen, int exact, size_t *idx)
-{
-    if (ckpt_find(c, name, nlen, idx) == 0)
-        return 0;
-    return !exact && nlen > 2 && !memcmp(name + nlen - 2, ":0", 2)
-               ? ckpt_find(c, name, nlen - 2, idx)
-               : CKPT_E_NOTFOUND;
-}
-
-static void no_such_var(const char *source, const char *name, size_t nlen)
-{
-    size_t n = ckpt_tstring_escape((const uint8_t *)name, nlen, NULL);
-    char *esc = malloc(n + 1);
-    if (esc)
-        esc[ckpt_tstring_escape((const uint8_t *)name, nlen, esc)] = 0;
-    char msg[512];
-    snprintf(msg, sizeof msg, "no variable named \"%.300s\" (ckptfs ls lists them)",
-             esc ? esc : "?");
-    cli_error(source, msg);
-    free(esc);
-}
-
 int cli_cat(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv))
@@ -192,10 +173,15 @@ int cli_cat(int argc, char **argv)
     ckpt_checkpoint *c;
     rc = cli_open_source(pos[0], &c);
     size_t idx;
-    if (rc == 0 && find_var(c, name, nlen, name_file != NULL, &idx)) {
-        no_such_var(pos[0], name, nlen);
-        ckpt_close(c);
-        rc = CKPTFS_EXIT_SOURCE;
+    /* Keys and visible paths need only the index; the object graph is read for full names. */
+    if (rc == 0 && cli_find_var(c, NULL, name, nlen, name_file != NULL, &idx)) {
+        ckpt_names *names = cli_load_names(pos[0], c);
+        if (cli_find_var(c, names, name, nlen, name_file != NULL, &idx)) {
+            cli_no_such_var(pos[0], c, names, name, nlen);
+            ckpt_close(c);
+            rc = CKPTFS_EXIT_SOURCE;
+        }
+        ckpt_names_free(names);
     }
     free(owned);
     if (rc)

@@ -1,6 +1,7 @@
 /* cmd_ls.c - `ckptfs ls` (see cli.h). */
 #include "cli.h"
 #include "glob.h"
+#include "varname.h"
 
 #include "dtype.h"
 #include "exitcodes.h"
@@ -20,8 +21,11 @@ const cli_command cli_ls_command = {
     "  -l        the long form: a header, then name, dtype, shape, bytes, shard, offset and\n"
     "            crc32c, tab-separated (what a mount's variables.tsv holds)\n"
     "  --json    one JSON object per line and variable: name, dtype, shape, bytes, shard,\n"
-    "            offset, crc32c (8 hex digits), partitioned, shard_missing\n"
-    "  PATTERN   a shell glob on the whole name ('*' also matches '/'), e.g. 'dense*/kernel'\n"
+    "            offset, crc32c (8 hex digits), partitioned, shard_missing; for a TF 2\n"
+    "            checkpoint also full_name, and slot_of and slot for an optimizer's slots\n"
+    "  PATTERN   a shell glob on the whole name ('*' also matches '/'), e.g. 'dense*/kernel';\n"
+    "            in a TF 2 checkpoint it also matches the path without\n"
+    "            /.ATTRIBUTES/VARIABLE_VALUE and the full_name ('*encoder*')\n"
     "Names are escaped as in the mount (\\\\, \\n, \\t, \\xHH) so each is one line; in JSON they\n"
     "are JSON strings, bytes that are not UTF-8 as \\udcHH (Python: surrogateescape).\n"
     "Only the index is read. Missing data shards are a warning, not an error, as in\n"
@@ -61,7 +65,8 @@ static void put_json_string(ckpt_strbuf *b, const uint8_t *s, size_t len)
     ckpt_strbuf_put(b, "\"", 1);
 }
 
-static void put_json(ckpt_strbuf *b, const ckpt_var *v)
+static void put_json(ckpt_strbuf *b, const ckpt_checkpoint *c, const ckpt_names *names,
+                     size_t i, const ckpt_var *v)
 {
     char line[512], dt[32];
     ckpt_strbuf_put(b, "{\"name\": ", 9);
@@ -87,6 +92,23 @@ static void put_json(ckpt_strbuf *b, const ckpt_var *v)
     else
         n = snprintf(line, sizeof line, ", \"crc32c\": null");
     ckpt_strbuf_put(b, line, (size_t)n);
+    if (names) {
+        size_t fl, orig;
+        const char *f = ckpt_names_full(names, i, &fl), *slot;
+        ckpt_strbuf_puts(b, ", \"full_name\": ");
+        if (f)
+            put_json_string(b, (const uint8_t *)f, fl);
+        else
+            ckpt_strbuf_puts(b, "null");
+        if (ckpt_names_slot(names, i, &orig, &slot)) {
+            size_t kl;
+            const char *k = ckpt_name(c, orig, &kl);
+            ckpt_strbuf_puts(b, ", \"slot_of\": ");
+            put_json_string(b, (const uint8_t *)k, kl);
+            ckpt_strbuf_puts(b, ", \"slot\": ");
+            put_json_string(b, (const uint8_t *)slot, strlen(slot));
+        }
+    }
     n = snprintf(line, sizeof line, ", \"partitioned\": %s, \"shard_missing\": %s}\n",
                  part ? "true" : "false",
                  (v->flags & CKPT_VAR_SHARD_MISSING) ? "true" : "false");
@@ -122,11 +144,12 @@ int cli_ls(int argc, char **argv)
     rc = cli_open_source(pos[0], &c);
     if (rc)
         return rc;
+    ckpt_names *names = longform || json || pos[1] ? cli_load_names(pos[0], c) : NULL;
     /* -l is the mount's variables.tsv, from the same code, filtered line by line. */
     ckpt_strbuf tsv = {0}, out = {0};
     size_t tpos = 0, s = 0, e = 0;
     if (longform) {
-        ckpt_render_tsv(c, &tsv);
+        ckpt_render_tsv(c, names, &tsv);
         if (!tsv.failed) {
             tsv_line(&tsv, &tpos, &s, &e);
             ckpt_strbuf_put(&out, tsv.data + s, e - s);
@@ -137,12 +160,12 @@ int cli_ls(int argc, char **argv)
         ckpt_get(c, i, &v);
         if (longform)
             tsv_line(&tsv, &tpos, &s, &e);
-        if (pos[1] && !cli_glob_match(pos[1], v.name, v.name_len))
+        if (pos[1] && !cli_var_matches(pos[1], c, names, i))
             continue;
         if (longform) {
             ckpt_strbuf_put(&out, tsv.data + s, e - s);
         } else if (json) {
-            put_json(&out, &v);
+            put_json(&out, c, names, i, &v);
         } else {
             size_t n = ckpt_tstring_escape((const uint8_t *)v.name, v.name_len, NULL);
             char *esc = malloc(n + 1);
@@ -159,6 +182,7 @@ int cli_ls(int argc, char **argv)
     int bad = tsv.failed || out.failed || cli_write_all(out.data, out.len);
     ckpt_strbuf_free(&tsv);
     ckpt_strbuf_free(&out);
+    ckpt_names_free(names);
     ckpt_close(c);
     if (bad || fflush(stdout) != 0) {
         cli_error(pos[0], "out of memory or write error");

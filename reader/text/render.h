@@ -9,6 +9,7 @@
 #define CKPT_RENDER_H
 
 #include "checkpoint.h"
+#include "objnames.h"
 #include "textbuf.h"
 
 #include <stddef.h>
@@ -23,9 +24,10 @@ size_t ckpt_render_shape(const ckpt_var *v, char *buf, size_t size);
 /* NAME.dtype: "float32\n" (ckpt_dtype_name). Same contract. */
 size_t ckpt_render_dtype(const ckpt_var *v, char *buf, size_t size);
 
-/* variables.tsv: the header and one line per variable, as `ckptfs ls` prints. Appends to out;
+/* variables.tsv: the header and one line per variable, as `ckptfs ls` prints; with names (a
+ * TF 2 checkpoint's, objnames.h) an eighth column full_name ("-" for none). Appends to out;
  * 0, or -1 when out of memory (out->failed). */
-int ckpt_render_tsv(const ckpt_checkpoint *c, ckpt_strbuf *out);
+int ckpt_render_tsv(const ckpt_checkpoint *c, const ckpt_names *names, ckpt_strbuf *out);
 
 /* The text form of string variable i (strtext.h): one escaped element per line. Appends to
  * out; 0 or a CKPT_E_* code. */

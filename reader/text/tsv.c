@@ -28,7 +28,7 @@ static void put_num(ckpt_strbuf *out, int64_t x)
 
 /* One row. Numbers are formatted by hand, not by printf: sizing variables.tsv at first stat
  * renders every row, and printf was most of that cost. */
-static void put_line(ckpt_strbuf *out, const ckpt_var *v)
+static void put_line(ckpt_strbuf *out, const ckpt_var *v, const ckpt_names *names, size_t i)
 {
     char dt[CKPT_DTYPE_NAME_BUF];
     ckpt_tstring_put_escaped(out, (const uint8_t *)v->name, v->name_len);
@@ -52,20 +52,31 @@ static void put_line(ckpt_strbuf *out, const ckpt_var *v)
         char h[11] = {'\t'};
         for (int k = 0; k < 8; k++)
             h[1 + k] = hex[(v->crc32c >> (28 - 4 * k)) & 0xf];
-        h[9] = '\n';
+        h[9] = '\0';
         ckpt_strbuf_puts(out, h);
     } else {
-        ckpt_strbuf_puts(out, "\t-\n");
+        ckpt_strbuf_puts(out, "\t-");
     }
+    if (names) {
+        size_t fl;
+        const char *f = ckpt_names_full(names, i, &fl);
+        ckpt_strbuf_puts(out, "\t");
+        if (f)
+            ckpt_tstring_put_escaped(out, (const uint8_t *)f, fl);
+        else
+            ckpt_strbuf_puts(out, "-");
+    }
+    ckpt_strbuf_puts(out, "\n");
 }
 
-int ckpt_render_tsv(const ckpt_checkpoint *c, ckpt_strbuf *out)
+int ckpt_render_tsv(const ckpt_checkpoint *c, const ckpt_names *names, ckpt_strbuf *out)
 {
-    ckpt_strbuf_puts(out, "name\tdtype\tshape\tbytes\tshard\toffset\tcrc32c\n");
+    ckpt_strbuf_puts(out, names ? "name\tdtype\tshape\tbytes\tshard\toffset\tcrc32c\tfull_name\n"
+                                : "name\tdtype\tshape\tbytes\tshard\toffset\tcrc32c\n");
     for (size_t i = 0; i < ckpt_count(c) && !out->failed; i++) {
         ckpt_var v;
         ckpt_get(c, i, &v);
-        put_line(out, &v);
+        put_line(out, &v, names, i);
     }
     return out->failed ? -1 : 0;
 }

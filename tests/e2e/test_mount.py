@@ -22,6 +22,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import tf2names  # noqa: E402
+
 CKPTFS = os.environ.get("CKPTFS", "")
 MOUNT = os.environ.get("MOUNT_CKPTFS") or (CKPTFS and os.path.join(os.path.dirname(CKPTFS), "mount.ckptfs"))
 FIXTURES = os.environ.get("CKPT_FIXTURES", os.path.join(os.path.dirname(__file__), "..", "fixtures"))
@@ -64,9 +67,10 @@ ROOT_FILES = (b"variables.tsv", b"graph.pbtxt", b"meta_graph.pbtxt", b"graph.dot
               b"object_graph.pbtxt", b"saved_model.pbtxt", b"signatures.txt", b"model.safetensors")
 
 
-def esc_component(c, top=False):
+def esc_component(c, top=False, dots=False):
     """docs/format.md, "Names in a mount": a name component as a file name (top: a component
-    directly under the checkpoint's root, beside its generated root files)."""
+    directly under the checkpoint's root, beside its generated root files and by_name; dots: a
+    TF 2 checkpoint, where every component starting with '.' is escaped too)."""
     if len(c) > 240 or b"\0" in c:
         keep = len(c)
         if keep > 200:
@@ -74,9 +78,9 @@ def esc_component(c, top=False):
             while keep > 0 and (c[keep] & 0xC0) == 0x80:
                 keep -= 1
         return b"%%~%016x~" % fnv1a64(c) + c[:keep].replace(b"\0", b"?")
-    lead = c in (b"", b".", b"..") or c.startswith(b"%")
+    lead = c in (b"", b".", b"..") or c.startswith(b"%") or (dots and c.startswith(b"."))
     trail = c != b"" and (c.endswith(b"%") or c.endswith(GENERATED_SUFFIXES)
-                          or (top and c in ROOT_FILES))
+                          or (top and (c in ROOT_FILES or c == b"by_name")))
     return (b"%" if lead else b"") + c + (b"%" if trail else b"")
 
 
@@ -147,8 +151,13 @@ def generated_names(source, variables, saved_model=False):
 
 def expected_view(variables, generated=(), npy=False):
     """Map mount-relative path (bytes) -> ('dir',) | ('data'|'shape'|'dtype'|'npy', var) |
-    ('tsv',) | ('gen', name)."""
-    names = [v["name"].encode("utf-8", "surrogateescape") for v in variables]
+    ('tsv',) | ('gen', name) | ('link', var): a TF 2 checkpoint's variables at their visible
+    paths, and by_name/ (tests/pylib/tf2names.py)."""
+    keys = [v["name"].encode("utf-8", "surrogateescape") for v in variables]
+    graph = tf2names.graph_bytes_of(variables)
+    dots = graph is not None
+    vis = tf2names.visible_paths(keys, dots)
+    names = [vis[k] for k in keys]
     nameset = set(names)
     prefixes = set()
     for n in names:
@@ -162,10 +171,11 @@ def expected_view(variables, generated=(), npy=False):
 
     for n, v in zip(names, variables):
         parts = n.split(b"/")
-        disp = [esc_component(p, k == 0) for k, p in enumerate(parts)]
+        disp = [esc_component(p, k == 0, dots) for k, p in enumerate(parts)]
         for k in range(1, len(parts)):
             add(b"/".join(disp[:k]), 0, ("dir",))
         base = b"/".join(disp)
+        v["_path"] = base + b".raw" if n in prefixes else base
         if n in prefixes:
             add(base + b".raw", 1, ("data", v))
         else:
@@ -177,6 +187,24 @@ def expected_view(variables, generated=(), npy=False):
     add(b"variables.tsv", 2, ("tsv",))
     for g in generated:
         add(g, 2, ("gen", g))
+    if graph is not None:
+        full, _ = tf2names.object_graph(graph)
+        full = {k: f for k, f in full.items() if k in vis}
+        byvar = dict(zip(keys, variables))
+        links = tf2names.by_name_links(full)
+        lprefixes = set()
+        for ln in links:
+            parts = ln.split(b"/")
+            for k in range(1, len(parts)):
+                lprefixes.add(b"/".join(parts[:k]))
+        add(b"by_name", 0, ("dir",))
+        for ln, key in links.items():
+            parts = ln.split(b"/")
+            disp = [b"by_name"] + [esc_component(p, False, dots) for p in parts]
+            for k in range(2, len(disp)):
+                add(b"/".join(disp[:k]), 0, ("dir",))
+            base = b"/".join(disp)
+            add(base + b".raw" if ln in lprefixes else base, 0, ("link", byvar[key]))
     view = {}
     for path, lst in cands.items():
         # The rule is total: no two entries ever want one path (directories are added once
@@ -184,6 +212,10 @@ def expected_view(variables, generated=(), npy=False):
         kinds = set(e[0] if e[0] != "dir" else "dir" for _, e in lst)
         owners = {(e[0], e[1]["name"]) if len(e) > 1 and isinstance(e[1], dict) else e
                   for _, e in lst}
+        if path == b"by_name" or path.startswith(b"by_name/"):
+            assert len(owners) == 1 or kinds == {"dir"}, (path, owners)
+            view[path] = lst[0][1]
+            continue
         assert len(owners) == 1 or kinds == {"dir"}, (path, owners)
         view[path] = lst[0][1]
         # Every variable's path maps back to its name (hashed components aside).
@@ -193,7 +225,7 @@ def expected_view(variables, generated=(), npy=False):
                 e[1]["name"].encode("utf-8", "surrogateescape") in prefixes else path.split(b"/")
             back = [unesc_component(d) for d in comps]
             if None not in back:
-                assert b"/".join(back) == e[1]["name"].encode("utf-8", "surrogateescape"), path
+                assert b"/".join(back) == vis[e[1]["name"].encode("utf-8", "surrogateescape")], path
     assert nameset
     return view
 
@@ -407,7 +439,8 @@ def check_fixture(name, source, manifest):
                 continue
             full = m.path(p)
             st = os.lstat(full)
-            check(st.st_mode & 0o222 == 0, "%s: %r has write bits" % (name, p))
+            # A symbolic link's bits are 0777 on Linux and never consulted (as `latest`'s).
+            check(stat.S_ISLNK(st.st_mode) or st.st_mode & 0o222 == 0, "%s: %r has write bits" % (name, p))
             if e[0] == "shape":
                 with open(full, "rb") as f:
                     check(f.read() == (shape_text(e[1]["shape"]) + "\n").encode(), "%s: %r wrong" % (name, p))
@@ -429,16 +462,26 @@ def check_fixture(name, source, manifest):
                 if numeric(v):
                     check(st.st_size == v["nbytes"], "%s: %r size %d != %d" % (name, p, st.st_size, v["nbytes"]))
                     check(int(xa("nbytes")) == v["nbytes"], "%s: %r xattr nbytes" % (name, p))
+            elif e[0] == "link":
+                target = os.readlink(full)
+                where = os.path.normpath(os.path.join(os.path.dirname(p), os.fsencode(target)))
+                check(where == e[1]["_path"], "%s: %r links to %r, want %r" % (name, p, where, e[1]["_path"]))
             elif e[0] == "tsv":
                 with open(full, "rb") as f:
                     lines = f.read().split(b"\n")
-                check(lines[0] == b"name\tdtype\tshape\tbytes\tshard\toffset\tcrc32c", "%s: tsv header" % name)
+                tf2 = tf2names.graph_bytes_of(variables) is not None
+                head = b"name\tdtype\tshape\tbytes\tshard\toffset\tcrc32c" + (b"\tfull_name" if tf2 else b"")
+                check(lines[0] == head, "%s: tsv header" % name)
+                full_names = tf2names.object_graph(tf2names.graph_bytes_of(variables))[0] if tf2 else {}
                 rows = [l.split(b"\t") for l in lines[1:] if l]
                 check(len(rows) == len(variables), "%s: tsv has %d rows" % (name, len(rows)))
                 byname = {text_escape(v["name"].encode("utf-8", "surrogateescape")): v for v in variables}
                 for r in rows:
                     v = byname.get(r[0])
-                    if check(v is not None and len(r) == 7, "%s: tsv row %r" % (name, r[:1])):
+                    if check(v is not None and len(r) == (8 if tf2 else 7), "%s: tsv row %r" % (name, r[:1])):
+                        if tf2:
+                            fn = full_names.get(v["name"].encode("utf-8", "surrogateescape"))
+                            check(r[7] == (text_escape(fn) if fn else b"-"), "%s: tsv row %r full_name" % (name, r[0]))
                         check(r[1] == v["dtype"].encode() and r[2] == shape_text(v["shape"]).encode(),
                               "%s: tsv row %r dtype/shape" % (name, r[0]))
                         if numeric(v):
@@ -509,10 +552,10 @@ def check_fixture(name, source, manifest):
             line = [l.split() for l in f if l.split()[1] == m.mnt][0]
         check(line[2] == "fuse.ckptfs", "%s: /proc/mounts type %s" % (name, line[2]))
         check(line[0] == os.path.realpath(source), "%s: /proc/mounts source %s" % (name, line[0]))
-        ino_map = {p: os.stat(m.path(p)).st_ino for p in got}
+        ino_map = {p: os.lstat(m.path(p)).st_ino for p in got}
     # Inode numbers are the same on the next mount.
     with Mount(source, what=name) as m:
-        again = {p: os.stat(m.path(p)).st_ino for p in got}
+        again = {p: os.lstat(m.path(p)).st_ino for p in got}
         check(again == ino_map, "%s: inode numbers changed between mounts" % name)
         check(len(set(again.values())) == len(again), "%s: duplicate inode numbers" % name)
     return truth

@@ -20,7 +20,7 @@ static inline void fuzz_exercise(const char *source)
     if (ckpt_open(source, CKPT_OPEN_MISSING_SHARDS_OK, &c, &err))
         return;
     ckpt_strbuf tsv = {0};
-    ckpt_render_tsv(c, &tsv);
+    ckpt_render_tsv(c, NULL, &tsv);
     ckpt_strbuf_free(&tsv);
     for (size_t i = 0; i < ckpt_count(c); i++) {
         ckpt_var v;

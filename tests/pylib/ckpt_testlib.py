@@ -133,7 +133,7 @@ def cat_variable(source, name, *opts):
 
 
 class LsRow:
-    __slots__ = ("name", "dtype", "shape", "nbytes", "shard", "offset", "crc")
+    __slots__ = ("name", "dtype", "shape", "nbytes", "shard", "offset", "crc", "full_name")
 
     def __repr__(self):
         return "LsRow(%r, %s, %s, %d bytes, shard %s, offset %s, crc %s)" % (
@@ -157,14 +157,17 @@ def parse_ls(out):
     if not out.endswith(b"\n"):
         raise ValueError("ls output does not end with a newline")
     lines = out[:-1].split(b"\n")
-    if lines[0].decode("utf-8") != LS_HEADER:
+    # A TF 2 checkpoint's table has an eighth column, full_name (docs/mount.md).
+    tf2 = lines[0].decode("utf-8") == LS_HEADER + "\tfull_name"
+    if lines[0].decode("utf-8") != LS_HEADER and not tf2:
         raise ValueError("ls header is %r" % lines[0])
     rows = []
     for ln in lines[1:]:
         f = ln.split(b"\t")
-        if len(f) != 7:
+        if len(f) != (8 if tf2 else 7):
             raise ValueError("ls line with %d fields: %r" % (len(f), ln))
         r = LsRow()
+        r.full_name = (None if f[7] == b"-" else unescape(f[7])) if tf2 else None
         r.name = unescape(f[0])
         r.dtype = f[1].decode("ascii")
         r.shape = parse_shape(f[2].decode("ascii"))
