@@ -221,7 +221,7 @@ static int build_slot(void *p, ckfs_content *out, uint64_t *size, ckpt_err *err)
 static int build_st_once(void *p, ckpt_err *err)
 {
     ckfs_gens *G = p;
-    int rc = ckpt_st_build(G->c, &G->st, err);
+    int rc = ckpt_st_build(G->c, G->names, &G->st, err);
     if (rc)
         ckpt_err_prefix(err, "%s of %s", ckfs_gen_names[CKFS_GEN_SAFETENSORS], ckpt_prefix(G->c));
     return rc;

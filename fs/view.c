@@ -79,9 +79,9 @@ int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
     v->c = c;
     /* -o include=/exclude= hide variables from everything the view shows, before the tree
      * numbers them. The lists live in o, which outlives the call. */
-    ckpt_namefilter nf = {(char *)o->include, (char *)o->exclude};
-    if (ckpt_namefilter_active(&nf))
-        ckpt_hide(c, ckpt_namefilter_keep_var, &nf);
+    ckpt_namefilter nf = {(char *)o->include, (char *)o->exclude, NULL};
+    ckpt_err ferr;
+    if (ckpt_namefilter_active(&nf) && ckpt_namefilter_apply(&nf, c, &ferr)) return -1;
     const struct stat *ist = ckpt_index_stat(c);
     ckfs_perms_from(ist, o, &v->perms);
     /* Directories show only names, which come from the index; files also show shard bytes.

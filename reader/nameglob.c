@@ -102,17 +102,36 @@ int ckpt_namefilter_active(const ckpt_namefilter *f)
     return (f->include && *f->include) || (f->exclude && *f->exclude);
 }
 
-int ckpt_namefilter_keep(const ckpt_namefilter *f, const char *name, size_t len)
+/* Whether variable i's key, visible path or full_name matches a glob of list. */
+static int var_matches(const ckpt_namefilter *f, const char *list, const ckpt_checkpoint *c,
+                       size_t i)
 {
-    if (f->include && *f->include && !match_list(f->include, name, len)) return 0;
-    return !(f->exclude && match_list(f->exclude, name, len));
+    size_t kl, pl, fl;
+    const char *k = ckpt_name(c, i, &kl);
+    if (match_list(list, k, kl)) return 1;
+    const char *p = ckpt_path(c, i, &pl);
+    if (pl != kl && match_list(list, p, pl)) return 1;
+    const char *full = ckpt_names_full(f->names, i, &fl);
+    return full && match_list(list, full, fl);
 }
 
-int ckpt_namefilter_keep_var(void *f, const ckpt_checkpoint *c, size_t i)
+int ckpt_namefilter_keep_var(void *ctx, const ckpt_checkpoint *c, size_t i)
 {
-    size_t len;
-    const char *name = ckpt_name(c, i, &len);
-    return ckpt_namefilter_keep(f, name, len);
+    const ckpt_namefilter *f = ctx;
+    if (f->include && *f->include && !var_matches(f, f->include, c, i)) return 0;
+    return !(f->exclude && *f->exclude && var_matches(f, f->exclude, c, i));
+}
+
+int ckpt_namefilter_apply(ckpt_namefilter *f, ckpt_checkpoint *c, ckpt_err *err)
+{
+    ckpt_names *names = NULL;
+    ckpt_err ignored;
+    if (ckpt_names_load(c, &names, &ignored)) names = NULL;
+    f->names = names;
+    int rc = ckpt_hide(c, ckpt_namefilter_keep_var, f, err);
+    f->names = NULL;
+    ckpt_names_free(names);
+    return rc;
 }
 
 void ckpt_namefilter_free(ckpt_namefilter *f)

@@ -7,6 +7,7 @@
 #define CKPT_NAMEGLOB_H
 
 #include "checkpoint.h"
+#include "objnames.h"
 
 #include <stddef.h>
 
@@ -22,6 +23,7 @@ int ckpt_glob_match(const char *pat, const char *name, size_t len);
 typedef struct ckpt_namefilter {
     char *include; /* NULL or "": every variable is a candidate */
     char *exclude; /* NULL or "": none is dropped */
+    const ckpt_names *names; /* the checkpoint's full names, or NULL (not owned) */
 } ckpt_namefilter;
 
 /* Append the ':'-separated globs of list to the include (include != 0) or exclude list. 0, or
@@ -31,13 +33,16 @@ int ckpt_namefilter_add(ckpt_namefilter *f, int include, const char *list);
 /* Whether f selects anything less than every variable. */
 int ckpt_namefilter_active(const ckpt_namefilter *f);
 
-/* Whether a variable named name is kept: it matches an include glob (or there is none) and no
- * exclude glob. */
-int ckpt_namefilter_keep(const ckpt_namefilter *f, const char *name, size_t len);
-
-/* ckpt_namefilter_keep for variable i of c, f a ckpt_namefilter (the ckpt_hide and
- * safetensors keep callback). */
+/*
+ * Whether variable i of c is kept (f a ckpt_namefilter; the ckpt_hide callback): a glob
+ * matches it when it matches its key, its visible path (ckpt_path) or its full_name (f->names),
+ * as `ckptfs ls PATTERN`. Kept: an include glob matches (or there is none) and no exclude glob.
+ */
 int ckpt_namefilter_keep_var(void *f, const ckpt_checkpoint *c, size_t i);
+
+/* ckpt_hide of c by f, its full names read from c's object graph for the time of the call
+ * (a damaged graph: the globs see keys and paths only). 0, or CKPT_E_NOMEM. */
+int ckpt_namefilter_apply(ckpt_namefilter *f, ckpt_checkpoint *c, ckpt_err *err);
 
 /* Release the lists. */
 void ckpt_namefilter_free(ckpt_namefilter *f);

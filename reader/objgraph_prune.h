@@ -6,12 +6,10 @@
 #define CKPT_OBJGRAPH_PRUNE_H
 
 #include "checkpoint.h"
+#include "objnames.h" /* CKPT_OBJECT_GRAPH_KEY */
 
 #include <stddef.h>
 #include <stdint.h>
-
-/* The tensor that holds the serialized TrackableObjectGraph. */
-#define CKPT_OBJECT_GRAPH_KEY "_CHECKPOINTABLE_OBJECT_GRAPH"
 
 /*
  * Re-serialize the TrackableObjectGraph pb[0..len) keeping only the attributes whose

@@ -197,12 +197,12 @@ static int ends_with(const char *s, const char *suffix)
     return n >= k && !strcmp(s + n - k, suffix);
 }
 
-static int export_to(const ckpt_namefilter *f, int npos, const char **pos, int force);
+static int export_to(ckpt_namefilter *f, int npos, const char **pos, int force);
 
 int cli_export(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) return cli_help(&cli_export_command);
-    ckpt_namefilter f = {NULL, NULL};
+    ckpt_namefilter f = {NULL, NULL, NULL};
     int force = 0, npos = 0, done = 0;
     const char *pos[2];
     for (int i = 1; i < argc; i++) {
@@ -244,7 +244,15 @@ static int export_safetensors(const char *source, ckpt_checkpoint *c, const char
     ckpt_st_layout l;
     ckpt_err err;
     ckpt_err_clear(&err);
-    int rc = ckpt_st_build(c, &l, &err);
+    /* full names for __metadata__, read now that the filters have hidden what they hide */
+    ckpt_names *names = NULL;
+    if (ckpt_names_load(c, &names, &err)) {
+        cli_error(source, err.msg);
+        names = NULL;
+    }
+    ckpt_err_clear(&err);
+    int rc = ckpt_st_build(c, names, &l, &err);
+    ckpt_names_free(names);
     if (rc) {
         cli_error(source, err.msg);
         return ckptfs_exit_for(rc);
@@ -483,7 +491,7 @@ out:
     return status;
 }
 
-static int export_to(const ckpt_namefilter *f, int npos, const char **pos, int force)
+static int export_to(ckpt_namefilter *f, int npos, const char **pos, int force)
 {
     if (npos < 2) return cli_usage_error(&cli_export_command, "needs SOURCE and DST");
     const char *source = pos[0], *dst = pos[1];
@@ -500,7 +508,12 @@ static int export_to(const ckpt_namefilter *f, int npos, const char **pos, int f
     int rc = cli_open_source(source, &c);
     if (rc) return rc;
     int filtered = ckpt_namefilter_active(f);
-    if (filtered) ckpt_hide(c, ckpt_namefilter_keep_var, (void *)f);
+    ckpt_err err;
+    if (filtered && ckpt_namefilter_apply(f, c, &err)) {
+        cli_error(source, err.msg);
+        ckpt_close(c);
+        return CKPTFS_EXIT_READ;
+    }
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);

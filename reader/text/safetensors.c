@@ -4,6 +4,7 @@
 #include "safetensors.h"
 
 #include "dtype.h"
+#include "objnames.h"
 #include "render.h"
 #include "utf8.h"
 #include "util.h"
@@ -55,7 +56,7 @@ const char *ckpt_st_dtype(int tf_dtype)
 
 const char *ckpt_st_name(const ckpt_checkpoint *c, size_t i, size_t *len)
 {
-    return ckpt_name(c, i, len);
+    return ckpt_path(c, i, len);
 }
 
 /* Whether s[0..n) is UTF-8 a JSON parser takes as a string (what serde_json accepts). */
@@ -134,7 +135,8 @@ void ckpt_st_free(ckpt_st_layout *l)
     memset(l, 0, sizeof *l);
 }
 
-int ckpt_st_build(const ckpt_checkpoint *c, ckpt_st_layout *out, ckpt_err *err)
+int ckpt_st_build(const ckpt_checkpoint *c, const ckpt_names *names, ckpt_st_layout *out,
+                  ckpt_err *err)
 {
     memset(out, 0, sizeof *out);
     size_t count = ckpt_count(c);
@@ -162,6 +164,14 @@ int ckpt_st_build(const ckpt_checkpoint *c, ckpt_st_layout *out, ckpt_err *err)
         put_json_str(&b, "tf_key:", name, nlen);
         ckpt_strbuf_puts(&b, ":");
         put_json_str(&b, "", v.name, v.name_len);
+        size_t flen;
+        const char *full = ckpt_names_full(names, i, &flen);
+        if (full && is_utf8(full, flen)) {
+            ckpt_strbuf_puts(&b, ",");
+            put_json_str(&b, "full_name:", name, nlen);
+            ckpt_strbuf_puts(&b, ":");
+            put_json_str(&b, "", full, flen);
+        }
         out->var[out->n++] = i;
     }
     ckpt_strbuf_puts(&b, "}");

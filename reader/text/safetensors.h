@@ -11,6 +11,7 @@
 #define CKPT_SAFETENSORS_H
 
 #include "checkpoint.h"
+#include "objnames.h"
 #include "textbuf.h"
 
 #include <stddef.h>
@@ -41,15 +42,18 @@ typedef struct ckpt_st_cursor {
  * none (strings, variants, quantized and 4-bit types, complex128, the fnuz float8s). */
 const char *ckpt_st_dtype(int tf_dtype);
 
-/* The name variable i has in the file; *len its length. The one place that decides it. */
+/* The name variable i has in the file: its visible path in a mount (ckpt_path, not
+ * NUL-terminated at *len). The one place that decides it. */
 const char *ckpt_st_name(const ckpt_checkpoint *c, size_t i, size_t *len);
 
 /*
- * Compute the layout of c's variables (those ckpt_hide left). Reads no data. 0, or
+ * Compute the layout of c's variables (those ckpt_hide left) from the index; names (may be
+ * NULL) gives the full names __metadata__ records. Reads no data. 0, or
  * CKPT_E_NOMEM, or CKPT_E_UNSUPPORTED when the JSON header would pass CKPT_ST_HEADER_MAX
  * (message says by how much and that filters shrink it).
  */
-int ckpt_st_build(const ckpt_checkpoint *c, ckpt_st_layout *out, ckpt_err *err);
+int ckpt_st_build(const ckpt_checkpoint *c, const ckpt_names *names, ckpt_st_layout *out,
+                  ckpt_err *err);
 
 /*
  * Read up to len bytes of the file at off into buf (*got: the count, short only at the end).

@@ -24,6 +24,7 @@ import tempfile
 sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import ckpt_testlib as tl  # noqa: E402
+import tf2names  # noqa: E402
 
 try:
     import numpy as np
@@ -105,26 +106,38 @@ def check_case(case, rel, tmp):
     prefix = os.path.join(case_dir, m["prefix"])
     tfr = tf_reader(prefix)
     want_names = set()
+    # docs/format.md: a tensor is named by its visible path; __metadata__ maps it back to its
+    # key and, in a TF 2 checkpoint, to its full_name
+    graph = tf2names.graph_bytes_of(m["variables"])
+    keys = [v["name"].encode("utf-8", "surrogateescape") for v in m["variables"]]
+    vis = tf2names.visible_paths(keys, graph is not None)
+    full = tf2names.object_graph(graph)[0] if graph is not None else {}
     for v in m["variables"]:
-        name = v["name"]
-        what = "%s: %r" % (case, name)
+        key = v["name"]
+        kb = key.encode("utf-8", "surrogateescape")
+        name = vis[kb].decode("utf-8", "surrogateescape")
+        what = "%s: %r" % (case, key)
         st = ST_DTYPE.get(v["dtype"])
         if st is None:
             T.ok(name not in tensors, what + " (no safetensors dtype) left out")
-            T.ok(("skipped:" + name) in meta, what + " listed as skipped in __metadata__")
+            T.ok(("skipped:" + key) in meta, what + " listed as skipped in __metadata__")
             continue
         want_names.add(name)
-        if not T.ok(name in tensors, what + " is in the file"):
+        if not T.ok(name in tensors, what + " is in the file as %r" % name):
             continue
         t = tensors[name]
         T.eq(t["dtype"], st, what + " dtype")
         T.eq(list(t["shape"]), v["shape"], what + " shape")
-        T.eq(meta.get("tf_key:" + name), name, what + " tf_key in __metadata__")
+        T.eq(meta.get("tf_key:" + name), key, what + " tf_key in __metadata__")
+        if kb in full:
+            T.eq(meta.get("full_name:" + name), full[kb].decode(), what + " full_name")
+        else:
+            T.ok("full_name:" + name not in meta, what + " has no full_name")
         if "sha256" in v:
             T.eq(hashlib.sha256(bytes(t["data"])).hexdigest(), v["sha256"], what + " sha256")
         if tfr is not None and v.get("oracle", "load_checkpoint") == "load_checkpoint":
             try:
-                want = tfr.get_tensor(name)
+                want = tfr.get_tensor(key)
             except Exception as e:
                 T.ok(False, what + " TF get_tensor: %s" % e)
                 continue
@@ -243,6 +256,31 @@ def check_filters(tmp):
     T.eq(names_in(out), set(), "an include matching nothing gives a valid empty file")
 
 
+def check_filters_tf2(tmp):
+    """Globs match the key, the visible path or the full_name (docs/mount.md): 'adam/*' is the
+    full names of a Keras 3 Adam's state; the kept set is computed here with fnmatch."""
+    import fnmatch
+    d = os.path.join(tl.fixtures_dir(), "keras_tf2")
+    if not os.path.isdir(d):
+        return
+    with open(os.path.join(d, "manifest.json")) as f:
+        variables = json.load(f)["variables"]
+    graph = tf2names.graph_bytes_of(variables)
+    keys = [v["name"].encode() for v in variables]
+    vis = tf2names.visible_paths(keys, True)
+    full = tf2names.object_graph(graph)[0]
+    for glob_, label in (("adam/*", "full_name"), ("optimizer/_variables/*", "visible path")):
+        kept = [k for k in keys if not any(fnmatch.fnmatchcase(x.decode(), glob_)
+                                           for x in (k, vis[k], full.get(k, b"")))]
+        out = os.path.join(tmp, "tf2_%s.safetensors" % label.replace(" ", "_"))
+        r = tl.ckptfs("export", "--exclude", glob_, os.path.join(d, "ckpt"), out)
+        T.ok(r.rc == 0, "tf2 --exclude %s: %s" % (glob_, r.describe()))
+        want = set(vis[k].decode() for k, v in zip(keys, variables)
+                   if k in kept and v["dtype"] in ST_DTYPE)
+        T.ok(0 < len(want) < len(keys) - 1, "tf2 --exclude %s keeps some" % glob_)
+        T.eq(names_in(out), want, "tf2 --exclude %s matches the %s" % (glob_, label))
+
+
 def listing(d):
     return sorted(os.listdir(d))
 
@@ -346,6 +384,7 @@ def main():
         if not done:
             tl.skip("no fixtures")
         check_filters(tmp)
+        check_filters_tf2(tmp)
         check_progress(tmp)
         if tf_reader(os.path.join(tl.fixtures_dir(), "sample", "model.ckpt")) is None:
             print("note: TensorFlow not importable: V2 exports not checked")

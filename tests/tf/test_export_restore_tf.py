@@ -2,7 +2,7 @@
 """TensorFlow restores models from `ckptfs export` bundles stripped of their optimizer.
 
 Truth: TensorFlow itself, now. A Keras 3 model trained one step with Adam and saved by
-tf.train.Checkpoint(model, optimizer) is exported with the optimizer's state excluded; a fresh
+tf.train.Checkpoint(model, optimizer) is exported with the optimizer's state excluded by its full names ('adam/*'); a fresh
 model of the same architecture restores from the export with tf.train.Checkpoint(model=m) and
 must hold the trained weights exactly; the export's object graph names only keys the export
 holds (the graph was pruned consistently), and the Adam slots are gone. A TF1 graph saved by
@@ -32,7 +32,7 @@ try:
 except Exception as e:  # noqa: BLE001
     tl.skip("tensorflow / keras not importable: %s" % e)
 
-OPT_STATE = "optimizer/_variables/*:optimizer/_iterations/*:optimizer/_learning_rate/*"
+OPT_STATE = "adam/*"  # the full names Keras 3 gives its Adam's state
 
 
 def make_model(seed):
