@@ -21,8 +21,8 @@ int ckpt_glob_match(const char *pat, const char *name, size_t len);
 
 /* Include and exclude globs, each kept as one ':'-separated list. Start zeroed. */
 typedef struct ckpt_namefilter {
-    char *include; /* NULL or "": every variable is a candidate */
-    char *exclude; /* NULL or "": none is dropped */
+    char *include;           /* NULL or "": every variable is a candidate */
+    char *exclude;           /* NULL or "": none is dropped */
     const ckpt_names *names; /* the checkpoint's full names, or NULL (not owned) */
 } ckpt_namefilter;
 

@@ -21,7 +21,9 @@
 #include <unistd.h>
 
 const cli_command cli_export_command = {
-    "export", cli_export, "write a checkpoint's tensors as safetensors or as a V2 checkpoint",
+    "export",
+    cli_export,
+    "write a checkpoint's tensors as safetensors or as a V2 checkpoint",
     "usage: ckptfs export [--include GLOB] [--exclude GLOB] [--force] SOURCE DST\n"
     "Write SOURCE's tensors (any source: prefix, V1, partitioned, SavedModel, URL) to DST:\n"
     "  DST.safetensors  one safetensors file, byte for byte what a mount's model.safetensors\n"
