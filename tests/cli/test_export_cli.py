@@ -24,6 +24,7 @@ import tempfile
 sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 import ckpt_testlib as tl  # noqa: E402
+import ckptwriter as cw  # noqa: E402
 import tf2names  # noqa: E402
 
 try:
@@ -281,6 +282,27 @@ def check_filters_tf2(tmp):
         T.eq(names_in(out), want, "tf2 --exclude %s matches the %s" % (glob_, label))
 
 
+def check_header_limit(tmp):
+    """docs/format.md: safetensors readers refuse a header over 100,000,000 bytes; a 40 MiB name
+    appears three times in it (its entry, its tf_key metadata key and value), so the export
+    fails with exit 3 and leaves no file, and excluding it makes the file."""
+    d = os.path.join(tmp, "limit")
+    os.mkdir(d)
+    w = cw.V2Writer(os.path.join(d, "m"))
+    w.add(b"x" * (40 << 20), 1, [1], b"\0\0\0\0")
+    w.add(b"y", 1, [1], b"\0\0\x80\x3f")
+    w.close()
+    out = os.path.join(d, "o.safetensors")
+    r = tl.ckptfs("export", os.path.join(d, "m"), out)
+    T.eq(r.rc, 3, "header over the limit: exit 3 (%s)" % r.err.strip()[:200])
+    T.ok("100000000" in r.err, "the message states the limit")
+    T.ok(not os.path.exists(out), "header over the limit: no file")
+    r = tl.ckptfs("export", "--exclude", "x*", os.path.join(d, "m"), out)
+    T.ok(r.rc == 0, "header limit, the long name excluded: " + r.describe())
+    T.eq(names_in(out), {"y"}, "the long name excluded, the file holds the rest")
+    shutil.rmtree(d)
+
+
 def listing(d):
     return sorted(os.listdir(d))
 
@@ -385,6 +407,7 @@ def main():
             tl.skip("no fixtures")
         check_filters(tmp)
         check_filters_tf2(tmp)
+        check_header_limit(tmp)
         check_progress(tmp)
         if tf_reader(os.path.join(tl.fixtures_dir(), "sample", "model.ckpt")) is None:
             print("note: TensorFlow not importable: V2 exports not checked")
