@@ -500,12 +500,9 @@ int ckpt_source_resolve(const char *source, const ckpt_net_opts *opts, unsigned 
         return rc;
     }
     if (!ckpt_is_url(source) && (flags & CKPT_RESOLVE_FOLDER) && ckpt_is_directory(source) &&
-        !is_saved_model_dir(source) &&
-        (ckpt_is_training_folder(source) ||
-         ((flags & CKPT_RESOLVE_EMPTY_FOLDER) && holds_nothing(source)))) {
+        ckpt_is_training_folder(source) && !is_saved_model_dir(source)) {
         out->src = ckpt_bytesrc_local();
         out->folder = 1;
-        out->waiting = !ckpt_is_training_folder(source);
         if (!(out->prefix = strdup(source)))
             return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
         return 0;
@@ -517,6 +514,17 @@ int ckpt_source_resolve(const char *source, const ckpt_net_opts *opts, unsigned 
         char *resolved = NULL;
         int rc = ckpt_resolve_prefix(source, &resolved, err);
         free(resolved);
+        /* Nothing to resolve to (not even variables/variables): a run before its first save,
+         * for the mount. */
+        if (rc == CKPT_E_NOTFOUND && (flags & CKPT_RESOLVE_FOLDER) &&
+            (flags & CKPT_RESOLVE_EMPTY_FOLDER) && ckpt_is_directory(source) &&
+            !is_saved_model_dir(source) && holds_nothing(source)) {
+            ckpt_err_clear(err);
+            out->folder = out->waiting = 1;
+            if (!(out->prefix = strdup(source)))
+                return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+            return 0;
+        }
         if (!rc && !(out->prefix = strdup(source)))
             rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
         if (!rc && ckpt_is_directory(source)) {

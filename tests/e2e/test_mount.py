@@ -222,7 +222,7 @@ def expected_view(variables, generated=(), npy=False):
         e = view[path]
         if e[0] == "data":
             comps = path[:-4].split(b"/") if path.endswith(b".raw") and \
-                e[1]["name"].encode("utf-8", "surrogateescape") in prefixes else path.split(b"/")
+                vis[e[1]["name"].encode("utf-8", "surrogateescape")] in prefixes else path.split(b"/")
             back = [unesc_component(d) for d in comps]
             if None not in back:
                 assert b"/".join(back) == vis[e[1]["name"].encode("utf-8", "surrogateescape")], path
