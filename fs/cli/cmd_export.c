@@ -138,10 +138,16 @@ static int dest_commit(dest *d)
     if (d->tmp && fsync(d->fd) != 0) rc = -1;
     if (close(d->fd) != 0) rc = -1;
     d->fd = -1;
-    /* Not replacing what appeared at DST while we wrote, unless told to. */
+    /* Not replacing what appeared at DST while we wrote, unless told to; where the file
+     * system has no RENAME_NOREPLACE (EINVAL: some network and FUSE ones), link() is the same
+     * promise. */
     if (rc == 0 && d->tmp &&
-        renameat2(AT_FDCWD, d->tmp, AT_FDCWD, d->path, d->force ? 0 : RENAME_NOREPLACE) != 0)
-        rc = -1;
+        renameat2(AT_FDCWD, d->tmp, AT_FDCWD, d->path, d->force ? 0 : RENAME_NOREPLACE) != 0) {
+        if (errno == EINVAL && !d->force && link(d->tmp, d->path) == 0)
+            unlink(d->tmp);
+        else
+            rc = -1;
+    }
     if (rc) {
         fprintf(stderr, "ckptfs: %s: cannot write: %s\n", d->path, strerror(errno));
         dest_abort(d);
