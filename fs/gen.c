@@ -103,10 +103,20 @@ static int render_memory(ckfs_gens *G, int g, ckfs_content *out, uint64_t *size,
 {
     ckpt_strbuf b = {0};
     int rc;
-    if (g == CKFS_GEN_TSV)
-        rc = ckpt_render_tsv(G->c, G->names, &b) ? ckpt_err_set(err, CKPT_E_NOMEM, "out of memory") : 0;
-    else
+    if (g == CKFS_GEN_TSV) {
+        /* A TF 2 checkpoint's table has full names: its object graph is read for them. A
+         * graph that cannot be read (damaged, on a missing shard) costs the column, not the
+         * table. */
+        ckpt_names *names = NULL;
+        rc = ckpt_names_load(G->c, &names, err);
+        if (rc && rc != CKPT_E_NOMEM)
+            rc = 0, names = NULL;
+        if (rc == 0 && ckpt_render_tsv(G->c, names, &b))
+            rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+        ckpt_names_free(names);
+    } else {
         rc = ckpt_render_signatures(ckpt_bytesrc_of(G->c), G->sm_path, &b, err);
+    }
     if (rc == 0 && b.failed)
         rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory rendering %s", ckfs_gen_names[g]);
     if (rc) {

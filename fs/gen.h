@@ -43,7 +43,6 @@ enum ckfs_gen_slot {
 /* The generated files of one checkpoint: what they render from, and each one's content. */
 typedef struct ckfs_gens {
     ckpt_checkpoint *c;       /* the checkpoint (not owned) */
-    const ckpt_names *names;  /* its full names for variables.tsv, or NULL (not owned) */
     const char *sm_path;      /* its SavedModel's saved_model.pb, or NULL (not owned) */
     ckfs_once_lock *lock;     /* the owner's lock (not owned): protects every cell below */
     ckfs_once doc_opened;

@@ -153,7 +153,7 @@ static int dir_of(ckfs *fs, fuse_ino_t ino, target *t)
     int rc = resolve(fs, ino, 1, t);
     if (rc)
         return rc;
-    if (t->n.kind == CKFS_K_DIR)
+    if (ckfs_node_is_dir(t->n))
         return 0;
     put(fs, t);
     return -ENOTDIR;
@@ -184,7 +184,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
         fuse_reply_err(req, -rc);
         return;
     }
-    if (d.n.kind != CKFS_K_DIR) {
+    if (!ckfs_node_is_dir(d.n)) {
         t = d; /* "." of a file: the file itself */
     } else if (fs->ns->ops->lookup(fs->ns, &d, name, &t)) {
         reply_negative(req, fs, &d);
@@ -318,7 +318,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
             struct stat st;
             memset(&st, 0, sizeof st);
             st.st_ino = target_ino(fs, &t);
-            st.st_mode = t.n.kind == CKFS_K_DIR ? S_IFDIR
+            st.st_mode = ckfs_node_is_dir(t.n) ? S_IFDIR
                          : t.n.kind == CKFS_K_LINK ? S_IFLNK : S_IFREG;
             need = fuse_add_direntry(req, buf + used, size - used, name, &st, (off_t)(pos + 1));
         }
@@ -545,9 +545,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     if (resolve_or_reply(req, fs, ino, 1, &t))
         return;
     int rc = 0;
-    if (t.n.kind == CKFS_K_DIR || t.n.kind == CKFS_K_LINK) {
-        /* `latest`: the kernel follows it, never opens it */
-        fuse_reply_err(req, t.n.kind == CKFS_K_DIR ? EISDIR : ELOOP);
+    if (ckfs_node_is_dir(t.n) || t.n.kind == CKFS_K_LINK) {
+        /* a link (`latest`, by_name/): the kernel follows it, never opens it */
+        fuse_reply_err(req, ckfs_node_is_dir(t.n) ? EISDIR : ELOOP);
         put(fs, &t);
         return;
     }

@@ -63,12 +63,12 @@ int ckfs_ns_view_entry(const ckfs_target *d, uint64_t pos, const ckfs_target *pa
         if (parent)
             *t = *parent;
         else
-            *t = (ckfs_target){d->v, {CKFS_K_DIR, ckfs_tree_parent(d->v->tree, d->n.idx)}};
+            *t = (ckfs_target){d->v, ckfs_view_parent(d->v, d->n)};
         strcpy(name, "..");
         return 0;
     }
     t->v = d->v;
-    return ckfs_tree_dir_entry(d->v->tree, d->n.idx, pos - 2, &t->n, name);
+    return ckfs_view_dir_entry(d->v, d->n, pos - 2, &t->n, name);
 }
 
 static const char *const var_xattrs[] = {
@@ -163,5 +163,6 @@ const char *ckfs_ns_view_readlink(const ckfs_target *t, char *buf, size_t size)
 {
     if (!t->v || t->n.kind != CKFS_K_LINK)
         return NULL;
-    return ckfs_tree_link_target(t->v->tree, t->n.idx, buf, size) < 0 ? NULL : buf;
+    ckpt_err err;
+    return ckfs_view_readlink(t->v, t->n, buf, size, &err) < 0 ? NULL : buf;
 }

@@ -403,8 +403,8 @@ static int f_resolve(ckfs_ns *ns, uint64_t ino, int open, ckfs_target *t)
         free(ip);
         if (atomic_load(&fv->gone))
             rc = -ENOENT;
-    } else if (ckfs_tree_node(v->tree, local, &t->n)) {
-        rc = -ENOENT;
+    } else {
+        rc = ckfs_view_node(v, local, &t->n);
     }
     if (rc)
         unhold(f, fv);
@@ -431,7 +431,7 @@ static uint64_t f_ino(const ckfs_ns *ns, const ckfs_target *t)
                                          : CKFS_INO_ROOT;
     if (t->n.kind == CKFS_K_DIR && t->n.idx == 0) /* needs no tree: may be unopened */
         return t->v->base + CKFS_INO_ROOT;
-    return t->v->base + ckfs_tree_ino(t->v->tree, t->n);
+    return t->v->base + ckfs_view_ino(t->v, t->n);
 }
 
 /* Entry named name of the root (mu held), or -1. */
@@ -479,7 +479,7 @@ static int f_lookup(ckfs_ns *ns, const ckfs_target *d, const char *name, ckfs_ta
         return 0;
     }
     t->v = d->v;
-    return ckfs_tree_lookup(d->v->tree, d->n.idx, name, &t->n) ? -ENOENT : 0;
+    return ckfs_view_lookup(d->v, d->n, name, &t->n);
 }
 
 static int f_entry(ckfs_ns *ns, const ckfs_target *d, uint64_t pos, ckfs_target *t, char *name)
@@ -617,7 +617,7 @@ static void open_sums(folder *f, uint64_t *opened, uint64_t *reads, uint64_t *by
             *reads += ckpt_data_reads(x->c);
             *bytes += ckpt_data_bytes(x->c);
             *tbytes += ckfs_tree_total_bytes(x->tree);
-            *names += ckfs_tree_nnames(x->tree);
+            *names += ckfs_view_nnames(x);
         }
         atomic_fetch_sub(&fv->holds, 1);
     }

@@ -21,20 +21,20 @@ static int s_resolve(ckfs_ns *ns, uint64_t ino, int open, ckfs_target *t)
 {
     (void)open; /* always open */
     t->v = view_of(ns);
-    return ckfs_tree_node(t->v->tree, ino, &t->n) ? -ENOENT : 0;
+    return ckfs_view_node(t->v, ino, &t->n);
 }
 
 static uint64_t s_ino(const ckfs_ns *ns, const ckfs_target *t)
 {
     (void)ns;
-    return ckfs_tree_ino(t->v->tree, t->n);
+    return ckfs_view_ino(t->v, t->n);
 }
 
 static int s_lookup(ckfs_ns *ns, const ckfs_target *d, const char *name, ckfs_target *t)
 {
     (void)ns;
     t->v = d->v;
-    return ckfs_tree_lookup(d->v->tree, d->n.idx, name, &t->n) ? -ENOENT : 0;
+    return ckfs_view_lookup(d->v, d->n, name, &t->n);
 }
 
 static int s_entry(ckfs_ns *ns, const ckfs_target *d, uint64_t pos, ckfs_target *t, char *name)
@@ -73,7 +73,7 @@ static void s_totals(ckfs_ns *ns, uint64_t *bytes, uint64_t *names)
 {
     ckfs_view *v = view_of(ns);
     *bytes = ckfs_tree_total_bytes(v->tree);
-    *names = 1 + ckfs_tree_nnames(v->tree);
+    *names = 1 + ckfs_view_nnames(v);
 }
 
 static void s_destroy(ckfs_ns *ns)

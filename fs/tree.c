@@ -96,8 +96,9 @@ typedef struct chunk {
 
 struct ckfs_tree {
     const ckpt_checkpoint *c;
-    const ckpt_names *names; /* the by_name links' names (NULL: no by_name directory) */
-    uint64_t nvars, nlinks, nnames, total_bytes;
+    const ckpt_names *names; /* a links tree's link names (ckfs_tree_build_links), else NULL */
+    uint64_t nvars, nlinks, nnames, total_bytes; /* a links tree has no variables */
+    int byname;              /* a main tree whose root holds the by_name placeholder */
     unsigned esc_flags;      /* CKFS_ESC_DOTS for an object-based checkpoint */
     int ngen;
     uint32_t genmask; /* bit g: generated slot g exists */
@@ -172,6 +173,8 @@ static const char *ent_base(const ckfs_tree *t, const dent *e)
     size_t len;
     if (e->kind == CKFS_K_GEN)
         return t->gen[e->idx];
+    if (e->kind == CKFS_K_BDIR)
+        return CKFS_BY_NAME;
     if (e->flags & F_ESC)
         return e->kind == CKFS_K_DIR ? esc_find(t->esc_dir, t->nesc_dir, e->idx)
                                      : esc_find(t->esc_var, t->nesc_var, ent_item(t, e));
@@ -577,7 +580,8 @@ static int append_dir(builder *B, uint32_t dir, const bent *b, size_t n)
         t->ents[t->nents + k] = b[k].e;
         for (unsigned s = 0; s < SLOTS; s++)
             names += slot_name(&b[k].e, s) >= 0;
-        d->subdirs += b[k].e.kind == CKFS_K_DIR && !(b[k].e.flags & F_HIDDEN);
+        d->subdirs += (b[k].e.kind == CKFS_K_DIR || b[k].e.kind == CKFS_K_BDIR) &&
+                      !(b[k].e.flags & F_HIDDEN);
         ordered = ordered && (k == 0 || in_order(&b[k - 1], &b[k]));
     }
     t->nents += (uint32_t)n;
@@ -668,7 +672,8 @@ static int open_dir(builder *B, size_t p, const char *name, size_t start, size_t
     size_t dl;
     uint8_t flags;
     if (push_dir(B, parent, (uint32_t)pos_item(B, p), end, &d) ||
-        display(B, name + start, end - start, parent == 0, d, &t->esc_dir, &t->nesc_dir,
+        display(B, name + start, end - start, parent == 0 && !t->names, d, &t->esc_dir,
+                &t->nesc_dir,
                 &B->cap_escd, &dn, &dl, &flags) ||
         push_ent(B, dn, dl, CKFS_K_DIR, d, flags) ||
         ckpt_grow((void **)&B->stack, &B->cap_stack, B->depth + 1, sizeof *B->stack))
@@ -716,7 +721,8 @@ static int add_item(builder *B, size_t p)
     const char *fn;
     size_t fl;
     uint8_t flags;
-    if (display(B, name + start, len - start, B->depth == 1, (uint32_t)i, &t->esc_var,
+    if (display(B, name + start, len - start, B->depth == 1 && !t->names, (uint32_t)i,
+                &t->esc_var,
                 &t->nesc_var, &B->cap_escv, &fn, &fl, &flags))
         return -1;
     return push_ent(B, fn, fl, kind, (uint32_t)(kind == CKFS_K_LINK ? i - t->nvars : i),
@@ -729,64 +735,74 @@ static int cmp_esc(const void *pa, const void *pb)
     return a->idx < b->idx ? -1 : a->idx > b->idx;
 }
 
-static int cmp_path(const void *pa, const void *pb, void *ctx)
+/* A variable's path while the walk order is found: compared without the checkpoint at hand. */
+typedef struct pathref {
+    const char *p;
+    uint32_t len, idx;
+} pathref;
+
+static int cmp_path(const void *pa, const void *pb)
 {
-    const ckpt_checkpoint *c = ctx;
-    size_t la, lb;
-    const char *a = ckpt_path(c, *(const uint32_t *)pa, &la);
-    const char *b = ckpt_path(c, *(const uint32_t *)pb, &lb);
-    int r = memcmp(a, b, la < lb ? la : lb);
-    return r ? r : la < lb ? -1 : la > lb;
+    const pathref *a = pa, *b = pb;
+    int r = memcmp(a->p, b->p, a->len < b->len ? a->len : b->len);
+    return r ? r : a->len < b->len ? -1 : a->len > b->len;
 }
 
 /*
  * The order to walk the variables in: their paths' bytewise order, which is the index order
  * unless paths were shortened (objnames.h: "a/.ATTRIBUTES/..." sorts after "a-b/...", while
- * "a" sorts before "a-b"). NULL and 0 for the index order; -1 when out of memory.
+ * "a" sorts before "a-b"). Real checkpoints are nearly in order already: one pass tells, an
+ * insertion sort fixes the few, qsort takes over past a budget (a hostile order). NULL and 0
+ * for the index order; -1 when out of memory.
  */
 static int path_order(const ckpt_checkpoint *c, size_t n, uint32_t **out)
 {
     *out = NULL;
     if (!ckpt_has_object_graph(c) || n < 2)
         return 0;
-    uint32_t *ord = malloc(n * sizeof *ord);
-    if (!ord)
+    pathref *r = malloc(n * sizeof *r);
+    if (!r)
         return -1;
-    for (size_t i = 0; i < n; i++)
-        ord[i] = (uint32_t)i;
-    qsort_r(ord, n, sizeof *ord, cmp_path, (void *)c);
+    int sorted = 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        r[i] = (pathref){ckpt_path(c, i, &len), 0, (uint32_t)i};
+        r[i].len = (uint32_t)len;
+        sorted = sorted && (i == 0 || cmp_path(&r[i - 1], &r[i]) < 0);
+    }
+    uint32_t *ord = sorted ? NULL : malloc(n * sizeof *ord);
+    if (!sorted && ord) {
+        _Static_assert(sizeof(pathref) <= CKPT_ISORT_ITEM_MAX, "a pathref must fit the sort");
+        if (ckpt_insertion_sort(r, n, sizeof *r, cmp_path, 8 * n + 64))
+            qsort(r, n, sizeof *r, cmp_path);
+        for (size_t i = 0; i < n; i++)
+            ord[i] = r[i].idx;
+    }
+    free(r);
+    if (!sorted && !ord)
+        return -1;
     *out = ord;
     return 0;
-}
-
-/* The by_name directory: every link below it, walked in its own (sorted) order. */
-static int add_links(builder *B)
-{
-    ckfs_tree *t = B->t;
-    static const char dirname[] = "by_name";
-    uint32_t d;
-    const char *dn = arena_put(t, dirname, sizeof dirname - 1);
-    if (!dn || push_dir(B, 0, (uint32_t)t->nvars, 0, &d) ||
-        ckpt_grow((void **)&t->esc_dir, &B->cap_escd, t->nesc_dir + 1, sizeof *t->esc_dir) ||
-        push_ent(B, dn, sizeof dirname - 1, CKFS_K_DIR, d, F_ESC) ||
-        ckpt_grow((void **)&B->stack, &B->cap_stack, 2, sizeof *B->stack))
-        return -1;
-    t->esc_dir[t->nesc_dir++] = (esc){d, dn};
-    B->stack[B->depth++] = (level){NULL, 0, d, B->npend};
-    B->ord = NULL;
-    B->base = t->nvars;
-    B->n = t->nlinks;
-    B->base_depth = 2;
-    for (size_t p = 0; p < B->n; p++)
-        if (add_item(B, p))
-            return -1;
-    return close_to(B, 1);
 }
 
 static int cmp_lref(const void *pa, const void *pb)
 {
     const listref *a = pa, *b = pb;
     return a->dir < b->dir ? -1 : a->dir > b->dir;
+}
+
+/* Order what a build made for the queries, and give back what the doubling left over. */
+static void finish(ckfs_tree *t)
+{
+    /* Directories close deepest first: order their listings for the search. */
+    if (t->nlrefs > 1)
+        qsort(t->lrefs, t->nlrefs, sizeof *t->lrefs, cmp_lref);
+    dent *e = realloc(t->ents, (t->nents ? t->nents : 1) * sizeof *t->ents);
+    if (e)
+        t->ents = e;
+    dirrec *d = realloc(t->dirs, t->ndirs * sizeof *t->dirs);
+    if (d)
+        t->dirs = d;
 }
 
 static int build(builder *B, const char *const *gen_names, int ngen)
@@ -820,31 +836,48 @@ static int build(builder *B, const char *const *gen_names, int ngen)
     if (B->ord && t->nesc_var > 1)
         qsort(t->esc_var, t->nesc_var, sizeof *t->esc_var, cmp_esc);
     B->ord = NULL;
-    /* The links come after every variable, so by_name is one directory whatever the names. */
-    if (rc || close_to(B, 1) || (t->names && add_links(B)) || close_to(B, 0))
+    /* by_name's contents are a tree of their own, built on first use (view.c): here only its
+     * name, which no variable can take (escape.h). */
+    if (rc || close_to(B, 1) ||
+        (t->byname && push_ent(B, CKFS_BY_NAME, strlen(CKFS_BY_NAME), CKFS_K_BDIR, 0, 0)) ||
+        close_to(B, 0))
         return -1;
-    /* Directories close deepest first: order their listings for the search. */
-    if (t->nlrefs > 1)
-        qsort(t->lrefs, t->nlrefs, sizeof *t->lrefs, cmp_lref);
-    /* Shrink to what is kept: the arrays grew by doubling. */
-    dent *e = realloc(t->ents, (t->nents ? t->nents : 1) * sizeof *t->ents);
-    if (e)
-        t->ents = e;
-    dirrec *d = realloc(t->dirs, t->ndirs * sizeof *t->dirs);
-    if (d)
-        t->dirs = d;
+    finish(t);
     return 0;
 }
 
-int ckfs_tree_build(const ckpt_checkpoint *c, const ckpt_names *names,
-                    const char *const *gen_names, int ngen, int npy, ckfs_warn_fn warn,
-                    void *warn_ctx, ckfs_tree **out)
+/* A links tree: the root is by_name itself, every link below it in its sorted order. */
+static int build_links(builder *B)
+{
+    ckfs_tree *t = B->t;
+    uint32_t root;
+    if (push_dir(B, 0, 0, 0, &root) ||
+        ckpt_grow((void **)&B->stack, &B->cap_stack, 1, sizeof *B->stack))
+        return -1;
+    B->stack[B->depth++] = (level){NULL, 0, root, 0};
+    B->ord = NULL;
+    B->base = 0;
+    B->n = t->nlinks;
+    B->base_depth = 1;
+    for (size_t p = 0; p < B->n; p++)
+        if (add_item(B, p))
+            return -1;
+    if (close_to(B, 0))
+        return -1;
+    finish(t);
+    return 0;
+}
+
+/* Build a main tree (names NULL) or a links tree (names given: c's by_name links). */
+static int build_any(const ckpt_checkpoint *c, const ckpt_names *names, int byname,
+                     const char *const *gen_names, int ngen, int npy, ckfs_warn_fn warn,
+                     void *warn_ctx, ckfs_tree **out)
 {
     *out = NULL;
-    size_t n = ckpt_count(c), nl = ckpt_names_links(names);
+    size_t n = names ? 0 : ckpt_count(c), nl = ckpt_names_links(names);
     /* Every inode number of tree.h must fit in 32 bits. */
     if (ngen < 0 || ngen > CKFS_GEN_MAX || n > (UINT32_MAX - CKFS_INO_VAR0) / CKFS_VAR_SLOTS ||
-        nl > (UINT32_MAX - CKFS_INO_VAR0) / CKFS_VAR_SLOTS - n)
+        nl > (UINT32_MAX - CKFS_INO_VAR0) / CKFS_VAR_SLOTS)
         return -1;
     builder B = {.t = calloc(1, sizeof(ckfs_tree)), .c = c, .npy = npy, .warn = warn,
                  .warn_ctx = warn_ctx, .raw = calloc(n + nl ? n + nl : 1, 1)};
@@ -852,11 +885,12 @@ int ckfs_tree_build(const ckpt_checkpoint *c, const ckpt_names *names,
     if (B.t && B.raw) {
         B.t->c = c;
         B.t->names = names;
+        B.t->byname = byname;
         B.t->nvars = n;
         B.t->nlinks = nl;
         B.t->esc_flags = ckpt_has_object_graph(c) ? CKFS_ESC_DOTS : 0;
         B.t->ngen = ngen;
-        rc = build(&B, gen_names, ngen);
+        rc = names ? build_links(&B) : build(&B, gen_names, ngen);
     }
     free(B.pend);
     free(B.raw);
@@ -868,6 +902,20 @@ int ckfs_tree_build(const ckpt_checkpoint *c, const ckpt_names *names,
     }
     *out = B.t;
     return 0;
+}
+
+int ckfs_tree_build(const ckpt_checkpoint *c, int byname, const char *const *gen_names, int ngen,
+                    int npy, ckfs_warn_fn warn, void *warn_ctx, ckfs_tree **out)
+{
+    return build_any(c, NULL, byname, gen_names, ngen, npy, warn, warn_ctx, out);
+}
+
+int ckfs_tree_build_links(const ckpt_checkpoint *c, const ckpt_names *names, ckfs_warn_fn warn,
+                          void *warn_ctx, ckfs_tree **out)
+{
+    if (!names)
+        return -1;
+    return build_any(c, names, 0, NULL, 0, 0, warn, warn_ctx, out);
 }
 
 void ckfs_tree_free(ckfs_tree *t)
@@ -1075,12 +1123,13 @@ uint64_t ckfs_tree_total_bytes(const ckfs_tree *t)
     return t->total_bytes;
 }
 
-int ckfs_tree_link_target(const ckfs_tree *t, uint32_t j, char *buf, size_t size)
+int ckfs_tree_link_target(const ckfs_tree *t, const ckfs_tree *links, uint32_t j, char *buf,
+                          size_t size)
 {
-    if (j >= t->nlinks)
+    if (j >= links->nlinks)
         return -ENOENT;
     size_t ll, var, pl;
-    const char *link = ckpt_names_link(t->names, j, &ll, &var);
+    const char *link = ckpt_names_link(links->names, j, &ll, &var);
     const char *path = ckpt_path(t->c, var, &pl);
     size_t o = 0;
     /* Up from the link's directory to the checkpoint's root: by_name, then one per '/'. */

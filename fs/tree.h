@@ -9,8 +9,9 @@
  *   2 .. 15                        generated root files: slot g (of the names given to
  *                                  ckfs_tree_build, NULL = absent) has 2 + g
  *   16 + 4*i + k                   variable i: k = 0 bytes, 1 .shape, 2 .dtype, 3 .npy
- *   16 + 4*(count + j)             by_name link j (objnames.h's order)
- *   16 + 4*(count + links) + d - 1 directory d >= 1 (numbered in walk order)
+ *   16 + 4*count + (d - 1)         directory d >= 1 (numbered in walk order)
+ * A links tree (by_name/) has no variables: link j is 16 + 4*j, directory d 16 + 4*links + d - 1;
+ * the view puts its numbers above CKFS_BYNAME_INO (view.h).
  * A training-folder mount gives each checkpoint one such space above bit 40 (ll.h).
  *
  * Memory: one 8-byte entry per variable, directory and generated file (a variable's sidecars
@@ -36,6 +37,7 @@ enum ckfs_kind {
     CKFS_K_NPY = 4,
     CKFS_K_GEN = 5,   /* a generated root file */
     CKFS_K_LINK = 6,  /* a symbolic link: a training folder's `latest`, or a by_name link */
+    CKFS_K_BDIR = 7,  /* a directory of by_name/ (index 0: by_name itself), in its own tree */
 };
 
 #define CKFS_INO_ROOT 1u
@@ -43,6 +45,8 @@ enum ckfs_kind {
 #define CKFS_GEN_MAX 14
 #define CKFS_INO_VAR0 16u
 #define CKFS_VAR_SLOTS 4u
+/* The root entry that holds a TF 2 checkpoint's links by full name. */
+#define CKFS_BY_NAME "by_name"
 
 typedef struct ckfs_tree ckfs_tree;
 
@@ -51,27 +55,42 @@ typedef struct ckfs_node {
     uint32_t idx; /* directory, variable or generated-file index */
 } ckfs_node;
 
+/* Whether n is a directory: of a tree, or of by_name/. */
+static inline int ckfs_node_is_dir(ckfs_node n)
+{
+    return n.kind == CKFS_K_DIR || n.kind == CKFS_K_BDIR;
+}
+
 /* Receives one warning line (no newline) about a name hidden by another entry. */
 typedef void (*ckfs_warn_fn)(void *ctx, const char *msg);
 
 /*
- * Build the tree of checkpoint c, its variables at their visible paths (objnames.h) and,
- * when names is not NULL, a root directory by_name holding a symbolic link per by-name link
- * name (ckpt_names_link) to its variable's file. gen_names: ngen (<= CKFS_GEN_MAX) names of generated root
+ * Build the tree of checkpoint c, its variables at their visible paths (objnames.h), and with
+ * byname the root entry by_name (a CKFS_K_BDIR node, its contents ckfs_tree_build_links's,
+ * built when first used). gen_names: ngen (<= CKFS_GEN_MAX) names of generated root
  * files, NULL for a slot this checkpoint does not have (its inode number stays unused).
  * npy: add NAME.npy beside every variable whose dtype has a fixed element size. warn (may be
  * NULL) hears about every name hidden because another entry owns it.
  * Returns 0, or -1 on allocation failure / too many variables.
  */
-int ckfs_tree_build(const ckpt_checkpoint *c, const ckpt_names *names,
-                    const char *const *gen_names, int ngen, int npy, ckfs_warn_fn warn,
-                    void *warn_ctx, ckfs_tree **out);
+int ckfs_tree_build(const ckpt_checkpoint *c, int byname, const char *const *gen_names, int ngen,
+                    int npy, ckfs_warn_fn warn, void *warn_ctx, ckfs_tree **out);
 
 /*
- * The target of by_name link j, relative to the link's directory ("../../model/dense/kernel"),
+ * The tree of by_name/ (its root is by_name itself): a symbolic link (CKFS_K_LINK, index j)
+ * per by-name link name of names (ckpt_names_link), directories where link names have '/'.
+ * Inode numbers as above, with no variables. 0, or -1 when out of memory.
+ */
+int ckfs_tree_build_links(const ckpt_checkpoint *c, const ckpt_names *names, ckfs_warn_fn warn,
+                          void *warn_ctx, ckfs_tree **out);
+
+/*
+ * The target of link j of links tree `links`, relative to the link's directory
+ * ("../../model/dense/kernel": out of by_name, then the variable's file in main tree t),
  * NUL-terminated in buf: its length, or -ENOENT / -ENAMETOOLONG.
  */
-int ckfs_tree_link_target(const ckfs_tree *t, uint32_t j, char *buf, size_t size);
+int ckfs_tree_link_target(const ckfs_tree *t, const ckfs_tree *links, uint32_t j, char *buf,
+                          size_t size);
 
 /* Free a tree from ckfs_tree_build; NULL is a no-op. */
 void ckfs_tree_free(ckfs_tree *t);

@@ -106,12 +106,9 @@ int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
     ckfs_gen_slots(c, v->sm_path, names);
     if (!v->texts || !v->corrupt)
         return -1;
-    /* A damaged object graph costs the by_name directory, not the checkpoint: its bytes are
-     * still served, and object_graph.pbtxt says what is wrong when opened. */
-    if (ckpt_names_load(c, &v->names, &err) && warn)
-        warn(warn_ctx, err.msg);
-    v->gens.names = v->names;
-    if (ckfs_tree_build(c, v->names, names, CKFS_NGEN, o->npy, warn, warn_ctx, &v->tree))
+    /* by_name/'s links come from the object graph, read at its first use (ckfs_view_links). */
+    if (ckfs_tree_build(c, ckpt_has_object_graph(c), names, CKFS_NGEN, o->npy, warn, warn_ctx,
+                        &v->tree))
         return -1;
     return 0;
 }
@@ -139,8 +136,11 @@ static void detach(ckfs_view *v)
     v->checked = NULL;
     ckfs_tree_free(v->tree);
     v->tree = NULL;
+    ckfs_tree_free(v->links);
+    v->links = NULL;
     ckpt_names_free(v->names);
     v->names = NULL;
+    ckfs_once_reset(&v->byname);
     ckpt_close(v->c);
     v->c = NULL;
 }
@@ -338,9 +338,18 @@ int ckfs_view_stat(ckfs_view *v, ckfs_node n, struct stat *st, int lazy_ok, ckpt
         st->st_size = CKFS_DIR_SIZE;
         return 0;
     }
+    if (n.kind == CKFS_K_BDIR) {
+        st->st_mode = S_IFDIR | v->perms.dmode;
+        /* Until by_name is built its subdirectories are not known: 1 is how a file system
+         * says "not counted" (find and fts then look into every directory). */
+        const ckfs_tree *lt = ckfs_once_done(&v->byname) ? v->links : NULL;
+        st->st_nlink = lt ? 2 + ckfs_tree_subdirs(lt, n.idx) : 1;
+        st->st_size = CKFS_DIR_SIZE;
+        return 0;
+    }
     if (n.kind == CKFS_K_LINK) {
         char target[CKFS_LINK_MAX];
-        int len = ckfs_tree_link_target(v->tree, n.idx, target, sizeof target);
+        int len = ckfs_view_readlink(v, n, target, sizeof target, err);
         if (len < 0)
             return len;
         st->st_mode = S_IFLNK | 0777;
@@ -368,4 +377,115 @@ int ckfs_view_stat(ckfs_view *v, ckfs_node n, struct stat *st, int lazy_ok, ckpt
     st->st_size = (off_t)size;
     st->st_blocks = (st->st_size + 511) / 512;
     return rc;
+}
+
+/* --- by_name/: a second tree, built on first use ----------------------------------------- */
+
+static int links_once(void *arg, ckpt_err *err)
+{
+    ckfs_view *v = arg;
+    int rc = ckpt_names_load(v->c, &v->names, err);
+    if (rc == 0 && !v->names)
+        rc = ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: no object graph", ckpt_prefix(v->c));
+    if (rc == 0 && ckfs_tree_build_links(v->c, v->names, NULL, NULL, &v->links))
+        rc = ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory building by_name/",
+                          ckpt_prefix(v->c));
+    if (rc) {
+        ckpt_names_free(v->names);
+        v->names = NULL;
+    }
+    return rc;
+}
+
+/* v's links tree, built if nobody has yet: 0, or -EIO / -ENOMEM with err set. */
+static int links(ckfs_view *v, ckpt_err *err)
+{
+    int rc = ckfs_once_run(&v->byname, &v->lock, links_once, v, err);
+    return rc == 0 ? 0 : rc == CKPT_E_NOMEM ? -ENOMEM : -EIO;
+}
+
+/* A node of the links tree as the view names it: its directories are CKFS_K_BDIR. */
+static ckfs_node from_links(ckfs_node n)
+{
+    return n.kind == CKFS_K_DIR ? (ckfs_node){CKFS_K_BDIR, n.idx} : n;
+}
+
+int ckfs_view_node(ckfs_view *v, uint64_t ino, ckfs_node *out)
+{
+    if (ino < CKFS_BYNAME_INO)
+        return ckfs_tree_node(v->tree, ino, out) ? -ENOENT : 0;
+    ckpt_err err;
+    int rc = links(v, &err);
+    if (rc)
+        return rc;
+    if (ckfs_tree_node(v->links, ino - CKFS_BYNAME_INO, out))
+        return -ENOENT;
+    *out = from_links(*out);
+    return 0;
+}
+
+uint64_t ckfs_view_ino(const ckfs_view *v, ckfs_node n)
+{
+    if (n.kind == CKFS_K_BDIR)
+        /* by_name itself is its tree's root, number 1, built or not. */
+        return CKFS_BYNAME_INO + (n.idx == 0 || !ckfs_once_done(&v->byname)
+                                      ? CKFS_INO_ROOT
+                                      : ckfs_tree_ino(v->links, (ckfs_node){CKFS_K_DIR, n.idx}));
+    if (n.kind == CKFS_K_LINK)
+        return CKFS_BYNAME_INO + ckfs_tree_ino(v->links, n);
+    return ckfs_tree_ino(v->tree, n);
+}
+
+int ckfs_view_lookup(ckfs_view *v, ckfs_node dir, const char *name, ckfs_node *out)
+{
+    if (dir.kind != CKFS_K_BDIR)
+        return ckfs_tree_lookup(v->tree, dir.idx, name, out) ? -ENOENT : 0;
+    if (dir.idx == 0 && !strcmp(name, "..")) {
+        *out = (ckfs_node){CKFS_K_DIR, 0};
+        return 0;
+    }
+    ckpt_err err;
+    int rc = links(v, &err);
+    if (rc)
+        return rc;
+    if (ckfs_tree_lookup(v->links, dir.idx, name, out))
+        return -ENOENT;
+    *out = from_links(*out);
+    return 0;
+}
+
+int ckfs_view_dir_entry(ckfs_view *v, ckfs_node dir, uint64_t k, ckfs_node *node, char *buf)
+{
+    if (dir.kind != CKFS_K_BDIR)
+        return ckfs_tree_dir_entry(v->tree, dir.idx, k, node, buf);
+    ckpt_err err;
+    if (links(v, &err))
+        return 1; /* the failure was logged where by_name was looked up */
+    int r = ckfs_tree_dir_entry(v->links, dir.idx, k, node, buf);
+    if (r == 0)
+        *node = from_links(*node);
+    return r;
+}
+
+ckfs_node ckfs_view_parent(const ckfs_view *v, ckfs_node dir)
+{
+    if (dir.kind != CKFS_K_BDIR)
+        return (ckfs_node){CKFS_K_DIR, ckfs_tree_parent(v->tree, dir.idx)};
+    if (dir.idx == 0 || !v->links)
+        return (ckfs_node){CKFS_K_DIR, 0};
+    return (ckfs_node){CKFS_K_BDIR, ckfs_tree_parent(v->links, dir.idx)};
+}
+
+int ckfs_view_readlink(ckfs_view *v, ckfs_node n, char *buf, size_t size, ckpt_err *err)
+{
+    if (n.kind != CKFS_K_LINK)
+        return -EINVAL;
+    int rc = links(v, err);
+    return rc ? rc : ckfs_tree_link_target(v->tree, v->links, n.idx, buf, size);
+}
+
+uint64_t ckfs_view_nnames(const ckfs_view *v)
+{
+    uint64_t n = ckfs_tree_nnames(v->tree);
+    return ckfs_once_done(&v->byname) ? n + ckfs_tree_nnames(v->links) : n;
 }

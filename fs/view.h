@@ -26,6 +26,8 @@
 #define CKFS_DIR_SIZE 0
 /* Room for a by_name link's target (tree.h), NUL included. */
 #define CKFS_LINK_MAX 4096
+/* by_name/'s nodes (its own tree, tree.h) are numbered from here within a view. */
+#define CKFS_BYNAME_INO (1ull << 32)
 /* Largest .npy header served (numpy's own grow with the rank; rank 254 fits). */
 #define CKFS_NPY_HEADER_MAX 4096
 
@@ -55,8 +57,10 @@ typedef struct ckfs_view {
     ckfs_once_lock lock;
     ckfs_once opened;   /* c, tree, uid... below are set once this is done */
     ckpt_checkpoint *c;
-    ckpt_names *names;       /* full names and by_name links; NULL without an object graph */
     ckfs_tree *tree;
+    ckfs_once byname;        /* names and links below are set once this is done */
+    ckpt_names *names;       /* the object graph's names, read at by_name/'s first use */
+    ckfs_tree *links;        /* by_name/'s tree (ckfs_tree_build_links) */
     ckfs_perms perms;
     struct timespec mtime;   /* the .index mtime, every node's times */
 
@@ -152,6 +156,24 @@ void ckfs_view_text_release(ckfs_view *v, uint32_t i);
  * meanwhile (a folder guarantees it with its holds, ns_folder.c).
  */
 void ckfs_view_close(ckfs_view *v);
+
+/*
+ * The nodes of open view v, by_name/ included: the node of a view-local inode number, the
+ * number of a node, a name in a directory, entry k of a directory (ckfs_tree_dir_entry's
+ * contract), a directory's parent. by_name/'s tree is built by the first of these that needs
+ * it (the object graph is read then): -EIO / -ENOMEM when that fails, -ENOENT when absent.
+ */
+int ckfs_view_node(ckfs_view *v, uint64_t ino, ckfs_node *out);
+uint64_t ckfs_view_ino(const ckfs_view *v, ckfs_node n);
+int ckfs_view_lookup(ckfs_view *v, ckfs_node dir, const char *name, ckfs_node *out);
+int ckfs_view_dir_entry(ckfs_view *v, ckfs_node dir, uint64_t k, ckfs_node *node, char *buf);
+ckfs_node ckfs_view_parent(const ckfs_view *v, ckfs_node dir);
+
+/* Names of open view v for statfs: its tree's, and by_name/'s once built (never builds). */
+uint64_t ckfs_view_nnames(const ckfs_view *v);
+
+/* The target of by_name link n in buf: its length, or a negative errno (err says why). */
+int ckfs_view_readlink(ckfs_view *v, ckfs_node n, char *buf, size_t size, ckpt_err *err);
 
 /* Release everything v holds (not v itself). */
 void ckfs_view_free(ckfs_view *v);

@@ -428,6 +428,12 @@ def check_fixture(name, source, manifest):
                 if "strings_hex" in e[1] or "variant_text" in e[1]:
                     want = len(string_text(e[1]))
                     check(size == want, "%s: %r first stat says %d bytes, TF's text has %d" % (name, p, size, want))
+        # A TF 2 checkpoint reads its object graph once, for by_name/ and variables.tsv's
+        # full_name column (docs/mount.md): look at both first.
+        if b"by_name" in view:
+            os.listdir(m.path(b"by_name"))
+            os.stat(m.path(b"variables.tsv"))
+            check(m.data_reads() > 0, "%s: by_name/ built without reading the object graph" % name)
         base_reads = m.data_reads()
         got = walk(m.mnt)
         exp = {p: ("dir" if e[0] == "dir" else "file") for p, e in view.items()}

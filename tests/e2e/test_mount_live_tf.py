@@ -23,6 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_mount as tm  # noqa: E402
+import tf2names  # noqa: E402
 
 check = tm.check
 STEPS = 12
@@ -30,7 +31,12 @@ STEPS = 12
 
 def mount_path(mnt, ckpt, var):
     """The file of variable var in checkpoint ckpt (NAME.raw when NAME is also a directory)."""
-    p = os.path.join(os.fsencode(mnt), ckpt.encode(), var.encode())
+    # A TF 2 key shows at its object path, dot components escaped (docs/format.md).
+    key = var.encode()
+    if key.endswith(tf2names.VALUE_SUFFIX):
+        key = key[:-len(tf2names.VALUE_SUFFIX)]
+    shown = b"/".join(tm.esc_component(c, k == 0, True) for k, c in enumerate(key.split(b"/")))
+    p = os.path.join(os.fsencode(mnt), ckpt.encode(), shown)
     return p + b".raw" if os.path.isdir(p) else p
 
 

@@ -37,7 +37,7 @@ static ckfs_tree *build(ckpt_checkpoint *c, int npy)
 {
     ckfs_tree *t = NULL;
     g_warnings[0] = '\0';
-    ck_assert_int_eq(ckfs_tree_build(c, NULL, gen, 3, npy, collect, NULL, &t), 0);
+    ck_assert_int_eq(ckfs_tree_build(c, 0, gen, 3, npy, collect, NULL, &t), 0);
     ck_assert_ptr_nonnull(t);
     return t;
 }
@@ -335,7 +335,7 @@ START_TEST(generated_files_yield_to_variables_and_sidecars)
     static const char *const mine[] = {"g", "h.shape", "z"};
     ckfs_tree *t = NULL;
     g_warnings[0] = '\0';
-    ck_assert_int_eq(ckfs_tree_build(c, NULL, mine, 3, 0, collect, NULL, &t), 0);
+    ck_assert_int_eq(ckfs_tree_build(c, 0, mine, 3, 0, collect, NULL, &t), 0);
     static const char *const root[] = {
         "g", "g.dtype", "g.shape", "h", "h.dtype", "h.shape", "z",
     };
