@@ -231,7 +231,15 @@ static int build_slot(void *p, ckfs_content *out, uint64_t *size, ckpt_err *err)
 static int build_st_once(void *p, ckpt_err *err)
 {
     ckfs_gens *G = p;
-    int rc = ckpt_st_build(G->c, G->names, &G->st, err);
+    /* Full names for __metadata__, as variables.tsv takes them: the object graph is the one
+     * tensor read; a graph that cannot be read costs those entries, not the file. */
+    ckpt_names *names = NULL;
+    int rc = ckpt_names_load(G->c, &names, err);
+    if (rc && rc != CKPT_E_NOMEM)
+        rc = 0, names = NULL;
+    if (rc == 0)
+        rc = ckpt_st_build(G->c, names, &G->st, err);
+    ckpt_names_free(names);
     if (rc)
         ckpt_err_prefix(err, "%s of %s", ckfs_gen_names[CKFS_GEN_SAFETENSORS], ckpt_prefix(G->c));
     return rc;

@@ -1,7 +1,8 @@
 /*
  * safetensors.h - a checkpoint laid out as one safetensors file, without copying it.
  *
- * The layout (docs/format.md, "A checkpoint as safetensors") is computed from the index alone:
+ * The layout (docs/format.md, "A checkpoint as safetensors") is computed from the index (and
+ * the full names a caller gives):
  * the 8-byte header length, the JSON header padded with spaces to a multiple of 8, then each
  * included tensor's bytes back to back in index order. Reading a byte range of the file reads
  * only the tensors under it, so the same layout serves `ckptfs export` (streamed) and a

@@ -89,10 +89,13 @@ def check_fixtures():
         src = d if rel == "." else os.path.join(d, rel)
         with tm.Mount(src, what=case) as mt:
             p = mt.path(ST)
-            before = data_bytes(mt.mnt)  # a TF 2 mount has read its object graph
             size = os.stat(p).st_size
-            check(data_bytes(mt.mnt) == before, "%s: stat of model.safetensors read %d bytes "
-                  "of data" % (case, data_bytes(mt.mnt) - before))
+            # docs/mount.md: sizing reads the object graph of a TF 2 checkpoint (for full
+            # names), and nothing else
+            graph = tf2names.graph_bytes_of(m["variables"])
+            allowed = 0 if graph is None else len(graph) + 16
+            check(data_bytes(mt.mnt) <= allowed, "%s: stat of model.safetensors read %d bytes "
+                  "of data, want <= %d" % (case, data_bytes(mt.mnt), allowed))
             with open(p, "rb") as f:
                 n = len(f.read())
             check(n == size, "%s: stat said %d bytes, read gave %d" % (case, size, n))
