@@ -75,6 +75,13 @@ static const char *const var_xattrs[] = {
     "user.ckpt.name", "user.ckpt.dtype", "user.ckpt.shape", "user.ckpt.nbytes",
     "user.ckpt.shard", "user.ckpt.offset", "user.ckpt.crc32c", NULL,
 };
+/* A TF 2 checkpoint's variables also have what its object graph says of them (read at the
+ * first get of one, as by_name/ reads it). */
+static const char *const var_xattrs_tf2[] = {
+    "user.ckpt.name", "user.ckpt.dtype", "user.ckpt.shape", "user.ckpt.nbytes",
+    "user.ckpt.shard", "user.ckpt.offset", "user.ckpt.crc32c", "user.ckpt.full_name",
+    "user.ckpt.slot_of", "user.ckpt.slot", NULL,
+};
 static const char *const root_xattrs[] = {
     "user.ckpt.prefix", "user.ckpt.data_reads", "user.ckpt.data_bytes", "user.ckpt.shards", NULL,
 };
@@ -88,7 +95,9 @@ const char *const *ckfs_ns_view_xattr_names(const ckfs_target *t)
 {
     if (t->n.kind == CKFS_K_DIR && t->n.idx == 0)
         return root_xattrs;
-    return is_var_file(t->n) ? var_xattrs : NULL;
+    if (!is_var_file(t->n))
+        return NULL;
+    return ckpt_has_object_graph(t->v->c) ? var_xattrs_tf2 : var_xattrs;
 }
 
 /* A checkpoint root's attributes. */
@@ -154,6 +163,21 @@ int ckfs_ns_view_xattr(const ckfs_target *t, const char *key, char *buf, size_t 
         return root_xattr(t->v->c, key, buf, bufsize, val, len);
     if (!is_var_file(t->n) || t->n.idx >= ckpt_count(t->v->c))
         return -ENODATA;
+    if (!strcmp(key, "full_name") || !strcmp(key, "slot_of") || !strcmp(key, "slot")) {
+        const ckpt_names *names = ckfs_view_names(t->v);
+        size_t orig;
+        const char *slot;
+        if (key[0] == 'f') {
+            *val = ckpt_names_full(names, t->n.idx, len);
+            return *val ? 0 : -ENODATA;
+        }
+        if (!ckpt_names_slot(names, t->n.idx, &orig, &slot))
+            return -ENODATA;
+        *val = key[4] == '_' ? ckpt_name(t->v->c, orig, len) : slot;
+        if (key[4] != '_')
+            *len = strlen(slot);
+        return 0;
+    }
     ckpt_var var;
     ckpt_get(t->v->c, t->n.idx, &var);
     return var_xattr(&var, key, buf, bufsize, val, len);

@@ -805,14 +805,22 @@ static void finish(ckfs_tree *t)
         t->dirs = d;
 }
 
-static int build(builder *B, const char *const *gen_names, int ngen)
+/* Directory 0, the root, open until the build ends. */
+static int open_root(builder *B)
 {
-    ckfs_tree *t = B->t;
     uint32_t root;
     if (push_dir(B, 0, 0, 0, &root) ||
         ckpt_grow((void **)&B->stack, &B->cap_stack, 1, sizeof *B->stack))
         return -1;
     B->stack[B->depth++] = (level){NULL, 0, root, 0};
+    return 0;
+}
+
+static int build(builder *B, const char *const *gen_names, int ngen)
+{
+    ckfs_tree *t = B->t;
+    if (open_root(B))
+        return -1;
     for (int g = 0; g < ngen; g++) {
         if (!gen_names[g])
             continue;
@@ -850,11 +858,8 @@ static int build(builder *B, const char *const *gen_names, int ngen)
 static int build_links(builder *B)
 {
     ckfs_tree *t = B->t;
-    uint32_t root;
-    if (push_dir(B, 0, 0, 0, &root) ||
-        ckpt_grow((void **)&B->stack, &B->cap_stack, 1, sizeof *B->stack))
+    if (open_root(B))
         return -1;
-    B->stack[B->depth++] = (level){NULL, 0, root, 0};
     B->ord = NULL;
     B->base = 0;
     B->n = t->nlinks;

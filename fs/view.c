@@ -489,3 +489,9 @@ uint64_t ckfs_view_nnames(const ckfs_view *v)
     uint64_t n = ckfs_tree_nnames(v->tree);
     return ckfs_once_done(&v->byname) ? n + ckfs_tree_nnames(v->links) : n;
 }
+
+const ckpt_names *ckfs_view_names(ckfs_view *v)
+{
+    ckpt_err err;
+    return links(v, &err) == 0 ? v->names : NULL;
+}

@@ -172,6 +172,10 @@ ckfs_node ckfs_view_parent(const ckfs_view *v, ckfs_node dir);
 /* Names of open view v for statfs: its tree's, and by_name/'s once built (never builds). */
 uint64_t ckfs_view_nnames(const ckfs_view *v);
 
+/* v's object graph names (objnames.h), read with by_name/'s tree on first use; NULL when it
+ * has none or they cannot be read. */
+const ckpt_names *ckfs_view_names(ckfs_view *v);
+
 /* The target of by_name link n in buf: its length, or a negative errno (err says why). */
 int ckfs_view_readlink(ckfs_view *v, ckfs_node n, char *buf, size_t size, ckpt_err *err);
 

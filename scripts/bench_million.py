@@ -34,6 +34,9 @@ from run import drop_caches, machine, pids_with_arg, umount  # noqa: E402  (one 
 CASES = [
     ("1m", ["--vars", "1000000", "--scalar"]),
     ("100k", ["--vars", "100000", "--elems", "16"]),
+    # TF 2 keys and an object graph: visible paths, by_name/ and full names at mount.
+    ("1m-tf2", ["--vars", "1000000", "--scalar", "--tf2"]),
+    ("100k-tf2", ["--vars", "100000", "--elems", "16", "--tf2"]),
 ]
 
 

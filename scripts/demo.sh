@@ -17,3 +17,11 @@ head -n 8 "$mnt/variables.tsv"
 # dense/kernel is also a directory (it holds the Adam slots), so its bytes are kernel.raw.
 python3 -c "import numpy as np, sys; print(np.fromfile(sys.argv[1], '<f4').reshape(784, 10)[:2])" "$mnt/dense/kernel.raw"
 grep -n -m 3 'op: "MatMul"' "$mnt/graph.pbtxt"
+fusermount3 -u "$mnt"
+# A TF 2 checkpoint (Keras 3 model + Adam): the values at their object paths, and by_name/
+# holding a link per variable at the name the model gave it.
+build/mount.ckptfs tests/fixtures/tf2_keras_adam/ckpt "$mnt"
+ls "$mnt" "$mnt/optimizer/_trainable_variables"
+ls -l "$mnt/by_name/regressor/encoder"
+python3 -c "import numpy as np, sys; print(np.fromfile(sys.argv[1], '<f4').reshape(4, 3))" "$mnt/by_name/regressor/encoder/kernel"
+build/ckptfs ls -l tests/fixtures/tf2_keras_adam/ckpt '*encoder*'

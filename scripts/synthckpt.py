@@ -9,6 +9,9 @@ with optimizer slots, so the mounted tree has many directories.
         [--shards N] [--tensor NAME=MIB ...]
 
 --scalar makes every variable a float32 scalar (shape []) instead of a vector of --elems;
+--tf2 writes the keys as tf.train.Checkpoint does (NAME/.ATTRIBUTES/VARIABLE_VALUE) with a
+_CHECKPOINTABLE_OBJECT_GRAPH giving each variable a full_name (NAME with block/layer folded
+into one component, as Keras 3 names weights), so a mount has TF 2 paths and by_name/;
 --tensor adds a uint8 tensor of MIB MiB named NAME (repeatable), the k-th one in data shard
 k mod --shards, so `--shards 4 --tensor a=1024 --tensor b=1024 ...` spreads 4 GiB over 4 shards.
 """
@@ -40,13 +43,36 @@ def big(mib):
     return (chunk[:min(len(chunk), n - done)] for done in range(0, n, len(chunk)))
 
 
-def write(prefix, nvars, elems, big_mib, scalar=False, shards=1, tensors=()):
+VALUE_SUFFIX = b"/.ATTRIBUTES/VARIABLE_VALUE"
+
+
+def object_graph(keys):
+    """A TrackableObjectGraph (trackable_object_graph.proto): a root, then one node per
+    variable with its VARIABLE_VALUE attribute (name 1, full_name 2, checkpoint_key 3)."""
+    nodes = [cw.field_bytes(1, b"")]
+    for k in keys:
+        name = k[:-len(VALUE_SUFFIX)]
+        full = name.replace(b"model/", b"", 1).replace(b"/layer_", b"_layer_", 1)
+        attr = cw.field_bytes(1, b"VARIABLE_VALUE") + cw.field_bytes(2, full) + cw.field_bytes(3, k)
+        nodes.append(cw.field_bytes(1, cw.field_bytes(2, attr)))
+    return b"".join(nodes)
+
+
+def write(prefix, nvars, elems, big_mib, scalar=False, shards=1, tensors=(), tf2=False):
     os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
     w = cw.V2Writer(prefix, num_shards=shards)
     # A scalar has rank 0 (an empty TensorShapeProto), not shape [1]: the smallest entry.
     dims = [] if scalar else [elems]
     elems = 1 if scalar else elems
-    for i, k in enumerate(names(nvars)):
+    keys = names(nvars)
+    if tf2:
+        keys = sorted(k + VALUE_SUFFIX for k in keys)
+        data, crc = cw.string_tensor_encoding([object_graph(keys)])
+        key = b"_CHECKPOINTABLE_OBJECT_GRAPH"
+        w.add(key, cw.DT_STRING, [], data)
+        # A string tensor's checksum covers its lengths' CRC too (string_tensor_encoding).
+        w.entries[key] = cw.bundle_entry(cw.DT_STRING, [], 0, 0, len(data), crc)
+    for i, k in enumerate(keys):
         w.add(k, cw.DT_FLOAT, dims,
               struct.pack("<%df" % elems, *[(i * 31 + j) * 0.001 for j in range(elems)]))
     if big_mib:
@@ -74,8 +100,10 @@ def main():
     ap.add_argument("--shards", type=int, default=1, help="number of data shards")
     ap.add_argument("--tensor", type=tensor_arg, action="append", default=[],
                     metavar="NAME=MIB", help="add a uint8 tensor (repeatable; round-robin shards)")
+    ap.add_argument("--tf2", action="store_true",
+                    help="TF 2 keys and an object graph with full names (see above)")
     a = ap.parse_args()
-    write(a.prefix, a.vars, a.elems, a.big_mib, a.scalar, a.shards, a.tensor)
+    write(a.prefix, a.vars, a.elems, a.big_mib, a.scalar, a.shards, a.tensor, a.tf2)
 
 
 if __name__ == "__main__":

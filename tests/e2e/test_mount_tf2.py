@@ -11,7 +11,8 @@ For every fixture, through a real mount and the command:
 - `ckptfs cat` by key, by visible path and by full_name gives TF's bytes; `ckptfs ls SRC PAT`
   matches full names ('*kernel*' finds every variable TF names *kernel*); a shared full_name
   is refused naming its by_name forms; a typo gets the closest names;
-- the JSON of `ckptfs ls --json` carries TF's full_name and slot links; du -sb of a subtree is
+- the JSON of `ckptfs ls --json` and the files' user.ckpt.full_name / slot_of / slot xattrs
+  carry TF's full_name and slot links; du -sb of a subtree is
   the bytes of its files (directories count 0).
 And: a real tf.train.CheckpointManager loop started after mounting its empty directory shows
 every checkpoint it keeps; a second mount on a ckptfs mountpoint is refused with exit 5.
@@ -91,6 +92,16 @@ def check_case(case, m):
             fp = fp + ".raw" if os.path.isdir(fp) else fp
             check(os.path.isfile(fp) and os.getxattr(fp, "user.ckpt.name") == k.encode(),
                   "%s: %s not at its visible path %s" % (case, k, p))
+            if os.path.isfile(fp):
+                xa = {x: os.getxattr(fp, x) for x in os.listxattr(fp)
+                      if x in ("user.ckpt.full_name", "user.ckpt.slot_of", "user.ckpt.slot")}
+                slot = {sl[0]: sl for sl in m["slots"]}.get(k)
+                want = {}
+                if k in full:
+                    want["user.ckpt.full_name"] = full[k].encode()
+                if slot:
+                    want["user.ckpt.slot_of"], want["user.ckpt.slot"] = slot[1].encode(), slot[2].encode()
+                check(xa == want, "%s: xattrs of %s: %r, TF says %r" % (case, p, xa, want))
         # by_name: unique full names bare, shared ones numbered in key order.
         links = tf2names.by_name_links({k.encode(): f.encode() for k, f in full.items()})
         shared = {f for f in full.values() if list(full.values()).count(f) > 1}
