@@ -231,15 +231,11 @@ static int build_slot(void *p, ckfs_content *out, uint64_t *size, ckpt_err *err)
 static int build_st_once(void *p, ckpt_err *err)
 {
     ckfs_gens *G = p;
-    /* Full names for __metadata__, as variables.tsv takes them: the object graph is the one
-     * tensor read; a graph that cannot be read costs those entries, not the file. */
-    ckpt_names *names = NULL;
-    int rc = ckpt_names_load(G->c, &names, err);
-    if (rc && rc != CKPT_E_NOMEM)
-        rc = 0, names = NULL;
-    if (rc == 0)
-        rc = ckpt_st_build(G->c, names, &G->st, err);
-    ckpt_names_free(names);
+    /* Full names for __metadata__ from the owner's copy, which by_name/ uses too: the object
+     * graph is read once per mount whichever asks first. A graph that cannot be read costs
+     * those entries (NULL), not the file. */
+    const ckpt_names *names = G->names ? G->names(G->names_ctx) : NULL;
+    int rc = ckpt_st_build(G->c, names, &G->st, err);
     if (rc)
         ckpt_err_prefix(err, "%s of %s", ckfs_gen_names[CKFS_GEN_SAFETENSORS], ckpt_prefix(G->c));
     return rc;

@@ -51,6 +51,9 @@ typedef struct ckfs_gens {
     ckfs_lazy slot[CKFS_NGEN];
     ckfs_once st_built;       /* model.safetensors' layout is computed */
     ckpt_st_layout st;
+    /* The owner's full names, read once for the mount (by_name/ shares them), or NULL */
+    const ckpt_names *(*names)(void *ctx);
+    void *names_ctx;
 } ckfs_gens;
 
 /* Names of the slots, in slot order. */

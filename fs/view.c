@@ -73,6 +73,12 @@ static mode_t source_read_bits(const ckpt_checkpoint *c)
     return r;
 }
 
+/* ckfs_view_names for the generated files (gen.h), which cannot see a view. */
+static const ckpt_names *view_names(void *v)
+{
+    return ckfs_view_names(v);
+}
+
 int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
                      ckfs_view_warn_fn warn, void *warn_ctx)
 {
@@ -102,6 +108,8 @@ int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
     if (o->verify == CKFS_VERIFY_OPEN && !(v->checked = calloc(n ? n : 1, sizeof *v->checked)))
         return -1;
     ckfs_gens_init(&v->gens, c, v->sm_path, &v->lock);
+    v->gens.names = view_names;
+    v->gens.names_ctx = v;
     const char *names[CKFS_GEN_MAX] = {0};
     ckfs_gen_slots(c, v->sm_path, names);
     if (!v->texts || !v->corrupt)
