@@ -5,6 +5,7 @@
 
 #include "render.h"
 #include "signatures.h"
+#include "statstext.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +20,8 @@
 
 const char *const ckfs_gen_names[CKFS_NGEN] = {
     "variables.tsv",      "graph.pbtxt",       "meta_graph.pbtxt", "graph.dot",
-    "object_graph.pbtxt", "saved_model.pbtxt", "signatures.txt",    "model.safetensors",
+    "object_graph.pbtxt", "saved_model.pbtxt", "signatures.txt",   "stats.tsv",
+    "model.safetensors",
 };
 
 /* The graph format a slot renders, or -1 for the in-memory ones. */
@@ -54,6 +56,7 @@ void ckfs_gen_slots(const ckpt_checkpoint *c, const char *sm_path,
         names[CKFS_GEN_SAVEDMODEL] = ckfs_gen_names[CKFS_GEN_SAVEDMODEL];
         names[CKFS_GEN_SIGNATURES] = ckfs_gen_names[CKFS_GEN_SIGNATURES];
     }
+    names[CKFS_GEN_STATS] = ckfs_gen_names[CKFS_GEN_STATS];
 }
 
 void ckfs_gens_init(ckfs_gens *G, ckpt_checkpoint *c, const char *sm_path, ckfs_once_lock *lock)
@@ -98,7 +101,7 @@ static int open_doc(ckfs_gens *G, int g, const ckpt_graph_doc **out, ckpt_err *e
     return rc;
 }
 
-/* Render an in-memory slot (the variables table, the signatures). */
+/* Render an in-memory slot (the variables table, the signatures, the statistics). */
 static int render_memory(ckfs_gens *G, int g, ckfs_content *out, uint64_t *size, ckpt_err *err)
 {
     ckpt_strbuf b = {0};
@@ -114,6 +117,8 @@ static int render_memory(ckfs_gens *G, int g, ckfs_content *out, uint64_t *size,
         if (rc == 0 && ckpt_render_tsv(G->c, names, &b))
             rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
         ckpt_names_free(names);
+    } else if (g == CKFS_GEN_STATS) {
+        rc = ckpt_render_stats_tsv(G->c, &b, err);
     } else {
         rc = ckpt_render_signatures(ckpt_bytesrc_of(G->c), G->sm_path, &b, err);
     }

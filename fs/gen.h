@@ -9,6 +9,8 @@
  *   object_graph.pbtxt  the `_CHECKPOINTABLE_OBJECT_GRAPH` tensor as a TrackableObjectGraph
  *   saved_model.pbtxt   a SavedModel's saved_model.pb as text
  *   signatures.txt      its signatures as `saved_model_cli show --all` prints them
+ *   stats.tsv           with -o stats: every variable's value statistics (statstext.h); its
+ *                       first sizing reads every tensor once, and the text is kept
  *   model.safetensors   always: the tensors as one safetensors file (safetensors.h); its
  *                       layout is computed at the first lookup or stat, and reads map to
  *                       the tensors under them (never held whole)
@@ -36,6 +38,7 @@ enum ckfs_gen_slot {
     CKFS_GEN_OBJECTS,
     CKFS_GEN_SAVEDMODEL,
     CKFS_GEN_SIGNATURES,
+    CKFS_GEN_STATS,
     CKFS_GEN_SAFETENSORS,
     CKFS_NGEN
 };
@@ -60,7 +63,7 @@ typedef struct ckfs_gens {
 extern const char *const ckfs_gen_names[CKFS_NGEN];
 
 /* names[g] = the name of each slot checkpoint c has (sm_path: its saved_model.pb, or NULL),
- * NULL for the others. Reads no data. */
+ * NULL for the others; stats.tsv is named, a mount without -o stats drops it. Reads no data. */
 void ckfs_gen_slots(const ckpt_checkpoint *c, const char *sm_path,
                     const char *names[CKFS_NGEN]);
 

@@ -61,6 +61,9 @@ typedef struct ckfs {
      * daemon frees them itself when it ends (ckfs_files_close_all). Protected by files_mu. */
     pthread_mutex_t files_mu;
     struct ckfs_file *files;
+
+    /* Raised once the session has exited: URL sources' requests give up (hangup.h). */
+    _Atomic int *net_cancel;
 } ckfs;
 
 /* Free the files the kernel left open (no request may run any more). */

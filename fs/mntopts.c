@@ -40,6 +40,7 @@ static const struct {
     {"allow_root", offsetof(ckfs_opts, allow_root)},
     {"force", offsetof(ckfs_opts, force)},
     {"npy", offsetof(ckfs_opts, npy)},
+    {"stats", offsetof(ckfs_opts, stats)},
     {"noinotify", offsetof(ckfs_opts, noinotify)},
 };
 

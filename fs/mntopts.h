@@ -22,6 +22,7 @@ typedef struct ckfs_opts {
     int allow_root;
     int force;         /* accepted for old fstab lines; missing shards never refuse a mount */
     int npy;           /* NAME.npy beside every fixed-size variable (npy.h) */
+    int stats;         /* a root stats.tsv of every variable's value statistics (stats.h) */
     int splice;        /* read=splice: serve numeric reads from the shard fd (no CRC check) */
     int verify;        /* verify=: enum ckfs_verify, when stored checksums are checked */
     int shard_cache;   /* shard_cache=: enum ckpt_shard_cache, which shards go through a

@@ -9,12 +9,14 @@
 #include "mount.h"
 #include "util.h"
 
+#include "archive.h"
 #include "fileio.h"
 #include "remote.h"
 
 #include "escape.h"
 #include "exitcodes.h"
 #include "folder.h"
+#include "hangup.h"
 #include "idle.h"
 #include "ll.h"
 #include "mntopts.h"
@@ -50,7 +52,8 @@ static void usage(FILE *f)
             "/.ATTRIBUTES/VARIABLE_VALUE) and by_name/FULL_NAME links.\n"
             "  -f   stay in the foreground     -d  debug output (implies -f)\n"
             "  -s   single-threaded\n"
-            "options (-o): uid=N gid=N umask=OOO allow_other allow_root npy timeout=SECONDS\n"
+            "options (-o): uid=N gid=N umask=OOO allow_other allow_root npy stats\n"
+            "              timeout=SECONDS\n"
             "              max_threads=N read=buf|splice verify=sequential|open|off\n"
             "              nosuid nodev noexec noatime shard_cache=auto|on|off\n"
             "              cache_size=64M (URL sources, cached shards)\n"
@@ -72,6 +75,19 @@ static char *absolute_source(const char *src)
 {
     if (ckpt_is_url(src))
         return strdup(src);
+    char *archive, *inner;
+    if (ckpt_archive_split(src, &archive, &inner) == 1) {
+        /* The archive's own path made absolute; the "//" and the path inside stay as they
+         * are, or the source would name something else (docs/archives.md). */
+        char *abs = realpath(archive, NULL), *out = NULL;
+        size_t n = (abs ? strlen(abs) : 0) + strlen(inner) + 3;
+        if (abs && (out = malloc(n)))
+            snprintf(out, n, "%s%s%s", abs, *inner ? "//" : "", inner);
+        free(abs);
+        free(archive);
+        free(inner);
+        return out ? out : strdup(src);
+    }
     char *r = realpath(src, NULL);
     if (r)
         return r;
@@ -121,9 +137,10 @@ static void ckfs_destroy(ckfs *fs)
 }
 
 /* What the -o options ask of remote sources. */
-static void net_opts(const ckfs_opts *o, ckpt_net_opts *n)
+static void net_opts(const ckfs_opts *o, _Atomic int *cancel, ckpt_net_opts *n)
 {
     ckpt_net_opts_init(n);
+    n->cancel = cancel;
     if (o->cache_size)
         n->cache_size = o->cache_size;
     if (o->cache_dir[0])
@@ -309,12 +326,16 @@ static int serve(ckfs *fs, int single, unsigned max_threads)
     ckfs_idle_watch idle;
     if (ckfs_idle_start(&idle, fs, pthread_self()) != 0)
         ckfs_log(fs, "cannot start the idle watchdog: -o timeout is not in effect");
+    ckfs_hangup_watch hangup;
+    if (ckfs_hangup_start(&hangup, se, fs->net_cancel) != 0)
+        ckfs_log(fs, "cannot start the hangup watcher: an unmount waits for slow requests");
     int rc;
     if (single) {
         rc = fuse_session_loop(se);
     } else {
         struct fuse_loop_config *cfg = fuse_loop_cfg_create();
         if (!cfg) {
+            ckfs_hangup_stop(&hangup);
             ckfs_idle_stop(&idle);
             fuse_remove_signal_handlers(se);
             return -1;
@@ -325,6 +346,7 @@ static int serve(ckfs *fs, int single, unsigned max_threads)
         rc = fuse_session_loop_mt(se, cfg);
         fuse_loop_cfg_destroy(cfg);
     }
+    ckfs_hangup_stop(&hangup);
     ckfs_idle_stop(&idle);
     fuse_remove_signal_handlers(se);
     return rc;
@@ -364,13 +386,14 @@ static void run_daemon(ckfs *fs, int ready_fd, int single)
  * The name space the source shows (a training folder, or one checkpoint or SavedModel), with
  * the mountpoint checked: what can fail at mount time fails here, with its exit code.
  */
-static int make_ns(const char *source, const char *mnt, const ckfs_opts *o, ckfs_ns **ns)
+static int make_ns(const char *source, const char *mnt, const ckfs_opts *o, _Atomic int *cancel,
+                   ckfs_ns **ns)
 {
     char *sm = saved_model_pb(source);
     ckpt_err err;
     ckpt_err_clear(&err);
     ckpt_net_opts net;
-    net_opts(o, &net);
+    net_opts(o, cancel, &net);
     ckpt_source s;
     int rc = ckpt_source_resolve(source, &net,
                                  sm ? 0 : CKPT_RESOLVE_FOLDER | CKPT_RESOLVE_EMPTY_FOLDER, &s,
@@ -403,7 +426,10 @@ out:
 /* The kernel mount options for source: read-only, named after it in /proc/mounts. */
 static char *kernel_options(const char *source, const ckfs_opts *o)
 {
-    char *esc = opt_escape(source);
+    /* /proc/mounts is world-readable: never a URL's password there */
+    char *shown = ckpt_url_redact(source);
+    char *esc = shown ? opt_escape(shown) : NULL;
+    free(shown);
     if (!esc)
         return NULL;
     size_t olen = strlen(esc) + sizeof(o->kernel) + 128;
@@ -478,7 +504,9 @@ static int do_mount(const char *source, const char *mnt, const ckfs_opts *o, int
                     int debug, int single)
 {
     ckfs_ns *ns = NULL;
-    int rc = make_ns(source, mnt, o, &ns);
+    /* Lives as long as the mount: the daemon serves from within this call (daemonize). */
+    _Atomic int net_cancel = 0;
+    int rc = make_ns(source, mnt, o, &net_cancel, &ns);
     if (rc)
         return rc;
     ckfs *fs = make_context(ns, o);
@@ -486,6 +514,7 @@ static int do_mount(const char *source, const char *mnt, const ckfs_opts *o, int
         fprintf(stderr, "%s: out of memory\n", prog);
         return CKPTFS_EXIT_READ;
     }
+    fs->net_cancel = &net_cancel;
     rc = CKPTFS_EXIT_FUSE;
     if (new_session(fs, source, debug))
         goto out_fs;

@@ -845,8 +845,13 @@ static fview *live_named(folder *f, const char *name)
     return NULL;
 }
 
-/* What the scan found of item: its identity, bytes, whether it is complete and young. */
-static void examine(const ckpt_folder_item *item, long long now_ns, cand *c)
+/*
+ * What the scan found of item: its identity, bytes, whether it is complete and young. A shard
+ * missing from an .index TF finished (not young, footer there) is a partial copy, not a save
+ * in progress: shown, its missing shard handled as in any mount (docs/mount.md, "Watching a
+ * run").
+ */
+static void examine(const folder *f, const ckpt_folder_item *item, long long now_ns, cand *c)
 {
     c->item = item;
     c->id = (ident){0};
@@ -857,6 +862,11 @@ static void examine(const ckpt_folder_item *item, long long now_ns, cand *c)
     c->complete = item->complete;
     long long age = now_ns - ((long long)c->id.mtime.tv_sec * 1000000000LL + c->id.mtime.tv_nsec);
     c->young = !item->v1 && age < YOUNG_NS;
+    if (!c->complete && !item->v1 && item->known && !c->young) {
+        char ip[PATH_MAX];
+        snprintf(ip, sizeof ip, "%s.index", item->prefix);
+        c->complete = index_whole(f, ip);
+    }
 }
 
 /*
@@ -1032,7 +1042,7 @@ static int rescan(folder *f, int initial, ckpt_err *err)
         goto out;
     }
     for (size_t k = 0; k < l.n; k++)
-        examine(&l.items[k], now_ns, &cs[k]);
+        examine(f, &l.items[k], now_ns, &cs[k]);
 
     keep_or_make(f, cs, l.n, fe, initial);
     long made_n = make_views(f, cs, l.n, fe, made, &nmade, err);

@@ -31,8 +31,8 @@ static char *dup_or_null(const char *s, int *bad)
 
 void ckfs_perms_from(const struct stat *st, const ckfs_opts *o, ckfs_perms *out)
 {
-    out->uid = o->have_uid ? o->uid : st->st_uid;
-    out->gid = o->have_gid ? o->gid : st->st_gid;
+    out->uid = out->fuid = o->have_uid ? o->uid : st->st_uid;
+    out->gid = out->fgid = o->have_gid ? o->gid : st->st_gid;
     mode_t r = o->have_umask ? (0444 & ~o->umask) : (st->st_mode & 0444);
     out->fmode = r;
     /* r >> 2 turns each read bit into the search bit of the same class */
@@ -54,23 +54,54 @@ int ckfs_view_init(ckfs_view *v, const char *name, const char *display, const ch
 }
 
 /*
- * The read bits every local file a view serves bytes of grants: the .index, each present data
- * shard, the .meta. With allow_other the kernel checks the mount's modes (default_permissions),
- * not the sources': a shard more private than its index must not be shown more widely.
+ * The read bits a file owned by u:g may show without letting anyone read more than src lets
+ * them. Group membership is not known here, so each class gets what the least privileged user
+ * it may hold gets from src: the mount's owner, when not src's, may or may not be in src's
+ * group; its group may hold src's owner; anyone else may be src's owner or in its group.
  */
-static mode_t source_read_bits(const ckpt_checkpoint *c)
+static mode_t granted(const struct stat *src, uid_t u, gid_t g)
 {
-    mode_t r = ckpt_index_stat(c)->st_mode & 0444;
-    struct stat st;
+    mode_t su = src->st_mode & 0400, sg = (src->st_mode & 040) << 3,
+           so = (src->st_mode & 04) << 6; /* each class's read bit, at 0400 */
+    int same_u = src->st_uid == u, same_g = src->st_gid == g;
+    mode_t user = same_u ? su : sg & so;
+    mode_t group = (same_g ? sg : sg & so) & (same_u ? 0400 : su);
+    mode_t other = so & (same_u ? 0400 : su) & (same_g ? 0400 : sg);
+    return user | group >> 3 | other >> 6;
+}
+
+/*
+ * Who owns a view's files and what they may show. With allow_other the kernel checks the
+ * mount's owner and modes (default_permissions), not the sources', so a file's owner is that
+ * of the data it serves, the first present data shard as opened (after any symlink: the file
+ * the daemon reads), and its bits are what the .index, every present shard and the .meta all
+ * grant to every user (granted). A shard linked to a file its index's owner may not read thus
+ * stays unreadable to them through the mount.
+ */
+static void source_perms(const ckpt_checkpoint *c, const ckfs_opts *o, ckfs_perms *p)
+{
+    struct stat st[2];
+    int have_shard = 0;
+    for (int s = 0; s < ckpt_num_shards(c) && !have_shard; s++) {
+        int fd = ckpt_shard_fd(c, s);
+        have_shard = fd >= 0 && fstat(fd, &st[0]) == 0;
+    }
+    if (have_shard && !o->have_uid)
+        p->fuid = st[0].st_uid;
+    if (have_shard && !o->have_gid)
+        p->fgid = st[0].st_gid;
+    if (o->have_umask) /* the user's own choice stands */
+        return;
+    mode_t r = p->fmode & granted(ckpt_index_stat(c), p->fuid, p->fgid);
     for (int s = 0; s < ckpt_num_shards(c); s++) {
         int fd = ckpt_shard_fd(c, s);
-        if (fd >= 0 && fstat(fd, &st) == 0)
-            r &= st.st_mode;
+        if (fd >= 0 && fstat(fd, &st[1]) == 0)
+            r &= granted(&st[1], p->fuid, p->fgid);
     }
     const char *meta = ckpt_meta_path(c);
-    if (meta && !ckpt_is_url(meta) && stat(meta, &st) == 0)
-        r &= st.st_mode;
-    return r;
+    if (meta && !ckpt_is_url(meta) && stat(meta, &st[1]) == 0)
+        r &= granted(&st[1], p->fuid, p->fgid);
+    p->fmode = r;
 }
 
 /* ckfs_view_names for the generated files (gen.h), which cannot see a view. */
@@ -90,12 +121,10 @@ int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
     if (ckpt_namefilter_active(&nf) && ckpt_namefilter_apply(&nf, c, &ferr)) return -1;
     const struct stat *ist = ckpt_index_stat(c);
     ckfs_perms_from(ist, o, &v->perms);
-    /* Directories show only names, which come from the index; files also show shard bytes.
-     * umask= is the user's own choice and stands. */
-    if (!o->have_umask)
-        v->perms.fmode &= source_read_bits(c);
+    /* Directories show only names, which come from the index; files also show shard bytes. */
+    source_perms(c, o, &v->perms);
     /* Shards on a share are read in 1 MiB requests with read-ahead (-o shard_cache, see
-     * checkpoint.h); after source_read_bits, which needs their descriptors. */
+     * checkpoint.h); after source_perms, which needs their descriptors. */
     ckpt_err err;
     if (ckpt_cache_shards(c, (enum ckpt_shard_cache)o->shard_cache,
                           o->cache_size ? o->cache_size : CKPT_NET_CACHE_DEFAULT, &err))
@@ -112,6 +141,8 @@ int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
     v->gens.names_ctx = v;
     const char *names[CKFS_GEN_MAX] = {0};
     ckfs_gen_slots(c, v->sm_path, names);
+    if (!o->stats)
+        names[CKFS_GEN_STATS] = NULL;
     if (!v->texts || !v->corrupt)
         return -1;
     /* by_name/'s links come from the object graph, read at its first use (ckfs_view_links). */
@@ -335,12 +366,14 @@ static int computed_size(ckfs_view *v, ckfs_node n, int lazy_ok, uint64_t *size,
 
 int ckfs_view_stat(ckfs_view *v, ckfs_node n, struct stat *st, int lazy_ok, ckpt_err *err)
 {
-    st->st_uid = v->perms.uid;
-    st->st_gid = v->perms.gid;
+    st->st_uid = v->perms.fuid;
+    st->st_gid = v->perms.fgid;
     st->st_atim = st->st_mtim = st->st_ctim = v->mtime;
     st->st_mode = S_IFREG | v->perms.fmode;
     st->st_nlink = 1;
     if (n.kind == CKFS_K_DIR) {
+        st->st_uid = v->perms.uid;
+        st->st_gid = v->perms.gid;
         st->st_mode = S_IFDIR | v->perms.dmode;
         st->st_nlink = 2 + ckfs_tree_subdirs(v->tree, n.idx);
         st->st_size = CKFS_DIR_SIZE;

@@ -32,15 +32,17 @@
 #define CKFS_NPY_HEADER_MAX 4096
 
 typedef struct ckfs_perms {
-    uid_t uid;
+    uid_t uid; /* directories (and a folder's own files) */
     gid_t gid;
+    uid_t fuid; /* a checkpoint's files: the owner of the bytes' source (ckfs_view_attach) */
+    gid_t fgid;
     mode_t fmode, dmode;
 } ckfs_perms;
 
 /* Owner and permission bits the mount shows for what a source file (st) holds: files as
  * readable as the source, directories also searchable there; uid=, gid=, umask= override.
- * A checkpoint's view narrows the files' bits to what its data shards and .meta grant too
- * (ckfs_view_attach). */
+ * A checkpoint's view then gives its files the owner of its data shards and narrows their
+ * bits to what every source grants (ckfs_view_attach; docs/mount.md, "Who may read what"). */
 void ckfs_perms_from(const struct stat *st, const ckfs_opts *o, ckfs_perms *out);
 
 typedef struct ckfs_view {

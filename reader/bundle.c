@@ -161,7 +161,13 @@ static int check_plain(build_ctx *b, const var_rec *r, const ckpt_bundle_entry *
                             b->index_path, klen, key, e->shard_id, (long long)e->offset,
                             (long long)e->size, c->num_shards);
     size_t esize = ckpt_dtype_size(r->dtype);
-    if (esize && (numel > UINT64_MAX / esize || numel * esize != r->nbytes))
+    if (esize && numel > UINT64_MAX / esize)
+        return ckpt_err_set(err, CKPT_E_CORRUPT,
+                            "%s: variable \"%.*s\": its shape holds %llu elements of %zu bytes, "
+                            "more than 2^64 bytes (stored size %llu)",
+                            b->index_path, klen, key, (unsigned long long)numel, esize,
+                            (unsigned long long)e->size);
+    if (esize && numel * esize != r->nbytes)
         return ckpt_err_set(err, CKPT_E_CORRUPT,
                             "%s: variable \"%.*s\": stored size %llu does not match its shape "
                             "and dtype (%llu bytes expected)",

@@ -9,20 +9,29 @@
  * past its real end fails like a short local file. Every answer's ETag must match the first
  * one seen for that object: an object replaced while open is an error, never mixed bytes.
  *
- * Bounded time: every request gives up after the server has been silent for the configured
- * time, counted from the first attempt, so retries (5xx, 429, resets, with backoff) never
- * extend it; the caller gets CKPT_E_IO. No global state beyond curl_global_init: each source
+ * Bounded time: every request, retries (5xx, 429, resets, with backoff) included, is over
+ * within the configured time counted from its first attempt, however slowly the server drips
+ * its bytes; the caller gets CKPT_E_IO. A range request asks for at most 4 MiB, so the default
+ * 30 s asks a server for about 140 KB/s. No global state beyond curl_global_init: each source
  * keeps its own pool of curl handles, handed to whichever thread makes a request.
+ *
+ * Answers are checked, not trusted: a 206 must carry exactly the range asked for, a 200 to a
+ * range request is read through at most SKIP_MAX bytes to reach the range, and only identity
+ * encoding is accepted (we ask for it), so a server can fail a read but never put other bytes
+ * at the offset asked.
  */
 #include "bytesrc_http.h"
 
+#include "archive.h"
 #include "blockcache.h"
 #include "remote.h"
 #include "util.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +49,9 @@
 #define INI_MAX (1u << 20)
 #define POOL_MAX 16
 #define RETRIES_MAX 8
+/* A server that ignores Range answers 200 with the whole object: we read through this much of
+ * it to reach the range asked for, no more (a small file on a simple server still works). */
+#define SKIP_MAX (16u << 20)
 /* sha256 of an empty body: what S3 wants in x-amz-content-sha256 for a GET. */
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -54,6 +66,12 @@ void ckpt_net_opts_init(ckpt_net_opts *o)
     o->cache_size = CKPT_NET_CACHE_DEFAULT;
     o->cache_dir = NULL;
     o->timeout_sec = CKPT_NET_TIMEOUT_DEFAULT;
+    o->cancel = NULL;
+    const char *t = getenv("CKPTFS_NET_TIMEOUT");
+    char *end;
+    unsigned long n = t && *t ? strtoul(t, &end, 10) : 0;
+    if (n >= 1 && n <= 86400 && !*end)
+        o->timeout_sec = (unsigned)n;
 }
 
 void ckpt_net_global_init(void)
@@ -87,8 +105,7 @@ static char *trim(char *s)
     return s;
 }
 
-/* key's value in [section] of the INI file at path (malloc'd), or NULL. */
-static char *ini_get(const char *path, const char *section, const char *key)
+char *ckpt__ini_get(const char *path, const char *section, const char *key)
 {
     FILE *fp = path ? fopen(path, "re") : NULL;
     if (!fp)
@@ -156,16 +173,16 @@ static void s3_config(store_cfg *c)
     if (c->id) {
         c->secret = env_dup("AWS_SECRET_ACCESS_KEY");
         c->token = env_dup("AWS_SESSION_TOKEN");
-    } else if ((c->id = ini_get(creds, profile, "aws_access_key_id"))) {
-        c->secret = ini_get(creds, profile, "aws_secret_access_key");
-        c->token = ini_get(creds, profile, "aws_session_token");
+    } else if ((c->id = ckpt__ini_get(creds, profile, "aws_access_key_id"))) {
+        c->secret = ckpt__ini_get(creds, profile, "aws_secret_access_key");
+        c->token = ckpt__ini_get(creds, profile, "aws_session_token");
     }
     if (c->id && !c->secret) {
         free(c->id);
         c->id = NULL;
     }
     if (!(c->region = env_dup("AWS_REGION")) && !(c->region = env_dup("AWS_DEFAULT_REGION")) &&
-        !(c->region = ini_get(conf, conf_section, "region")))
+        !(c->region = ckpt__ini_get(conf, conf_section, "region")))
         c->region = strdup("us-east-1");
     if (!(c->endpoint = env_dup("AWS_ENDPOINT_URL_S3")))
         c->endpoint = env_dup("AWS_ENDPOINT_URL");
@@ -215,7 +232,7 @@ typedef struct robj {
     remote *r;
     char *name; /* as the user names it */
     char *url;  /* what is requested */
-    int sign;   /* 0 none, 1 s3, 2 gs */
+    int sign;   /* 0 none, 1 s3, 2 gs, 3 the URL's own user and password */
     ckpt_bcfile *bf;
     int probed;     /* the head was fetched (or failed: code, msg) */
     int code;       /* outcome of the probe */
@@ -234,6 +251,9 @@ struct remote {
     ckpt_blockcache *bc;
     store_cfg s3, gs;
     robj *objs;
+    /* user and password taken out of an http(s) URL: sent (as Basic auth) only to names
+     * under auth_site ("scheme://user@host[:port]"), never shown */
+    char *auth_site, *auth_user, *auth_pass;
     CURL *pool[POOL_MAX];
     int npool;
 };
@@ -267,10 +287,20 @@ static char *request_url(remote *r, const char *name, const char *query, int *si
     *sign = 0;
     int s3 = !strncmp(name, "s3://", 5), gs = !strncmp(name, "gs://", 5);
     if (!s3 && !gs) {
+        size_t sl = r->auth_site ? strlen(r->auth_site) : 0;
+        if (sl && !strncmp(name, r->auth_site, sl) && (!name[sl] || name[sl] == '/'))
+            *sign = 3;
+        /* The user name shown in names is not part of the request: curl would send it with
+         * an empty password. */
+        const char *scheme_end = strstr(name, "://"), *host = scheme_end ? scheme_end + 3 : name;
+        const char *at = strchr(host, '@'), *path = strchr(host, '/');
+        size_t cut = at && (!path || at < path) ? (size_t)(at + 1 - host) : 0;
+        size_t hl = (size_t)(host - name);
         size_t n = strlen(name) + (query ? strlen(query) + 2 : 1);
         char *u = malloc(n);
         if (u)
-            snprintf(u, n, "%s%s%s", name, query ? "?" : "", query ? query : "");
+            snprintf(u, n, "%.*s%s%s%s", (int)hl, name, host + cut, query ? "?" : "",
+                     query ? query : "");
         return u;
     }
     const store_cfg *c = s3 ? &r->s3 : &r->gs;
@@ -304,6 +334,9 @@ typedef struct req {
     long status;
     uint64_t total;       /* object size from Content-Range / Content-Length, or unknown */
     int ranged;           /* the answer is a 206 with a Content-Range */
+    uint64_t rfirst, rlast; /* the Content-Range's first and last byte */
+    char encoding[40];    /* a Content-Encoding other than identity: the answer is refused */
+    int noranges;         /* a 200 to a range request too far into the object: refused */
     char etag[CKPT_FILE_TAG_MAX];
     long mtime;           /* Last-Modified, -1 if none */
     uint8_t *buf;         /* body destination */
@@ -331,6 +364,7 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
         q->status = sp ? strtol(sp + 1, NULL, 10) : 0;
         q->total = CKPT_SIZE_UNKNOWN;
         q->ranged = 0;
+        q->encoding[0] = '\0';
         q->etag[0] = '\0';
         q->mtime = -1;
         return n;
@@ -344,7 +378,13 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
         const char *slash = strchr(v, '/');
         if (slash && slash[1] != '*')
             q->total = strtoull(slash + 1, NULL, 10);
-        q->ranged = !strncmp(v, "bytes ", 6) && v[6] != '*';
+        unsigned long long a, b;
+        q->ranged = sscanf(v, "bytes %llu-%llu/", &a, &b) == 2 && a <= b;
+        q->rfirst = q->ranged ? a : 0;
+        q->rlast = q->ranged ? b : 0;
+    } else if (!strcasecmp(line, "content-encoding")) {
+        if (*v && strcasecmp(v, "identity"))
+            snprintf(q->encoding, sizeof q->encoding, "%s", v);
     } else if (!strcasecmp(line, "content-length")) {
         if (q->status == 200)
             q->total = strtoull(v, NULL, 10);
@@ -366,6 +406,12 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
         q->errlen += m;
         q->errbody[q->errlen] = '\0';
         return all;
+    }
+    if (q->encoding[0])
+        return 0; /* encoded bytes are not the object's: refused in perform */
+    if (q->skip > SKIP_MAX && q->status == 200) {
+        q->noranges = 1;
+        return 0;
     }
     if (q->skip && q->status == 200) {
         size_t s = q->skip < n ? (size_t)q->skip : n;
@@ -431,6 +477,20 @@ static const char *xml_code(const req *q, char *out, size_t outsz)
     return out;
 }
 
+/* Whether the source's owner gave up on every request (a daemon whose mount is gone). */
+static int cancelled(const remote *r)
+{
+    return r->opts.cancel && atomic_load(r->opts.cancel);
+}
+
+/* curl's progress callback, called about once a second even while nothing arrives: a
+ * non-zero return aborts the transfer. */
+static int on_progress(void *ud, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+    (void)dt, (void)dn, (void)ut, (void)un;
+    return cancelled(ud);
+}
+
 /* Configure h for one attempt of q at url, with at most left seconds to go. */
 static struct curl_slist *setup(remote *r, CURL *h, const char *url, int sign, const char *range,
                                 req *q, double left)
@@ -448,10 +508,14 @@ static struct curl_slist *setup(remote *r, CURL *h, const char *url, int sign, c
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, NULL);
     long ms = (long)(left * 1000) > 1 ? (long)(left * 1000) : 1;
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms);
-    /* "Silent for left seconds" rather than a total time: a big range on a slow link is fine
-     * as long as bytes keep coming. */
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)left > 1 ? (long)left : 1L);
+    /* The whole request, not a rate over a window: a server dripping a byte a second keeps
+     * any rate window satisfied for days (docs/mount.md, "URL sources"). */
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms);
+    if (r->opts.cancel) {
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, r);
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    }
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     /* Big reads per syscall: the default 16 KiB makes range transfers CPU-bound. */
     curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
@@ -461,8 +525,12 @@ static struct curl_slist *setup(remote *r, CURL *h, const char *url, int sign, c
     curl_easy_setopt(h, CURLOPT_WRITEDATA, q);
     if (range)
         curl_easy_setopt(h, CURLOPT_RANGE, range);
-    struct curl_slist *hdrs = NULL;
-    if (sign) {
+    /* Compressed answers would put other bytes at our offsets: ask for none, refuse any. */
+    struct curl_slist *hdrs = curl_slist_append(NULL, "Accept-Encoding: identity");
+    if (sign == 3) {
+        curl_easy_setopt(h, CURLOPT_USERNAME, r->auth_user);
+        curl_easy_setopt(h, CURLOPT_PASSWORD, r->auth_pass);
+    } else if (sign) {
         const store_cfg *c = sign == 1 ? &r->s3 : &r->gs;
         char param[200], hdr[4200];
         snprintf(param, sizeof param, "aws:amz:%s:s3", c->region);
@@ -474,8 +542,8 @@ static struct curl_slist *setup(remote *r, CURL *h, const char *url, int sign, c
             snprintf(hdr, sizeof hdr, "x-amz-security-token: %s", c->token);
             hdrs = curl_slist_append(hdrs, hdr);
         }
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     return hdrs;
 }
 
@@ -518,6 +586,8 @@ static int perform(remote *r, const char *name, const char *url, int sign, const
     double limit = r->opts.timeout_sec ? r->opts.timeout_sec : CKPT_NET_TIMEOUT_DEFAULT;
     double deadline = now_sec() + limit, backoff = 0.1;
     for (int attempt = 0;; attempt++) {
+        if (cancelled(r))
+            return ckpt_err_set(err, CKPT_E_IO, "%s: given up: the mount is gone", name);
         q->status = 0;
         q->len = 0;
         q->enough = 0;
@@ -534,6 +604,20 @@ static int perform(remote *r, const char *name, const char *url, int sign, const
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
         curl_slist_free_all(hdrs);
         give_handle(r, h);
+        if (cancelled(r))
+            return ckpt_err_set(err, CKPT_E_IO, "%s: given up: the mount is gone", name);
+        if (q->encoding[0] && q->status >= 200 && q->status <= 299)
+            return ckpt_err_set(err, CKPT_E_IO,
+                                "%s: the server sent the bytes encoded (Content-Encoding: %s) "
+                                "though asked for identity; ckptfs reads only the bytes as "
+                                "stored",
+                                name, q->encoding);
+        if (q->noranges)
+            return ckpt_err_set(err, CKPT_E_IO,
+                                "%s: the server ignores Range requests (HTTP 200 to a request "
+                                "for bytes from %llu): ckptfs reads through at most %u MiB of "
+                                "such an answer",
+                                name, (unsigned long long)q->skip, SKIP_MAX >> 20);
         q->skip = skip;
         if (cc == CURLE_WRITE_ERROR && q->enough)
             cc = CURLE_OK;
@@ -621,6 +705,18 @@ static int obj_fetch(void *ctx, uint64_t off, void *buf, size_t n, size_t *got, 
     }
     if (rc == 0 && q->status == 206 && !q->ranged)
         rc = ckpt_err_set(err, CKPT_E_IO, "%s: a partial answer without Content-Range", o->name);
+    /* Exactly the range asked for, or its part up to the object's end: never bytes from
+     * elsewhere served as these. */
+    uint64_t last = off + n - 1;
+    if (rc == 0 && q->status == 206 && q->total != CKPT_SIZE_UNKNOWN && q->total <= last)
+        last = q->total - 1;
+    if (rc == 0 && q->status == 206 &&
+        (q->rfirst != off || q->rlast != last || q->len != last - off + 1))
+        rc = ckpt_err_set(err, CKPT_E_IO,
+                          "%s: asked for bytes %llu-%llu, the server answered bytes %llu-%llu "
+                          "(%zu bytes sent)",
+                          o->name, (unsigned long long)off, (unsigned long long)last,
+                          (unsigned long long)q->rfirst, (unsigned long long)q->rlast, q->len);
     if (rc == 0 && q->status == 200)
         q->skip = 0;
     if (rc == 0) {
@@ -656,13 +752,15 @@ static int obj_fetch(void *ctx, uint64_t off, void *buf, size_t n, size_t *got, 
     return rc;
 }
 
-/* Whether name is a V2 data shard, opened without asking the server anything. */
+/* Whether name is a V2 data shard, opened without asking the server anything; or an archive,
+ * whose reader asks first for its end, not its head (archive.c). */
 static int lazy_name(const char *name)
 {
     const char *d = strstr(name, ".data-");
     unsigned a, b;
     char tail;
-    return d && sscanf(d, ".data-%5u-of-%5u%c", &a, &b, &tail) == 2;
+    return (d && sscanf(d, ".data-%5u-of-%5u%c", &a, &b, &tail) == 2) ||
+           ckpt_archive_split(name, NULL, NULL) == 1;
 }
 
 /* The object named name, created on first use. Called with r->mu held. */
@@ -857,6 +955,11 @@ static void remote_unref(remote *r)
         curl_easy_cleanup(r->pool[i]);
     store_free(&r->s3);
     store_free(&r->gs);
+    free(r->auth_site);
+    free(r->auth_user);
+    if (r->auth_pass)
+        memset(r->auth_pass, 0, strlen(r->auth_pass));
+    free(r->auth_pass);
     pthread_mutex_destroy(&r->mu);
     free(r->cache_dir);
     free(r);
@@ -902,8 +1005,63 @@ int ckpt_bytesrc_remote_new(const ckpt_net_opts *opts, ckpt_bytesrc **out, ckpt_
 
 void ckpt_bytesrc_remote_release(ckpt_bytesrc *src)
 {
-    if (src)
+    if (ckpt_archive_is(src)) /* an archive's source is owned the same way (remote.h) */
+        ckpt_archive_release(src);
+    else if (src)
         remote_unref(src->state);
+}
+
+/* %XX escapes of a URL's user or password decoded (curl decodes them in a URL too). */
+static char *pct_decode(const char *a, size_t n)
+{
+    char *out = malloc(n + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        if (a[i] == '%' && i + 2 < n && isxdigit((unsigned char)a[i + 1]) &&
+            isxdigit((unsigned char)a[i + 2]) && sscanf(a + i + 1, "%2x", &v) == 1) {
+            *o++ = (char)v;
+            i += 2;
+        } else {
+            *o++ = a[i];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+int ckpt__remote_take_auth(ckpt_bytesrc *src, const char *url, char **shown, ckpt_err *err)
+{
+    remote *r = src->state;
+    ckpt_url_parts u;
+    *shown = ckpt_url_redact(url);
+    if (!*shown)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    if (strncmp(url, "http", 4) || !ckpt_url_split(url, &u) || !u.pass)
+        return 0;
+    size_t site_len = (size_t)(u.pass - 1 - url);
+    char *site = malloc(site_len + (size_t)(u.host_end - u.at) + 1);
+    char *user = pct_decode(u.user, (size_t)(u.pass - 1 - u.user));
+    char *pass = pct_decode(u.pass, (size_t)(u.at - u.pass));
+    if (!site || !user || !pass) {
+        free(site);
+        free(user);
+        free(pass);
+        free(*shown);
+        *shown = NULL;
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    }
+    /* The site as names show it: scheme://user@host[:port] */
+    snprintf(site, site_len + (size_t)(u.host_end - u.at) + 1, "%.*s%.*s", (int)site_len, url,
+             (int)(u.host_end - u.at), u.at);
+    free(r->auth_site);
+    free(r->auth_user);
+    free(r->auth_pass);
+    r->auth_site = site;
+    r->auth_user = user;
+    r->auth_pass = pass;
+    return 0;
 }
 
 int ckpt__remote_is(const ckpt_bytesrc *src)

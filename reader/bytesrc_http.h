@@ -16,6 +16,14 @@
 int ckpt__http_get_small(ckpt_bytesrc *src, const char *name, const char *query, size_t max,
                          char **body, size_t *len, ckpt_err *err);
 
+/*
+ * What the user named (source) to a prefix, asking src whether names are files (remote.c):
+ * the rules of ckpt_resolve_prefix for any source that is not the local one (a remote one, an
+ * archive). With folders, a training folder resolves to itself and sets *is_folder.
+ */
+int ckpt__resolve_in(const ckpt_bytesrc *src, const char *source, int folders, char **prefix,
+                     int *is_folder, ckpt_err *err);
+
 /* The remote source's resolve operation (remote.c): a URL to a prefix. */
 int ckpt__remote_resolve(void *state, const char *source, char **prefix, ckpt_err *err);
 
@@ -26,6 +34,27 @@ int ckpt__remote_list(void *state, const char *dir, ckpt_listing *out, ckpt_err 
 /* s percent-encoded for a URL (malloc'd): all but RFC 3986's unreserved characters, and '/'
  * when keep_slash (S3 keys in paths); uppercase hex, as SigV4 wants. */
 char *ckpt__url_encode(const char *s, int keep_slash);
+
+/*
+ * Take the user and password out of an http(s) URL (ckpt_url_split) into remote source src,
+ * which sends them with requests for names under the URL's site; *shown (malloc'd) is the URL
+ * without the password, the name everything shows and opens. A URL without one: *shown is a
+ * copy and src is unchanged.
+ */
+int ckpt__remote_take_auth(ckpt_bytesrc *src, const char *url, char **shown, ckpt_err *err);
+
+/*
+ * Parse one ListObjectsV2 page (body, len bytes) into l (cap its room, ckpt_listing_add): the
+ * files directly under the listed prefix, whose length is plen, each without it; folders
+ * (<CommonPrefixes>) left out. *token: the continuation (malloc'd), or NULL when the page is
+ * the last. 0, or -1 when out of memory. Bounded by len: never reads past body + len.
+ */
+int ckpt__parse_list_page(const char *body, size_t len, size_t plen, ckpt_listing *l,
+                          size_t *cap, char **token);
+
+/* key's value in [section] of the INI file at path (AWS's config and credentials files;
+ * malloc'd), or NULL. Reads at most 1 MiB of the file. */
+char *ckpt__ini_get(const char *path, const char *section, const char *key);
 
 /* Non-zero if src is a remote source. */
 int ckpt__remote_is(const ckpt_bytesrc *src);

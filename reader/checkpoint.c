@@ -14,6 +14,7 @@
 #include "crc32c.h"
 #include "dtype.h"
 #include "fileio.h"
+#include "archive.h"
 #include "objnames.h"
 #include "remote.h"
 #include "shape.h"
@@ -192,7 +193,7 @@ static int load(ckpt_checkpoint *c, const char *source, unsigned flags, ckpt_err
 
 int ckpt_open(const char *source, unsigned flags, ckpt_checkpoint **out, ckpt_err *err)
 {
-    if (ckpt_is_url(source))
+    if (ckpt_is_url(source) || ckpt_archive_split(source, NULL, NULL))
         return ckpt_open_any(source, NULL, flags, out, err);
     return ckpt_open_src(ckpt_bytesrc_local(), source, flags, out, err);
 }

@@ -10,6 +10,7 @@
  */
 #include "remote.h"
 
+#include "archive.h"
 #include "bytesrc_http.h"
 #include "fileio.h"
 #include "folder.h"
@@ -195,17 +196,15 @@ static char *resolve_dir(rctx *x, const char *dir)
         p = vv ? savedmodel_prefix(x, vv) : NULL;
         free(vv);
     }
-    if (!p && !x->failed && strncmp(dir, "http", 4) != 0)
+    if (!p && !x->failed && (strncmp(dir, "http", 4) != 0 || !ckpt__remote_is(x->src)))
         p = only_index(x, dir);
     return p;
 }
 
-/* ckpt__remote_resolve; with folders, a training folder resolves to itself (*is_folder). */
-static int resolve(void *state, const char *source, int folders, char **prefix, int *is_folder,
-                   ckpt_err *err)
+int ckpt__resolve_in(const ckpt_bytesrc *src, const char *source, int folders, char **prefix,
+                     int *is_folder, ckpt_err *err)
 {
-    /* The remote source's state is the source itself (bytesrc_http.c). */
-    rctx x = {.src = state, .folders = folders};
+    rctx x = {.src = src, .folders = folders};
     *prefix = NULL;
     char *s = strdup(source);
     if (!s)
@@ -215,7 +214,7 @@ static int resolve(void *state, const char *source, int folders, char **prefix, 
     while (len && s[len - 1] == '/')
         s[--len] = '\0';
     const char *rest = strstr(s, "://");
-    if (!rest || !rest[3] || !strchr(rest + 3, '/')) {
+    if (ckpt__remote_is(src) && (!rest || !rest[3] || !strchr(rest + 3, '/'))) {
         /* Nothing after the host (or bucket) to name a file by: treat it as a folder. */
         slash = 1;
     }
@@ -252,9 +251,10 @@ static int resolve(void *state, const char *source, int folders, char **prefix, 
                           "%s: no such checkpoint (no %s.index, and no `checkpoint` state file "
                           "or variables/variables.index under it%s)",
                           s, s,
-                          strncmp(s, "http", 4) ? ""
-                                                : "; a web server cannot be listed, so name "
-                                                  "the checkpoint's prefix");
+                          strncmp(s, "http", 4) || !ckpt__remote_is(src)
+                              ? ""
+                              : "; a web server cannot be listed, so name the checkpoint's "
+                                "prefix");
     free(s);
     return rc;
 }
@@ -262,7 +262,8 @@ static int resolve(void *state, const char *source, int folders, char **prefix, 
 int ckpt__remote_resolve(void *state, const char *source, char **prefix, ckpt_err *err)
 {
     int is_folder;
-    return resolve(state, source, 0, prefix, &is_folder, err);
+    /* The remote source's state is the source itself (bytesrc_http.c). */
+    return ckpt__resolve_in(state, source, 0, prefix, &is_folder, err);
 }
 
 /* --- listing ------------------------------------------------------------------------------ */
@@ -350,10 +351,8 @@ static int add_contents(const char *a, const char *b, size_t plen, ckpt_listing 
     return rc;
 }
 
-/* Parse one ListObjectsV2 page into l; *token the continuation (malloc'd) or NULL. Folders
- * (<CommonPrefixes>) are not files and are left out. */
-static int parse_page(const char *body, size_t len, size_t plen, ckpt_listing *l, size_t *cap,
-                      char **token)
+int ckpt__parse_list_page(const char *body, size_t len, size_t plen, ckpt_listing *l,
+                          size_t *cap, char **token)
 {
     const char *end = body + len;
     const char *p = body;
@@ -430,7 +429,7 @@ int ckpt__remote_list(void *state, const char *dir, ckpt_listing *out, ckpt_err 
         rc = query ? ckpt__http_get_small(src, root, query, LIST_PAGE_MAX, &body, &blen, err)
                    : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
         free(query);
-        if (!rc && parse_page(body, blen, plen, out, &cap, &token))
+        if (!rc && ckpt__parse_list_page(body, blen, plen, out, &cap, &token))
             rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
         free(body);
         if (!token)
@@ -446,6 +445,49 @@ int ckpt__remote_list(void *state, const char *dir, ckpt_listing *out, ckpt_err 
     return rc;
 }
 
+/* --- passwords in URLs -------------------------------------------------------------------- */
+
+int ckpt_url_split(const char *url, ckpt_url_parts *u)
+{
+    memset(u, 0, sizeof *u);
+    const char *p = url ? strstr(url, "://") : NULL;
+    if (!p)
+        return 0;
+    const char *a = p + 3;
+    u->host_end = a + strcspn(a, "/?#");
+    /* The last '@' of the authority: a password may hold an unescaped '@' */
+    for (const char *q = a; q < u->host_end; q++)
+        if (*q == '@')
+            u->at = q;
+    if (!u->at)
+        return 0;
+    u->user = a;
+    const char *colon = memchr(a, ':', (size_t)(u->at - a));
+    u->pass = colon ? colon + 1 : NULL;
+    return 1;
+}
+
+char *ckpt_url_redact(const char *url)
+{
+    ckpt_url_parts u;
+    if (!ckpt_url_split(url, &u) || !u.pass)
+        return strdup(url);
+    size_t head = (size_t)(u.pass - 1 - url), n = head + strlen(u.at) + 1;
+    char *out = malloc(n);
+    if (out)
+        snprintf(out, n, "%.*s%s", (int)head, url, u.at);
+    return out;
+}
+
+int ckpt_url_hide_password(char *url)
+{
+    ckpt_url_parts u;
+    if (!ckpt_url_split(url, &u) || !u.pass || u.pass == u.at)
+        return 0;
+    memset((char *)u.pass, '*', (size_t)(u.at - u.pass));
+    return 1;
+}
+
 /* --- the resolver every command calls ----------------------------------------------------- */
 
 /* Whether dir (local) holds a saved_model.pb: a SavedModel, never a training folder. */
@@ -455,6 +497,60 @@ static int is_saved_model_dir(const char *dir)
     int yes = sm && ckpt_is_regular_file(sm);
     free(sm);
     return yes;
+}
+
+/* DIR/saved_model.pb of a SavedModel prefix DIR/variables/variables when src has it (the
+ * graph of a remote or archived SavedModel), else NULL. */
+static char *saved_model_of(const ckpt_bytesrc *src, const char *prefix)
+{
+    if (!ends_with(prefix, "/variables/variables"))
+        return NULL;
+    size_t n = strlen(prefix) - strlen("variables/variables");
+    char *sm = malloc(n + sizeof "saved_model.pb");
+    if (sm) {
+        snprintf(sm, n + sizeof "saved_model.pb", "%.*ssaved_model.pb", (int)n, prefix);
+        if (ckpt_bytesrc_stat(src, sm, NULL) != 0) {
+            free(sm);
+            sm = NULL;
+        }
+    }
+    return sm;
+}
+
+/* ckpt_source_resolve of "ARCHIVE//PATH" (archive.h): the archive's source, and PATH resolved
+ * in it by the rules of every source; the archive alone stands for the one checkpoint,
+ * training folder or SavedModel it holds. */
+static int resolve_archive(const char *archive, const char *inner, const ckpt_net_opts *opts,
+                           unsigned flags, ckpt_source *out, ckpt_err *err)
+{
+    ckpt_bytesrc *as;
+    int rc = ckpt_archive_open(archive, opts, &as, err);
+    if (rc)
+        return rc;
+    out->src = as;
+    out->remote = 1; /* owned, released like a remote source (ckpt_bytesrc_remote_release) */
+    char *found = NULL;
+    if (!strcmp(inner, ".")) /* "ARCHIVE//." is its root itself, not what it holds */
+        inner = "";
+    else if (!*inner && (rc = ckpt_archive_find(as, &found, err)) == 0)
+        inner = found;
+    size_t n = strlen(archive) + strlen(inner) + sizeof CKPT_ARCHIVE_SEP + 1;
+    char *name = rc ? NULL : malloc(n);
+    if (!rc && !name)
+        rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    if (!rc) {
+        /* A folder at the root is named "ARCHIVE//", which the resolver takes as a folder. */
+        snprintf(name, n, "%s%s%s%s", archive, CKPT_ARCHIVE_SEP, inner, *inner ? "" : "/");
+        rc = ckpt__resolve_in(as, name, (flags & CKPT_RESOLVE_FOLDER) != 0, &out->prefix,
+                              &out->folder, err);
+    }
+    if (!rc && !out->folder)
+        out->saved_model = saved_model_of(as, out->prefix);
+    free(name);
+    free(found);
+    if (rc)
+        ckpt_source_free(out);
+    return rc;
 }
 
 /* DIR when source is DIR/checkpoint, a state file (malloc'd), else NULL: the state file
@@ -493,6 +589,16 @@ int ckpt_source_resolve(const char *source, const ckpt_net_opts *opts, unsigned 
                         ckpt_source *out, ckpt_err *err)
 {
     memset(out, 0, sizeof *out);
+    char *archive = NULL, *inner = NULL;
+    int ar = ckpt_archive_split(source, &archive, &inner);
+    if (ar < 0)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    if (ar) {
+        int rc = resolve_archive(archive, inner, opts, flags, out, err);
+        free(archive);
+        free(inner);
+        return rc;
+    }
     char *state_dir = ckpt_is_url(source) ? NULL : state_file_dir(source);
     if (state_dir) {
         int rc = ckpt_source_resolve(state_dir, opts, flags, out, err);
@@ -541,19 +647,15 @@ int ckpt_source_resolve(const char *source, const ckpt_net_opts *opts, unsigned 
         return rc;
     out->src = rs;
     out->remote = 1;
-    rc = resolve(rs->state, source, (flags & CKPT_RESOLVE_FOLDER) != 0, &out->prefix,
-                 &out->folder, err);
-    if (!rc && !out->folder && ends_with(out->prefix, "/variables/variables")) {
-        /* A SavedModel: its graph file sits two levels up. */
-        size_t n = strlen(out->prefix) - strlen("variables/variables");
-        char *sm = malloc(n + sizeof "saved_model.pb");
-        if (sm) {
-            snprintf(sm, n + sizeof "saved_model.pb", "%.*ssaved_model.pb", (int)n, out->prefix);
-            if (ckpt_bytesrc_stat(rs, sm, NULL) == 0)
-                out->saved_model = sm, sm = NULL;
-        }
-        free(sm);
-    }
+    /* From here on the URL has no password: every name, message and xattr derives from it. */
+    char *shown = NULL;
+    rc = ckpt__remote_take_auth(rs, source, &shown, err);
+    if (!rc)
+        rc = ckpt__resolve_in(rs, shown, (flags & CKPT_RESOLVE_FOLDER) != 0, &out->prefix,
+                              &out->folder, err);
+    free(shown);
+    if (!rc && !out->folder) /* a SavedModel: its graph file sits two levels up */
+        out->saved_model = saved_model_of(rs, out->prefix);
     if (rc)
         ckpt_source_free(out);
     return rc;
@@ -594,7 +696,8 @@ static int map_via(const ckpt_bytesrc *rs, const char *url, void **map, size_t *
     }
     if (rc)
         return rc;
-    /* The remote source hands out a mapping of a memory file: munmap is its release. */
+    /* The remote and archive sources hand out a mapping of a memory file: munmap is its
+     * release. */
     *map = (void *)b.data;
     *len = b.len;
     return 0;
@@ -618,7 +721,7 @@ int ckpt_map_file_src(const ckpt_bytesrc *src, const char *path, void **map, siz
 {
     *map = NULL;
     *len = 0;
-    if (src && ckpt__remote_is(src))
+    if (src && (ckpt__remote_is(src) || ckpt_archive_is(src)))
         return map_via(src, path, map, len, err);
     return ckpt_map_file(path, map, len, err);
 }

@@ -30,6 +30,7 @@
 #include "checkpoint.h"
 #include "err.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,10 +42,11 @@
 typedef struct ckpt_net_opts {
     uint64_t cache_size;   /* bytes of file blocks kept in memory */
     const char *cache_dir; /* keep fetched blocks here too (NULL: memory only) */
-    unsigned timeout_sec;  /* a server silent this long fails the read (EIO), retries included */
+    unsigned timeout_sec;  /* a request not done in this long fails (EIO), retries included */
+    const _Atomic int *cancel; /* non-zero: every request gives up at once (NULL: never) */
 } ckpt_net_opts;
 
-/* The defaults: 64 MiB in memory, no disk cache, 30 s. */
+/* The defaults: 64 MiB in memory, no disk cache, 30 s (or CKPTFS_NET_TIMEOUT), no cancel. */
 void ckpt_net_opts_init(ckpt_net_opts *o);
 
 /* Set up the HTTP library; call once from main() before any thread starts. */
@@ -53,6 +55,28 @@ void ckpt_net_global_init(void);
 /* Non-zero if s is a URL this reader serves (http://, https://, s3://, gs://). */
 int ckpt_is_url(const char *s);
 
+/* Where the user information of a URL (scheme://USER[:PASS]@HOST/...) lies in it. */
+typedef struct ckpt_url_parts {
+    const char *user;     /* first byte of USER */
+    const char *pass;     /* first byte of PASS, or NULL when there is no ':' */
+    const char *at;       /* the '@' */
+    const char *host_end; /* end of HOST[:PORT] */
+} ckpt_url_parts;
+
+/* Whether url has user information; *u says where. */
+int ckpt_url_split(const char *url, ckpt_url_parts *u);
+
+/*
+ * url without the password of its user information (malloc'd): what messages, /proc/mounts,
+ * xattrs and logs show. Credentials belong in the environment or ~/.aws (README.md, "Remote
+ * checkpoints"); a password in a URL still works, but is never shown.
+ */
+char *ckpt_url_redact(const char *url);
+
+/* Overwrite the password of a URL's user information with '*' in place (a process's argv,
+ * which /proc/PID/cmdline shows to everyone). Non-zero if there was one. */
+int ckpt_url_hide_password(char *url);
+
 /*
  * A new remote byte source (opts NULL: the defaults). It is reference-counted: each file it
  * opens holds it, so drop the creator's reference with ckpt_bytesrc_remote_release as soon as
@@ -60,7 +84,8 @@ int ckpt_is_url(const char *s);
  */
 int ckpt_bytesrc_remote_new(const ckpt_net_opts *opts, ckpt_bytesrc **out, ckpt_err *err);
 
-/* Drop the creator's reference of a remote source. NULL is fine. */
+/* Drop the creator's reference of a remote source, or of an archive's (archive.h): every
+ * source ckpt_source_resolve owns. NULL is fine. */
 void ckpt_bytesrc_remote_release(ckpt_bytesrc *src);
 
 /* What a SOURCE string resolved to. */
@@ -71,7 +96,8 @@ typedef struct ckpt_source {
                                 with folder set, the training folder (folder.h) */
     int folder;              /* CKPT_RESOLVE_FOLDER found a training folder */
     char *saved_model;       /* the saved_model.pb when SOURCE is a SavedModel, else NULL */
-    int remote;              /* src is a remote source (owned: see ckpt_source_free) */
+    int remote;              /* src is a remote or archive source (owned: see
+                                ckpt_source_free) */
     int waiting;             /* a folder that holds no checkpoint yet (EMPTY_FOLDER) */
 } ckpt_source;
 

@@ -26,6 +26,10 @@ enum { BLOCK_RAW = 0, BLOCK_SNAPPY = 1 };
 /* Snappy cannot expand data by more than ~22x (a 3-byte copy makes at most 64 bytes); a claim
  * beyond this bound is a lie that would only make us allocate. */
 #define SNAPPY_MAX_RATIO 32
+/* And never more than this: TF cuts blocks at about 256 KiB and stores big V1 values in raw
+ * blocks, so a compressed block this large is a file made to make us allocate (docs/format.md,
+ * "Tables"). */
+#define SNAPPY_BLOCK_MAX (64u << 20)
 
 typedef struct block_handle {
     uint64_t offset, size;
@@ -122,10 +126,19 @@ static int read_block(ckpt_table *t, block_handle h, block *out, ckpt_err *err)
         return corrupt(err, t, "bad block type");
     }
     size_t ulen;
-    if (snappy_uncompressed_length((const char *)raw, (size_t)h.size, &ulen) != SNAPPY_OK ||
-        ulen / SNAPPY_MAX_RATIO > h.size + 64) {
+    if (snappy_uncompressed_length((const char *)raw, (size_t)h.size, &ulen) != SNAPPY_OK) {
         free(buf);
         return corrupt(err, t, "corrupted compressed block contents");
+    }
+    if (ulen / SNAPPY_MAX_RATIO > h.size + 64 || ulen > SNAPPY_BLOCK_MAX) {
+        free(buf);
+        return ckpt_err_set(err, CKPT_E_CORRUPT,
+                            "%s: corrupt table: a compressed block of %llu bytes at offset %llu "
+                            "claims %zu bytes uncompressed, more than %s",
+                            t->name, (unsigned long long)h.size, (unsigned long long)h.offset,
+                            ulen,
+                            ulen > SNAPPY_BLOCK_MAX ? "the 64 MiB a block may hold"
+                                                    : "Snappy can expand it to");
     }
     uint8_t *u = malloc(ulen ? ulen : 1);
     if (!u) {

@@ -76,7 +76,33 @@ def main():
                 el = [bytes.fromhex(h) for h in v["strings_hex"]]
                 n = len(el)
                 put("tensor", bytes([0, n & 0xff, (n >> 8) & 0xff]) + cw.string_tensor_encoding(el)[0])
+    url_seeds()
     return 0
+
+
+def url_seeds():
+    """Seeds for what URL sources parse, written here from the formats (no fixture holds
+    them): ListObjectsV2 pages as S3 and GCS answer them, and AWS's INI files."""
+    page = (b'<?xml version="1.0" encoding="UTF-8"?>\n'
+            b'<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+            b'<Name>bucket</Name><Prefix>run/</Prefix><KeyCount>3</KeyCount>'
+            b'<MaxKeys>1000</MaxKeys><IsTruncated>true</IsTruncated>'
+            b'<NextContinuationToken>1x&amp;Zy==</NextContinuationToken>'
+            b'<Contents><Key>run/model.ckpt-10.index</Key>'
+            b'<LastModified>2026-11-27T10:00:00.000Z</LastModified><ETag>&quot;0f3a&quot;</ETag>'
+            b'<Size>812</Size><StorageClass>STANDARD</StorageClass></Contents>'
+            b'<Contents><Key>run/model.ckpt-10.data-00000-of-00001</Key>'
+            b'<LastModified>2026-11-27T10:00:01.000Z</LastModified><ETag>&quot;9b1c&quot;</ETag>'
+            b'<Size>40960</Size></Contents>'
+            b'<Contents><Key>run/sub/x</Key><Size>1</Size></Contents>'
+            b'<CommonPrefixes><Prefix>run/sub/</Prefix></CommonPrefixes></ListBucketResult>\n')
+    put("listing", b"\x04" + page)  # the prefix "run/"
+    put("listing", b"\x00<ListBucketResult><IsTruncated>false</IsTruncated><Contents>"
+                   b"<Key>checkpoint</Key><Size>77</Size></Contents></ListBucketResult>")
+    put("awsconfig", b"[default]\naws_access_key_id = AKIDEXAMPLE\n"
+                     b"aws_secret_access_key=wJalrXUtnFEMI/K7MDENG\r\n\n[research]\n"
+                     b"  aws_access_key_id\t= AKIDRESEARCH \naws_session_token = tok\n"
+                     b"[profile research]\nregion = eu-west-1\n; comment\n# comment\n")
 
 
 if __name__ == "__main__":

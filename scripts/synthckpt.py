@@ -12,8 +12,8 @@ with optimizer slots, so the mounted tree has many directories.
 --tf2 writes the keys as tf.train.Checkpoint does (NAME/.ATTRIBUTES/VARIABLE_VALUE) with a
 _CHECKPOINTABLE_OBJECT_GRAPH giving each variable a full_name (NAME with block/layer folded
 into one component, as Keras 3 names weights), so a mount has TF 2 paths and by_name/;
---tensor adds a uint8 tensor of MIB MiB named NAME (repeatable), the k-th one in data shard
-k mod --shards, so `--shards 4 --tensor a=1024 --tensor b=1024 ...` spreads 4 GiB over 4 shards.
+--tensor adds a uint8 tensor of MIB MiB named NAME (NAME=MIB:float32: the same bytes as
+float32), repeatable, the k-th one in data shard k mod --shards, so `--shards 4 --tensor a=1024 --tensor b=1024 ...` spreads 4 GiB over 4 shards.
 """
 import argparse
 import os
@@ -77,16 +77,20 @@ def write(prefix, nvars, elems, big_mib, scalar=False, shards=1, tensors=(), tf2
               struct.pack("<%df" % elems, *[(i * 31 + j) * 0.001 for j in range(elems)]))
     if big_mib:
         w.add(b"zz_big/tensor", cw.DT_UINT8, [big_mib << 20], big(big_mib))
-    for j, (name, mib) in enumerate(tensors):
-        w.add(name.encode(), cw.DT_UINT8, [mib << 20], big(mib), shard=j % shards)
+    for j, (name, mib, f32) in enumerate(tensors):
+        # the same bytes as float32 (a few are NaN: a reader of values meets those too)
+        dtype, dims = (cw.DT_FLOAT, [mib << 18]) if f32 else (cw.DT_UINT8, [mib << 20])
+        w.add(name.encode(), dtype, dims, big(mib), shard=j % shards)
     w.close()
 
 
 def tensor_arg(s):
     name, _, mib = s.rpartition("=")
+    f32 = mib.endswith(":float32")
+    mib = mib[:-len(":float32")] if f32 else mib
     if not name or not mib.isdigit():
-        raise argparse.ArgumentTypeError("expected NAME=MIB, got %r" % s)
-    return name, int(mib)
+        raise argparse.ArgumentTypeError("expected NAME=MIB or NAME=MIB:float32, got %r" % s)
+    return name, int(mib), f32
 
 
 def main():
@@ -99,7 +103,8 @@ def main():
     ap.add_argument("--big-mib", type=int, default=0, help="add one uint8 tensor of this size")
     ap.add_argument("--shards", type=int, default=1, help="number of data shards")
     ap.add_argument("--tensor", type=tensor_arg, action="append", default=[],
-                    metavar="NAME=MIB", help="add a uint8 tensor (repeatable; round-robin shards)")
+                    metavar="NAME=MIB[:float32]",
+                    help="add a uint8 (or float32) tensor (repeatable; round-robin shards)")
     ap.add_argument("--tf2", action="store_true",
                     help="TF 2 keys and an object graph with full names (see above)")
     a = ap.parse_args()

@@ -12,6 +12,7 @@
 #include "checkpoint.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* One subcommand: its name, entry point, one-line summary and full --help text. */
@@ -23,7 +24,8 @@ typedef struct cli_command {
 } cli_command;
 
 extern const cli_command cli_ls_command, cli_cat_command, cli_diff_command,
-    cli_verify_command, cli_graph_command, cli_export_command;
+    cli_verify_command, cli_graph_command, cli_stats_command, cli_du_command,
+    cli_export_command;
 
 /* `ckptfs ls [-l] [--json] SOURCE [PATTERN]`: the checkpoint's variables. */
 int cli_ls(int argc, char **argv);
@@ -33,6 +35,13 @@ int cli_cat(int argc, char **argv);
 
 /* `ckptfs diff SOURCE1 SOURCE2`: what changed between two checkpoints. */
 int cli_diff(int argc, char **argv);
+
+/* `ckptfs stats [--json] [--nonfinite] SOURCE [PATTERN]`: each variable's value statistics
+ * (stats.h), every tensor read once. */
+int cli_stats(int argc, char **argv);
+
+/* `ckptfs du SOURCE [--depth N] [-h] [--sort=size|name]`: stored bytes by name prefix. */
+int cli_du(int argc, char **argv);
 
 /* `ckptfs verify SOURCE`: every tensor read and checked against its stored checksum. */
 int cli_verify(int argc, char **argv);
@@ -56,6 +65,9 @@ void cli_usage(FILE *f);
 
 /* Whether argv asks for help (-h or --help before a "--"). */
 int cli_wants_help(int argc, char **argv);
+
+/* Whether argv holds --help before a "--" (for commands where -h means something else). */
+int cli_wants_long_help(int argc, char **argv);
 
 /* Print cmd's help to stdout: the exit status 0. */
 int cli_help(const cli_command *cmd);
@@ -89,6 +101,16 @@ void cli_error(const char *source, const char *msg);
  * message.
  */
 int cli_open_source(const char *source, ckpt_checkpoint **c);
+
+/* Room for cli_human_size's text. */
+enum { CLI_HUMAN_MAX = 24 };
+
+/*
+ * bytes as `du -h` and `ls -lh` print them: below 1024 the number itself, else in K, M, G, T,
+ * P, E (powers of 1024) rounded up, with one decimal below 10 ("1.5K", "10K", "2.0M").
+ * Returns buf.
+ */
+const char *cli_human_size(uint64_t bytes, char buf[CLI_HUMAN_MAX]);
 
 /* Write p[0..n) to stdout; 0, or -1 on a write error. */
 int cli_write_all(const void *p, size_t n);

@@ -63,7 +63,9 @@ int cli_graph(int argc, char **argv)
         return ckptfs_exit_for(r);
     }
     if (!ckpt_graph_has(doc, (ckpt_graph_format)fmt)) {
-        fprintf(stderr, "ckptfs: %s: has no '%s' rendering\n", source, format);
+        char msg[160];
+        snprintf(msg, sizeof msg, "has no '%.100s' rendering", format);
+        cli_error(source, msg);
         ckpt_graph_close(doc);
         return CKPTFS_EXIT_USAGE;
     }

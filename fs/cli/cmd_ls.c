@@ -8,21 +8,26 @@
 #include "render.h"
 #include "shape.h"
 #include "strtext.h"
-#include "utf8.h"
+#include "util.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 const cli_command cli_ls_command = {
-    "ls", cli_ls, "list a checkpoint's variables",
-    "usage: ckptfs ls [-l] [--json] SOURCE [PATTERN]\n"
+    "ls",
+    cli_ls,
+    "list a checkpoint's variables",
+    "usage: ckptfs ls [-l [-h]] [--json] [--sort=size|name] SOURCE [PATTERN]\n"
     "List the variables of SOURCE in index (bytewise name) order, one per line.\n"
     "  -l        the long form: a header, then name, dtype, shape, bytes, shard, offset and\n"
     "            crc32c, tab-separated (what a mount's variables.tsv holds)\n"
     "  --json    one JSON object per line and variable: name, dtype, shape, bytes, shard,\n"
     "            offset, crc32c (8 hex digits), partitioned, shard_missing; for a TF 2\n"
     "            checkpoint also full_name, and slot_of and slot for an optimizer's slots\n"
+    "  -h        with -l: bytes as 1.5K, 20M, 3.1G (powers of 1024, rounded up, as du -h);\n"
+    "            without -l, -h is --help\n"
+    "  --sort=size  largest first (ties in index order); --sort=name (default) index order\n"
     "  PATTERN   a shell glob on the whole name ('*' also matches '/'), e.g. 'dense*/kernel';\n"
     "            in a TF 2 checkpoint it also matches the path without\n"
     "            /.ATTRIBUTES/VARIABLE_VALUE and the full_name ('*encoder*')\n"
@@ -32,45 +37,12 @@ const cli_command cli_ls_command = {
     "TensorFlow's tf.train.list_variables. --index-only is accepted and ignored.\n",
 };
 
-/* A JSON string of raw bytes; invalid UTF-8 bytes as lone surrogates U+DC80..U+DCFF. */
-static void put_json_string(ckpt_strbuf *b, const uint8_t *s, size_t len)
-{
-    ckpt_strbuf_put(b, "\"", 1);
-    for (size_t i = 0; i < len;) {
-        char esc[8];
-        uint8_t c = s[i];
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\', esc[1] = (char)c;
-            ckpt_strbuf_put(b, esc, 2);
-            i++;
-        } else if (c < 0x20 || c == 0x7f) {
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-            ckpt_strbuf_put(b, esc, 6);
-            i++;
-        } else if (c < 0x80) {
-            ckpt_strbuf_put(b, &s[i], 1);
-            i++;
-        } else {
-            size_t u = ckpt_utf8_seq(s + i, len - i);
-            if (u) {
-                ckpt_strbuf_put(b, &s[i], u);
-                i += u;
-            } else {
-                snprintf(esc, sizeof esc, "\\udc%02x", c);
-                ckpt_strbuf_put(b, esc, 6);
-                i++;
-            }
-        }
-    }
-    ckpt_strbuf_put(b, "\"", 1);
-}
-
 static void put_json(ckpt_strbuf *b, const ckpt_checkpoint *c, const ckpt_names *names,
                      size_t i, const ckpt_var *v)
 {
     char line[512], dt[32];
     ckpt_strbuf_put(b, "{\"name\": ", 9);
-    put_json_string(b, (const uint8_t *)v->name, v->name_len);
+    ckpt_json_put_string(b, (const uint8_t *)v->name, v->name_len);
     int n = snprintf(line, sizeof line, ", \"dtype\": \"%s\", \"shape\": [",
                      ckpt_dtype_name(v->dtype, dt, sizeof dt));
     ckpt_strbuf_put(b, line, (size_t)n);
@@ -97,16 +69,16 @@ static void put_json(ckpt_strbuf *b, const ckpt_checkpoint *c, const ckpt_names 
         const char *f = ckpt_names_full(names, i, &fl), *slot;
         ckpt_strbuf_puts(b, ", \"full_name\": ");
         if (f)
-            put_json_string(b, (const uint8_t *)f, fl);
+            ckpt_json_put_string(b, (const uint8_t *)f, fl);
         else
             ckpt_strbuf_puts(b, "null");
         if (ckpt_names_slot(names, i, &orig, &slot)) {
             size_t kl;
             const char *k = ckpt_name(c, orig, &kl);
             ckpt_strbuf_puts(b, ", \"slot_of\": ");
-            put_json_string(b, (const uint8_t *)k, kl);
+            ckpt_json_put_string(b, (const uint8_t *)k, kl);
             ckpt_strbuf_puts(b, ", \"slot\": ");
-            put_json_string(b, (const uint8_t *)slot, strlen(slot));
+            ckpt_json_put_string(b, (const uint8_t *)slot, strlen(slot));
         }
     }
     n = snprintf(line, sizeof line, ", \"partitioned\": %s, \"shard_missing\": %s}\n",
@@ -124,15 +96,51 @@ static void tsv_line(const ckpt_strbuf *t, size_t *pos, size_t *start, size_t *e
     *pos = *end;
 }
 
+/* A line of the table with its bytes column (the fourth) as cli_human_size writes it. */
+static void put_human_line(ckpt_strbuf *out, const char *l, size_t len, uint64_t bytes)
+{
+    size_t f = 0, tabs = 0;
+    while (f < len && tabs < 3)
+        tabs += l[f++] == '\t';
+    const char *rest = memchr(l + f, '\t', len - f);
+    if (tabs < 3 || !rest) { /* not the table's shape: as it is */
+        ckpt_strbuf_put(out, l, len);
+        return;
+    }
+    char h[CLI_HUMAN_MAX];
+    ckpt_strbuf_put(out, l, f);
+    ckpt_strbuf_puts(out, cli_human_size(bytes, h));
+    ckpt_strbuf_put(out, rest, (size_t)(l + len - rest));
+}
+
+/* A variable to print and where its table line is. */
+typedef struct ls_item {
+    uint64_t bytes;
+    size_t i, start, end;
+} ls_item;
+
+/* --sort=size: largest first, then index order (qsort is not stable: the index decides). */
+static int by_size(const void *a, const void *b)
+{
+    const ls_item *x = a, *y = b;
+    if (x->bytes != y->bytes) return x->bytes < y->bytes ? 1 : -1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
 int cli_ls(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv))
+    /* -h is help, except beside -l where it is ls -lh's human sizes */
+    int has_l = 0;
+    for (int k = 1; k < argc && strcmp(argv[k], "--"); k++)
+        has_l |= !strcmp(argv[k], "-l");
+    if (cli_wants_long_help(argc, argv) || (!has_l && cli_wants_help(argc, argv)))
         return cli_help(&cli_ls_command);
-    int longform = 0, json = 0, npos = 0;
-    const char *pos[2] = {NULL, NULL};
-    const cli_opt opts[] = {
-        {"-l", &longform, NULL}, {"--json", &json, NULL}, {"--index-only", NULL, NULL},
-        {NULL, NULL, NULL}};
+    int longform = 0, json = 0, human = 0, sort_size = 0, sort_name = 0, npos = 0;
+    const char *pos[2] = {NULL, NULL}, *sort_s = NULL;
+    const cli_opt opts[] = {{"-l", &longform, NULL},           {"--json", &json, NULL},
+                            {"--index-only", NULL, NULL},      {"-h", &human, NULL},
+                            {"--sort=size", &sort_size, NULL}, {"--sort=name", &sort_name, NULL},
+                            {"--sort", NULL, &sort_s},         {NULL, NULL, NULL}};
     int rc = cli_parse_args(&cli_ls_command, argc, argv, opts, pos, 2, &npos);
     if (rc)
         return rc;
@@ -140,6 +148,9 @@ int cli_ls(int argc, char **argv)
         return cli_usage_error(&cli_ls_command, "expected SOURCE");
     if (longform && json)
         return cli_usage_error(&cli_ls_command, "-l and --json exclude each other");
+    if (sort_s && strcmp(sort_s, "size") && strcmp(sort_s, "name"))
+        return cli_usage_error(&cli_ls_command, "--sort takes size or name, not '%s'", sort_s);
+    sort_size = sort_s ? !strcmp(sort_s, "size") : sort_size && !sort_name;
     ckpt_checkpoint *c;
     rc = cli_open_source(pos[0], &c);
     if (rc)
@@ -155,30 +166,47 @@ int cli_ls(int argc, char **argv)
             ckpt_strbuf_put(&out, tsv.data + s, e - s);
         }
     }
-    for (size_t i = 0; i < ckpt_count(c) && !out.failed && !tsv.failed; i++) {
+    /* the selection first, so that it can be put in another order */
+    size_t n = ckpt_count(c), nsel = 0, cap = 0;
+    ls_item *sel = NULL;
+    for (size_t i = 0; i < n && !tsv.failed; i++) {
         ckpt_var v;
         ckpt_get(c, i, &v);
         if (longform)
             tsv_line(&tsv, &tpos, &s, &e);
         if (pos[1] && !cli_var_matches(pos[1], c, names, i))
             continue;
-        if (longform) {
-            ckpt_strbuf_put(&out, tsv.data + s, e - s);
+        if (ckpt_grow((void **)&sel, &cap, nsel + 1, sizeof *sel)) {
+            out.failed = 1;
+            break;
+        }
+        sel[nsel++] = (ls_item){v.nbytes, i, s, e};
+    }
+    if (sort_size && nsel > 1)
+        qsort(sel, nsel, sizeof *sel, by_size);
+    for (size_t k = 0; k < nsel && !out.failed && !tsv.failed; k++) {
+        ckpt_var v;
+        ckpt_get(c, sel[k].i, &v);
+        if (longform && human) {
+            put_human_line(&out, tsv.data + sel[k].start, sel[k].end - sel[k].start, v.nbytes);
+        } else if (longform) {
+            ckpt_strbuf_put(&out, tsv.data + sel[k].start, sel[k].end - sel[k].start);
         } else if (json) {
-            put_json(&out, c, names, i, &v);
+            put_json(&out, c, names, sel[k].i, &v);
         } else {
-            size_t n = ckpt_tstring_escape((const uint8_t *)v.name, v.name_len, NULL);
-            char *esc = malloc(n + 1);
+            size_t len = ckpt_tstring_escape((const uint8_t *)v.name, v.name_len, NULL);
+            char *esc = malloc(len + 1);
             if (!esc) {
                 out.failed = 1;
                 break;
             }
             ckpt_tstring_escape((const uint8_t *)v.name, v.name_len, esc);
-            esc[n] = '\n';
-            ckpt_strbuf_put(&out, esc, n + 1);
+            esc[len] = '\n';
+            ckpt_strbuf_put(&out, esc, len + 1);
             free(esc);
         }
     }
+    free(sel);
     int bad = tsv.failed || out.failed || cli_write_all(out.data, out.len);
     ckpt_strbuf_free(&tsv);
     ckpt_strbuf_free(&out);

@@ -1,11 +1,13 @@
 /* cmd_verify.c - `ckptfs verify` (see cli.h). */
 #include "cli.h"
 
+#include "archive.h"
 #include "dtype.h"
 #include "exitcodes.h"
 #include "fileio.h"
 #include "folder.h"
 #include "remote.h"
+#include "source.h"
 #include "progress.h"
 
 #include <inttypes.h>
@@ -148,6 +150,61 @@ nomem:
     return CKPTFS_EXIT_READ;
 }
 
+/*
+ * An archive alone that holds several checkpoints, training folders or SavedModels: every
+ * checkpoint of each (docs/archives.md). 0 with *n == 0 when source is not such an archive.
+ */
+static int list_archive_places(const char *source, char ***out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    char *archive = NULL, *inner = NULL;
+    int ar = ckpt_archive_split(source, &archive, &inner);
+    ckpt_bytesrc *src = NULL;
+    char **places = NULL;
+    size_t np = 0;
+    ckpt_err err;
+    ckpt_err_clear(&err);
+    int rc = 0;
+    if (ar == 1 && !*inner && !(rc = ckpt_archive_open(archive, NULL, &src, &err)))
+        rc = ckpt_archive_places(src, &places, &np, &err);
+    ckpt_archive_release(src);
+    if (rc) {
+        cli_error(source, err.msg);
+        rc = ckptfs_exit_for(rc);
+    }
+    for (size_t i = 0; !rc && np > 1 && i < np; i++) {
+        size_t len = strlen(archive) + strlen(places[i]) + 4;
+        char *name = malloc(len), **sub = NULL, **grown;
+        size_t ns = 0;
+        if (name)
+            snprintf(name, len, "%s//%s", archive, *places[i] ? places[i] : ".");
+        rc = name ? list_sources(name, &sub, &ns) : CKPTFS_EXIT_READ;
+        free(name);
+        grown = rc ? NULL : realloc(*out, (*n + ns + 1) * sizeof **out);
+        if (!rc && grown) {
+            *out = grown;
+            memcpy(*out + *n, sub, ns * sizeof *sub);
+            *n += ns;
+        } else if (!rc) {
+            ckpt_free_paths(sub, ns);
+            sub = NULL;
+            cli_error(source, "out of memory");
+            rc = CKPTFS_EXIT_READ;
+        }
+        free(sub);
+    }
+    if (rc) {
+        ckpt_free_paths(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    ckpt_free_paths(places, np);
+    free(archive);
+    free(inner);
+    return rc;
+}
+
 int cli_verify(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv))
@@ -161,7 +218,9 @@ int cli_verify(int argc, char **argv)
         return cli_usage_error(&cli_verify_command, "expected one SOURCE");
     char **srcs;
     size_t n;
-    rc = list_sources(source, &srcs, &n);
+    rc = list_archive_places(source, &srcs, &n);
+    if (!rc && !n)
+        rc = list_sources(source, &srcs, &n);
     if (rc)
         return rc;
     /* Open them all first, so the bar knows the total. */

@@ -3,13 +3,25 @@
 
 #include "exitcodes.h"
 
+#include "remote.h"
+
+#include <inttypes.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 int cli_wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            return 1;
+    return 0;
+}
+
+int cli_wants_long_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--help"))
             return 1;
     return 0;
 }
@@ -69,13 +81,46 @@ int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
     return CKPTFS_EXIT_USAGE;
 }
 
+/* msg with every copy of url replaced by shown (malloc'd), or NULL when out of memory. */
+static char *replace_all(const char *msg, const char *url, const char *shown)
+{
+    size_t ul = strlen(url), sl = strlen(shown), n = 0;
+    for (const char *p = strstr(msg, url); p; p = strstr(p + ul, url))
+        n++;
+    char *out = malloc(strlen(msg) + n * sl + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *p = msg, *q; *p; p = q + ul) {
+        if (!(q = strstr(p, url))) {
+            strcpy(o, p);
+            return out;
+        }
+        memcpy(o, p, (size_t)(q - p));
+        o += q - p;
+        memcpy(o, shown, sl);
+        o += sl;
+    }
+    *o = '\0';
+    return out;
+}
+
 void cli_error(const char *source, const char *msg)
 {
+    /* The reader names a URL without its password; a message that quotes SOURCE as given
+     * (with it) is redacted here. */
+    char *shown = ckpt_is_url(source) ? ckpt_url_redact(source) : NULL;
+    char *m = shown && strcmp(shown, source) ? replace_all(msg, source, shown) : NULL;
+    if (shown)
+        source = shown;
+    if (m)
+        msg = m;
     size_t n = strlen(source);
     if (!strncmp(msg, source, n) && msg[n] == ':')
         fprintf(stderr, "ckptfs: %s\n", msg);
     else
         fprintf(stderr, "ckptfs: %s: %s\n", source, msg);
+    free(m);
+    free(shown);
 }
 
 int cli_write_all(const void *p, size_t n)
@@ -104,4 +149,31 @@ int cli_open_source(const char *source, ckpt_checkpoint **c)
                             "listed, reading them fails\n",
                     source, ckpt_shard_path(*c, s));
     return 0;
+}
+
+const char *cli_human_size(uint64_t bytes, char buf[CLI_HUMAN_MAX])
+{
+    static const char units[] = "KMGTPE";
+    if (bytes < 1024) {
+        snprintf(buf, CLI_HUMAN_MAX, "%" PRIu64, bytes);
+        return buf;
+    }
+    /* whole tenths of the unit, rounded up as du does, in integers: a double would round */
+    int u = 0;
+    uint64_t scale = 1024;
+    while (u < 5 && bytes / scale >= 1024)
+        scale *= 1024, u++;
+    uint64_t whole = bytes / scale, rest = bytes % scale;
+    uint64_t tenths = whole * 10 + (rest * 10 + scale - 1) / scale;
+    if (tenths < 100) {
+        snprintf(buf, CLI_HUMAN_MAX, "%" PRIu64 ".%" PRIu64 "%c", tenths / 10, tenths % 10,
+                 units[u]);
+        return buf;
+    }
+    uint64_t up = whole + (rest != 0);
+    if (up >= 1024 && u < 5) /* 1023.5K shows as 1.0M, not 1024K */
+        snprintf(buf, CLI_HUMAN_MAX, "1.0%c", units[u + 1]);
+    else
+        snprintf(buf, CLI_HUMAN_MAX, "%" PRIu64 "%c", up, units[u]);
+    return buf;
 }

@@ -1,6 +1,7 @@
 /* metagraph.c - see metagraph.h. */
 #include "metagraph.h"
 
+#include "archive.h"
 #include "fileio.h"
 
 #include "graphdot.h"
@@ -167,7 +168,7 @@ static int open_remote(const char *source, ckpt_graph_format fmt, ckpt_graph_doc
 int ckpt_graph_open_source(const char *source, ckpt_graph_format fmt, ckpt_graph_doc **out,
                            ckpt_err *err)
 {
-    if (ckpt_is_url(source))
+    if (ckpt_is_url(source) || ckpt_archive_split(source, NULL, NULL))
         return open_remote(source, fmt, out, err);
     int r;
     char *sm = NULL;

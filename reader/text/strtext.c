@@ -2,6 +2,7 @@
 #include "strtext.h"
 #include "utf8.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,4 +99,37 @@ long ckpt_tstring_unescape(char *s, size_t len)
         }
     }
     return (long)o;
+}
+
+/* A JSON string of raw bytes; invalid UTF-8 bytes as lone surrogates U+DC80..U+DCFF. */
+void ckpt_json_put_string(ckpt_strbuf *b, const uint8_t *s, size_t len)
+{
+    ckpt_strbuf_put(b, "\"", 1);
+    for (size_t i = 0; i < len;) {
+        char esc[8];
+        uint8_t c = s[i];
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\', esc[1] = (char)c;
+            ckpt_strbuf_put(b, esc, 2);
+            i++;
+        } else if (c < 0x20 || c == 0x7f) {
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            ckpt_strbuf_put(b, esc, 6);
+            i++;
+        } else if (c < 0x80) {
+            ckpt_strbuf_put(b, &s[i], 1);
+            i++;
+        } else {
+            size_t u = ckpt_utf8_seq(s + i, len - i);
+            if (u) {
+                ckpt_strbuf_put(b, &s[i], u);
+                i += u;
+            } else {
+                snprintf(esc, sizeof esc, "\\udc%02x", c);
+                ckpt_strbuf_put(b, esc, 6);
+                i++;
+            }
+        }
+    }
+    ckpt_strbuf_put(b, "\"", 1);
 }

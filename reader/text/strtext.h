@@ -27,4 +27,8 @@ void ckpt_tstring_put_escaped(ckpt_strbuf *b, const uint8_t *s, size_t len);
 /* Reverse of ckpt_tstring_escape, in place; returns the decoded length or -1 if malformed. */
 long ckpt_tstring_unescape(char *s, size_t len);
 
+/* Append a JSON string (quotes included) of raw bytes: bytes that are not UTF-8 as lone
+ * surrogates \udc80..\udcff, which Python's json with errors='surrogateescape' turns back. */
+void ckpt_json_put_string(ckpt_strbuf *b, const uint8_t *s, size_t len);
+
 #endif

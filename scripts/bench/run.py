@@ -18,7 +18,9 @@ on the shard file itself; TensorFlow's `list_variables`/`get_tensor` when it imp
 
 Every case alternates ckptfs and its baseline (the order swapped each round) for --rounds
 rounds and reports medians. Cases (--only): mount mount1m find read reread preads cold fio
-numpy stream nfs (slow storage: scripts/bench/slowfs.c, 1 ms per operation, under the mount). --quick shrinks every size for a smoke run (its numbers test no target).
+numpy stream nfs (slow storage: scripts/bench/slowfs.c, 1 ms per operation, under the mount)
+archive (a checkpoint in a stored and a deflated zip and a .tar.gz, docs/archives.md: against
+the unpacked checkpoint, `unzip -p`, `gzip -dc`, and a mount with the index kept). --quick shrinks every size for a smoke run (its numbers test no target).
 The table is Markdown, ready for docs/PERFORMANCE.md, followed by every sample and a
 description of the machine (with its load average at the start and at the end).
 """
@@ -44,7 +46,7 @@ MIB = 1 << 20
 CHUNK = MIB  # readers read 1 MiB at a time
 
 CASES = ("mount", "mount1m", "find", "read", "reread", "preads", "cold", "fio", "numpy",
-         "stream", "nfs", "safetensors", "export")
+         "stream", "nfs", "stats", "archive", "safetensors", "export")
 SIZES = {
     "full": dict(vars=100000, scalars=1000000, big_mib=1024, mid_mib=64, stream_mib=1024,
                  rounds=5, fio_s=5),
@@ -372,6 +374,12 @@ class Bench:
         s = self.size
         return self.synth("big", "--vars", "0", "--tensor", "big=%d" % s["big_mib"],
                           "--tensor", "mid=%d" % s["mid_mib"], mib=s["big_mib"] + s["mid_mib"])
+
+    def ckbigf32(self):
+        """The big tensor's bytes as float32: what `ckptfs stats` decodes."""
+        s = self.size
+        return self.synth("bigf32", "--vars", "0", "--tensor", "big=%d:float32" % s["big_mib"],
+                          mib=s["big_mib"])
 
     def ckstream(self):
         m = self.size["stream_mib"]
@@ -1042,6 +1050,113 @@ def c_nfs(b):
         mb / o, y["reqs"], y["small"]), "", "", d / o, "(reported)", "—")
 
 
+def c_stats(b):
+    """`ckptfs stats` of the big float32 tensor against `ckptfs verify` of the same checkpoint:
+    both read every byte once and check its CRC; stats also decodes and sums every element.
+    Target (issue #26): at least 0.8x verify's throughput, peak RSS flat (not growing with the
+    tensor: the same as verify's, within a few MiB)."""
+    prefix = b.ckbigf32()
+    shard, _, n = b.locate(prefix, "big")
+    warm(shard)
+
+    def timed(cmd):
+        def fn():
+            t = time.perf_counter()
+            p = subprocess.Popen([b.ckptfs, cmd, prefix], stdout=subprocess.DEVNULL)
+            _, status, ru = os.wait4(p.pid, 0)
+            if status:
+                raise RuntimeError("ckptfs %s exited %d" % (cmd, status))
+            return dict(s=time.perf_counter() - t, hwm=ru.ru_maxrss)
+        return fn
+    got = b.alternate("stats", {"stats": timed("stats"), "verify": timed("verify")})
+    st, vt = meds(got["stats"]), meds(got["verify"])
+    mib = n / MIB
+    ratio = vt / st  # throughput of stats over that of verify
+    b.row("ckptfs stats of a %d MiB float32 tensor, shard in page cache" % mib,
+          "%s (%.0f MiB/s)" % (fmt_s(st), mib / st), "%s (%.0f MiB/s)" % (fmt_s(vt), mib / vt),
+          "ckptfs verify", ratio, "≥0.8×", yes(ratio >= 0.8))
+    sh, vh = meds(got["stats"], "hwm"), meds(got["verify"], "hwm")
+    b.row("the same, peak RSS", fmt_mib(sh), fmt_mib(vh), "ckptfs verify", sh / vh,
+          "flat (≤ verify + 8 MiB)", yes(sh <= vh + 8 * 1024))
+
+
+def archive_inputs(b):
+    """A checkpoint of one mid_mib MiB tensor of normal float32 values rounded to float16
+    precision (deflate shrinks it about a third, as it does real weights), and it packed as a
+    stored zip, a deflated zip and a .tar.gz by Python's own zipfile and tarfile."""
+    mib = b.size["mid_mib"]
+
+    def make(d):
+        import tarfile
+        import zipfile
+        import numpy as np
+        sys.path.insert(0, os.path.join(REPO, "tests", "pylib"))
+        import ckptwriter as cw
+        x = np.random.default_rng(9).standard_normal(mib * MIB // 4)
+        data = x.astype(np.float16).astype("<f4").tobytes()
+        os.makedirs(os.path.join(d, "ck"), exist_ok=True)
+        w = cw.V2Writer(os.path.join(d, "ck", "model.ckpt"))
+        w.add(b"mid", cw.DT_FLOAT, [len(data) // 4], data)
+        w.close()
+        files = sorted(os.listdir(os.path.join(d, "ck")))
+        for name, comp in (("stored", zipfile.ZIP_STORED), ("deflated", zipfile.ZIP_DEFLATED)):
+            with zipfile.ZipFile(os.path.join(d, name + ".zip"), "w", comp) as z:
+                for f in files:
+                    z.write(os.path.join(d, "ck", f), "m/" + f)
+        with tarfile.open(os.path.join(d, "a.tar.gz"), "w:gz") as t:
+            for f in files:
+                t.add(os.path.join(d, "ck", f), "m/" + f)
+    d = b.input("archive", "archives of a %d MiB tensor" % mib, make, mib * 4)
+    return d, mib
+
+
+def c_archive(b):
+    d, mib = archive_inputs(b)
+    prefix = os.path.join(d, "ck", "model.ckpt")
+    stored, deflated, tgz = (os.path.join(d, f) for f in ("stored.zip", "deflated.zip", "a.tar.gz"))
+    member = "m/model.ckpt.data-00000-of-00001"
+    for f in glob.glob(os.path.join(d, "*")) + glob.glob(os.path.join(d, "ck", "*")):
+        if os.path.isfile(f):
+            warm(f)
+
+    def cat(src):
+        return lambda: timed_run(b.ckptfs, "cat", src, "mid", stdout=subprocess.DEVNULL)
+    got = b.alternate("archive_stored", {"zip": cat(stored), "plain": cat(prefix)})
+    z, p = med(got["zip"]), med(got["plain"])
+    b.row("`ckptfs cat` of a %d MiB tensor in a stored zip member" % mib, fmt_s(z), fmt_s(p),
+          "the same checkpoint unpacked", z / p, "≤1.11× (≥0.9× the speed)", yes(z / p <= 1 / 0.9))
+    if shutil.which("unzip"):
+        got = b.alternate("archive_deflated", {
+            "ckptfs": cat(deflated),
+            "unzip": lambda: timed_run("unzip", "-p", deflated, member, stdout=subprocess.DEVNULL)})
+        c, u = med(got["ckptfs"]), med(got["unzip"])
+        b.row("`ckptfs cat` of it in a deflated zip member, sequential", fmt_s(c), fmt_s(u),
+              "`unzip -p` to /dev/null", c / u, "≤1.25× (≥0.8× the speed)", yes(c / u <= 1.25))
+    else:
+        b.skip_row("deflated zip member vs unzip -p", "unzip is not installed")
+    got = b.alternate("archive_tgz", {
+        "ckptfs": lambda: timed_run(b.ckptfs, "ls", tgz, stdout=subprocess.DEVNULL),
+        "gzip": lambda: timed_run("gzip", "-dc", tgz, stdout=subprocess.DEVNULL)})
+    c, g = med(got["ckptfs"]), med(got["gzip"])
+    b.row("`ckptfs ls` of a .tar.gz: the first pass (no index kept)", fmt_s(c), fmt_s(g),
+          "`gzip -dc` to /dev/null", c / g, "≤1.25× (≥0.8× the speed)", yes(c / g <= 1.25))
+    if is_root():
+        cache = os.path.join(b.work, "tgz-cache")
+        os.makedirs(cache, exist_ok=True)
+        with mount_ckptfs(b, tgz, "cache_dir=" + cache):
+            pass  # the first mount keeps the index
+
+        def again():
+            with mount_ckptfs(b, tgz, "cache_dir=" + cache) as m:
+                return m.seconds
+        got = b.alternate("archive_tgz_kept", {"ckptfs": again})
+        c = med(got["ckptfs"])
+        b.row("mount of that .tar.gz again, its index kept in cache_dir=", fmt_s(c), "0.1 s",
+              "target", c / 0.1, "<0.1 s", yes(c < 0.1))
+    else:
+        b.skip_row("mount of a .tar.gz with its index kept", "not root", "<0.1 s")
+
+
 def c_safetensors(b):
     """model.safetensors (docs/mount.md): read start to end against the same tensors' own files
     read one after another (each a fresh mount, page cache warm); and the 100k checkpoint's
@@ -1113,11 +1228,14 @@ def c_export(b):
 
 RUNNERS = dict(mount=c_mount, mount1m=c_mount1m, find=c_find, read=c_read, reread=c_reread,
                preads=c_preads, cold=c_cold, fio=c_fio, numpy=c_numpy, stream=c_stream,
-               nfs=c_nfs, safetensors=c_safetensors, export=c_export)
+               nfs=c_nfs, stats=c_stats, archive=c_archive, safetensors=c_safetensors,
+               export=c_export)
 TITLES = dict(mount="mount 100k variables", mount1m="mount 1M scalar variables",
               find="find, cold", read="first read", reread="re-read", preads="backing preads",
               cold="cold sequential read", fio="fio random 4 KiB", numpy="numpy vs TF",
               stream="RSS while streaming", nfs="checkpoints on slow storage",
+              stats="ckptfs stats vs verify",
+              archive="checkpoints inside archives",
               safetensors="model.safetensors", export="ckptfs export")
 
 

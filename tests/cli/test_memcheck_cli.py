@@ -3,8 +3,9 @@
 
 Every fixture (checkpoints, the training folder, SavedModels, graph fixtures) goes through
 `ckptfs ls -l`, `ckptfs verify` (which reads every tensor and checks every stored checksum),
-`ckptfs graph` where the fixture has a graph, `cat` and `cat --text` of its first variables,
-and `diff` of two steps of the folder, each under memcheck. The truth is valgrind's own
+`ckptfs stats` (every tensor's values), `ckptfs graph` where the fixture has a graph, `cat`
+and `cat --text` of its first variables, `du --by-name`, `ls -l -h --sort=size` and `diff`
+(plain, and with tolerances and --summary) of two steps of the folder, each under memcheck. The truth is valgrind's own
 report: no invalid read or write, no use of uninitialised memory, nothing definitely or
 indirectly lost at exit. (The sanitizer builds catch most of this too; memcheck needs no
 rebuild and checks the plain, optimised binary that is shipped.)
@@ -62,6 +63,7 @@ def main():
     for src, graph, names in sources():
         memcheck(checks, "ls", "-l", src)
         memcheck(checks, "verify", src)
+        memcheck(checks, "stats", src)
         if graph:
             memcheck(checks, "graph", src)
         for n in names:
@@ -76,6 +78,13 @@ def main():
     folder = os.path.join(T.fixtures_dir(), "folder")
     memcheck(checks, "diff", os.path.join(folder, "model.ckpt-10"),
              os.path.join(folder, "model.ckpt-30"))
+    memcheck(checks, "diff", "--atol", "0.1", "--rtol", "0.01", "--equal-nan", "--summary", "2",
+             os.path.join(folder, "model.ckpt-10"), os.path.join(folder, "model.ckpt-30"))
+    cases = dict(T.fixture_cases())
+    keras = os.path.join(T.fixtures_dir(), "keras_tf2")
+    for src in [os.path.join(keras, cases[keras]["prefix"])] * (keras in cases) + [folder]:
+        memcheck(checks, "du", "--by-name", "--depth", "2", "-h", "--sort=size", src)
+        memcheck(checks, "ls", "-l", "-h", "--sort=size", src)
     checks.summary()
 
 

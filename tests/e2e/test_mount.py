@@ -64,7 +64,8 @@ def fnv1a64(b):
 
 GENERATED_SUFFIXES = (b".raw", b".shape", b".dtype", b".npy")
 ROOT_FILES = (b"variables.tsv", b"graph.pbtxt", b"meta_graph.pbtxt", b"graph.dot",
-              b"object_graph.pbtxt", b"saved_model.pbtxt", b"signatures.txt", b"model.safetensors")
+              b"object_graph.pbtxt", b"saved_model.pbtxt", b"signatures.txt", b"stats.tsv",
+              b"model.safetensors")
 
 
 def esc_component(c, top=False, dots=False):

@@ -67,7 +67,7 @@ def graph_targets(case):
 def variant_targets():
     with open(os.path.join(HERE, "variant", "expected_ITERATOR_STATE.txt"), "rb") as f:
         want = f.read()
-    return os.path.join(HERE, "variant", "ckpt"), [(b"it/.ATTRIBUTES/ITERATOR_STATE", want)]
+    return os.path.join(HERE, "variant", "ckpt"), [(b"it/%.ATTRIBUTES/ITERATOR_STATE", want)]  # a TF 2 checkpoint: dot components escaped
 
 
 def matches(want, size, data):

@@ -111,6 +111,45 @@ def case_v1_short_records(d):
             "1 strings")
 
 
+def case_snappy_block_of_a_gigabyte(d):
+    # One index block, 48 MB of Snappy copies that honestly expand to 1 GiB of zeros (within
+    # Snappy's ratio): a block no table needs (docs/format.md, "Tables"), refused from its
+    # length header, before anything is allocated for it, naming both sizes.
+    n = 1 << 30
+    body = b"\x00\x00" + (bytes([(63 << 2) | 2]) + b"\x01\x00") * ((n - 1) // 64)
+    rem = (n - 1) % 64
+    if rem:
+        body += bytes([((rem - 1) << 2) | 2]) + b"\x01\x00"
+    v, hdr = n, b""
+    while v >= 0x80:
+        hdr += bytes([v & 0x7f | 0x80])
+        v >>= 7
+    c = hdr + bytes([v]) + body
+    meta = cw.block([])
+    out = c + cw.block_trailer(c, 1)
+    mh = cw.block_handle(len(out), len(meta))
+    out += meta + cw.block_trailer(meta)
+    idx = cw.block([(b"k", cw.block_handle(0, len(c)))])
+    ih = cw.block_handle(len(out), len(idx))
+    out += idx + cw.block_trailer(idx) + cw.footer(mh, ih)
+    cw.write(d + "/ck.index", out)
+    refused("a 48 MB Snappy block claiming 1 GiB", run_limited("ls", d + "/ck"),
+            "claims 1073741824 bytes uncompressed", "64 MiB", code=3)
+
+
+def case_shape_size_overflows(d):
+    # float32 of 2**62 + 4 elements: 2**64 + 16 bytes, which wraps to 16 in 64 bits; the stored
+    # size says 16. The message must give the real count, not the wrapped product.
+    v = bytes(16)
+    n = (1 << 62) + 4
+    cw.write(d + "/ck.index", table([(b"", cw.bundle_header(1)),
+                                     (b"w", entry(1, [n], 0, 0, 16, cw.crc32c(v)))]))
+    cw.write(d + "/ck.data-00000-of-00001", v)
+    res = run_limited("ls", "-l", d + "/ck")
+    refused("a shape of 2**62 + 4 float32", res, "%d elements of 4 bytes" % n, "2^64", code=3)
+    T.ok("16 bytes expected" not in res[2], "the wrapped size is not printed: " + res[2].strip())
+
+
 def case_v1_key_amplification(d):
     cw.write(d + "/big.ckpt", cw.v1_file([(b"n" * 65536, 1, [], [[]] * 20000)], []))
     refused("V1 meta with 20,000 slices of a 64 KiB name", run_limited("ls", "-l", d + "/big.ckpt"),

@@ -876,6 +876,40 @@ START_TEST(snappy_huge_length)
 }
 END_TEST
 
+/* One entry "a" whose value is vlen zero bytes, its block snappy-compressed. */
+static void zeros_block_file(tb_buf *f, size_t vlen)
+{
+    uint8_t *v = calloc(vlen, 1);
+    tb_block b;
+    tb_block_init(&b, 16);
+    tb_block_add(&b, "a", 1, (const char *)v, vlen);
+    tb_block_finish(&b);
+    size_t clen = snappy_max_compressed_length(b.buf.n);
+    char *c = malloc(clen);
+    ck_assert_int_eq(snappy_compress((const char *)b.buf.p, b.buf.n, c, &clen), SNAPPY_OK);
+    /* zeros compress about 21 to 1: within the ratio Snappy allows */
+    ck_assert_uint_lt(b.buf.n / 32, clen);
+    tb_single_block_file(f, (const uint8_t *)c, clen, 1, "\xff\xff\xff\xff");
+    free(c);
+    free(v);
+    tb_block_free(&b);
+}
+
+START_TEST(snappy_block_over_cap)
+{
+    /* A block that honestly decompresses to 65 MiB: more than any table block may hold
+     * (docs/format.md, "Tables"), refused before the allocation; 1 MiB still reads. */
+    tb_buf f = {0};
+    zeros_block_file(&f, 65u << 20);
+    expect_corrupt(f.p, f.n, "a");
+    tb_buf_free(&f);
+    tb_buf g = {0};
+    zeros_block_file(&g, 1u << 20);
+    ck_assert_int_eq(try_table(g.p, g.n, "a"), 0);
+    tb_buf_free(&g);
+}
+END_TEST
+
 START_TEST(snappy_decodes_to_bad_block)
 {
     /* valid snappy whose output is a 2-byte block */
@@ -1120,6 +1154,7 @@ int main(void)
     tcase_add_test(bad, bad_block_type);
     tcase_add_test(bad, bad_snappy);
     tcase_add_test(bad, snappy_huge_length);
+    tcase_add_test(bad, snappy_block_over_cap);
     tcase_add_test(bad, snappy_decodes_to_bad_block);
     tcase_add_test(bad, block_too_small);
     tcase_add_test(bad, restart_count_too_large);

@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""`-o stats` on real FUSE mounts: the root stats.tsv (docs/mount.md, "stats.tsv").
+
+Truth: numpy's statistics (tests/pylib/stats_oracle.py, the rules of docs/format.md) of the
+bytes each variable's own file serves in the same mount, read with numpy.frombuffer in the
+dtype its .dtype sidecar names; the byte the test flips in a copied checkpoint (stats.tsv must
+then fail with EIO, never show numbers of damaged bytes); the data shard the test deletes.
+
+Also: without -o stats there is no stats.tsv; its size is right at the first stat.
+
+Exit 0 pass, 1 fail, 77 skip (no FUSE or no numpy).
+"""
+import errno
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import test_mount as tm  # noqa: E402
+import stats_oracle as so  # noqa: E402
+
+check = tm.check
+NUMPY = {"float16": "<f2", "float32": "<f4", "float64": "<f8", "int8": "i1", "int16": "<i2",
+         "int32": "<i4", "int64": "<i8", "uint8": "u1", "uint16": "<u2", "uint32": "<u4",
+         "uint64": "<u8", "bool": "?", "complex64": "<c8", "complex128": "<c16"}
+
+
+class Checks:
+    """The stats oracle's counter, on test_mount's check()."""
+
+    def ok(self, cond, msg):
+        check(cond, msg)
+        return bool(cond)
+
+    def eq(self, got, want, msg):
+        return self.ok(got == want, "%s: got %r, want %r" % (msg, got, want))
+
+
+T = Checks()
+
+
+def file_values(np, mnt, name, dtype_text, shape):
+    """The array a variable's file in the mount holds, in numpy's dtype for it; None for a
+    dtype numpy lacks."""
+    descr = NUMPY.get(dtype_text)
+    if descr is None:
+        return None
+    path = os.path.join(mnt, name)
+    if os.path.isdir(path):
+        path += ".raw"
+    with open(path, "rb") as f:
+        return np.frombuffer(f.read(), dtype=descr).reshape(shape)
+
+
+def check_source(np, label, source, manifest):
+    with tm.Mount(source, ["-o", "stats"], what=label + " -o stats") as m:
+        p = os.path.join(m.mnt, "stats.tsv")
+        size = os.stat(p).st_size
+        with open(p, "rb") as f:
+            text = f.read()
+        check(len(text) == size, "%s: stats.tsv size %d at first stat, %d read" % (label, size, len(text)))
+        rows = so.parse_tsv(T, text)
+        truths, dtypes = {}, {}
+        for v in manifest["variables"]:
+            if v["dtype"] not in NUMPY:
+                continue
+            x = file_values(np, m.mnt, v["name"], v["dtype"], v["shape"])
+            key = v["name"].encode()
+            truths[key] = x
+            dtypes[key] = v["dtype"]
+        so.check_rows(T, label, {n: f for n, f in rows.items() if n in truths}, truths, dtypes)
+        print("%s: %d of %d rows checked against numpy" % (label, len(truths), len(rows)), flush=True)
+        check(sorted(rows) == sorted(v["name"].encode() for v in manifest["variables"]),
+              "%s: stats.tsv has a row for every variable" % label)
+    with tm.Mount(source, [], what=label) as m:
+        check(not os.path.exists(os.path.join(m.mnt, "stats.tsv")),
+              "%s: no stats.tsv without -o stats" % label)
+
+
+def check_damaged(tmp):
+    """A flipped byte in a tensor: stats.tsv fails with EIO (the mount's usual checks)."""
+    src = os.path.join(fixtures_root(), "sample")
+    d = os.path.join(tmp, "damaged")
+    shutil.copytree(src, d)
+    data = os.path.join(d, "model.ckpt.data-00000-of-00001")
+    with open(data, "r+b") as f:
+        f.seek(200)  # a data file is tensors back to back: every byte is some tensor's
+        b = f.read(1)
+        f.seek(200)
+        f.write(bytes([b[0] ^ 0x40]))
+    with tm.Mount(os.path.join(d, "model.ckpt"), ["-o", "stats"], what="damaged -o stats") as m:
+        try:
+            with open(os.path.join(m.mnt, "stats.tsv"), "rb") as f:
+                f.read()
+            check(False, "stats.tsv of a damaged checkpoint was served")
+        except OSError as e:
+            check(e.errno == errno.EIO, "stats.tsv of a damaged checkpoint: %s, want EIO" % e)
+
+
+def check_missing_shard(np, tmp):
+    """A missing data shard: the variables stored on it have no row; every other one has."""
+    src = os.path.join(fixtures_root(), "sharded")
+    d = os.path.join(tmp, "missing")
+    shutil.copytree(src, d)
+    os.unlink(os.path.join(d, "model.ckpt.data-00001-of-00002"))
+    with tm.Mount(os.path.join(d, "model.ckpt"), ["-o", "stats"], what="missing -o stats") as m:
+        with open(os.path.join(m.mnt, "stats.tsv"), "rb") as f:
+            rows = so.parse_tsv(T, f.read())
+        readable = set()
+        with open(os.path.join(src, "manifest.json")) as f:
+            variables = json.load(f)["variables"]
+        for v in variables:
+            path = os.path.join(m.mnt, v["name"])
+            if os.path.isdir(path):
+                path += ".raw"
+            try:
+                with open(path, "rb") as f:
+                    f.read()
+                readable.add(v["name"].encode())
+            except OSError as e:
+                check(e.errno == errno.EIO, "%s: %s" % (v["name"], e))
+        check(set(rows) == readable and readable,
+              "missing shard: rows %r, readable files %r" % (sorted(rows), sorted(readable)))
+
+
+def fixtures_root():
+    return os.environ.get("CKPT_FIXTURES") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
+
+
+def main():
+    tm.require_fuse()
+    np = tm.require_numpy()
+    fx = {name: (source, manifest) for name, source, manifest in tm.fixtures()}
+    for name in ("sample", "partitioned", "dtypes"):
+        if name in fx:
+            try:
+                check_source(np, name, *fx[name])
+            except Exception as ex:  # noqa: BLE001
+                check(False, "%s: %s: %s" % (name, type(ex).__name__, ex))
+    with tempfile.TemporaryDirectory() as tmp:
+        check_damaged(tmp)
+        check_missing_shard(np, tmp)
+    if tm.failures:
+        print("%d failure(s)" % len(tm.failures))
+        return 1
+    print("all stats mount checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
