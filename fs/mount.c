@@ -189,7 +189,7 @@ static int mountpoint_error(const char *mnt, int e)
 {
     /* A FUSE daemon killed without unmounting leaves its mount answering ENOTCONN; the
      * kernel's wording alone does not say what to do about it. */
-    if (e == ENOTCONN)
+    if (e == ENOTCONN || e == ECONNABORTED)
         fprintf(stderr, "%s: mountpoint %s: transport endpoint is not connected (a FUSE "
                         "mount whose daemon is gone): unmount it with fusermount3 -u %s, "
                         "then mount again\n",

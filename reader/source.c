@@ -359,7 +359,7 @@ static int from_state_file(const char *dir, char **prefix, int *rc, ckpt_err *er
 static int dead_mount(const char *path, ckpt_err *err)
 {
     struct statvfs sv;
-    if (statvfs(path, &sv) == 0 || errno != ENOTCONN)
+    if (statvfs(path, &sv) == 0 || (errno != ENOTCONN && errno != ECONNABORTED))
         return 0;
     return ckpt_err_set(err, CKPT_E_NOTFOUND,
                         "%s: transport endpoint is not connected (a FUSE mount whose daemon "

@@ -34,15 +34,12 @@ RSS_SLACK_KIB = 8 * 1024
 
 def truth_of(mnt, variables, base=b""):
     """{path: bytes} of the numeric tensors, each read whole and checked against TF's sha256."""
-    names = set(v["name"] for v in variables)
+    tm.expected_view(variables)  # each variable's file, by the rules of docs/format.md: "_path"
     out = {}
     for v in variables:
         if "sha256" not in v or v.get("dtype") in ("string", "variant"):
             continue
-        # These fixtures' names need no escape (docs/mount.md); a parent of others is NAME.raw.
-        p = os.path.join(mnt, base, v["name"].encode("utf-8"))
-        if any(o.startswith(v["name"] + "/") for o in names):
-            p += b".raw"
+        p = os.path.join(mnt, base, v["_path"])
         with open(p, "rb") as f:
             data = f.read()
         check(hashlib.sha256(data).hexdigest() == v["sha256"], "%r read whole has TF's sha256" % p)
