@@ -17,6 +17,7 @@ enum {
     CKPTFS_EXIT_MOUNTPOINT = 5, /* mountpoint missing, not a directory, or not usable */
     CKPTFS_EXIT_FUSE = 6,       /* FUSE unavailable or the kernel refused the mount */
     CKPTFS_EXIT_READ = 7,       /* reading a variable failed (I/O error, checksum mismatch) */
+    CKPTFS_EXIT_WRITE = 8,      /* `export` could not write its destination */
 };
 
 /* Map a libckpt error code from opening a checkpoint to an exit status. */

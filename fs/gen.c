@@ -21,6 +21,7 @@
 const char *const ckfs_gen_names[CKFS_NGEN] = {
     "variables.tsv",      "graph.pbtxt",       "meta_graph.pbtxt", "graph.dot",
     "object_graph.pbtxt", "saved_model.pbtxt", "signatures.txt",   "stats.tsv",
+    "model.safetensors",
 };
 
 /* The graph format a slot renders, or -1 for the in-memory ones. */
@@ -42,6 +43,7 @@ void ckfs_gen_slots(const ckpt_checkpoint *c, const char *sm_path,
     for (int g = 0; g < CKFS_NGEN; g++)
         names[g] = NULL;
     names[CKFS_GEN_TSV] = ckfs_gen_names[CKFS_GEN_TSV];
+    names[CKFS_GEN_SAFETENSORS] = ckfs_gen_names[CKFS_GEN_SAFETENSORS];
     if (sm_path || ckpt_meta_path(c)) {
         names[CKFS_GEN_GRAPH] = ckfs_gen_names[CKFS_GEN_GRAPH];
         names[CKFS_GEN_META] = ckfs_gen_names[CKFS_GEN_META];
@@ -231,13 +233,53 @@ static int build_slot(void *p, ckfs_content *out, uint64_t *size, ckpt_err *err)
     return rc;
 }
 
+static int build_st_once(void *p, ckpt_err *err)
+{
+    ckfs_gens *G = p;
+    /* Full names for __metadata__ from the owner's copy, which by_name/ uses too: the object
+     * graph is read once per mount whichever asks first. A graph that cannot be read costs
+     * those entries (NULL), not the file. */
+    const ckpt_names *names = G->names ? G->names(G->names_ctx) : NULL;
+    int rc = ckpt_st_build(G->c, names, &G->st, err);
+    if (rc)
+        ckpt_err_prefix(err, "%s of %s", ckfs_gen_names[CKFS_GEN_SAFETENSORS], ckpt_prefix(G->c));
+    return rc;
+}
+
+int ckfs_gen_safetensors(ckfs_gens *G, const ckpt_st_layout **out, ckpt_err *err)
+{
+    int rc = ckfs_once_run(&G->st_built, G->lock, build_st_once, G, err);
+    *out = rc ? NULL : &G->st;
+    return rc;
+}
+
+static int size_st(void *p, uint64_t *size, ckpt_err *err)
+{
+    struct slot_arg *a = p;
+    const ckpt_st_layout *l;
+    int rc = ckfs_gen_safetensors(a->G, &l, err);
+    if (rc == 0)
+        *size = l->total;
+    return rc;
+}
+
+/* model.safetensors is read through its layout (ll.c), never built as a whole. */
+static int build_st(void *p, ckfs_content *out, uint64_t *size, ckpt_err *err)
+{
+    (void)p, (void)out, (void)size;
+    return ckpt_err_set(err, CKPT_E_INVALID, "model.safetensors is read through its layout");
+}
+
 /* In-memory texts are sized by rendering them and kept; graph texts are counted first (a
  * pass that keeps nothing) and rendered to a file on open. */
 static const ckfs_lazy_ops memory_ops = {NULL, build_slot, 1};
 static const ckfs_lazy_ops graph_ops = {size_graph, build_slot, 0};
+static const ckfs_lazy_ops st_ops = {size_st, build_st, 0};
 
 static const ckfs_lazy_ops *slot_ops(int g)
 {
+    if (g == CKFS_GEN_SAFETENSORS)
+        return &st_ops;
     return slot_format(g) < 0 ? &memory_ops : &graph_ops;
 }
 
@@ -280,4 +322,6 @@ void ckfs_gens_free(ckfs_gens *G)
     ckpt_graph_close(G->objects);
     G->doc = G->objects = NULL;
     ckfs_once_reset(&G->doc_opened);
+    ckpt_st_free(&G->st);
+    ckfs_once_reset(&G->st_built);
 }

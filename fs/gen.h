@@ -11,6 +11,9 @@
  *   signatures.txt      its signatures as `saved_model_cli show --all` prints them
  *   stats.tsv           with -o stats: every variable's value statistics (statstext.h); its
  *                       first sizing reads every tensor once, and the text is kept
+ *   model.safetensors   always: the tensors as one safetensors file (safetensors.h); its
+ *                       layout is computed at the first lookup or stat, and reads map to
+ *                       the tensors under them (never held whole)
  * A slot is present only when its source exists (decided from the index and file names, no
  * data read). Nothing is rendered at mount: a file's size is computed at its first lookup or
  * stat (a full rendering pass that keeps no text), its text at its first open. Graph texts go
@@ -23,6 +26,7 @@
 #include "objnames.h"
 #include "metagraph.h"
 #include "once.h"
+#include "safetensors.h"
 
 #include <stdint.h>
 
@@ -35,6 +39,7 @@ enum ckfs_gen_slot {
     CKFS_GEN_SAVEDMODEL,
     CKFS_GEN_SIGNATURES,
     CKFS_GEN_STATS,
+    CKFS_GEN_SAFETENSORS,
     CKFS_NGEN
 };
 
@@ -47,6 +52,11 @@ typedef struct ckfs_gens {
     ckpt_graph_doc *doc;      /* the .meta / saved_model.pb all graph slots render (one map) */
     ckpt_graph_doc *objects;  /* object_graph.pbtxt's own document */
     ckfs_lazy slot[CKFS_NGEN];
+    ckfs_once st_built;       /* model.safetensors' layout is computed */
+    ckpt_st_layout st;
+    /* The owner's full names, read once for the mount (by_name/ shares them), or NULL */
+    const ckpt_names *(*names)(void *ctx);
+    void *names_ctx;
 } ckfs_gens;
 
 /* Names of the slots, in slot order. */
@@ -79,6 +89,10 @@ int ckfs_gen_release(ckfs_gens *G, int g);
 /* Close slot g's rendered text if nobody reads it (the size stays known; the next open renders
  * again). Keeps a mount's descriptors bounded. */
 void ckfs_gen_drop(ckfs_gens *G, int g);
+
+/* model.safetensors' layout, computed on first use (valid until ckfs_gens_free). 0, or a
+ * CKPT_E_* code (err): CKPT_E_UNSUPPORTED when its header would pass the format's limit. */
+int ckfs_gen_safetensors(ckfs_gens *G, const ckpt_st_layout **out, ckpt_err *err);
 
 /* Release every slot's text and the documents. */
 void ckfs_gens_free(ckfs_gens *G);

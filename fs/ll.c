@@ -89,6 +89,8 @@ typedef struct ckfs_file {
     char *owned;            /* data when it belongs to this file alone */
     int held;               /* data or fd is a lazy cell's content this file holds */
     uint32_t hlen;          /* .npy: header length; the header is in owned */
+    const ckpt_st_layout *st; /* model.safetensors: its layout (the view's), read through it */
+    ckpt_st_cursor stcur;   /* its reader's checksum position; guarded by mu */
     struct ckfs_file *prev, *next; /* fs->files; protected by fs->files_mu */
     int listed;
 } ckfs_file;
@@ -573,6 +575,14 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         rc = fs->ns->ops->text(fs->ns, &t, &f->owned, &f->len);
         f->data = f->owned;
         fi->direct_io = 1;
+    } else if (n.kind == CKFS_K_GEN && n.idx == CKFS_GEN_SAFETENSORS) {
+        ckpt_err err;
+        ckpt_err_clear(&err);
+        int r = ckfs_gen_safetensors(&v->gens, &f->st, &err);
+        if (r) {
+            ckfs_log(fs, "%s", err.msg);
+            rc = r == CKPT_E_NOMEM ? -ENOMEM : r == CKPT_E_UNSUPPORTED ? -EFBIG : -EIO;
+        }
     } else if (n.kind == CKFS_K_GEN) {
         ckpt_err err;
         ckpt_err_clear(&err);
@@ -785,10 +795,43 @@ static void read_var(fuse_req_t req, ckfs *fs, ckfs_file *f, const ckpt_var *var
     }
 }
 
+/*
+ * model.safetensors: the header from memory, the tensors under the range from their shards.
+ * A tensor read in order from its start is checked against its stored CRC-32C (unless
+ * verify=off); reads of one open file take turns, so that the checksum sees them in order.
+ */
+static void read_st(fuse_req_t req, ckfs *fs, ckfs_file *f, size_t size, off_t off)
+{
+    char *buf = malloc(size ? size : 1);
+    if (!buf) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    ckpt_err err;
+    ckpt_err_clear(&err);
+    size_t got = 0;
+    pthread_mutex_lock(&f->mu);
+    int rc = ckpt_st_read(f->v->c, f->st, fs->opts.verify == CKFS_VERIFY_OFF ? NULL : &f->stcur,
+                          buf, size, (uint64_t)off, &got, &err);
+    pthread_mutex_unlock(&f->mu);
+    if (rc) {
+        ckfs_log(fs, "read of %s%s%s failed: %s", ckfs_gen_names[CKFS_GEN_SAFETENSORS],
+                 f->v->name ? " of " : "", f->v->name ? f->v->name : "", err.msg);
+        fuse_reply_err(req, rc == CKPT_E_NOMEM ? ENOMEM : EIO);
+    } else {
+        fuse_reply_buf(req, buf, got);
+    }
+    free(buf);
+}
+
 static void do_read(fuse_req_t req, ckfs_file *f, size_t size, off_t off)
 {
     ckfs *fs = ctx(req);
     ckfs_view *v = f->v;
+    if (f->st) {
+        read_st(req, fs, f, size, off);
+        return;
+    }
     if (f->fd >= 0) {
         read_fd(req, f->fd, f->len, size, off);
         return;

@@ -186,6 +186,26 @@ static int set_cache_dir(ckfs_opts *o, const char *name, const char *val, char *
     return 0;
 }
 
+/* include= and exclude=: globs added to the list (repeatable, or several ':'-separated). */
+static int set_globs(ckfs_opts *o, const char *name, const char *val, char *msg, size_t msgsize)
+{
+    char *list = name[0] == 'i' ? o->include : o->exclude;
+    size_t have = strlen(list), add = val ? strlen(val) : 0;
+    if (!add) {
+        snprintf(msg, msgsize, "option %s needs a glob, e.g. %s='*/Adam*'", name, name);
+        return -1;
+    }
+    if (have + 1 + add >= sizeof o->include) {
+        snprintf(msg, msgsize, "option %s: more than %zu bytes of globs", name,
+                 sizeof o->include - 1);
+        return -1;
+    }
+    if (have)
+        list[have++] = ':';
+    memcpy(list + have, val, add + 1);
+    return 0;
+}
+
 /* poll= and idle=: seconds, decimals allowed ("0.5"); poll must be above 0, as a zero
  * interval would revalidate the folder at every request on its root. */
 static int set_seconds(ckfs_opts *o, const char *name, const char *val, char *msg,
@@ -258,6 +278,8 @@ static const struct {
     {"cache_size", set_cache_size},
     {"cache_dir", set_cache_dir},
     {"net_timeout", set_count},
+    {"include", set_globs},
+    {"exclude", set_globs},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

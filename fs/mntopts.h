@@ -40,6 +40,9 @@ typedef struct ckfs_opts {
                                       and shards shard_cache= selects) */
     char cache_dir[1024];          /* cache_dir=DIR: keep fetched blocks on disk too */
     unsigned net_timeout;          /* net_timeout=SECONDS: a silent server fails reads (EIO) */
+    /* include=GLOB / exclude=GLOB, repeatable: ':'-joined globs (nameglob.h); "" = none */
+    char include[4096];
+    char exclude[4096];
 } ckfs_opts;
 
 /* -o verify=: when a variable's bytes are checked against the checksum TensorFlow stored. */

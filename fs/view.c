@@ -4,6 +4,7 @@
 #include "view.h"
 
 #include "gen.h"
+#include "nameglob.h"
 #include "npy.h"
 #include "fileio.h"
 #include "remote.h"
@@ -103,10 +104,21 @@ static void source_perms(const ckpt_checkpoint *c, const ckfs_opts *o, ckfs_perm
     p->fmode = r;
 }
 
+/* ckfs_view_names for the generated files (gen.h), which cannot see a view. */
+static const ckpt_names *view_names(void *v)
+{
+    return ckfs_view_names(v);
+}
+
 int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
                      ckfs_view_warn_fn warn, void *warn_ctx)
 {
     v->c = c;
+    /* -o include=/exclude= hide variables from everything the view shows, before the tree
+     * numbers them. The lists live in o, which outlives the call. */
+    ckpt_namefilter nf = {(char *)o->include, (char *)o->exclude, NULL};
+    ckpt_err ferr;
+    if (ckpt_namefilter_active(&nf) && ckpt_namefilter_apply(&nf, c, &ferr)) return -1;
     const struct stat *ist = ckpt_index_stat(c);
     ckfs_perms_from(ist, o, &v->perms);
     /* Directories show only names, which come from the index; files also show shard bytes. */
@@ -125,6 +137,8 @@ int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
     if (o->verify == CKFS_VERIFY_OPEN && !(v->checked = calloc(n ? n : 1, sizeof *v->checked)))
         return -1;
     ckfs_gens_init(&v->gens, c, v->sm_path, &v->lock);
+    v->gens.names = view_names;
+    v->gens.names_ctx = v;
     const char *names[CKFS_GEN_MAX] = {0};
     ckfs_gen_slots(c, v->sm_path, names);
     if (!o->stats)

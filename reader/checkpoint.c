@@ -342,6 +342,22 @@ const char *ckpt_name(const ckpt_checkpoint *c, size_t i, size_t *len)
     return c->names + r->name_off;
 }
 
+int ckpt_hide(ckpt_checkpoint *c, ckpt_keep_fn keep, void *ctx, ckpt_err *err)
+{
+    /* Every question is asked before anything moves, so keep may look at any variable. A
+     * partitioned variable's slices live in their own arrays and stay where they are. */
+    uint8_t *kept = malloc(c->nvars ? c->nvars : 1);
+    if (!kept) return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory filtering", c->prefix);
+    for (size_t i = 0; i < c->nvars; i++)
+        kept[i] = keep(ctx, c, i) != 0;
+    size_t j = 0;
+    for (size_t i = 0; i < c->nvars; i++)
+        if (kept[i]) c->vars[j++] = c->vars[i];
+    c->nvars = j;
+    free(kept);
+    return 0;
+}
+
 int ckpt_find(const ckpt_checkpoint *c, const char *name, size_t len, size_t *idx)
 {
     return ckpt__find_rec(c, c->vars, c->nvars, name, len, idx);

@@ -133,6 +133,18 @@ void ckpt_get(const ckpt_checkpoint *c, size_t i, ckpt_var *out);
  * callers that walk every name (a mount's tree of a million variables). */
 const char *ckpt_name(const ckpt_checkpoint *c, size_t i, size_t *len);
 
+/* Whether variable i of c is kept by a filter (nameglob.h); 1 keeps it. */
+typedef int (*ckpt_keep_fn)(void *ctx, const ckpt_checkpoint *c, size_t i);
+
+/*
+ * Hide the variables keep rejects (a mount's -o exclude=, export's --exclude): afterwards
+ * ckpt_count, ckpt_get, ckpt_find and every read see only the kept ones, renumbered 0..n-1 in
+ * the same order (visible paths stay what they were: ckpt_path). keep is asked about every
+ * variable before any is hidden. Call right after open, before anything has numbered the
+ * variables (a ckpt_names loaded before is stale after). 0, or CKPT_E_NOMEM.
+ */
+int ckpt_hide(ckpt_checkpoint *c, ckpt_keep_fn keep, void *ctx, ckpt_err *err);
+
 /* Find the variable with exactly this name; 0 and *idx on success, CKPT_E_NOTFOUND if none. */
 int ckpt_find(const ckpt_checkpoint *c, const char *name, size_t len, size_t *idx);
 

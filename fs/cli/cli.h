@@ -24,7 +24,8 @@ typedef struct cli_command {
 } cli_command;
 
 extern const cli_command cli_ls_command, cli_cat_command, cli_diff_command,
-    cli_verify_command, cli_graph_command, cli_stats_command, cli_du_command;
+    cli_verify_command, cli_graph_command, cli_stats_command, cli_du_command,
+    cli_export_command;
 
 /* `ckptfs ls [-l] [--json] SOURCE [PATTERN]`: the checkpoint's variables. */
 int cli_ls(int argc, char **argv);
@@ -53,6 +54,11 @@ int cli_verify(int argc, char **argv);
  * with CKPTFS_EXIT_CORRUPT.
  */
 int cli_graph(int argc, char **argv);
+
+/* `ckptfs export [--include G] [--exclude G] [--force] SOURCE DST`: the tensors as one
+ * safetensors file (DST.safetensors, safetensors.h) or a V2 bundle (bundlewriter.h), written
+ * under temporary names and renamed. */
+int cli_export(int argc, char **argv);
 
 /* The command's overview (every subcommand and its summary), to f. */
 void cli_usage(FILE *f);

@@ -22,7 +22,8 @@ static const cli_command mount_command = {
 
 static const cli_command *const commands[] = {
     &cli_ls_command, &cli_cat_command, &cli_diff_command, &cli_verify_command,
-    &cli_graph_command, &cli_stats_command, &cli_du_command, &mount_command,
+    &cli_graph_command, &cli_stats_command, &cli_du_command, &cli_export_command,
+    &mount_command,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -46,7 +46,7 @@ MIB = 1 << 20
 CHUNK = MIB  # readers read 1 MiB at a time
 
 CASES = ("mount", "mount1m", "find", "read", "reread", "preads", "cold", "fio", "numpy",
-         "stream", "nfs", "stats", "archive")
+         "stream", "nfs", "stats", "archive", "safetensors", "export")
 SIZES = {
     "full": dict(vars=100000, scalars=1000000, big_mib=1024, mid_mib=64, stream_mib=1024,
                  rounds=5, fio_s=5),
@@ -1157,15 +1157,86 @@ def c_archive(b):
         b.skip_row("mount of a .tar.gz with its index kept", "not root", "<0.1 s")
 
 
+def c_safetensors(b):
+    """model.safetensors (docs/mount.md): read start to end against the same tensors' own files
+    read one after another (each a fresh mount, page cache warm); and the 100k checkpoint's
+    header, built at the first stat, against the mount itself."""
+    prefix = b.ckbig()
+    for name in ("big", "mid"):
+        warm(b.locate(prefix, name)[0])
+    total = sum(b.locate(prefix, k)[2] for k in ("big", "mid"))
+
+    def files():
+        with mount_ckptfs(b, prefix) as m:
+            t = sum(read_file(os.path.join(m.mnt, k))[0] for k in ("big", "mid"))
+            return t
+
+    def st():
+        with mount_ckptfs(b, prefix) as m:
+            t, n = read_file(os.path.join(m.mnt, "model.safetensors"))
+            if n < total:
+                raise RuntimeError("model.safetensors has %d bytes, the tensors %d" % (n, total))
+            return t
+    got = b.alternate("safetensors", {"safetensors": st, "files": files})
+    c, f = med(got["safetensors"]), med(got["files"])
+    mb = total / MIB
+    b.row("model.safetensors read start to end (%d MiB), shards in page cache" % mb,
+          "%s (%.0f MiB/s)" % (fmt_s(c), mb / c), "%s (%.0f MiB/s)" % (fmt_s(f), mb / f),
+          "the tensors' own files, one after another", f / c, "≥0.9× throughput",
+          yes(f / c >= 0.9))
+    p100k = b.ck100k()
+    warm(p100k + ".index")
+
+    def header():
+        with mount_ckptfs(b, p100k) as m:
+            t = time.perf_counter()
+            os.stat(os.path.join(m.mnt, "model.safetensors"))
+            return dict(s=time.perf_counter() - t, mount=m.seconds)
+    got = b.alternate("safetensors_header", {"ckptfs": header})
+    h, mt = meds(got["ckptfs"]), meds(got["ckptfs"], "mount")
+    b.row("model.safetensors of %s variables: header ready (first stat)" % n_vars(b.size["vars"]),
+          fmt_s(h), fmt_s(mt), "the mount itself", h / mt, "≤2×", yes(h / mt <= 2))
+
+
+def c_export(b):
+    """ckptfs export to safetensors and to V2 against cp of the data shard (page cache warm,
+    output to the inputs' file system)."""
+    prefix = b.ckbig()
+    shard = b.locate(prefix, "big")[0]
+    warm(shard)
+    out = os.path.join(b.work, "export-out")
+    os.makedirs(out, exist_ok=True)
+
+    def timed(*cmd):
+        for f in glob.glob(os.path.join(out, "*")):
+            os.unlink(f)
+        return timed_run(*cmd)
+    got = b.alternate("export", {
+        "safetensors": lambda: timed(b.ckptfs, "export", prefix, os.path.join(out, "m.safetensors")),
+        "v2": lambda: timed(b.ckptfs, "export", prefix, os.path.join(out, "m")),
+        "cp": lambda: timed("cp", shard, os.path.join(out, "shard"))})
+    cp = med(got["cp"])
+    mb = os.path.getsize(shard) / MIB
+    for k, what in (("safetensors", "safetensors"), ("v2", "a V2 prefix")):
+        t = med(got[k])
+        b.row("ckptfs export to %s (%d MiB)" % (what, mb), "%s (%.0f MiB/s)" % (fmt_s(t), mb / t),
+              "%s (%.0f MiB/s)" % (fmt_s(cp), mb / cp), "cp of the data shard", cp / t,
+              "≥0.8× throughput", yes(cp / t >= 0.8))
+    for f in glob.glob(os.path.join(out, "*")):
+        os.unlink(f)
+
+
 RUNNERS = dict(mount=c_mount, mount1m=c_mount1m, find=c_find, read=c_read, reread=c_reread,
                preads=c_preads, cold=c_cold, fio=c_fio, numpy=c_numpy, stream=c_stream,
-               nfs=c_nfs, stats=c_stats, archive=c_archive)
+               nfs=c_nfs, stats=c_stats, archive=c_archive, safetensors=c_safetensors,
+               export=c_export)
 TITLES = dict(mount="mount 100k variables", mount1m="mount 1M scalar variables",
               find="find, cold", read="first read", reread="re-read", preads="backing preads",
               cold="cold sequential read", fio="fio random 4 KiB", numpy="numpy vs TF",
               stream="RSS while streaming", nfs="checkpoints on slow storage",
               stats="ckptfs stats vs verify",
-              archive="checkpoints inside archives")
+              archive="checkpoints inside archives",
+              safetensors="model.safetensors", export="ckptfs export")
 
 
 # --------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ import tf2names  # noqa: E402
 
 T = tl.Checks()
 FIX = tl.fixtures_dir()
-COMMANDS = ["ls", "cat", "diff", "verify", "graph", "mount"]
+COMMANDS = ["ls", "cat", "diff", "verify", "graph", "export", "mount"]
 
 
 def load_tf():

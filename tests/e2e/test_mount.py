@@ -65,7 +65,8 @@ def fnv1a64(b):
 
 GENERATED_SUFFIXES = (b".raw", b".shape", b".dtype", b".npy")
 ROOT_FILES = (b"variables.tsv", b"graph.pbtxt", b"meta_graph.pbtxt", b"graph.dot",
-              b"object_graph.pbtxt", b"saved_model.pbtxt", b"signatures.txt", b"stats.tsv")
+              b"object_graph.pbtxt", b"saved_model.pbtxt", b"signatures.txt", b"stats.tsv",
+              b"model.safetensors")
 
 
 def esc_component(c, top=False, dots=False):
@@ -138,7 +139,7 @@ OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 
 def generated_names(source, variables, saved_model=False):
     """docs/mount.md: the generated root files a checkpoint has (besides variables.tsv)."""
-    out = []
+    out = [b"model.safetensors"]
     # A V1 shard "P-00000-of-00002" belongs to prefix P (PREFIX.meta is P.meta).
     base = re.sub(r"-\d{5}-of-\d{5}$", "", source)
     if saved_model or os.path.exists(source + ".meta") or os.path.exists(base + ".meta"):

@@ -96,7 +96,8 @@ def check_case(name, src, d):
             name, m.data_reads() - og_reads))
         # Inode numbers of generated files are fixed by name (docs/mount.md).
         slots = {"variables.tsv": 2, "graph.pbtxt": 3, "meta_graph.pbtxt": 4, "graph.dot": 5,
-                 "object_graph.pbtxt": 6, "saved_model.pbtxt": 7, "signatures.txt": 8}
+                 "object_graph.pbtxt": 6, "saved_model.pbtxt": 7, "signatures.txt": 8,
+                 "stats.tsv": 9, "model.safetensors": 10}
         for f, ino in slots.items():
             if f in names:
                 check(os.stat(m.path(f.encode())).st_ino == ino, "%s: inode of %s" % (name, f))

@@ -252,7 +252,7 @@ def case_names(tmp):
     prefix, truth = write_checkpoint(os.path.join(tmp, "names"), names=sorted(CLIMBING))
     variables = [{"name": n.decode(), "dtype": "float32", "shape": [len(truth[n]) // 4]}
                  for n in sorted(truth)]
-    view = tm.expected_view(variables)
+    view = tm.expected_view(variables, tm.generated_names(prefix, variables))
     with tm.Mount(prefix, what="climbing names") as m:
         dev = os.stat(m.mnt).st_dev
         got = tm.walk(m.mnt)

@@ -172,6 +172,22 @@ START_TEST(live_folder_options)
 }
 END_TEST
 
+START_TEST(include_and_exclude_accumulate)
+{
+    /* docs/mount.md: repeatable, or ':'-separated; both forms join into one list */
+    ckfs_opts o = parsed_ok("exclude=*/Adam*,include=dense/*,exclude=beta*:global_step");
+    ck_assert_str_eq(o.include, "dense/*");
+    ck_assert_str_eq(o.exclude, "*/Adam*:beta*:global_step");
+    ck_assert_int_eq(parse(&o, "include=out/*"), 0);
+    ck_assert_str_eq(o.include, "dense/*:out/*");
+    /* a comma inside a glob needs the backslash escape */
+    o = parsed_ok("exclude=a\\,b*");
+    ck_assert_str_eq(o.exclude, "a,b*");
+    rejected("include=", "include");
+    rejected("exclude", "exclude");
+}
+END_TEST
+
 START_TEST(later_values_win_across_calls)
 {
     ckfs_opts o;
@@ -188,6 +204,7 @@ int main(void)
     Suite *s = suite_create("mntopts");
     TCase *tc = tcase_create("mntopts");
     tcase_add_test(tc, defaults_are_all_off);
+    tcase_add_test(tc, include_and_exclude_accumulate);
     tcase_add_test(tc, owner_and_mode);
     tcase_add_test(tc, switches);
     tcase_add_test(tc, read_mode_and_threads);

@@ -1,0 +1,533 @@
+/* cmd_export.c - `ckptfs export` (see cli.h; the file layouts are in docs/format.md). */
+#include "cli.h"
+
+#include "exitcodes.h"
+#include "nameglob.h"
+#include "progress.h"
+#include "safetensors.h"
+#include "bundlewriter.h"
+#include "dtype.h"
+#include "objgraph_prune.h"
+#include "crc32c.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const cli_command cli_export_command = {
+    "export",
+    cli_export,
+    "write a checkpoint's tensors as safetensors or as a V2 checkpoint",
+    "usage: ckptfs export [--include GLOB] [--exclude GLOB] [--force] SOURCE DST\n"
+    "Write SOURCE's tensors (any source: prefix, V1, partitioned, SavedModel, URL) to DST:\n"
+    "  DST.safetensors  one safetensors file, byte for byte what a mount's model.safetensors\n"
+    "                   holds; tensors whose dtype safetensors lacks (strings, variants, ...)\n"
+    "                   are left out and named in its __metadata__\n"
+    "  DST (a prefix)   a V2 checkpoint TensorFlow restores: DST.index and\n"
+    "                   DST.data-00000-of-00001, partitioned variables whole; the object\n"
+    "                   graph of a TF 2 checkpoint is rewritten without excluded variables\n"
+    "Each tensor is checked against its stored CRC-32C as it is copied (docs/format.md).\n"
+    "  --include GLOB  keep only variables whose name matches (repeatable, or ':'-separated)\n"
+    "  --exclude GLOB  leave out variables whose name matches, e.g. '*/Adam*' or\n"
+    "                  'optimizer/*' to strip an optimizer's slots (repeatable, ':'-separated)\n"
+    "  --force         replace DST if it exists\n"
+    "Globs are those of `ckptfs ls PATTERN`. Files are written under temporary names in DST's\n"
+    "directory and renamed when complete; a failure leaves nothing behind. A DST that is a\n"
+    "device or a pipe (/dev/stdout) gets the safetensors bytes directly. On a terminal a\n"
+    "progress bar is drawn on stderr.\n"
+    "Exit status: 0 written; 1 usage; 2 source not found; 3 a tensor is damaged or the header\n"
+    "would pass the format's limit; 4 a data shard is missing; 7 a read failed; 8 DST could not\n"
+    "be written (exists, full, read-only).\n",
+};
+
+#define EXPORT_CHUNK (4u << 20)
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    interrupted = sig;
+}
+
+/* Write n bytes at p to fd; 0, or -1 with errno. */
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR && !interrupted) continue;
+        if (w < 0) return -1;
+        if (w == 0) {
+            errno = ENOSPC;
+            return -1;
+        }
+        p += w, n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Where the bytes go: DST itself (a device or pipe) or a temporary file renamed to it. */
+typedef struct dest {
+    const char *path;
+    char *tmp; /* the temporary name, or NULL when writing path directly */
+    int fd;
+    int force; /* the rename may replace an existing path */
+} dest;
+
+/* Open the destination; 0, or an exit status after a message. */
+static int dest_open(dest *d, const char *path, int force)
+{
+    *d = (dest){path, NULL, -1, force};
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        d->fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (d->fd < 0) goto fail;
+        return 0;
+    }
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        errno = EISDIR;
+        goto fail;
+    }
+    if (!force && access(path, F_OK) == 0) {
+        fprintf(stderr, "ckptfs: %s: exists; --force replaces it\n", path);
+        return CKPTFS_EXIT_WRITE;
+    }
+    /* In DST's directory, so the rename is atomic; hidden, so a listing shows no half file. */
+    const char *slash = strrchr(path, '/');
+    size_t dir = slash ? (size_t)(slash - path) + 1 : 0;
+    size_t need = strlen(path) + 32;
+    d->tmp = malloc(need);
+    if (!d->tmp) {
+        errno = ENOMEM;
+        goto fail;
+    }
+    snprintf(d->tmp, need, "%.*s.%s.ckptfs-XXXXXX", (int)dir, path, path + dir);
+    d->fd = mkostemp(d->tmp, O_CLOEXEC);
+    if (d->fd < 0) {
+        free(d->tmp);
+        d->tmp = NULL;
+        goto fail;
+    }
+    mode_t um = umask(0);
+    umask(um);
+    (void)fchmod(d->fd, 0666 & ~um);
+    return 0;
+fail:
+    fprintf(stderr, "ckptfs: %s: cannot write: %s\n", path, strerror(errno));
+    return CKPTFS_EXIT_WRITE;
+}
+
+/* Give up: remove the temporary file. */
+static void dest_abort(dest *d)
+{
+    if (d->fd >= 0) close(d->fd);
+    if (d->tmp) unlink(d->tmp);
+    free(d->tmp);
+    d->fd = -1;
+    d->tmp = NULL;
+}
+
+/* Finish: flush to disk and give the file its name; 0, or an exit status after a message. */
+static int dest_commit(dest *d)
+{
+    int rc = 0;
+    if (d->tmp && fsync(d->fd) != 0) rc = -1;
+    if (close(d->fd) != 0) rc = -1;
+    d->fd = -1;
+    /* Not replacing what appeared at DST while we wrote, unless told to; where the file
+     * system has no RENAME_NOREPLACE (EINVAL: some network and FUSE ones), link() is the same
+     * promise. */
+    if (rc == 0 && d->tmp &&
+        renameat2(AT_FDCWD, d->tmp, AT_FDCWD, d->path, d->force ? 0 : RENAME_NOREPLACE) != 0) {
+        if (errno == EINVAL && !d->force && link(d->tmp, d->path) == 0)
+            unlink(d->tmp);
+        else
+            rc = -1;
+    }
+    if (rc) {
+        fprintf(stderr, "ckptfs: %s: cannot write: %s\n", d->path, strerror(errno));
+        dest_abort(d);
+        return CKPTFS_EXIT_WRITE;
+    }
+    free(d->tmp);
+    d->tmp = NULL;
+    return 0;
+}
+
+/* Stream the layout's bytes into d with one buffer; 0, or an exit status after a message. */
+static int copy_out(const char *source, ckpt_checkpoint *c, const ckpt_st_layout *l, dest *d)
+{
+    uint8_t *buf = malloc(EXPORT_CHUNK);
+    if (!buf) {
+        cli_error(source, "out of memory");
+        return CKPTFS_EXIT_READ;
+    }
+    cli_progress pg;
+    cli_progress_start(&pg, l->total);
+    ckpt_st_cursor cur = {0, {0, 0}};
+    int status = 0;
+    for (uint64_t off = 0; off < l->total && !status;) {
+        if (interrupted) {
+            cli_progress_clear(&pg);
+            fprintf(stderr, "ckptfs: %s: interrupted\n", d->path);
+            status = 128 + interrupted;
+            break;
+        }
+        ckpt_err err;
+        ckpt_err_clear(&err);
+        size_t got;
+        int rc = ckpt_st_read(c, l, &cur, buf, EXPORT_CHUNK, off, &got, &err);
+        if (rc) {
+            cli_progress_clear(&pg);
+            cli_error(source, err.msg);
+            status = ckptfs_exit_for(rc);
+        } else if (write_all(d->fd, buf, got) != 0) {
+            cli_progress_clear(&pg);
+            fprintf(stderr, "ckptfs: %s: cannot write: %s\n", d->path, strerror(errno));
+            status = CKPTFS_EXIT_WRITE;
+        }
+        off += got;
+        cli_progress_add(&pg, got);
+    }
+    cli_progress_clear(&pg);
+    free(buf);
+    return status;
+}
+
+/* Whether s ends with suffix. */
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
+static int export_to(ckpt_namefilter *f, int npos, const char **pos, int force);
+
+int cli_export(int argc, char **argv)
+{
+    if (cli_wants_help(argc, argv)) return cli_help(&cli_export_command);
+    ckpt_namefilter f = {NULL, NULL, NULL};
+    int force = 0, npos = 0, done = 0;
+    const char *pos[2];
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int inc = !done && !strcmp(a, "--include"), exc = !done && !strcmp(a, "--exclude");
+        if (inc || exc) {
+            if (i + 1 >= argc) {
+                ckpt_namefilter_free(&f);
+                return cli_usage_error(&cli_export_command, "option %s needs a value", a);
+            }
+            if (ckpt_namefilter_add(&f, inc, argv[++i])) {
+                ckpt_namefilter_free(&f);
+                cli_error(a, "out of memory");
+                return CKPTFS_EXIT_READ;
+            }
+        } else if (!done && !strcmp(a, "--force")) {
+            force = 1;
+        } else if (!done && !strcmp(a, "--")) {
+            done = 1;
+        } else if (!done && a[0] == '-' && a[1]) {
+            ckpt_namefilter_free(&f);
+            return cli_usage_error(&cli_export_command, "unknown option %s", a);
+        } else if (npos < 2) {
+            pos[npos++] = a;
+        } else {
+            ckpt_namefilter_free(&f);
+            return cli_usage_error(&cli_export_command, "too many arguments");
+        }
+    }
+    int status = export_to(&f, npos, pos, force);
+    ckpt_namefilter_free(&f);
+    return status;
+}
+
+/* The export once the command line is parsed. */
+/* The safetensors export: its layout, then its bytes into d. */
+static int export_safetensors(const char *source, ckpt_checkpoint *c, const char *dst, int force)
+{
+    ckpt_st_layout l;
+    ckpt_err err;
+    ckpt_err_clear(&err);
+    /* full names for __metadata__, read now that the filters have hidden what they hide */
+    ckpt_names *names = NULL;
+    if (ckpt_names_load(c, &names, &err)) {
+        cli_error(source, err.msg);
+        names = NULL;
+    }
+    ckpt_err_clear(&err);
+    int rc = ckpt_st_build(c, names, &l, &err);
+    ckpt_names_free(names);
+    if (rc) {
+        cli_error(source, err.msg);
+        return ckptfs_exit_for(rc);
+    }
+    dest d;
+    int status = dest_open(&d, dst, force);
+    if (status == 0) {
+        status = copy_out(source, c, &l, &d);
+        if (status)
+            dest_abort(&d);
+        else
+            status = dest_commit(&d);
+    }
+    ckpt_st_free(&l);
+    return status;
+}
+
+/* What the V2 export is writing: the data file, the entries of the index so far. */
+typedef struct v2_out {
+    const char *source;
+    ckpt_checkpoint *c;
+    dest data;
+    ckpt_wentry *e;
+    size_t n;
+    uint64_t at; /* bytes of the data file so far */
+    uint8_t *buf;
+    cli_progress pg;
+    int pruned; /* the object graph was rewritten */
+} v2_out;
+
+/* Append p[0..n) to the data file; 0, or an exit status after a message. */
+static int v2_write(v2_out *o, const void *p, size_t n)
+{
+    if (interrupted) {
+        cli_progress_clear(&o->pg);
+        fprintf(stderr, "ckptfs: %s: interrupted\n", o->data.path);
+        return 128 + interrupted;
+    }
+    if (write_all(o->data.fd, p, n) == 0) {
+        o->at += n;
+        return 0;
+    }
+    cli_progress_clear(&o->pg);
+    fprintf(stderr, "ckptfs: %s: cannot write: %s\n", o->data.path, strerror(errno));
+    return CKPTFS_EXIT_WRITE;
+}
+
+/* A fixed-size tensor: streamed in pieces, checked against its stored CRC as it goes, its CRC
+ * for the new entry computed over the same bytes. */
+static int v2_numeric(v2_out *o, size_t i, const ckpt_var *v, uint32_t *crc, ckpt_err *err)
+{
+    ckpt_crc_state st = {0, 0};
+    *crc = 0;
+    for (uint64_t off = 0; off < v->nbytes;) {
+        size_t got;
+        int rc = ckpt_read(o->c, i, o->buf, EXPORT_CHUNK, off, &got, &st, err);
+        if (rc) return -rc;
+        if (got == 0)
+            return -ckpt_err_set(err, CKPT_E_CORRUPT, "variable \"%s\": short read at %" PRIu64,
+                                 v->name, off);
+        *crc = ckpt_crc32c_extend(*crc, o->buf, got);
+        rc = v2_write(o, o->buf, got);
+        if (rc) return rc;
+        off += got;
+        cli_progress_add(&o->pg, got);
+    }
+    return 0;
+}
+
+/* A string tensor: decoded (checksums checked), the object graph pruned when variables were
+ * hidden, encoded again as TF stores strings. */
+static int v2_strings(v2_out *o, size_t i, const ckpt_var *v, int filtered, uint64_t *size,
+                      uint32_t *crc, ckpt_err *err)
+{
+    uint8_t *raw = NULL, *enc = NULL, *pruned = NULL;
+    ckpt_str *el = NULL, *check = NULL;
+    uint64_t n;
+    size_t len = 0;
+    int rc = ckpt_read_strings(o->c, i, &raw, &el, &n, err);
+    if (rc) return -rc;
+    if (filtered && n == 1 && v->name_len == strlen(CKPT_OBJECT_GRAPH_KEY) &&
+        !memcmp(v->name, CKPT_OBJECT_GRAPH_KEY, v->name_len)) {
+        size_t plen, dropped;
+        rc = ckpt_objgraph_prune(o->c, el[0].ptr, (size_t)el[0].len, &pruned, &plen, &dropped, err);
+        if (rc == 0 && dropped) {
+            el[0].ptr = pruned;
+            el[0].len = plen;
+            o->pruned = 1;
+        }
+    }
+    if (rc == 0) rc = ckpt_tstring_encode(el, n, &enc, &len, err);
+    if (rc == 0) rc = ckpt_tstring_decode(enc, len, n, &check, crc, err);
+    int status = rc ? -rc : v2_write(o, enc, len);
+    *size = len;
+    cli_progress_add(&o->pg, v->nbytes);
+    free(raw);
+    free(el);
+    free(check);
+    free(enc);
+    free(pruned);
+    return status;
+}
+
+/*
+ * Variable i into the data file and its entry; 0, 1 when it cannot go into a bundle here (a
+ * warning names it), or an exit status (negative CKPT_E_* codes are read failures, in err).
+ */
+static int v2_var(v2_out *o, size_t i, int filtered, ckpt_err *err)
+{
+    ckpt_var v;
+    ckpt_get(o->c, i, &v);
+    ckpt_wentry *e = &o->e[o->n];
+    *e = (ckpt_wentry){v.name, v.name_len, v.dtype, v.rank, v.dims, o->at, v.nbytes, 0};
+    int rc;
+    if (ckpt_dtype_size(v.dtype)) {
+        rc = v2_numeric(o, i, &v, &e->crc, err);
+    } else if (v.dtype == CKPT_DT_STRING) {
+        rc = v2_strings(o, i, &v, filtered, &e->size, &e->crc, err);
+    } else if (v.dtype == CKPT_DT_VARIANT && (v.flags & CKPT_VAR_HAS_CRC) &&
+               !(v.flags & CKPT_VAR_PARTITIONED)) {
+        /* stored whole: its bytes and checksum as TF wrote them (ckpt_read_all checks it) */
+        uint8_t *all;
+        size_t len;
+        rc = ckpt_read_all(o->c, i, &all, &len, err);
+        if (rc == 0) {
+            rc = v2_write(o, all, len);
+            free(all);
+        } else {
+            rc = -rc;
+        }
+        e->crc = v.crc32c;
+        cli_progress_add(&o->pg, v.nbytes);
+    } else {
+        char dn[32];
+        cli_progress_clear(&o->pg);
+        fprintf(stderr, "ckptfs: %s: warning: \"%.*s\" (%s%s) left out of the bundle\n", o->source,
+                (int)v.name_len, v.name, ckpt_dtype_name(v.dtype, dn, sizeof dn),
+                (v.flags & CKPT_VAR_PARTITIONED) ? ", partitioned" : "");
+        cli_progress_add(&o->pg, v.nbytes);
+        return 1;
+    }
+    if (rc == 0) o->n++;
+    return rc;
+}
+
+/*
+ * The V2 export: PREFIX.data-00000-of-00001 streamed (tensors back to back, in index order),
+ * then PREFIX.index built from the entries; each under a temporary name, the data file renamed
+ * first so that the index never names bytes that are not there.
+ */
+static int export_v2(const char *source, ckpt_checkpoint *c, const char *prefix, int force,
+                     int filtered)
+{
+    size_t plen = strlen(prefix);
+    char *data_path = malloc(plen + 32), *index_path = malloc(plen + 8);
+    v2_out o = {.source = source, .c = c, .data = {NULL, NULL, -1, 0}};
+    size_t count = ckpt_count(c);
+    o.e = malloc((count ? count : 1) * sizeof *o.e);
+    o.buf = malloc(EXPORT_CHUNK);
+    int status = 0;
+    if (!data_path || !index_path || !o.e || !o.buf) {
+        cli_error(source, "out of memory");
+        status = CKPTFS_EXIT_READ;
+        goto out;
+    }
+    sprintf(data_path, "%s.data-00000-of-00001", prefix);
+    sprintf(index_path, "%s.index", prefix);
+    if (!force && (access(data_path, F_OK) == 0 || access(index_path, F_OK) == 0)) {
+        fprintf(stderr, "ckptfs: %s: exists; --force replaces it\n",
+                access(index_path, F_OK) == 0 ? index_path : data_path);
+        status = CKPTFS_EXIT_WRITE;
+        goto out;
+    }
+    status = dest_open(&o.data, data_path, force);
+    if (status) goto out;
+    uint64_t total = 0;
+    for (size_t i = 0; i < count; i++) {
+        ckpt_var v;
+        ckpt_get(c, i, &v);
+        total += v.nbytes;
+    }
+    cli_progress_start(&o.pg, total);
+    size_t left_out = 0;
+    for (size_t i = 0; i < count && !status; i++) {
+        ckpt_err err;
+        ckpt_err_clear(&err);
+        int rc = v2_var(&o, i, filtered, &err);
+        if (rc == 1) {
+            left_out++;
+        } else if (rc < 0) {
+            cli_progress_clear(&o.pg);
+            cli_error(source, err.msg);
+            status = ckptfs_exit_for(rc);
+        } else {
+            status = rc;
+        }
+    }
+    cli_progress_clear(&o.pg);
+    uint8_t *index = NULL;
+    size_t ilen = 0;
+    if (status == 0) {
+        ckpt_err err;
+        ckpt_err_clear(&err);
+        int rc = ckpt_bundle_index(o.e, o.n, &index, &ilen, &err);
+        if (rc) {
+            cli_error(source, err.msg);
+            status = ckptfs_exit_for(rc);
+        }
+    }
+    dest di = {NULL, NULL, -1, 0};
+    if (status == 0) status = dest_open(&di, index_path, force);
+    if (status == 0 && write_all(di.fd, index, ilen) != 0) {
+        fprintf(stderr, "ckptfs: %s: cannot write: %s\n", index_path, strerror(errno));
+        status = CKPTFS_EXIT_WRITE;
+    }
+    free(index);
+    if (status == 0) status = dest_commit(&o.data);
+    if (status == 0) {
+        status = dest_commit(&di);
+        if (status) unlink(data_path); /* no data file without its index */
+    }
+    if (status) {
+        dest_abort(&o.data);
+        dest_abort(&di);
+    } else if (left_out) {
+        fprintf(stderr, "ckptfs: %s: %zu variable(s) left out (named above)\n", prefix, left_out);
+    }
+    if (status == 0 && o.pruned)
+        fprintf(stderr, "ckptfs: %s: object graph rewritten without the excluded variables\n",
+                prefix);
+out:
+    free(data_path);
+    free(index_path);
+    free(o.e);
+    free(o.buf);
+    return status;
+}
+
+static int export_to(ckpt_namefilter *f, int npos, const char **pos, int force)
+{
+    if (npos < 2) return cli_usage_error(&cli_export_command, "needs SOURCE and DST");
+    const char *source = pos[0], *dst = pos[1];
+    struct stat st;
+    int special = stat(dst, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+    int safetensors = special || ends_with(dst, ".safetensors");
+    if (!safetensors && (dst[0] == 0 || dst[strlen(dst) - 1] == '/' ||
+                         (stat(dst, &st) == 0 && S_ISDIR(st.st_mode))))
+        return cli_usage_error(&cli_export_command,
+                               "DST must be NAME.safetensors or a checkpoint prefix, not a "
+                               "directory: %s",
+                               dst);
+    ckpt_checkpoint *c;
+    int rc = cli_open_source(source, &c);
+    if (rc) return rc;
+    int filtered = ckpt_namefilter_active(f);
+    ckpt_err err;
+    if (filtered && ckpt_namefilter_apply(f, c, &err)) {
+        cli_error(source, err.msg);
+        ckpt_close(c);
+        return CKPTFS_EXIT_READ;
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    int status = safetensors ? export_safetensors(source, c, dst, force)
+                             : export_v2(source, c, dst, force, filtered);
+    ckpt_close(c);
+    return status;
+}

@@ -1,0 +1,425 @@
+#!/usr/bin/env python3
+"""`ckptfs export SRC DST.safetensors` on the fixtures, read back by safetensors itself.
+
+Truth: the safetensors package's own reader (`safetensors.deserialize`, which validates the
+header, the offsets and that the buffer is covered exactly; `safetensors.numpy.load_file`),
+each fixture's manifest.json (TensorFlow's reading: names, dtypes, shapes, sha256 of the
+bytes) and, when TensorFlow imports, `tf.train.load_checkpoint(...).get_tensor(name)` now.
+The dtype map below is written from the safetensors format's documentation, not from ckptfs.
+Also: --include/--exclude, and destinations that cannot be written (an existing file without
+--force, /dev/full, a full and a read-only file system: root only) fail with exit 8 and leave
+no file. Exit 0 pass, 1 fail, 77 skip (safetensors not importable, no fixtures).
+"""
+import hashlib
+import json
+import os
+import pty
+import select
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import ckpt_testlib as tl  # noqa: E402
+import ckptwriter as cw  # noqa: E402
+import tf2names  # noqa: E402
+
+try:
+    import numpy as np
+    import safetensors
+    import safetensors.numpy
+except ImportError:
+    tl.skip("numpy or the safetensors package is not importable")
+
+T = tl.Checks()
+
+# TF dtype name -> safetensors dtype (the format's list; float8_e4m3fn is its F8_E4M3).
+ST_DTYPE = {
+    "float32": "F32", "float64": "F64", "float16": "F16", "bfloat16": "BF16",
+    "int8": "I8", "int16": "I16", "int32": "I32", "int64": "I64",
+    "uint8": "U8", "uint16": "U16", "uint32": "U32", "uint64": "U64",
+    "bool": "BOOL", "complex64": "C64", "float8_e5m2": "F8_E5M2", "float8_e4m3fn": "F8_E4M3",
+}
+NUMPY_ST = {"F32", "F64", "F16", "I8", "I16", "I32", "I64", "U8", "U16", "U32", "U64", "BOOL",
+            "C64"}
+
+# (case, source relative to the case directory)
+CASES = [("dtypes", "dtypes"), ("sample", "model.ckpt"), ("keras_tf2", "ckpt"),
+         ("partitioned", "model.ckpt"), ("sliced", "ckpt"), ("sharded", "model.ckpt"),
+         ("v1", "model.ckpt"), ("savedmodel/tf2", "."), ("savedmodel/tf1", ".")]
+
+
+def tf_reader(prefix):
+    if os.environ.get("CKPT_NO_TF") == "1":
+        return None
+    try:
+        import tensorflow as tf  # noqa: F401
+    except ImportError:
+        return None
+    try:
+        return tf.train.load_checkpoint(prefix)
+    except Exception as e:  # V1 sets TF will not open: the manifest is the truth then
+        print("note: TF cannot open %s: %s" % (prefix, str(e).splitlines()[0][:200]))
+        return None
+
+
+def source_of(case_dir, rel, manifest):
+    if rel == ".":
+        return case_dir
+    src = os.path.join(case_dir, rel)
+    if os.path.exists(src + ".index") or os.path.exists(src):
+        return src
+    return os.path.join(case_dir, manifest["prefix"])
+
+
+def parse_header(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        raw = f.read(n)
+    return n, raw
+
+
+def check_case(case, rel, tmp):
+    case_dir = os.path.join(tl.fixtures_dir(), case)
+    mpath = os.path.join(case_dir, "manifest.json")
+    if not os.path.isfile(mpath):
+        print("note: fixture %s absent" % case)
+        return 0
+    with open(mpath, encoding="utf-8") as f:
+        m = json.load(f)
+    src = source_of(case_dir, rel, m)
+    dst = os.path.join(tmp, case.replace("/", "_") + ".safetensors")
+    r = tl.ckptfs("export", src, dst)
+    if not T.ok(r.rc == 0, "%s: %s" % (case, r.describe())):
+        return 1
+    n, raw = parse_header(dst)
+    T.ok(raw[:1] == b"{", "%s: header starts with '{'" % case)
+    T.eq((8 + n) % 8, 0, "%s: tensors start 8-aligned" % case)
+    T.ok(raw.rstrip(b" ").endswith(b"}") and len(raw) - len(raw.rstrip(b" ")) < 8,
+         "%s: header padded with fewer than 8 spaces" % case)
+    with open(dst, "rb") as f:
+        tensors = dict(safetensors.deserialize(f.read()))
+    meta = json.loads(raw)["__metadata__"]
+    T.eq(meta.get("format"), "tf", "%s: __metadata__ format" % case)
+    prefix = os.path.join(case_dir, m["prefix"])
+    tfr = tf_reader(prefix)
+    want_names = set()
+    # docs/format.md: a tensor is named by its visible path; __metadata__ maps it back to its
+    # key and, in a TF 2 checkpoint, to its full_name
+    graph = tf2names.graph_bytes_of(m["variables"])
+    keys = [v["name"].encode("utf-8", "surrogateescape") for v in m["variables"]]
+    vis = tf2names.visible_paths(keys, graph is not None)
+    full = tf2names.object_graph(graph)[0] if graph is not None else {}
+    for v in m["variables"]:
+        key = v["name"]
+        kb = key.encode("utf-8", "surrogateescape")
+        name = vis[kb].decode("utf-8", "surrogateescape")
+        what = "%s: %r" % (case, key)
+        st = ST_DTYPE.get(v["dtype"])
+        if st is None:
+            T.ok(name not in tensors, what + " (no safetensors dtype) left out")
+            T.ok(("skipped:" + key) in meta, what + " listed as skipped in __metadata__")
+            continue
+        want_names.add(name)
+        if not T.ok(name in tensors, what + " is in the file as %r" % name):
+            continue
+        t = tensors[name]
+        T.eq(t["dtype"], st, what + " dtype")
+        T.eq(list(t["shape"]), v["shape"], what + " shape")
+        T.eq(meta.get("tf_key:" + name), key, what + " tf_key in __metadata__")
+        if kb in full:
+            T.eq(meta.get("full_name:" + name), full[kb].decode(), what + " full_name")
+        else:
+            T.ok("full_name:" + name not in meta, what + " has no full_name")
+        if "sha256" in v:
+            T.eq(hashlib.sha256(bytes(t["data"])).hexdigest(), v["sha256"], what + " sha256")
+        if tfr is not None and v.get("oracle", "load_checkpoint") == "load_checkpoint":
+            try:
+                want = tfr.get_tensor(key)
+            except Exception as e:
+                T.ok(False, what + " TF get_tensor: %s" % e)
+                continue
+            T.ok(bytes(t["data"]) == want.tobytes(), what + " bytes equal TF's get_tensor")
+    T.eq(set(tensors), want_names, "%s: the file holds exactly the numeric tensors" % case)
+    # numpy's loader on the same file, for the dtypes it knows
+    if all(t["dtype"] in NUMPY_ST for t in tensors.values()):
+        arrays = safetensors.numpy.load_file(dst)
+        for name, a in arrays.items():
+            T.ok(a.tobytes() == bytes(tensors[name]["data"]) and
+                 list(a.shape) == list(tensors[name]["shape"]),
+                 "%s: %r numpy.load_file" % (case, name))
+    return 1
+
+
+def as_array(t):
+    """TF's get_tensor answer as an array; a string scalar (bytes) kept whole (numpy's 'S'
+    dtype would drop its trailing NUL bytes)."""
+    if isinstance(t, bytes):
+        a = np.empty((), dtype=object)
+        a[()] = t
+        return a
+    return np.asarray(t)
+
+
+def check_v2_case(case, rel, tmp):
+    """The V2 export of a fixture, read by TensorFlow: every key of the source, equal values."""
+    case_dir = os.path.join(tl.fixtures_dir(), case)
+    mpath = os.path.join(case_dir, "manifest.json")
+    if not os.path.isfile(mpath):
+        return
+    with open(mpath, encoding="utf-8") as f:
+        m = json.load(f)
+    src = source_of(case_dir, rel, m)
+    dst = os.path.join(tmp, "v2_" + case.replace("/", "_"), "model")
+    os.makedirs(os.path.dirname(dst))
+    r = tl.ckptfs("export", src, dst)
+    if not T.ok(r.rc == 0, "%s V2: %s" % (case, r.describe())):
+        return
+    T.eq(sorted(os.listdir(os.path.dirname(dst))),
+         ["model.data-00000-of-00001", "model.index"], "%s V2: the two files, nothing else" % case)
+    src_reader = tf_reader(os.path.join(case_dir, m["prefix"]))
+    out = tf_reader(dst)
+    if not T.ok(out is not None, "%s V2: TensorFlow opens the export" % case):
+        return
+    got = out.get_variable_to_dtype_map()
+    want = {v["name"]: v for v in m["variables"]}
+    T.eq(sorted(got), sorted(want), "%s V2: the export has the source's keys" % case)
+    for name, v in want.items():
+        if name not in got:
+            continue
+        what = "%s V2: %r" % (case, name)
+        T.eq(got[name].name, v["dtype"], what + " dtype")
+        t = as_array(out.get_tensor(name))
+        T.eq(list(t.shape), v["shape"], what + " shape")
+        if v["dtype"] == "string":
+            if "strings_hex" in v:
+                T.eq([bytes(x).hex() for x in t.reshape(-1).tolist()], v["strings_hex"],
+                     what + " elements (manifest)")
+        elif "sha256" in v:
+            T.eq(hashlib.sha256(t.tobytes()).hexdigest(), v["sha256"], what + " bytes (manifest)")
+        if src_reader is not None and v.get("oracle", "load_checkpoint") == "load_checkpoint":
+            try:
+                w = as_array(src_reader.get_tensor(name))
+            except Exception:  # partitioned string pieces: get_tensor refuses them
+                continue
+            T.ok(t.dtype == w.dtype and t.shape == w.shape and
+                 (t.tobytes() == w.tobytes() if t.dtype.kind != "O" else
+                  t.reshape(-1).tolist() == w.reshape(-1).tolist()),
+                 what + " equals TF's reading of the source")
+
+
+def check_v2_filtered(tmp):
+    src = os.path.join(tl.fixtures_dir(), "sample", "model.ckpt")
+    dst = os.path.join(tmp, "v2_stripped", "model")
+    os.makedirs(os.path.dirname(dst))
+    r = tl.ckptfs("export", "--exclude", "*/Adam*:beta*_power", src, dst)
+    if not T.ok(r.rc == 0, "V2 --exclude: " + r.describe()):
+        return
+    out = tf_reader(dst)
+    if out is not None:
+        T.eq(sorted(out.get_variable_to_shape_map()), ["dense/bias", "dense/kernel", "global_step"],
+             "V2 --exclude strips the Adam slots and beta powers")
+    r = tl.ckptfs("export", src, dst)
+    T.eq(r.rc, 8, "V2 onto an existing prefix without --force: exit 8")
+    r = tl.ckptfs("export", "--force", src, dst)
+    T.ok(r.rc == 0, "V2 --force: " + r.describe())
+    if out is not None:
+        T.eq(len(tf_reader(dst).get_variable_to_shape_map()), 9, "V2 --force replaced both files")
+
+
+def names_in(path):
+    with open(path, "rb") as f:
+        return set(k for k, _ in safetensors.deserialize(f.read()))
+
+
+def check_filters(tmp):
+    src = os.path.join(tl.fixtures_dir(), "sample", "model.ckpt")
+    with open(os.path.join(tl.fixtures_dir(), "sample", "manifest.json")) as f:
+        allnames = set(v["name"] for v in json.load(f)["variables"]
+                       if v["dtype"] in ST_DTYPE)
+    out = os.path.join(tmp, "f1.safetensors")
+    r = tl.ckptfs("export", "--exclude", "*/Adam*", src, out)
+    T.ok(r.rc == 0, "--exclude: " + r.describe())
+    want = set(n for n in allnames if "/Adam" not in n)
+    T.ok(want and want != allnames, "sample has Adam slots and other variables")
+    T.eq(names_in(out), want, "--exclude '*/Adam*' strips the Adam slots")
+    out = os.path.join(tmp, "f2.safetensors")
+    r = tl.ckptfs("export", "--include", "dense/*", "--exclude", "*/Adam:*/Adam_1", src, out)
+    T.ok(r.rc == 0, "--include: " + r.describe())
+    T.eq(names_in(out), {"dense/kernel", "dense/bias"},
+         "--include 'dense/*' with ':'-separated excludes")
+    out = os.path.join(tmp, "f3.safetensors")
+    r = tl.ckptfs("export", "--include", "nothing*", src, out)
+    T.ok(r.rc == 0, "--include matching nothing: " + r.describe())
+    T.eq(names_in(out), set(), "an include matching nothing gives a valid empty file")
+
+
+def check_filters_tf2(tmp):
+    """Globs match the key, the visible path or the full_name (docs/mount.md): 'adam/*' is the
+    full names of a Keras 3 Adam's state; the kept set is computed here with fnmatch."""
+    import fnmatch
+    d = os.path.join(tl.fixtures_dir(), "keras_tf2")
+    if not os.path.isdir(d):
+        return
+    with open(os.path.join(d, "manifest.json")) as f:
+        variables = json.load(f)["variables"]
+    graph = tf2names.graph_bytes_of(variables)
+    keys = [v["name"].encode() for v in variables]
+    vis = tf2names.visible_paths(keys, True)
+    full = tf2names.object_graph(graph)[0]
+    for glob_, label in (("adam/*", "full_name"), ("optimizer/_variables/*", "visible path")):
+        kept = [k for k in keys if not any(fnmatch.fnmatchcase(x.decode(), glob_)
+                                           for x in (k, vis[k], full.get(k, b"")))]
+        out = os.path.join(tmp, "tf2_%s.safetensors" % label.replace(" ", "_"))
+        r = tl.ckptfs("export", "--exclude", glob_, os.path.join(d, "ckpt"), out)
+        T.ok(r.rc == 0, "tf2 --exclude %s: %s" % (glob_, r.describe()))
+        want = set(vis[k].decode() for k, v in zip(keys, variables)
+                   if k in kept and v["dtype"] in ST_DTYPE)
+        T.ok(0 < len(want) < len(keys) - 1, "tf2 --exclude %s keeps some" % glob_)
+        T.eq(names_in(out), want, "tf2 --exclude %s matches the %s" % (glob_, label))
+
+
+def check_header_limit(tmp):
+    """docs/format.md: safetensors readers refuse a header over 100,000,000 bytes; a 40 MiB name
+    appears three times in it (its entry, its tf_key metadata key and value), so the export
+    fails with exit 3 and leaves no file, and excluding it makes the file."""
+    d = os.path.join(tmp, "limit")
+    os.mkdir(d)
+    w = cw.V2Writer(os.path.join(d, "m"))
+    w.add(b"x" * (40 << 20), 1, [1], b"\0\0\0\0")
+    w.add(b"y", 1, [1], b"\0\0\x80\x3f")
+    w.close()
+    out = os.path.join(d, "o.safetensors")
+    r = tl.ckptfs("export", os.path.join(d, "m"), out)
+    T.eq(r.rc, 3, "header over the limit: exit 3 (%s)" % r.err.strip()[:200])
+    T.ok("100000000" in r.err, "the message states the limit")
+    T.ok(not os.path.exists(out), "header over the limit: no file")
+    r = tl.ckptfs("export", "--exclude", "x*", os.path.join(d, "m"), out)
+    T.ok(r.rc == 0, "header limit, the long name excluded: " + r.describe())
+    T.eq(names_in(out), {"y"}, "the long name excluded, the file holds the rest")
+    shutil.rmtree(d)
+
+
+def listing(d):
+    return sorted(os.listdir(d))
+
+
+def check_destinations(tmp):
+    src = os.path.join(tl.fixtures_dir(), "sample", "model.ckpt")
+    d = os.path.join(tmp, "dest")
+    os.mkdir(d)
+    dst = os.path.join(d, "x.safetensors")
+    with open(dst, "wb") as f:
+        f.write(b"keep me")
+    r = tl.ckptfs("export", src, dst)
+    T.eq(r.rc, 8, "existing DST without --force: exit 8 (%s)" % r.err.strip())
+    T.ok("--force" in r.err and dst in r.err, "the message names DST and --force")
+    with open(dst, "rb") as f:
+        T.eq(f.read(), b"keep me", "existing DST untouched")
+    T.eq(listing(d), ["x.safetensors"], "no temporary file left")
+    r = tl.ckptfs("export", "--force", src, dst)
+    T.ok(r.rc == 0, "--force: " + r.describe())
+    T.ok(len(names_in(dst)) > 0, "--force replaced DST with the export")
+    T.eq(listing(d), ["x.safetensors"], "no temporary file left after --force")
+
+    r = tl.ckptfs("export", src, "/dev/full")
+    T.eq(r.rc, 8, "/dev/full: exit 8 (%s)" % r.err.strip())
+    T.ok("/dev/full" in r.err and "No space" in r.err, "/dev/full: message names it and ENOSPC")
+
+    r = tl.ckptfs("export", os.path.join(tmp, "no-such"), os.path.join(d, "y.safetensors"))
+    T.eq(r.rc, 2, "missing source: exit 2")
+    T.eq(listing(d), ["x.safetensors"], "missing source: no file made")
+
+    r = tl.ckptfs("export", src, os.path.join(tmp, "no-such-dir", "z.safetensors"))
+    T.eq(r.rc, 8, "DST in a missing directory: exit 8")
+
+    # a damaged tensor: exit 3 and no file
+    dmg = os.path.join(tmp, "damaged")
+    shutil.copytree(os.path.join(tl.fixtures_dir(), "sample"), dmg)
+    data = os.path.join(dmg, "model.ckpt.data-00000-of-00001")
+    with open(data, "r+b") as f:
+        f.seek(100)
+        b = f.read(1)
+        f.seek(100)
+        f.write(bytes([b[0] ^ 0xFF]))
+    r = tl.ckptfs("export", os.path.join(dmg, "model.ckpt"), os.path.join(d, "bad.safetensors"))
+    T.eq(r.rc, 3, "damaged tensor: exit 3 (%s)" % r.err.strip())
+    T.eq(listing(d), ["x.safetensors"], "damaged tensor: no partial file left")
+
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        print("note: not root: full and read-only file systems not tried")
+        return
+    for opts, what in (("size=16k", "a full file system"), ("ro,size=1m", "a read-only one")):
+        mnt = tempfile.mkdtemp(prefix="ckptfs-exp-")
+        rc = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", mnt]).returncode
+        if rc != 0:
+            print("note: cannot mount a tmpfs: %s not tried" % what)
+            os.rmdir(mnt)
+            continue
+        try:
+            r = tl.ckptfs("export", src, os.path.join(mnt, "m.safetensors"))
+            T.eq(r.rc, 8, "%s: exit 8 (%s)" % (what, r.err.strip()))
+            T.ok(mnt in r.err, "%s: the message names the destination" % what)
+            T.eq(listing(mnt), [], "%s: no partial file left" % what)
+        finally:
+            subprocess.run(["umount", mnt])
+            os.rmdir(mnt)
+
+
+def run_on_pty(argv):
+    """Run argv with stderr on a pseudo-terminal; (exit status, stderr text)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    err = b""
+    while select.select([master], [], [], 60)[0]:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        err += chunk
+    p.wait(60)
+    os.close(master)
+    return p.returncode, err.decode("utf-8", "replace")
+
+
+def check_progress(tmp):
+    src = os.path.join(tl.fixtures_dir(), "sample", "model.ckpt")
+    dst = os.path.join(tmp, "pty.safetensors")
+    r = tl.ckptfs("export", src, os.path.join(tmp, "quiet.safetensors"))
+    T.ok(r.rc == 0 and r.err == "", "off a terminal no progress bar: " + r.describe())
+    rc, err = run_on_pty([tl.ckptfs_path(), "export", src, dst])
+    T.ok(rc == 0 and "\r" in err and "/s" in err and "%" in err,
+         "export on a terminal draws a progress bar: %r" % err[-300:])
+
+
+def main():
+    tl.ckptfs_path()
+    tmp = tempfile.mkdtemp(prefix="ckptfs-export-")
+    try:
+        done = sum(check_case(c, rel, tmp) for c, rel in CASES)
+        if not done:
+            tl.skip("no fixtures")
+        check_filters(tmp)
+        check_filters_tf2(tmp)
+        check_header_limit(tmp)
+        check_progress(tmp)
+        if tf_reader(os.path.join(tl.fixtures_dir(), "sample", "model.ckpt")) is None:
+            print("note: TensorFlow not importable: V2 exports not checked")
+        else:
+            for c, rel in CASES + [("partitioned_strings", "model.ckpt"), ("v1_sharded", "model.ckpt")]:
+                check_v2_case(c, rel, tmp)
+            check_v2_filtered(tmp)
+        check_destinations(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    T.summary()
+
+
+if __name__ == "__main__":
+    main()
