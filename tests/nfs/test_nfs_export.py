@@ -26,6 +26,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 import test_mount as tm  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "remote"))
+import remote_testlib as rl  # noqa: E402
 
 check = tm.check
 FIX = os.environ.get("CKPT_FIXTURES") or os.path.join(HERE, "..", "fixtures")
@@ -63,17 +65,6 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, proc, seconds=30):
-    end = time.time() + seconds
-    while time.time() < end:
-        if proc.poll() is not None:
-            return False
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return True
-        except OSError:
-            time.sleep(0.2)
-    return False
 
 
 def nfs(tool, port, rel):
@@ -119,15 +110,22 @@ def main():
     source = os.path.join(FIX, "sample", man["prefix"])
     with tempfile.TemporaryDirectory(prefix="ckptfs-nfs-") as tmp, tm.Mount(source, what="nfs") as m:
         os.makedirs(os.path.join(tmp, "recovery"))
-        port = free_port()
         conf = os.path.join(tmp, "ganesha.conf")
-        with open(conf, "w") as f:
-            f.write(CONF.format(port=port, tmp=tmp, mnt=m.mnt))
         log = os.path.join(tmp, "ganesha.log")
-        proc = subprocess.Popen([ganesha, "-F", "-f", conf, "-L", log, "-p", os.path.join(tmp, "pid"),
-                                 "-N", "NIV_EVENT"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # free_port's port is closed before ganesha binds it, and may be taken meanwhile: ganesha
+        # counts as started only once it holds that port's listening socket itself (/proc), and
+        # is started again on another port when it exits first.
+        for _ in range(5):
+            port = free_port()
+            with open(conf, "w") as f:
+                f.write(CONF.format(port=port, tmp=tmp, mnt=m.mnt))
+            proc = subprocess.Popen([ganesha, "-F", "-f", conf, "-L", log, "-p", os.path.join(tmp, "pid"),
+                                     "-N", "NIV_EVENT"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if rl.wait_own_port(port, proc) or proc.poll() is None:
+                break
         try:
-            if not check(wait_port(port, proc), "ganesha did not start: %s" % open(log, errors="replace").read()[-2000:]):
+            if not check(rl.wait_own_port(port, proc, timeout=1),
+                         "ganesha did not start: %s" % open(log, errors="replace").read()[-2000:]):
                 return 1
             r = nfs("nfs-ls", port, "")
             names = sorted(line.split()[-1] for line in r.stdout.decode().splitlines() if line.strip())
