@@ -44,6 +44,8 @@ static int looks_generated(const char *s, size_t len, int top)
             return 1;
     if (top && len == 7 && memcmp(s, "by_name", 7) == 0)
         return 1;
+    if (top && len == 2 && memcmp(s, "tf", 2) == 0)
+        return 1;
     return 0;
 }
 

@@ -91,6 +91,7 @@ typedef struct ckfs_file {
     uint32_t hlen;          /* .npy: header length; the header is in owned */
     const ckpt_st_layout *st; /* model.safetensors: its layout (the view's), read through it */
     ckpt_st_cursor stcur;   /* its reader's checksum position; guarded by mu */
+    const ckpt_v2_plan *tf; /* tf/'s data file: the view's bundle, read through it */
     struct ckfs_file *prev, *next; /* fs->files; protected by fs->files_mu */
     int listed;
 } ckfs_file;
@@ -583,6 +584,21 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
             ckfs_log(fs, "%s", err.msg);
             rc = r == CKPT_E_NOMEM ? -ENOMEM : r == CKPT_E_UNSUPPORTED ? -EFBIG : -EIO;
         }
+    } else if (n.kind == CKFS_K_TFFILE && n.idx == CKFS_TF_STATE) {
+        f->data = CKFS_TF_STATE_TEXT;
+        f->len = sizeof CKFS_TF_STATE_TEXT - 1;
+    } else if (n.kind == CKFS_K_TFFILE) {
+        /* the index lives in the view as long as it is open (this file holds it open) */
+        ckpt_err err;
+        ckpt_err_clear(&err);
+        const ckpt_v2_plan *p;
+        rc = ckfs_view_tf(v, &p, &err);
+        if (rc)
+            ckfs_log(fs, "%s", err.msg);
+        else if (n.idx == CKFS_TF_INDEX)
+            f->data = (const char *)p->index, f->len = p->index_len;
+        else
+            f->tf = p;
     } else if (n.kind == CKFS_K_GEN) {
         ckpt_err err;
         ckpt_err_clear(&err);
@@ -824,12 +840,38 @@ static void read_st(fuse_req_t req, ckfs *fs, ckfs_file *f, size_t size, off_t o
     free(buf);
 }
 
+/* tf/'s data file: the tensors under the range, from their shards or the view's memory. */
+static void read_tf(fuse_req_t req, ckfs *fs, ckfs_file *f, size_t size, off_t off)
+{
+    char *buf = malloc(size ? size : 1);
+    if (!buf) {
+        fuse_reply_err(req, ENOMEM);
+        return;
+    }
+    ckpt_err err;
+    ckpt_err_clear(&err);
+    size_t got = 0;
+    int rc = ckpt_v2_plan_read(f->v->c, f->tf, buf, size, (uint64_t)off, &got, &err);
+    if (rc) {
+        ckfs_log(fs, "read of tf/model.data-00000-of-00001%s%s failed: %s",
+                 f->v->name ? " of " : "", f->v->name ? f->v->name : "", err.msg);
+        fuse_reply_err(req, rc == CKPT_E_NOMEM ? ENOMEM : EIO);
+    } else {
+        fuse_reply_buf(req, buf, got);
+    }
+    free(buf);
+}
+
 static void do_read(fuse_req_t req, ckfs_file *f, size_t size, off_t off)
 {
     ckfs *fs = ctx(req);
     ckfs_view *v = f->v;
     if (f->st) {
         read_st(req, fs, f, size, off);
+        return;
+    }
+    if (f->tf) {
+        read_tf(req, fs, f, size, off);
         return;
     }
     if (f->fd >= 0) {

@@ -98,7 +98,7 @@ struct ckfs_tree {
     const ckpt_checkpoint *c;
     const ckpt_names *names; /* a links tree's link names (ckfs_tree_build_links), else NULL */
     uint64_t nvars, nlinks, nnames, total_bytes; /* a links tree has no variables */
-    int byname;              /* a main tree whose root holds the by_name placeholder */
+    unsigned byname;         /* CKFS_TREE_*: the placeholders a main tree's root holds */
     unsigned esc_flags;      /* CKFS_ESC_DOTS for an object-based checkpoint */
     int ngen;
     uint32_t genmask; /* bit g: generated slot g exists */
@@ -175,6 +175,8 @@ static const char *ent_base(const ckfs_tree *t, const dent *e)
         return t->gen[e->idx];
     if (e->kind == CKFS_K_BDIR)
         return CKFS_BY_NAME;
+    if (e->kind == CKFS_K_TFDIR)
+        return CKFS_TF_DIR;
     if (e->flags & F_ESC)
         return e->kind == CKFS_K_DIR ? esc_find(t->esc_dir, t->nesc_dir, e->idx)
                                      : esc_find(t->esc_var, t->nesc_var, ent_item(t, e));
@@ -362,6 +364,8 @@ static const char *kind_word(ckfs_node n, int suf)
 {
     switch (n.kind) {
     case CKFS_K_DIR:
+    case CKFS_K_BDIR:
+    case CKFS_K_TFDIR:
         return "directory";
     case CKFS_K_DATA:
         return suf == SUF_NONE ? "variable" : "variable's .raw file";
@@ -580,7 +584,8 @@ static int append_dir(builder *B, uint32_t dir, const bent *b, size_t n)
         t->ents[t->nents + k] = b[k].e;
         for (unsigned s = 0; s < SLOTS; s++)
             names += slot_name(&b[k].e, s) >= 0;
-        d->subdirs += (b[k].e.kind == CKFS_K_DIR || b[k].e.kind == CKFS_K_BDIR) &&
+        d->subdirs += (b[k].e.kind == CKFS_K_DIR || b[k].e.kind == CKFS_K_BDIR ||
+                       b[k].e.kind == CKFS_K_TFDIR) &&
                       !(b[k].e.flags & F_HIDDEN);
         ordered = ordered && (k == 0 || in_order(&b[k - 1], &b[k]));
     }
@@ -844,10 +849,13 @@ static int build(builder *B, const char *const *gen_names, int ngen)
     if (B->ord && t->nesc_var > 1)
         qsort(t->esc_var, t->nesc_var, sizeof *t->esc_var, cmp_esc);
     B->ord = NULL;
-    /* by_name's contents are a tree of their own, built on first use (view.c): here only its
-     * name, which no variable can take (escape.h). */
+    /* by_name's contents are a tree of their own, built on first use (view.c), tf's are the
+     * view's: here only their names, which no variable can take (escape.h). */
     if (rc || close_to(B, 1) ||
-        (t->byname && push_ent(B, CKFS_BY_NAME, strlen(CKFS_BY_NAME), CKFS_K_BDIR, 0, 0)) ||
+        ((t->byname & CKFS_TREE_BYNAME) &&
+         push_ent(B, CKFS_BY_NAME, strlen(CKFS_BY_NAME), CKFS_K_BDIR, 0, 0)) ||
+        ((t->byname & CKFS_TREE_TFDIR) &&
+         push_ent(B, CKFS_TF_DIR, strlen(CKFS_TF_DIR), CKFS_K_TFDIR, 0, 0)) ||
         close_to(B, 0))
         return -1;
     finish(t);
@@ -874,7 +882,7 @@ static int build_links(builder *B)
 }
 
 /* Build a main tree (names NULL) or a links tree (names given: c's by_name links). */
-static int build_any(const ckpt_checkpoint *c, const ckpt_names *names, int byname,
+static int build_any(const ckpt_checkpoint *c, const ckpt_names *names, unsigned byname,
                      const char *const *gen_names, int ngen, int npy, ckfs_warn_fn warn,
                      void *warn_ctx, ckfs_tree **out)
 {
@@ -909,7 +917,7 @@ static int build_any(const ckpt_checkpoint *c, const ckpt_names *names, int byna
     return 0;
 }
 
-int ckfs_tree_build(const ckpt_checkpoint *c, int byname, const char *const *gen_names, int ngen,
+int ckfs_tree_build(const ckpt_checkpoint *c, unsigned byname, const char *const *gen_names, int ngen,
                     int npy, ckfs_warn_fn warn, void *warn_ctx, ckfs_tree **out)
 {
     return build_any(c, NULL, byname, gen_names, ngen, npy, warn, warn_ctx, out);

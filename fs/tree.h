@@ -38,7 +38,12 @@ enum ckfs_kind {
     CKFS_K_GEN = 5,   /* a generated root file */
     CKFS_K_LINK = 6,  /* a symbolic link: a training folder's `latest`, or a by_name link */
     CKFS_K_BDIR = 7,  /* a directory of by_name/ (index 0: by_name itself), in its own tree */
+    CKFS_K_TFDIR = 8, /* tf/, the V2 bundle of the view's variables (index 0) */
+    CKFS_K_TFFILE = 9, /* a file of tf/: index CKFS_TF_INDEX, CKFS_TF_DATA or CKFS_TF_STATE */
 };
+
+/* The files of tf/ (view.c; docs/mount.md, "tf/"). */
+enum { CKFS_TF_INDEX, CKFS_TF_DATA, CKFS_TF_STATE, CKFS_TF_NFILES };
 
 #define CKFS_INO_ROOT 1u
 #define CKFS_INO_GEN0 2u
@@ -47,6 +52,12 @@ enum ckfs_kind {
 #define CKFS_VAR_SLOTS 4u
 /* The root entry that holds a TF 2 checkpoint's links by full name. */
 #define CKFS_BY_NAME "by_name"
+/* The root entry that holds the view's variables as a V2 checkpoint TF restores. */
+#define CKFS_TF_DIR "tf"
+
+/* ckfs_tree_build's placeholders at the root: their contents are the view's (view.c). */
+#define CKFS_TREE_BYNAME 1u
+#define CKFS_TREE_TFDIR 2u
 
 typedef struct ckfs_tree ckfs_tree;
 
@@ -55,10 +66,10 @@ typedef struct ckfs_node {
     uint32_t idx; /* directory, variable or generated-file index */
 } ckfs_node;
 
-/* Whether n is a directory: of a tree, or of by_name/. */
+/* Whether n is a directory: of a tree, of by_name/, or tf/. */
 static inline int ckfs_node_is_dir(ckfs_node n)
 {
-    return n.kind == CKFS_K_DIR || n.kind == CKFS_K_BDIR;
+    return n.kind == CKFS_K_DIR || n.kind == CKFS_K_BDIR || n.kind == CKFS_K_TFDIR;
 }
 
 /* Receives one warning line (no newline) about a name hidden by another entry. */
@@ -66,14 +77,15 @@ typedef void (*ckfs_warn_fn)(void *ctx, const char *msg);
 
 /*
  * Build the tree of checkpoint c, its variables at their visible paths (objnames.h), and with
- * byname the root entry by_name (a CKFS_K_BDIR node, its contents ckfs_tree_build_links's,
- * built when first used). gen_names: ngen (<= CKFS_GEN_MAX) names of generated root
+ * byname & CKFS_TREE_BYNAME the root entry by_name (a CKFS_K_BDIR node, its contents
+ * ckfs_tree_build_links's, built when first used), with byname & CKFS_TREE_TFDIR the root
+ * entry tf (a CKFS_K_TFDIR node, its files the view's). gen_names: ngen (<= CKFS_GEN_MAX) names of generated root
  * files, NULL for a slot this checkpoint does not have (its inode number stays unused).
  * npy: add NAME.npy beside every variable whose dtype has a fixed element size. warn (may be
  * NULL) hears about every name hidden because another entry owns it.
  * Returns 0, or -1 on allocation failure / too many variables.
  */
-int ckfs_tree_build(const ckpt_checkpoint *c, int byname, const char *const *gen_names, int ngen,
+int ckfs_tree_build(const ckpt_checkpoint *c, unsigned byname, const char *const *gen_names, int ngen,
                     int npy, ckfs_warn_fn warn, void *warn_ctx, ckfs_tree **out);
 
 /*

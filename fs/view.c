@@ -119,6 +119,7 @@ int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
     ckpt_namefilter nf = {(char *)o->include, (char *)o->exclude, NULL};
     ckpt_err ferr;
     if (ckpt_namefilter_active(&nf) && ckpt_namefilter_apply(&nf, c, &ferr)) return -1;
+    v->filtered = ckpt_namefilter_active(&nf);
     const struct stat *ist = ckpt_index_stat(c);
     ckfs_perms_from(ist, o, &v->perms);
     /* Directories show only names, which come from the index; files also show shard bytes. */
@@ -146,8 +147,9 @@ int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
     if (!v->texts || !v->corrupt)
         return -1;
     /* by_name/'s links come from the object graph, read at its first use (ckfs_view_links). */
-    if (ckfs_tree_build(c, ckpt_has_object_graph(c), names, CKFS_NGEN, o->npy, warn, warn_ctx,
-                        &v->tree))
+    /* tf/'s bundle is laid out at its files' first use (ckfs_view_tf). */
+    unsigned roots = CKFS_TREE_TFDIR | (ckpt_has_object_graph(c) ? CKFS_TREE_BYNAME : 0);
+    if (ckfs_tree_build(c, roots, names, CKFS_NGEN, o->npy, warn, warn_ctx, &v->tree))
         return -1;
     return 0;
 }
@@ -180,6 +182,8 @@ static void detach(ckfs_view *v)
     ckpt_names_free(v->names);
     v->names = NULL;
     ckfs_once_reset(&v->byname);
+    ckpt_v2_plan_free(&v->tf);
+    ckfs_once_reset(&v->tfplan);
     ckpt_close(v->c);
     v->c = NULL;
 }
@@ -388,6 +392,30 @@ int ckfs_view_stat(ckfs_view *v, ckfs_node n, struct stat *st, int lazy_ok, ckpt
         st->st_size = CKFS_DIR_SIZE;
         return 0;
     }
+    if (n.kind == CKFS_K_TFDIR) {
+        st->st_uid = v->perms.uid;
+        st->st_gid = v->perms.gid;
+        st->st_mode = S_IFDIR | v->perms.dmode;
+        st->st_nlink = 2;
+        st->st_size = CKFS_DIR_SIZE;
+        return 0;
+    }
+    if (n.kind == CKFS_K_TFFILE) {
+        uint64_t size = sizeof CKFS_TF_STATE_TEXT - 1;
+        if (n.idx != CKFS_TF_STATE) {
+            /* a listing never lays the bundle out; a lookup or stat does, once */
+            if (!ckfs_once_done(&v->tfplan) && !lazy_ok)
+                return -EAGAIN;
+            const ckpt_v2_plan *p;
+            int rc = ckfs_view_tf(v, &p, err);
+            if (rc)
+                return rc;
+            size = n.idx == CKFS_TF_INDEX ? p->index_len : p->data_size;
+        }
+        st->st_size = (off_t)size;
+        st->st_blocks = (st->st_size + 511) / 512;
+        return 0;
+    }
     if (n.kind == CKFS_K_LINK) {
         char target[CKFS_LINK_MAX];
         int len = ckfs_view_readlink(v, n, target, sizeof target, err);
@@ -451,8 +479,35 @@ static ckfs_node from_links(ckfs_node n)
     return n.kind == CKFS_K_DIR ? (ckfs_node){CKFS_K_BDIR, n.idx} : n;
 }
 
+/* --- tf/: the view's variables as a V2 bundle, laid out on first use ---------------------- */
+
+static int tf_once(void *arg, ckpt_err *err)
+{
+    ckfs_view *v = arg;
+    return ckpt_v2_plan_build(v->c, v->filtered, &v->tf, err);
+}
+
+int ckfs_view_tf(ckfs_view *v, const ckpt_v2_plan **out, ckpt_err *err)
+{
+    int rc = ckfs_once_run(&v->tfplan, &v->lock, tf_once, v, err);
+    *out = rc ? NULL : &v->tf;
+    return rc == 0 ? 0 : rc == CKPT_E_NOMEM ? -ENOMEM : -EIO;
+}
+
+/* tf/'s names, in bytewise order (its listing's). */
+static const char *const tf_names[CKFS_TF_NFILES] = {"checkpoint", "model.data-00000-of-00001",
+                                                      "model.index"};
+static const int tf_files[CKFS_TF_NFILES] = {CKFS_TF_STATE, CKFS_TF_DATA, CKFS_TF_INDEX};
+
 int ckfs_view_node(ckfs_view *v, uint64_t ino, ckfs_node *out)
 {
+    if (ino >= CKFS_TF_INO) {
+        if (ino > CKFS_TF_INO + CKFS_TF_NFILES)
+            return -ENOENT;
+        *out = ino == CKFS_TF_INO ? (ckfs_node){CKFS_K_TFDIR, 0}
+                                  : (ckfs_node){CKFS_K_TFFILE, (uint32_t)(ino - CKFS_TF_INO - 1)};
+        return 0;
+    }
     if (ino < CKFS_BYNAME_INO)
         return ckfs_tree_node(v->tree, ino, out) ? -ENOENT : 0;
     ckpt_err err;
@@ -467,6 +522,10 @@ int ckfs_view_node(ckfs_view *v, uint64_t ino, ckfs_node *out)
 
 uint64_t ckfs_view_ino(const ckfs_view *v, ckfs_node n)
 {
+    if (n.kind == CKFS_K_TFDIR)
+        return CKFS_TF_INO;
+    if (n.kind == CKFS_K_TFFILE)
+        return CKFS_TF_INO + 1 + n.idx;
     if (n.kind == CKFS_K_BDIR)
         /* by_name itself is its tree's root, number 1, built or not. */
         return CKFS_BYNAME_INO + (n.idx == 0 || !ckfs_once_done(&v->byname)
@@ -479,6 +538,18 @@ uint64_t ckfs_view_ino(const ckfs_view *v, ckfs_node n)
 
 int ckfs_view_lookup(ckfs_view *v, ckfs_node dir, const char *name, ckfs_node *out)
 {
+    if (dir.kind == CKFS_K_TFDIR) {
+        if (!strcmp(name, ".") || !strcmp(name, "..")) {
+            *out = name[1] ? (ckfs_node){CKFS_K_DIR, 0} : dir;
+            return 0;
+        }
+        for (int k = 0; k < CKFS_TF_NFILES; k++)
+            if (!strcmp(name, tf_names[k])) {
+                *out = (ckfs_node){CKFS_K_TFFILE, (uint32_t)tf_files[k]};
+                return 0;
+            }
+        return -ENOENT;
+    }
     if (dir.kind != CKFS_K_BDIR)
         return ckfs_tree_lookup(v->tree, dir.idx, name, out) ? -ENOENT : 0;
     if (dir.idx == 0 && !strcmp(name, "..")) {
@@ -497,6 +568,13 @@ int ckfs_view_lookup(ckfs_view *v, ckfs_node dir, const char *name, ckfs_node *o
 
 int ckfs_view_dir_entry(ckfs_view *v, ckfs_node dir, uint64_t k, ckfs_node *node, char *buf)
 {
+    if (dir.kind == CKFS_K_TFDIR) {
+        if (k >= CKFS_TF_NFILES)
+            return 1;
+        *node = (ckfs_node){CKFS_K_TFFILE, (uint32_t)tf_files[k]};
+        strcpy(buf, tf_names[k]);
+        return 0;
+    }
     if (dir.kind != CKFS_K_BDIR)
         return ckfs_tree_dir_entry(v->tree, dir.idx, k, node, buf);
     ckpt_err err;
@@ -510,6 +588,8 @@ int ckfs_view_dir_entry(ckfs_view *v, ckfs_node dir, uint64_t k, ckfs_node *node
 
 ckfs_node ckfs_view_parent(const ckfs_view *v, ckfs_node dir)
 {
+    if (dir.kind == CKFS_K_TFDIR)
+        return (ckfs_node){CKFS_K_DIR, 0};
     if (dir.kind != CKFS_K_BDIR)
         return (ckfs_node){CKFS_K_DIR, ckfs_tree_parent(v->tree, dir.idx)};
     if (dir.idx == 0 || !v->links)

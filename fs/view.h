@@ -10,6 +10,7 @@
 #ifndef CKPTFS_VIEW_H
 #define CKPTFS_VIEW_H
 
+#include "bundleplan.h"
 #include "checkpoint.h"
 #include "gen.h"
 #include "mntopts.h"
@@ -28,6 +29,8 @@
 #define CKFS_LINK_MAX 4096
 /* by_name/'s nodes (its own tree, tree.h) are numbered from here within a view. */
 #define CKFS_BYNAME_INO (1ull << 32)
+/* tf/ is CKFS_TF_INO within a view, its file k (CKFS_TF_INDEX...) CKFS_TF_INO + 1 + k. */
+#define CKFS_TF_INO (CKFS_BYNAME_INO * 2)
 /* Largest .npy header served (numpy's own grow with the rank; rank 254 fits). */
 #define CKFS_NPY_HEADER_MAX 4096
 
@@ -63,6 +66,9 @@ typedef struct ckfs_view {
     ckfs_once byname;        /* names and links below are set once this is done */
     ckpt_names *names;       /* the object graph's names, read at by_name/'s first use */
     ckfs_tree *links;        /* by_name/'s tree (ckfs_tree_build_links) */
+    ckfs_once tfplan;        /* tf below is laid out once this is done */
+    ckpt_v2_plan tf;         /* tf/'s bundle: its index, where its data file's bytes come from */
+    int filtered;            /* -o include=/exclude= hid variables: tf/ prunes the object graph */
     ckfs_perms perms;
     struct timespec mtime;   /* the .index mtime, every node's times */
 
@@ -170,6 +176,14 @@ uint64_t ckfs_view_ino(const ckfs_view *v, ckfs_node n);
 int ckfs_view_lookup(ckfs_view *v, ckfs_node dir, const char *name, ckfs_node *out);
 int ckfs_view_dir_entry(ckfs_view *v, ckfs_node dir, uint64_t k, ckfs_node *node, char *buf);
 ckfs_node ckfs_view_parent(const ckfs_view *v, ckfs_node dir);
+
+/* The state file tf/checkpoint: it names the bundle beside it. */
+#define CKFS_TF_STATE_TEXT "model_checkpoint_path: \"model\"\nall_model_checkpoint_paths: \"model\"\n"
+
+/* tf/'s bundle of open view v, laid out on first use (reads string tensors, and numeric ones
+ * with no stored checksum of the whole): 0 and *out (valid while v is open), or -EIO /
+ * -ENOMEM with err set. */
+int ckfs_view_tf(ckfs_view *v, const ckpt_v2_plan **out, ckpt_err *err);
 
 /* Names of open view v for statfs: its tree's, and by_name/'s once built (never builds). */
 uint64_t ckfs_view_nnames(const ckfs_view *v);
