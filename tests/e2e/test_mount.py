@@ -69,9 +69,15 @@ ROOT_FILES = (b"variables.tsv", b"graph.pbtxt", b"meta_graph.pbtxt", b"graph.dot
               b"model.safetensors")
 
 
+# Directories every view's root holds (by_name only a TF 2 checkpoint's): no variable takes
+# their names.
+TOP_DIRS = (b"by_name", b"tf")
+TF_FILES = (b"checkpoint", b"model.data-00000-of-00001", b"model.index")
+
+
 def esc_component(c, top=False, dots=False):
     """docs/format.md, "Names in a mount": a name component as a file name (top: a component
-    directly under the checkpoint's root, beside its generated root files and by_name; dots: a
+    directly under the checkpoint's root, beside its generated root files, by_name and tf; dots: a
     TF 2 checkpoint, where every component starting with '.' is escaped too)."""
     if len(c) > 240 or b"\0" in c:
         keep = len(c)
@@ -82,7 +88,7 @@ def esc_component(c, top=False, dots=False):
         return b"%%~%016x~" % fnv1a64(c) + c[:keep].replace(b"\0", b"?")
     lead = c in (b"", b".", b"..") or c.startswith(b"%") or (dots and c.startswith(b"."))
     trail = c != b"" and (c.endswith(b"%") or c.endswith(GENERATED_SUFFIXES)
-                          or (top and (c in ROOT_FILES or c == b"by_name")))
+                          or (top and (c in ROOT_FILES or c in TOP_DIRS)))
     return (b"%" if lead else b"") + c + (b"%" if trail else b"")
 
 
@@ -187,6 +193,10 @@ def expected_view(variables, generated=(), npy=False):
         if npy and v["dtype"] not in ("string", "variant", "resource"):
             add(base + b".npy", 1, ("npy", v))
     add(b"variables.tsv", 2, ("tsv",))
+    # tf/: the variables as a V2 bundle (docs/mount.md, "tf/"; tests/e2e/test_mount_tfdir.py)
+    add(b"tf", 0, ("dir",))
+    for f in TF_FILES:
+        add(b"tf/" + f, 0, ("tf", f))
     for g in generated:
         add(g, 2, ("gen", g))
     if graph is not None:
@@ -214,7 +224,7 @@ def expected_view(variables, generated=(), npy=False):
         kinds = set(e[0] if e[0] != "dir" else "dir" for _, e in lst)
         owners = {(e[0], e[1]["name"]) if len(e) > 1 and isinstance(e[1], dict) else e
                   for _, e in lst}
-        if path == b"by_name" or path.startswith(b"by_name/"):
+        if path in (b"by_name", b"tf") or path.startswith((b"by_name/", b"tf/")):
             assert len(owners) == 1 or kinds == {"dir"}, (path, owners)
             view[path] = lst[0][1]
             continue
@@ -436,6 +446,10 @@ def check_fixture(name, source, manifest):
             os.listdir(m.path(b"by_name"))
             os.stat(m.path(b"variables.tsv"))
             check(m.data_reads() > 0, "%s: by_name/ built without reading the object graph" % name)
+        # tf/'s bundle is laid out at its files' first stat (string tensors, partitioned and V1
+        # ones are read then): do that before counting.
+        if b"tf" in view:
+            os.stat(m.path(b"tf/model.index"))
         base_reads = m.data_reads()
         got = walk(m.mnt)
         exp = {p: ("dir" if e[0] == "dir" else "file") for p, e in view.items()}
@@ -807,10 +821,13 @@ def check_real(source):
             try:
                 view[os.getxattr(m.path(p), "user.ckpt.name")] = p
             except OSError as ex:
-                # Only the generated files (variables.tsv, graph text) carry no name; those of
-                # a damaged .meta fail with EIO (docs/mount.md).
-                check(ex.errno in (errno.ENODATA, errno.EIO) and b"/" not in p
-                      and p.endswith((b".tsv", b".pbtxt", b".dot"))
+                # Only the generated files (variables.tsv, graph text, model.safetensors,
+                # tf/'s bundle) carry no name; those of a damaged .meta fail with EIO
+                # (docs/mount.md).
+                check(ex.errno in (errno.ENODATA, errno.EIO)
+                      and ((b"/" not in p and p.endswith((b".tsv", b".pbtxt", b".dot",
+                                                          b".safetensors")))
+                           or (ex.errno == errno.ENODATA and p.startswith(b"tf/")))
                       and (ex.errno == errno.ENODATA or p != b"variables.tsv"),
                       "%s: %r: user.ckpt.name: %s" % (source, p, ex))
         check(sorted(view) == sorted(rows), "%s: named files %d, index variables %d; only in "

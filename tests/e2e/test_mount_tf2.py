@@ -74,7 +74,7 @@ def check_case(case, m):
         seen = {}
         for p in glob.glob("**", root_dir=root, recursive=True):
             full_p = os.path.join(root, p)
-            if p.startswith("by_name") or os.path.isdir(full_p) or \
+            if p.startswith(("by_name", "tf/")) or os.path.isdir(full_p) or \
                     p.endswith((".shape", ".dtype")) or p in ("variables.tsv", "object_graph.pbtxt", "model.safetensors"):
                 continue
             check(not any(c.startswith(".") for c in p.split("/")), "%s: %s has a dot component" % (case, p))
