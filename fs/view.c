@@ -607,7 +607,8 @@ int ckfs_view_readlink(ckfs_view *v, ckfs_node n, char *buf, size_t size, ckpt_e
 
 uint64_t ckfs_view_nnames(const ckfs_view *v)
 {
-    uint64_t n = ckfs_tree_nnames(v->tree);
+    /* tf/'s files: the tree counts tf itself */
+    uint64_t n = ckfs_tree_nnames(v->tree) + CKFS_TF_NFILES;
     return ckfs_once_done(&v->byname) ? n + ckfs_tree_nnames(v->links) : n;
 }
 
