@@ -63,7 +63,7 @@ def fnv1a64(b):
     return h
 
 
-GENERATED_SUFFIXES = (b".raw", b".shape", b".dtype", b".npy")
+GENERATED_SUFFIXES = (b".raw", b".shape", b".dtype", b".npy", b".stats")
 ROOT_FILES = (b"variables.tsv", b"graph.pbtxt", b"meta_graph.pbtxt", b"graph.dot",
               b"object_graph.pbtxt", b"saved_model.pbtxt", b"signatures.txt", b"stats.tsv",
               b"model.safetensors")
