@@ -29,13 +29,14 @@ static int ends_with(const char *s, size_t len, const char *suf)
  * escapes those. */
 static int looks_generated(const char *s, size_t len, int top)
 {
-    static const char *const suffixes[] = {".raw", ".shape", ".dtype", ".npy"};
+    static const char *const suffixes[] = {".raw", ".shape", ".dtype", ".npy", ".stats"};
     char last = len > 0 ? s[len - 1] : '\0';
     if (last == '%')
         return 1;
-    /* Every suffix ends in 'w', 'e' or 'y': the last byte settles most names at once, which
-     * matters when a mount shows a million of them. */
-    for (size_t k = 0; (last == 'w' || last == 'e' || last == 'y') && k < sizeof suffixes /
+    /* Every suffix ends in 'w', 'e', 'y' or 's': the last byte settles most names at once,
+     * which matters when a mount shows a million of them. */
+    for (size_t k = 0; (last == 'w' || last == 'e' || last == 'y' || last == 's') &&
+                       k < sizeof suffixes /
                        sizeof *suffixes; k++)
         if (ends_with(s, len, suffixes[k]))
             return 1;

@@ -516,7 +516,7 @@ static int open_var(ckfs *fs, ckfs_file *f)
         start_stream(fs, f, &var);
         return check_at_open(fs, f, &var);
     }
-    if (!ckpt_is_text_var(&var)) {
+    if (!ckpt_is_text_var(&var) && n.kind != CKFS_K_STATS) {
         if (fs->opts.verify == CKFS_VERIFY_SEQUENTIAL)
             (void)ckpt_track_init(v->c, n.idx, &f->track); /* else it stays ended */
         start_stream(fs, f, &var);

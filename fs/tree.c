@@ -32,9 +32,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { SUF_NONE, SUF_RAW, SUF_SHAPE, SUF_DTYPE, SUF_NPY };
-static const char *const suffix_str[] = {"", ".raw", ".shape", ".dtype", ".npy"};
-static const uint8_t suffix_len[] = {0, 4, 6, 6, 4};
+enum { SUF_NONE, SUF_RAW, SUF_SHAPE, SUF_DTYPE, SUF_NPY, SUF_STATS };
+static const char *const suffix_str[] = {"", ".raw", ".shape", ".dtype", ".npy", ".stats"};
+static const uint8_t suffix_len[] = {0, 4, 6, 6, 4, 6};
 
 /* Entry flags. */
 enum {
@@ -45,22 +45,24 @@ enum {
     F_NO_SHAPE = 16, /* sidecars whose name belongs to another entry */
     F_NO_DTYPE = 32,
     F_NO_NPY = 64,
+    F_STATS = 128,    /* a variable with NAME.stats (-o stats, a numeric dtype) */
+    F_NO_STATS = 256,
 };
 
 /* The names of one entry, in their bytewise order: position s of a variable's entry shows
  * suffix slot_suffix[raw][s] ("" < ".dtype" < ".npy" < ".raw" < ".shape"). */
-enum { SLOTS = 4 };
+enum { SLOTS = 5 };
 static const uint8_t slot_suffix[2][SLOTS] = {
-    {SUF_NONE, SUF_DTYPE, SUF_NPY, SUF_SHAPE},
-    {SUF_DTYPE, SUF_NPY, SUF_RAW, SUF_SHAPE},
+    {SUF_NONE, SUF_DTYPE, SUF_NPY, SUF_SHAPE, SUF_STATS},
+    {SUF_DTYPE, SUF_NPY, SUF_RAW, SUF_SHAPE, SUF_STATS},
 };
 
 /* A variable (CKFS_K_DATA), directory or generated file of one directory. */
 typedef struct dent {
     uint32_t idx;
     uint16_t len; /* of the display name, suffix excluded */
-    uint8_t kind;
-    uint8_t flags;
+    uint16_t kind : 4; /* enum ckfs_kind (< 16) */
+    uint16_t flags : 12;
 } dent;
 
 /* count's top bit: the directory's listing is written out in t->lists. */
@@ -81,7 +83,7 @@ typedef struct esc {
     const char *name;
 } esc;
 
-/* Where a written-out listing starts in t->lists: its count, then per name (entry << 2 |
+/* Where a written-out listing starts in t->lists: its count, then per name (entry << 3 |
  * position). */
 typedef struct listref {
     uint32_t dir;
@@ -98,7 +100,8 @@ struct ckfs_tree {
     const ckpt_checkpoint *c;
     const ckpt_names *names; /* a links tree's link names (ckfs_tree_build_links), else NULL */
     uint64_t nvars, nlinks, nnames, total_bytes; /* a links tree has no variables */
-    unsigned byname;         /* CKFS_TREE_*: the placeholders a main tree's root holds */
+    unsigned byname;         /* CKFS_ROOT_*: the placeholders a main tree's root holds */
+    unsigned vslots;         /* inode numbers per variable: 4, or 5 with NAME.stats */
     unsigned esc_flags;      /* CKFS_ESC_DOTS for an object-based checkpoint */
     int ngen;
     uint32_t genmask; /* bit g: generated slot g exists */
@@ -231,6 +234,8 @@ static int slot_name(const dent *e, unsigned s)
         return e->flags & F_NO_DTYPE ? -1 : suf;
     case SUF_NPY:
         return (e->flags & (F_NPY | F_NO_NPY)) == F_NPY ? suf : -1;
+    case SUF_STATS:
+        return (e->flags & (F_STATS | F_NO_STATS)) == F_STATS ? suf : -1;
     default:
         return e->flags & F_HIDDEN ? -1 : suf;
     }
@@ -239,8 +244,8 @@ static int slot_name(const dent *e, unsigned s)
 /* The node of e's name with suffix suf. */
 static ckfs_node node_of(const dent *e, int suf)
 {
-    static const int kind_of[] = {CKFS_K_DATA, CKFS_K_DATA, CKFS_K_SHAPE, CKFS_K_DTYPE,
-                                  CKFS_K_NPY};
+    static const int kind_of[] = {CKFS_K_DATA,  CKFS_K_DATA, CKFS_K_SHAPE,
+                                  CKFS_K_DTYPE, CKFS_K_NPY,  CKFS_K_STATS};
     return (ckfs_node){e->kind == CKFS_K_DATA ? kind_of[suf] : e->kind, e->idx};
 }
 
@@ -314,11 +319,11 @@ static void sort_entries(bent *b, size_t n)
 }
 
 static int push_ent(builder *B, const char *name, size_t len, int kind, uint32_t idx,
-                    uint8_t flags)
+                    uint16_t flags)
 {
     if (ckpt_grow((void **)&B->pend, &B->cap_pend, B->npend + 1, sizeof *B->pend))
         return -1;
-    B->pend[B->npend++] = (bent){name, {idx, (uint16_t)len, (uint8_t)kind, flags}};
+    B->pend[B->npend++] = (bent){name, {idx, (uint16_t)len, (uint16_t)kind, flags}};
     return 0;
 }
 
@@ -339,7 +344,7 @@ static int push_dir(builder *B, uint32_t parent, uint32_t var, size_t pathlen, u
  * in the arena and recorded for entry idx in *arr (*flags gets F_ESC).
  */
 static int display(builder *B, const char *s, size_t len, int top, uint32_t idx, esc **arr,
-                   size_t *n, size_t *cap, const char **name, size_t *nlen, uint8_t *flags)
+                   size_t *n, size_t *cap, const char **name, size_t *nlen, uint16_t *flags)
 {
     char buf[CKFS_DISPLAY_MAX + 1];
     size_t k = ckfs_escape_component_at(s, len, (top ? CKFS_ESC_TOP : 0) | B->t->esc_flags, buf);
@@ -442,14 +447,18 @@ static size_t next_owner(const bent *b, size_t n, size_t k, const char *base, si
     return n;
 }
 
-static uint8_t no_flag(int suf)
+static uint16_t no_flag(int suf)
 {
-    return suf == SUF_SHAPE ? F_NO_SHAPE : suf == SUF_DTYPE ? F_NO_DTYPE : F_NO_NPY;
+    return suf == SUF_SHAPE   ? F_NO_SHAPE
+           : suf == SUF_DTYPE ? F_NO_DTYPE
+           : suf == SUF_NPY   ? F_NO_NPY
+                              : F_NO_STATS;
 }
 
 static int has_sidecar(const dent *e, int suf)
 {
-    return !(e->flags & no_flag(suf)) && (suf != SUF_NPY || (e->flags & F_NPY));
+    return !(e->flags & no_flag(suf)) && (suf != SUF_NPY || (e->flags & F_NPY)) &&
+           (suf != SUF_STATS || (e->flags & F_STATS));
 }
 
 /*
@@ -459,7 +468,7 @@ static int has_sidecar(const dent *e, int suf)
 static void clash_as_sidecar(const builder *B, uint32_t dir, bent *b, size_t n, size_t k)
 {
     bent *x = &b[k];
-    for (int suf = SUF_SHAPE; suf <= SUF_NPY && own_suffix(&x->e) == SUF_NONE; suf++) {
+    for (int suf = SUF_SHAPE; suf <= SUF_STATS && own_suffix(&x->e) == SUF_NONE; suf++) {
         size_t sl = suffix_len[suf], bl = x->e.len - sl;
         if (x->e.len < sl || memcmp(x->name + bl, suffix_str[suf], sl) != 0)
             continue;
@@ -493,7 +502,7 @@ static void clash_as_owner(const builder *B, uint32_t dir, bent *b, size_t n, si
                                    x->e.len, own);
              o < n; o = next_owner(b, n, o + 1, x->name, x->e.len, own))
             first = b[o].e.idx < first ? b[o].e.idx : first;
-    for (int suf = SUF_SHAPE; first != x->e.idx && suf <= SUF_NPY; suf++)
+    for (int suf = SUF_SHAPE; first != x->e.idx && suf <= SUF_STATS; suf++)
         if (has_sidecar(&x->e, suf)) {
             x->e.flags |= no_flag(suf);
             warn_hidden(B, dir, x, suf, kind_word(node_of(&x->e, suf), suf));
@@ -519,7 +528,7 @@ static void resolve_clashes(const builder *B, uint32_t dir, bent *b, size_t n)
 /* A name of a directory whose listing is written out. */
 struct item {
     const char *name;
-    uint32_t code; /* entry << 2 | position */
+    uint32_t code; /* entry << 3 | position */
     uint16_t len;
     uint8_t suf;
 };
@@ -554,7 +563,7 @@ static int write_listing(builder *B, uint32_t dir, const bent *b, size_t n, size
         for (unsigned s = 0; s < SLOTS; s++) {
             int suf = slot_name(&b[i].e, s);
             if (suf >= 0)
-                B->items[k++] = (struct item){b[i].name, (uint32_t)(i << 2 | s), b[i].e.len,
+                B->items[k++] = (struct item){b[i].name, (uint32_t)(i << 3 | s), b[i].e.len,
                                               (uint8_t)suf};
         }
     if (k > 1) /* with none, items may still be NULL */
@@ -675,7 +684,7 @@ static int open_dir(builder *B, size_t p, const char *name, size_t start, size_t
     uint32_t parent = B->stack[B->depth - 1].dir, d;
     const char *dn;
     size_t dl;
-    uint8_t flags;
+    uint16_t flags;
     if (push_dir(B, parent, (uint32_t)pos_item(B, p), end, &d) ||
         display(B, name + start, end - start, parent == 0 && !t->names, d, &t->esc_dir,
                 &t->nesc_dir,
@@ -696,15 +705,17 @@ static int add_item(builder *B, size_t p)
     size_t i = pos_item(B, p), len;
     const char *name = item_name(t, i, &len);
     int kind = i < t->nvars ? CKFS_K_DATA : CKFS_K_LINK;
-    uint8_t extra = 0;
+    uint16_t extra = 0;
     if (kind == CKFS_K_DATA) {
         ckpt_var v;
         ckpt_get(B->c, i, &v);
         t->total_bytes += v.nbytes;
-        if (B->npy && ckpt_dtype_size(v.dtype) > 0)
+        if ((B->npy & CKFS_TREE_NPY) && ckpt_dtype_size(v.dtype) > 0)
             extra = F_NPY;
+        if ((B->npy & CKFS_TREE_STATS) && ckpt_dtype_size(v.dtype) > 0)
+            extra |= F_STATS;
     } else {
-        extra = F_NO_SHAPE | F_NO_DTYPE | F_NO_NPY; /* a link has no sidecars */
+        extra = F_NO_SHAPE | F_NO_DTYPE | F_NO_NPY | F_NO_STATS; /* a link has no sidecars */
     }
     size_t keep = B->base_depth;
     while (keep < B->depth) {
@@ -725,7 +736,7 @@ static int add_item(builder *B, size_t p)
     }
     const char *fn;
     size_t fl;
-    uint8_t flags;
+    uint16_t flags;
     if (display(B, name + start, len - start, B->depth == 1 && !t->names, (uint32_t)i,
                 &t->esc_var,
                 &t->nesc_var, &B->cap_escv, &fn, &fl, &flags))
@@ -852,9 +863,9 @@ static int build(builder *B, const char *const *gen_names, int ngen)
     /* by_name's contents are a tree of their own, built on first use (view.c), tf's are the
      * view's: here only their names, which no variable can take (escape.h). */
     if (rc || close_to(B, 1) ||
-        ((t->byname & CKFS_TREE_BYNAME) &&
+        ((t->byname & CKFS_ROOT_BYNAME) &&
          push_ent(B, CKFS_BY_NAME, strlen(CKFS_BY_NAME), CKFS_K_BDIR, 0, 0)) ||
-        ((t->byname & CKFS_TREE_TFDIR) &&
+        ((t->byname & CKFS_ROOT_TF) &&
          push_ent(B, CKFS_TF_DIR, strlen(CKFS_TF_DIR), CKFS_K_TFDIR, 0, 0)) ||
         close_to(B, 0))
         return -1;
@@ -889,8 +900,8 @@ static int build_any(const ckpt_checkpoint *c, const ckpt_names *names, unsigned
     *out = NULL;
     size_t n = names ? 0 : ckpt_count(c), nl = ckpt_names_links(names);
     /* Every inode number of tree.h must fit in 32 bits. */
-    if (ngen < 0 || ngen > CKFS_GEN_MAX || n > (UINT32_MAX - CKFS_INO_VAR0) / CKFS_VAR_SLOTS ||
-        nl > (UINT32_MAX - CKFS_INO_VAR0) / CKFS_VAR_SLOTS)
+    if (ngen < 0 || ngen > CKFS_GEN_MAX || n > (UINT32_MAX - CKFS_INO_VAR0) / SLOTS ||
+        nl > (UINT32_MAX - CKFS_INO_VAR0) / SLOTS)
         return -1;
     builder B = {.t = calloc(1, sizeof(ckfs_tree)), .c = c, .npy = npy, .warn = warn,
                  .warn_ctx = warn_ctx, .raw = calloc(n + nl ? n + nl : 1, 1)};
@@ -899,6 +910,7 @@ static int build_any(const ckpt_checkpoint *c, const ckpt_names *names, unsigned
         B.t->c = c;
         B.t->names = names;
         B.t->byname = byname;
+        B.t->vslots = (npy & CKFS_TREE_STATS) ? 5 : 4;
         B.t->nvars = n;
         B.t->nlinks = nl;
         B.t->esc_flags = ckpt_has_object_graph(c) ? CKFS_ESC_DOTS : 0;
@@ -956,13 +968,15 @@ uint64_t ckfs_tree_ino(const ckfs_tree *t, ckfs_node n)
     switch (n.kind) {
     case CKFS_K_DIR:
         return n.idx == 0 ? CKFS_INO_ROOT
-                          : CKFS_INO_VAR0 + CKFS_VAR_SLOTS * (t->nvars + t->nlinks) + (n.idx - 1);
+                          : CKFS_INO_VAR0 + t->vslots * (t->nvars + t->nlinks) + (n.idx - 1);
     case CKFS_K_LINK:
-        return CKFS_INO_VAR0 + CKFS_VAR_SLOTS * (t->nvars + n.idx);
+        return CKFS_INO_VAR0 + t->vslots * (t->nvars + n.idx);
     case CKFS_K_GEN:
         return CKFS_INO_GEN0 + n.idx;
     default:
-        return CKFS_INO_VAR0 + CKFS_VAR_SLOTS * (uint64_t)n.idx + (uint64_t)(n.kind - CKFS_K_DATA);
+        /* The bytes, .shape, .dtype, .npy, then .stats (kinds DATA..NPY are consecutive). */
+        return CKFS_INO_VAR0 + t->vslots * (uint64_t)n.idx +
+               (n.kind == CKFS_K_STATS ? 4u : (uint64_t)(n.kind - CKFS_K_DATA));
     }
 }
 
@@ -980,18 +994,20 @@ int ckfs_tree_node(const ckfs_tree *t, uint64_t ino, ckfs_node *out)
         return 0;
     }
     uint64_t rel = ino - CKFS_INO_VAR0;
-    if (rel < CKFS_VAR_SLOTS * t->nvars) {
-        *out = (ckfs_node){CKFS_K_DATA + (int)(rel % CKFS_VAR_SLOTS), (uint32_t)(rel / CKFS_VAR_SLOTS)};
+    if (rel < t->vslots * t->nvars) {
+        unsigned k = (unsigned)(rel % t->vslots);
+        *out = (ckfs_node){k == 4 ? CKFS_K_STATS : CKFS_K_DATA + (int)k,
+                           (uint32_t)(rel / t->vslots)};
         return 0;
     }
-    rel -= CKFS_VAR_SLOTS * t->nvars;
-    if (rel < CKFS_VAR_SLOTS * t->nlinks) {
-        if (rel % CKFS_VAR_SLOTS)
+    rel -= t->vslots * t->nvars;
+    if (rel < t->vslots * t->nlinks) {
+        if (rel % t->vslots)
             return -1;
-        *out = (ckfs_node){CKFS_K_LINK, (uint32_t)(rel / CKFS_VAR_SLOTS)};
+        *out = (ckfs_node){CKFS_K_LINK, (uint32_t)(rel / t->vslots)};
         return 0;
     }
-    rel -= CKFS_VAR_SLOTS * t->nlinks;
+    rel -= t->vslots * t->nlinks;
     if (rel + 1 < t->ndirs) {
         *out = (ckfs_node){CKFS_K_DIR, (uint32_t)(rel + 1)};
         return 0;
@@ -1054,7 +1070,7 @@ int ckfs_tree_lookup(const ckfs_tree *t, uint32_t dir, const char *name, ckfs_no
     size_t n = d->count & ~LISTED;
     if (find_name(t, e, n, name, nl, SUF_NONE, out) == 0)
         return 0;
-    for (int suf = SUF_SHAPE; suf <= SUF_NPY; suf++) {
+    for (int suf = SUF_SHAPE; suf <= SUF_STATS; suf++) {
         size_t sl = suffix_len[suf];
         if (nl >= sl && memcmp(name + nl - sl, suffix_str[suf], sl) == 0 &&
             find_name(t, e, n, name, nl - sl, suf, out) == 0)
@@ -1088,8 +1104,8 @@ int ckfs_tree_dir_entry(const ckfs_tree *t, uint32_t dir, uint64_t k, ckfs_node 
         const uint32_t *l = listing_of(t, dir);
         if (k >= l[0])
             return 1;
-        i = l[1 + k] >> 2;
-        s = l[1 + k] & 3;
+        i = l[1 + k] >> 3;
+        s = l[1 + k] & 7;
     } else {
         i = k / SLOTS;
         s = (unsigned)(k % SLOTS);

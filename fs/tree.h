@@ -10,6 +10,7 @@
  *                                  ckfs_tree_build, NULL = absent) has 2 + g
  *   16 + 4*i + k                   variable i: k = 0 bytes, 1 .shape, 2 .dtype, 3 .npy
  *   16 + 4*count + (d - 1)         directory d >= 1 (numbered in walk order)
+ * With CKFS_TREE_STATS every 4 above is a 5, and k = 4 is NAME.stats.
  * A links tree (by_name/) has no variables: link j is 16 + 4*j, directory d 16 + 4*links + d - 1;
  * the view puts its numbers above CKFS_BYNAME_INO (view.h).
  * A training-folder mount gives each checkpoint one such space above bit 40 (ll.h).
@@ -38,8 +39,9 @@ enum ckfs_kind {
     CKFS_K_GEN = 5,   /* a generated root file */
     CKFS_K_LINK = 6,  /* a symbolic link: a training folder's `latest`, or a by_name link */
     CKFS_K_BDIR = 7,  /* a directory of by_name/ (index 0: by_name itself), in its own tree */
-    CKFS_K_TFDIR = 8, /* tf/, the V2 bundle of the view's variables (index 0) */
-    CKFS_K_TFFILE = 9, /* a file of tf/: index CKFS_TF_INDEX, CKFS_TF_DATA or CKFS_TF_STATE */
+    CKFS_K_STATS = 8, /* NAME.stats (-o stats): the variable's value statistics */
+    CKFS_K_TFDIR = 9, /* tf/, the V2 bundle of the view's variables (index 0) */
+    CKFS_K_TFFILE = 10, /* a file of tf/: index CKFS_TF_INDEX, CKFS_TF_DATA or CKFS_TF_STATE */
 };
 
 /* The files of tf/ (view.c; docs/mount.md, "tf/"). */
@@ -50,14 +52,16 @@ enum { CKFS_TF_INDEX, CKFS_TF_DATA, CKFS_TF_STATE, CKFS_TF_NFILES };
 #define CKFS_GEN_MAX 14
 #define CKFS_INO_VAR0 16u
 #define CKFS_VAR_SLOTS 4u
+/* What ckfs_tree_build adds beside each variable with a fixed-size dtype. */
+enum { CKFS_TREE_NPY = 1, CKFS_TREE_STATS = 2 };
 /* The root entry that holds a TF 2 checkpoint's links by full name. */
 #define CKFS_BY_NAME "by_name"
 /* The root entry that holds the view's variables as a V2 checkpoint TF restores. */
 #define CKFS_TF_DIR "tf"
 
 /* ckfs_tree_build's placeholders at the root: their contents are the view's (view.c). */
-#define CKFS_TREE_BYNAME 1u
-#define CKFS_TREE_TFDIR 2u
+#define CKFS_ROOT_BYNAME 1u
+#define CKFS_ROOT_TF 2u
 
 typedef struct ckfs_tree ckfs_tree;
 
@@ -77,11 +81,12 @@ typedef void (*ckfs_warn_fn)(void *ctx, const char *msg);
 
 /*
  * Build the tree of checkpoint c, its variables at their visible paths (objnames.h), and with
- * byname & CKFS_TREE_BYNAME the root entry by_name (a CKFS_K_BDIR node, its contents
- * ckfs_tree_build_links's, built when first used), with byname & CKFS_TREE_TFDIR the root
+ * byname & CKFS_ROOT_BYNAME the root entry by_name (a CKFS_K_BDIR node, its contents
+ * ckfs_tree_build_links's, built when first used), with byname & CKFS_ROOT_TF the root
  * entry tf (a CKFS_K_TFDIR node, its files the view's). gen_names: ngen (<= CKFS_GEN_MAX) names of generated root
  * files, NULL for a slot this checkpoint does not have (its inode number stays unused).
- * npy: add NAME.npy beside every variable whose dtype has a fixed element size. warn (may be
+ * npy: CKFS_TREE_NPY adds NAME.npy, CKFS_TREE_STATS NAME.stats, beside every variable whose
+ * dtype has a fixed element size. warn (may be
  * NULL) hears about every name hidden because another entry owns it.
  * Returns 0, or -1 on allocation failure / too many variables.
  */

@@ -10,6 +10,7 @@
 #include "remote.h"
 #include "source.h"
 #include "render.h"
+#include "statstext.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -148,8 +149,11 @@ int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
         return -1;
     /* by_name/'s links come from the object graph, read at its first use (ckfs_view_links). */
     /* tf/'s bundle is laid out at its files' first use (ckfs_view_tf). */
-    unsigned roots = CKFS_TREE_TFDIR | (ckpt_has_object_graph(c) ? CKFS_TREE_BYNAME : 0);
-    if (ckfs_tree_build(c, roots, names, CKFS_NGEN, o->npy, warn, warn_ctx, &v->tree))
+    unsigned roots = CKFS_ROOT_TF | (ckpt_has_object_graph(c) ? CKFS_ROOT_BYNAME : 0);
+    v->stats_files = o->stats;
+    if (ckfs_tree_build(c, roots, names, CKFS_NGEN,
+                        (o->npy ? CKFS_TREE_NPY : 0) | (o->stats ? CKFS_TREE_STATS : 0), warn,
+                        warn_ctx, &v->tree))
         return -1;
     return 0;
 }
@@ -164,7 +168,7 @@ static void detach(ckfs_view *v)
         for (size_t i = 0; i < ckpt_count(v->c); i++) {
             ckpt_var var;
             ckpt_get(v->c, i, &var);
-            if (ckpt_is_text_var(&var))
+            if (ckpt_is_text_var(&var) || v->stats_files) /* NAME.stats uses the cell too */
                 ckfs_lazy_free(&v->texts[i]);
         }
         free(v->texts);
@@ -261,10 +265,43 @@ static int build_text(void *p, ckfs_content *out, uint64_t *size, ckpt_err *err)
  * `ls -l` of many string tensors must not hold them all. */
 static const ckfs_lazy_ops text_ops = {NULL, build_text, 0};
 
+/* NAME.stats of a numeric variable: `ckptfs stats`'s header and row, computed (the whole
+ * tensor read and checked) once per mount, and kept: a row is small and costly to make. */
+static int build_stats(void *p, ckfs_content *out, uint64_t *size, ckpt_err *err)
+{
+    struct var_arg *a = p;
+    ckpt_var var;
+    ckpt_get(a->v->c, a->i, &var);
+    ckpt_stats s;
+    int rc = ckpt_stats_var(a->v->c, a->i, &s, NULL, NULL, err);
+    if (rc)
+        return rc;
+    ckpt_strbuf b = {0};
+    ckpt_stats_put_header(&b);
+    ckpt_stats_put_row(&b, &var, &s, 0);
+    if (b.failed) {
+        ckpt_strbuf_free(&b);
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    }
+    out->data = b.data;
+    *size = b.len;
+    return 0;
+}
+
+static const ckfs_lazy_ops stats_ops = {NULL, build_stats, 1};
+
+/* A variable's one lazy cell holds its text when it is shown as text, else its NAME.stats. */
+static const ckfs_lazy_ops *cell_ops(const ckfs_view *v, uint32_t i)
+{
+    ckpt_var var;
+    ckpt_get(v->c, i, &var);
+    return ckpt_is_text_var(&var) ? &text_ops : &stats_ops;
+}
+
 int ckfs_view_text_size(ckfs_view *v, uint32_t i, uint64_t *size, ckpt_err *err)
 {
     struct var_arg a = {v, i};
-    return ckfs_lazy_size(&v->texts[i], &v->lock, &text_ops, &a, size, err);
+    return ckfs_lazy_size(&v->texts[i], &v->lock, cell_ops(v, i), &a, size, err);
 }
 
 int ckfs_view_text_size_known(const ckfs_view *v, uint32_t i, uint64_t *size)
@@ -277,7 +314,7 @@ int ckfs_view_text_acquire(ckfs_view *v, uint32_t i, const char **data, uint64_t
 {
     struct var_arg a = {v, i};
     ckfs_content c;
-    int rc = ckfs_lazy_get(&v->texts[i], &v->lock, &text_ops, &a, &c, size, err);
+    int rc = ckfs_lazy_get(&v->texts[i], &v->lock, cell_ops(v, i), &a, &c, size, err);
     if (rc == 0)
         *data = c.data;
     return rc;
@@ -434,7 +471,7 @@ int ckfs_view_stat(ckfs_view *v, ckfs_node n, struct stat *st, int lazy_ok, ckpt
             return -ENOENT;
         ckpt_var var;
         ckpt_get(v->c, n.idx, &var);
-        if (n.kind == CKFS_K_DATA && ckpt_is_text_var(&var))
+        if ((n.kind == CKFS_K_DATA && ckpt_is_text_var(&var)) || n.kind == CKFS_K_STATS)
             rc = computed_size(v, n, lazy_ok, &size, err);
         else if (n.kind == CKFS_K_DATA)
             size = var.nbytes;

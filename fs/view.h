@@ -72,7 +72,9 @@ typedef struct ckfs_view {
     ckfs_perms perms;
     struct timespec mtime;   /* the .index mtime, every node's times */
 
-    ckfs_lazy *texts;        /* per variable; only text-shown variables use theirs */
+    ckfs_lazy *texts;        /* per variable: a text-shown variable's text, or (-o stats) a
+                                numeric one's NAME.stats */
+    int stats_files;         /* -o stats: numeric variables have NAME.stats */
     _Atomic uint8_t *corrupt; /* per variable: its checksum failed once, every read fails */
     ckfs_once *checked;      /* -o verify=open, per variable: checked at its first open (done:
                                 it matched; failed: corrupt is set); NULL in other modes */

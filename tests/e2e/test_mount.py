@@ -63,7 +63,7 @@ def fnv1a64(b):
     return h
 
 
-GENERATED_SUFFIXES = (b".raw", b".shape", b".dtype", b".npy")
+GENERATED_SUFFIXES = (b".raw", b".shape", b".dtype", b".npy", b".stats")
 ROOT_FILES = (b"variables.tsv", b"graph.pbtxt", b"meta_graph.pbtxt", b"graph.dot",
               b"object_graph.pbtxt", b"saved_model.pbtxt", b"signatures.txt", b"stats.tsv",
               b"model.safetensors")
@@ -816,8 +816,8 @@ def check_real(source):
     with Mount(source, [], what=source) as m:
         view = {}
         for p, kind in walk(m.mnt).items():
-            if kind != "file" or p.endswith((b".shape", b".dtype")):
-                continue
+            if kind != "file" or p.endswith((b".shape", b".dtype")) or p.startswith(b"by_name/"):
+                continue  # sidecars, and by_name's links to the files walked here anyway
             try:
                 view[os.getxattr(m.path(p), "user.ckpt.name")] = p
             except OSError as ex:

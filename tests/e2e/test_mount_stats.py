@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""`-o stats` on real FUSE mounts: the root stats.tsv (docs/mount.md, "stats.tsv").
+"""`-o stats` on real FUSE mounts: the root stats.tsv and NAME.stats beside each numeric
+variable (docs/mount.md, "stats.tsv").
 
 Truth: numpy's statistics (tests/pylib/stats_oracle.py, the rules of docs/format.md) of the
 bytes each variable's own file serves in the same mount, read with numpy.frombuffer in the
@@ -14,6 +15,7 @@ import errno
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -73,11 +75,40 @@ def check_source(np, label, source, manifest):
             dtypes[key] = v["dtype"]
         so.check_rows(T, label, {n: f for n, f in rows.items() if n in truths}, truths, dtypes)
         print("%s: %d of %d rows checked against numpy" % (label, len(truths), len(rows)), flush=True)
+        # NAME.stats beside each variable with a fixed-size dtype: the same header and that
+        # variable's row, against numpy of the variable's own file; its size true at first stat.
+        tm.expected_view(manifest["variables"])  # sets each variable's file path, "_path"
+        nstats = 0
+        for v in manifest["variables"]:
+            base = v["_path"][:-4] if v["_path"].endswith(b".raw") else v["_path"]
+            sp = os.path.join(os.fsencode(m.mnt), base + b".stats")
+            fixed = v["dtype"] not in ("string", "variant", "resource")
+            if not check(os.path.exists(sp) == fixed, "%s: %r exists: %s" % (label, sp, os.path.exists(sp))):
+                continue
+            if not fixed:
+                continue
+            size = os.stat(sp).st_size
+            with open(sp, "rb") as f:
+                one = f.read()
+            check(len(one) == size, "%s: %r size %d at first stat, %d read" % (label, sp, size, len(one)))
+            got = so.parse_tsv(T, one)
+            key = v["name"].encode()
+            check(list(got) == [key], "%s: %r names %r" % (label, sp, list(got)))
+            if key in truths:
+                so.check_rows(T, label + " .stats", got, {key: truths[key]}, {key: dtypes[key]})
+                nstats += 1
+        print("%s: %d NAME.stats files checked against numpy" % (label, nstats), flush=True)
         check(sorted(rows) == sorted(v["name"].encode() for v in manifest["variables"]),
               "%s: stats.tsv has a row for every variable" % label)
     with tm.Mount(source, [], what=label) as m:
         check(not os.path.exists(os.path.join(m.mnt, "stats.tsv")),
               "%s: no stats.tsv without -o stats" % label)
+        some = [v for v in manifest["variables"] if v["dtype"] in NUMPY][:1]
+        tm.expected_view(manifest["variables"])
+        for v in some:
+            base = v["_path"][:-4] if v["_path"].endswith(b".raw") else v["_path"]
+            check(not os.path.exists(os.path.join(os.fsencode(m.mnt), base + b".stats")),
+                  "%s: no NAME.stats without -o stats" % label)
 
 
 def check_damaged(tmp):
@@ -98,6 +129,21 @@ def check_damaged(tmp):
             check(False, "stats.tsv of a damaged checkpoint was served")
         except OSError as e:
             check(e.errno == errno.EIO, "stats.tsv of a damaged checkpoint: %s, want EIO" % e)
+        # The damaged variable's NAME.stats fails the same way (which variable holds byte 200
+        # is read from the index; the bytes are not trusted, the EIO is the check).
+        lines = subprocess.run([tm.CKPTFS, "ls", "-l", os.path.join(d, "model.ckpt")],
+                               capture_output=True, text=True).stdout.splitlines()[1:]
+        hit = [r.split("\t") for r in lines
+               if r.split("\t")[4].isdigit() and int(r.split("\t")[5]) <= 200 < int(r.split("\t")[5]) + int(r.split("\t")[3])]
+        if check(len(hit) == 1, "damaged: one variable holds byte 200: %r" % hit):
+            name = hit[0][0]
+            p = os.path.join(m.mnt, name + ".stats")  # sample's names need no escape
+            try:
+                with open(p, "rb") as f:
+                    f.read()
+                check(False, "%s.stats of a damaged tensor was served" % name)
+            except OSError as e:
+                check(e.errno == errno.EIO, "%s.stats of a damaged tensor: %s, want EIO" % (name, e))
 
 
 def check_missing_shard(np, tmp):

@@ -40,7 +40,8 @@ static const struct {
     CASE("%2F", "%%2F"),
     /* The component + '%': it ends like a generated name, or in the mark itself. */
     CASE("a.raw", "a.raw%"), CASE("x.shape", "x.shape%"), CASE("x.dtype", "x.dtype%"),
-    CASE("x.npy", "x.npy%"), CASE("x.raw.shape", "x.raw.shape%"), CASE("end%", "end%%"),
+    CASE("x.npy", "x.npy%"), CASE("x.stats", "x.stats%"), CASE("x.raw.shape", "x.raw.shape%"),
+    CASE("end%", "end%%"),
     CASE(".raw", ".raw%"), CASE("raw", ""), CASE("x.shapes", ""), CASE("x.RAW", ""),
     /* Both marks. */
     CASE("%", "%%%"), CASE("%.raw", "%%.raw%"), CASE("%x%", "%%x%%"),
