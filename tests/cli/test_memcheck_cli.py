@@ -13,6 +13,7 @@ rebuild and checks the plain, optimised binary that is shipped.)
 Each command's exit status is checked too (README "Exit codes"). Exit 0 pass, 1 fail, 77 skip
 (no valgrind; in CI that fails).
 """
+import concurrent.futures
 import os
 import shutil
 import subprocess
@@ -29,21 +30,42 @@ VALGRIND = ["valgrind", "--tool=memcheck", "--error-exitcode=99", "--leak-check=
 CAT_PER_FIXTURE = 3
 
 
-def memcheck(checks, *args, status=0):
-    """ckptfs args under memcheck: valgrind reports nothing, and ckptfs exits with status (the
-    README's exit codes: every fixture is intact, so 0, or 1 for a `diff` of two steps; a
-    tuple: any of those)."""
-    argv = VALGRIND + [T.ckptfs_path()] + list(args)
+# Runs are independent: two at a time (ckpt_testlib's Checks is only touched by the main
+# thread), which halves this test, the longest of the plain tier.
+POOL = concurrent.futures.ThreadPoolExecutor(max_workers=2)
+PENDING = []
+
+
+def run_valgrind(argv):
     p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, timeout=600)
-    err = p.stderr.decode("utf-8", "replace")
-    clean = p.returncode != 99 and "Invalid" not in err and "uninitialised" not in err
+    return p.returncode, p.stderr.decode("utf-8", "replace")
+
+
+def memcheck(checks, *args, status=0, cleanup=None):
+    """Queue ckptfs args under memcheck; settle() checks that valgrind reports nothing and
+    ckptfs exits with status (the README's exit codes: every fixture is intact, so 0, or 1 for
+    a `diff` of two steps; a tuple: any of those). cleanup runs once the run is done."""
+    argv = VALGRIND + [T.ckptfs_path()] + list(args)
+    PENDING.append((POOL.submit(run_valgrind, argv), args, status, cleanup))
+
+
+def settle(checks):
+    for fut, args, status, cleanup in PENDING:
+        rc, err = fut.result()
+        if cleanup:
+            cleanup()
+        check_one(checks, args, status, rc, err)
+    PENDING.clear()
+
+
+def check_one(checks, args, status, returncode, err):
+    clean = returncode != 99 and "Invalid" not in err and "uninitialised" not in err
     checks.ok(clean, "memcheck clean: ckptfs %s" % " ".join(args)
                  + ("" if clean else "\n" + err[-3000:]))
     want = status if isinstance(status, tuple) else (status,)
-    checks.ok(p.returncode == 99 or p.returncode in want, "ckptfs %s under memcheck exit %d, "
-              "want %s: %s" % (" ".join(args), p.returncode, want, err[-500:]))
-    return clean
+    checks.ok(returncode == 99 or returncode in want, "ckptfs %s under memcheck exit %d, "
+              "want %s: %s" % (" ".join(args), returncode, want, err[-500:]))
 
 
 def sources():
@@ -82,11 +104,9 @@ def main():
             # Names may hold any byte (a NUL too): given through --name-file.
             with tempfile.NamedTemporaryFile("wb", delete=False) as f:
                 f.write(n.encode("utf-8", "surrogateescape"))
-            try:
-                memcheck(checks, "cat", "--name-file", f.name, src)
-                memcheck(checks, "cat", "--text", "--name-file", f.name, src)
-            finally:
-                os.unlink(f.name)
+            memcheck(checks, "cat", "--name-file", f.name, src)
+            memcheck(checks, "cat", "--text", "--name-file", f.name, src,
+                     cleanup=lambda path=f.name: os.unlink(path))
     folder = os.path.join(T.fixtures_dir(), "folder")
     # Two steps of a training run differ: diff's exit 1 (README "Exit codes").
     memcheck(checks, "diff", os.path.join(folder, "model.ckpt-10"),
@@ -100,6 +120,7 @@ def main():
     for src in [os.path.join(keras, cases[keras]["prefix"])] * (keras in cases) + [folder]:
         memcheck(checks, "du", "--by-name", "--depth", "2", "-h", "--sort=size", src)
         memcheck(checks, "ls", "-l", "-h", "--sort=size", src)
+    settle(checks)
     checks.summary()
 
 
