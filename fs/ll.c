@@ -593,12 +593,14 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         ckpt_err_clear(&err);
         const ckpt_v2_plan *p;
         rc = ckfs_view_tf(v, &p, &err);
-        if (rc)
+        if (rc) {
             ckfs_log(fs, "%s", err.msg);
-        else if (n.idx == CKFS_TF_INDEX)
-            f->data = (const char *)p->index, f->len = p->index_len;
-        else
+        } else if (n.idx == CKFS_TF_INDEX) {
+            f->data = (const char *)p->index;
+            f->len = p->index_len;
+        } else {
             f->tf = p;
+        }
     } else if (n.kind == CKFS_K_GEN) {
         ckpt_err err;
         ckpt_err_clear(&err);
