@@ -337,7 +337,9 @@ class Readers:
     """Threads reading the mount's variables whole, over and over, each keeping its file open
     for a while (and dropping cached pages so that every read reaches the daemon)."""
 
-    OK_ERRORS = {errno.EIO, errno.ENOTCONN, errno.ENOENT}
+    # ECONNABORTED: what this kernel (6.18) answers a request on a connection `umount -f`
+    # aborted, beside ENOTCONN (seen once in 200 reads under ctest -j2).
+    OK_ERRORS = {errno.EIO, errno.ENOTCONN, errno.ECONNABORTED, errno.ENOENT}
 
     def __init__(self, mnt, truth, n=4):
         self.mnt, self.truth = mnt, sorted(truth.items())
