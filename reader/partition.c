@@ -334,6 +334,7 @@ static int slice_elems(ckpt_checkpoint *c, const var_rec *r, const var_rec *s, u
                                         : ckpt_variant_decode(*raw, len, snumel, el, &crc, err);
     if (!rc && !(s->flags & REC_V1_SLICE) && crc != s->crc) {
         free(*el);
+        *el = NULL; /* the caller frees every piece's elements: not this one twice */
         rc = ckpt_err_set(err, CKPT_E_CORRUPT,
                           "variable \"%s\": slice %u: checksum does not match (stored %08x, "
                           "computed on the bytes read %08x)",
