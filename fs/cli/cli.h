@@ -2,8 +2,8 @@
  * cli.h - the `ckptfs` command's subcommands (one file each) and the little they share.
  *
  * Each cli_* function gets the subcommand's own argv (argv[0] is its name, e.g. "ls") and
- * returns the process exit status (exitcodes.h). `mount` is not here: it is the daemon's
- * entry point and lives with it in libckptll (mount.h). Every message goes to stderr as
+ * returns the process exit status (exitcodes.h). `mount` runs the daemon, mount.ckptfs
+ * (fs/main.c), as its own program: the commands do not link libfuse3. Every message goes to stderr as
  * "ckptfs: SOURCE: what went wrong" (cli_error).
  */
 #ifndef CKPTFS_CLI_H
@@ -54,6 +54,14 @@ int cli_verify(int argc, char **argv);
  * with CKPTFS_EXIT_CORRUPT.
  */
 int cli_graph(int argc, char **argv);
+
+/*
+ * `ckptfs mount ...`: replace this process with the daemon, mount.ckptfs, found next to this
+ * executable, in ../sbin beside it, in /sbin or /usr/sbin, or on PATH. argv[0] is taken as the
+ * name the daemon shows in its messages; argv[1..] are its arguments. Returns only when no
+ * daemon could be run (CKPTFS_EXIT_FUSE, with a message).
+ */
+int cli_mount_exec(int argc, char **argv);
 
 /* `ckptfs export [--include G] [--exclude G] [--force] SOURCE DST`: the tensors as one
  * safetensors file (DST.safetensors, safetensors.h) or a V2 bundle (bundlewriter.h), written

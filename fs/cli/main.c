@@ -1,14 +1,13 @@
 /*
- * main.c - the `ckptfs` command: finds the subcommand (cli.h) and runs it; invoked as
- * `mount.ckptfs` (or by mount(8) as the fuse.ckptfs helper) it mounts.
+ * main.c - the `ckptfs` command: finds the subcommand (cli.h) and runs it. `mount` runs the
+ * daemon, mount.ckptfs (fs/main.c), which is the only program that links libfuse3.
  */
 #include "cli.h"
 #include "exitcodes.h"
-#include "mount.h"
+#include "procstart.h"
 #include "remote.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,7 +17,7 @@
 #endif
 
 static const cli_command mount_command = {
-    "mount", ckfs_cmd_mount, "mount a checkpoint as a read-only directory tree", NULL};
+    "mount", cli_mount_exec, "mount a checkpoint as a read-only directory tree", NULL};
 
 static const cli_command *const commands[] = {
     &cli_ls_command, &cli_cat_command, &cli_diff_command, &cli_verify_command,
@@ -36,25 +35,6 @@ void cli_usage(FILE *f)
     fprintf(f, "\nSOURCE is a checkpoint prefix (model.ckpt), any of its files, a training folder\n"
                "or a SavedModel directory. `ckptfs COMMAND --help` describes each command;\n"
                "`ckptfs --version` prints the version. See ckptfs(1).\n");
-}
-
-/*
- * URL passwords out of sight: /proc/PID/cmdline shows the argument memory to every user (and a
- * mount's daemon keeps it for its life), so each password there is starred out in place and
- * argv[i] points to a private copy that still has it. Everything shown later is redacted
- * (ckpt_url_redact).
- */
-static void hide_passwords(int argc, char **argv)
-{
-    for (int i = 1; i < argc; i++) {
-        if (!ckpt_is_url(argv[i]))
-            continue;
-        char *copy = strdup(argv[i]);
-        if (copy && ckpt_url_hide_password(argv[i]))
-            argv[i] = copy;
-        else
-            free(copy);
-    }
 }
 
 /*
@@ -116,38 +96,9 @@ static int finish_output(int rc)
     return CKPTFS_EXIT_READ;
 }
 
-/* Blocks at least this big are mmap'd on their own (see main). */
-#define CKPTFS_MMAP_THRESHOLD (4u << 20)
-
 int main(int argc, char **argv)
 {
-    /* Before any thread exists (libcurl's global setup is not thread-safe), and only when a
-     * URL is named: the setup loads TLS configuration, a cost local sources need not pay. */
-    for (int i = 1; i < argc; i++)
-        if (ckpt_is_url(argv[i])) {
-            ckpt_net_global_init();
-            break;
-        }
-    /*
-     * The records, names and tree of a large index grow by doubling. By default glibc raises
-     * its mmap threshold to the largest block freed (the .index buffer, tens of MB), and the
-     * arrays then grow inside the heap, where every outgrown copy stays resident for the
-     * daemon's life: a mount of 1M variables held 144 MiB instead of 118. A fixed threshold
-     * keeps large blocks mapped on their own: realloc moves their pages, free returns them.
-     * It sits above a read's buffer (max_read, 1 MiB): those come and go with every read and
-     * must be reused from the heap, not mapped and unmapped each time. For the same reason
-     * the heaps keep up to that much free at their top: glibc's default trim threshold (128 KiB)
-     * gave back pages with madvise after most reads, each time an inter-processor interrupt
-     * on every core (6% of the daemon's profile during a first read).
-     */
-    mallopt(M_MMAP_THRESHOLD, CKPTFS_MMAP_THRESHOLD);
-    mallopt(M_TRIM_THRESHOLD, CKPTFS_MMAP_THRESHOLD);
-    hide_passwords(argc, argv);
-    const char *self = strrchr(argv[0], '/');
-    self = self ? self + 1 : argv[0];
-    /* mount(8) runs helpers named mount.<type>; fuse types arrive as mount.fuse.ckptfs. */
-    if (!strncmp(self, "mount.", 6))
-        return ckfs_cmd_mount(argc, argv);
+    ckpt_process_start(argc, argv);
     if (argc < 2) {
         cli_usage(stderr);
         return CKPTFS_EXIT_USAGE;
@@ -175,11 +126,15 @@ int main(int argc, char **argv)
         printf("ckptfs %s\n", CKPTFS_VERSION);
         return finish_output(CKPTFS_EXIT_OK);
     }
-    for (size_t i = 0; i < NCOMMANDS; i++)
-        if (!strcmp(cmd, commands[i]->name))
-            return commands[i] == &mount_command
-                       ? ckfs_cmd_mount(argc - 1, argv + 1)
-                       : finish_output(commands[i]->run(argc - 1, argv + 1));
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (strcmp(cmd, commands[i]->name))
+            continue;
+        if (commands[i] == &mount_command) {
+            argv[1] = "ckptfs mount"; /* the name the daemon's messages give */
+            return cli_mount_exec(argc - 1, argv + 1);
+        }
+        return finish_output(commands[i]->run(argc - 1, argv + 1));
+    }
     /*
      * fuse3's mount.fuse3 runs "ckptfs SOURCE MOUNTPOINT -o OPTIONS" for type fuse.ckptfs when
      * no mount.fuse.ckptfs helper is installed. Only exactly that shape (an existing directory,
@@ -187,7 +142,7 @@ int main(int argc, char **argv)
      */
     struct stat st;
     if (argc == 5 && !strcmp(argv[3], "-o") && stat(argv[2], &st) == 0 && S_ISDIR(st.st_mode))
-        return ckfs_cmd_mount(argc, argv);
+        return cli_mount_exec(argc, argv);
     char *shown = ckpt_url_redact(cmd);
     fprintf(stderr, "ckptfs: unknown command \"%s\" (commands: ls, cat, diff, verify, graph, "
                     "stats, du, mount; see ckptfs --help)\n", shown ? shown : "?");

@@ -2,7 +2,7 @@
 """mount(8) integration: `mount -t fuse.ckptfs SRC MNT` and an fstab line (docs/mount.md).
 
 mount(8) runs /sbin/mount.fuse.ckptfs (here /usr/sbin, which /sbin usually links to); the test
-installs it as a symlink to the built ckptfs for its duration and removes it in a finally
+installs it as a symlink to the built daemon, mount.ckptfs, for its duration and removes it in a finally
 block (only if it created it). Truth: the fixture's manifest.json (TF's bytes), /proc/mounts.
 
 Exit 0 pass, 1 fail, 77 skip (not root, no mount(8), a foreign helper already installed).
@@ -59,8 +59,8 @@ def main():
         return 77
     fx = [f for f in tm.fixtures() if f[0] == "sample"] or tm.fixtures()
     name, source, manifest = fx[0]
-    ckptfs = os.path.realpath(tm.CKPTFS or tm.MOUNT)
-    os.symlink(ckptfs, HELPER)
+    daemon = os.path.realpath(tm.MOUNT)
+    os.symlink(daemon, HELPER)
     mnt = tempfile.mkdtemp(prefix="ckptfs-mnt-")
     try:
         r = subprocess.run(["mount", "-t", "fuse.ckptfs", source, mnt], capture_output=True, timeout=60)

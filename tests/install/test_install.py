@@ -54,11 +54,25 @@ def want_sha(name):
     return next(v["sha256"] for v in m["variables"] if v["name"] == name)
 
 
-def check_mount(mount_argv, mnt, label):
+def daemon_exe(mnt):
+    """The executable of the process whose command line ends with mnt (the daemon)."""
+    for d in os.listdir("/proc"):
+        try:
+            argv = open("/proc/%s/cmdline" % d, "rb").read().split(b"\0")
+            if d.isdigit() and mnt.encode() in argv:
+                return os.readlink("/proc/%s/exe" % d)
+        except OSError:
+            continue
+    return None
+
+
+def check_mount(mount_argv, mnt, label, daemon=None):
     r = sh(mount_argv)
     if not T.ok(r.returncode == 0 and mounted(mnt), "%s: mount: %r" % (label, r.stderr[-300:])):
         return
     try:
+        if daemon:
+            T.eq(daemon_exe(mnt), os.path.realpath(daemon), label + ": the daemon run")
         with open(os.path.join(mnt, "dense", "kernel.raw"), "rb") as f:
             T.eq(hashlib.sha256(f.read()).hexdigest(), want_sha("dense/kernel"),
                  label + ": dense/kernel bytes")
@@ -90,6 +104,15 @@ def owning_package(path):
         if r.returncode == 0:
             return r.stdout.decode().split(":")[0].split(",")[0].strip()
     return None
+
+
+def needed_libs(path):
+    """Every library path loads: its NEEDED entries and, through ldd, theirs."""
+    libs = [l.split("[", 1)[1].rstrip("]") for l in
+            sh(["readelf", "-d", path]).stdout.decode().splitlines() if "(NEEDED)" in l]
+    libs += [l.split()[0] for l in sh(["ldd", path]).stdout.decode().splitlines() if l.strip()]
+    T.ok(len(libs) >= 3, "readelf/ldd list %s's libraries: %r" % (path, libs[:5]))
+    return libs
 
 
 def check_needed_declared(root, depends):
@@ -194,6 +217,21 @@ def check_clean_root(deb, tmp):
             "http://127.0.0.1:9/x/model.ckpt"])
     T.ok(r.returncode == 7 and b"127.0.0.1" in r.stderr,
          "the clean root's ckptfs reaches libcurl (a refused URL, exit 7): %r" % r.stderr[-200:])
+    # The commands without FUSE: libfuse3 taken away, ckptfs still reads; the daemon cannot
+    # start (the loader refuses it), and `ckptfs mount` says so with a failure status.
+    r = sh(["chroot", root, "dpkg", "--remove", "--force-depends", "libfuse3-3"])
+    T.ok(r.returncode == 0, "dpkg --remove --force-depends libfuse3-3: %r" % r.stderr[-300:])
+    r = sh(["chroot", root, "dpkg-query", "-W", "-f", "${Package} ${Status}\\n"])
+    T.ok(not any(l.startswith("libfuse3-3 ") and l.split()[-1] == "installed"
+                 for l in r.stdout.decode().splitlines()), "libfuse3-3 is gone from the root")
+    r = sh(["chroot", root, "/usr/bin/ckptfs", "cat", "/tmp/sample/model.ckpt", "dense/kernel"])
+    T.eq(hashlib.sha256(r.stdout).hexdigest(), want_sha("dense/kernel"),
+         "without libfuse3, the clean root's ckptfs cat dense/kernel")
+    r = sh(["chroot", root, "/usr/bin/ckptfs", "verify", "/tmp/sample/model.ckpt"])
+    T.ok(r.returncode == 0, "without libfuse3, ckptfs verify: %r" % r.stderr[-300:])
+    r = sh(["chroot", root, "/usr/bin/ckptfs", "mount", "/tmp/sample/model.ckpt", "/mnt"])
+    T.ok(r.returncode != 0 and b"libfuse3" in r.stderr,
+         "without libfuse3, ckptfs mount fails naming the library: %r" % r.stderr[-300:])
 
 
 def main():
@@ -212,10 +250,17 @@ def main():
         T.ok(r.returncode == 0, "cmake --install: %r" % r.stderr[-300:])
         u = os.path.join(dest, "usr")
         T.ok(os.access(os.path.join(u, "bin", "ckptfs"), os.X_OK), "bin/ckptfs installed")
-        for h in ("mount.ckptfs", "mount.fuse.ckptfs"):
-            p = os.path.join(u, "sbin", h)
-            T.ok(os.path.islink(p) and os.path.realpath(p) == os.path.join(u, "bin", "ckptfs"),
-                 "sbin/%s links to bin/ckptfs" % h)
+        daemon = os.path.join(u, "sbin", "mount.ckptfs")
+        T.ok(os.access(daemon, os.X_OK) and not os.path.islink(daemon),
+             "sbin/mount.ckptfs is the daemon, a program of its own")
+        p = os.path.join(u, "sbin", "mount.fuse.ckptfs")
+        T.ok(os.path.islink(p) and os.path.realpath(p) == daemon,
+             "sbin/mount.fuse.ckptfs links to sbin/mount.ckptfs")
+        # Only the daemon links libfuse3: the commands run where FUSE is not installed.
+        T.ok(not any("libfuse" in l for l in needed_libs(os.path.join(u, "bin", "ckptfs"))),
+             "bin/ckptfs needs no libfuse (readelf NEEDED, ldd)")
+        T.ok(any("libfuse3" in l for l in needed_libs(daemon)),
+             "sbin/mount.ckptfs links libfuse3 (the check above can see it)")
         for page in ("man1/ckptfs.1", "man8/mount.ckptfs.8"):
             T.ok(os.path.isfile(os.path.join(u, "share", "man", page)), page + " installed")
 
@@ -264,6 +309,8 @@ def main():
             os.mkdir(mnt)
             check_mount([os.path.join(root, "usr", "sbin", "mount.ckptfs"), SAMPLE, mnt], mnt,
                         "extracted mount.ckptfs")
+            check_mount([binary, "mount", SAMPLE, mnt], mnt, "extracted ckptfs mount",
+                        daemon=os.path.join(root, "usr", "sbin", "mount.ckptfs"))
         else:
             tl.skip_part("no /dev/fuse or not root: mounts left out")
 
