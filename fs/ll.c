@@ -304,9 +304,9 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         size_t need;
         if (plus) {
             struct fuse_entry_param e;
-            int rc;
-            fill_entry(fs, &d, &t, &e, &rc, 0);
-            if (rc) {
+            int erc;
+            fill_entry(fs, &d, &t, &e, &erc, 0);
+            if (erc) {
                 /* Listed without attributes (ino 0 tells the kernel so): a generated file
                  * is only sized when looked up, never because its directory was listed. */
                 memset(&e, 0, sizeof e);

@@ -67,7 +67,7 @@ static int has_archive_ending(const char *s, size_t n)
     return 0;
 }
 
-int ckpt_archive_split(const char *source, char **archive, char **inner)
+int ckpt_archive_split(const char *source, char **outer, char **inner)
 {
     const char *from = source, *scheme = strstr(source, "://");
     if (scheme && ckpt_is_url(source)) from = scheme + 3;
@@ -87,20 +87,20 @@ int ckpt_archive_split(const char *source, char **archive, char **inner)
         alen = n;
         in = source + n;
     }
-    if (!archive) return 1;
+    if (!outer) return 1;
     while (*in == '/')
         in++;
-    *archive = strndup(source, alen);
+    *outer = strndup(source, alen);
     *inner = strdup(in);
-    if (*archive && *inner) {
+    if (*outer && *inner) {
         size_t il = strlen(*inner);
         while (il && (*inner)[il - 1] == '/')
             (*inner)[--il] = '\0';
         return 1;
     }
-    free(*archive);
+    free(*outer);
     free(*inner);
-    *archive = *inner = NULL;
+    *outer = *inner = NULL;
     return -1;
 }
 

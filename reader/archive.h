@@ -23,11 +23,11 @@ struct ckpt_net_opts;
 #define CKPT_ARCHIVE_SEP "//"
 
 /*
- * Whether source names an archive or something inside one. When it does and archive/inner
- * are not NULL, *archive is the archive's own name and *inner the path inside ("" for the
+ * Whether source names an archive or something inside one. When it does and outer/inner
+ * are not NULL, *outer is the archive's own name and *inner the path inside ("" for the
  * archive alone), both malloc'd. 1 or 0; -1 when out of memory.
  */
-int ckpt_archive_split(const char *source, char **archive, char **inner);
+int ckpt_archive_split(const char *source, char **outer, char **inner);
 
 /*
  * Open the archive named archive (a path or URL; opts: remote behaviour, and cache_dir= keeps

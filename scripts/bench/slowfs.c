@@ -143,7 +143,7 @@ static int sf_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t o
     while ((de = readdir(d)) != NULL)
         fill(buf, de->d_name, NULL, 0, 0);
     if (strcmp(path, "/") == 0)
-        fill(buf, STATS + 1, NULL, 0, 0);
+        fill(buf, &STATS[1], NULL, 0, 0);
     closedir(d);
     return 0;
 }
