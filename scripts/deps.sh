@@ -16,7 +16,7 @@ pkgs=(cmake gcc make pkg-config libfuse3-dev fuse3 libprotobuf-c-dev protobuf-c-
       libsnappy-dev check python3 python3-pip graphviz strace attr rsync man-db groff-base
       nfs-ganesha nfs-ganesha-vfs libnfs-utils clang libclang-rt-14-dev
       libcurl4-openssl-dev zlib1g-dev nginx-light curl e2fsprogs valgrind
-      debootstrap)
+      debootstrap clang-format)
 if [ "$want_bench" = 1 ]; then
   pkgs+=(squashfs-tools squashfuse fio)
 fi
