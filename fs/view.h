@@ -5,7 +5,7 @@
  * A plain mount has one view; a training-folder mount has one per checkpoint of the folder,
  * each opened (its index read, its tree built) only when something inside it is first used.
  * A view's inode numbers are those of its tree (tree.h) plus its base: 0 for a plain mount,
- * (range << CKFS_VIEW_SHIFT) in a folder (ll.h).
+ * (range << 40) in a folder (ns_folder.c, where the ranges are given out).
  */
 #ifndef CKPTFS_VIEW_H
 #define CKPTFS_VIEW_H

@@ -41,7 +41,7 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 echo "== fuzz smoke (clang libFuzzer, ${FUZZ_SECONDS:-6} s per target; docs/fuzzing.md)"
 CC=clang cmake -S . -B build-fuzz -DCKPT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j"$(nproc)"
-# 15 targets: 6 s each keeps the whole run near 20 minutes; campaigns are docs/fuzzing.md's.
+# One target per tests/fuzz/fuzz_*.c (14): 6 s each keeps the whole run near 20 minutes; campaigns are docs/fuzzing.md's.
 bash scripts/fuzz.sh "${FUZZ_SECONDS:-6}"
 
 echo "== skip report"

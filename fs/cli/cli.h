@@ -123,7 +123,7 @@ const char *cli_human_size(uint64_t bytes, char buf[CLI_HUMAN_MAX]);
 /* Write p[0..n) to stdout; 0, or -1 on a write error. */
 int cli_write_all(const void *p, size_t n);
 
-/* A ckpt_write_fn (outbuf.h) for stdout. */
+/* A ckpt_write_fn (textbuf.h) for stdout. */
 int cli_stdout_sink(void *ctx, const char *p, size_t n);
 
 #endif
