@@ -10,36 +10,139 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Values are summarized in blocks this long: small enough for the stack, long enough that
- * merging blocks costs little. */
-#define STATS_BLOCK 512
+/* Bytes read from a data file at a time: the memory a tensor costs, whatever its size. Small
+ * enough that the block pass finds them in the L2 cache, where the checksum just left them. */
+#define STATS_CHUNK (256u << 10)
 
-/* Bytes read from a data file at a time: the memory a tensor costs, whatever its size. */
-#define STATS_CHUNK (4u << 20)
+/* float64 values per block, and decoded values (float16, bfloat16, float8, integers) per pass
+ * through a buffer on the stack (16 KiB). */
+#define DECODE_BLOCK (CKPT_STATS_BLOCK / 2)
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define NATIVE_LE 1
+#else
+#define NATIVE_LE 0
+#endif
+
+/* What one pass over a block finds: counts, extremes, and the deviations from a centre c. */
+typedef struct block_moments {
+    uint64_t nan, inf, zeros;
+    double min, max; /* over the finite values (+inf / -inf when there is none) */
+    double sd, sq;   /* sum of x - c and of (x - c)^2 over the finite values, in float64 */
+} block_moments;
+
+/* The block kernels (stats_kernel.h) use GCC/clang vector types: the portable ones 16-byte
+ * vectors (SSE2 on x86-64, NEON on arm64: every operation a native one), the AVX2 ones 32-byte
+ * vectors in functions built for AVX2. Both sum the same lanes in the same order. */
+typedef float f32x4 __attribute__((vector_size(16)));
+typedef float f32x8 __attribute__((vector_size(32)));
+typedef int32_t i32x4 __attribute__((vector_size(16)));
+typedef int32_t i32x8 __attribute__((vector_size(32)));
+typedef double f64x2 __attribute__((vector_size(16)));
+typedef double f64x4 __attribute__((vector_size(32)));
+typedef int64_t i64x2 __attribute__((vector_size(16)));
+typedef int64_t i64x4 __attribute__((vector_size(32)));
+
+#define KVF f32x4
+#define KVI i32x4
+#define KVD f64x2
+#define KVL i64x2
+#define KERNEL_ATTR
+#define KERNEL_F32 f32_portable
+#define KERNEL_F64 f64_portable
+#include "stats_kernel.h"
+#undef KVF
+#undef KVI
+#undef KVD
+#undef KVL
+#undef KERNEL_ATTR
+#undef KERNEL_F32
+#undef KERNEL_F64
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_AVX2_KERNEL 1
+#define KVF f32x8
+#define KVI i32x8
+#define KVD f64x4
+#define KVL i64x4
+#define KERNEL_ATTR __attribute__((target("avx2")))
+#define KERNEL_F32 f32_avx2
+#define KERNEL_F64 f64_avx2
+#include "stats_kernel.h"
+#undef KVF
+#undef KVI
+#undef KVD
+#undef KVL
+#undef KERNEL_ATTR
+#undef KERNEL_F32
+#undef KERNEL_F64
+
+static int have_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+}
+#else
+#define HAVE_AVX2_KERNEL 0
+#endif
+
+static void f32_block(const ckpt_stats *s, const uint8_t *p, size_t k, float c, block_moments *m)
+{
+#if HAVE_AVX2_KERNEL
+    if (s->impl == CKPT_STATS_IMPL_AVX2) {
+        f32_avx2(p, k, c, m);
+        return;
+    }
+#else
+    (void)s;
+#endif
+    f32_portable(p, k, c, m);
+}
+
+static void f64_block(const ckpt_stats *s, const uint8_t *p, size_t k, double c, block_moments *m)
+{
+#if HAVE_AVX2_KERNEL
+    if (s->impl == CKPT_STATS_IMPL_AVX2) {
+        f64_avx2(p, k, c, m);
+        return;
+    }
+#else
+    (void)s;
+#endif
+    f64_portable(p, k, c, m);
+}
+
+int ckpt_stats_use(ckpt_stats *s, int impl)
+{
+    if (impl == CKPT_STATS_IMPL_PORTABLE) {
+        s->impl = impl;
+        return 0;
+    }
+#if HAVE_AVX2_KERNEL
+    if (impl == CKPT_STATS_IMPL_AVX2 && have_avx2()) {
+        s->impl = impl;
+        return 0;
+    }
+#endif
+    return CKPT_E_UNSUPPORTED;
+}
 
 void ckpt_stats_init(ckpt_stats *s, int dtype)
 {
     memset(s, 0, sizeof *s);
     s->dtype = dtype;
     switch (ckpt_elem_class(dtype)) {
-    case CKPT_ELEM_FLOAT:
-        s->kind = CKPT_STATS_FLOAT;
-        break;
-    case CKPT_ELEM_COMPLEX:
-        s->kind = CKPT_STATS_COMPLEX;
-        break;
-    case CKPT_ELEM_SIGNED:
-        s->kind = CKPT_STATS_INT;
-        break;
+    case CKPT_ELEM_FLOAT: s->kind = CKPT_STATS_FLOAT; break;
+    case CKPT_ELEM_COMPLEX: s->kind = CKPT_STATS_COMPLEX; break;
+    case CKPT_ELEM_SIGNED: s->kind = CKPT_STATS_INT; break;
     case CKPT_ELEM_UNSIGNED:
-    case CKPT_ELEM_BOOL:
-        s->kind = CKPT_STATS_UINT;
-        break;
-    default:
-        s->kind = CKPT_STATS_COUNT;
-        break;
+    case CKPT_ELEM_BOOL: s->kind = CKPT_STATS_UINT; break;
+    default: s->kind = CKPT_STATS_COUNT; break;
     }
-    if (ckpt_dtype_size(dtype) == 0) s->kind = CKPT_STATS_COUNT;
+    if (ckpt_dtype_size(dtype) == 0)
+        s->kind = CKPT_STATS_COUNT;
+    s->impl = CKPT_STATS_IMPL_PORTABLE;
+    (void)ckpt_stats_use(s, CKPT_STATS_IMPL_AVX2);
 }
 
 /* Neumaier's compensated addition: the rounding error of every step is kept in comp, so the
@@ -54,101 +157,157 @@ static void sum_add(ckpt_stats *s, double x)
     s->sum = t;
 }
 
-/* Merge the k finite values v[0..k) into s: an exact two-pass mean and squared deviations of
- * the block, then Chan's pairwise update (no cancellation between a large mean and a small
- * spread, as sum-of-squares would suffer). */
-static void merge_block(ckpt_stats *s, const double *v, size_t k)
+/* Whether the block's mean lies so far from the centre that sq - sd^2/k, its squared
+ * deviations, would lose more than a few bits to cancellation: then it is summed again about
+ * its own mean. With the running mean as centre that is the first block and those after a
+ * jump (rows of very different scale), not the common case. */
+static int far_from_centre(const block_moments *m, uint64_t kf)
 {
-    if (k == 0) return;
-    /* The spread is taken of the values minus the first one: a running mean near 1e9 has an
-     * ulp of 1e-7, and its roundings, squared at every merge, grow into the spread of values
-     * that differ by 1; shifted, the mean is small and exact enough. */
-    if (s->n == 0) s->shift = v[0];
-    double bs = 0;
-    for (size_t j = 0; j < k; j++) {
-        bs += v[j] - s->shift;
-        sum_add(s, v[j]);
-    }
-    double bmean = bs / (double)k, bm2 = 0, corr = 0;
-    for (size_t j = 0; j < k; j++) {
-        double d = (v[j] - s->shift) - bmean;
-        bm2 += d * d;
-        corr += d;
-    }
-    /* the corrected two-pass formula: removes the error of bmean itself */
-    bm2 -= corr * corr / (double)k;
-    bmean += corr / (double)k;
+    return isfinite(m->sq) && m->sd * m->sd > 0.125 * (double)kf * m->sq;
+}
+
+/* The block's mean about centre c, kept inside its extremes (a centre must be finite). */
+static double block_mean(const block_moments *m, uint64_t kf, double c)
+{
+    double mu = c + m->sd / (double)kf;
+    return mu >= m->min ? (mu <= m->max ? mu : m->max) : m->min;
+}
+
+/* The centre for the next block: the running mean (0 before the first finite value). */
+static double centre(const ckpt_stats *s)
+{
+    double c = s->n ? s->shift + s->wmean : 0;
+    return isfinite(c) ? c : s->shift;
+}
+
+/* Merge block m of k elements summed about centre c into s: the counts, the extremes, the
+ * sum (compensated), and the spread by Chan's pairwise update, whose means are kept relative
+ * to the first centre (a running mean near 1e9 has an ulp of 1e-7, whose roundings, squared at
+ * every merge, would grow into the spread of values that differ by 1). */
+static void merge(ckpt_stats *s, const block_moments *m, uint64_t k, double c)
+{
+    s->nan += m->nan;
+    s->inf += m->inf;
+    s->zeros += m->zeros;
+    uint64_t kf = k - m->nan - m->inf;
+    if (kf == 0)
+        return;
+    if (s->n == 0 || m->min < s->min)
+        s->min = m->min;
+    if (s->n == 0 || m->max > s->max)
+        s->max = m->max;
+    double nb = (double)kf;
+    sum_add(s, nb * c);
+    sum_add(s, m->sd);
+    double bm2 = m->sq;
+    if (isfinite(bm2))
+        bm2 -= m->sd * (m->sd / nb);
+    if (bm2 < 0)
+        bm2 = 0;
+    if (s->n == 0)
+        s->shift = c;
+    double bmean = (c - s->shift) + m->sd / nb;
     if (s->n == 0) {
         s->wmean = bmean;
         s->m2 = bm2;
     } else {
-        double na = (double)s->n, nb = (double)k, nt = na + nb, delta = bmean - s->wmean;
+        double na = (double)s->n, nt = na + nb, delta = bmean - s->wmean;
         s->wmean += delta * nb / nt;
         s->m2 += bm2 + delta * delta * na * nb / nt;
     }
-    s->n += k;
+    s->n += kf;
 }
 
-/* float32 element i: the common case, decoded without elem.h's dispatch per element. */
-static inline float f32_at(const uint8_t *data, uint64_t i)
+/* k (at most CKPT_STATS_BLOCK) float32 values at p, host order. */
+static void add_f32_block(ckpt_stats *s, const uint8_t *p, size_t k)
 {
-    uint32_t u = ckpt_load_le32(data + 4 * i);
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
+    float c = (float)centre(s);
+    if (!isfinite(c))
+        c = 0;
+    block_moments m;
+    f32_block(s, p, k, c, &m);
+    uint64_t kf = k - m.nan - m.inf;
+    if (kf && far_from_centre(&m, kf)) {
+        c = (float)block_mean(&m, kf, c);
+        f32_block(s, p, k, c, &m);
+    }
+    merge(s, &m, k, c);
+}
+
+/* k (at most CKPT_STATS_BLOCK) float64 values at p, host order. */
+static void add_f64_block(ckpt_stats *s, const uint8_t *p, size_t k)
+{
+    double c = centre(s);
+    block_moments m;
+    f64_block(s, p, k, c, &m);
+    uint64_t kf = k - m.nan - m.inf;
+    if (kf && far_from_centre(&m, kf)) {
+        c = block_mean(&m, kf, c);
+        f64_block(s, p, k, c, &m);
+    }
+    merge(s, &m, k, c);
 }
 
 static void add_float(ckpt_stats *s, const uint8_t *data, uint64_t n)
 {
-    double v[STATS_BLOCK];
-    int f32 = s->dtype == CKPT_DT_FLOAT;
+    if (s->dtype == CKPT_DT_FLOAT && NATIVE_LE) {
+        for (uint64_t i = 0; i < n; i += CKPT_STATS_BLOCK)
+            add_f32_block(s, data + 4 * i, n - i < CKPT_STATS_BLOCK ? n - i : CKPT_STATS_BLOCK);
+        return;
+    }
+    if (s->dtype == CKPT_DT_DOUBLE && NATIVE_LE) {
+        for (uint64_t i = 0; i < n; i += DECODE_BLOCK)
+            add_f64_block(s, data + 8 * i, n - i < DECODE_BLOCK ? n - i : DECODE_BLOCK);
+        return;
+    }
+    /* Every other float dtype converts exactly: to float32 (float16, bfloat16, float8,
+     * float4), float64 to itself. */
+    int wide = s->dtype == CKPT_DT_DOUBLE;
+    double dv[DECODE_BLOCK];
+    float fv[DECODE_BLOCK];
     for (uint64_t i = 0; i < n;) {
-        size_t k = 0;
-        uint64_t end = n - i < STATS_BLOCK ? n : i + STATS_BLOCK;
-        for (; i < end; i++) {
-            double x = f32 ? (double)f32_at(data, i) : ckpt_elem_float(s->dtype, data, i, 0);
-            if (isnan(x)) {
-                s->nan++;
-                continue;
-            }
-            if (isinf(x)) {
-                s->inf++;
-                continue;
-            }
-            if (x == 0) s->zeros++;
-            if (s->n + k == 0 || x < s->min) s->min = x;
-            if (s->n + k == 0 || x > s->max) s->max = x;
-            v[k++] = x;
+        size_t k = n - i < DECODE_BLOCK ? (size_t)(n - i) : DECODE_BLOCK;
+        for (size_t j = 0; j < k; j++) {
+            double x = ckpt_elem_float(s->dtype, data, i + j, 0);
+            if (wide)
+                dv[j] = x;
+            else
+                fv[j] = (float)x;
         }
-        merge_block(s, v, k);
+        if (wide)
+            add_f64_block(s, (const uint8_t *)dv, k);
+        else
+            add_f32_block(s, (const uint8_t *)fv, k);
+        i += k;
     }
 }
 
 static void add_int(ckpt_stats *s, const uint8_t *data, uint64_t n)
 {
-    double v[STATS_BLOCK];
+    double v[DECODE_BLOCK];
     int sgn = s->kind == CKPT_STATS_INT;
     for (uint64_t i = 0; i < n;) {
-        size_t k = 0;
-        uint64_t end = n - i < STATS_BLOCK ? n : i + STATS_BLOCK;
-        for (; i < end; i++) {
-            int first = s->n + k == 0;
+        size_t k = n - i < DECODE_BLOCK ? (size_t)(n - i) : DECODE_BLOCK;
+        for (size_t j = 0; j < k; j++, i++) {
+            int first = s->n + j == 0;
             if (sgn) {
                 int64_t x = ckpt_elem_signed(s->dtype, data, i);
-                s->zeros += x == 0;
-                if (first || x < s->imin) s->imin = x;
-                if (first || x > s->imax) s->imax = x;
-                v[k++] = (double)x;
+                if (first || x < s->imin)
+                    s->imin = x;
+                if (first || x > s->imax)
+                    s->imax = x;
+                v[j] = (double)x;
             } else {
                 uint64_t x =
                     s->dtype == CKPT_DT_BOOL ? data[i] != 0 : ckpt_elem_unsigned(s->dtype, data, i);
-                s->zeros += x == 0;
-                if (first || x < s->umin) s->umin = x;
-                if (first || x > s->umax) s->umax = x;
-                v[k++] = (double)x;
+                if (first || x < s->umin)
+                    s->umin = x;
+                if (first || x > s->umax)
+                    s->umax = x;
+                v[j] = (double)x;
             }
         }
-        merge_block(s, v, k);
+        add_f64_block(s, (const uint8_t *)v, k);
     }
     if (s->n) {
         s->min = sgn ? (double)s->imin : (double)s->umin;
@@ -174,18 +333,11 @@ void ckpt_stats_add(ckpt_stats *s, const uint8_t *data, uint64_t n)
 {
     s->count += n;
     switch (s->kind) {
-    case CKPT_STATS_FLOAT:
-        add_float(s, data, n);
-        break;
+    case CKPT_STATS_FLOAT: add_float(s, data, n); break;
     case CKPT_STATS_INT:
-    case CKPT_STATS_UINT:
-        add_int(s, data, n);
-        break;
-    case CKPT_STATS_COMPLEX:
-        add_complex(s, data, n);
-        break;
-    default:
-        break;
+    case CKPT_STATS_UINT: add_int(s, data, n); break;
+    case CKPT_STATS_COMPLEX: add_complex(s, data, n); break;
+    default: break;
     }
 }
 
@@ -201,7 +353,8 @@ double ckpt_stats_mean(const ckpt_stats *s)
 
 double ckpt_stats_std(const ckpt_stats *s)
 {
-    if (!s->n) return NAN;
+    if (!s->n)
+        return NAN;
     double var = s->m2 / (double)s->n;
     return var > 0 ? sqrt(var) : 0;
 }
@@ -224,18 +377,21 @@ int ckpt_stats_var(ckpt_checkpoint *c, size_t i, ckpt_stats *s, ckpt_stats_progr
     size_t esize = ckpt_dtype_size(v.dtype);
     if (s->kind == CKPT_STATS_COUNT) {
         ckpt_stats_add_count(s, elements(&v));
-        if (progress) progress(ctx, v.nbytes);
+        if (progress)
+            progress(ctx, v.nbytes);
         return 0;
     }
     size_t chunk = STATS_CHUNK - STATS_CHUNK % esize;
     uint8_t *buf = malloc(v.nbytes < chunk ? (v.nbytes ? v.nbytes : 1) : chunk);
-    if (!buf) return ckpt_err_set(err, CKPT_E_NOMEM, "variable \"%s\": out of memory", v.name);
+    if (!buf)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "variable \"%s\": out of memory", v.name);
     ckpt_crc_state st = {0, 0};
     int rc = 0;
     for (uint64_t off = 0; off < v.nbytes;) {
         size_t want = v.nbytes - off < chunk ? (size_t)(v.nbytes - off) : chunk, got;
         rc = ckpt_read(c, i, buf, want, off, &got, &st, err);
-        if (rc) break;
+        if (rc)
+            break;
         if (got == 0 || got % esize) {
             rc = ckpt_err_set(err, CKPT_E_CORRUPT,
                               "variable \"%s\": %s ends at byte %" PRIu64 " of %" PRIu64, v.name,
@@ -244,7 +400,8 @@ int ckpt_stats_var(ckpt_checkpoint *c, size_t i, ckpt_stats *s, ckpt_stats_progr
         }
         ckpt_stats_add(s, buf, got / esize);
         off += got;
-        if (progress) progress(ctx, got);
+        if (progress)
+            progress(ctx, got);
     }
     free(buf);
     return rc;

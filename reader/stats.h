@@ -4,10 +4,13 @@
  * What `ckptfs stats` and a mount's `NAME.stats` report (the rules per dtype are stated once,
  * in docs/format.md "Statistics of a tensor"): element count; NaN, infinity and zero counts;
  * min, max, mean and population standard deviation (numpy's ddof=0) over the finite values.
- * Elements are decoded exactly (elem.h) and summed in float64: the mean from a compensated
- * (Neumaier) sum, the spread by exact two-pass blocks of the values shifted by the first one,
- * merged with Chan's formula, so both agree
- * with numpy's float64 results far below 1e-9 relative. Memory does not grow with the tensor.
+ * Elements are decoded exactly (elem.h) and summarized in blocks of CKPT_STATS_BLOCK: one pass
+ * per block counts, takes min and max, and sums the float64 deviations d = x - c from a centre
+ * c near the running mean, and their squares (non-finite values stand in as c, so d = 0: no
+ * branch per element); a block whose mean lies far from c is summed again about its own mean.
+ * Blocks merge with Chan's formula (the spread) and a compensated (Neumaier) sum (the mean),
+ * so both agree with numpy's float64 results far below 1e-9 relative. Memory does not grow
+ * with the tensor.
  */
 #ifndef CKPT_STATS_H
 #define CKPT_STATS_H
@@ -15,6 +18,11 @@
 #include "checkpoint.h"
 
 #include <stdint.h>
+
+/* float32 values summarized per block, the unit of the merge (16 KiB: in L1 while it is summed);
+ * float64, integers and the values decoded to float32 (float16, bfloat16, float8) go half as
+ * many at a time. */
+#define CKPT_STATS_BLOCK 4096
 
 /* What a dtype's statistics hold. */
 enum {
@@ -34,12 +42,24 @@ typedef struct ckpt_stats {
     int64_t imin, imax;       /* CKPT_STATS_INT, exact */
     uint64_t umin, umax;      /* CKPT_STATS_UINT, exact */
     double sum, comp;         /* Neumaier sum of the values and its compensation */
-    double shift;             /* the first finite value: the spread is of values minus it */
+    double shift;             /* the first block's centre: the spread is of values minus it */
     double wmean, m2;         /* Chan's running mean (shifted) and sum of squared deviations */
+    int impl;                 /* CKPT_STATS_IMPL_*: the code that sums the blocks */
 } ckpt_stats;
 
-/* Start s empty for a tensor of this dtype. */
+/* The block kernels: the same source compiled twice, portable (SSE2 on x86-64) and for AVX2
+ * (chosen by ckpt_stats_init when the CPU has it); both give bit-identical results. */
+enum {
+    CKPT_STATS_IMPL_PORTABLE,
+    CKPT_STATS_IMPL_AVX2,
+};
+
+/* Start s empty for a tensor of this dtype, with the fastest kernel this CPU runs. */
 void ckpt_stats_init(ckpt_stats *s, int dtype);
+
+/* Use kernel impl for s from now on (tests compare them): 0, or CKPT_E_UNSUPPORTED when this
+ * build or CPU cannot run it (s unchanged). */
+int ckpt_stats_use(ckpt_stats *s, int impl);
 
 /* Take in n elements stored at data (little-endian, as in a data file). Only for dtypes of
  * fixed element size; a COUNT kind only counts. */
