@@ -322,7 +322,8 @@ int ckfs_view_text_acquire(ckfs_view *v, uint32_t i, const char **data, uint64_t
 
 void ckfs_view_text_release(ckfs_view *v, uint32_t i)
 {
-    if (ckfs_lazy_put(&v->texts[i], &v->lock))
+    /* a text is freed with its last reader; a NAME.stats row stays for the mount's life */
+    if (ckfs_lazy_put(&v->texts[i], &v->lock) && !cell_ops(v, i)->keep)
         ckfs_lazy_drop(&v->texts[i], &v->lock);
 }
 

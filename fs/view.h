@@ -155,7 +155,8 @@ int ckfs_view_text_size_known(const ckfs_view *v, uint32_t i, uint64_t *size);
  */
 int ckfs_view_check(ckfs_view *v, uint32_t i, ckpt_err *err);
 
-/* Hold variable i's text (rendered if nobody holds it) until ckfs_view_text_release. */
+/* Hold variable i's text (rendered if nobody holds it) until ckfs_view_text_release, which
+ * frees a text with its last holder but keeps a NAME.stats row (-o stats) for the mount's life. */
 int ckfs_view_text_acquire(ckfs_view *v, uint32_t i, const char **data, uint64_t *size,
                            ckpt_err *err);
 void ckfs_view_text_release(ckfs_view *v, uint32_t i);

@@ -7,7 +7,8 @@ bytes each variable's own file serves in the same mount, read with numpy.frombuf
 dtype its .dtype sidecar names; the byte the test flips in a copied checkpoint (stats.tsv must
 then fail with EIO, never show numbers of damaged bytes); the data shard the test deletes.
 
-Also: without -o stats there is no stats.tsv; its size is right at the first stat.
+Also: without -o stats there is no stats.tsv; its size is right at the first stat; both kinds
+of file are computed once per mount (a second read after drop_caches reads no tensor).
 
 Exit 0 pass, 1 fail, 77 skip (no FUSE or no numpy).
 """
@@ -177,6 +178,31 @@ def fixtures_root():
         os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
 
 
+def check_once():
+    """NAME.stats and stats.tsv are computed once per mount and kept: a second read, after the
+    kernel dropped its caches (so the daemon is asked again), reads no tensor (the mount's own
+    count of data reads, user.ckpt.data_reads) and gives the same bytes."""
+    src = os.path.join(fixtures_root(), "sample", "model.ckpt")
+    with tm.Mount(src, ["-o", "stats"], what="sample -o stats, once") as m:
+        for rel in ("global_step.stats", "stats.tsv"):  # NAME.stats first: nothing computed yet
+            p = os.path.join(m.mnt, rel)
+            n0 = m.data_reads()
+            with open(p, "rb") as f:
+                first = f.read()
+            n1 = m.data_reads()
+            check(n1 > n0, "%s: its first read reads tensors (%d -> %d)" % (rel, n0, n1))
+            if os.geteuid() == 0:
+                os.sync()
+                with open("/proc/sys/vm/drop_caches", "w") as f:
+                    f.write("3\n")
+            with open(p, "rb") as f:
+                second = f.read()
+            n2 = m.data_reads()
+            check(second == first and n2 == n1,
+                  "%s: a second read reads no tensor (%d -> %d) and gives the same %d bytes (%d)"
+                  % (rel, n1, n2, len(first), len(second)))
+
+
 def main():
     tm.require_fuse()
     np = tm.require_numpy()
@@ -190,6 +216,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         check_damaged(tmp)
         check_missing_shard(np, tmp)
+    check_once()
     if tm.failures:
         print("%d failure(s)" % len(tm.failures))
         return 1
