@@ -11,7 +11,7 @@ the same sizes; numpy.isclose for tolerances; the rows of `ckptfs ls -l` for du'
 issue's rule: du totals equal the sum of ls -l bytes).
 
 Without TensorFlow only the parts that need none run (du, ls, --nonfinite on a committed
-fixture with no NaN, error exits).
+fixture with no NaN, error exits, the progress bar on a pseudo-terminal).
 """
 import json
 import math
@@ -160,6 +160,17 @@ def case_stats_specials(tmp):
     r = tl.ckptfs("stats", "--nonfinite", prefix, "f64/random")
     T.ok(r.rc == 0 and so.parse_tsv(T, r.out) == {}, "--nonfinite of finite values: exit 0, no rows: "
          + r.describe())
+
+
+def case_stats_progress():
+    """A progress bar on a terminal (stderr), none off it; the rows on stdout the same."""
+    src = os.path.join(FIX, "sample", "model.ckpt")
+    r = tl.ckptfs("stats", src)
+    T.ok(r.rc == 0 and r.err == "", "stats off a terminal: no progress bar: " + r.describe())
+    p = tl.ckptfs_on_pty("stats", src)
+    T.ok(p.rc == 0 and "\r" in p.err and "%" in p.err and "/s" in p.err,
+         "stats on a terminal draws a progress bar (percent, rate): %r" % p.err[-300:])
+    T.eq(p.out, r.out, "stats on a terminal: the same rows on stdout")
 
 
 def case_stats_fixtures():
@@ -477,6 +488,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         case_du(tmp)
         case_stats_missing_shard(tmp)
+        case_stats_progress()
         case_stats_specials(tmp)
         case_stats_fixtures()
         case_stats_trained(tmp)

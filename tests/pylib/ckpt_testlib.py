@@ -203,6 +203,38 @@ def ckptfs(*args, timeout=120):
     return run([ckptfs_path()] + list(args), timeout=timeout)
 
 
+def ckptfs_on_pty(*args, timeout=120):
+    """`ckptfs args` with its stderr on a pseudo-terminal (where progress bars are drawn) and
+    stdout on a pipe: a Result, stderr as the terminal received it."""
+    import pty
+    import select
+    argv = [ckptfs_path()] + list(args)
+    master, slave = pty.openpty()
+    with tempfile.TemporaryFile() as out:
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=slave)
+        os.close(slave)
+        err = b""
+        while True:
+            r, _, _ = select.select([master], [], [], timeout)
+            if not r:
+                break
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the slave side closed
+                break
+            if not chunk:
+                break
+            err += chunk
+        os.close(master)
+        try:
+            rc = p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            rc = "timeout"
+        out.seek(0)
+        return Result(argv, rc, out.read(), err.decode("utf-8", "replace"))
+
+
 def cat_variable(source, name, *opts):
     """`ckptfs cat [opts]` of variable name (bytes or str): as an argument when a shell can
     pass it, after `--` when it starts with '-', by --name-file (the raw bytes of the name)
