@@ -470,6 +470,47 @@ def case_diff_equal_nan(tmp):
     T.eq(r.rc, 1, "diff --summary 0: usage error")
 
 
+def case_diff_summary_added_removed(tmp):
+    """--summary counts added and removed variables per prefix (the Keras steps have the same
+    variables, so only here): two checkpoints written by tests/pylib/ckptwriter.py, the truth
+    the sets of names and values written."""
+    import struct
+    import ckptwriter as cw
+
+    def f32(*v):
+        return struct.pack("<%df" % len(v), *v)
+    old = {b"a/x": f32(1, 2), b"a/y": f32(3), b"b/z": f32(4, 5), b"c/w": f32(6)}
+    new = {b"a/x": f32(1, 2.5), b"a/new": f32(7), b"b/z": f32(4, 5), b"d/v": f32(8)}
+    paths = []
+    for label, tensors in (("old", old), ("new", new)):
+        p = os.path.join(tmp, "summary_" + label, "c")
+        os.makedirs(os.path.dirname(p))
+        w = cw.V2Writer(p)
+        for name, data in tensors.items():
+            w.add(name, cw.DT_FLOAT, [len(data) // 4], data)
+        w.close()
+        paths.append(p)
+    # prefix: same, changed, added, removed, max_abs_diff (a/x moved by 0.5)
+    for opts, ax_same in (([], False), (["--atol", "1"], True)):
+        want = {"a": [int(ax_same), int(not ax_same), 1, 1, 0.5], "b": [1, 0, 0, 0, None],
+                "c": [0, 0, 0, 1, None], "d": [0, 0, 1, 0, None]}
+        r = tl.ckptfs("diff", *opts, "--summary", "1", *paths)
+        got = {}
+        for ln in r.out.decode().split("\n"):
+            if ln.startswith("# "):
+                f = ln[2:].split("\t")
+                kv = dict(x.split(" ", 1) for x in f[1:])
+                got[f[0]] = [int(kv["same"]), int(kv["changed"]), int(kv["added"]), int(kv["removed"]),
+                             None if kv["max_abs_diff"] == "-" else float(kv["max_abs_diff"])]
+        label = "diff %s--summary 1 with variables added and removed" % " ".join(opts + [""])
+        T.eq(got, want, label + ": per-prefix counts")
+        T.eq(r.rc, 1, label + ": exit status (added, removed)")
+        last = r.out.decode().split("\n")[-2]
+        T.ok(re.search(r"= %d same .*, %d changed, 2 added, 2 removed"
+                       % (1 + ax_same, int(not ax_same)), last)
+             is not None, "%s: the = line: %r" % (label, last))
+
+
 def case_stats_trained(tmp):
     """stats of the Keras checkpoint: every variable, against numpy."""
     if TF is None:
@@ -494,6 +535,7 @@ def main():
         case_stats_trained(tmp)
         case_diff_tolerance(tmp)
         case_diff_equal_nan(tmp)
+        case_diff_summary_added_removed(tmp)
     T.summary()
 
 
