@@ -248,6 +248,21 @@ static void add_f64_block(ckpt_stats *s, const uint8_t *p, size_t k)
     merge(s, &m, k, c);
 }
 
+/* The float32 bits of float16 h, exactly: a bfloat16 is the top half of a float32 already,
+ * a float16 widens its exponent (bias 15 to 127) and mantissa (10 bits to 23). */
+static uint32_t half_to_f32_bits(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ffu;
+    if (e == 31) /* infinity, NaN */
+        return sign | 0x7f800000u | m << 13;
+    if (e)
+        return sign | (e + 112) << 23 | m << 13;
+    float f = (float)m * 0x1p-24f; /* zero and subnormals: m * 2^-24, normal in float32 */
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return sign | u;
+}
+
 static void add_float(ckpt_stats *s, const uint8_t *data, uint64_t n)
 {
     if (s->dtype == CKPT_DT_FLOAT && NATIVE_LE) {
@@ -260,8 +275,23 @@ static void add_float(ckpt_stats *s, const uint8_t *data, uint64_t n)
             add_f64_block(s, data + 8 * i, n - i < DECODE_BLOCK ? n - i : DECODE_BLOCK);
         return;
     }
-    /* Every other float dtype converts exactly: to float32 (float16, bfloat16, float8,
-     * float4), float64 to itself. */
+    if (s->dtype == CKPT_DT_HALF || s->dtype == CKPT_DT_BFLOAT16) {
+        int bf = s->dtype == CKPT_DT_BFLOAT16;
+        uint32_t fb[DECODE_BLOCK];
+        for (uint64_t i = 0; i < n;) {
+            size_t k = n - i < DECODE_BLOCK ? (size_t)(n - i) : DECODE_BLOCK;
+            const uint8_t *p = data + 2 * i;
+            for (size_t j = 0; j < k; j++) {
+                uint16_t h = (uint16_t)(p[2 * j] | p[2 * j + 1] << 8);
+                fb[j] = bf ? (uint32_t)h << 16 : half_to_f32_bits(h);
+            }
+            add_f32_block(s, (const uint8_t *)fb, k);
+            i += k;
+        }
+        return;
+    }
+    /* Every other float dtype converts exactly: to float32 (float8, float4), float64 to
+     * itself (on a big-endian host). */
     int wide = s->dtype == CKPT_DT_DOUBLE;
     double dv[DECODE_BLOCK];
     float fv[DECODE_BLOCK];

@@ -10,6 +10,7 @@
  * both kernels giving the same bits on pseudo-random data with specials.
  */
 #include "dtype.h"
+#include "elem.h"
 #include "stats.h"
 
 #include "check_run.h"
@@ -435,6 +436,34 @@ START_TEST(half_bfloat16_boundaries)
 }
 END_TEST
 
+/* Every float16 and bfloat16 bit pattern, one element each: NaN and infinities counted, any
+ * other value the min and max, equal to what elem.h decodes (by the formats' definitions, with
+ * ldexp: not the bit widening the statistics use). */
+START_TEST(every_16bit_pattern)
+{
+    int im[2], nk = kernels(im);
+    const int dts[] = {CKPT_DT_HALF, CKPT_DT_BFLOAT16};
+    for (int j = 0; j < nk; j++)
+        for (int d = 0; d < 2; d++)
+            for (uint32_t u = 0; u < 0x10000; u++) {
+                uint8_t b[2] = {(uint8_t)u, (uint8_t)(u >> 8)};
+                double want = ckpt_elem_float(dts[d], b, 0, 0);
+                ckpt_stats s;
+                ckpt_stats_init(&s, dts[d]);
+                ck_assert_int_eq(ckpt_stats_use(&s, im[j]), 0);
+                ckpt_stats_add(&s, b, 1);
+                ck_assert_uint_eq(s.nan, isnan(want) ? 1 : 0);
+                ck_assert_uint_eq(s.inf, isinf(want) ? 1 : 0);
+                ck_assert_uint_eq(s.zeros, want == 0 ? 1 : 0);
+                if (isfinite(want))
+                    ck_assert_msg(s.n == 1 && s.min == want && s.max == want &&
+                                      signbit(s.min) == signbit(want) &&
+                                      ckpt_stats_mean(&s) == want,
+                                  "dtype %d bits %04x: %.17g, want %.17g", dts[d], u, s.min, want);
+            }
+}
+END_TEST
+
 /* xorshift64: the same pseudo-random values on every machine. */
 static uint64_t next(uint64_t *x)
 {
@@ -516,6 +545,7 @@ int main(void)
     tcase_add_test(tc, empty_input);
     tcase_add_test(tc, float64_specials);
     tcase_add_test(tc, half_bfloat16_boundaries);
+    tcase_add_test(tc, every_16bit_pattern);
     tcase_add_test(tc, kernels_agree);
     suite_add_tcase(s, tc);
     return ckpt_check_run(s);
