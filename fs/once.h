@@ -51,8 +51,8 @@ static inline int ckfs_once_done(const ckfs_once *o)
 
 /*
  * Do fn(arg) unless done: the first caller runs it (without L held), concurrent callers wait
- * for that run's outcome. A failure about the input (any but CKPT_E_IO, CKPT_E_NOMEM) is kept: later
- * calls fail at once with CKPT_E_IO. Others leave o undone, to be tried again.
+ * for that run's outcome. A failure about the input (any code but CKPT_E_IO and CKPT_E_NOMEM)
+ * is kept: later calls fail at once with CKPT_E_IO. Others leave o undone, to be tried again.
  */
 int ckfs_once_run(ckfs_once *o, ckfs_once_lock *L, ckfs_once_fn fn, void *arg, ckpt_err *err);
 
