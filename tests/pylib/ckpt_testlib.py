@@ -75,6 +75,7 @@ ORACLE_HINTS = {
     "boto3": "comes with moto[server] (scripts/deps.sh)",
     "safetensors": "pip install safetensors (scripts/deps.sh)",
     "tf_keras": "pip install tf-keras (scripts/deps.sh --tf)",
+    "keras": "comes with TensorFlow (scripts/deps.sh --tf)",
     "ml_dtypes": "comes with TensorFlow (scripts/deps.sh --tf)",
     "crc32c": "pip install crc32c (scripts/deps.sh)",
 }
