@@ -203,8 +203,9 @@ def wait_until(pred, timeout, what=None, interval=0.02):
         time.sleep(interval)
 
 
-# The top of /dev rebuilt on a private tmpfs, every entry but sockets (the host's /dev/log)
-# bound to the host's own; then the tmpfs moved over /dev. Run by sh inside the namespace.
+# The top of /dev rebuilt on a private tmpfs, every entry but sockets and log (the host's
+# /dev/log, or a link to journald's) bound to the host's own, links copied; then the tmpfs
+# moved over /dev. Run by sh inside the namespace.
 _PRIVATE_DEV_SH = r"""
 set -e
 d="$1"
@@ -212,6 +213,7 @@ mount -t tmpfs -o mode=755,nosuid ckpt-test-dev "$d"
 for f in /dev/* /dev/.[!.]*; do
     [ -e "$f" ] || [ -L "$f" ] || continue
     n="${f#/dev/}"
+    [ "$n" = log ] && continue  # the host's logger (a socket, or a link to one): left out
     if [ -L "$f" ]; then cp -P "$f" "$d/$n"
     elif [ -S "$f" ]; then continue
     elif [ -d "$f" ]; then mkdir "$d/$n"; mount --rbind "$f" "$d/$n"
@@ -294,11 +296,12 @@ class MountNamespace:
                   "binding %s over %s" % (src, dst))
 
     def close(self):
-        """Detach (umount -l, newest first) every mount made in the namespace since it was
-        made, so that no FUSE daemon is left in it, then end the holder."""
+        """Detach (umount -l, newest first) every FUSE mount made in the namespace, so that no
+        daemon is left in it (it would keep the namespace alive), then end the holder; the
+        namespace's other mounts go with it."""
         try:
             for m in reversed(self.mounts()):
-                if m[1] not in self.initial:
+                if m[2].startswith("fuse") and m[1] not in self.initial:
                     self.run(["umount", "-l", m[1]])
         except (OSError, subprocess.TimeoutExpired):
             pass
