@@ -51,11 +51,6 @@ void ckfs_log(const ckfs *fs, const char *fmt, ...)
         ckfs_syslog_line((ckfs_syslog *)&fs->syslog, line);
 }
 
-void ckfs_log_warning(void *ctx, const char *msg)
-{
-    ckfs_log(ctx, "warning: %s", msg);
-}
-
 void ckfs_log_line(void *ctx, const char *msg)
 {
     ckfs_log(ctx, "%s", msg);

@@ -78,8 +78,7 @@ extern const struct fuse_lowlevel_ops ckfs_ll_ops;
 /* Log one line (to stderr in the foreground, else to syslog). */
 void ckfs_log(const ckfs *fs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* A warning, or a plain line, logged as ckfs_log does (ctx: the ckfs). */
-void ckfs_log_warning(void *ctx, const char *msg);
+/* A plain line, logged as ckfs_log does (ctx: the ckfs). */
 void ckfs_log_line(void *ctx, const char *msg);
 
 #endif

@@ -18,7 +18,9 @@ void ckfs_once_lock_destroy(ckfs_once_lock *L)
     pthread_cond_destroy(&L->cv);
 }
 
-int ckfs_failure_is_permanent(int rc)
+/* Whether a failure with code rc says something about the input (kept) rather than about the
+ * moment (descriptors, memory, an interrupted call: worth retrying). */
+static int ckfs_failure_is_permanent(int rc)
 {
     return rc != CKPT_E_IO && rc != CKPT_E_NOMEM;
 }

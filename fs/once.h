@@ -51,17 +51,13 @@ static inline int ckfs_once_done(const ckfs_once *o)
 
 /*
  * Do fn(arg) unless done: the first caller runs it (without L held), concurrent callers wait
- * for that run's outcome. A permanent failure (ckfs_failure_is_permanent) is kept: later
- * calls fail at once with CKPT_E_IO. Others leave o undone, to be tried again.
+ * for that run's outcome. A failure about the input (any code but CKPT_E_IO and CKPT_E_NOMEM)
+ * is kept: later calls fail at once with CKPT_E_IO. Others leave o undone, to be tried again.
  */
 int ckfs_once_run(ckfs_once *o, ckfs_once_lock *L, ckfs_once_fn fn, void *arg, ckpt_err *err);
 
 /* Forget a result (the owner is being reset); no call may be running on o. */
 void ckfs_once_reset(ckfs_once *o);
-
-/* Whether a failure with code rc says something about the input (kept) rather than about the
- * moment (descriptors, memory, an interrupted call: worth retrying). */
-int ckfs_failure_is_permanent(int rc);
 
 /* Built content: bytes in memory, or a descriptor to pread (data NULL), or neither (empty). */
 typedef struct ckfs_content {

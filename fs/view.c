@@ -298,13 +298,15 @@ static const ckfs_lazy_ops *cell_ops(const ckfs_view *v, uint32_t i)
     return ckpt_is_text_var(&var) ? &text_ops : &stats_ops;
 }
 
-int ckfs_view_text_size(ckfs_view *v, uint32_t i, uint64_t *size, ckpt_err *err)
+/* The text form of text-shown variable i (ckpt_is_text_var: strings, variants): its size,
+ * computed by rendering it once (the text is not kept) on first use; or only if known. */
+static int view_text_size(ckfs_view *v, uint32_t i, uint64_t *size, ckpt_err *err)
 {
     struct var_arg a = {v, i};
     return ckfs_lazy_size(&v->texts[i], &v->lock, cell_ops(v, i), &a, size, err);
 }
 
-int ckfs_view_text_size_known(const ckfs_view *v, uint32_t i, uint64_t *size)
+static int view_text_size_known(const ckfs_view *v, uint32_t i, uint64_t *size)
 {
     return ckfs_lazy_size_known(&v->texts[i], size);
 }
@@ -396,13 +398,13 @@ uint32_t ckfs_npy_header_len(const ckpt_var *var)
 static int computed_size(ckfs_view *v, ckfs_node n, int lazy_ok, uint64_t *size, ckpt_err *err)
 {
     int known = n.kind == CKFS_K_GEN ? ckfs_gen_size_known(&v->gens, (int)n.idx, size)
-                                     : ckfs_view_text_size_known(v, n.idx, size);
+                                     : view_text_size_known(v, n.idx, size);
     if (known)
         return 0;
     if (!lazy_ok)
         return -EAGAIN;
     int rc = n.kind == CKFS_K_GEN ? ckfs_gen_size(&v->gens, (int)n.idx, size, err)
-                                  : ckfs_view_text_size(v, n.idx, size, err);
+                                  : view_text_size(v, n.idx, size, err);
     return rc == 0 ? 0 : rc == CKPT_E_NOMEM ? -ENOMEM : -EIO;
 }
 

@@ -140,13 +140,6 @@ uint32_t ckfs_npy_header_len(const ckpt_var *var);
 uint64_t ckfs_sidecar_size(const ckpt_var *var, int kind);
 
 /*
- * The text form of text-shown variable i (ckpt_is_text_var: strings, variants): its size,
- * computed by rendering it once (the text is not kept) on first use; or only if known.
- */
-int ckfs_view_text_size(ckfs_view *v, uint32_t i, uint64_t *size, ckpt_err *err);
-int ckfs_view_text_size_known(const ckfs_view *v, uint32_t i, uint64_t *size);
-
-/*
  * -o verify=open: check numeric variable i of open view v against its stored checksums, once
  * for as long as v stays open (ckpt_verify; concurrent callers wait for the one reading, no
  * lock is held while it reads). 0 when they match or none are stored; a mismatch is

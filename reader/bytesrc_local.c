@@ -25,7 +25,12 @@ typedef struct local_file {
     int owns_fd; /* 0 for ckpt_file_wrap_fd's borrowed descriptor */
 } local_file;
 
-int ckpt_open_regular(const char *path, int *fd, struct stat *st, ckpt_err *err)
+/*
+ * Open path read-only (close-on-exec) without blocking, and accept it only if it is a regular
+ * file: *fd and *st on success. CKPT_E_NOTFOUND when absent, CKPT_E_IO otherwise; the message
+ * names the path.
+ */
+static int ckpt_open_regular(const char *path, int *fd, struct stat *st, ckpt_err *err)
 {
     *fd = -1;
     int f = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);

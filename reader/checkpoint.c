@@ -86,7 +86,9 @@ static int open_v2(ckpt_checkpoint *c, char *prefix, const char *index_path, uns
     return rc ? rc : ckpt__load_v2(c, index_path, flags, err);
 }
 
-const char *ckpt__keras_kind(const ckpt_bytesrc *src, const char *path)
+/* What a Keras file at path is ("a Keras weights file (HDF5...)"), for the message that
+ * refuses it; NULL for anything else. */
+static const char *ckpt__keras_kind(const ckpt_bytesrc *src, const char *path)
 {
     static const uint8_t hdf5[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
     ckpt_file *f;

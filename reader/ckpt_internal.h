@@ -135,10 +135,6 @@ int ckpt__assemble_elems(ckpt_checkpoint *c, const var_rec *r, uint8_t **out, si
 int ckpt__verify_slices(ckpt_checkpoint *c, const var_rec *r, ckpt_err *err);
 
 /* Load a V2 checkpoint: index_path's entries, then its data shards. */
-/* What a Keras file at path is ("a Keras weights file (HDF5...)"), for the message that
- * refuses it; NULL for anything else. */
-const char *ckpt__keras_kind(const ckpt_bytesrc *src, const char *path);
-
 int ckpt__load_v2(ckpt_checkpoint *c, const char *index_path, unsigned flags, ckpt_err *err);
 
 /*

@@ -17,13 +17,6 @@
 #include <sys/stat.h>
 
 /*
- * Open path read-only (close-on-exec) without blocking, and accept it only if it is a regular
- * file: *fd and *st on success. CKPT_E_NOTFOUND when absent, CKPT_E_IO otherwise; the message
- * names the path.
- */
-int ckpt_open_regular(const char *path, int *fd, struct stat *st, ckpt_err *err);
-
-/*
  * Map the regular file at path read-only: *map (NULL for an empty file) and *len. Release with
  * munmap(*map, *len). Read through the local byte source (its whole-file read maps), so a
  * FIFO cannot hang the caller; a URL (remote.h) is read whole into a memory file.

@@ -115,7 +115,12 @@ static int var_matches(const ckpt_namefilter *f, const char *list, const ckpt_ch
     return full && match_list(list, full, fl);
 }
 
-int ckpt_namefilter_keep_var(void *ctx, const ckpt_checkpoint *c, size_t i)
+/*
+ * Whether variable i of c is kept (f a ckpt_namefilter; the ckpt_hide callback): a glob
+ * matches it when it matches its key, its visible path (ckpt_path) or its full_name (f->names),
+ * as `ckptfs ls PATTERN`. Kept: an include glob matches (or there is none) and no exclude glob.
+ */
+static int ckpt_namefilter_keep_var(void *ctx, const ckpt_checkpoint *c, size_t i)
 {
     const ckpt_namefilter *f = ctx;
     if (f->include && *f->include && !var_matches(f, f->include, c, i)) return 0;

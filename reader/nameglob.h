@@ -33,13 +33,6 @@ int ckpt_namefilter_add(ckpt_namefilter *f, int include, const char *list);
 /* Whether f selects anything less than every variable. */
 int ckpt_namefilter_active(const ckpt_namefilter *f);
 
-/*
- * Whether variable i of c is kept (f a ckpt_namefilter; the ckpt_hide callback): a glob
- * matches it when it matches its key, its visible path (ckpt_path) or its full_name (f->names),
- * as `ckptfs ls PATTERN`. Kept: an include glob matches (or there is none) and no exclude glob.
- */
-int ckpt_namefilter_keep_var(void *f, const ckpt_checkpoint *c, size_t i);
-
 /* ckpt_hide of c by f, its full names read from c's object graph for the time of the call
  * (a damaged graph: the globs see keys and paths only). 0, or CKPT_E_NOMEM. */
 int ckpt_namefilter_apply(ckpt_namefilter *f, ckpt_checkpoint *c, ckpt_err *err);

@@ -66,7 +66,7 @@ need_py safetensors safetensors
 # The remote tier's S3 server (boto3 comes with it).
 need_py moto.server "moto[server]"
 need_py boto3 boto3
-# A fast CRC-32C, so that the remote throughput test can use its full-size tensor.
+# A fast CRC-32C, so that the remote tests can write their full-size tensor.
 need_py crc32c crc32c
 if [ ${#not_installed[@]} -gt 0 ]; then
   if [ "$in_ci" = 1 ]; then

@@ -9,6 +9,7 @@
 #include "dtype.h"
 #include "objgraph_prune.h"
 #include "crc32c.h"
+#include "pipewrite.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -158,13 +159,14 @@ static int dest_commit(dest *d)
     return 0;
 }
 
-/* Stream the layout's bytes into d with one buffer; 0, or an exit status after a message. */
+/* Stream the layout's bytes into d, read straight into the writer thread's buffers; 0, or an
+ * exit status after a message. */
 static int copy_out(const char *source, ckpt_checkpoint *c, const ckpt_st_layout *l, dest *d)
 {
-    uint8_t *buf = malloc(EXPORT_CHUNK);
-    if (!buf) {
-        cli_error(source, "out of memory");
-        return CKPTFS_EXIT_READ;
+    cli_pw *pw;
+    if (cli_pw_start(d->fd, EXPORT_CHUNK, &pw)) {
+        fprintf(stderr, "ckptfs: %s: cannot write: %s\n", d->path, strerror(errno));
+        return CKPTFS_EXIT_WRITE;
     }
     cli_progress pg;
     cli_progress_start(&pg, l->total);
@@ -179,13 +181,14 @@ static int copy_out(const char *source, ckpt_checkpoint *c, const ckpt_st_layout
         }
         ckpt_err err;
         ckpt_err_clear(&err);
-        size_t got;
-        int rc = ckpt_st_read(c, l, &cur, buf, EXPORT_CHUNK, off, &got, &err);
+        size_t got = 0, room;
+        uint8_t *buf = cli_pw_space(pw, &room);
+        int rc = buf ? ckpt_st_read(c, l, &cur, buf, room, off, &got, &err) : 0;
         if (rc) {
             cli_progress_clear(&pg);
             cli_error(source, err.msg);
             status = ckptfs_exit_for(rc);
-        } else if (write_all(d->fd, buf, got) != 0) {
+        } else if (!buf || cli_pw_commit(pw, got) != 0) {
             cli_progress_clear(&pg);
             fprintf(stderr, "ckptfs: %s: cannot write: %s\n", d->path, strerror(errno));
             status = CKPTFS_EXIT_WRITE;
@@ -193,8 +196,12 @@ static int copy_out(const char *source, ckpt_checkpoint *c, const ckpt_st_layout
         off += got;
         cli_progress_add(&pg, got);
     }
+    if (cli_pw_finish(pw) != 0 && status == 0) {
+        cli_progress_clear(&pg);
+        fprintf(stderr, "ckptfs: %s: cannot write: %s\n", d->path, strerror(errno));
+        status = CKPTFS_EXIT_WRITE;
+    }
     cli_progress_clear(&pg);
-    free(buf);
     return status;
 }
 
@@ -286,7 +293,7 @@ typedef struct v2_out {
     ckpt_wentry *e;
     size_t n;
     uint64_t at; /* bytes of the data file so far */
-    uint8_t *buf;
+    cli_pw *pw;  /* the data file's writer */
     cli_progress pg;
     int pruned; /* the object graph was rewritten */
 } v2_out;
@@ -299,7 +306,7 @@ static int v2_write(v2_out *o, const void *p, size_t n)
         fprintf(stderr, "ckptfs: %s: interrupted\n", o->data.path);
         return 128 + interrupted;
     }
-    if (write_all(o->data.fd, p, n) == 0) {
+    if (cli_pw_write(o->pw, p, n) == 0) {
         o->at += n;
         return 0;
     }
@@ -308,25 +315,49 @@ static int v2_write(v2_out *o, const void *p, size_t n)
     return CKPTFS_EXIT_WRITE;
 }
 
-/* A fixed-size tensor: streamed in pieces, checked against its stored CRC as it goes, its CRC
- * for the new entry computed over the same bytes. */
+/* A fixed-size tensor: streamed in pieces, read straight into the writer's buffers and checked
+ * against its stored CRC as it goes; its CRC for the new entry is that running CRC (the same
+ * bytes), computed here only for what ckpt_read does not checksum (partitioned variables). */
 static int v2_numeric(v2_out *o, size_t i, const ckpt_var *v, uint32_t *crc, ckpt_err *err)
 {
     ckpt_crc_state st = {0, 0};
-    *crc = 0;
-    for (uint64_t off = 0; off < v->nbytes;) {
-        size_t got;
-        int rc = ckpt_read(o->c, i, o->buf, EXPORT_CHUNK, off, &got, &st, err);
+    uint32_t own = 0;
+    int tracked = 1; /* st.crc covers every byte so far */
+    uint64_t off = 0;
+    int werr = 0;
+    while (off < v->nbytes) {
+        if (interrupted) {
+            cli_progress_clear(&o->pg);
+            fprintf(stderr, "ckptfs: %s: interrupted\n", o->data.path);
+            return 128 + interrupted;
+        }
+        size_t got, room;
+        uint8_t *buf = cli_pw_space(o->pw, &room);
+        if (!buf) {
+            werr = errno;
+            break;
+        }
+        int rc = ckpt_read(o->c, i, buf, room, off, &got, &st, err);
         if (rc) return -rc;
         if (got == 0)
             return -ckpt_err_set(err, CKPT_E_CORRUPT, "variable \"%s\": short read at %" PRIu64,
                                  v->name, off);
-        *crc = ckpt_crc32c_extend(*crc, o->buf, got);
-        rc = v2_write(o, o->buf, got);
-        if (rc) return rc;
+        tracked = tracked && st.pos == off + got;
+        if (!tracked) own = ckpt_crc32c_extend(own, buf, got);
+        if (cli_pw_commit(o->pw, got) != 0) {
+            werr = errno;
+            break;
+        }
         off += got;
+        o->at += got;
         cli_progress_add(&o->pg, got);
     }
+    if (werr) {
+        cli_progress_clear(&o->pg);
+        fprintf(stderr, "ckptfs: %s: cannot write: %s\n", o->data.path, strerror(werr));
+        return CKPTFS_EXIT_WRITE;
+    }
+    *crc = tracked ? st.crc : own;
     return 0;
 }
 
@@ -419,9 +450,8 @@ static int export_v2(const char *source, ckpt_checkpoint *c, const char *prefix,
     v2_out o = {.source = source, .c = c, .data = {NULL, NULL, -1, 0}};
     size_t count = ckpt_count(c);
     o.e = malloc((count ? count : 1) * sizeof *o.e);
-    o.buf = malloc(EXPORT_CHUNK);
     int status = 0;
-    if (!data_path || !index_path || !o.e || !o.buf) {
+    if (!data_path || !index_path || !o.e) {
         cli_error(source, "out of memory");
         status = CKPTFS_EXIT_READ;
         goto out;
@@ -436,6 +466,12 @@ static int export_v2(const char *source, ckpt_checkpoint *c, const char *prefix,
     }
     status = dest_open(&o.data, data_path, force);
     if (status) goto out;
+    if (cli_pw_start(o.data.fd, EXPORT_CHUNK, &o.pw)) {
+        fprintf(stderr, "ckptfs: %s: cannot write: %s\n", data_path, strerror(errno));
+        dest_abort(&o.data);
+        status = CKPTFS_EXIT_WRITE;
+        goto out;
+    }
     uint64_t total = 0;
     for (size_t i = 0; i < count; i++) {
         ckpt_var v;
@@ -457,6 +493,10 @@ static int export_v2(const char *source, ckpt_checkpoint *c, const char *prefix,
         } else {
             status = rc;
         }
+    }
+    if (cli_pw_finish(o.pw) != 0 && status == 0) {
+        fprintf(stderr, "ckptfs: %s: cannot write: %s\n", data_path, strerror(errno));
+        status = CKPTFS_EXIT_WRITE;
     }
     cli_progress_clear(&o.pg);
     uint8_t *index = NULL;
@@ -495,7 +535,6 @@ out:
     free(data_path);
     free(index_path);
     free(o.e);
-    free(o.buf);
     return status;
 }
 

@@ -29,10 +29,6 @@ size_t ckpt_render_dtype(const ckpt_var *v, char *buf, size_t size);
  * 0, or -1 when out of memory (out->failed). */
 int ckpt_render_tsv(const ckpt_checkpoint *c, const ckpt_names *names, ckpt_strbuf *out);
 
-/* The text form of string variable i (strtext.h): one escaped element per line. Appends to
- * out; 0 or a CKPT_E_* code. */
-int ckpt_render_strings(ckpt_checkpoint *c, size_t i, ckpt_strbuf *out, ckpt_err *err);
-
 /* The text form of a text-shown variable i (ckpt_is_text_var): strings as above, variants as
  * varianttext.h describes (checksum verified). Appends to out; 0 or a CKPT_E_* code. */
 int ckpt_render_text(ckpt_checkpoint *c, size_t i, ckpt_strbuf *out, ckpt_err *err);

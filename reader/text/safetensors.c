@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *ckpt_st_dtype(int tf_dtype)
+/* The safetensors dtype ("F32", "BF16", "F8_E4M3", ...) of TF dtype, or NULL when the format has
+ * none (strings, variants, quantized and 4-bit types, complex128, the fnuz float8s). */
+static const char *ckpt_st_dtype(int tf_dtype)
 {
     switch (tf_dtype) {
     case CKPT_DT_FLOAT:
@@ -54,7 +56,9 @@ const char *ckpt_st_dtype(int tf_dtype)
     }
 }
 
-const char *ckpt_st_name(const ckpt_checkpoint *c, size_t i, size_t *len)
+/* The name variable i has in the file: its visible path in a mount (ckpt_path, not
+ * NUL-terminated at *len). The one place that decides it. */
+static const char *ckpt_st_name(const ckpt_checkpoint *c, size_t i, size_t *len)
 {
     return ckpt_path(c, i, len);
 }

@@ -39,14 +39,6 @@ typedef struct ckpt_st_cursor {
     ckpt_crc_state crc; /* running checksum of that tensor */
 } ckpt_st_cursor;
 
-/* The safetensors dtype ("F32", "BF16", "F8_E4M3", ...) of TF dtype, or NULL when the format has
- * none (strings, variants, quantized and 4-bit types, complex128, the fnuz float8s). */
-const char *ckpt_st_dtype(int tf_dtype);
-
-/* The name variable i has in the file: its visible path in a mount (ckpt_path, not
- * NUL-terminated at *len). The one place that decides it. */
-const char *ckpt_st_name(const ckpt_checkpoint *c, size_t i, size_t *len);
-
 /*
  * Compute the layout of c's variables (those ckpt_hide left) from the index; names (may be
  * NULL) gives the full names __metadata__ records. Reads no data. 0, or

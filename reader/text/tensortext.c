@@ -18,7 +18,9 @@ int ckpt_is_text_var(const ckpt_var *v)
     return v->dtype == CKPT_DT_STRING || v->dtype == CKPT_DT_VARIANT;
 }
 
-int ckpt_render_strings(ckpt_checkpoint *c, size_t i, ckpt_strbuf *out, ckpt_err *err)
+/* The text form of string variable i (strtext.h): one escaped element per line. Appends to
+ * out; 0 or a CKPT_E_* code. */
+static int ckpt_render_strings(ckpt_checkpoint *c, size_t i, ckpt_strbuf *out, ckpt_err *err)
 {
     uint8_t *raw;
     ckpt_str *el;

@@ -27,12 +27,9 @@ import ckpt_testlib as tl  # noqa: E402
 import ckptwriter as cw  # noqa: E402
 import tf2names  # noqa: E402
 
-try:
-    import numpy as np
-    import safetensors
-    import safetensors.numpy
-except ImportError:
-    tl.skip("numpy or the safetensors package is not importable")
+np = tl.oracle("numpy")  # both required in CI (tests/README.md "Skips")
+safetensors = tl.oracle("safetensors")
+import safetensors.numpy  # noqa: E402,F401
 
 T = tl.Checks()
 
@@ -52,15 +49,15 @@ CASES = [("dtypes", "dtypes"), ("sample", "model.ckpt"), ("keras_tf2", "ckpt"),
          ("v1", "model.ckpt"), ("savedmodel/tf2", "."), ("savedmodel/tf1", ".")]
 
 
+TF = None  # TensorFlow, once main() has asked for it (a required oracle in CI)
+
+
 def tf_reader(prefix):
-    if os.environ.get("CKPT_NO_TF") == "1":
+    """TF's reader of prefix, or None without TF (main() said so) or where TF cannot open it."""
+    if TF is None:
         return None
     try:
-        import tensorflow as tf  # noqa: F401
-    except ImportError:
-        return None
-    try:
-        return tf.train.load_checkpoint(prefix)
+        return TF.train.load_checkpoint(prefix)
     except Exception as e:  # V1 sets TF will not open: the manifest is the truth then
         print("note: TF cannot open %s: %s" % (prefix, str(e).splitlines()[0][:200]))
         return None
@@ -400,6 +397,8 @@ def check_progress(tmp):
 
 def main():
     tl.ckptfs_path()
+    global TF
+    TF = tl.oracle("tensorflow", whole=False)  # else SKIP-PART: no TF readings, no V2 checks
     tmp = tempfile.mkdtemp(prefix="ckptfs-export-")
     try:
         done = sum(check_case(c, rel, tmp) for c, rel in CASES)
@@ -409,9 +408,7 @@ def main():
         check_filters_tf2(tmp)
         check_header_limit(tmp)
         check_progress(tmp)
-        if tf_reader(os.path.join(tl.fixtures_dir(), "sample", "model.ckpt")) is None:
-            print("note: TensorFlow not importable: V2 exports not checked")
-        else:
+        if TF is not None:  # else oracle() said SKIP-PART (and failed in CI)
             for c, rel in CASES + [("partitioned_strings", "model.ckpt"), ("v1_sharded", "model.ckpt")]:
                 check_v2_case(c, rel, tmp)
             check_v2_filtered(tmp)

@@ -48,6 +48,7 @@ import test_mount_robust as rb  # noqa: E402
 import ckptwriter as cw  # noqa: E402
 
 check = tm.check
+T = tm.testlib()
 ename = lambda e: errno.errorcode.get(e, str(e)) if e else "no error"  # noqa: E731
 
 # The checkpoint of every case: (name, shard, bytes). In shard 1, "head" comes first and "tail"
@@ -345,6 +346,7 @@ class Readers:
         self.mnt, self.truth = mnt, sorted(truth.items())
         self.stop = threading.Event()
         self.wrong, self.errors, self.reads = [], {}, [0] * n
+        self.failed = [0] * n  # failed attempts, per reader
         self.gone_at = None   # when the mount went away, as far as the test knows
         self.spanning = 0     # whole reads of a file opened before that and finished after
         self.threads = [threading.Thread(target=self.run, args=(k,), daemon=True) for k in range(n)]
@@ -383,6 +385,7 @@ class Readers:
                 self.read_one(k, name, data)
             except OSError as ex:
                 self.note(ex.errno)
+                self.failed[k] += 1
                 time.sleep(0.01)
 
     def start(self):
@@ -391,6 +394,12 @@ class Readers:
         deadline = time.time() + 10
         while not all(self.reads) and time.time() < deadline and not self.wrong:
             time.sleep(0.01)
+
+    def after(self, counts, more=1):
+        """A condition: every reader has counted `more` more (in counts: self.reads or
+        self.failed) than now. What an unmount must lead to is waited for, not slept on."""
+        snap = list(counts)
+        return lambda: all(c >= s + more for c, s in zip(counts, snap))
 
     def finish(self, what):
         self.stop.set()
@@ -433,10 +442,19 @@ def case_unmount_readers(tmp):
                 # Files are open: the kernel refuses ("target is busy") and the mount keeps
                 # serving; once the readers stop, it goes.
                 readers.gone_at = time.time()
+                more_failed = readers.after(readers.failed)
                 r = run("umount", mnt)
                 if r.returncode:
                     readers.gone_at = None
-                time.sleep(0.3)
+                    # Refused: the mount keeps serving; every reader reads two whole files more,
+                    # the second opened after the refusal.
+                    more_reads = readers.after(readers.reads, 2)
+                    check(T.wait_until(more_reads, 20, "reads after the refused umount"),
+                          "%s: refused, but the readers did not all read on: %r" % (what, readers.reads))
+                else:
+                    # No file was open at that instant: it went, and every reader sees it.
+                    check(T.wait_until(more_failed, 20, "readers seeing the umount"),
+                          "%s: unmounted, but not every reader saw it go: %r" % (what, readers.failed))
                 readers.finish(what)
                 if tm.is_mounted(mnt):
                     r = run("umount", mnt)
@@ -446,8 +464,12 @@ def case_unmount_readers(tmp):
                 # aborted and reads in flight fail with ENOTCONN.
                 cmd = ["fusermount3", "-u", "-z", mnt] if how == "lazy" else ["umount", "-f", mnt]
                 readers.gone_at = time.time()
+                more_failed = readers.after(readers.failed)
                 r = run(*cmd)
-                time.sleep(0.5)
+                # Gone for new opens either way: every reader fails once more (lazy: after
+                # reading to its end any file open at the detach).
+                check(T.wait_until(more_failed, 20, "readers seeing the %s unmount" % how),
+                      "%s: not every reader saw the mount go: %r" % (what, readers.failed))
                 readers.finish(what)
                 if how == "lazy":
                     check(r.returncode == 0, "%s: %s: %r" % (what, " ".join(cmd), r.stderr))

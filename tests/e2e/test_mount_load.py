@@ -147,7 +147,7 @@ def run(mnts, sample_mf, folder_mf, sm_mf):
             s = sample(pid)
             if s:
                 series[m].append((time.time(), s[0], s[1]))
-        time.sleep(1)
+        time.sleep(1)  # the sampling period of RSS and descriptors, not a synchronisation
     for t in threads:
         t.join()
     check(not errors, "no wrong or failed read under load: %s" % errors[:3])

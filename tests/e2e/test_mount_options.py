@@ -24,20 +24,15 @@ SHARDED = os.path.join(tm.FIXTURES, "sharded")
 
 
 def wait_until(cond, secs):
-    end = time.time() + secs
-    while time.time() < end:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
+    return tm.testlib().wait_until(cond, secs)
 
 
 def case_timeout(tmp):
     mnt = tempfile.mkdtemp(dir=tmp)
     r = subprocess.run([tm.MOUNT, SAMPLE, mnt, "-o", "timeout=2"], capture_output=True)
     check(r.returncode == 0 and tm.is_mounted(mnt), "timeout=2 mounts: %r" % r.stderr)
-    t0 = time.time()
-    # Requests keep it alive (an open always reaches the daemon; listings may be cached).
+    # Requests keep it alive (an open always reaches the daemon; listings may be cached). The
+    # sleep is the point here: it spaces the requests, each well inside the 2 s timeout.
     for _ in range(6):
         with open(os.path.join(mnt, "global_step"), "rb"):
             pass
@@ -48,12 +43,21 @@ def case_timeout(tmp):
     check(gone and time.time() - t0 >= 1.5, "timeout=2: unmounted %.1f s after the last request"
           % (time.time() - t0))
     tm.wait_no_daemon(mnt, "timeout")
-    # An open file keeps it, however long it is idle; closing it lets it go.
+    # An open file keeps it, however long it is idle; closing it lets it go. How long is long
+    # enough is a control's business, not a fixed sleep's: a second timeout=1 mount made after
+    # the file was opened, with nothing open, goes idle later than the first did; once it has
+    # unmounted itself, the first would have too, but for the open file.
     r = subprocess.run([tm.MOUNT, SAMPLE, mnt, "-o", "timeout=1"], capture_output=True)
     check(r.returncode == 0 and tm.is_mounted(mnt), "timeout=1 mounts: %d %r"
           % (r.returncode, r.stderr))
     f = open(os.path.join(mnt, "global_step"), "rb")
-    time.sleep(3)
+    control = tempfile.mkdtemp(dir=tmp)
+    r = subprocess.run([tm.MOUNT, SAMPLE, control, "-o", "timeout=1"], capture_output=True)
+    check(r.returncode == 0 and tm.is_mounted(control), "timeout=1 control mounts: %d %r"
+          % (r.returncode, r.stderr))
+    check(wait_until(lambda: not tm.is_mounted(control), 10),
+          "timeout=1: the control mount, nothing open, did not unmount itself")
+    tm.wait_no_daemon(control, "timeout control")
     check(tm.is_mounted(mnt), "timeout=1: stays mounted while a file is open")
     f.close()
     check(wait_until(lambda: not tm.is_mounted(mnt), 6), "timeout=1: unmounted once closed")
@@ -129,31 +133,46 @@ def case_missing_shard_foreground(tmp):
           "the log line names the variable and the missing file: %r" % err[-500:])
 
 
-def bind_dev_log(what):
-    """A socket bound at /dev/log for the test, or None (noting why `what` is left out) when
-    the machine has a logger there already or we are not root: no system logger is
-    disturbed. The caller unlinks /dev/log when done."""
-    if os.path.exists("/dev/log") or os.geteuid() != 0:
-        tm.testlib().skip_part("%s: /dev/log exists or not root" % what)
-        return None
+def private_syslog(tmp, what):
+    """(namespace, socket): a private mount namespace (ckpt_testlib.MountNamespace) whose
+    /dev/log is a datagram socket of this test's own, so that the only lines on it come from
+    what runs in that namespace: under ctest -j the other tests' daemons log elsewhere, and no
+    logger of the machine is touched. (None, None), noting why `what` is left out, where no
+    private namespace can be made (not root)."""
+    T = tm.testlib()
+    why = T.MountNamespace.usable()
+    if why:
+        T.skip_part("%s: no private mount namespace for a /dev/log of the test's own: %s"
+                    % (what, why))
+        return None, None
+    d = tempfile.mkdtemp(dir=tmp)
+    os.mkdir(os.path.join(d, "dev"))
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(os.path.join(d, "log.sock"))
+    ns = T.MountNamespace()
     try:
-        sock.bind("/dev/log")
-    except OSError as e:
-        tm.testlib().skip_part("%s: cannot bind /dev/log (%s)" % (what, e))
+        ns.private_dev(os.path.join(d, "dev"))
+        ns.bind_file(os.path.join(d, "log.sock"), "/dev/log")
+    except Exception:
+        ns.close()
         sock.close()
-        return None
-    return sock
+        raise
+    return ns, sock
+
+
+# Run in the namespace: read the file named, print the errno's name (or OK and the length).
+READ_ERRNO = ("import errno,sys\ntry:\n    print('OK', len(open(sys.argv[1],'rb').read()))\n"
+              "except OSError as e:\n    print(errno.errorcode[e.errno])\n")
 
 
 def case_syslog(tmp):
-    """A daemonized mount logs to syslog: caught on a /dev/log socket made for the test (only
-    when the machine has none, so no system logger is disturbed)."""
-    sock = bind_dev_log("syslog check")
-    if sock is None:
+    """A daemonized mount logs to syslog: caught on the /dev/log of a private mount namespace,
+    a socket of the test's own, where the mount is made and read."""
+    ns, sock = private_syslog(os.path.join(tmp, "sys"), "syslog check")
+    if ns is None:
         return
-    # Drain the socket all along: while it exists every daemon on the machine logs to it, and
-    # the daemons must never wait for a logger (fs/logger.h); nor should this test lose lines.
+    # Drain the socket all along: the daemon must never wait for a logger (fs/logger.h); nor
+    # should this test lose lines.
     got = []
     stop = threading.Event()
 
@@ -172,67 +191,76 @@ def case_syslog(tmp):
     try:
         src, _, on1 = partial_copy(os.path.join(tmp, "sys"))
         mnt = tempfile.mkdtemp(dir=tmp)
-        r = subprocess.run([tm.MOUNT, src, mnt], capture_output=True)
-        check(r.returncode == 0, "daemonized mount with a missing shard: %r" % r.stderr)
-        # Every daemon on the machine (other tests' too, under ctest -j) logs to this socket:
-        # only lines tagged with this mount's daemon's pid count.
+        r = ns.run([tm.MOUNT, src, mnt])
+        check(r.returncode == 0 and ns.is_mounted(mnt),
+              "daemonized mount with a missing shard: %r" % r.stderr)
         pids = tm.daemon_pids(mnt)
         check(len(pids) == 1, "one daemon for the syslog mount: %s" % pids)
         tags = [b"ckptfs[%d]:" % p for p in pids]
-        try:
-            with open(os.path.join(os.fsencode(mnt), on1[0]), "rb") as f:
-                f.read()
-            check(False, "syslog mount: a variable of the missing shard read")
-        except OSError as e:
-            check(e.errno == errno.EIO, "syslog mount: missing shard read gives EIO, got %s" % e)
+        r = ns.run([sys.executable, "-c", READ_ERRNO, os.path.join(os.fsencode(mnt), on1[0])])
+        check(r.stdout.strip() == b"EIO", "syslog mount: a variable of the missing shard gives "
+              "%r, want EIO (%r)" % (r.stdout.strip(), r.stderr[-200:]))
 
         def ours():
             return [g for g in list(got) if on1[0] in g and any(t in g for t in tags)]
-        wait_until(lambda: ours(), 5)
-        tm.unmount(mnt)
+        tm.testlib().wait_until(ours, 10, "the daemon's syslog line")
+        r = ns.run(["fusermount3", "-u", mnt])
+        check(r.returncode == 0 and not ns.is_mounted(mnt), "syslog mount: unmount: %r" % r.stderr)
+        tm.wait_no_daemon(mnt, "syslog mount")
         check(ours(), "syslog got this daemon's (%s) line naming the variable: %r"
               % (pids, got[-3:]))
+        # The socket is the namespace's alone: every line on it is this mount's.
+        others = [g for g in list(got) if not any(t in g for t in tags)]
+        check(not others, "the private /dev/log got lines of another process: %r" % others[:3])
+        print("syslog: %d line(s) on the private /dev/log, e.g. %r" % (len(got), got[:1]))
     finally:
         stop.set()
         t.join()
+        ns.close()
         sock.close()
-        os.unlink("/dev/log")
 
 
 def case_syslog_stalled(tmp):
-    """A logger that takes no lines (bound, never read: its queue fills) must not stall the
-    daemon: 2,000 reads that each log a line all answer EIO promptly (lines are dropped)."""
-    sock = bind_dev_log("stalled-logger check")
-    if sock is None:
+    """A logger that takes no lines (a socket bound at the namespace's /dev/log, never read:
+    its queue fills) must not stall the daemon: 2,000 reads that each log a line all answer
+    EIO promptly (lines are dropped)."""
+    ns, sock = private_syslog(os.path.join(tmp, "stall"), "stalled-logger check")
+    if ns is None:
         return
     try:
         src, _, on1 = partial_copy(os.path.join(tmp, "stall"))
         mnt = tempfile.mkdtemp(dir=tmp)
-        r = subprocess.run([tm.MOUNT, src, mnt], capture_output=True)
-        check(r.returncode == 0, "daemonized mount with a missing shard: %r" % r.stderr)
-        code = ("import os,sys\nfor _ in range(2000):\n    try:\n        open(sys.argv[1],'rb').read()\n"
-                "    except OSError:\n        pass\n")
+        r = ns.run([tm.MOUNT, src, mnt])
+        check(r.returncode == 0 and ns.is_mounted(mnt),
+              "daemonized mount with a missing shard: %r" % r.stderr)
+        code = ("import errno,os,sys\nn = 0\nfor _ in range(2000):\n    try:\n"
+                "        open(sys.argv[1],'rb').read()\n    except OSError as e:\n"
+                "        n += e.errno == errno.EIO\nprint(n)\n")
         try:
-            subprocess.run([sys.executable, "-c", code, os.path.join(os.fsencode(mnt), on1[0])],
-                           timeout=60, check=True)
+            r = ns.run([sys.executable, "-c", code, os.path.join(os.fsencode(mnt), on1[0])],
+                       timeout=60)
+            check(r.stdout.strip() == b"2000", "stalled logger: %r of 2000 reads gave EIO (%r)"
+                  % (r.stdout.strip(), r.stderr[-200:]))
         except subprocess.TimeoutExpired:
             check(False, "reads logging to a stalled logger hung the daemon")
-        tm.unmount(mnt)
+        r = ns.run(["fusermount3", "-u", mnt])
+        check(r.returncode == 0, "stalled logger: unmount: %r" % r.stderr)
+        tm.wait_no_daemon(mnt, "stalled-logger mount")
     finally:
+        ns.close()
         sock.close()
-        os.unlink("/dev/log")
 
 
 def main():
     tm.require_fuse()
     tmp = tempfile.mkdtemp(prefix="ckptfs-opts-")
     os.makedirs(os.path.join(tmp, "sys"))
+    os.makedirs(os.path.join(tmp, "stall"))
     try:
         case_timeout(tmp)
         case_debug(tmp)
         case_missing_shard_foreground(tmp)
         case_syslog(tmp)
-        os.makedirs(os.path.join(tmp, "stall"))
         case_syslog_stalled(tmp)
     finally:
         for line in open("/proc/mounts"):

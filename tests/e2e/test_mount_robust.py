@@ -164,9 +164,13 @@ def check_deep_savedmodel(tmp, have_tf):
                   "%s: TF's parser %s it" % (what, "refuses" if readable else "accepts"))
         with FgMount(d, what=what) as m:
             r = subprocess.run(["ls", "-l", m.mnt], capture_output=True)
-            time.sleep(0.2)
-            check(m.alive() and tm.is_mounted(m.mnt), "%s: the daemon died during ls -l: %s" %
-                  (what, m.text_log()[-500:]))
+            # A request after ls's, answered only by a daemon that lived through them (the
+            # kernel never caches statfs; a daemon that died aborted the connection before ls
+            # returned, so this gets ENOTCONN): a round trip, not a fixed sleep.
+            e = errno_of(lambda: os.statvfs(m.mnt))
+            check(e == 0 and m.alive() and tm.is_mounted(m.mnt),
+                  "%s: the daemon died during ls -l (statfs after it: %s): %s" %
+                  (what, e and errno.errorcode[e], m.text_log()[-500:]))
             sigs = os.path.join(m.mnt, "signatures.txt")
             e = errno_of(lambda: open(sigs, "rb").read())
             if readable:
@@ -372,7 +376,8 @@ def check_descriptors(tmp, graph_truth):
         for k in range(1, 41):
             for g in ("graph.pbtxt", "graph.dot"):
                 open(os.path.join(m.mnt, "model.ckpt-%d" % k, g), "rb").read()
-        time.sleep(0.2)  # RELEASE of the last file closed is asynchronous
+        # RELEASE of the last file closed is asynchronous: wait for the bound, a while at most.
+        tm.testlib().wait_until(lambda: temp_fds(pid) <= 32, 5, "rendered texts released")
         n = temp_fds(pid)
         check(n <= 32, "graph folder: %d rendered-text descriptors held after 80 graph files" % n)
         first = open(os.path.join(m.mnt, "model.ckpt-1", "graph.pbtxt"), "rb").read()

@@ -16,8 +16,9 @@ answers to another user (uid 65534, through setpriv).
   written), a 0640 one or one with a 0640 shard does not;
 - a checkpoint the mounting user cannot read (its .index, or one data shard, 0600 root's) is
   refused before anything is mounted: a message naming the file and "Permission denied", exit
-  7, for `mount.ckptfs` and `ckptfs ls` alike. The same checkpoint readable passes those checks
-  (and mounts, where this machine lets an unprivileged user mount FUSE at all);
+  7, for `mount.ckptfs` and `ckptfs ls` alike. The same checkpoint readable passes those checks,
+  mounts and reads as written (the mounts as that user are made in a private mount namespace
+  whose /dev/fuse is 0666, as on a desktop, since containers often make it root's alone);
 - names that would climb out of the mount ("../x", "a/../../b", "/abs/../y", ".", "..") or
   meet a generated file ("x.shape", "x.raw", "variables.tsv") are each at the path the escape
   rules give, with their own bytes, on the mount's own device.
@@ -200,6 +201,33 @@ def case_other_user(tmp):
 
 # --- a checkpoint the mounting user cannot read -----------------------------------------------------
 
+def user_fuse_namespace(scratch):
+    """A private mount namespace (ckpt_testlib.MountNamespace) where another user may mount
+    FUSE as on a desktop: a /dev/fuse node of mode 0666 (c 10 229, made on a tmpfs of the
+    namespace's own) bound over the host's, which containers often make 0600. fusermount3, set
+    uid root, mounts for the user there. Returns (namespace, None), or (None, why not)."""
+    T = tm.testlib()
+    why = T.MountNamespace.usable()
+    if why:
+        return None, why
+    fm = shutil.which("fusermount3")
+    if not fm:
+        return None, "no fusermount3"
+    st = os.stat(fm)
+    if st.st_uid != 0 or not st.st_mode & stat.S_ISUID:
+        return None, "%s is not set-uid root" % fm
+    ns = T.MountNamespace()
+    try:
+        ns.must(["mount", "-t", "tmpfs", "-o", "mode=755", "ckpt-test-fuse", scratch], "a tmpfs")
+        node = os.path.join(scratch, "fuse")
+        ns.must(["mknod", "-m", "0666", node, "c", "10", "229"], "a /dev/fuse node")
+        ns.bind_file(node, "/dev/fuse")
+    except Exception:
+        ns.close()
+        raise
+    return ns, None
+
+
 def case_unreadable(tmp):
     base = readable(os.path.join(tmp, "unreadable"))
     ckptfs = tm.CKPTFS or os.path.join(os.path.dirname(tm.MOUNT), "ckptfs")
@@ -211,33 +239,48 @@ def case_unreadable(tmp):
     mnt = os.path.join(base, "mnt")
     os.mkdir(mnt)
     os.chown(mnt, NOBODY, NOBODY)
-    for what, private in (("index", ".index"), ("shard", ".data-00001-of-00002"), ("nothing", None)):
-        d = readable(os.path.join(base, what))
-        prefix, _ = write_checkpoint(d)
-        set_modes(prefix, {"*": 0o644, private: 0o600} if private else {"*": 0o644})
-        for cmd in ([tm.MOUNT, prefix, mnt], [ckptfs, "ls", prefix]):
-            r = as_nobody(cmd)
-            err = r.stderr.decode(errors="replace")
-            who = "%s private: %s" % (what, " ".join(os.path.basename(c) for c in cmd[:2]))
-            if private:
-                check(r.returncode == EXIT_READ and prefix + private in err and "Permission denied" in err,
-                      "%s: exit %d %r, want %d naming %s" % (who, r.returncode, err, EXIT_READ, private))
-                check(not tm.is_mounted(mnt), "%s: mounted all the same" % who)
-            elif cmd[0] == tm.MOUNT:
-                # Past every check of the source; whether the kernel then lets this user mount
-                # is the machine's business (exit 6 where /dev/fuse is root's alone).
-                check(r.returncode in (0, tm.EXIT_FUSE), "%s: exit %d %r" % (who, r.returncode, err))
-                if r.returncode == 0:
-                    got = probe_as_nobody([os.path.join(mnt, "step")])
-                    check(list(got.values())[:1] and list(got.values())[0][0] == "OK",
-                          "%s: the user's own mount does not read: %r" % (who, got))
-                    as_nobody(["fusermount3", "-u", mnt])
-                    tm.wait_no_daemon(mnt, who)
+    scratch = os.path.join(base, "dev")
+    os.mkdir(scratch)
+    # The mounts as uid 65534 are made where that user may mount FUSE at all, so that a refusal
+    # is ckptfs's, not the kernel's: a private namespace with a 0666 /dev/fuse.
+    ns, why = user_fuse_namespace(scratch)
+    if ns is None:
+        tm.testlib().skip_part("uid %d cannot mount FUSE here: %s" % (NOBODY, why))
+    try:
+        for what, private in (("index", ".index"), ("shard", ".data-00001-of-00002"), ("nothing", None)):
+            d = readable(os.path.join(base, what))
+            prefix, truth = write_checkpoint(d)
+            set_modes(prefix, {"*": 0o644, private: 0o600} if private else {"*": 0o644})
+            for cmd in ([tm.MOUNT, prefix, mnt], [ckptfs, "ls", prefix]):
+                mounting = cmd[0] == tm.MOUNT
+                if mounting and ns is None:
+                    continue
+                r = ns.run(cmd, uid=NOBODY) if mounting else as_nobody(cmd)
+                err = r.stderr.decode(errors="replace")
+                who = "%s private: %s" % (what, " ".join(os.path.basename(c) for c in cmd[:2]))
+                if private:
+                    check(r.returncode == EXIT_READ and prefix + private in err and "Permission denied" in err,
+                          "%s: exit %d %r, want %d naming %s" % (who, r.returncode, err, EXIT_READ, private))
+                    check(not (ns.is_mounted(mnt) if mounting else tm.is_mounted(mnt)),
+                          "%s: mounted all the same" % who)
+                elif mounting:
+                    # Past every check of the source: the user's own mount, read by the user.
+                    check(r.returncode == 0 and ns.is_mounted(mnt), "%s: exit %d %r"
+                          % (who, r.returncode, err))
+                    if r.returncode == 0:
+                        got = ns.run([sys.executable, "-c", PROBE, os.path.join(mnt, "step")],
+                                     uid=NOBODY).stdout.decode().split()
+                        check(got[1:] == ["OK", sha(truth[b"step"])],
+                              "%s: the user's own mount does not read step's bytes: %r" % (who, got))
+                        u = ns.run(["fusermount3", "-u", mnt], uid=NOBODY)
+                        check(u.returncode == 0 and not ns.is_mounted(mnt),
+                              "%s: the user's fusermount3 -u: %r" % (who, u.stderr))
+                        tm.wait_no_daemon(mnt, who)
                 else:
-                    tm.testlib().skip_part("uid %d cannot mount FUSE here: %s"
-                                           % (NOBODY, err.strip().splitlines()[0]))
-            else:
-                check(r.returncode == 0, "%s: exit %d %r" % (who, r.returncode, err))
+                    check(r.returncode == 0, "%s: exit %d %r" % (who, r.returncode, err))
+    finally:
+        if ns is not None:
+            ns.close()
     tm.unmount(mnt)
 
 

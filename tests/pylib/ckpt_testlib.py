@@ -11,9 +11,11 @@ tiny check counter that ends with "N passed, N failed".
 """
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # The checksum rules live with the format writer; the tests reach them through this module too.
@@ -73,6 +75,7 @@ ORACLE_HINTS = {
     "boto3": "comes with moto[server] (scripts/deps.sh)",
     "safetensors": "pip install safetensors (scripts/deps.sh)",
     "tf_keras": "pip install tf-keras (scripts/deps.sh --tf)",
+    "keras": "comes with TensorFlow (scripts/deps.sh --tf)",
     "ml_dtypes": "comes with TensorFlow (scripts/deps.sh --tf)",
     "crc32c": "pip install crc32c (scripts/deps.sh)",
 }
@@ -173,6 +176,147 @@ def graph_fixture_cases(root=None):
             src = os.path.join(d, "ckpt")
         out.append((name, src, d))
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# waiting and private mount namespaces
+
+
+def wait_until(pred, timeout, what=None, interval=0.02):
+    """Synchronisation on a condition, never on a fixed sleep: pred()'s first true value, polled
+    every `interval` s until `timeout` s have passed; then pred()'s last value (false). With
+    `what`, a timeout prints "note: waited N s for WHAT" (the caller's check says what failed).
+
+    For a negative check (something must not happen) wait instead for a condition showing that
+    it would have happened by now, e.g. a control that lacks only what should prevent it."""
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= end:
+            v = pred()
+            if not v and what:
+                print("note: waited %.1f s for %s: not reached" % (timeout, what))
+                sys.stdout.flush()
+            return v
+        time.sleep(interval)
+
+
+# The top of /dev rebuilt on a private tmpfs, every entry but sockets and log (the host's
+# /dev/log, or a link to journald's) bound to the host's own, links copied; then the tmpfs
+# moved over /dev. Run by sh inside the namespace.
+_PRIVATE_DEV_SH = r"""
+set -e
+d="$1"
+mount -t tmpfs -o mode=755,nosuid ckpt-test-dev "$d"
+for f in /dev/* /dev/.[!.]*; do
+    [ -e "$f" ] || [ -L "$f" ] || continue
+    n="${f#/dev/}"
+    [ "$n" = log ] && continue  # the host's logger (a socket, or a link to one): left out
+    if [ -L "$f" ]; then cp -P "$f" "$d/$n"
+    elif [ -S "$f" ]; then continue
+    elif [ -d "$f" ]; then mkdir "$d/$n"; mount --rbind "$f" "$d/$n"
+    else : > "$d/$n"; mount --bind "$f" "$d/$n"
+    fi
+done
+mount --move "$d" /dev
+"""
+
+
+class MountNamespace:
+    """A private mount namespace (`unshare --mount --propagation private`) held open by a
+    sleeping child: what is mounted in it (a FUSE mount, a file bound over /dev/fuse or
+    /dev/log) is seen only by the processes run in it with run(), through nsenter. Needs root
+    and util-linux; `usable()` says why not. Entering resets the working directory to /: give
+    absolute paths. close() detaches what was mounted in it (a FUSE daemon left there would
+    keep the namespace alive), then ends the holder."""
+
+    @staticmethod
+    def usable():
+        """None when a private mount namespace can be made here, else why not."""
+        if os.geteuid() != 0:
+            return "not root"
+        for tool in ("unshare", "nsenter", "mount"):
+            if not shutil.which(tool):
+                return "no %s (util-linux)" % tool
+        return None
+
+    def __init__(self):
+        self.proc = subprocess.Popen(
+            ["unshare", "--mount", "--propagation", "private", "--",
+             "sh", "-c", "echo ready; exec sleep 100000"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # unshare execs sh in the new namespace: once sh speaks, entering pid enters it.
+        line = self.proc.stdout.readline()
+        if line.strip() != b"ready":
+            err = self.proc.stderr.read().decode("utf-8", "replace").strip()
+            self.proc.wait()
+            raise RuntimeError("unshare --mount failed: %s" % err[-300:])
+        self.pid = self.proc.pid
+        self.initial = {m[1] for m in self.mounts()}
+
+    def argv(self, args, uid=None):
+        """args as run inside the namespace (as uid, with that uid as its group, when given)."""
+        pre = ["nsenter", "-t", str(self.pid), "-m", "--"]
+        if uid is not None:
+            pre += ["setpriv", "--reuid=%d" % uid, "--regid=%d" % uid, "--clear-groups"]
+        return pre + list(args)
+
+    def run(self, args, uid=None, timeout=60, **kw):
+        """subprocess.run of args inside the namespace; stdout and stderr captured."""
+        return subprocess.run(self.argv(args, uid), stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=timeout, **kw)
+
+    def must(self, args, what):
+        r = self.run(args)
+        if r.returncode != 0:
+            raise RuntimeError("in the private namespace, %s: %s exit %d: %s" % (
+                what, " ".join(args), r.returncode, r.stderr.decode("utf-8", "replace").strip()))
+        return r
+
+    def mounts(self):
+        """[(source, mountpoint, fstype, options)] as the namespace sees them."""
+        with open("/proc/%d/mounts" % self.pid) as f:
+            return [tuple(line.split()[:4]) for line in f]
+
+    def is_mounted(self, mnt):
+        return any(m[1] == mnt for m in self.mounts())
+
+    def private_dev(self, scratch):
+        """Give the namespace its own /dev: a tmpfs (mounted at the empty directory `scratch`,
+        then moved) holding the host's devices and directories bound in, without the host's
+        sockets, so that /dev/log is free for bind_file()."""
+        self.must(["sh", "-c", _PRIVATE_DEV_SH, "sh", scratch], "a private /dev")
+
+    def bind_file(self, src, dst):
+        """Bind src (a file, device node or socket) over dst, making an empty dst first when
+        it is missing (on the namespace's private /dev: see private_dev)."""
+        self.must(["sh", "-c", '[ -e "$2" ] || : > "$2"; mount --bind "$1" "$2"', "sh", src, dst],
+                  "binding %s over %s" % (src, dst))
+
+    def close(self):
+        """Detach (umount -l, newest first) every FUSE mount made in the namespace, so that no
+        daemon is left in it (it would keep the namespace alive), then end the holder; the
+        namespace's other mounts go with it."""
+        try:
+            for m in reversed(self.mounts()):
+                if m[2].startswith("fuse") and m[1] not in self.initial:
+                    self.run(["umount", "-l", m[1]])
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
 
 
 # --------------------------------------------------------------------------------------------

@@ -147,6 +147,8 @@ error_log %(d)s/error.log;
 events { worker_connections 256; }
 http {
   access_log %(d)s/access.log;
+  log_format timing '$msec $request_time $status $bytes_sent $uri';
+  access_log %(d)s/timing.log timing;
   client_body_temp_path %(d)s/tmp;
   proxy_temp_path %(d)s/tmp;
   fastcgi_temp_path %(d)s/tmp;
@@ -177,6 +179,22 @@ http {
                 return [l for l in f.read().splitlines() if l.strip()]
         except FileNotFoundError:
             return []
+
+    def intervals(self):
+        """(start, end, status, bytes, uri) of each completed request so far, in seconds since
+        the epoch at nginx's millisecond resolution: end is when nginx logged it, start that
+        minus its request time."""
+        out = []
+        try:
+            with open(os.path.join(self.dir, "timing.log")) as f:
+                for line in f:
+                    p = line.split()
+                    if len(p) == 5:
+                        end = float(p[0])
+                        out.append((end - float(p[1]), end, int(p[2]), int(p[3]), p[4]))
+        except FileNotFoundError:
+            pass
+        return out
 
     def settled(self, quiet=1.0, limit=20.0):
         """The access log's lines once it has not grown for `quiet` seconds. nginx logs a

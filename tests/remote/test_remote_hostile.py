@@ -65,6 +65,8 @@ class Hostile:
         outer = self
         self.done = False
         self.sent = {}
+        self.active = {}   # mode -> requests being answered now
+        self.drips = 0     # dripped answers begun
         self.lock = threading.Lock()
 
         class H(http.server.BaseHTTPRequestHandler):
@@ -78,6 +80,16 @@ class Hostile:
                     outer.sent[mode] = outer.sent.get(mode, 0) + n
 
             def do_GET(self):
+                mode = self.path.lstrip("/").split("/", 1)[0]
+                with outer.lock:
+                    outer.active[mode] = outer.active.get(mode, 0) + 1
+                try:
+                    self.answer()
+                finally:
+                    with outer.lock:
+                        outer.active[mode] -= 1
+
+            def answer(self):
                 parts = self.path.lstrip("/").split("/", 1)
                 mode, rel = parts[0], parts[1] if len(parts) > 1 else ""
                 p = os.path.join(root, rel)
@@ -108,10 +120,13 @@ class Hostile:
                     self.send_response(200)
                     self.send_header("Content-Length", str(1 << 40))
                     self.end_headers()
+                    # Counted 64 KiB at a time as each is taken: the client hangs up in the
+                    # middle, and what went before that counts.
                     try:
-                        self.wfile.write(data)
-                        self.count(mode, len(data))
-                        zeros = bytes(1 << 20)
+                        for i in range(0, len(data), 1 << 16):
+                            self.wfile.write(data[i:i + (1 << 16)])
+                            self.count(mode, len(data[i:i + (1 << 16)]))
+                        zeros = bytes(1 << 16)
                         while not outer.done:
                             self.wfile.write(zeros)
                             self.count(mode, len(zeros))
@@ -138,13 +153,15 @@ class Hostile:
                         self.wfile.write(body)
                         self.count(mode, len(body))
                         return
+                    with outer.lock:
+                        outer.drips += 1
                     for i in range(0, len(body), 2):
                         if outer.done:
                             return
                         self.wfile.write(body[i:i + 2])
                         self.wfile.flush()
                         self.count(mode, 2)
-                        time.sleep(1)
+                        time.sleep(1)  # the drip itself: 2 bytes a second is the misbehaviour
                 except OSError:
                     pass
 
@@ -187,7 +204,8 @@ def check_cli(srv, a, b):
           "(%s)" % r.describe())
     before = srv.sent.get("huge", 0)
     r, dt = timed("cat", u + "/huge/model.ckpt", "b")
-    time.sleep(0.5)
+    # Counted once the server has stopped sending (it writes until the client has gone).
+    T.wait_until(lambda: not srv.active.get("huge"), 30, "the 1 TB answer's end")
     sent = srv.sent.get("huge", 0) - before
     check(r.rc == 7 and dt < 10 and sent < (64 << 20) and "Range" in r.err,
           "200 with a 1 TB body to a range at 17 MiB: cat b exits 7 in %.1f s after %d MiB sent "
@@ -302,10 +320,13 @@ def check_mounts(srv, a, b, mnt, work):
     check(r.rc == 0, "mount of the dripping server, net_timeout=30 (%s)" % r.describe())
     if r.rc == 0:
         pids = [p for p, _ in daemon_pids(mnt)]
+        drips = srv.drips
         rd = subprocess.Popen([sys.executable, "-c",
                                "import sys; f = open(sys.argv[1], 'rb'); f.seek(9 << 20); "
                                "f.read(4096)", os.path.join(mnt, "a")])
-        time.sleep(2)
+        # Killed once its read hangs in the daemon: the server has begun dripping an answer.
+        check(T.wait_until(lambda: srv.drips > drips, 30, "the reader's request at the server"),
+              "the reader's read reached the dripping server (so it hangs in the daemon)")
         rd.kill()
         rd.wait(30)
         t0 = time.monotonic()

