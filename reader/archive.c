@@ -114,7 +114,7 @@ static const char *inner_of(const archive *a, const char *name)
         name++;
     while (name[0] == '.' && name[1] == '/')
         name += 2;
-    return name;
+    return strcmp(name, ".") ? name : name + 1; /* "ARCHIVE//." is the root */
 }
 
 /* --- the member table --------------------------------------------------------------------- */
