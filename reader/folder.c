@@ -212,20 +212,19 @@ static size_t shared_folder(char *const *places, size_t n)
     return cut;
 }
 
-/* The name of place p in the mount, malloc'd: '%' as %25 and '/' as %2F, so that no name
- * holds a '/' and two places never share one; the root ("") is "." as ARCHIVE//. names it,
- * and a name of dots alone ("." and "..", which are no entries) has its dots as %2E. */
+/* The name of place p, malloc'd: '%' as %25 and '/' as %2F, so that no name holds a '/' and
+ * two places never share one; the root ("") is ".", as ARCHIVE//. names it (a mount shows
+ * "." and ".." as every name that is no file name: escape.h). */
 static char *place_name(const char *p)
 {
     if (!*p)
-        p = ".";
-    int dots = strspn(p, ".") == strlen(p);
+        return strdup(".");
     size_t n = 1;
     for (const char *q = p; *q; q++)
-        n += *q == '%' || *q == '/' || dots ? 3 : 1;
+        n += *q == '%' || *q == '/' ? 3 : 1;
     char *out = malloc(n), *o = out;
     for (const char *q = p; out && *q; q++) {
-        if (*q == '%' || *q == '/' || dots)
+        if (*q == '%' || *q == '/')
             o += sprintf(o, "%%%02X", (unsigned char)*q);
         else
             *o++ = *q;

@@ -46,7 +46,7 @@ typedef struct ckpt_folder {
  * checkpoints, training folders and SavedModels (ckpt_archive_places) is their folder: one
  * item per place, named by its path inside the archive (docs/archives.md, "Several
  * checkpoints": the leading folder they all share left out, then '%' as %25, '/' as %2F,
- * the root as %2E), whose prefix is what that path resolves to (a training folder: its
+ * the root as "."), whose prefix is what that path resolves to (a training folder: its
  * latest; a SavedModel: its variables, saved_model set); places set, latest -1.
  */
 int ckpt_folder_scan_src(const ckpt_bytesrc *src, const char *dir, ckpt_folder *out,
