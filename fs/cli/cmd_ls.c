@@ -36,6 +36,8 @@ const cli_command cli_ls_command = {
     "            /.ATTRIBUTES/VARIABLE_VALUE and the full_name ('*encoder*')\n"
     "Names are escaped as in the mount (\\\\, \\n, \\t, \\xHH) so each is one line; in JSON they\n"
     "are JSON strings, bytes that are not UTF-8 as \\udcHH (Python: surrogateescape).\n"
+    "An archive holding several checkpoints lists each after a line \"PREFIX:\" (JSON: a\n"
+    "\"checkpoint\" key); a training folder lists its latest checkpoint.\n"
     "Only the index is read. Missing data shards are a warning, not an error, as in\n"
     "TensorFlow's tf.train.list_variables. --index-only is accepted and ignored.\n",
 };
