@@ -248,8 +248,7 @@ static char *inside(const char *archive, const char *place, const char *leaf)
 
 /*
  * The item of place p, shown as name (taken over): its prefix is what "ARCHIVE//p" resolves
- * to (one that does not resolve keeps that name: opening it says why), its identity and bytes
- * those of its files in its folder's listing. 0, or CKPT_E_NOMEM.
+ * to (one that does not resolve keeps that name: opening it says why). 0, or CKPT_E_NOMEM.
  */
 static int add_place(scan *s, const char *archive, const char *p, char *name, ckpt_err *err)
 {
@@ -258,7 +257,7 @@ static int add_place(scan *s, const char *archive, const char *p, char *name, ck
         free(name);
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     }
-    ckpt_folder_item *it = &f->items[f->n];
+    ckpt_folder_item *it = &f->items[f->n++]; /* ckpt_folder_free frees what it holds */
     memset(it, 0, sizeof *it);
     it->name = name;
     it->complete = 1;
@@ -270,33 +269,74 @@ static int add_place(scan *s, const char *archive, const char *p, char *name, ck
         it->saved_model = sm, sm = NULL;
     free(named);
     free(sm);
-    const char *slash = it->prefix ? strrchr(it->prefix, '/') : NULL;
-    char *dir = slash ? strndup(it->prefix, (size_t)(slash - it->prefix)) : NULL;
-    char *ix = slash ? ckpt_index_path(slash + 1) : NULL;
-    char *v1 = slash ? ckpt_v1_first_file(slash + 1) : NULL;
-    ckpt_listing l = {0};
-    if (dir && ix && v1 && ckpt_bytesrc_list(s->src, dir, &l, NULL) == 0) {
-        const ckpt_dirent *e = ckpt_listing_find(&l, ix);
-        const ckpt_dirent *e1 = e ? NULL : ckpt_listing_find(&l, v1);
-        if (e || e1) {
-            /* a sharded V1 save's pattern names no one file (add_v1) */
-            it->known = e || !strcmp(v1, slash + 1);
-            it->id = e ? e->id : e1->id;
-            it->bytes = it->id.size;
-            it->v1 = !e;
-        }
-        /* Nothing writes into an archive: a shard missing from it is a missing shard, shown
-         * as in any mount (docs/mount.md), not a save in progress to hide. */
-        if (e)
-            shards_complete(&l, slash + 1, &it->bytes);
+    return it->prefix && strrchr(it->prefix, '/') ? 0
+                                                   : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+}
+
+/* The length of the folder part of item it's prefix (every place's has a '/'). */
+static size_t dir_len(const ckpt_folder_item *it)
+{
+    return (size_t)(strrchr(it->prefix, '/') - it->prefix);
+}
+
+/* Items in the order of their prefixes' folders, so that each folder is listed once. */
+static int by_dir(const void *a, const void *b)
+{
+    const ckpt_folder_item *x = *(ckpt_folder_item *const *)a, *y = *(ckpt_folder_item *const *)b;
+    size_t xl = dir_len(x), yl = dir_len(y);
+    int c = memcmp(x->prefix, y->prefix, xl < yl ? xl : yl);
+    return c ? c : (xl > yl) - (xl < yl);
+}
+
+/* The identity and bytes of it from the listing l of its folder: its .index, or its V1 file,
+ * and its data shards; none for a SavedModel of constants (no variables/ at all). */
+static void identify(ckpt_folder_item *it, const ckpt_listing *l)
+{
+    const char *base = it->prefix + dir_len(it) + 1;
+    char *ix = ckpt_index_path(base), *v1 = ckpt_v1_first_file(base);
+    const ckpt_dirent *e = ix ? ckpt_listing_find(l, ix) : NULL;
+    const ckpt_dirent *e1 = e || !v1 ? NULL : ckpt_listing_find(l, v1);
+    if (e || e1) {
+        /* a sharded V1 save's pattern names no one file (add_v1) */
+        it->known = e || !strcmp(v1, base);
+        it->id = e ? e->id : e1->id;
+        it->bytes = it->id.size;
+        it->v1 = !e;
     }
-    ckpt_listing_free(&l);
-    int oom = !dir || !ix || !v1 || rc == CKPT_E_NOMEM;
-    free(dir);
+    /* Nothing writes into an archive: a shard missing from it is a missing shard, shown as in
+     * any mount (docs/mount.md), not a save in progress to hide (complete stays set). */
+    if (e)
+        shards_complete(l, base, &it->bytes);
     free(ix);
     free(v1);
-    f->n++; /* ckpt_folder_free frees what it holds */
-    return oom ? ckpt_err_set(err, CKPT_E_NOMEM, "out of memory") : 0;
+}
+
+/* identify every item of f, listing each folder once. 0, or CKPT_E_NOMEM. */
+static int identify_all(const ckpt_bytesrc *src, ckpt_folder *f, ckpt_err *err)
+{
+    ckpt_folder_item **order = malloc(f->n * sizeof *order);
+    if (!order)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < f->n; i++)
+        order[i] = &f->items[i];
+    qsort(order, f->n, sizeof *order, by_dir);
+    ckpt_listing l = {0};
+    int listed = 0, rc = 0;
+    for (size_t i = 0; i < f->n && !rc; i++) {
+        if (!i || by_dir(&order[i - 1], &order[i])) {
+            ckpt_listing_free(&l);
+            char *dir = strndup(order[i]->prefix, dir_len(order[i]));
+            if (!dir)
+                rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+            listed = dir && ckpt_bytesrc_list(src, dir, &l, NULL) == 0;
+            free(dir);
+        }
+        if (listed)
+            identify(order[i], &l);
+    }
+    ckpt_listing_free(&l);
+    free(order);
+    return rc;
 }
 
 /* ckpt_folder_scan_src of an archive alone: 1 when dir is no archive alone holding several
@@ -318,6 +358,8 @@ static int scan_places(const ckpt_bytesrc *src, const char *dir, ckpt_folder *ou
         size_t skip = shared_folder(places, n);
         for (size_t i = 0; i < n && rc == 0; i++)
             rc = add_place(&s, archive, places[i], place_name(places[i] + skip), err);
+        if (rc == 0)
+            rc = identify_all(src, out, err);
         if (rc == 0)
             qsort(out->items, out->n, sizeof *out->items, item_cmp);
         out->places = 1;
