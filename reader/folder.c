@@ -262,15 +262,29 @@ static int add_place(scan *s, const char *archive, const char *p, char *name, ck
     it->name = name;
     it->complete = 1;
     char *named = inside(archive, p, NULL), *sm = inside(archive, p, "saved_model.pb");
-    int rc = named && sm ? ckpt_bytesrc_resolve(s->src, named, &it->prefix, NULL) : CKPT_E_NOMEM;
+    char *state = inside(archive, p, CKPT_STATE_FILE);
+    int rc = named && sm && state ? ckpt_bytesrc_resolve(s->src, named, &it->prefix, NULL)
+                                  : CKPT_E_NOMEM;
     if (rc && rc != CKPT_E_NOMEM)
         it->prefix = named, named = NULL;
     if (sm && ckpt_bytesrc_stat(s->src, sm, NULL) == 0)
         it->saved_model = sm, sm = NULL;
+    /* The root folder is ARCHIVE//.: the archive alone is the folder of its places. */
+    if (named && state && ckpt_bytesrc_stat(s->src, state, NULL) == 0) {
+        size_t n = strlen(named) + 4;
+        if (!*p && (it->folder = malloc(n)) != NULL)
+            snprintf(it->folder, n, "%s%s.", named, CKPT_ARCHIVE_SEP);
+        else if (*p)
+            it->folder = named, named = NULL;
+        if (!it->folder)
+            rc = CKPT_E_NOMEM;
+    }
     free(named);
     free(sm);
-    return it->prefix && strrchr(it->prefix, '/') ? 0
-                                                   : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    free(state);
+    return rc != CKPT_E_NOMEM && it->prefix && strrchr(it->prefix, '/')
+               ? 0
+               : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
 }
 
 /* The length of the folder part of item it's prefix (every place's has a '/'). */
@@ -428,6 +442,7 @@ void ckpt_folder_free(ckpt_folder *f)
         free(f->items[i].name);
         free(f->items[i].prefix);
         free(f->items[i].saved_model);
+        free(f->items[i].folder);
     }
     free(f->items);
     memset(f, 0, sizeof *f);

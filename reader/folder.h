@@ -25,6 +25,8 @@ typedef struct ckpt_folder_item {
     int complete;    /* its data shards are all there (a source that cannot list: assumed) */
     int v1;          /* a V1 save (no .index: id is its file's) */
     char *saved_model; /* a SavedModel's saved_model.pb (an archive's place), else NULL */
+    char *folder;      /* an archive's place that is a training folder: its name, which
+                          ckpt_folder_scan_src lists (prefix is its latest), else NULL */
 } ckpt_folder_item;
 
 typedef struct ckpt_folder {

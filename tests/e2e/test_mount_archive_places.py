@@ -314,8 +314,13 @@ def check_many(tmp):
         check(r.returncode != 0 and err.count("corrupt table") == 2 * n,
               "many.zip: ls names each of the %d places that fail: exit %s, %d" % (
                   2 * n, r.returncode, err.count("corrupt table")))
+        r = subprocess.run([tm.CKPTFS, "verify", path], capture_output=True, timeout=60,
+                           stdin=subprocess.DEVNULL)
+        check(r.returncode != 0 and (b"total: %d checkpoints" % (2 * n)) in r.stdout,
+              "many.zip: verify names each of the %d places: exit %s %r" % (
+                  2 * n, r.returncode, r.stdout[-200:]))
     except subprocess.TimeoutExpired:
-        check(False, "many.zip: ls of %d places did not finish in 60 s" % (2 * n))
+        check(False, "many.zip: ls or verify of %d places did not finish in 60 s" % (2 * n))
     mnt = mount(path)
     if mnt:
         try:

@@ -10,7 +10,7 @@ tensor of a TF-written checkpoint in a deflated zip and a .tar.gz at a URL has t
 recorded in its manifest, by `cat` and through a mount (when FUSE is usable); a mount of the
 .tar.gz with cache_dir= keeps its index, and the next mount asks nginx for no byte of the
 stream before a tensor is read; a .tar.gz URL holding a checkpoint and a SavedModel is listed,
-verified and mounted whole, one directory each, every tensor TF's.
+verified (the stream fetched once) and mounted whole, one directory each, every tensor TF's.
 
 Exit 0 pass, 1 fail, 77 skip (no nginx).
 """
@@ -176,9 +176,12 @@ def check_places(ngx, tmp):
     heads = [l[:-1].decode() for l in r.out.split(b"\n") if l.endswith(b":")]
     check(r.rc == 0 and heads == sorted(want), "ls of a URL archive of two places: %s %s" %
           (heads, r.describe()))
-    r = T.ckptfs("verify", url)
+    r, (n, b) = cost_of(ngx, lambda: T.ckptfs("verify", url))
     check(r.rc == 0 and r.out.count(b"all intact") == 2,
           "verify of a URL archive of two places checks both: " + r.describe())
+    size = os.path.getsize(os.path.join(ngx_root(ngx), "zoo2.tar.gz"))
+    check(b < 2 * size, "verify opened the archive once: %d bytes of a %d-byte .tar.gz "
+          "(%d requests)" % (b, size, n))
     if not R.fuse_usable():
         return
     mnt = os.path.join(tmp, "mnt-places")
