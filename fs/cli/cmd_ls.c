@@ -5,8 +5,8 @@
 
 #include "archive.h"
 #include "dtype.h"
-#include "folder.h"
 #include "exitcodes.h"
+#include "folder.h"
 #include "remote.h"
 #include "render.h"
 #include "shape.h"
@@ -144,8 +144,8 @@ typedef struct ls_opts {
 } ls_opts;
 
 /*
- * List checkpoint c (closed here) of source; label: which of several it is (its prefix, on
- * a line of its own before it and in every JSON object), NULL for the only one.
+ * List checkpoint c (closed here) of source; label: which of several it is, for the
+ * "checkpoint" key of every JSON object (NULL: the only one, no key).
  */
 static int ls_one(const ls_opts *o, const char *source, const char *label, ckpt_checkpoint *c)
 {
