@@ -195,7 +195,7 @@ static int add_named(scan *s, const char *latest, char **all, size_t nall)
     return 0;
 }
 
-/* --- an archive's places (docs/archives.md, "Several checkpoints") ------------------------ */
+/* --- an archive's places (docs/archives.md, "Several checkpoints in one archive") --------- */
 
 /* The length of the leading folder every place shares ("a/b" of "a/b/x" and "a/b/y"), plus
  * its '/': what their names leave out. 0 when they share none, or one of them is the root. */
@@ -234,15 +234,15 @@ static char *place_name(const char *p)
     return out;
 }
 
-/* "ARCHIVE//PLACE/leaf" (leaf NULL: "ARCHIVE//PLACE"); the root as "ARCHIVE/leaf", or
- * "ARCHIVE" itself: the names the archive's source resolves. malloc'd. */
+/* "ARCHIVE//PLACE/leaf" (leaf NULL: "ARCHIVE//PLACE"), the root as "ARCHIVE//.": names the
+ * archive's source resolves, and every command takes as SOURCE. malloc'd. */
 static char *inside(const char *archive, const char *place, const char *leaf)
 {
-    size_t n = strlen(archive) + strlen(place) + (leaf ? strlen(leaf) : 0) + 4;
+    size_t n = strlen(archive) + strlen(place) + (leaf ? strlen(leaf) : 0) + 6;
     char *s = malloc(n);
     if (s)
-        snprintf(s, n, "%s%s%s%s%s", archive, *place ? "//" : (leaf ? "/" : ""), place,
-                 *place && leaf ? "/" : "", leaf ? leaf : "");
+        snprintf(s, n, "%s%s%s%s%s", archive, CKPT_ARCHIVE_SEP, *place ? place : ".",
+                 leaf ? "/" : "", leaf ? leaf : "");
     return s;
 }
 
@@ -269,25 +269,15 @@ static int add_place(scan *s, const char *archive, const char *p, char *name, ck
         it->prefix = named, named = NULL;
     if (sm && ckpt_bytesrc_stat(s->src, sm, NULL) == 0)
         it->saved_model = sm, sm = NULL;
-    /* The root folder is ARCHIVE//.: the archive alone is the folder of its places. */
-    if (named && state && ckpt_bytesrc_stat(s->src, state, NULL) == 0) {
-        size_t n = strlen(named) + 4;
-        if (!*p && (it->folder = malloc(n)) != NULL)
-            snprintf(it->folder, n, "%s%s.", named, CKPT_ARCHIVE_SEP);
-        else if (*p)
-            it->folder = named, named = NULL;
-        if (!it->folder)
-            rc = CKPT_E_NOMEM;
-    }
+    if (named && state && ckpt_bytesrc_stat(s->src, state, NULL) == 0)
+        it->folder = named, named = NULL;
     free(named);
     free(sm);
     free(state);
-    return rc != CKPT_E_NOMEM && it->prefix && strrchr(it->prefix, '/')
-               ? 0
-               : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    return it->prefix ? 0 : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
 }
 
-/* The length of the folder part of item it's prefix (every place's has a '/'). */
+/* The length of the folder part of item it's prefix (every place's has a '/': "//"). */
 static size_t dir_len(const ckpt_folder_item *it)
 {
     return (size_t)(strrchr(it->prefix, '/') - it->prefix);

@@ -294,6 +294,16 @@ def check_root(tmp):
     rc, out, err = ck("verify", path)
     check(rc == 0 and out.count(b"all intact") == 4,
           "root.tar: verify checks the 3 steps and the SavedModel: exit %s %r" % (rc, out[-400:]))
+    # ls names each by a SOURCE every command takes: the root's as ARCHIVE//.
+    rc, out, err = ck("ls", path)
+    heads = [l[:-1].decode() for l in out.split(b"\n") if l.endswith(b":") and b"//" in l]
+    latest = "%s//./%s" % (path, folder["prefix"])
+    check(rc == 0 and heads == [latest, path + "//sm/variables/variables"],
+          "root.tar: ls heads: %s %s" % (heads, err[-200:]))
+    for v in folder["steps"][folder["prefix"]]:
+        rc, out, err = ck("cat", latest, v["name"])
+        check(rc == 0 and hashlib.sha256(out).hexdigest() == v["sha256"],
+              "root.tar: cat %s of ls's %s equals TF's: %s" % (v["name"], latest, err[-200:]))
 
 
 def check_many(tmp):
