@@ -781,7 +781,7 @@ static fview *new_view(folder *f, const cand *c)
     char disp[CKFS_DISPLAY_MAX + 1];
     size_t dl = ckfs_escape_component(name, strlen(name), disp);
     fv->range = pick_range(f, name);
-    if (ckfs_view_init(&fv->v, name, dl ? disp : NULL, c->item->prefix, NULL,
+    if (ckfs_view_init(&fv->v, name, dl ? disp : NULL, c->item->prefix, c->item->saved_model,
                        fv->range << VIEW_SHIFT)) {
         ckfs_view_free(&fv->v);
         free(fv);

@@ -114,7 +114,7 @@ static const char *inner_of(const archive *a, const char *name)
         name++;
     while (name[0] == '.' && name[1] == '/')
         name += 2;
-    return name;
+    return strcmp(name, ".") ? name : name + 1; /* "ARCHIVE//." is the root */
 }
 
 /* --- the member table --------------------------------------------------------------------- */
@@ -374,6 +374,26 @@ static int ar_stat(void *state, const char *name, ckpt_err *err)
     return 0;
 }
 
+/* The first member at or after from whose name is >= key (the table is sorted by name). */
+static size_t lower_bound(const ckpt_ar_table *t, size_t from, const char *key)
+{
+    size_t lo = from, hi = t->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(t->m[mid].name, key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/*
+ * The files directly in a folder: the members named "DIR/..." are one run of the sorted
+ * table, and a subfolder's are a run within it, skipped whole by a search for the first name
+ * past "DIR/SUB/" ("DIR/SUB0": '0' follows '/'), so a listing costs its entries and folders,
+ * not the archive's members.
+ */
 static int ar_list(void *state, const char *dir, ckpt_listing *out, ckpt_err *err)
 {
     archive *a = state;
@@ -381,23 +401,39 @@ static int ar_list(void *state, const char *dir, ckpt_listing *out, ckpt_err *er
     const char *in = inner_of(a, dir);
     if (!in) return ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: not in the archive %s", dir, a->path);
     size_t dl = strlen(in), cap = 0;
+    char key[CKPT_AR_NAME_MAX + 2];
+    if (dl + 1 >= sizeof key) /* longer than any member's name */
+        return ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: no such folder in the archive", dir);
+    snprintf(key, sizeof key, "%s%s", in, dl ? "/" : "");
+    size_t kl = strlen(key);
     int found = dl == 0;
-    for (size_t i = 0; i < a->t.n; i++) {
+    for (size_t i = lower_bound(&a->t, 0, key); i < a->t.n;) {
         const ckpt_ar_member *m = &a->t.m[i];
-        const char *rest = m->name;
-        if (dl) {
-            if (strncmp(m->name, in, dl) || m->name[dl] != '/') continue;
-            rest = m->name + dl + 1;
-        }
+        if (strncmp(m->name, key, kl)) break;
         found = 1;
-        if (m->dir || strchr(rest, '/')) continue;
-        ckpt_file_id id = a->base->id;
-        id.size = m->usize;
-        snprintf(id.tag, sizeof id.tag, "%zu#%.100s", i, a->base->id.tag);
-        if (ckpt_listing_add(out, &cap, rest, &id)) {
-            ckpt_listing_free(out);
-            return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+        const char *rest = m->name + kl, *sl = strchr(rest, '/');
+        if (sl && kl + (size_t)(sl - rest) + 2 > sizeof key) { /* never: names are shorter */
+            i++;
+            continue;
         }
+        if (sl) { /* a subfolder: past its run */
+            memcpy(key + kl, rest, (size_t)(sl - rest));
+            key[kl + (size_t)(sl - rest)] = '0';
+            key[kl + (size_t)(sl - rest) + 1] = '\0';
+            i = lower_bound(&a->t, i + 1, key);
+            key[kl] = '\0';
+            continue;
+        }
+        if (!m->dir) {
+            ckpt_file_id id = a->base->id;
+            id.size = m->usize;
+            snprintf(id.tag, sizeof id.tag, "%zu#%.100s", i, a->base->id.tag);
+            if (ckpt_listing_add(out, &cap, rest, &id)) {
+                ckpt_listing_free(out);
+                return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+            }
+        }
+        i++;
     }
     if (!found && !(in[0] && ckpt__ar_find(&a->t, in)))
         return ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: no such folder in the archive", dir);
@@ -448,14 +484,10 @@ static int covered(const archive *a, const char *p)
     return yes;
 }
 
+/* Add candidate s (taken over); the same place twice is dropped once all are sorted. */
 static int add_cand(char ***c, size_t *n, size_t *cap, char *s)
 {
     if (!s) return -1;
-    for (size_t i = 0; i < *n; i++)
-        if (!strcmp((*c)[i], s)) {
-            free(s);
-            return 0;
-        }
     if (ckpt_grow((void **)c, cap, *n + 1, sizeof **c)) {
         free(s);
         return -1;
@@ -500,6 +532,14 @@ int ckpt_archive_places(const ckpt_bytesrc *src, char ***places, size_t *count, 
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     }
     if (n) qsort(c, n, sizeof *c, str_cmp);
+    size_t w = 0; /* a folder with a state file and saved_model.pb is one place */
+    for (size_t i = 0; i < n; i++) {
+        if (w && !strcmp(c[w - 1], c[i]))
+            free(c[i]);
+        else
+            c[w++] = c[i];
+    }
+    n = w;
     *places = c;
     *count = n;
     return 0;

@@ -24,12 +24,16 @@ typedef struct ckpt_folder_item {
     uint64_t bytes;  /* .index (or V1 file) and the data shards listed for it */
     int complete;    /* its data shards are all there (a source that cannot list: assumed) */
     int v1;          /* a V1 save (no .index: id is its file's) */
+    char *saved_model; /* a SavedModel's saved_model.pb (an archive's place), else NULL */
+    char *folder;      /* an archive's place that is a training folder: its name, which
+                          ckpt_folder_scan_src lists (prefix is its latest), else NULL */
 } ckpt_folder_item;
 
 typedef struct ckpt_folder {
     ckpt_folder_item *items; /* sorted by name, bytewise */
     size_t n;
     long latest; /* index of the checkpoint the state file names, or -1 */
+    int places;  /* the places of an archive (below), not a training run's saves */
 } ckpt_folder;
 
 /*
@@ -39,6 +43,13 @@ typedef struct ckpt_folder {
  * missing here) falls back to the file of the same base name in dir. A checkpoint is complete
  * when every data shard of the first shard count seen is listed (TF writes shards before it
  * renames the .index in). CKPT_E_NOTFOUND if dir holds no checkpoint.
+ *
+ * An archive alone (archive.h: dir is its name, no path inside) that holds several
+ * checkpoints, training folders and SavedModels (ckpt_archive_places) is their folder: one
+ * item per place, named by its path inside the archive (docs/archives.md, "Several
+ * checkpoints": the leading folder they all share left out, then '%' as %25, '/' as %2F,
+ * the root as "."), whose prefix is what that path resolves to (a training folder: its
+ * latest; a SavedModel: its variables, saved_model set); places set, latest -1.
  */
 int ckpt_folder_scan_src(const ckpt_bytesrc *src, const char *dir, ckpt_folder *out,
                          ckpt_err *err);

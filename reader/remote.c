@@ -517,9 +517,21 @@ static char *saved_model_of(const ckpt_bytesrc *src, const char *prefix)
     return sm;
 }
 
+/* Whether archive source as holds several checkpoints, training folders or SavedModels. */
+static int holds_several(const ckpt_bytesrc *as)
+{
+    char **places;
+    size_t n;
+    if (ckpt_archive_places(as, &places, &n, NULL))
+        return 0;
+    ckpt_free_paths(places, n);
+    return n > 1;
+}
+
 /* ckpt_source_resolve of "ARCHIVE//PATH" (archive.h): the archive's source, and PATH resolved
  * in it by the rules of every source; the archive alone stands for the one checkpoint,
- * training folder or SavedModel it holds. */
+ * training folder or SavedModel it holds, or with CKPT_RESOLVE_FOLDER for the folder of the
+ * several it holds (folder.h). */
 static int resolve_archive(const char *archive, const char *inner, const ckpt_net_opts *opts,
                            unsigned flags, ckpt_source *out, ckpt_err *err)
 {
@@ -529,8 +541,17 @@ static int resolve_archive(const char *archive, const char *inner, const ckpt_ne
         return rc;
     out->src = as;
     out->remote = 1; /* owned, released like a remote source (ckpt_bytesrc_remote_release) */
+    if (!*inner && (flags & CKPT_RESOLVE_FOLDER) && holds_several(as)) {
+        /* Named by the archive alone, which the folder scan takes for its places. */
+        out->folder = 1;
+        if ((out->prefix = strdup(archive)) != NULL)
+            return 0;
+        ckpt_source_free(out);
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    }
     char *found = NULL;
-    if (!strcmp(inner, ".")) /* "ARCHIVE//." is its root itself, not what it holds */
+    int root = !strcmp(inner, ".");
+    if (root) /* "ARCHIVE//." is its root itself, not what it holds */
         inner = "";
     else if (!*inner && (rc = ckpt_archive_find(as, &found, err)) == 0)
         inner = found;
@@ -539,8 +560,12 @@ static int resolve_archive(const char *archive, const char *inner, const ckpt_ne
     if (!rc && !name)
         rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     if (!rc) {
-        /* A folder at the root is named "ARCHIVE//", which the resolver takes as a folder. */
-        snprintf(name, n, "%s%s%s%s", archive, CKPT_ARCHIVE_SEP, inner, *inner ? "" : "/");
+        /* A folder at the root is named "ARCHIVE//", which the resolver takes as a folder
+         * (named "ARCHIVE", as the one place the archive holds); asked for as ARCHIVE//. it
+         * keeps that name, so that the folder scan does not take it for the archive's
+         * places. */
+        snprintf(name, n, "%s%s%s%s", archive, CKPT_ARCHIVE_SEP, inner,
+                 *inner ? "" : (root ? "." : "/"));
         rc = ckpt__resolve_in(as, name, (flags & CKPT_RESOLVE_FOLDER) != 0, &out->prefix,
                               &out->folder, err);
     }

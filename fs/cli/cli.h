@@ -110,6 +110,11 @@ void cli_error(const char *source, const char *msg);
  */
 int cli_open_source(const char *source, ckpt_checkpoint **c);
 
+/* cli_open_source of prefix as source src resolved it (ckpt_source_resolve), named source in
+ * messages. */
+int cli_open_src(const char *source, const ckpt_bytesrc *src, const char *prefix,
+                 ckpt_checkpoint **c);
+
 /* Room for cli_human_size's text. */
 enum { CLI_HUMAN_MAX = 24 };
 

@@ -3,8 +3,11 @@
 #include "glob.h"
 #include "varname.h"
 
+#include "archive.h"
 #include "dtype.h"
 #include "exitcodes.h"
+#include "folder.h"
+#include "remote.h"
 #include "render.h"
 #include "shape.h"
 #include "strtext.h"
@@ -33,12 +36,14 @@ const cli_command cli_ls_command = {
     "            /.ATTRIBUTES/VARIABLE_VALUE and the full_name ('*encoder*')\n"
     "Names are escaped as in the mount (\\\\, \\n, \\t, \\xHH) so each is one line; in JSON they\n"
     "are JSON strings, bytes that are not UTF-8 as \\udcHH (Python: surrogateescape).\n"
+    "An archive holding several checkpoints lists each after a line \"PREFIX:\" (JSON: a\n"
+    "\"checkpoint\" key); a training folder lists its latest checkpoint.\n"
     "Only the index is read. Missing data shards are a warning, not an error, as in\n"
     "TensorFlow's tf.train.list_variables. --index-only is accepted and ignored.\n",
 };
 
 static void put_json(ckpt_strbuf *b, const ckpt_checkpoint *c, const ckpt_names *names,
-                     size_t i, const ckpt_var *v)
+                     size_t i, const ckpt_var *v, const char *label)
 {
     char line[512], dt[32];
     ckpt_strbuf_put(b, "{\"name\": ", 9);
@@ -81,10 +86,15 @@ static void put_json(ckpt_strbuf *b, const ckpt_checkpoint *c, const ckpt_names 
             ckpt_json_put_string(b, (const uint8_t *)slot, strlen(slot));
         }
     }
-    n = snprintf(line, sizeof line, ", \"partitioned\": %s, \"shard_missing\": %s}\n",
+    n = snprintf(line, sizeof line, ", \"partitioned\": %s, \"shard_missing\": %s",
                  part ? "true" : "false",
                  (v->flags & CKPT_VAR_SHARD_MISSING) ? "true" : "false");
     ckpt_strbuf_put(b, line, (size_t)n);
+    if (label) { /* one of several checkpoints: which */
+        ckpt_strbuf_puts(b, ", \"checkpoint\": ");
+        ckpt_json_put_string(b, (const uint8_t *)label, strlen(label));
+    }
+    ckpt_strbuf_puts(b, "}\n");
 }
 
 /* Line i+1 of the table (line 0 is its header): [*start, *end) including the newline. */
@@ -127,6 +137,126 @@ static int by_size(const void *a, const void *b)
     return (x->i > y->i) - (x->i < y->i);
 }
 
+/* What ls shows, from its options. */
+typedef struct ls_opts {
+    int longform, json, human, sort_size;
+    const char *pattern; /* NULL: every variable */
+} ls_opts;
+
+/*
+ * List checkpoint c (closed here) of source; label: which of several it is, for the
+ * "checkpoint" key of every JSON object (NULL: the only one, no key).
+ */
+static int ls_one(const ls_opts *o, const char *source, const char *label, ckpt_checkpoint *c)
+{
+    ckpt_names *names = o->longform || o->json || o->pattern ? cli_load_names(source, c) : NULL;
+    /* -l is the mount's variables.tsv, from the same code, filtered line by line. */
+    ckpt_strbuf tsv = {0}, out = {0};
+    size_t tpos = 0, s = 0, e = 0;
+    if (o->longform) {
+        ckpt_render_tsv(c, names, &tsv);
+        if (!tsv.failed) {
+            tsv_line(&tsv, &tpos, &s, &e);
+            ckpt_strbuf_put(&out, tsv.data + s, e - s);
+        }
+    }
+    /* the selection first, so that it can be put in another order */
+    size_t n = ckpt_count(c), nsel = 0, cap = 0;
+    ls_item *sel = NULL;
+    for (size_t i = 0; i < n && !tsv.failed; i++) {
+        ckpt_var v;
+        ckpt_get(c, i, &v);
+        if (o->longform)
+            tsv_line(&tsv, &tpos, &s, &e);
+        if (o->pattern && !cli_var_matches(o->pattern, c, names, i))
+            continue;
+        if (ckpt_grow((void **)&sel, &cap, nsel + 1, sizeof *sel)) {
+            out.failed = 1;
+            break;
+        }
+        sel[nsel++] = (ls_item){v.nbytes, i, s, e};
+    }
+    if (o->sort_size && nsel > 1)
+        qsort(sel, nsel, sizeof *sel, by_size);
+    for (size_t k = 0; k < nsel && !out.failed && !tsv.failed; k++) {
+        ckpt_var v;
+        ckpt_get(c, sel[k].i, &v);
+        if (o->longform && o->human) {
+            put_human_line(&out, tsv.data + sel[k].start, sel[k].end - sel[k].start, v.nbytes);
+        } else if (o->longform) {
+            ckpt_strbuf_put(&out, tsv.data + sel[k].start, sel[k].end - sel[k].start);
+        } else if (o->json) {
+            put_json(&out, c, names, sel[k].i, &v, label);
+        } else {
+            size_t len = ckpt_tstring_escape((const uint8_t *)v.name, v.name_len, NULL);
+            char *esc = malloc(len + 1);
+            if (!esc) {
+                out.failed = 1;
+                break;
+            }
+            ckpt_tstring_escape((const uint8_t *)v.name, v.name_len, esc);
+            esc[len] = '\n';
+            ckpt_strbuf_put(&out, esc, len + 1);
+            free(esc);
+        }
+    }
+    free(sel);
+    int bad = tsv.failed || out.failed || cli_write_all(out.data, out.len);
+    ckpt_strbuf_free(&tsv);
+    ckpt_strbuf_free(&out);
+    ckpt_names_free(names);
+    ckpt_close(c);
+    if (bad || fflush(stdout) != 0) {
+        cli_error(source, "out of memory or write error");
+        return CKPTFS_EXIT_READ;
+    }
+    return CKPTFS_EXIT_OK;
+}
+
+/*
+ * ls of an archive alone, resolved once (a remote archive's directory is read once): the
+ * checkpoint it stands for, or when it holds several (docs/archives.md) each in the order of
+ * the folder's names, as `ls DIR...` lists directories: "PREFIX:" on a line before each, an
+ * empty line between them (JSON: each object names its checkpoint instead). A checkpoint that
+ * fails to open is said and the others listed; the exit status is the first failure's.
+ */
+static int ls_archive(const ls_opts *o, const char *source)
+{
+    ckpt_err err;
+    ckpt_err_clear(&err);
+    ckpt_source s;
+    ckpt_folder f = {0};
+    int rc = ckpt_source_resolve(source, NULL, CKPT_RESOLVE_FOLDER, &s, &err);
+    if (rc == 0 && s.folder && (rc = ckpt_folder_scan_src(s.src, s.prefix, &f, &err)) != 0)
+        ckpt_source_free(&s);
+    if (rc) {
+        cli_error(source, err.msg);
+        return ckptfs_exit_for(rc);
+    }
+    ckpt_checkpoint *c;
+    if (!f.places) { /* one checkpoint, or a training folder at the root: its latest */
+        rc = cli_open_src(source, s.src, s.prefix, &c);
+        ckpt_folder_free(&f);
+        ckpt_source_free(&s);
+        return rc ? rc : ls_one(o, source, NULL, c);
+    }
+    int worst = 0;
+    for (size_t i = 0; i < f.n; i++) {
+        const char *label = f.items[i].prefix;
+        int r = cli_open_src(label, s.src, label, &c);
+        if (r == 0) {
+            if (!o->json)
+                printf("%s%s:\n", i ? "\n" : "", label);
+            r = ls_one(o, label, o->json ? label : NULL, c);
+        }
+        if (r && !worst)
+            worst = r;
+    }
+    ckpt_folder_free(&f);
+    ckpt_source_free(&s);
+    return worst;
+}
+
 int cli_ls(int argc, char **argv)
 {
     /* -h is help, except beside -l where it is ls -lh's human sizes */
@@ -151,70 +281,21 @@ int cli_ls(int argc, char **argv)
     if (sort_s && strcmp(sort_s, "size") && strcmp(sort_s, "name"))
         return cli_usage_error(&cli_ls_command, "--sort takes size or name, not '%s'", sort_s);
     sort_size = sort_s ? !strcmp(sort_s, "size") : sort_size && !sort_name;
+    ls_opts o = {longform, json, human, sort_size, pos[1]};
+    char *archive = NULL, *inner = NULL;
+    int ar = ckpt_archive_split(pos[0], &archive, &inner);
+    int alone = ar == 1 && !*inner;
+    free(archive);
+    free(inner);
+    if (ar < 0) {
+        cli_error(pos[0], "out of memory");
+        return CKPTFS_EXIT_READ;
+    }
+    if (alone)
+        return ls_archive(&o, pos[0]);
     ckpt_checkpoint *c;
     rc = cli_open_source(pos[0], &c);
     if (rc)
         return rc;
-    ckpt_names *names = longform || json || pos[1] ? cli_load_names(pos[0], c) : NULL;
-    /* -l is the mount's variables.tsv, from the same code, filtered line by line. */
-    ckpt_strbuf tsv = {0}, out = {0};
-    size_t tpos = 0, s = 0, e = 0;
-    if (longform) {
-        ckpt_render_tsv(c, names, &tsv);
-        if (!tsv.failed) {
-            tsv_line(&tsv, &tpos, &s, &e);
-            ckpt_strbuf_put(&out, tsv.data + s, e - s);
-        }
-    }
-    /* the selection first, so that it can be put in another order */
-    size_t n = ckpt_count(c), nsel = 0, cap = 0;
-    ls_item *sel = NULL;
-    for (size_t i = 0; i < n && !tsv.failed; i++) {
-        ckpt_var v;
-        ckpt_get(c, i, &v);
-        if (longform)
-            tsv_line(&tsv, &tpos, &s, &e);
-        if (pos[1] && !cli_var_matches(pos[1], c, names, i))
-            continue;
-        if (ckpt_grow((void **)&sel, &cap, nsel + 1, sizeof *sel)) {
-            out.failed = 1;
-            break;
-        }
-        sel[nsel++] = (ls_item){v.nbytes, i, s, e};
-    }
-    if (sort_size && nsel > 1)
-        qsort(sel, nsel, sizeof *sel, by_size);
-    for (size_t k = 0; k < nsel && !out.failed && !tsv.failed; k++) {
-        ckpt_var v;
-        ckpt_get(c, sel[k].i, &v);
-        if (longform && human) {
-            put_human_line(&out, tsv.data + sel[k].start, sel[k].end - sel[k].start, v.nbytes);
-        } else if (longform) {
-            ckpt_strbuf_put(&out, tsv.data + sel[k].start, sel[k].end - sel[k].start);
-        } else if (json) {
-            put_json(&out, c, names, sel[k].i, &v);
-        } else {
-            size_t len = ckpt_tstring_escape((const uint8_t *)v.name, v.name_len, NULL);
-            char *esc = malloc(len + 1);
-            if (!esc) {
-                out.failed = 1;
-                break;
-            }
-            ckpt_tstring_escape((const uint8_t *)v.name, v.name_len, esc);
-            esc[len] = '\n';
-            ckpt_strbuf_put(&out, esc, len + 1);
-            free(esc);
-        }
-    }
-    free(sel);
-    int bad = tsv.failed || out.failed || cli_write_all(out.data, out.len);
-    ckpt_strbuf_free(&tsv);
-    ckpt_strbuf_free(&out);
-    ckpt_names_free(names);
-    ckpt_close(c);
-    if (bad || fflush(stdout) != 0) {
-        cli_error(pos[0], "out of memory or write error");
-        return CKPTFS_EXIT_READ;
-    }
-    return CKPTFS_EXIT_OK;
+    return ls_one(&o, pos[0], NULL, c);
 }

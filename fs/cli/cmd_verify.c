@@ -150,59 +150,76 @@ nomem:
     return CKPTFS_EXIT_READ;
 }
 
+/* Add a copy of prefix to out (n of them); -1 when out of memory. */
+static int add_source(char ***out, size_t *n, const char *prefix)
+{
+    char *p = strdup(prefix);
+    char **grown = p ? realloc(*out, (*n + 1) * sizeof **out) : NULL;
+    if (!grown) {
+        free(p);
+        return -1;
+    }
+    *out = grown;
+    (*out)[(*n)++] = p;
+    return 0;
+}
+
 /*
  * An archive alone that holds several checkpoints, training folders or SavedModels: every
- * checkpoint of each (docs/archives.md). 0 with *n == 0 when source is not such an archive.
+ * checkpoint of each (docs/archives.md), from the folder of its places and every checkpoint of
+ * those that are training folders, all through the archive source *s resolved once (kept for
+ * opening them: the caller frees it). 0 with *n == 0 when source is not such an archive.
  */
-static int list_archive_places(const char *source, char ***out, size_t *n)
+static int list_archive_places(const char *source, ckpt_source *s, char ***out, size_t *n)
 {
     *out = NULL;
     *n = 0;
+    memset(s, 0, sizeof *s);
     char *archive = NULL, *inner = NULL;
     int ar = ckpt_archive_split(source, &archive, &inner);
-    ckpt_bytesrc *src = NULL;
-    char **places = NULL;
-    size_t np = 0;
+    int alone = ar == 1 && !*inner;
+    free(archive);
+    free(inner);
+    if (ar < 0) {
+        cli_error(source, "out of memory");
+        return CKPTFS_EXIT_READ;
+    }
+    if (!alone)
+        return 0;
     ckpt_err err;
     ckpt_err_clear(&err);
-    int rc = 0;
-    if (ar == 1 && !*inner && !(rc = ckpt_archive_open(archive, NULL, &src, &err)))
-        rc = ckpt_archive_places(src, &places, &np, &err);
-    ckpt_archive_release(src);
-    if (rc) {
-        cli_error(source, err.msg);
-        rc = ckptfs_exit_for(rc);
-    }
-    for (size_t i = 0; !rc && np > 1 && i < np; i++) {
-        size_t len = strlen(archive) + strlen(places[i]) + 4;
-        char *name = malloc(len), **sub = NULL, **grown;
-        size_t ns = 0;
-        if (name)
-            snprintf(name, len, "%s//%s", archive, *places[i] ? places[i] : ".");
-        rc = name ? list_sources(name, &sub, &ns) : CKPTFS_EXIT_READ;
-        free(name);
-        grown = rc ? NULL : realloc(*out, (*n + ns + 1) * sizeof **out);
-        if (!rc && grown) {
-            *out = grown;
-            memcpy(*out + *n, sub, ns * sizeof *sub);
-            *n += ns;
-        } else if (!rc) {
-            ckpt_free_paths(sub, ns);
-            sub = NULL;
-            cli_error(source, "out of memory");
-            rc = CKPTFS_EXIT_READ;
+    ckpt_folder f = {0};
+    int rc = ckpt_source_resolve(source, NULL, CKPT_RESOLVE_FOLDER, s, &err);
+    if (rc == 0 && s->folder)
+        rc = ckpt_folder_scan_src(s->src, s->prefix, &f, &err);
+    int oom = 0;
+    for (size_t i = 0; rc == 0 && f.places && i < f.n && !oom; i++) {
+        ckpt_folder sub;
+        if (!f.items[i].folder) {
+            oom = add_source(out, n, f.items[i].prefix);
+        } else if ((rc = ckpt_folder_scan_src(s->src, f.items[i].folder, &sub, &err)) == 0) {
+            for (size_t k = 0; k < sub.n && !oom; k++)
+                oom = add_source(out, n, sub.items[k].prefix);
+            ckpt_folder_free(&sub);
         }
-        free(sub);
     }
-    if (rc) {
+    int places = f.places;
+    ckpt_folder_free(&f);
+    if (oom)
+        rc = ckpt_err_set(&err, CKPT_E_NOMEM, "out of memory");
+    if (rc || !places) { /* an error, or one place: as any other source */
         ckpt_free_paths(*out, *n);
         *out = NULL;
         *n = 0;
+        if (s->src)
+            ckpt_source_free(s);
+        memset(s, 0, sizeof *s);
     }
-    ckpt_free_paths(places, np);
-    free(archive);
-    free(inner);
-    return rc;
+    if (rc) {
+        cli_error(source, err.msg);
+        return rc == CKPT_E_NOMEM ? CKPTFS_EXIT_READ : ckptfs_exit_for(rc);
+    }
+    return 0;
 }
 
 int cli_verify(int argc, char **argv)
@@ -218,7 +235,9 @@ int cli_verify(int argc, char **argv)
         return cli_usage_error(&cli_verify_command, "expected one SOURCE");
     char **srcs;
     size_t n;
-    rc = list_archive_places(source, &srcs, &n);
+    ckpt_source arch; /* an archive of several: opened once, each checkpoint read through it */
+    rc = list_archive_places(source, &arch, &srcs, &n);
+    int via = rc == 0 && n > 0;
     if (!rc && !n)
         rc = list_sources(source, &srcs, &n);
     if (rc)
@@ -229,7 +248,8 @@ int cli_verify(int argc, char **argv)
     int worst = 0;
     uint64_t total = 0;
     for (size_t i = 0; cs && buf && i < n; i++) {
-        int r = cli_open_source(srcs[i], &cs[i]);
+        int r = via ? cli_open_src(srcs[i], arch.src, srcs[i], &cs[i])
+                    : cli_open_source(srcs[i], &cs[i]);
         if (r) {
             worst = worst ? worst : r;
             continue;
@@ -260,6 +280,8 @@ int cli_verify(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         free(srcs[i]);
     free(srcs);
+    if (via)
+        ckpt_source_free(&arch);
     free(cs);
     free(buf);
     fflush(stdout);

@@ -134,6 +134,16 @@ int cli_stdout_sink(void *ctx, const char *p, size_t n)
     return cli_write_all(p, n) ? CKPT_E_IO : 0;
 }
 
+/* Say which data shards of c are missing. */
+static void warn_missing(const char *source, const ckpt_checkpoint *c)
+{
+    for (int s = 0; s < ckpt_num_shards(c); s++)
+        if (!ckpt_shard_present(c, s))
+            fprintf(stderr, "ckptfs: %s: warning: data shard %s is missing: its variables are "
+                            "listed, reading them fails\n",
+                    source, ckpt_shard_path(c, s));
+}
+
 int cli_open_source(const char *source, ckpt_checkpoint **c)
 {
     ckpt_err err;
@@ -143,11 +153,21 @@ int cli_open_source(const char *source, ckpt_checkpoint **c)
         cli_error(source, err.msg);
         return ckptfs_exit_for(rc);
     }
-    for (int s = 0; s < ckpt_num_shards(*c); s++)
-        if (!ckpt_shard_present(*c, s))
-            fprintf(stderr, "ckptfs: %s: warning: data shard %s is missing: its variables are "
-                            "listed, reading them fails\n",
-                    source, ckpt_shard_path(*c, s));
+    warn_missing(source, *c);
+    return 0;
+}
+
+int cli_open_src(const char *source, const ckpt_bytesrc *src, const char *prefix,
+                 ckpt_checkpoint **c)
+{
+    ckpt_err err;
+    ckpt_err_clear(&err);
+    int rc = ckpt_open_src(src, prefix, CKPT_OPEN_MISSING_SHARDS_OK, c, &err);
+    if (rc) {
+        cli_error(source, err.msg);
+        return ckptfs_exit_for(rc);
+    }
+    warn_missing(source, *c);
     return 0;
 }
 

@@ -188,11 +188,25 @@ def check_layouts(tmp):
                 T.ok(g.rc == 0 and b'op: "AssignAddVariableOp"' in g.out,
                      "%s: graph prints the .meta's graph: %s" % (label, g.describe()))
             elif stem == "zoo":
-                # Two things inside: the archive alone names both, and each is reachable.
-                r = ck("ls", path)
-                T.ok(r.rc != 0 and (path + "//ssd/checkpoint") in r.err and
+                # Two things inside: ls of the archive alone lists both, each under its
+                # prefix (docs/archives.md); a command taking one checkpoint names both to
+                # pick from; each is reachable as ARCHIVE//PATH.
+                r = ck("ls", "-l", path)
+                heads = [path + "//ssd/checkpoint/ckpt-0",
+                         path + "//ssd/saved_model/variables/variables"]
+                if T.ok(r.rc == 0, "%s: ls of the archive alone: %s" % (label, r.describe())):
+                    parts = r.out.split(b"\n\n")
+                    T.eq([p.split(b"\n", 1)[0] for p in parts], [h.encode() + b":" for h in heads],
+                         "%s: ls of the archive alone heads each place" % label)
+                    for part, want in zip(parts, (tf2, sm)):
+                        body = part.partition(b"\n")[2].rstrip(b"\n") + b"\n"
+                        T.eq(sorted(x.name for x in tl.parse_ls(body)),
+                             sorted(v["name"].encode() for v in want["variables"]),
+                             "%s: ls lists TF's names under %s" % (label, part[:60]))
+                r = ck("cat", path, "w/.ATTRIBUTES/VARIABLE_VALUE")
+                T.ok(r.rc == 1 and (path + "//ssd/checkpoint") in r.err and
                      (path + "//ssd/saved_model") in r.err,
-                     "%s: ls of the archive alone names both places inside: %s" % (
+                     "%s: cat of the archive alone names both places inside: %s" % (
                          label, r.describe()))
                 check_listing(label + "//ssd/checkpoint", path + "//ssd/checkpoint", tf2)
                 check_cats(label + "//ssd/checkpoint", path + "//ssd/checkpoint", tf2)

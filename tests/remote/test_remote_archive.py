@@ -9,11 +9,13 @@ nginx's access log); `cat` of a small tensor reads none of the 16 MiB tensor's b
 tensor of a TF-written checkpoint in a deflated zip and a .tar.gz at a URL has the sha256 TF
 recorded in its manifest, by `cat` and through a mount (when FUSE is usable); a mount of the
 .tar.gz with cache_dir= keeps its index, and the next mount asks nginx for no byte of the
-stream before a tensor is read.
+stream before a tensor is read; a .tar.gz URL holding a checkpoint and a SavedModel is listed,
+verified (the stream fetched once) and mounted whole, one directory each, every tensor TF's.
 
 Exit 0 pass, 1 fail, 77 skip (no nginx).
 """
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -76,6 +78,22 @@ def make_root(root):
         for f in sorted(os.listdir(os.path.join(fx, "keras_tf2"))):
             if f.startswith("ckpt."):
                 t.add(os.path.join(fx, "keras_tf2", f), "zoo/checkpoint/" + f)
+    # Two places in one archive: a training folder's checkpoint/ (a state file) and a
+    # SavedModel.
+    sm = os.path.join(fx, "savedmodel", "tf2")
+    with tarfile.open(os.path.join(root, "zoo2.tar.gz"), "w:gz") as t:
+        for f in sorted(os.listdir(os.path.join(fx, "keras_tf2"))):
+            if f.startswith("ckpt."):
+                t.add(os.path.join(fx, "keras_tf2", f), "zoo2/checkpoint/" + f)
+        state = b'model_checkpoint_path: "ckpt"\n'
+        info = tarfile.TarInfo("zoo2/checkpoint/checkpoint")
+        info.size = len(state)
+        t.addfile(info, io.BytesIO(state))
+        for dirpath, _, files in sorted(os.walk(sm)):
+            for f in sorted(files):
+                if f != "manifest.json":
+                    p = os.path.join(dirpath, f)
+                    t.add(p, "zoo2/saved_model/" + os.path.relpath(p, sm))
     shutil.rmtree(os.path.join(root, "build"))
 
 
@@ -147,6 +165,48 @@ def check_mounts(ngx, tmp):
         R.unmount(mnt)
 
 
+def check_places(ngx, tmp):
+    """A .tar.gz URL holding a checkpoint and a SavedModel, alone: `ls` lists both under
+    their prefixes, `verify` checks both, and a mount shows a directory for each
+    (docs/archives.md, "Several checkpoints in one archive") whose tensors are TF's."""
+    url = ngx.url + "/zoo2.tar.gz"
+    want = {url + "//zoo2/checkpoint/ckpt": manifest("keras_tf2"),
+            url + "//zoo2/saved_model/variables/variables": manifest("savedmodel/tf2")}
+    r = T.ckptfs("ls", url)
+    heads = [l[:-1].decode() for l in r.out.split(b"\n") if l.endswith(b":")]
+    check(r.rc == 0 and heads == sorted(want), "ls of a URL archive of two places: %s %s" %
+          (heads, r.describe()))
+    r, (n, b) = cost_of(ngx, lambda: T.ckptfs("verify", url))
+    check(r.rc == 0 and r.out.count(b"all intact") == 2,
+          "verify of a URL archive of two places checks both: " + r.describe())
+    size = os.path.getsize(os.path.join(ngx_root(ngx), "zoo2.tar.gz"))
+    check(b < 2 * size, "verify opened the archive once: %d bytes of a %d-byte .tar.gz "
+          "(%d requests)" % (b, size, n))
+    if not R.fuse_usable():
+        return
+    mnt = os.path.join(tmp, "mnt-places")
+    os.makedirs(mnt)
+    p = mount(url, mnt)
+    if not check(p.returncode == 0, "mount of a URL archive of two places: %s" %
+                 p.stderr.decode()[:300]):
+        return
+    try:
+        got = sorted(os.listdir(mnt))
+        check(got == ["checkpoint", "checkpoints.tsv", "saved_model"],
+              "the mount's root: a directory per place: %s" % got)
+        for d, m in (("checkpoint", want[url + "//zoo2/checkpoint/ckpt"]),
+                     ("saved_model", want[url + "//zoo2/saved_model/variables/variables"])):
+            for v in m["variables"]:
+                if "strings_hex" in v or v["dtype"] == "string":
+                    continue
+                with open(mounted_path(os.path.join(mnt, d), v["name"]), "rb") as f:
+                    got = f.read()
+                check(hashlib.sha256(got).hexdigest() == v["sha256"],
+                      "mounted %s/%s equals TF's" % (d, v["name"]))
+    finally:
+        R.unmount(mnt)
+
+
 def mounted_path(mnt, key):
     """Where a mount shows key: the key itself, or in a checkpoint with an object graph P for
     P/.ATTRIBUTES/VARIABLE_VALUE (docs/format.md); NAME.raw when NAME is also a folder."""
@@ -203,6 +263,7 @@ def main():
         check(r.rc not in (0, "timeout") and "absent.zip" in r.err,
               "a missing archive URL fails naming it: " + r.describe())
         check_mounts(ngx, tmp)
+        check_places(ngx, tmp)
     finally:
         ngx.close()
         shutil.rmtree(tmp, ignore_errors=True)
