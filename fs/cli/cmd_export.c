@@ -25,7 +25,7 @@ const cli_command cli_export_command = {
     "export",
     cli_export,
     "write a checkpoint's tensors as safetensors or as a V2 checkpoint",
-    "usage: ckptfs export [--include GLOB] [--exclude GLOB] [--force] SOURCE DST\n"
+    "usage: ckptfs export [--include GLOB] [--exclude GLOB] [--force] [--sync] SOURCE DST\n"
     "Write SOURCE's tensors (any source: prefix, V1, partitioned, SavedModel, URL) to DST:\n"
     "  DST.safetensors  one safetensors file, byte for byte what a mount's model.safetensors\n"
     "                   holds; tensors whose dtype safetensors lacks (strings, variants, ...)\n"
@@ -38,6 +38,8 @@ const cli_command cli_export_command = {
     "  --exclude GLOB  leave out variables whose name matches, e.g. '*/Adam*' or\n"
     "                  'optimizer/*' to strip an optimizer's slots (repeatable, ':'-separated)\n"
     "  --force         replace DST if it exists\n"
+    "  --sync          flush the files to disk (fsync) before renaming them; like cp,\n"
+    "                  the export leaves that to the kernel otherwise\n"
     "Globs are those of `ckptfs ls PATTERN`. Files are written under temporary names in DST's\n"
     "directory and renamed when complete; a failure leaves nothing behind. A DST that is a\n"
     "device or a pipe (/dev/stdout) gets the safetensors bytes directly. On a terminal a\n"
@@ -77,12 +79,13 @@ typedef struct dest {
     char *tmp; /* the temporary name, or NULL when writing path directly */
     int fd;
     int force; /* the rename may replace an existing path */
+    int sync;  /* fsync before the rename (--sync) */
 } dest;
 
 /* Open the destination; 0, or an exit status after a message. */
-static int dest_open(dest *d, const char *path, int force)
+static int dest_open(dest *d, const char *path, int force, int sync)
 {
-    *d = (dest){path, NULL, -1, force};
+    *d = (dest){path, NULL, -1, force, sync};
     struct stat st;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
         d->fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -136,7 +139,9 @@ static void dest_abort(dest *d)
 static int dest_commit(dest *d)
 {
     int rc = 0;
-    if (d->tmp && fsync(d->fd) != 0) rc = -1;
+    /* The rename alone keeps a half-written file from ever bearing DST's name; durability
+     * across a crash is what --sync adds, at the cost of waiting for the disk (cp does not). */
+    if (d->tmp && d->sync && fsync(d->fd) != 0) rc = -1;
     if (close(d->fd) != 0) rc = -1;
     d->fd = -1;
     /* Not replacing what appeared at DST while we wrote, unless told to; where the file
@@ -212,13 +217,20 @@ static int ends_with(const char *s, const char *suffix)
     return n >= k && !strcmp(s + n - k, suffix);
 }
 
-static int export_to(ckpt_namefilter *f, int npos, const char **pos, int force);
+/* What the options ask of the files written. */
+typedef struct export_opts {
+    int force; /* --force */
+    int sync;  /* --sync */
+} export_opts;
+
+static int export_to(ckpt_namefilter *f, int npos, const char **pos, const export_opts *eo);
 
 int cli_export(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) return cli_help(&cli_export_command);
     ckpt_namefilter f = {NULL, NULL, NULL};
-    int force = 0, npos = 0, done = 0;
+    export_opts eo = {0, 0};
+    int npos = 0, done = 0;
     const char *pos[2];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -234,7 +246,9 @@ int cli_export(int argc, char **argv)
                 return CKPTFS_EXIT_READ;
             }
         } else if (!done && !strcmp(a, "--force")) {
-            force = 1;
+            eo.force = 1;
+        } else if (!done && !strcmp(a, "--sync")) {
+            eo.sync = 1;
         } else if (!done && !strcmp(a, "--")) {
             done = 1;
         } else if (!done && a[0] == '-' && a[1]) {
@@ -247,14 +261,15 @@ int cli_export(int argc, char **argv)
             return cli_usage_error(&cli_export_command, "too many arguments");
         }
     }
-    int status = export_to(&f, npos, pos, force);
+    int status = export_to(&f, npos, pos, &eo);
     ckpt_namefilter_free(&f);
     return status;
 }
 
 /* The export once the command line is parsed. */
 /* The safetensors export: its layout, then its bytes into d. */
-static int export_safetensors(const char *source, ckpt_checkpoint *c, const char *dst, int force)
+static int export_safetensors(const char *source, ckpt_checkpoint *c, const char *dst,
+                              const export_opts *eo)
 {
     ckpt_st_layout l;
     ckpt_err err;
@@ -273,7 +288,7 @@ static int export_safetensors(const char *source, ckpt_checkpoint *c, const char
         return ckptfs_exit_for(rc);
     }
     dest d;
-    int status = dest_open(&d, dst, force);
+    int status = dest_open(&d, dst, eo->force, eo->sync);
     if (status == 0) {
         status = copy_out(source, c, &l, &d);
         if (status)
@@ -442,12 +457,12 @@ static int v2_var(v2_out *o, size_t i, int filtered, ckpt_err *err)
  * then PREFIX.index built from the entries; each under a temporary name, the data file renamed
  * first so that the index never names bytes that are not there.
  */
-static int export_v2(const char *source, ckpt_checkpoint *c, const char *prefix, int force,
-                     int filtered)
+static int export_v2(const char *source, ckpt_checkpoint *c, const char *prefix,
+                     const export_opts *eo, int filtered)
 {
     size_t plen = strlen(prefix);
     char *data_path = malloc(plen + 32), *index_path = malloc(plen + 8);
-    v2_out o = {.source = source, .c = c, .data = {NULL, NULL, -1, 0}};
+    v2_out o = {.source = source, .c = c, .data = {NULL, NULL, -1, 0, 0}};
     size_t count = ckpt_count(c);
     o.e = malloc((count ? count : 1) * sizeof *o.e);
     int status = 0;
@@ -458,13 +473,13 @@ static int export_v2(const char *source, ckpt_checkpoint *c, const char *prefix,
     }
     sprintf(data_path, "%s.data-00000-of-00001", prefix);
     sprintf(index_path, "%s.index", prefix);
-    if (!force && (access(data_path, F_OK) == 0 || access(index_path, F_OK) == 0)) {
+    if (!eo->force && (access(data_path, F_OK) == 0 || access(index_path, F_OK) == 0)) {
         fprintf(stderr, "ckptfs: %s: exists; --force replaces it\n",
                 access(index_path, F_OK) == 0 ? index_path : data_path);
         status = CKPTFS_EXIT_WRITE;
         goto out;
     }
-    status = dest_open(&o.data, data_path, force);
+    status = dest_open(&o.data, data_path, eo->force, eo->sync);
     if (status) goto out;
     if (cli_pw_start(o.data.fd, EXPORT_CHUNK, &o.pw)) {
         fprintf(stderr, "ckptfs: %s: cannot write: %s\n", data_path, strerror(errno));
@@ -510,8 +525,8 @@ static int export_v2(const char *source, ckpt_checkpoint *c, const char *prefix,
             status = ckptfs_exit_for(rc);
         }
     }
-    dest di = {NULL, NULL, -1, 0};
-    if (status == 0) status = dest_open(&di, index_path, force);
+    dest di = {NULL, NULL, -1, 0, 0};
+    if (status == 0) status = dest_open(&di, index_path, eo->force, eo->sync);
     if (status == 0 && write_all(di.fd, index, ilen) != 0) {
         fprintf(stderr, "ckptfs: %s: cannot write: %s\n", index_path, strerror(errno));
         status = CKPTFS_EXIT_WRITE;
@@ -538,7 +553,7 @@ out:
     return status;
 }
 
-static int export_to(ckpt_namefilter *f, int npos, const char **pos, int force)
+static int export_to(ckpt_namefilter *f, int npos, const char **pos, const export_opts *eo)
 {
     if (npos < 2) return cli_usage_error(&cli_export_command, "needs SOURCE and DST");
     const char *source = pos[0], *dst = pos[1];
@@ -565,8 +580,8 @@ static int export_to(ckpt_namefilter *f, int npos, const char **pos, int force)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
-    int status = safetensors ? export_safetensors(source, c, dst, force)
-                             : export_v2(source, c, dst, force, filtered);
+    int status = safetensors ? export_safetensors(source, c, dst, eo)
+                             : export_v2(source, c, dst, eo, filtered);
     ckpt_close(c);
     return status;
 }

@@ -395,6 +395,32 @@ def check_progress(tmp):
          "export on a terminal draws a progress bar: %r" % err[-300:])
 
 
+def check_sync(tmp):
+    """--sync flushes each file written (strace's count of fsync calls on them) before its
+    rename; without it none is flushed, as with cp. The truth is strace's own log."""
+    if not shutil.which("strace"):
+        tl.missing("strace", "not installed (scripts/deps.sh installs it)", whole=False)
+        return
+    src = os.path.join(tl.fixtures_dir(), "sample", "model.ckpt")
+    d = os.path.join(tmp, "sync")
+    os.mkdir(d)
+    for dst, files in (("s.safetensors", 1), ("v2/model", 2)):
+        for sync in (False, True):
+            out = os.path.join(d, ("sync-" if sync else "") + dst)
+            os.makedirs(os.path.dirname(out), exist_ok=True)
+            log = os.path.join(d, "strace.log")
+            args = ["strace", "-f", "-qq", "-e", "trace=fsync,fdatasync", "-o", log,
+                    tl.ckptfs_path(), "export"] + (["--sync"] if sync else []) + [src, out]
+            p = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            with open(log) as f:
+                calls = [l for l in f if "fsync(" in l or "fdatasync(" in l]
+            T.ok(p.returncode == 0, "export%s to %s: exit %d %s" % (
+                " --sync" if sync else "", dst, p.returncode, p.stderr.decode()[-200:]))
+            want = files if sync else 0
+            T.eq(len(calls), want, "export%s to %s: %d fsync calls (one per file written with "
+                 "--sync, none without)" % (" --sync" if sync else "", dst, want))
+
+
 def main():
     tl.ckptfs_path()
     global TF
@@ -413,6 +439,7 @@ def main():
                 check_v2_case(c, rel, tmp)
             check_v2_filtered(tmp)
         check_destinations(tmp)
+        check_sync(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     T.summary()
