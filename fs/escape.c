@@ -18,12 +18,6 @@ static size_t utf8_cut(const char *s, size_t max)
     return n;
 }
 
-static int ends_with(const char *s, size_t len, const char *suf)
-{
-    size_t n = strlen(suf);
-    return len >= n && memcmp(s + len - n, suf, n) == 0;
-}
-
 /* Whether a plain display of s could be taken for a generated name beside a variable
  * (NAME.raw, sidecars) or, at the top, for a generated root file; or ends in the mark that
  * escapes those. */
@@ -38,7 +32,7 @@ static int looks_generated(const char *s, size_t len, int top)
     for (size_t k = 0; (last == 'w' || last == 'e' || last == 'y' || last == 's') &&
                        k < sizeof suffixes /
                        sizeof *suffixes; k++)
-        if (ends_with(s, len, suffixes[k]))
+        if (ckpt_ends_with_n(s, len, suffixes[k]))
             return 1;
     for (int g = 0; top && g < CKFS_NGEN; g++)
         if (strlen(ckfs_gen_names[g]) == len && memcmp(ckfs_gen_names[g], s, len) == 0)

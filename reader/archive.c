@@ -443,12 +443,6 @@ static int ar_list(void *state, const char *dir, ckpt_listing *out, ckpt_err *er
 
 /* --- what the archive alone stands for ------------------------------------------------------ */
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && !strcmp(s + a - b, suffix);
-}
-
 /* The folder part of a member name ("" at the root), malloc'd. */
 static char *dir_of(const char *name)
 {
@@ -472,7 +466,7 @@ static int covered(const archive *a, const char *p)
     char *d = dir_of(p);
     int yes = d && has(a, d, CKPT_STATE_FILE);
     free(d);
-    if (!yes && (ends_with(p, "/variables/variables") || !strcmp(p, "variables/variables"))) {
+    if (!yes && (ckpt_ends_with(p, "/variables/variables") || !strcmp(p, "variables/variables"))) {
         size_t n = strlen(p) - strlen("variables/variables");
         char *sm = malloc(n + sizeof "saved_model.pb");
         if (sm) {
@@ -518,7 +512,7 @@ int ckpt_archive_places(const ckpt_bytesrc *src, char ***places, size_t *count, 
             size_t pl = ckpt_index_prefix_len(nm);
             char *p = pl ? strndup(nm, pl) : NULL;
             /* A V1 save keeps no .index: its file is the checkpoint (TF-Slim's model.ckpt). */
-            if (!p && ends_with(nm, ".ckpt")) p = strdup(nm);
+            if (!p && ckpt_ends_with(nm, ".ckpt")) p = strdup(nm);
             if (p && covered(a, p))
                 free(p);
             else if (p)

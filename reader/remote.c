@@ -34,12 +34,6 @@ static char *join(const char *a, const char *b)
     return ckpt_path_join(a, b);
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && !strcmp(s + a - b, suffix);
-}
-
 /* Resolution state: the source, and the first "access denied" seen (reported if all fails). */
 typedef struct rctx {
     const ckpt_bytesrc *src;
@@ -222,18 +216,19 @@ int ckpt__resolve_in(const ckpt_bytesrc *src, const char *source, int folders, c
     size_t n;
     if (!slash) {
         if (!(p = try_prefix(&x, s, len))) {
-            if (ends_with(s, ".index"))
+            if (ckpt_ends_with(s, ".index"))
                 p = try_prefix(&x, s, len - 6);
-            else if (ends_with(s, ".meta"))
+            else if (ckpt_ends_with(s, ".meta"))
                 p = try_prefix(&x, s, len - 5);
             else if ((n = data_prefix_len(s)) > 0)
                 p = try_prefix(&x, s, n);
         }
-        if (!p && ends_with(s, "/variables/variables"))
+        if (!p && ckpt_ends_with(s, "/variables/variables"))
             p = savedmodel_prefix(&x, s);
-        if (!p && ends_with(s, ".meta"))
+        if (!p && ckpt_ends_with(s, ".meta"))
             p = try_v1(&x, s, len - 5);
-        if (!p && !ends_with(s, ".index") && !ends_with(s, ".meta") && !data_prefix_len(s))
+        if (!p && !ckpt_ends_with(s, ".index") && !ckpt_ends_with(s, ".meta") &&
+            !data_prefix_len(s))
             p = try_v1(&x, s, len);
     }
     if (!p && !x.failed)
@@ -503,7 +498,7 @@ static int is_saved_model_dir(const char *dir)
  * graph of a remote or archived SavedModel), else NULL. */
 static char *saved_model_of(const ckpt_bytesrc *src, const char *prefix)
 {
-    if (!ends_with(prefix, "/variables/variables"))
+    if (!ckpt_ends_with(prefix, "/variables/variables"))
         return NULL;
     size_t n = strlen(prefix) - strlen("variables/variables");
     char *sm = malloc(n + sizeof "saved_model.pb");

@@ -68,12 +68,6 @@ char *ckpt_path_join(const char *dir, const char *name)
     return s;
 }
 
-static int ends_with(const char *s, size_t len, const char *suffix)
-{
-    size_t n = strlen(suffix);
-    return len >= n && memcmp(s + len - n, suffix, n) == 0;
-}
-
 /* Length of the prefix if s ends in ".data-DDDDD-of-DDDDD" (digits of any count >= 1). */
 static size_t strip_data_suffix(const char *s, size_t len)
 {
@@ -409,7 +403,7 @@ static int resolve_dir(const char *dir, char **prefix, ckpt_err *err)
         size_t base_len;
         int nfiles = ckpt__v1_file_count(path, &base_len);
         int first = nfiles == 1 || !memcmp(path + base_len, "-00000-", 7);
-        if (first && !ends_with(path, strlen(path), ".meta") &&
+        if (first && !ckpt_ends_with(path, ".meta") &&
             ckpt__is_v1(ckpt_bytesrc_local(), path)) {
             if (nv1++ == 0) {
                 if (nfiles > 1)
@@ -473,7 +467,7 @@ int ckpt_resolve_prefix(const char *source, char **prefix, ckpt_err *err)
         rc = resolve_dir(src, &p, err);
     } else {
         size_t n;
-        if (ends_with(src, len, "/saved_model.pb") || !strcmp(src, "saved_model.pb")) {
+        if (ckpt_ends_with_n(src, len, "/saved_model.pb") || !strcmp(src, "saved_model.pb")) {
             /* A SavedModel named by its graph file: its variables, as for the directory. */
             char *sm = malloc(len + sizeof "/variables/variables");
             if (!sm) {
@@ -493,22 +487,22 @@ int ckpt_resolve_prefix(const char *source, char **prefix, ckpt_err *err)
             return 0;
         }
         if (!(p = try_prefix(src, len))) {
-            if (ends_with(src, len, ".index"))
+            if (ckpt_ends_with_n(src, len, ".index"))
                 p = try_prefix(src, len - 6);
-            else if (ends_with(src, len, ".meta"))
+            else if (ckpt_ends_with_n(src, len, ".meta"))
                 p = try_prefix(src, len - 5);
             else if ((n = strip_data_suffix(src, len)) > 0)
                 p = try_prefix(src, n);
         }
         /* Last, V1: the file itself, or the file a V1 save's .meta sits beside. */
-        if (!p && ends_with(src, len, ".meta"))
+        if (!p && ckpt_ends_with_n(src, len, ".meta"))
             p = try_v1(src, len - 5);
-        if (!p && !ends_with(src, len, ".index") && !ends_with(src, len, ".meta"))
+        if (!p && !ckpt_ends_with_n(src, len, ".index") && !ckpt_ends_with_n(src, len, ".meta"))
             p = try_v1(src, len);
         /* A sharded V1 save named by its base, or by the .meta beside its files. */
-        if (!p && ends_with(src, len, ".meta"))
+        if (!p && ckpt_ends_with_n(src, len, ".meta"))
             p = try_v1_set(src, len - 5);
-        if (!p && !ends_with(src, len, ".index") && !ends_with(src, len, ".meta"))
+        if (!p && !ckpt_ends_with_n(src, len, ".index") && !ckpt_ends_with_n(src, len, ".meta"))
             p = try_v1_set(src, len);
         if (!p && !(rc = dead_mount(src, err))) {
             int gone = access(src, F_OK) != 0 ? errno : 0;

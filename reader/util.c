@@ -79,3 +79,14 @@ uint64_t ckpt_hash64(const void *s, size_t len)
     }
     return h;
 }
+
+int ckpt_ends_with_n(const char *s, size_t len, const char *suffix)
+{
+    size_t n = strlen(suffix);
+    return len >= n && memcmp(s + len - n, suffix, n) == 0;
+}
+
+int ckpt_ends_with(const char *s, const char *suffix)
+{
+    return ckpt_ends_with_n(s, strlen(s), suffix);
+}

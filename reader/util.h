@@ -30,6 +30,12 @@ uint64_t ckpt_hash64(const void *s, size_t len);
 int ckpt_insertion_sort(void *base, size_t n, size_t size,
                         int (*cmp)(const void *, const void *), size_t budget);
 
+/* Whether s[0..len) ends with the NUL-terminated suffix. */
+int ckpt_ends_with_n(const char *s, size_t len, const char *suffix);
+
+/* Whether the NUL-terminated s ends with suffix. */
+int ckpt_ends_with(const char *s, const char *suffix);
+
 /* Room for any int64 or uint64 in decimal, sign included, and a NUL. */
 #define CKPT_DEC_MAX 21
 

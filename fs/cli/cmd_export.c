@@ -10,6 +10,7 @@
 #include "objgraph_prune.h"
 #include "crc32c.h"
 #include "pipewrite.h"
+#include "util.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -208,13 +209,6 @@ static int copy_out(const char *source, ckpt_checkpoint *c, const ckpt_st_layout
     }
     cli_progress_clear(&pg);
     return status;
-}
-
-/* Whether s ends with suffix. */
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && !strcmp(s + n - k, suffix);
 }
 
 /* What the options ask of the files written. */
@@ -559,7 +553,7 @@ static int export_to(ckpt_namefilter *f, int npos, const char **pos, const expor
     const char *source = pos[0], *dst = pos[1];
     struct stat st;
     int special = stat(dst, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
-    int safetensors = special || ends_with(dst, ".safetensors");
+    int safetensors = special || ckpt_ends_with(dst, ".safetensors");
     if (!safetensors && (dst[0] == 0 || dst[strlen(dst) - 1] == '/' ||
                          (stat(dst, &st) == 0 && S_ISDIR(st.st_mode))))
         return cli_usage_error(&cli_export_command,

@@ -15,6 +15,7 @@
 #include "trackable_object_graph.pb-c.h"
 #include "variable.pb-c.h"
 #include "wkt_wrappers.pb-c.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -125,12 +126,6 @@ int ckpt_graph_open_objects(ckpt_checkpoint *c, ckpt_graph_doc **out, ckpt_err *
     return 0;
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t a = strlen(s), b = strlen(suffix);
-    return a >= b && strcmp(s + a - b, suffix) == 0;
-}
-
 /* ckpt_graph_open_source for a URL: the remote resolver says where the graph is. */
 static int open_remote(const char *source, ckpt_graph_format fmt, ckpt_graph_doc **out,
                        ckpt_err *err)
@@ -173,7 +168,7 @@ int ckpt_graph_open_source(const char *source, ckpt_graph_format fmt, ckpt_graph
     int r;
     char *sm = NULL;
     /* SavedModel: the file itself, or a directory holding saved_model.pb. */
-    if (ends_with(source, "saved_model.pb") && ckpt_is_regular_file(source)) {
+    if (ckpt_ends_with(source, "saved_model.pb") && ckpt_is_regular_file(source)) {
         sm = strdup(source);
     } else if (ckpt_is_directory(source)) {
         size_t n = strlen(source) + sizeof "/saved_model.pb";
@@ -218,7 +213,7 @@ int ckpt_graph_open_source(const char *source, ckpt_graph_format fmt, ckpt_graph
     if (fmt == CKPT_GRAPH_SAVEDMODEL)
         return ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: not a SavedModel (no saved_model.pb)",
                             source);
-    if (ends_with(source, ".meta") && ckpt_is_regular_file(source))
+    if (ckpt_ends_with(source, ".meta") && ckpt_is_regular_file(source))
         return ckpt_graph_open_file(NULL, source, CKPT_GRAPH_KIND_META, out, err);
     char *meta;
     if ((r = ckpt_resolve_meta(source, &meta, err)))
