@@ -31,9 +31,10 @@ fi
 stage "build (AddressSanitizer + UBSan)"
 BUILD_DIR=build-asan bash scripts/build.sh -DCKPT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 stage "tests (sanitizer build: unit, CLI, real and hostile checkpoints, mounts, fuzz replays)"
-# The remote tier's big tensor at 64 MiB: its 256 MiB is for the plain build's read path, the
-# sanitizers look for memory errors, which a quarter of the blocks meets as well.
-CKPT_REMOTE_BIG_MIB=64 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
+# The remote tier's big tensor at 64 MiB and an archive of 4,000 places instead of 40,000: the
+# sizes are the plain build's to show; the sanitizers look for memory errors, which the smaller
+# inputs meet as well.
+CKPT_REMOTE_BIG_MIB=64 CKPT_ARCHIVE_MANY=2000 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j2 --timeout 900 "${junit_opts[@]}" \
     --output-junit "$PWD/build-asan/junit.xml" \
