@@ -31,10 +31,10 @@ fi
 stage "build (AddressSanitizer + UBSan)"
 BUILD_DIR=build-asan bash scripts/build.sh -DCKPT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 stage "tests (sanitizer build: unit, CLI, real and hostile checkpoints, mounts, fuzz replays)"
-# The remote tier's big tensor at 64 MiB and an archive of 4,000 places instead of 40,000: the
-# sizes are the plain build's to show; the sanitizers look for memory errors, which the smaller
-# inputs meet as well.
-CKPT_REMOTE_BIG_MIB=64 CKPT_ARCHIVE_MANY=2000 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
+# The remote tier's big tensor at 64 MiB, an archive of 4,000 places instead of 40,000 and 10
+# rounds of concurrent first accesses instead of 20: the sizes are the plain build's to show;
+# the sanitizers look for memory errors, which the smaller inputs meet as well.
+CKPT_REMOTE_BIG_MIB=64 CKPT_ARCHIVE_MANY=2000 CKPT_RACE_ROUNDS=10 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j2 --timeout 900 "${junit_opts[@]}" \
     --output-junit "$PWD/build-asan/junit.xml" \
@@ -44,11 +44,11 @@ UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 # so does e2e.test_mount_sizes, which checks tar, rsync, zip and mmap against the mount, not
 # the daemon's memory (134 s under ASan); valgrind's memcheck cannot run a sanitizer build.)
 
-stage "fuzz smoke (clang libFuzzer, ${FUZZ_SECONDS:-5} s per target; docs/fuzzing.md)"
+stage "fuzz smoke (clang libFuzzer, ${FUZZ_SECONDS:-3} s per target; docs/fuzzing.md)"
 CC=clang cmake -S . -B build-fuzz -DCKPT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j"$(nproc)"
-# One target per tests/fuzz/fuzz_*.c (15): 5 s each keeps the whole run under 20 minutes; campaigns are docs/fuzzing.md's.
-bash scripts/fuzz.sh "${FUZZ_SECONDS:-5}"
+# One target per tests/fuzz/fuzz_*.c (15): 3 s each keeps the whole run near 18 minutes; campaigns are docs/fuzzing.md's.
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-3}"
 
 stage "skip report"
 skip_report build/junit.xml build-asan/junit.xml
