@@ -74,6 +74,23 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* A signal came (SIGINT, SIGTERM, SIGHUP): its exit status after saying so; else 0. */
+static int stopped(cli_progress *pg, const char *path)
+{
+    if (!interrupted) return 0;
+    if (pg) cli_progress_clear(pg);
+    fprintf(stderr, "ckptfs: %s: interrupted\n", path);
+    return 128 + interrupted;
+}
+
+/* Say that path could not be written (errno e); the exit status for it. */
+static int cannot_write(cli_progress *pg, const char *path, int e)
+{
+    if (pg) cli_progress_clear(pg);
+    fprintf(stderr, "ckptfs: %s: cannot write: %s\n", path, strerror(e));
+    return CKPTFS_EXIT_WRITE;
+}
+
 /* Where the bytes go: DST itself (a device or pipe) or a temporary file renamed to it. */
 typedef struct dest {
     const char *path;
@@ -122,8 +139,7 @@ static int dest_open(dest *d, const char *path, int force, int sync)
     (void)fchmod(d->fd, 0666 & ~um);
     return 0;
 fail:
-    fprintf(stderr, "ckptfs: %s: cannot write: %s\n", path, strerror(errno));
-    return CKPTFS_EXIT_WRITE;
+    return cannot_write(NULL, path, errno);
 }
 
 /* Give up: remove the temporary file. */
@@ -156,9 +172,9 @@ static int dest_commit(dest *d)
             rc = -1;
     }
     if (rc) {
-        fprintf(stderr, "ckptfs: %s: cannot write: %s\n", d->path, strerror(errno));
+        rc = cannot_write(NULL, d->path, errno);
         dest_abort(d);
-        return CKPTFS_EXIT_WRITE;
+        return rc;
     }
     free(d->tmp);
     d->tmp = NULL;
@@ -170,21 +186,13 @@ static int dest_commit(dest *d)
 static int copy_out(const char *source, ckpt_checkpoint *c, const ckpt_st_layout *l, dest *d)
 {
     cli_pw *pw;
-    if (cli_pw_start(d->fd, EXPORT_CHUNK, &pw)) {
-        fprintf(stderr, "ckptfs: %s: cannot write: %s\n", d->path, strerror(errno));
-        return CKPTFS_EXIT_WRITE;
-    }
+    if (cli_pw_start(d->fd, EXPORT_CHUNK, &pw)) return cannot_write(NULL, d->path, errno);
     cli_progress pg;
     cli_progress_start(&pg, l->total);
     ckpt_st_cursor cur = {0, {0, 0}};
     int status = 0;
     for (uint64_t off = 0; off < l->total && !status;) {
-        if (interrupted) {
-            cli_progress_clear(&pg);
-            fprintf(stderr, "ckptfs: %s: interrupted\n", d->path);
-            status = 128 + interrupted;
-            break;
-        }
+        if ((status = stopped(&pg, d->path)) != 0) break;
         ckpt_err err;
         ckpt_err_clear(&err);
         size_t got = 0, room;
@@ -195,18 +203,12 @@ static int copy_out(const char *source, ckpt_checkpoint *c, const ckpt_st_layout
             cli_error(source, err.msg);
             status = ckptfs_exit_for(rc);
         } else if (!buf || cli_pw_commit(pw, got) != 0) {
-            cli_progress_clear(&pg);
-            fprintf(stderr, "ckptfs: %s: cannot write: %s\n", d->path, strerror(errno));
-            status = CKPTFS_EXIT_WRITE;
+            status = cannot_write(&pg, d->path, errno);
         }
         off += got;
         cli_progress_add(&pg, got);
     }
-    if (cli_pw_finish(pw) != 0 && status == 0) {
-        cli_progress_clear(&pg);
-        fprintf(stderr, "ckptfs: %s: cannot write: %s\n", d->path, strerror(errno));
-        status = CKPTFS_EXIT_WRITE;
-    }
+    if (cli_pw_finish(pw) != 0 && status == 0) status = cannot_write(&pg, d->path, errno);
     cli_progress_clear(&pg);
     return status;
 }
@@ -310,18 +312,11 @@ typedef struct v2_out {
 /* Append p[0..n) to the data file; 0, or an exit status after a message. */
 static int v2_write(v2_out *o, const void *p, size_t n)
 {
-    if (interrupted) {
-        cli_progress_clear(&o->pg);
-        fprintf(stderr, "ckptfs: %s: interrupted\n", o->data.path);
-        return 128 + interrupted;
-    }
-    if (cli_pw_write(o->pw, p, n) == 0) {
-        o->at += n;
-        return 0;
-    }
-    cli_progress_clear(&o->pg);
-    fprintf(stderr, "ckptfs: %s: cannot write: %s\n", o->data.path, strerror(errno));
-    return CKPTFS_EXIT_WRITE;
+    int status = stopped(&o->pg, o->data.path);
+    if (status) return status;
+    if (cli_pw_write(o->pw, p, n) != 0) return cannot_write(&o->pg, o->data.path, errno);
+    o->at += n;
+    return 0;
 }
 
 /* A fixed-size tensor: streamed in pieces, read straight into the writer's buffers and checked
@@ -335,11 +330,8 @@ static int v2_numeric(v2_out *o, size_t i, const ckpt_var *v, uint32_t *crc, ckp
     uint64_t off = 0;
     int werr = 0;
     while (off < v->nbytes) {
-        if (interrupted) {
-            cli_progress_clear(&o->pg);
-            fprintf(stderr, "ckptfs: %s: interrupted\n", o->data.path);
-            return 128 + interrupted;
-        }
+        int status = stopped(&o->pg, o->data.path);
+        if (status) return status;
         size_t got, room;
         uint8_t *buf = cli_pw_space(o->pw, &room);
         if (!buf) {
@@ -361,11 +353,7 @@ static int v2_numeric(v2_out *o, size_t i, const ckpt_var *v, uint32_t *crc, ckp
         o->at += got;
         cli_progress_add(&o->pg, got);
     }
-    if (werr) {
-        cli_progress_clear(&o->pg);
-        fprintf(stderr, "ckptfs: %s: cannot write: %s\n", o->data.path, strerror(werr));
-        return CKPTFS_EXIT_WRITE;
-    }
+    if (werr) return cannot_write(&o->pg, o->data.path, werr);
     *crc = tracked ? st.crc : own;
     return 0;
 }
@@ -476,9 +464,8 @@ static int export_v2(const char *source, ckpt_checkpoint *c, const char *prefix,
     status = dest_open(&o.data, data_path, eo->force, eo->sync);
     if (status) goto out;
     if (cli_pw_start(o.data.fd, EXPORT_CHUNK, &o.pw)) {
-        fprintf(stderr, "ckptfs: %s: cannot write: %s\n", data_path, strerror(errno));
+        status = cannot_write(NULL, data_path, errno);
         dest_abort(&o.data);
-        status = CKPTFS_EXIT_WRITE;
         goto out;
     }
     uint64_t total = 0;
@@ -503,10 +490,7 @@ static int export_v2(const char *source, ckpt_checkpoint *c, const char *prefix,
             status = rc;
         }
     }
-    if (cli_pw_finish(o.pw) != 0 && status == 0) {
-        fprintf(stderr, "ckptfs: %s: cannot write: %s\n", data_path, strerror(errno));
-        status = CKPTFS_EXIT_WRITE;
-    }
+    if (cli_pw_finish(o.pw) != 0 && status == 0) status = cannot_write(NULL, data_path, errno);
     cli_progress_clear(&o.pg);
     uint8_t *index = NULL;
     size_t ilen = 0;
@@ -521,10 +505,8 @@ static int export_v2(const char *source, ckpt_checkpoint *c, const char *prefix,
     }
     dest di = {NULL, NULL, -1, 0, 0};
     if (status == 0) status = dest_open(&di, index_path, eo->force, eo->sync);
-    if (status == 0 && write_all(di.fd, index, ilen) != 0) {
-        fprintf(stderr, "ckptfs: %s: cannot write: %s\n", index_path, strerror(errno));
-        status = CKPTFS_EXIT_WRITE;
-    }
+    if (status == 0 && write_all(di.fd, index, ilen) != 0)
+        status = cannot_write(NULL, index_path, errno);
     free(index);
     if (status == 0) status = dest_commit(&o.data);
     if (status == 0) {

@@ -246,13 +246,8 @@ def case_du(tmp):
             r = tl.ckptfs("du", "--depth", str(depth), src)
             if not T.ok(r.rc == 0, "du %s --depth %d: %s" % (case, depth, r.describe())):
                 continue
-            lines = r.out.split(b"\n")[:-1]
-            got = {}
-            for ln in lines[:-1]:
-                size, nvars, pfx = ln.split(b"\t", 2)
-                got[tl.unescape(pfx)] = (int(size), int(nvars))
-            size, nvars, word = lines[-1].split(b"\t")
-            T.eq((int(size), int(nvars), word), (total, len(rows), b"total"),
+            got, last = tl.parse_du(r.out)
+            T.eq(last, (total, len(rows), b"total"),
                  "du %s: total = the sum of ls -l bytes" % case)
             want = {}
             for row in rows:
@@ -264,7 +259,8 @@ def case_du(tmp):
                 want[pfx] = (s + row.nbytes, c + 1)
             T.eq(got, want, "du %s --depth %d: sums by prefix" % (case, depth))
             if depth == 1:
-                T.eq([tl.unescape(ln.split(b"\t", 2)[2]) for ln in lines[:-1]], sorted(want),
+                lines = r.out.split(b"\n")[:-2]  # the rows, in output order (no total)
+                T.eq([tl.unescape(ln.split(b"\t", 2)[2]) for ln in lines], sorted(want),
                      "du %s: bytewise name order" % case)
         r = tl.ckptfs("du", "--sort=size", "--depth", "2", src)
         sizes = [int(ln.split(b"\t")[0]) for ln in r.out.split(b"\n")[:-2]]

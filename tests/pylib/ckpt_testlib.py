@@ -411,6 +411,18 @@ def parse_shape(text):
     return [int(x) for x in inner.split(", ")] if inner else []
 
 
+def parse_du(out):
+    """Parse `ckptfs du` stdout (bytes): ({prefix: (bytes, variables)}, (bytes, variables,
+    b"total")) from its rows and its last line; prefixes unescaped to bytes."""
+    lines = out.split(b"\n")[:-1]
+    rows = {}
+    for ln in lines[:-1]:
+        size, nvars, pfx = ln.split(b"\t", 2)
+        rows[unescape(pfx)] = (int(size), int(nvars))
+    size, nvars, word = lines[-1].split(b"\t")
+    return rows, (int(size), int(nvars), word)
+
+
 def parse_ls(out):
     """Parse `ckptfs ls` stdout (bytes) into [LsRow]; names are unescaped to bytes.
 

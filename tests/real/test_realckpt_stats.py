@@ -69,19 +69,14 @@ def case_du(folder, prefix):
         r = tl.ckptfs("du", "--depth", str(depth), src)
         if not T.ok(r.rc == 0, "%s: du --depth %d: %s" % (label, depth, r.describe())):
             continue
-        lines = r.out.split(b"\n")[:-1]
-        got = {}
-        for ln in lines[:-1]:
-            size, nvars, pfx = ln.split(b"\t", 2)
-            got[tl.unescape(pfx)] = (int(size), int(nvars))
+        got, total = tl.parse_du(r.out)
         want = {}
         for row in rows:
             pfx = b"/".join(row.name.split(b"/")[:depth])
             s, c = want.get(pfx, (0, 0))
             want[pfx] = (s + row.nbytes, c + 1)
         T.eq(got, want, "%s: du --depth %d: sums of ls -l bytes by prefix" % (label, depth))
-        size, nvars, word = lines[-1].split(b"\t")
-        T.eq((int(size), int(nvars), word), (sum(x.nbytes for x in rows), len(rows), b"total"),
+        T.eq(total, (sum(x.nbytes for x in rows), len(rows), b"total"),
              "%s: du total = the sum of ls -l bytes" % label)
 
 
