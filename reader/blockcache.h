@@ -25,12 +25,13 @@ typedef struct ckpt_blockcache ckpt_blockcache;
 typedef struct ckpt_bcfile ckpt_bcfile;
 
 /*
- * Read up to n bytes at off into buf: *got is what the file held there (less than n only at
+ * Read up to n bytes at off into bufs: byte off + i goes to bufs[i / bs][i % bs] (each buffer
+ * one block of the cache, bs bytes). *got is what the file held there (less than n only at
  * its end), *total the file's size when the answer says it (else left alone). A fetch is a
  * single request; it must be safe to call from several threads.
  */
-typedef int (*ckpt_fetch_fn)(void *ctx, uint64_t off, void *buf, size_t n, size_t *got,
-                             uint64_t *total, ckpt_err *err);
+typedef int (*ckpt_fetch_fn)(void *ctx, uint64_t off, uint8_t *const *bufs, size_t bs, size_t n,
+                             size_t *got, uint64_t *total, ckpt_err *err);
 
 /*
  * A cache holding at most capacity bytes of blocks of block_size bytes; disk_dir (NULL for

@@ -6,6 +6,7 @@
 #define CKPT_BYTESRC_HTTP_H
 
 #include "bytesrc.h"
+#include "netstore.h" /* ckpt__url_encode, ckpt__ini_get */
 
 #include <stddef.h>
 
@@ -31,10 +32,6 @@ int ckpt__remote_resolve(void *state, const char *source, char **prefix, ckpt_er
  * CKPT_E_UNSUPPORTED for http(s)://. */
 int ckpt__remote_list(void *state, const char *dir, ckpt_listing *out, ckpt_err *err);
 
-/* s percent-encoded for a URL (malloc'd): all but RFC 3986's unreserved characters, and '/'
- * when keep_slash (S3 keys in paths); uppercase hex, as SigV4 wants. */
-char *ckpt__url_encode(const char *s, int keep_slash);
-
 /*
  * Take the user and password out of an http(s) URL (ckpt_url_split) into remote source src,
  * which sends them with requests for names under the URL's site; *shown (malloc'd) is the URL
@@ -51,10 +48,6 @@ int ckpt__remote_take_auth(ckpt_bytesrc *src, const char *url, char **shown, ckp
  */
 int ckpt__parse_list_page(const char *body, size_t len, size_t plen, ckpt_listing *l,
                           size_t *cap, char **token);
-
-/* key's value in [section] of the INI file at path (AWS's config and credentials files;
- * malloc'd), or NULL. Reads at most 1 MiB of the file. */
-char *ckpt__ini_get(const char *path, const char *section, const char *key);
 
 /* Non-zero if src is a remote source. */
 int ckpt__remote_is(const ckpt_bytesrc *src);

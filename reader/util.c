@@ -80,6 +80,16 @@ uint64_t ckpt_hash64(const void *s, size_t len)
     return h;
 }
 
+char *ckpt_trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        s[--n] = '\0';
+    return s;
+}
+
 int ckpt_ends_with_n(const char *s, size_t len, const char *suffix)
 {
     size_t n = strlen(suffix);

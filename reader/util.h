@@ -30,6 +30,10 @@ uint64_t ckpt_hash64(const void *s, size_t len);
 int ckpt_insertion_sort(void *base, size_t n, size_t size,
                         int (*cmp)(const void *, const void *), size_t budget);
 
+/* s without its leading and trailing spaces, tabs and CRs: the trailing ones cut off in place,
+ * the result points into s. */
+char *ckpt_trim(char *s);
+
 /* Whether s[0..len) ends with the NUL-terminated suffix. */
 int ckpt_ends_with_n(const char *s, size_t len, const char *suffix);
 

@@ -39,8 +39,8 @@ static void src_init(src *s)
     s->delay_ms = 0;
 }
 
-static int fetch(void *ctx, uint64_t off, void *buf, size_t n, size_t *got, uint64_t *total,
-                 ckpt_err *err)
+static int fetch(void *ctx, uint64_t off, uint8_t *const *bufs, size_t bs, size_t n, size_t *got,
+                 uint64_t *total, ckpt_err *err)
 {
     src *s = ctx;
     atomic_fetch_add(&s->requests, 1);
@@ -53,7 +53,7 @@ static int fetch(void *ctx, uint64_t off, void *buf, size_t n, size_t *got, uint
         return ckpt_err_set(err, CKPT_E_IO, "block %d: the server went away", fb);
     size_t have = off >= FILE_SIZE ? 0 : FILE_SIZE - off < n ? (size_t)(FILE_SIZE - off) : n;
     for (size_t i = 0; i < have; i++)
-        ((uint8_t *)buf)[i] = byte_at(off + i);
+        bufs[i / bs][i % bs] = byte_at(off + i);
     for (uint64_t b = off / BS; b * BS < off + have; b++)
         atomic_fetch_add(&s->fetched[b], 1);
     *got = have;
