@@ -738,6 +738,16 @@ static int read_tracked(ckfs_file *f, char *buf, size_t size, uint64_t off, size
     return rc ? rc : track_piece(f, buf, *got, off, err);
 }
 
+/* Answer a read of variable f that failed with rc (err): a checksum mismatch marks the
+ * variable corrupt, so that no read serves it again. */
+static void fail_read(fuse_req_t req, ckfs *fs, ckfs_file *f, int rc, const ckpt_err *err)
+{
+    if (rc == CKPT_E_CORRUPT)
+        atomic_store_explicit(&f->v->corrupt[f->node.idx], 1, memory_order_relaxed);
+    log_var_error(fs, f->v, f->node.idx, "read", err);
+    fuse_reply_err(req, rc == CKPT_E_NOMEM ? ENOMEM : EIO);
+}
+
 /*
  * A read the file's stream serves (stream.h): checked as read_tracked does, answered from the
  * stream's buffer. 1 when answered (or failed: the reply is sent), 0 when the read is not the
@@ -761,12 +771,36 @@ static int read_streamed(fuse_req_t req, ckfs *fs, ckfs_file *f, size_t size, ui
         ckfs_stream_release(f->stream, slot);
     if (r > 0 && rc == 0)
         ckfs_stream_ahead(f->stream); /* the reply is sent: read on while the kernel copies */
-    if (rc) {
-        if (rc == CKPT_E_CORRUPT)
-            atomic_store_explicit(&f->v->corrupt[f->node.idx], 1, memory_order_relaxed);
-        log_var_error(fs, f->v, f->node.idx, "read", &err);
-        fuse_reply_err(req, rc == CKPT_E_NOMEM ? ENOMEM : EIO);
+    if (rc)
+        fail_read(req, fs, f, rc, &err);
+    return 1;
+}
+
+/*
+ * A read answered in place from its data file's cache (ckpt_read_borrow: a remote or cached
+ * shard), checked as read_tracked does, with no copy into a buffer of ours. 1 when answered
+ * (or failed: the reply is sent), 0 when the bytes cannot be lent (read them into a buffer).
+ */
+static int read_lent(fuse_req_t req, ckfs *fs, ckfs_file *f, size_t size, uint64_t off)
+{
+    ckpt_err err;
+    ckpt_err_clear(&err);
+    struct iovec iov[4];
+    int niov;
+    size_t got;
+    int rc = ckpt_read_borrow(f->v->c, f->node.idx, off, size, iov, 4, &niov, &got, &err);
+    if (rc == CKPT_E_UNSUPPORTED)
+        return 0;
+    uint64_t at = off;
+    for (int k = 0; rc == 0 && k < niov && fs->opts.verify == CKFS_VERIFY_SEQUENTIAL; k++) {
+        rc = track_piece(f, iov[k].iov_base, iov[k].iov_len, at, &err);
+        at += iov[k].iov_len;
     }
+    if (rc == 0)
+        fuse_reply_iov(req, iov, niov);
+    ckpt_read_release(f->v->c, f->node.idx, off, got);
+    if (rc)
+        fail_read(req, fs, f, rc, &err);
     return 1;
 }
 
@@ -910,6 +944,8 @@ static void do_read(fuse_req_t req, ckfs_file *f, size_t size, off_t off)
         if (read_streamed(req, fs, f, size, doff))
             return;
     }
+    if (pre == 0 && size && read_lent(req, fs, f, size, doff))
+        return;
     char *buf = malloc(size ? size : 1);
     if (!buf) {
         fuse_reply_err(req, ENOMEM);

@@ -292,7 +292,7 @@ static void mf_advise(ckpt_file *f, uint64_t off, uint64_t len)
         ckpt_file_advise(h->a->base, h->a->slots[h->idx].data + off, len);
 }
 
-static const ckpt_file_ops mfile_ops = {mf_pread, mf_read_all, mf_close, mf_advise};
+static const ckpt_file_ops mfile_ops = {mf_pread, mf_read_all, mf_close, mf_advise, NULL, NULL};
 
 /* What a member needs before its first read: a zip's data offset, a decoder. */
 static int prepare(archive *a, size_t i, ckpt_err *err)

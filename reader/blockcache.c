@@ -47,6 +47,7 @@ typedef struct block {
     int state;
     size_t len;
     uint8_t *data; /* its slot (READY blocks only) */
+    unsigned pins; /* lent out (ckpt_bcfile_borrow): off the LRU list, never evicted */
 } block;
 
 typedef struct job {
@@ -533,9 +534,10 @@ static int ends_early(const ckpt_bcfile *f, uint64_t off, size_t n, ckpt_err *er
 }
 
 /* Make block no of f cached (fetching a run of up to `upto` blocks), then copy its part of
- * [off, off+n) to buf. Called with the mutex held; returns with it held. */
-static int read_block(ckpt_bcfile *f, uint64_t no, uint64_t upto, uint8_t *buf, size_t n,
-                      uint64_t off, ckpt_err *err)
+ * [off, off+n) to buf, or, with iov, pin the block and point *iov at that part. Called with
+ * the mutex held; returns with it held. */
+static int read_block(ckpt_bcfile *f, uint64_t no, uint64_t upto, uint8_t *buf,
+                      struct iovec *iov, size_t n, uint64_t off, ckpt_err *err)
 {
     ckpt_blockcache *bc = f->bc;
     for (int loads = 0;;) {
@@ -553,9 +555,15 @@ static int read_block(ckpt_bcfile *f, uint64_t no, uint64_t upto, uint8_t *buf, 
             uint64_t to = off + n < bstart + bc->bs ? off + n : bstart + bc->bs;
             if (to - bstart > b->len)
                 return ends_early(f, off, n, err);
-            memcpy(buf + (from - off), b->data + (from - bstart), (size_t)(to - from));
             lru_unlink(b);
-            lru_push(bc, b);
+            if (iov) {
+                b->pins++;
+                iov->iov_base = b->data + (from - bstart);
+                iov->iov_len = (size_t)(to - from);
+            } else {
+                memcpy(buf + (from - off), b->data + (from - bstart), (size_t)(to - from));
+                lru_push(bc, b);
+            }
             return 0;
         }
         if (b) {
@@ -587,10 +595,21 @@ static int read_block(ckpt_bcfile *f, uint64_t no, uint64_t upto, uint8_t *buf, 
     }
 }
 
-int ckpt_bcfile_read(ckpt_bcfile *f, void *buf, size_t n, uint64_t off, ckpt_err *err)
+/* Unpin the blocks of [off, off + n) of f. Called with the mutex held. */
+static void unpin(ckpt_bcfile *f, uint64_t off, size_t n)
 {
-    if (n == 0)
-        return 0;
+    ckpt_blockcache *bc = f->bc;
+    for (uint64_t no = off / bc->bs; n && no <= (off + n - 1) / bc->bs; no++) {
+        block *b = find(bc, f, no);
+        if (b && b->pins && --b->pins == 0)
+            lru_push(bc, b);
+    }
+}
+
+/* [off, off + n) of f copied to buf, or lent as one iov per block (iov non-NULL). */
+static int walk(ckpt_bcfile *f, uint8_t *buf, struct iovec *iov, size_t n, uint64_t off,
+                ckpt_err *err)
+{
     uint64_t size = atomic_load(&f->size);
     if (size != CKPT_SIZE_UNKNOWN && (off > size || n > size - off))
         return ends_early(f, off, n, err);
@@ -620,12 +639,42 @@ int ckpt_bcfile_read(ckpt_bcfile *f, void *buf, size_t n, uint64_t off, ckpt_err
             uint64_t to = no + RUN_MAX + wmax;
             read_ahead(f, no + RUN_MAX, to < last + 1 ? to : last + 1);
         }
-        rc = read_block(f, no, upto, buf, n, off, err);
+        rc = read_block(f, no, upto, buf, iov ? &iov[no - first] : NULL, n, off, err);
+        if (rc && iov && no > first)
+            unpin(f, off, (size_t)(no * bc->bs - off));
     }
     if (rc == 0 && f->window)
         read_ahead(f, last + 1, last + 1 + f->window);
     pthread_mutex_unlock(&bc->mu);
     return rc;
+}
+
+int ckpt_bcfile_read(ckpt_bcfile *f, void *buf, size_t n, uint64_t off, ckpt_err *err)
+{
+    return n ? walk(f, buf, NULL, n, off, err) : 0;
+}
+
+int ckpt_bcfile_borrow(ckpt_bcfile *f, uint64_t off, size_t n, struct iovec *iov, int maxiov,
+                       int *niov, ckpt_err *err)
+{
+    *niov = 0;
+    if (n == 0)
+        return 0;
+    uint64_t blocks = (off + n - 1) / f->bc->bs - off / f->bc->bs + 1;
+    if (maxiov <= 0 || blocks > (uint64_t)maxiov)
+        return ckpt_err_set(err, CKPT_E_UNSUPPORTED, "%s: a read of %zu bytes spans too many blocks",
+                            f->name, n);
+    int rc = walk(f, NULL, iov, n, off, err);
+    if (rc == 0)
+        *niov = (int)blocks;
+    return rc;
+}
+
+void ckpt_bcfile_release(ckpt_bcfile *f, uint64_t off, size_t n)
+{
+    pthread_mutex_lock(&f->bc->mu);
+    unpin(f, off, n);
+    pthread_mutex_unlock(&f->bc->mu);
 }
 
 int ckpt_bcfile_load_head(ckpt_bcfile *f, size_t n, ckpt_err *err)
@@ -634,7 +683,7 @@ int ckpt_bcfile_load_head(ckpt_bcfile *f, size_t n, ckpt_err *err)
     uint64_t upto = n ? (n - 1) / bc->bs : 0;
     pthread_mutex_lock(&bc->mu);
     uint8_t one;
-    int rc = read_block(f, 0, upto, &one, 1, 0, err);
+    int rc = read_block(f, 0, upto, &one, NULL, 1, 0, err);
     pthread_mutex_unlock(&bc->mu);
     if (rc == CKPT_E_CORRUPT && atomic_load(&f->size) == 0)
         rc = 0; /* an empty file: its head is nothing */
@@ -750,7 +799,19 @@ static void wrapped_close(ckpt_file *f)
     free(w);
 }
 
-static const ckpt_file_ops wrapped_ops = {wrapped_pread, wrapped_read_all, wrapped_close, NULL};
+static int wrapped_borrow(ckpt_file *f, uint64_t off, size_t n, struct iovec *iov, int maxiov,
+                          int *niov, ckpt_err *err)
+{
+    return ckpt_bcfile_borrow(((wrapped *)f)->bf, off, n, iov, maxiov, niov, err);
+}
+
+static void wrapped_release(ckpt_file *f, uint64_t off, size_t n)
+{
+    ckpt_bcfile_release(((wrapped *)f)->bf, off, n);
+}
+
+static const ckpt_file_ops wrapped_ops = {wrapped_pread,  wrapped_read_all, wrapped_close, NULL,
+                                          wrapped_borrow, wrapped_release};
 
 int ckpt_blockcache_wrap(ckpt_blockcache *bc, ckpt_file *inner, ckpt_file **out, ckpt_err *err)
 {

@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 /* Size unknown until the first fetch says it. */
 #define CKPT_SIZE_UNKNOWN UINT64_MAX
@@ -68,6 +69,18 @@ uint64_t ckpt_bcfile_size(const ckpt_bcfile *f);
  * Sequential readers (each read starting where the last ended) trigger read-ahead.
  */
 int ckpt_bcfile_read(ckpt_bcfile *f, void *buf, size_t n, uint64_t off, ckpt_err *err);
+
+/*
+ * The n bytes at off lent in place instead of copied: one iov per block they span (*niov of
+ * them; CKPT_E_UNSUPPORTED when that is more than maxiov), pointing into the cache's blocks,
+ * which stay put (never evicted) until ckpt_bcfile_release(f, off, n). Fetches and reads ahead
+ * as ckpt_bcfile_read does. Release before closing f.
+ */
+int ckpt_bcfile_borrow(ckpt_bcfile *f, uint64_t off, size_t n, struct iovec *iov, int maxiov,
+                       int *niov, ckpt_err *err);
+
+/* Give back what ckpt_bcfile_borrow(f, off, n, ...) lent. */
+void ckpt_bcfile_release(ckpt_bcfile *f, uint64_t off, size_t n);
 
 /* Fetch the first n bytes (a file's head, which tells its size) into the cache now. */
 int ckpt_bcfile_load_head(ckpt_bcfile *f, size_t n, ckpt_err *err);

@@ -104,6 +104,25 @@ int ckpt_file_pread(ckpt_file *f, void *buf, size_t n, uint64_t off, ckpt_err *e
     return f->ops->pread(f, buf, n, off, err);
 }
 
+int ckpt_file_borrow(ckpt_file *f, uint64_t off, size_t n, struct iovec *iov, int maxiov,
+                     int *niov, ckpt_err *err)
+{
+    *niov = 0;
+    if (!f->ops->borrow)
+        return ckpt_err_set(err, CKPT_E_UNSUPPORTED, "%s: cannot lend its bytes", f->name);
+    if (off > f->size || n > f->size - off)
+        return ckpt_err_set(err, CKPT_E_CORRUPT,
+                            "%s: %zu bytes at offset %llu lie beyond its end (%llu bytes)",
+                            f->name, n, (unsigned long long)off, (unsigned long long)f->size);
+    return n ? f->ops->borrow(f, off, n, iov, maxiov, niov, err) : 0;
+}
+
+void ckpt_file_release(ckpt_file *f, uint64_t off, size_t n)
+{
+    if (n && f->ops->release)
+        f->ops->release(f, off, n);
+}
+
 void ckpt_file_advise(ckpt_file *f, uint64_t off, uint64_t len)
 {
     if (f->ops->advise && off < f->size)

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 /* Room for an identity tag, e.g. an HTTP ETag (quotes included) or an object version id. */
 #define CKPT_FILE_TAG_MAX 128
@@ -73,6 +74,11 @@ typedef struct ckpt_file_ops {
     /* Optional (NULL: nothing): [off, off + len) will be read soon; start fetching it in the
      * background if that is cheap. Never fails, never waits for the bytes. */
     void (*advise)(ckpt_file *f, uint64_t off, uint64_t len);
+    /* Optional (NULL: copies only): the n bytes at off lent in place, as up to maxiov pieces
+     * (*niov), held until release(f, off, n); CKPT_E_UNSUPPORTED when they cannot be. */
+    int (*borrow)(ckpt_file *f, uint64_t off, size_t n, struct iovec *iov, int maxiov,
+                  int *niov, ckpt_err *err);
+    void (*release)(ckpt_file *f, uint64_t off, size_t n);
 } ckpt_file_ops;
 
 /* An open file. Implementations fill every field; users only read them. */
@@ -143,6 +149,17 @@ int ckpt_file_open(const ckpt_bytesrc *src, const char *name, ckpt_file **out, c
  * than the format says), CKPT_E_IO when the read fails; the message names the file and offset.
  */
 int ckpt_file_pread(ckpt_file *f, void *buf, size_t n, uint64_t off, ckpt_err *err);
+
+/*
+ * Exactly n bytes at off lent in place (see ckpt_file_ops.borrow), for a reply that would
+ * otherwise copy them: CKPT_E_UNSUPPORTED when f cannot lend them (read them with
+ * ckpt_file_pread), else as ckpt_file_pread fails. Give them back with ckpt_file_release.
+ */
+int ckpt_file_borrow(ckpt_file *f, uint64_t off, size_t n, struct iovec *iov, int maxiov,
+                     int *niov, ckpt_err *err);
+
+/* Give back what ckpt_file_borrow(f, off, n, ...) lent. */
+void ckpt_file_release(ckpt_file *f, uint64_t off, size_t n);
 
 /* Hint that [off, off + len) of f will be read soon (see ckpt_file_ops.advise). */
 void ckpt_file_advise(ckpt_file *f, uint64_t off, uint64_t len);

@@ -338,7 +338,19 @@ static void rh_close(ckpt_file *f)
     remote_unref(r);
 }
 
-static const ckpt_file_ops rhandle_ops = {rh_pread, rh_read_all, rh_close, NULL};
+static int rh_borrow(ckpt_file *f, uint64_t off, size_t n, struct iovec *iov, int maxiov,
+                     int *niov, ckpt_err *err)
+{
+    return ckpt_bcfile_borrow(((rhandle *)f)->o->bf, off, n, iov, maxiov, niov, err);
+}
+
+static void rh_release(ckpt_file *f, uint64_t off, size_t n)
+{
+    ckpt_bcfile_release(((rhandle *)f)->o->bf, off, n);
+}
+
+static const ckpt_file_ops rhandle_ops = {rh_pread, rh_read_all, rh_close,
+                                          NULL,     rh_borrow,   rh_release};
 
 static int remote_open(void *state, const char *name, ckpt_file **out, ckpt_err *err)
 {

@@ -159,8 +159,8 @@ static void local_advise(ckpt_file *f, uint64_t off, uint64_t len)
     (void)posix_fadvise(f->fd, (off_t)off, (off_t)len, POSIX_FADV_WILLNEED);
 }
 
-static const ckpt_file_ops local_file_ops = {local_pread, local_read_all, local_close,
-                                             local_advise};
+static const ckpt_file_ops local_file_ops = {local_pread,  local_read_all, local_close,
+                                             local_advise, NULL,           NULL};
 
 /* The identity of the file whose stat is st. */
 static void id_of(const struct stat *st, ckpt_file_id *id)

@@ -401,21 +401,29 @@ const char *ckpt_var_path(const ckpt_checkpoint *c, size_t i)
     return i < c->nvars ? var_path(c, &c->vars[i]) : c->prefix;
 }
 
-int ckpt__read_stored(ckpt_checkpoint *c, const var_rec *r, const char *name, uint8_t *buf,
-                      size_t n, uint64_t off, ckpt_err *err)
+/* Count a read of n stored bytes of r (of variable name) from its data file, which ended with
+ * rc (why); the error naming both when it failed. */
+static int stored_done(ckpt_checkpoint *c, const var_rec *r, const char *name, size_t n, int rc,
+                       const ckpt_err *why, ckpt_err *err)
 {
-    if (r->flags & REC_V1_SLICE)
-        return ckpt__v1_read(c, r, (uint32_t)(r - c->slices), buf, n, off, err);
     const shard *sh = &c->shards[r->shard];
-    ckpt_err why;
-    int rc = ckpt_file_pread(sh->file, buf, n, r->offset + off, &why);
     atomic_fetch_add_explicit(&c->data_reads, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&c->data_bytes, n, memory_order_relaxed);
     if (rc)
         return ckpt_err_set(err, rc, "%s: reading variable \"%s\": %s", sh->path, name,
                             rc == CKPT_E_CORRUPT ? "data file is shorter than the index says"
-                                                 : ckpt_err_detail(&why, sh->path));
+                                                 : ckpt_err_detail(why, sh->path));
     return 0;
+}
+
+int ckpt__read_stored(ckpt_checkpoint *c, const var_rec *r, const char *name, uint8_t *buf,
+                      size_t n, uint64_t off, ckpt_err *err)
+{
+    if (r->flags & REC_V1_SLICE)
+        return ckpt__v1_read(c, r, (uint32_t)(r - c->slices), buf, n, off, err);
+    ckpt_err why;
+    int rc = ckpt_file_pread(c->shards[r->shard].file, buf, n, r->offset + off, &why);
+    return stored_done(c, r, name, n, rc, &why, err);
 }
 
 int ckpt_read(ckpt_checkpoint *c, size_t i, void *buf, size_t len, uint64_t off, size_t *got,
@@ -471,6 +479,48 @@ int ckpt_read(ckpt_checkpoint *c, size_t i, void *buf, size_t len, uint64_t off,
     }
     *got = n;
     return 0;
+}
+
+/* The data file variable i's stored bytes can be lent from, or NULL. */
+static ckpt_file *lending_file(const ckpt_checkpoint *c, size_t i)
+{
+    if (i >= c->nvars)
+        return NULL;
+    const var_rec *r = &c->vars[i];
+    if ((r->flags & (CKPT_VAR_SHARD_MISSING | CKPT_VAR_PARTITIONED | REC_V1_SLICE)) ||
+        r->shard < 0 || r->shard >= c->num_shards || !c->shards[r->shard].file ||
+        !c->shards[r->shard].file->ops->borrow)
+        return NULL;
+    return c->shards[r->shard].file;
+}
+
+int ckpt_read_borrow(ckpt_checkpoint *c, size_t i, uint64_t off, size_t len, struct iovec *iov,
+                     int maxiov, int *niov, size_t *got, ckpt_err *err)
+{
+    *got = 0;
+    *niov = 0;
+    ckpt_file *f = lending_file(c, i);
+    if (!f)
+        return ckpt_err_set(err, CKPT_E_UNSUPPORTED, "variable %zu cannot be lent", i);
+    const var_rec *r = &c->vars[i];
+    size_t n = off < r->nbytes ? (len < r->nbytes - off ? len : (size_t)(r->nbytes - off)) : 0;
+    if (!n)
+        return 0;
+    ckpt_err why;
+    int rc = ckpt_file_borrow(f, r->offset + off, n, iov, maxiov, niov, &why);
+    if (rc == CKPT_E_UNSUPPORTED)
+        return ckpt_err_set(err, rc, "%s", why.msg);
+    rc = stored_done(c, r, c->names + r->name_off, n, rc, &why, err);
+    if (rc == 0)
+        *got = n;
+    return rc;
+}
+
+void ckpt_read_release(ckpt_checkpoint *c, size_t i, uint64_t off, size_t n)
+{
+    ckpt_file *f = lending_file(c, i);
+    if (f && n)
+        ckpt_file_release(f, c->vars[i].offset + off, n);
 }
 
 int ckpt_track_init(const ckpt_checkpoint *c, size_t i, ckpt_crc_track *t)

@@ -161,6 +161,19 @@ int ckpt_read(ckpt_checkpoint *c, size_t i, void *buf, size_t len, uint64_t off,
               ckpt_crc_state *st, ckpt_err *err);
 
 /*
+ * Variable i's bytes [off, off + len) lent in place instead of read into a buffer: up to
+ * maxiov pieces (*niov) in its data file's cache (a remote or cached shard, blockcache.h),
+ * which keeps them until ckpt_read_release(c, i, off, *got). *got is as ckpt_read's (0, and
+ * no pieces, at or past the end). CKPT_E_UNSUPPORTED when they cannot be lent (a local shard,
+ * a partitioned or V1 variable, a missing shard): use ckpt_read. No checksum is checked.
+ */
+int ckpt_read_borrow(ckpt_checkpoint *c, size_t i, uint64_t off, size_t len, struct iovec *iov,
+                     int maxiov, int *niov, size_t *got, ckpt_err *err);
+
+/* Give back what ckpt_read_borrow(c, i, off, ...) lent; n is its *got. */
+void ckpt_read_release(ckpt_checkpoint *c, size_t i, uint64_t off, size_t n);
+
+/*
  * Start t for checking variable i's bytes read in pieces in any order (crc_track.h): 0, or
  * CKPT_E_UNSUPPORTED when they cannot be checked that way: no stored CRC (V1), string and
  * variant tensors (their CRC covers a decoding: ckpt_read_all), partitioned variables (each

@@ -1,6 +1,7 @@
 /*
  * test_blockcache.c - the block cache of URL sources and shards on shares (blockcache.h):
- * bytes, eviction, concurrent readers of one block, a failing fetch, a file's end.
+ * bytes, eviction, concurrent readers of one block, a failing fetch, a file's end, runs of
+ * whole blocks for a sequential reader, lent blocks kept until given back.
  * Truth: a synthetic file whose byte i is a function of i, and the fetch function's own count
  * of the requests it served, block by block.
  */
@@ -209,6 +210,69 @@ START_TEST(end_of_file)
 }
 END_TEST
 
+START_TEST(sequential_reads_fetch_whole_runs)
+{
+    src s;
+    src_init(&s);
+    ckpt_blockcache *bc;
+    ckpt_bcfile *f = open_file(1u << 20, &s, &bc);
+    /* A reader going forward an eighth of a block at a time, as the kernel's 128 KiB reads
+     * go through 1 MiB blocks: the read-ahead window slides a little each read, yet asks for
+     * runs of 4 blocks (issue 28: it used to ask for one block per request). */
+    for (uint64_t off = 0; off < FILE_SIZE; off += BS / 8)
+        expect_bytes(f, off, off + BS / 8 <= FILE_SIZE ? BS / 8 : FILE_SIZE - off);
+    ckpt_bcfile_close(f); /* waits for read-ahead still running */
+    ck_assert_int_le(atomic_load(&s.requests), NBLOCKS / 4 + 2);
+    for (int b = 0; b < NBLOCKS; b++)
+        ck_assert_int_eq(atomic_load(&s.fetched[b]), 1);
+    ckpt_blockcache_unref(bc);
+}
+END_TEST
+
+/* The bytes iov[0..niov) lends are those of the file at off, n in all. */
+static void expect_lent(const struct iovec *iov, int niov, uint64_t off, size_t n)
+{
+    size_t at = 0;
+    for (int k = 0; k < niov; k++)
+        for (size_t i = 0; i < iov[k].iov_len; i++, at++)
+            ck_assert_uint_eq(((const uint8_t *)iov[k].iov_base)[i], byte_at(off + at));
+    ck_assert_uint_eq(at, n);
+}
+
+START_TEST(borrowed_blocks_stay_until_released)
+{
+    src s;
+    src_init(&s);
+    ckpt_blockcache *bc;
+    ckpt_bcfile *f = open_file(4 * BS, &s, &bc); /* the floor: 16 blocks */
+    ckpt_err err;
+    ckpt_err_clear(&err);
+    struct iovec iov[2];
+    int niov;
+    ck_assert_int_eq(ckpt_bcfile_borrow(f, 3 * BS - 100, 3 * BS, iov, 2, &niov, &err),
+                     CKPT_E_UNSUPPORTED); /* 4 blocks: more pieces than room */
+    ck_assert_int_eq(ckpt_bcfile_borrow(f, BS - 100, 1000, iov, 2, &niov, &err), 0);
+    ck_assert_int_eq(niov, 2);
+    expect_lent(iov, niov, BS - 100, 1000);
+    /* Reads of 40 other blocks would evict blocks 0 and 1 many times over: lent, they stay,
+     * their bytes untouched (no other block reuses their memory). */
+    for (int k = 0; k < 40; k++)
+        expect_bytes(f, (uint64_t)(k + 4) * BS + 10, 100);
+    expect_lent(iov, niov, BS - 100, 1000);
+    ckpt_bcfile_release(f, BS - 100, 1000);
+    expect_bytes(f, BS - 100, 1000);
+    ck_assert_int_eq(atomic_load(&s.fetched[0]), 1);
+    ck_assert_int_eq(atomic_load(&s.fetched[1]), 1);
+    /* Given back, they are evicted like any other. */
+    for (int k = 0; k < 40; k++)
+        expect_bytes(f, (uint64_t)(k + 4) * BS + 10, 100);
+    expect_bytes(f, 10, 100);
+    ck_assert_int_eq(atomic_load(&s.fetched[0]), 2);
+    ckpt_bcfile_close(f);
+    ckpt_blockcache_unref(bc);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("blockcache");
@@ -219,6 +283,8 @@ int main(void)
     tcase_add_test(tc, concurrent_readers_one_fetch);
     tcase_add_test(tc, failing_fetch);
     tcase_add_test(tc, end_of_file);
+    tcase_add_test(tc, sequential_reads_fetch_whole_runs);
+    tcase_add_test(tc, borrowed_blocks_stay_until_released);
     suite_add_tcase(s, tc);
     return ckpt_check_run(s);
 }

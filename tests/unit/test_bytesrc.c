@@ -226,7 +226,7 @@ static void counted_advise(ckpt_file *f, uint64_t off, uint64_t len)
 }
 
 static const ckpt_file_ops counted_file_ops = {counted_pread, counted_read_all, counted_close,
-                                               counted_advise};
+                                               counted_advise, NULL,          NULL};
 
 static int counted_open(void *state, const char *name, ckpt_file **out, ckpt_err *err)
 {
