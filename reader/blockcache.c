@@ -32,8 +32,12 @@
  * its first block, so short runs keep several in flight and the stream fed (8 halved the speed
  * of a sequential read over loopback). */
 #define RUN_MAX 4
-/* Read-ahead threads per cache: parallel ranges beat one stream even over loopback. */
-#define NWORKERS 4
+/* Runs a streaming reader keeps in flight, each on a read-ahead thread of its own: parallel
+ * ranges beat one stream even over loopback, so never fewer than DEPTH_MIN; more, up to
+ * NWORKERS, while the requests' measured wait for a first byte says one connection idles
+ * (ckpt_bcfile_note_timing, depth). */
+#define DEPTH_MIN 4
+#define NWORKERS 8
 /* The read-ahead window (in blocks) never exceeds this, nor a quarter of the cache. */
 #define WINDOW_MAX 64
 
@@ -74,6 +78,9 @@ struct ckpt_blockcache {
     pthread_t th[NWORKERS];
     int nworkers, stop;
     pid_t pid; /* the process the workers belong to */
+    /* Moving averages of the fetches' timing (ckpt_bcfile_note_timing), 0 before the first:
+     * seconds to the first byte, and seconds to transfer a run of RUN_MAX blocks after it. */
+    double wait_s, xfer_s;
 };
 
 struct ckpt_bcfile {
@@ -466,7 +473,33 @@ static void *worker(void *arg)
     return NULL;
 }
 
-/* Start the workers of this process if there are none. Called with the mutex held. */
+/*
+ * How many runs to keep in flight: with a wait of W before each answer and X to transfer a
+ * run, one connection moves a run per W + X, so 1 + W / X of them keep the transfers back to
+ * back. Called with the mutex held.
+ */
+static unsigned depth(const ckpt_blockcache *bc)
+{
+    if (bc->xfer_s <= 0)
+        return DEPTH_MIN;
+    double d = 1 + bc->wait_s / bc->xfer_s + 0.999;
+    return d < DEPTH_MIN ? DEPTH_MIN : d > NWORKERS ? NWORKERS : (unsigned)d;
+}
+
+void ckpt_bcfile_note_timing(ckpt_bcfile *f, double wait_s, double total_s, size_t bytes)
+{
+    ckpt_blockcache *bc = f->bc;
+    if (bytes < bc->bs || total_s < wait_s || wait_s < 0)
+        return; /* a short answer says little about the transfer rate */
+    double xfer = (total_s - wait_s) * (double)(RUN_MAX * bc->bs) / (double)bytes;
+    pthread_mutex_lock(&bc->mu);
+    int first = bc->xfer_s <= 0;
+    bc->wait_s = first ? wait_s : 0.8 * bc->wait_s + 0.2 * wait_s;
+    bc->xfer_s = first ? xfer : 0.8 * bc->xfer_s + 0.2 * xfer;
+    pthread_mutex_unlock(&bc->mu);
+}
+
+/* Start workers of this process up to depth(bc). Called with the mutex held. */
 static int start_workers(ckpt_blockcache *bc)
 {
     if (bc->pid != getpid()) {
@@ -474,7 +507,8 @@ static int start_workers(ckpt_blockcache *bc)
         bc->pid = getpid();
         bc->nworkers = 0;
     }
-    while (bc->nworkers < NWORKERS &&
+    unsigned want = depth(bc);
+    while ((unsigned)bc->nworkers < want &&
            pthread_create(&bc->th[bc->nworkers], NULL, worker, bc) == 0)
         bc->nworkers++;
     return bc->nworkers > 0 ? 0 : -1;
@@ -619,7 +653,10 @@ static int walk(ckpt_bcfile *f, uint8_t *buf, struct iovec *iov, size_t n, uint6
     /* A reader that continues where it stopped is streaming: fetch further ahead each time.
      * Once it streams, a read near the front keeps the window: the kernel's read-ahead sends
      * several reads at once, which the daemon's threads may bring here out of order. */
-    unsigned wmax = (unsigned)(bc->cap / bc->bs / 4);
+    unsigned d = depth(bc);
+    unsigned wmax = (unsigned)(bc->cap / bc->bs / 4) * d / DEPTH_MIN; /* a quarter, at most half */
+    if (wmax > d * RUN_MAX)
+        wmax = d * RUN_MAX;
     if (wmax > WINDOW_MAX)
         wmax = WINDOW_MAX;
     uint64_t slack = (uint64_t)RUN_MAX * bc->bs;

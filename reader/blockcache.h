@@ -82,6 +82,13 @@ int ckpt_bcfile_borrow(ckpt_bcfile *f, uint64_t off, size_t n, struct iovec *iov
 /* Give back what ckpt_bcfile_borrow(f, off, n, ...) lent. */
 void ckpt_bcfile_release(ckpt_bcfile *f, uint64_t off, size_t n);
 
+/*
+ * Tell the cache how a fetch of f went: wait_s seconds until its first byte, total_s in all,
+ * bytes received. From these it keeps enough runs in flight for a server's wait not to idle
+ * the reader (more parallel ranges when each waits long before it answers).
+ */
+void ckpt_bcfile_note_timing(ckpt_bcfile *f, double wait_s, double total_s, size_t bytes);
+
 /* Fetch the first n bytes (a file's head, which tells its size) into the cache now. */
 int ckpt_bcfile_load_head(ckpt_bcfile *f, size_t n, ckpt_err *err);
 

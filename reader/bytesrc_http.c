@@ -198,6 +198,7 @@ static int obj_fetch(void *ctx, uint64_t off, uint8_t *const *bufs, size_t bs, s
     if (rc == 0) {
         *got = q->len;
         *total = q->total;
+        ckpt_bcfile_note_timing(o->bf, q->wait_s, q->total_s, q->len);
     }
     free(q);
     return rc;

@@ -307,6 +307,11 @@ int ckpt_http_get(ckpt_http *r, const char *name, const char *url, int sign, con
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
         CURLcode cc = curl_easy_perform(h);
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+        curl_off_t first_us = 0, total_us = 0;
+        curl_easy_getinfo(h, CURLINFO_STARTTRANSFER_TIME_T, &first_us);
+        curl_easy_getinfo(h, CURLINFO_TOTAL_TIME_T, &total_us);
+        q->wait_s = (double)first_us / 1e6;
+        q->total_s = (double)total_us / 1e6;
         curl_slist_free_all(hdrs);
         give_handle(r, h);
         if (cancelled(r))

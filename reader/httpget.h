@@ -48,6 +48,7 @@ typedef struct ckpt_httpreq {
     int enough;      /* stopped on purpose once cap was reached */
     char errbody[CKPT_HTTP_ERR_BODY_MAX];
     size_t errlen;
+    double wait_s, total_s; /* the last attempt: seconds to its first byte, and in all */
 } ckpt_httpreq;
 
 /* A client with no connection yet; opts and store must outlive it. */

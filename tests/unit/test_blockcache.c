@@ -1,7 +1,8 @@
 /*
  * test_blockcache.c - the block cache of URL sources and shards on shares (blockcache.h):
  * bytes, eviction, concurrent readers of one block, a failing fetch, a file's end, runs of
- * whole blocks for a sequential reader, lent blocks kept until given back.
+ * whole blocks for a sequential reader, lent blocks kept until given back, more ranges in
+ * flight when the server is slow to answer.
  * Truth: a synthetic file whose byte i is a function of i, and the fetch function's own count
  * of the requests it served, block by block.
  */
@@ -29,6 +30,7 @@ typedef struct src {
     atomic_int requests;
     atomic_int fail_block; /* fetches covering this block fail; -1: none */
     int delay_ms;
+    atomic_int running, most; /* fetches under way now, and the most at once */
 } src;
 
 static void src_init(src *s)
@@ -38,6 +40,8 @@ static void src_init(src *s)
     atomic_init(&s->requests, 0);
     atomic_init(&s->fail_block, -1);
     s->delay_ms = 0;
+    atomic_init(&s->running, 0);
+    atomic_init(&s->most, 0);
 }
 
 static int fetch(void *ctx, uint64_t off, uint8_t *const *bufs, size_t bs, size_t n, size_t *got,
@@ -45,10 +49,14 @@ static int fetch(void *ctx, uint64_t off, uint8_t *const *bufs, size_t bs, size_
 {
     src *s = ctx;
     atomic_fetch_add(&s->requests, 1);
+    int now = atomic_fetch_add(&s->running, 1) + 1, most = atomic_load(&s->most);
+    while (now > most && !atomic_compare_exchange_weak(&s->most, &most, now))
+        ;
     if (s->delay_ms) {
         struct timespec ts = {0, s->delay_ms * 1000000L};
         nanosleep(&ts, NULL);
     }
+    atomic_fetch_sub(&s->running, 1);
     int fb = atomic_load(&s->fail_block);
     if (fb >= 0 && off <= (uint64_t)fb * BS && (uint64_t)fb * BS < off + n)
         return ckpt_err_set(err, CKPT_E_IO, "block %d: the server went away", fb);
@@ -229,6 +237,33 @@ START_TEST(sequential_reads_fetch_whole_runs)
 }
 END_TEST
 
+/* The most fetches at once while a reader goes through the file; a server that waits wait_s
+ * before each answer (as the HTTP source reports it) when wait_s > 0. */
+static int most_in_flight(double wait_s)
+{
+    src s;
+    src_init(&s);
+    s.delay_ms = 40;
+    ckpt_blockcache *bc;
+    ckpt_bcfile *f = open_file(1u << 20, &s, &bc);
+    if (wait_s > 0)
+        ckpt_bcfile_note_timing(f, wait_s, wait_s + 0.01, 4 * BS);
+    for (uint64_t off = 0; off < FILE_SIZE; off += BS / 2)
+        expect_bytes(f, off, off + BS / 2 <= FILE_SIZE ? BS / 2 : FILE_SIZE - off);
+    ckpt_bcfile_close(f);
+    ckpt_blockcache_unref(bc);
+    return atomic_load(&s.most);
+}
+
+START_TEST(long_waits_get_more_ranges_in_flight)
+{
+    /* Four read-ahead runs, plus the reader's own fetch when it outruns them. */
+    ck_assert_int_le(most_in_flight(0), 5);
+    /* A server that takes 20 transfers' time to start answering: up to 8 runs at once. */
+    ck_assert_int_ge(most_in_flight(0.2), 6);
+}
+END_TEST
+
 /* The bytes iov[0..niov) lends are those of the file at off, n in all. */
 static void expect_lent(const struct iovec *iov, int niov, uint64_t off, size_t n)
 {
@@ -285,6 +320,7 @@ int main(void)
     tcase_add_test(tc, end_of_file);
     tcase_add_test(tc, sequential_reads_fetch_whole_runs);
     tcase_add_test(tc, borrowed_blocks_stay_until_released);
+    tcase_add_test(tc, long_waits_get_more_ranges_in_flight);
     suite_add_tcase(s, tc);
     return ckpt_check_run(s);
 }
