@@ -6,10 +6,12 @@
  * of the block size, mapped once and reused: a fetch writes straight into the slots of its
  * blocks, and a block dropped gives its slot to the next fetch, already faulted in (a fresh
  * mapping per request cost a page fault and a cleared page per 4 KiB, 15% of the daemon's
- * time), while the slots mapped never exceed what the bound holds plus what is in flight. A block is LOADING from the moment one thread decides
- * to fetch it until its bytes are in, so concurrent readers of the same range wait instead of
- * asking the server again. Readers copy out of a block while holding the mutex, which is what
- * keeps a block from being evicted under them.
+ * time), while the slots mapped never exceed what the bound holds plus what is in flight.
+ * A block is LOADING from the moment one thread decides to fetch it until its bytes are in,
+ * so concurrent readers of the same range wait instead of asking the server again. Readers
+ * copy out of a block while holding the mutex, which is what keeps a block from being evicted
+ * under them; a block lent out (ckpt_bcfile_borrow) is pinned instead: off the LRU list, which
+ * is all eviction looks at, until its last borrower gives it back.
  */
 #include "blockcache.h"
 
@@ -596,7 +598,8 @@ static int read_block(ckpt_bcfile *f, uint64_t no, uint64_t upto, uint8_t *buf,
                 iov->iov_len = (size_t)(to - from);
             } else {
                 memcpy(buf + (from - off), b->data + (from - bstart), (size_t)(to - from));
-                lru_push(bc, b);
+                if (!b->pins) /* a lent block stays off the list until given back */
+                    lru_push(bc, b);
             }
             return 0;
         }
