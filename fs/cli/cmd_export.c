@@ -63,8 +63,10 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 {
     while (n) {
         ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR && !interrupted) continue;
-        if (w < 0) return -1;
+        if (w < 0 && errno == EINTR && !interrupted)
+            continue;
+        if (w < 0)
+            return -1;
         if (w == 0) {
             errno = ENOSPC;
             return -1;
@@ -77,8 +79,10 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 /* A signal came (SIGINT, SIGTERM, SIGHUP): its exit status after saying so; else 0. */
 static int stopped(cli_progress *pg, const char *path)
 {
-    if (!interrupted) return 0;
-    if (pg) cli_progress_clear(pg);
+    if (!interrupted)
+        return 0;
+    if (pg)
+        cli_progress_clear(pg);
     fprintf(stderr, "ckptfs: %s: interrupted\n", path);
     return 128 + interrupted;
 }
@@ -86,7 +90,8 @@ static int stopped(cli_progress *pg, const char *path)
 /* Say that path could not be written (errno e); the exit status for it. */
 static int cannot_write(cli_progress *pg, const char *path, int e)
 {
-    if (pg) cli_progress_clear(pg);
+    if (pg)
+        cli_progress_clear(pg);
     fprintf(stderr, "ckptfs: %s: cannot write: %s\n", path, strerror(e));
     return CKPTFS_EXIT_WRITE;
 }
@@ -107,7 +112,8 @@ static int dest_open(dest *d, const char *path, int force, int sync)
     struct stat st;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
         d->fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (d->fd < 0) goto fail;
+        if (d->fd < 0)
+            goto fail;
         return 0;
     }
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -145,8 +151,10 @@ fail:
 /* Give up: remove the temporary file. */
 static void dest_abort(dest *d)
 {
-    if (d->fd >= 0) close(d->fd);
-    if (d->tmp) unlink(d->tmp);
+    if (d->fd >= 0)
+        close(d->fd);
+    if (d->tmp)
+        unlink(d->tmp);
     free(d->tmp);
     d->fd = -1;
     d->tmp = NULL;
@@ -158,8 +166,10 @@ static int dest_commit(dest *d)
     int rc = 0;
     /* The rename alone keeps a half-written file from ever bearing DST's name; durability
      * across a crash is what --sync adds, at the cost of waiting for the disk (cp does not). */
-    if (d->tmp && d->sync && fsync(d->fd) != 0) rc = -1;
-    if (close(d->fd) != 0) rc = -1;
+    if (d->tmp && d->sync && fsync(d->fd) != 0)
+        rc = -1;
+    if (close(d->fd) != 0)
+        rc = -1;
     d->fd = -1;
     /* Not replacing what appeared at DST while we wrote, unless told to; where the file
      * system has no RENAME_NOREPLACE (EINVAL: some network and FUSE ones), link() is the same
@@ -186,13 +196,15 @@ static int dest_commit(dest *d)
 static int copy_out(const char *source, ckpt_checkpoint *c, const ckpt_st_layout *l, dest *d)
 {
     cli_pw *pw;
-    if (cli_pw_start(d->fd, EXPORT_CHUNK, &pw)) return cannot_write(NULL, d->path, errno);
+    if (cli_pw_start(d->fd, EXPORT_CHUNK, &pw))
+        return cannot_write(NULL, d->path, errno);
     cli_progress pg;
     cli_progress_start(&pg, l->total);
     ckpt_st_cursor cur = {0, {0, 0}};
     int status = 0;
     for (uint64_t off = 0; off < l->total && !status;) {
-        if ((status = stopped(&pg, d->path)) != 0) break;
+        if ((status = stopped(&pg, d->path)) != 0)
+            break;
         ckpt_err err;
         ckpt_err_clear(&err);
         size_t got = 0, room;
@@ -208,7 +220,8 @@ static int copy_out(const char *source, ckpt_checkpoint *c, const ckpt_st_layout
         off += got;
         cli_progress_add(&pg, got);
     }
-    if (cli_pw_finish(pw) != 0 && status == 0) status = cannot_write(&pg, d->path, errno);
+    if (cli_pw_finish(pw) != 0 && status == 0)
+        status = cannot_write(&pg, d->path, errno);
     cli_progress_clear(&pg);
     return status;
 }
@@ -223,7 +236,8 @@ static int export_to(ckpt_namefilter *f, int npos, const char **pos, const expor
 
 int cli_export(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv)) return cli_help(&cli_export_command);
+    if (cli_wants_help(argc, argv))
+        return cli_help(&cli_export_command);
     ckpt_namefilter f = {NULL, NULL, NULL};
     export_opts eo = {0, 0};
     int npos = 0, done = 0;
@@ -313,8 +327,10 @@ typedef struct v2_out {
 static int v2_write(v2_out *o, const void *p, size_t n)
 {
     int status = stopped(&o->pg, o->data.path);
-    if (status) return status;
-    if (cli_pw_write(o->pw, p, n) != 0) return cannot_write(&o->pg, o->data.path, errno);
+    if (status)
+        return status;
+    if (cli_pw_write(o->pw, p, n) != 0)
+        return cannot_write(&o->pg, o->data.path, errno);
     o->at += n;
     return 0;
 }
@@ -331,7 +347,8 @@ static int v2_numeric(v2_out *o, size_t i, const ckpt_var *v, uint32_t *crc, ckp
     int werr = 0;
     while (off < v->nbytes) {
         int status = stopped(&o->pg, o->data.path);
-        if (status) return status;
+        if (status)
+            return status;
         size_t got, room;
         uint8_t *buf = cli_pw_space(o->pw, &room);
         if (!buf) {
@@ -339,12 +356,14 @@ static int v2_numeric(v2_out *o, size_t i, const ckpt_var *v, uint32_t *crc, ckp
             break;
         }
         int rc = ckpt_read(o->c, i, buf, room, off, &got, &st, err);
-        if (rc) return -rc;
+        if (rc)
+            return -rc;
         if (got == 0)
             return -ckpt_err_set(err, CKPT_E_CORRUPT, "variable \"%s\": short read at %" PRIu64,
                                  v->name, off);
         tracked = tracked && st.pos == off + got;
-        if (!tracked) own = ckpt_crc32c_extend(own, buf, got);
+        if (!tracked)
+            own = ckpt_crc32c_extend(own, buf, got);
         if (cli_pw_commit(o->pw, got) != 0) {
             werr = errno;
             break;
@@ -353,7 +372,8 @@ static int v2_numeric(v2_out *o, size_t i, const ckpt_var *v, uint32_t *crc, ckp
         o->at += got;
         cli_progress_add(&o->pg, got);
     }
-    if (werr) return cannot_write(&o->pg, o->data.path, werr);
+    if (werr)
+        return cannot_write(&o->pg, o->data.path, werr);
     *crc = tracked ? st.crc : own;
     return 0;
 }
@@ -368,7 +388,8 @@ static int v2_strings(v2_out *o, size_t i, const ckpt_var *v, int filtered, uint
     uint64_t n;
     size_t len = 0;
     int rc = ckpt_read_strings(o->c, i, &raw, &el, &n, err);
-    if (rc) return -rc;
+    if (rc)
+        return -rc;
     if (filtered && n == 1 && v->name_len == strlen(CKPT_OBJECT_GRAPH_KEY) &&
         !memcmp(v->name, CKPT_OBJECT_GRAPH_KEY, v->name_len)) {
         size_t plen, dropped;
@@ -379,8 +400,10 @@ static int v2_strings(v2_out *o, size_t i, const ckpt_var *v, int filtered, uint
             o->pruned = 1;
         }
     }
-    if (rc == 0) rc = ckpt_tstring_encode(el, n, &enc, &len, err);
-    if (rc == 0) rc = ckpt_tstring_decode(enc, len, n, &check, crc, err);
+    if (rc == 0)
+        rc = ckpt_tstring_encode(el, n, &enc, &len, err);
+    if (rc == 0)
+        rc = ckpt_tstring_decode(enc, len, n, &check, crc, err);
     int status = rc ? -rc : v2_write(o, enc, len);
     *size = len;
     cli_progress_add(&o->pg, v->nbytes);
@@ -430,7 +453,8 @@ static int v2_var(v2_out *o, size_t i, int filtered, ckpt_err *err)
         cli_progress_add(&o->pg, v.nbytes);
         return 1;
     }
-    if (rc == 0) o->n++;
+    if (rc == 0)
+        o->n++;
     return rc;
 }
 
@@ -462,7 +486,8 @@ static int export_v2(const char *source, ckpt_checkpoint *c, const char *prefix,
         goto out;
     }
     status = dest_open(&o.data, data_path, eo->force, eo->sync);
-    if (status) goto out;
+    if (status)
+        goto out;
     if (cli_pw_start(o.data.fd, EXPORT_CHUNK, &o.pw)) {
         status = cannot_write(NULL, data_path, errno);
         dest_abort(&o.data);
@@ -490,7 +515,8 @@ static int export_v2(const char *source, ckpt_checkpoint *c, const char *prefix,
             status = rc;
         }
     }
-    if (cli_pw_finish(o.pw) != 0 && status == 0) status = cannot_write(NULL, data_path, errno);
+    if (cli_pw_finish(o.pw) != 0 && status == 0)
+        status = cannot_write(NULL, data_path, errno);
     cli_progress_clear(&o.pg);
     uint8_t *index = NULL;
     size_t ilen = 0;
@@ -504,14 +530,17 @@ static int export_v2(const char *source, ckpt_checkpoint *c, const char *prefix,
         }
     }
     dest di = {NULL, NULL, -1, 0, 0};
-    if (status == 0) status = dest_open(&di, index_path, eo->force, eo->sync);
+    if (status == 0)
+        status = dest_open(&di, index_path, eo->force, eo->sync);
     if (status == 0 && write_all(di.fd, index, ilen) != 0)
         status = cannot_write(NULL, index_path, errno);
     free(index);
-    if (status == 0) status = dest_commit(&o.data);
+    if (status == 0)
+        status = dest_commit(&o.data);
     if (status == 0) {
         status = dest_commit(&di);
-        if (status) unlink(data_path); /* no data file without its index */
+        if (status)
+            unlink(data_path); /* no data file without its index */
     }
     if (status) {
         dest_abort(&o.data);
@@ -531,7 +560,8 @@ out:
 
 static int export_to(ckpt_namefilter *f, int npos, const char **pos, const export_opts *eo)
 {
-    if (npos < 2) return cli_usage_error(&cli_export_command, "needs SOURCE and DST");
+    if (npos < 2)
+        return cli_usage_error(&cli_export_command, "needs SOURCE and DST");
     const char *source = pos[0], *dst = pos[1];
     struct stat st;
     int special = stat(dst, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
@@ -544,7 +574,8 @@ static int export_to(ckpt_namefilter *f, int npos, const char **pos, const expor
                                dst);
     ckpt_checkpoint *c;
     int rc = cli_open_source(source, &c);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     int filtered = ckpt_namefilter_active(f);
     ckpt_err err;
     if (filtered && ckpt_namefilter_apply(f, c, &err)) {
