@@ -92,6 +92,19 @@ static size_t ustar_name(const uint8_t *h, char *out)
     return o + nl;
 }
 
+/* Whether the member at off, whose data of msize bytes starts at data, fits in an archive of
+ * size bytes (CKPT_ZSEEK_UNKNOWN: not known yet); 0, or CKPT_E_CORRUPT with the message. */
+static int check_extent(const char *name, uint64_t off, uint64_t data, uint64_t msize,
+                        uint64_t size, ckpt_err *err)
+{
+    if (msize > UINT64_MAX - data - BLOCK || (size != CKPT_ZSEEK_UNKNOWN && msize > size - data))
+        return ckpt_err_set(err, CKPT_E_CORRUPT,
+                            "%s: tar member at offset %llu claims %llu bytes, past the "
+                            "archive's end: truncated?",
+                            name, (unsigned long long)off, (unsigned long long)msize);
+    return 0;
+}
+
 int ckpt__tar_read(ckpt_ar_read_fn rd, void *ctx, uint64_t size, const char *name, ckpt_ar_table *t,
                    ckpt_err *err)
 {
@@ -129,14 +142,8 @@ int ckpt__tar_read(ckpt_ar_read_fn rd, void *ctx, uint64_t size, const char *nam
         }
         char type = (char)h[156];
         uint64_t data = off + BLOCK;
-        if (msize > UINT64_MAX - data - BLOCK ||
-            (size != CKPT_ZSEEK_UNKNOWN && msize > size - data)) {
-            rc = ckpt_err_set(err, CKPT_E_CORRUPT,
-                              "%s: tar member at offset %llu claims %llu bytes, past the "
-                              "archive's end: truncated?",
-                              name, (unsigned long long)off, (unsigned long long)msize);
+        if ((rc = check_extent(name, off, data, msize, size, err)))
             break;
-        }
         uint64_t next = data + (msize + BLOCK - 1) / BLOCK * BLOCK;
         if (type == 'x' || type == 'L') {
             if (msize > CKPT_AR_EXT_MAX) {
@@ -181,14 +188,8 @@ int ckpt__tar_read(ckpt_ar_read_fn rd, void *ctx, uint64_t size, const char *nam
         }
         if (have_ext_size) {
             msize = ext_size;
-            if (msize > UINT64_MAX - data - BLOCK ||
-                (size != CKPT_ZSEEK_UNKNOWN && msize > size - data)) {
-                rc = ckpt_err_set(err, CKPT_E_CORRUPT,
-                                  "%s: tar member at offset %llu claims %llu bytes, past the "
-                                  "archive's end: truncated?",
-                                  name, (unsigned long long)off, (unsigned long long)msize);
+            if ((rc = check_extent(name, off, data, msize, size, err)))
                 break;
-            }
             next = data + (msize + BLOCK - 1) / BLOCK * BLOCK;
         }
         if (type == '0' || type == '\0' || type == '7' || type == '5') {
