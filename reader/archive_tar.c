@@ -105,14 +105,62 @@ static int check_extent(const char *name, uint64_t off, uint64_t data, uint64_t 
     return 0;
 }
 
+/* What extended headers ('L': a GNU long name, 'x': pax records) said of the next member. */
+typedef struct pending {
+    char *name;      /* its name (malloc'd), or NULL: the ustar header's */
+    size_t name_len; /* bytes of name */
+    uint64_t size;   /* its size, when have_size (pax "size": past the header field's 8 GiB) */
+    int have_size;
+} pending;
+
+/* Read the extended header of the given type at off, msize bytes of data after its block,
+ * into p; 0, or an error code with the message. */
+static int read_extended(ckpt_ar_read_fn rd, void *ctx, const char *name, char type,
+                         uint64_t off, uint64_t msize, pending *p, ckpt_err *err)
+{
+    if (msize > CKPT_AR_EXT_MAX)
+        return ckpt_err_set(err, CKPT_E_CORRUPT,
+                            "%s: tar extended header at offset %llu is %llu bytes long", name,
+                            (unsigned long long)off, (unsigned long long)msize);
+    char *rec = malloc((size_t)msize + 1);
+    if (!rec)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    int rc = rd(ctx, rec, (size_t)msize, off + BLOCK, err);
+    if (rc) {
+        free(rec);
+        return rc;
+    }
+    rec[msize] = '\0';
+    if (type == 'L') {
+        free(p->name);
+        p->name = rec;
+        p->name_len = strnlen(rec, (size_t)msize);
+        return 0;
+    }
+    size_t vl;
+    char *path = pax_value(rec, (size_t)msize, "path", &vl);
+    if (path) {
+        free(p->name);
+        p->name = path;
+        p->name_len = strlen(path); /* a NUL in the value ends it */
+    }
+    char *sz = pax_value(rec, (size_t)msize, "size", &vl);
+    if (sz) {
+        char *endp;
+        p->size = strtoull(sz, &endp, 10);
+        p->have_size = *endp == '\0' && vl > 0;
+    }
+    free(sz);
+    free(rec);
+    return 0;
+}
+
 int ckpt__tar_read(ckpt_ar_read_fn rd, void *ctx, uint64_t size, const char *name, ckpt_ar_table *t,
                    ckpt_err *err)
 {
     uint8_t h[BLOCK];
-    uint64_t off = 0, ext_size = 0;
-    int have_ext_size = 0;
-    char *long_name = NULL;
-    size_t long_len = 0;
+    uint64_t off = 0;
+    pending ext = {NULL, 0, 0, 0};
     int rc = 0;
     for (;;) {
         if (size != CKPT_ZSEEK_UNKNOWN && size - off < BLOCK)
@@ -146,56 +194,21 @@ int ckpt__tar_read(ckpt_ar_read_fn rd, void *ctx, uint64_t size, const char *nam
             break;
         uint64_t next = data + (msize + BLOCK - 1) / BLOCK * BLOCK;
         if (type == 'x' || type == 'L') {
-            if (msize > CKPT_AR_EXT_MAX) {
-                rc = ckpt_err_set(err, CKPT_E_CORRUPT,
-                                  "%s: tar extended header at offset %llu is %llu bytes long", name,
-                                  (unsigned long long)off, (unsigned long long)msize);
+            if ((rc = read_extended(rd, ctx, name, type, off, msize, &ext, err)))
                 break;
-            }
-            char *rec = malloc((size_t)msize + 1);
-            if (!rec) {
-                rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-                break;
-            }
-            if ((rc = rd(ctx, rec, (size_t)msize, data, err))) {
-                free(rec);
-                break;
-            }
-            rec[msize] = '\0';
-            if (type == 'L') {
-                free(long_name);
-                long_name = rec;
-                long_len = strnlen(rec, (size_t)msize);
-            } else {
-                size_t vl;
-                char *path = pax_value(rec, (size_t)msize, "path", &vl);
-                if (path) {
-                    free(long_name);
-                    long_name = path;
-                    long_len = strlen(path); /* a NUL in the value ends it */
-                }
-                char *sz = pax_value(rec, (size_t)msize, "size", &vl);
-                if (sz) {
-                    char *endp;
-                    ext_size = strtoull(sz, &endp, 10);
-                    have_ext_size = *endp == '\0' && vl > 0;
-                }
-                free(sz);
-                free(rec);
-            }
             off = next;
             continue;
         }
-        if (have_ext_size) {
-            msize = ext_size;
+        if (ext.have_size) {
+            msize = ext.size;
             if ((rc = check_extent(name, off, data, msize, size, err)))
                 break;
             next = data + (msize + BLOCK - 1) / BLOCK * BLOCK;
         }
         if (type == '0' || type == '\0' || type == '7' || type == '5') {
             char buf[256 + 1];
-            const char *nm = long_name;
-            size_t nl = long_len;
+            const char *nm = ext.name;
+            size_t nl = ext.name_len;
             if (!nm) {
                 nl = ustar_name(h, buf);
                 nm = buf;
@@ -212,11 +225,10 @@ int ckpt__tar_read(ckpt_ar_read_fn rd, void *ctx, uint64_t size, const char *nam
                 rc = ckpt__ar_add(t, nm, nl, &m, err);
             if (rc) break;
         }
-        free(long_name);
-        long_name = NULL;
-        have_ext_size = 0;
+        free(ext.name);
+        ext = (pending){NULL, 0, 0, 0};
         off = next;
     }
-    free(long_name);
+    free(ext.name);
     return rc;
 }
