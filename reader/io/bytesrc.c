@@ -4,7 +4,6 @@
  */
 #include "bytesrc.h"
 
-#include "source.h"
 #include "util.h"
 
 #include <errno.h>
@@ -35,14 +34,6 @@ int ckpt_bytesrc_stat(const ckpt_bytesrc *src, const char *name, ckpt_err *err)
     if (faccessat(AT_FDCWD, name, R_OK, AT_EACCESS) != 0)
         return ckpt_err_set(err, CKPT_E_IO, "%s: %s", name, strerror(errno));
     return 0;
-}
-
-int ckpt_bytesrc_resolve(const ckpt_bytesrc *src, const char *source, char **prefix,
-                         ckpt_err *err)
-{
-    if (src->ops->resolve)
-        return src->ops->resolve(src->state, source, prefix, err);
-    return ckpt_resolve_prefix(source, prefix, err);
 }
 
 int ckpt_bytesrc_list(const ckpt_bytesrc *src, const char *dir, ckpt_listing *out,

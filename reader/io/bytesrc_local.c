@@ -9,7 +9,6 @@
  */
 #include "bytesrc.h"
 #include "fileio.h"
-#include "remote.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -256,25 +255,4 @@ int ckpt_file_wrap_fd(int fd, const char *name, ckpt_file **out, ckpt_err *err)
     if (fstat(fd, &st) != 0)
         return ckpt_err_set(err, CKPT_E_IO, "%s: %s", name, strerror(errno));
     return local_handle(fd, 0, &st, name, out, err);
-}
-
-int ckpt_map_file(const char *path, void **map, size_t *len, ckpt_err *err)
-{
-    if (ckpt_is_url(path))
-        return ckpt_remote_map(path, map, len, err);
-    *map = NULL;
-    *len = 0;
-    ckpt_file *f;
-    int rc = ckpt_file_open(&local_source, path, &f, err);
-    if (rc)
-        return rc;
-    ckpt_bytes b;
-    rc = ckpt_file_read_all(f, &b, err);
-    ckpt_file_close(f);
-    if (rc)
-        return rc;
-    /* The local source maps: munmap(*map, *len) is b's release, as fileio.h promises. */
-    *map = (void *)b.data;
-    *len = b.len;
-    return 0;
 }

@@ -16,20 +16,6 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-/*
- * Map the regular file at path read-only: *map (NULL for an empty file) and *len. Release with
- * munmap(*map, *len). Read through the local byte source (its whole-file read maps), so a
- * FIFO cannot hang the caller; a URL (remote.h) is read whole into a memory file.
- */
-int ckpt_map_file(const char *path, void **map, size_t *len, ckpt_err *err);
-
-struct ckpt_bytesrc;
-
-/* ckpt_map_file through byte source src, so a remote checkpoint's graph files are read with
- * its options and cache (same munmap release); src NULL: as ckpt_map_file. */
-int ckpt_map_file_src(const struct ckpt_bytesrc *src, const char *path, void **map, size_t *len,
-                      ckpt_err *err);
-
 /* Non-zero if path (followed through links) is a regular file / a directory. */
 int ckpt_is_regular_file(const char *path);
 int ckpt_is_directory(const char *path);

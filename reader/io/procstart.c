@@ -3,7 +3,7 @@
  */
 #include "procstart.h"
 
-#include "remote.h"
+#include "net.h"
 
 #include <malloc.h>
 #include <stdlib.h>

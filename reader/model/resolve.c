@@ -11,7 +11,7 @@
 #include "remote.h"
 
 #include "archive.h"
-#include "bytesrc_http.h"
+#include "archive_places.h"
 #include "fileio.h"
 #include "folder.h"
 #include "source.h"
@@ -21,13 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
-#include <sys/mman.h>
 #include <sys/statvfs.h>
-#include <time.h>
-
-/* One listing page of S3 is about 1,000 keys. */
-#define LIST_PAGE_MAX (8u << 20)
-#define LIST_PAGES_MAX 1000
 
 static char *join(const char *a, const char *b)
 {
@@ -195,8 +189,11 @@ static char *resolve_dir(rctx *x, const char *dir)
     return p;
 }
 
-int ckpt__resolve_in(const ckpt_bytesrc *src, const char *source, int folders, char **prefix,
-                     int *is_folder, ckpt_err *err)
+/* What the user named (source) to a prefix, asking src whether names are files: the rules of
+ * ckpt_resolve_prefix for any source that is not the local one (a remote one, an archive).
+ * With folders, a training folder resolves to itself and sets *is_folder. */
+static int resolve_in(const ckpt_bytesrc *src, const char *source, int folders, char **prefix,
+                      int *is_folder, ckpt_err *err)
 {
     rctx x = {.src = src, .folders = folders};
     *prefix = NULL;
@@ -254,235 +251,13 @@ int ckpt__resolve_in(const ckpt_bytesrc *src, const char *source, int folders, c
     return rc;
 }
 
-int ckpt__remote_resolve(void *state, const char *source, char **prefix, ckpt_err *err)
+int ckpt_resolve_src(const ckpt_bytesrc *src, const char *source, char **prefix, ckpt_err *err)
 {
     int is_folder;
-    /* The remote source's state is the source itself (bytesrc_http.c). */
-    return ckpt__resolve_in(state, source, 0, prefix, &is_folder, err);
+    if (src == ckpt_bytesrc_local())
+        return ckpt_resolve_prefix(source, prefix, err);
+    return resolve_in(src, source, 0, prefix, &is_folder, err);
 }
-
-/* --- listing ------------------------------------------------------------------------------ */
-
-/* Decode the five XML entities of text [a, b) into a new string. */
-static char *xml_text(const char *a, const char *b)
-{
-    static const struct {
-        const char *ent;
-        char c;
-    } ents[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
-    char *out = malloc((size_t)(b - a) + 1), *o = out;
-    if (!out)
-        return NULL;
-    while (a < b) {
-        size_t k = 0;
-        for (; *a == '&' && k < sizeof ents / sizeof ents[0]; k++) {
-            size_t el = strlen(ents[k].ent);
-            if ((size_t)(b - a) >= el && !memcmp(a, ents[k].ent, el))
-                break;
-        }
-        if (*a == '&' && k < sizeof ents / sizeof ents[0]) {
-            *o++ = ents[k].c;
-            a += strlen(ents[k].ent);
-        } else {
-            *o++ = *a++;
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
-/* The text of the next <tag>...</tag> at or after *p in [*p, end); advances *p past it. */
-static char *next_elem(const char **p, const char *end, const char *tag)
-{
-    char open[64], close[64];
-    snprintf(open, sizeof open, "<%s>", tag);
-    snprintf(close, sizeof close, "</%s>", tag);
-    const char *a = memmem(*p, (size_t)(end - *p), open, strlen(open));
-    if (!a)
-        return NULL;
-    a += strlen(open);
-    const char *b = memmem(a, (size_t)(end - a), close, strlen(close));
-    if (!b)
-        return NULL;
-    *p = b + strlen(close);
-    return xml_text(a, b);
-}
-
-/* Seconds since the epoch of an ISO 8601 UTC time as S3 writes it ("2026-11-27T10:00:00.000Z"),
- * or 0 when it is not one. */
-static int64_t iso_time(const char *s)
-{
-    struct tm tm = {0};
-    const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
-    return end ? (int64_t)timegm(&tm) : 0;
-}
-
-/* One <Contents> element of a listing into l when its key is a file directly under the listed
- * prefix (plen bytes). 0 or -1 (out of memory). */
-static int add_contents(const char *a, const char *b, size_t plen, ckpt_listing *l, size_t *cap)
-{
-    const char *p = a;
-    char *key = next_elem(&p, b, "Key");
-    int rc = 0;
-    if (key && strlen(key) > plen && !strchr(key + plen, '/')) {
-        ckpt_file_id id;
-        memset(&id, 0, sizeof id);
-        p = a;
-        char *size = next_elem(&p, b, "Size");
-        p = a;
-        char *mtime = next_elem(&p, b, "LastModified");
-        p = a;
-        char *etag = next_elem(&p, b, "ETag");
-        id.size = size ? strtoull(size, NULL, 10) : 0;
-        id.mtime_sec = iso_time(mtime);
-        if (etag)
-            snprintf(id.tag, sizeof id.tag, "%s", etag);
-        rc = ckpt_listing_add(l, cap, key + plen, &id);
-        free(size);
-        free(mtime);
-        free(etag);
-    }
-    free(key);
-    return rc;
-}
-
-int ckpt__parse_list_page(const char *body, size_t len, size_t plen, ckpt_listing *l,
-                          size_t *cap, char **token)
-{
-    const char *end = body + len;
-    const char *p = body;
-    for (;;) {
-        const char *a = memmem(p, (size_t)(end - p), "<Contents>", 10);
-        const char *b = a ? memmem(a, (size_t)(end - a), "</Contents>", 11) : NULL;
-        if (!b)
-            break;
-        if (add_contents(a, b, plen, l, cap))
-            return -1;
-        p = b + 11;
-    }
-    p = body;
-    char *trunc = next_elem(&p, end, "IsTruncated");
-    *token = NULL;
-    if (trunc && !strcmp(trunc, "true")) {
-        p = body;
-        *token = next_elem(&p, end, "NextContinuationToken");
-    }
-    free(trunc);
-    return 0;
-}
-
-/* "s3://bucket" and "key/" of the folder URL dir (s3:// or gs://), malloc'd; -1 when out of
- * memory. */
-static int split_bucket(const char *dir, char **root, char **key)
-{
-    const char *bucket = dir + 5, *slash = strchr(bucket, '/');
-    size_t blen = slash ? (size_t)(slash - bucket) : strlen(bucket);
-    *root = strndup(dir, (size_t)(bucket - dir) + blen);
-    *key = slash ? malloc(strlen(slash + 1) + 2) : strdup("");
-    if (*key && slash)
-        sprintf(*key, "%s/", slash + 1);
-    if (*root && *key)
-        return 0;
-    free(*root);
-    free(*key);
-    *root = *key = NULL;
-    return -1;
-}
-
-int ckpt__remote_list(void *state, const char *dir, ckpt_listing *out, ckpt_err *err)
-{
-    /* The remote source's state is the source itself (bytesrc_http.c). */
-    ckpt_bytesrc *src = state;
-    memset(out, 0, sizeof *out);
-    if (strncmp(dir, "s3://", 5) && strncmp(dir, "gs://", 5))
-        return ckpt_err_set(err, CKPT_E_UNSUPPORTED,
-                            "%s: an HTTP server cannot be listed; name a checkpoint, or a "
-                            "folder with a `checkpoint` state file",
-                            dir);
-    char *root, *key;
-    if (split_bucket(dir, &root, &key))
-        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-    /* '/' stays literal in the query: libcurl 7.88's SigV4 encodes it for the canonical
-     * query itself, and signs "%2F" wrongly (S3 then answers SignatureDoesNotMatch). */
-    char *ekey = ckpt__url_encode(key, 1);
-    int rc = ekey ? 0 : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-    size_t cap = 0, plen = strlen(key);
-    char *token = NULL;
-    for (int page = 0; !rc && page < LIST_PAGES_MAX; page++) {
-        /* Parameters in sorted order: the order SigV4 signs them in. */
-        char *etok = token ? ckpt__url_encode(token, 0) : NULL;
-        size_t qn = strlen(ekey) + (etok ? strlen(etok) : 0) + 96;
-        char *query = malloc(qn);
-        if (query)
-            snprintf(query, qn, "%s%s%sdelimiter=/&list-type=2&prefix=%s",
-                     etok ? "continuation-token=" : "", etok ? etok : "", etok ? "&" : "", ekey);
-        free(etok);
-        free(token);
-        token = NULL;
-        char *body = NULL;
-        size_t blen = 0;
-        rc = query ? ckpt__http_get_small(src, root, query, LIST_PAGE_MAX, &body, &blen, err)
-                   : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-        free(query);
-        if (!rc && ckpt__parse_list_page(body, blen, plen, out, &cap, &token))
-            rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-        free(body);
-        if (!token)
-            break;
-    }
-    free(token);
-    free(root);
-    free(key);
-    free(ekey);
-    if (rc)
-        ckpt_listing_free(out);
-    ckpt_listing_sort(out);
-    return rc;
-}
-
-/* --- passwords in URLs -------------------------------------------------------------------- */
-
-int ckpt_url_split(const char *url, ckpt_url_parts *u)
-{
-    memset(u, 0, sizeof *u);
-    const char *p = url ? strstr(url, "://") : NULL;
-    if (!p)
-        return 0;
-    const char *a = p + 3;
-    u->host_end = a + strcspn(a, "/?#");
-    /* The last '@' of the authority: a password may hold an unescaped '@' */
-    for (const char *q = a; q < u->host_end; q++)
-        if (*q == '@')
-            u->at = q;
-    if (!u->at)
-        return 0;
-    u->user = a;
-    const char *colon = memchr(a, ':', (size_t)(u->at - a));
-    u->pass = colon ? colon + 1 : NULL;
-    return 1;
-}
-
-char *ckpt_url_redact(const char *url)
-{
-    ckpt_url_parts u;
-    if (!ckpt_url_split(url, &u) || !u.pass)
-        return strdup(url);
-    size_t head = (size_t)(u.pass - 1 - url), n = head + strlen(u.at) + 1;
-    char *out = malloc(n);
-    if (out)
-        snprintf(out, n, "%.*s%s", (int)head, url, u.at);
-    return out;
-}
-
-int ckpt_url_hide_password(char *url)
-{
-    ckpt_url_parts u;
-    if (!ckpt_url_split(url, &u) || !u.pass || u.pass == u.at)
-        return 0;
-    memset((char *)u.pass, '*', (size_t)(u.at - u.pass));
-    return 1;
-}
-
 /* --- the resolver every command calls ----------------------------------------------------- */
 
 /* Whether dir (local) holds a saved_model.pb: a SavedModel, never a training folder. */
@@ -561,7 +336,7 @@ static int resolve_archive(const char *archive, const char *inner, const ckpt_ne
          * places. */
         snprintf(name, n, "%s%s%s%s", archive, CKPT_ARCHIVE_SEP, inner,
                  *inner ? "" : (root ? "." : "/"));
-        rc = ckpt__resolve_in(as, name, (flags & CKPT_RESOLVE_FOLDER) != 0, &out->prefix,
+        rc = resolve_in(as, name, (flags & CKPT_RESOLVE_FOLDER) != 0, &out->prefix,
                               &out->folder, err);
     }
     if (!rc && !out->folder)
@@ -671,7 +446,7 @@ int ckpt_source_resolve(const char *source, const ckpt_net_opts *opts, unsigned 
     char *shown = NULL;
     rc = ckpt__remote_take_auth(rs, source, &shown, err);
     if (!rc)
-        rc = ckpt__resolve_in(rs, shown, (flags & CKPT_RESOLVE_FOLDER) != 0, &out->prefix,
+        rc = resolve_in(rs, shown, (flags & CKPT_RESOLVE_FOLDER) != 0, &out->prefix,
                               &out->folder, err);
     free(shown);
     if (!rc && !out->folder) /* a SavedModel: its graph file sits two levels up */
@@ -703,45 +478,21 @@ int ckpt_open_any(const char *source, const ckpt_net_opts *opts, unsigned flags,
     return rc;
 }
 
-/* The whole of url through remote source rs, as a mapping munmap releases. */
-static int map_via(const ckpt_bytesrc *rs, const char *url, void **map, size_t *len,
-                   ckpt_err *err)
+int ckpt_open_src(const ckpt_bytesrc *src, const char *source, unsigned flags,
+                  ckpt_checkpoint **out, ckpt_err *err)
 {
-    ckpt_file *f;
-    int rc = ckpt_file_open(rs, url, &f, err);
-    ckpt_bytes b = {0};
-    if (!rc) {
-        rc = ckpt_file_read_all(f, &b, err);
-        ckpt_file_close(f);
-    }
-    if (rc)
-        return rc;
-    /* The remote and archive sources hand out a mapping of a memory file: munmap is its
-     * release. */
-    *map = (void *)b.data;
-    *len = b.len;
-    return 0;
-}
-
-int ckpt_remote_map(const char *url, void **map, size_t *len, ckpt_err *err)
-{
-    *map = NULL;
-    *len = 0;
-    ckpt_bytesrc *rs;
-    int rc = ckpt_bytesrc_remote_new(NULL, &rs, err);
-    if (rc)
-        return rc;
-    rc = map_via(rs, url, map, len, err);
-    ckpt_bytesrc_remote_release(rs);
+    *out = NULL;
+    char *prefix = NULL;
+    int rc = ckpt_resolve_src(src, source, &prefix, err);
+    if (!rc)
+        rc = ckpt_open_prefix(src, prefix, flags, out, err);
+    free(prefix);
     return rc;
 }
 
-int ckpt_map_file_src(const ckpt_bytesrc *src, const char *path, void **map, size_t *len,
-                      ckpt_err *err)
+int ckpt_open(const char *source, unsigned flags, ckpt_checkpoint **out, ckpt_err *err)
 {
-    *map = NULL;
-    *len = 0;
-    if (src && (ckpt__remote_is(src) || ckpt_archive_is(src)))
-        return map_via(src, path, map, len, err);
-    return ckpt_map_file(path, map, len, err);
+    if (ckpt_is_url(source) || ckpt_archive_split(source, NULL, NULL))
+        return ckpt_open_any(source, NULL, flags, out, err);
+    return ckpt_open_src(ckpt_bytesrc_local(), source, flags, out, err);
 }

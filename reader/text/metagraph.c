@@ -3,6 +3,7 @@
 
 #include "archive.h"
 #include "fileio.h"
+#include "mapfile.h"
 
 #include "graphdot.h"
 #include "remote.h"

@@ -5,7 +5,7 @@
  * readers, as the kind is picked by the bytes. Every member is opened and read at its start
  * and near its end.
  */
-#include "archive.h"
+#include "archive_places.h"
 #include "fuzz.h"
 
 #include <stdio.h>

@@ -6,6 +6,7 @@
 #include "bytesrc.h"
 #include "checkpoint.h"
 #include "fileio.h"
+#include "mapfile.h"
 
 #include "check_run.h"
 
