@@ -10,8 +10,8 @@
 #include "util.h"
 
 #include "archive.h"
-#include "fileio.h"
-#include "remote.h"
+#include "bytesrc_local.h"
+#include "resolve.h"
 
 #include "escape.h"
 #include "exitcodes.h"

@@ -6,9 +6,9 @@
 #include "gen.h"
 #include "nameglob.h"
 #include "npy.h"
-#include "fileio.h"
-#include "remote.h"
-#include "source.h"
+#include "bytesrc_local.h"
+#include "resolve.h"
+#include "resolve_local.h"
 #include "render.h"
 #include "statstext.h"
 

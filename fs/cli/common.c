@@ -3,7 +3,7 @@
 
 #include "exitcodes.h"
 
-#include "remote.h"
+#include "resolve.h"
 
 #include <inttypes.h>
 #include <stdarg.h>

@@ -11,7 +11,7 @@
  * A source knows files, never checkpoints: ckpt_bytesrc_stat asks whether a name is a file
  * (stat(2) for the local source; the remote one answers with its first range request of each
  * file), ckpt_bytesrc_list lists a folder (readdir here, ListObjectsV2 for buckets). Turning
- * what the user named into a checkpoint is the model's resolver (model/remote.h), which asks
+ * what the user named into a checkpoint is the model's resolver (model/resolve.h), which asks
  * these questions of whichever source it holds.
  */
 #ifndef CKPT_BYTESRC_H

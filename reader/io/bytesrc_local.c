@@ -1,6 +1,6 @@
 /*
  * bytesrc_local.c - the local-filesystem byte source (see bytesrc.h), and the plain-descriptor
- * helpers of fileio.h it is built on.
+ * helpers of bytesrc_local.h it is built on.
  *
  * A checkpoint directory is not trusted: any of its names may be a FIFO, a device or a
  * directory, and opening a FIFO for reading blocks until a writer appears, which in the daemon
@@ -8,7 +8,7 @@
  * files, and reads use pread on a descriptor opened once, never a shared file position.
  */
 #include "bytesrc.h"
-#include "fileio.h"
+#include "bytesrc_local.h"
 
 #include <dirent.h>
 #include <errno.h>

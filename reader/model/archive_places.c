@@ -4,7 +4,7 @@
  */
 #include "archive_places.h"
 
-#include "source.h"
+#include "resolve_local.h"
 #include "util.h"
 
 #include <stdio.h>

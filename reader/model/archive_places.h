@@ -20,7 +20,7 @@ int ckpt_archive_find(const ckpt_bytesrc *src, char **inner, ckpt_err *err);
 /*
  * Every checkpoint, training folder and SavedModel the archive holds, as paths inside it
  * (*places, sorted, each malloc'd; "" for its root), by the rules of ckpt_archive_find.
- * Free with ckpt_free_paths (source.h).
+ * Free with ckpt_free_paths (resolve_local.h).
  */
 int ckpt_archive_places(const ckpt_bytesrc *src, char ***places, size_t *n, ckpt_err *err);
 

@@ -13,10 +13,10 @@
 #include "blockcache.h"
 #include "crc32c.h"
 #include "dtype.h"
-#include "fileio.h"
+#include "bytesrc_local.h"
 #include "objnames.h"
 #include "shape.h"
-#include "source.h"
+#include "resolve_local.h"
 #include "table.h"
 
 #include <errno.h>

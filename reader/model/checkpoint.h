@@ -63,7 +63,7 @@ typedef struct ckpt_crc_state {
     uint32_t crc;  /* CRC-32C of bytes [0, pos) */
 } ckpt_crc_state;
 
-/* Open the checkpoint named by source (prefix or any of its files, or a URL: remote.h).
+/* Open the checkpoint named by source (prefix or any of its files, or a URL: resolve.h).
  * flags: CKPT_OPEN_*. It and ckpt_open_src are the resolver's (resolve.c): they resolve
  * source, then call ckpt_open_prefix. */
 int ckpt_open(const char *source, unsigned flags, ckpt_checkpoint **out, ckpt_err *err);

@@ -2,9 +2,9 @@
 #include "folder.h"
 
 #include "archive_places.h"
-#include "fileio.h"
-#include "remote.h"
-#include "source.h"
+#include "bytesrc_local.h"
+#include "resolve.h"
+#include "resolve_local.h"
 #include "util.h"
 
 #include <stdio.h>

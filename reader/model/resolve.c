@@ -1,5 +1,5 @@
 /*
- * remote.c - the resolver every command calls (see remote.h), and what a remote folder is:
+ * resolve.c - the resolver every command calls (see resolve.h), and what a remote folder is:
  * its `checkpoint` state file, its SavedModel layout, and for object stores its listing.
  *
  * Resolution follows ckpt_resolve_prefix's rules for paths, asking the remote source whether
@@ -8,13 +8,13 @@
  * a folder is known by its state file's names. A server that fails (not a 404) stops the
  * resolution at once with its error, rather than trying more names into more timeouts.
  */
-#include "remote.h"
+#include "resolve.h"
 
 #include "archive.h"
 #include "archive_places.h"
-#include "fileio.h"
+#include "bytesrc_local.h"
 #include "folder.h"
-#include "source.h"
+#include "resolve_local.h"
 #include "util.h"
 
 #include <stdio.h>

@@ -1,10 +1,10 @@
-/* source.c - see source.h. */
-#include "source.h"
+/* resolve_local.c - see resolve_local.h: the resolver's rules for local paths, and checkpoint file names. */
+#include "resolve_local.h"
 
 #include "bytesrc.h"
 
 #include "ckpt_internal.h"
-#include "fileio.h"
+#include "bytesrc_local.h"
 #include "util.h"
 
 #include <dirent.h>

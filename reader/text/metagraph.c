@@ -2,13 +2,13 @@
 #include "metagraph.h"
 
 #include "archive.h"
-#include "fileio.h"
+#include "bytesrc_local.h"
 #include "mapfile.h"
 
 #include "graphdot.h"
-#include "remote.h"
+#include "resolve.h"
 #include "shape.h"
-#include "source.h"
+#include "resolve_local.h"
 #include "tstring.h"
 
 #include "meta_graph.pb-c.h"

@@ -1,5 +1,5 @@
 /*
- * fileio.h - local-file helpers: opening safely, reading fully, mapping, and what a name is.
+ * bytesrc_local.h - local-file helpers of the local byte source: reading fully, what a name is.
  *
  * A checkpoint directory is not trusted: any of its names may be a FIFO, a device or a
  * directory, and opening a FIFO for reading blocks until a writer appears, which in the daemon
@@ -7,8 +7,8 @@
  * libckpt's format code reads through that seam, these stay for callers that need a plain
  * descriptor or mapping. Implemented in bytesrc_local.c.
  */
-#ifndef CKPT_FILEIO_H
-#define CKPT_FILEIO_H
+#ifndef CKPT_BYTESRC_LOCAL_H
+#define CKPT_BYTESRC_LOCAL_H
 
 #include "err.h"
 

@@ -1,12 +1,12 @@
 /*
- * source.h - resolving what the user named to a checkpoint prefix.
+ * resolve_local.h - resolving what the user named to a checkpoint prefix.
  *
  * TensorFlow names a checkpoint by a prefix that is no file. Users paste whatever they see in
  * `ls`: the prefix, PREFIX.index, PREFIX.meta, PREFIX.data-00000-of-00002, or the directory that
  * holds the checkpoints. All of them resolve here, the way tf.train.load_checkpoint would.
  */
-#ifndef CKPT_SOURCE_H
-#define CKPT_SOURCE_H
+#ifndef CKPT_RESOLVE_LOCAL_H
+#define CKPT_RESOLVE_LOCAL_H
 
 #include "err.h"
 

@@ -1,13 +1,13 @@
 /*
- * remote.h - the one resolver: it turns any SOURCE string (a local path, a URL, an archive
+ * resolve.h - the one resolver: it turns any SOURCE string (a local path, a URL, an archive
  * or a place inside one) into the byte source that reads it and the prefix to open.
  *
  * Every command and the mount call ckpt_source_resolve / ckpt_open_any, so a URL works wherever
  * a path does. The byte sources themselves (local, remote: io/net.h, archives: io/archive.h)
  * know files, not checkpoints; the format code above the seam does not know the difference.
  */
-#ifndef CKPT_REMOTE_H
-#define CKPT_REMOTE_H
+#ifndef CKPT_RESOLVE_H
+#define CKPT_RESOLVE_H
 
 #include "bytesrc.h"
 #include "checkpoint.h"
