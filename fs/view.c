@@ -100,7 +100,8 @@ static void source_perms(const ckpt_checkpoint *c, const ckfs_opts *o, ckfs_perm
             r &= granted(&st[1], p->fuid, p->fgid);
     }
     const char *meta = ckpt_meta_path(c);
-    if (meta && !ckpt_is_url(meta) && stat(meta, &st[1]) == 0)
+    if (meta && (ckpt_bytesrc_caps(ckpt_bytesrc_of(c), meta) & CKPT_LOCAL_NAMES) &&
+        stat(meta, &st[1]) == 0)
         r &= granted(&st[1], p->fuid, p->fgid);
     p->fmode = r;
 }

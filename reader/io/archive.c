@@ -12,6 +12,7 @@
 
 #include "archive_internal.h"
 #include "net.h"
+#include "scheme.h"
 #include "util.h"
 
 #include <errno.h>
@@ -68,7 +69,7 @@ static int has_archive_ending(const char *s, size_t n)
 int ckpt_archive_split(const char *source, char **outer, char **inner)
 {
     const char *from = source, *scheme = strstr(source, "://");
-    if (scheme && ckpt_is_url(source)) from = scheme + 3;
+    if (scheme && !ckpt_name_is_local(source)) from = scheme + 3;
     size_t alen = 0;
     const char *in = NULL;
     for (const char *p = strstr(from, CKPT_ARCHIVE_SEP); p; p = strstr(p + 1, CKPT_ARCHIVE_SEP))
@@ -208,7 +209,7 @@ static void ar_unref(archive *a)
     ckpt_zseek_free(a->gz);
     ckpt__ar_free(&a->t);
     ckpt_file_close(a->base);
-    ckpt_bytesrc_remote_release(a->remote);
+    ckpt_bytesrc_release(a->remote);
     pthread_mutex_destroy(&a->mu);
     free(a->path);
     free(a);
@@ -472,6 +473,7 @@ static const ckpt_bytesrc_ops archive_ops = {
     .open = ar_open,
     .stat = ar_stat,
     .list = ar_list,
+    .release = ckpt_archive_release,
 };
 
 int ckpt_archive_is(const ckpt_bytesrc *src)
@@ -653,13 +655,16 @@ int ckpt_archive_open(const char *path, const ckpt_net_opts *opts, ckpt_bytesrc 
     a->refs = 1;
     a->src.ops = &archive_ops;
     a->src.state = a;
-    int rc = 0;
-    if (ckpt_is_url(path)) {
-        if (!(rc = ckpt_bytesrc_remote_new(opts, &a->remote, err)) &&
-            !(rc = ckpt_file_open(a->remote, path, &a->base, err)))
-            rc = learn_size(a, err);
-    } else {
-        rc = ckpt_file_open(ckpt_bytesrc_local(), path, &a->base, err);
+    /* The archive file is read through the source its name calls for (scheme.h); one made
+     * for it (a remote one) is the archive's, released with it. */
+    ckpt_bytesrc *outer;
+    char *name;
+    int rc = ckpt_bytesrc_for(path, opts, &outer, &name, err);
+    if (!rc) {
+        if (outer->ops->release) a->remote = outer;
+        rc = ckpt_file_open(outer, name, &a->base, err);
+        if (!rc && a->remote) rc = learn_size(a, err);
+        free(name);
     }
     if (!rc) rc = load(a, opts, err);
     if (!rc) {

@@ -36,6 +36,19 @@ int ckpt_bytesrc_stat(const ckpt_bytesrc *src, const char *name, ckpt_err *err)
     return 0;
 }
 
+unsigned ckpt_bytesrc_caps(const ckpt_bytesrc *src, const char *name)
+{
+    if (src->ops->caps)
+        return src->ops->caps(src->state, name);
+    return src->ops->list ? CKPT_CAN_LIST : 0;
+}
+
+void ckpt_bytesrc_release(ckpt_bytesrc *src)
+{
+    if (src && src->ops->release)
+        src->ops->release(src);
+}
+
 int ckpt_bytesrc_list(const ckpt_bytesrc *src, const char *dir, ckpt_listing *out,
                       ckpt_err *err)
 {

@@ -969,6 +969,8 @@ static const ckpt_bytesrc_ops remote_ops = {
     .open = remote_open,
     .stat = remote_stat,
     .list = ckpt__remote_list,
+    .caps = ckpt__remote_caps,
+    .release = ckpt_bytesrc_remote_release,
 };
 
 int ckpt_bytesrc_remote_new(const ckpt_net_opts *opts, ckpt_bytesrc **out, ckpt_err *err)

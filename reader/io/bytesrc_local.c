@@ -240,7 +240,15 @@ static int local_list(void *state, const char *dir, ckpt_listing *out, ckpt_err 
     return rc;
 }
 
-static const ckpt_bytesrc_ops local_ops = {.open = local_open, .list = local_list};
+static unsigned local_caps(void *state, const char *name)
+{
+    (void)state;
+    (void)name;
+    return CKPT_CAN_LIST | CKPT_LOCAL_NAMES;
+}
+
+static const ckpt_bytesrc_ops local_ops = {
+    .open = local_open, .list = local_list, .caps = local_caps};
 static const ckpt_bytesrc local_source = {&local_ops, NULL};
 
 const ckpt_bytesrc *ckpt_bytesrc_local(void)

@@ -139,6 +139,12 @@ static int split_bucket(const char *dir, char **root, char **key)
     return -1;
 }
 
+unsigned ckpt__remote_caps(void *state, const char *name)
+{
+    (void)state;
+    return strncmp(name, "s3://", 5) && strncmp(name, "gs://", 5) ? 0 : CKPT_CAN_LIST;
+}
+
 int ckpt__remote_list(void *state, const char *dir, ckpt_listing *out, ckpt_err *err)
 {
     /* The remote source's state is the source itself (bytesrc_http.c). */

@@ -4,7 +4,9 @@
  */
 #include "mapfile.h"
 
-#include "net.h"
+#include "scheme.h"
+
+#include <stdlib.h>
 
 #include <string.h>
 
@@ -30,16 +32,16 @@ static int map_via(const ckpt_bytesrc *src, const char *path, void **map, size_t
 
 int ckpt_map_file(const char *path, void **map, size_t *len, ckpt_err *err)
 {
-    if (!ckpt_is_url(path))
-        return map_via(ckpt_bytesrc_local(), path, map, len, err);
-    ckpt_bytesrc *rs;
+    ckpt_bytesrc *src;
+    char *name;
     *map = NULL;
     *len = 0;
-    int rc = ckpt_bytesrc_remote_new(NULL, &rs, err);
+    int rc = ckpt_bytesrc_for(path, NULL, &src, &name, err);
     if (rc)
         return rc;
-    rc = map_via(rs, path, map, len, err);
-    ckpt_bytesrc_remote_release(rs);
+    rc = map_via(src, name, map, len, err);
+    free(name);
+    ckpt_bytesrc_release(src);
     return rc;
 }
 

@@ -48,9 +48,6 @@ void ckpt_net_opts_init(ckpt_net_opts *o);
 /* Set up the HTTP library; call once from main() before any thread starts. */
 void ckpt_net_global_init(void);
 
-/* Non-zero if s is a URL this reader serves (http://, https://, s3://, gs://). */
-int ckpt_is_url(const char *s);
-
 /* Where the user information of a URL (scheme://USER[:PASS]@HOST/...) lies in it. */
 typedef struct ckpt_url_parts {
     const char *user;     /* first byte of USER */
@@ -83,16 +80,5 @@ int ckpt_bytesrc_remote_new(const ckpt_net_opts *opts, ckpt_bytesrc **out, ckpt_
 /* Drop the creator's reference of a remote source, or of an archive's (archive.h). NULL is
  * fine. */
 void ckpt_bytesrc_remote_release(ckpt_bytesrc *src);
-
-/*
- * Take the user and password out of an http(s) URL (ckpt_url_split) into remote source src,
- * which sends them with requests for names under the URL's site; *shown (malloc'd) is the URL
- * without the password, the name everything shows and opens. A URL without one: *shown is a
- * copy and src is unchanged.
- */
-int ckpt__remote_take_auth(ckpt_bytesrc *src, const char *url, char **shown, ckpt_err *err);
-
-/* Non-zero if src is a remote source. */
-int ckpt__remote_is(const ckpt_bytesrc *src);
 
 #endif

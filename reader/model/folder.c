@@ -3,7 +3,7 @@
 
 #include "archive_places.h"
 #include "bytesrc_local.h"
-#include "resolve.h"
+#include "resolve_src.h"
 #include "resolve_local.h"
 #include "util.h"
 

@@ -13,6 +13,7 @@
 #include "checkpoint.h"
 #include "err.h"
 #include "net.h"
+#include "scheme.h"
 
 /* What a SOURCE string resolved to. */
 typedef struct ckpt_source {
@@ -51,10 +52,5 @@ void ckpt_source_free(ckpt_source *s);
 /* Resolve source and open its checkpoint (ckpt_open for paths and URLs alike). */
 int ckpt_open_any(const char *source, const ckpt_net_opts *opts, unsigned flags,
                   ckpt_checkpoint **out, ckpt_err *err);
-
-/* Resolve source to a checkpoint prefix of byte source src: ckpt_resolve_prefix's rules
- * (resolve_local.c) for the local source, the same rules asked of src's stat and list for any
- * other (a remote one, an archive). */
-int ckpt_resolve_src(const ckpt_bytesrc *src, const char *source, char **prefix, ckpt_err *err);
 
 #endif

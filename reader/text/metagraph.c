@@ -164,7 +164,7 @@ static int open_remote(const char *source, ckpt_graph_format fmt, ckpt_graph_doc
 int ckpt_graph_open_source(const char *source, ckpt_graph_format fmt, ckpt_graph_doc **out,
                            ckpt_err *err)
 {
-    if (ckpt_is_url(source) || ckpt_archive_split(source, NULL, NULL))
+    if (!ckpt_name_is_local(source) || ckpt_archive_split(source, NULL, NULL))
         return open_remote(source, fmt, out, err);
     int r;
     char *sm = NULL;

@@ -9,6 +9,24 @@
 
 #include <stddef.h>
 
+/* Non-zero if s is a URL the remote source serves (http://, https://, s3://, gs://). Outside
+ * the byte sources nothing asks this: they ask scheme.h and ckpt_bytesrc_caps. */
+int ckpt_is_url(const char *s);
+
+/*
+ * Take the user and password out of an http(s) URL (ckpt_url_split) into remote source src,
+ * which sends them with requests for names under the URL's site; *shown (malloc'd) is the URL
+ * without the password, the name everything shows and opens. A URL without one: *shown is a
+ * copy and src is unchanged.
+ */
+int ckpt__remote_take_auth(ckpt_bytesrc *src, const char *url, char **shown, ckpt_err *err);
+
+/* Non-zero if src is a remote source. */
+int ckpt__remote_is(const ckpt_bytesrc *src);
+
+/* The remote source's capabilities (http_list.c): listing for s3:// and gs:// names. */
+unsigned ckpt__remote_caps(void *state, const char *name);
+
 /*
  * GET name (a URL as the user names it; query appended, already encoded, may be NULL) whole,
  * at most max bytes: *body (malloc'd, NUL-terminated) and *len. For state files and listings.
