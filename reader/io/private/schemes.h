@@ -21,6 +21,7 @@ typedef int ckpt_scheme_open_fn(const char *source, const ckpt_net_opts *opts, c
     X("https://", ckpt__remote_scheme_open)                                                        \
     X("s3://", ckpt__remote_scheme_open)                                                           \
     X("gs://", ckpt__remote_scheme_open)                                                           \
+    X("file://", ckpt__file_scheme_open)                                                           \
     /* (the list's end: a new scheme is one line above this one) */
 
 /* Each opener's declaration. */
