@@ -123,7 +123,7 @@ static int open_v1(ckpt_checkpoint *c, char *named, ckpt_err *err)
                           "tf.train.Checkpoint and SavedModels write (in Keras 3: "
                           "tf.train.Checkpoint(model=model).write(prefix), or model.export(dir))",
                           path, keras);
-    } else if (!ckpt__is_v1(c->src, path)) {
+    } else if (!ckpt_table_file_is(c->src, path)) {
         rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
                           "%s: not a TensorFlow checkpoint (no %s.index, and not a V1 "
                           "checkpoint file); pass the prefix, its .index, a training folder "
@@ -131,7 +131,7 @@ static int open_v1(ckpt_checkpoint *c, char *named, ckpt_err *err)
                           path, path);
     } else {
         size_t blen;
-        ckpt__v1_file_count(path, &blen);
+        ckpt_v1_file_count(path, &blen);
         c->prefix = strndup(path, blen);
         rc = c->prefix ? find_meta(c, path, blen, err)
                        : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
