@@ -15,6 +15,7 @@
 #include "bytesrc.h"
 #include "err.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct ckpt_net_opts;
@@ -44,19 +45,19 @@ void ckpt_archive_release(ckpt_bytesrc *src);
 /* Non-zero if src is an archive source. */
 int ckpt_archive_is(const ckpt_bytesrc *src);
 
-/*
- * What the archive alone stands for: the path inside it ("" for its root) of the one
- * checkpoint, training folder or SavedModel it holds (*inner, malloc'd). When it holds
- * several, CKPT_E_INVALID with every one named as ARCHIVE//PATH; none, CKPT_E_NOTFOUND.
- */
-int ckpt_archive_find(const ckpt_bytesrc *src, char **inner, ckpt_err *err);
+/* The number of members of archive source src (files and folders). */
+size_t ckpt_archive_count(const ckpt_bytesrc *src);
 
-/*
- * Every checkpoint, training folder and SavedModel the archive holds, as paths inside it
- * (*places, sorted, each malloc'd; "" for its root), by the rules of ckpt_archive_find.
- * Free with ckpt_free_paths (source.h).
- */
-int ckpt_archive_places(const ckpt_bytesrc *src, char ***places, size_t *n, ckpt_err *err);
+/* Member i of src (0 <= i < ckpt_archive_count; sorted by name): its path inside the archive,
+ * normalised (no leading "/" or "./", no trailing "/"), and in *is_dir whether it is a
+ * folder. */
+const char *ckpt_archive_member(const ckpt_bytesrc *src, size_t i, int *is_dir);
+
+/* Non-zero if inner is the path of a member of src. */
+int ckpt_archive_has(const ckpt_bytesrc *src, const char *inner);
+
+/* The archive's own name, as opened (every name of src starts with it). */
+const char *ckpt_archive_name(const ckpt_bytesrc *src);
 
 /* Bytes decompressed so far by src's deflated members and .gz stream (a test's window on
  * the seek points at work). */

@@ -324,6 +324,19 @@ int ckpt_table_probe(ckpt_file *f)
            ckpt_load_le64(magic) == CKPT_TABLE_MAGIC;
 }
 
+int ckpt_table_file_is(const ckpt_bytesrc *src, const char *name)
+{
+    /* Any table file is taken for a V1 checkpoint by its callers (its footer magic says
+     * "table"), so that a damaged one is reported by the loader as damaged rather than as
+     * "not a checkpoint". */
+    ckpt_file *f;
+    if (ckpt_file_open(src, name, &f, NULL) != 0)
+        return 0;
+    int yes = ckpt_table_probe(f);
+    ckpt_file_close(f);
+    return yes;
+}
+
 void ckpt_table_close(ckpt_table *t)
 {
     if (!t)

@@ -1,12 +1,12 @@
 /*
- * source.h - resolving what the user named to a checkpoint prefix.
+ * resolve_local.h - resolving what the user named to a checkpoint prefix.
  *
  * TensorFlow names a checkpoint by a prefix that is no file. Users paste whatever they see in
  * `ls`: the prefix, PREFIX.index, PREFIX.meta, PREFIX.data-00000-of-00002, or the directory that
  * holds the checkpoints. All of them resolve here, the way tf.train.load_checkpoint would.
  */
-#ifndef CKPT_SOURCE_H
-#define CKPT_SOURCE_H
+#ifndef CKPT_RESOLVE_LOCAL_H
+#define CKPT_RESOLVE_LOCAL_H
 
 #include "err.h"
 
@@ -16,6 +16,8 @@ struct ckpt_bytesrc;
 
 /* How a sharded V1 save names its files in the state file: BASE-?????-of-NNNNN. */
 #define CKPT_V1_SHARD_PATTERN "-\?\?\?\?\?-of-"
+/* The length of "-SSSSS-of-NNNNN", the suffix of one file of a sharded V1 save. */
+#define CKPT_V1_SUFFIX_LEN 15
 
 /* The state file a training folder keeps: DIR/checkpoint. */
 #define CKPT_STATE_FILE "checkpoint"
@@ -23,6 +25,12 @@ struct ckpt_bytesrc;
 /* name with a sharded V1 pattern's "?????" replaced by shard 0's number: the file to look at
  * first (malloc'd copy; NULL when out of memory). Names without the pattern are copied. */
 char *ckpt_v1_first_file(const char *name);
+
+/*
+ * Number of files of the V1 set path belongs to ("BASE-00000-of-00003" gives 3, *base_len the
+ * length of BASE); 1 and the whole length when path has no such suffix.
+ */
+int ckpt_v1_file_count(const char *path, size_t *base_len);
 
 /* Length of PREFIX when name is "PREFIX.index" with a non-empty PREFIX, else 0. */
 size_t ckpt_index_prefix_len(const char *name);

@@ -1,9 +1,10 @@
 /* folder.c - see folder.h. */
 #include "folder.h"
 
-#include "archive.h"
-#include "fileio.h"
-#include "source.h"
+#include "archive_places.h"
+#include "bytesrc_local.h"
+#include "resolve_src.h"
+#include "resolve_local.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -263,7 +264,7 @@ static int add_place(scan *s, const char *archive, const char *p, char *name, ck
     it->complete = 1;
     char *named = inside(archive, p, NULL), *sm = inside(archive, p, "saved_model.pb");
     char *state = inside(archive, p, CKPT_STATE_FILE);
-    int rc = named && sm && state ? ckpt_bytesrc_resolve(s->src, named, &it->prefix, NULL)
+    int rc = named && sm && state ? ckpt_resolve_src(s->src, named, &it->prefix, NULL)
                                   : CKPT_E_NOMEM;
     if (rc && rc != CKPT_E_NOMEM)
         it->prefix = named, named = NULL;

@@ -1,5 +1,5 @@
 /*
- * bytesrc_http.c - the remote byte source (see remote.h): checkpoint files read with HTTP
+ * bytesrc_http.c - the remote byte source (see net.h): checkpoint files read with HTTP
  * range requests, from http(s):// URLs, S3 and GCS, through a block cache.
  *
  * Few requests: a file the format code must size before reading (the index, V1 tables, the
@@ -24,7 +24,7 @@
 
 #include "archive.h"
 #include "blockcache.h"
-#include "remote.h"
+#include "net.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -968,8 +968,9 @@ static void remote_unref(remote *r)
 static const ckpt_bytesrc_ops remote_ops = {
     .open = remote_open,
     .stat = remote_stat,
-    .resolve = ckpt__remote_resolve,
     .list = ckpt__remote_list,
+    .caps = ckpt__remote_caps,
+    .release = ckpt_bytesrc_remote_release,
 };
 
 int ckpt_bytesrc_remote_new(const ckpt_net_opts *opts, ckpt_bytesrc **out, ckpt_err *err)
@@ -1005,7 +1006,7 @@ int ckpt_bytesrc_remote_new(const ckpt_net_opts *opts, ckpt_bytesrc **out, ckpt_
 
 void ckpt_bytesrc_remote_release(ckpt_bytesrc *src)
 {
-    if (ckpt_archive_is(src)) /* an archive's source is owned the same way (remote.h) */
+    if (ckpt_archive_is(src)) /* an archive's source is owned the same way (net.h) */
         ckpt_archive_release(src);
     else if (src)
         remote_unref(src->state);

@@ -1,6 +1,6 @@
 /*
  * bytesrc_local.c - the local-filesystem byte source (see bytesrc.h), and the plain-descriptor
- * helpers of fileio.h it is built on.
+ * helpers of bytesrc_local.h it is built on.
  *
  * A checkpoint directory is not trusted: any of its names may be a FIFO, a device or a
  * directory, and opening a FIFO for reading blocks until a writer appears, which in the daemon
@@ -8,8 +8,7 @@
  * files, and reads use pread on a descriptor opened once, never a shared file position.
  */
 #include "bytesrc.h"
-#include "fileio.h"
-#include "remote.h"
+#include "bytesrc_local.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -241,7 +240,15 @@ static int local_list(void *state, const char *dir, ckpt_listing *out, ckpt_err 
     return rc;
 }
 
-static const ckpt_bytesrc_ops local_ops = {.open = local_open, .list = local_list};
+static unsigned local_caps(void *state, const char *name)
+{
+    (void)state;
+    (void)name;
+    return CKPT_CAN_LIST | CKPT_LOCAL_NAMES;
+}
+
+static const ckpt_bytesrc_ops local_ops = {
+    .open = local_open, .list = local_list, .caps = local_caps};
 static const ckpt_bytesrc local_source = {&local_ops, NULL};
 
 const ckpt_bytesrc *ckpt_bytesrc_local(void)
@@ -256,25 +263,4 @@ int ckpt_file_wrap_fd(int fd, const char *name, ckpt_file **out, ckpt_err *err)
     if (fstat(fd, &st) != 0)
         return ckpt_err_set(err, CKPT_E_IO, "%s: %s", name, strerror(errno));
     return local_handle(fd, 0, &st, name, out, err);
-}
-
-int ckpt_map_file(const char *path, void **map, size_t *len, ckpt_err *err)
-{
-    if (ckpt_is_url(path))
-        return ckpt_remote_map(path, map, len, err);
-    *map = NULL;
-    *len = 0;
-    ckpt_file *f;
-    int rc = ckpt_file_open(&local_source, path, &f, err);
-    if (rc)
-        return rc;
-    ckpt_bytes b;
-    rc = ckpt_file_read_all(f, &b, err);
-    ckpt_file_close(f);
-    if (rc)
-        return rc;
-    /* The local source maps: munmap(*map, *len) is b's release, as fileio.h promises. */
-    *map = (void *)b.data;
-    *len = b.len;
-    return 0;
 }

@@ -41,6 +41,10 @@ int ckpt_table_open_fd(int fd, uint64_t size, const char *name, ckpt_table **out
 /* Non-zero if f ends with a table footer's magic number (a cheap "is this a table?"). */
 int ckpt_table_probe(ckpt_file *f);
 
+/* Non-zero if name, opened through src, is a table file (ckpt_table_probe); 0 when it cannot
+ * be opened. A V1 checkpoint is one or several table files. */
+int ckpt_table_file_is(const ckpt_bytesrc *src, const char *name);
+
 /* Release the table. NULL is fine. */
 void ckpt_table_close(ckpt_table *t);
 

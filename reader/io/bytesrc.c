@@ -4,7 +4,6 @@
  */
 #include "bytesrc.h"
 
-#include "source.h"
 #include "util.h"
 
 #include <errno.h>
@@ -37,12 +36,17 @@ int ckpt_bytesrc_stat(const ckpt_bytesrc *src, const char *name, ckpt_err *err)
     return 0;
 }
 
-int ckpt_bytesrc_resolve(const ckpt_bytesrc *src, const char *source, char **prefix,
-                         ckpt_err *err)
+unsigned ckpt_bytesrc_caps(const ckpt_bytesrc *src, const char *name)
 {
-    if (src->ops->resolve)
-        return src->ops->resolve(src->state, source, prefix, err);
-    return ckpt_resolve_prefix(source, prefix, err);
+    if (src->ops->caps)
+        return src->ops->caps(src->state, name);
+    return src->ops->list ? CKPT_CAN_LIST : 0;
+}
+
+void ckpt_bytesrc_release(ckpt_bytesrc *src)
+{
+    if (src && src->ops->release)
+        src->ops->release(src);
 }
 
 int ckpt_bytesrc_list(const ckpt_bytesrc *src, const char *dir, ckpt_listing *out,

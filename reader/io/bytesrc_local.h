@@ -1,5 +1,5 @@
 /*
- * fileio.h - local-file helpers: opening safely, reading fully, mapping, and what a name is.
+ * bytesrc_local.h - local-file helpers of the local byte source: reading fully, what a name is.
  *
  * A checkpoint directory is not trusted: any of its names may be a FIFO, a device or a
  * directory, and opening a FIFO for reading blocks until a writer appears, which in the daemon
@@ -7,28 +7,14 @@
  * libckpt's format code reads through that seam, these stay for callers that need a plain
  * descriptor or mapping. Implemented in bytesrc_local.c.
  */
-#ifndef CKPT_FILEIO_H
-#define CKPT_FILEIO_H
+#ifndef CKPT_BYTESRC_LOCAL_H
+#define CKPT_BYTESRC_LOCAL_H
 
 #include "err.h"
 
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
-
-/*
- * Map the regular file at path read-only: *map (NULL for an empty file) and *len. Release with
- * munmap(*map, *len). Read through the local byte source (its whole-file read maps), so a
- * FIFO cannot hang the caller; a URL (remote.h) is read whole into a memory file.
- */
-int ckpt_map_file(const char *path, void **map, size_t *len, ckpt_err *err);
-
-struct ckpt_bytesrc;
-
-/* ckpt_map_file through byte source src, so a remote checkpoint's graph files are read with
- * its options and cache (same munmap release); src NULL: as ckpt_map_file. */
-int ckpt_map_file_src(const struct ckpt_bytesrc *src, const char *path, void **map, size_t *len,
-                      ckpt_err *err);
 
 /* Non-zero if path (followed through links) is a regular file / a directory. */
 int ckpt_is_regular_file(const char *path);

@@ -11,9 +11,8 @@
 #include "archive.h"
 
 #include "archive_internal.h"
-#include "bytesrc_http.h"
-#include "remote.h"
-#include "source.h"
+#include "net.h"
+#include "scheme.h"
 #include "util.h"
 
 #include <errno.h>
@@ -70,7 +69,7 @@ static int has_archive_ending(const char *s, size_t n)
 int ckpt_archive_split(const char *source, char **outer, char **inner)
 {
     const char *from = source, *scheme = strstr(source, "://");
-    if (scheme && ckpt_is_url(source)) from = scheme + 3;
+    if (scheme && !ckpt_name_is_local(source)) from = scheme + 3;
     size_t alen = 0;
     const char *in = NULL;
     for (const char *p = strstr(from, CKPT_ARCHIVE_SEP); p; p = strstr(p + 1, CKPT_ARCHIVE_SEP))
@@ -210,7 +209,7 @@ static void ar_unref(archive *a)
     ckpt_zseek_free(a->gz);
     ckpt__ar_free(&a->t);
     ckpt_file_close(a->base);
-    ckpt_bytesrc_remote_release(a->remote);
+    ckpt_bytesrc_release(a->remote);
     pthread_mutex_destroy(&a->mu);
     free(a->path);
     free(a);
@@ -441,149 +440,40 @@ static int ar_list(void *state, const char *dir, ckpt_listing *out, ckpt_err *er
     return 0;
 }
 
-/* --- what the archive alone stands for ------------------------------------------------------ */
+/* --- its members, for the model's places (model/archive_places.c) ----------------------- */
 
-/* The folder part of a member name ("" at the root), malloc'd. */
-static char *dir_of(const char *name)
-{
-    const char *sl = strrchr(name, '/');
-    return strndup(name, sl ? (size_t)(sl - name) : 0);
-}
-
-/* Whether dir/leaf is a member. */
-static int has(const archive *a, const char *dir, const char *leaf)
-{
-    char *p = *dir ? ckpt_path_join(dir, leaf) : strdup(leaf);
-    int yes = p && ckpt__ar_find(&a->t, p) != NULL;
-    free(p);
-    return yes;
-}
-
-/* Whether a checkpoint at prefix p belongs to a place already named: a training folder (its
- * folder has a state file) or a SavedModel (p is DIR/variables/variables of one). */
-static int covered(const archive *a, const char *p)
-{
-    char *d = dir_of(p);
-    int yes = d && has(a, d, CKPT_STATE_FILE);
-    free(d);
-    if (!yes && (ckpt_ends_with(p, "/variables/variables") || !strcmp(p, "variables/variables"))) {
-        size_t n = strlen(p) - strlen("variables/variables");
-        char *sm = malloc(n + sizeof "saved_model.pb");
-        if (sm) {
-            snprintf(sm, n + sizeof "saved_model.pb", "%.*ssaved_model.pb", (int)n, p);
-            yes = ckpt__ar_find(&a->t, sm) != NULL;
-        }
-        free(sm);
-    }
-    return yes;
-}
-
-/* Add candidate s (taken over); the same place twice is dropped once all are sorted. */
-static int add_cand(char ***c, size_t *n, size_t *cap, char *s)
-{
-    if (!s) return -1;
-    if (ckpt_grow((void **)c, cap, *n + 1, sizeof **c)) {
-        free(s);
-        return -1;
-    }
-    (*c)[(*n)++] = s;
-    return 0;
-}
-
-static int str_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-int ckpt_archive_places(const ckpt_bytesrc *src, char ***places, size_t *count, ckpt_err *err)
+size_t ckpt_archive_count(const ckpt_bytesrc *src)
 {
     const archive *a = src->state;
-    char **c = NULL;
-    size_t n = 0, cap = 0;
-    int oom = 0;
-    for (size_t i = 0; i < a->t.n && !oom; i++) {
-        const char *nm = a->t.m[i].name;
-        const char *base = strrchr(nm, '/');
-        base = base ? base + 1 : nm;
-        if (a->t.m[i].dir) continue;
-        if (!strcmp(base, CKPT_STATE_FILE) || !strcmp(base, "saved_model.pb")) {
-            oom = add_cand(&c, &n, &cap, dir_of(nm));
-        } else {
-            size_t pl = ckpt_index_prefix_len(nm);
-            char *p = pl ? strndup(nm, pl) : NULL;
-            /* A V1 save keeps no .index: its file is the checkpoint (TF-Slim's model.ckpt). */
-            if (!p && ckpt_ends_with(nm, ".ckpt")) p = strdup(nm);
-            if (p && covered(a, p))
-                free(p);
-            else if (p)
-                oom = add_cand(&c, &n, &cap, p);
-        }
-    }
-    if (oom) {
-        for (size_t i = 0; i < n; i++)
-            free(c[i]);
-        free(c);
-        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-    }
-    if (n) qsort(c, n, sizeof *c, str_cmp);
-    size_t w = 0; /* a folder with a state file and saved_model.pb is one place */
-    for (size_t i = 0; i < n; i++) {
-        if (w && !strcmp(c[w - 1], c[i]))
-            free(c[i]);
-        else
-            c[w++] = c[i];
-    }
-    n = w;
-    *places = c;
-    *count = n;
-    return 0;
+    return a->t.n;
 }
 
-int ckpt_archive_find(const ckpt_bytesrc *src, char **inner, ckpt_err *err)
+const char *ckpt_archive_member(const ckpt_bytesrc *src, size_t i, int *is_dir)
 {
     const archive *a = src->state;
-    *inner = NULL;
-    char **c;
-    size_t n;
-    int rc = ckpt_archive_places(src, &c, &n, err);
-    if (rc) return rc;
-    if (n == 0) {
-        rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
-                          "%s: no checkpoint in the archive (no *.index, *.ckpt, `checkpoint` "
-                          "state file or saved_model.pb among its %zu members)",
-                          a->path, a->t.n);
-    } else if (n == 1) {
-        *inner = c[0];
-        c[0] = NULL;
-    } else {
-        char list[CKPT_ERR_MSG_MAX];
-        size_t w = 0;
-        for (size_t i = 0; i < n && w < sizeof list; i++)
-            w += (size_t)snprintf(list + w, sizeof list - w, "%s%s//%s", i ? ", " : "", a->path,
-                                  c[i]);
-        rc = ckpt_err_set(err, CKPT_E_INVALID,
-                          "%s holds %zu checkpoints; name one as ARCHIVE//PATH: %s", a->path, n,
-                          list);
-    }
-    ckpt_free_paths(c, n);
-    return rc;
+    *is_dir = a->t.m[i].dir;
+    return a->t.m[i].name;
+}
+
+int ckpt_archive_has(const ckpt_bytesrc *src, const char *inner)
+{
+    const archive *a = src->state;
+    return ckpt__ar_find(&a->t, inner) != NULL;
+}
+
+const char *ckpt_archive_name(const ckpt_bytesrc *src)
+{
+    const archive *a = src->state;
+    return a->path;
 }
 
 /* --- opening ------------------------------------------------------------------------------ */
 
-static int resolve_in(void *state, const char *source, char **prefix, ckpt_err *err)
-{
-    archive *a = state;
-    int is_folder;
-    /* The rules of every other source (remote.c), asked of the members. */
-    return ckpt__resolve_in(&a->src, source, 0, prefix, &is_folder, err);
-}
-
 static const ckpt_bytesrc_ops archive_ops = {
     .open = ar_open,
     .stat = ar_stat,
-    .resolve = resolve_in,
     .list = ar_list,
+    .release = ckpt_archive_release,
 };
 
 int ckpt_archive_is(const ckpt_bytesrc *src)
@@ -765,13 +655,16 @@ int ckpt_archive_open(const char *path, const ckpt_net_opts *opts, ckpt_bytesrc 
     a->refs = 1;
     a->src.ops = &archive_ops;
     a->src.state = a;
-    int rc = 0;
-    if (ckpt_is_url(path)) {
-        if (!(rc = ckpt_bytesrc_remote_new(opts, &a->remote, err)) &&
-            !(rc = ckpt_file_open(a->remote, path, &a->base, err)))
-            rc = learn_size(a, err);
-    } else {
-        rc = ckpt_file_open(ckpt_bytesrc_local(), path, &a->base, err);
+    /* The archive file is read through the source its name calls for (scheme.h); one made
+     * for it (a remote one) is the archive's, released with it. */
+    ckpt_bytesrc *outer;
+    char *name;
+    int rc = ckpt_bytesrc_for(path, opts, &outer, &name, err);
+    if (!rc) {
+        if (outer->ops->release) a->remote = outer;
+        rc = ckpt_file_open(outer, name, &a->base, err);
+        if (!rc && a->remote) rc = learn_size(a, err);
+        free(name);
     }
     if (!rc) rc = load(a, opts, err);
     if (!rc) {

@@ -3,7 +3,8 @@
  */
 #include "procstart.h"
 
-#include "remote.h"
+#include "net.h"
+#include "scheme.h"
 
 #include <malloc.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@
 static void hide_passwords(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
-        if (!ckpt_is_url(argv[i]))
+        if (ckpt_name_is_local(argv[i]))
             continue;
         char *copy = strdup(argv[i]);
         if (copy && ckpt_url_hide_password(argv[i]))
@@ -36,7 +37,7 @@ void ckpt_process_start(int argc, char **argv)
     /* Before any thread exists (libcurl's global setup is not thread-safe), and only when a
      * URL is named: the setup loads TLS configuration, a cost local sources need not pay. */
     for (int i = 1; i < argc; i++)
-        if (ckpt_is_url(argv[i])) {
+        if (!ckpt_name_is_local(argv[i])) {
             ckpt_net_global_init();
             break;
         }

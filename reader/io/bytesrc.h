@@ -8,11 +8,11 @@
  * is a new implementation of these two vtables and nothing else changes: local files
  * (bytesrc_local.c) and HTTP/S3/GCS objects (bytesrc_http.c) are the two there are.
  *
- * Resolving what the user named goes through the source too: ckpt_bytesrc_stat asks whether a
- * name is a file, ckpt_bytesrc_resolve turns a source string into a prefix. The local source
- * leaves both to the POSIX rules of source.c; the remote one (bytesrc_http.c) answers them
- * with its first range request of each file, or a listing. A training folder (folder.c) is
- * listed through the source too (ckpt_bytesrc_list): readdir here, ListObjectsV2 for buckets.
+ * A source knows files, never checkpoints: ckpt_bytesrc_stat asks whether a name is a file
+ * (stat(2) for the local source; the remote one answers with its first range request of each
+ * file), ckpt_bytesrc_list lists a folder (readdir here, ListObjectsV2 for buckets). Turning
+ * what the user named into a checkpoint is the model's resolver (model/resolve.h), which asks
+ * these questions of whichever source it holds.
  */
 #ifndef CKPT_BYTESRC_H
 #define CKPT_BYTESRC_H
@@ -39,6 +39,7 @@ typedef struct ckpt_file_id {
 } ckpt_file_id;
 
 typedef struct ckpt_file ckpt_file;
+struct ckpt_bytesrc;
 
 /* One regular file of a listing: its base name and identity as the listing tells it (a local
  * file: dev, ino, size, mtime; an object: size, mtime, ETag). */
@@ -95,12 +96,23 @@ typedef struct ckpt_bytesrc_ops {
      * there is none, another code when the answer cannot be had (a server that fails) or the
      * file is there and may not be read (permission denied). */
     int (*stat)(void *state, const char *name, ckpt_err *err);
-    /* Optional (NULL: ckpt_resolve_prefix of source.h): what the user named to a prefix. */
-    int (*resolve)(void *state, const char *source, char **prefix, ckpt_err *err);
     /* Optional (NULL: the source cannot list, e.g. a web server): the regular files directly
      * in dir (no trailing slash). CKPT_E_NOTFOUND when dir does not exist. */
     int (*list)(void *state, const char *dir, ckpt_listing *out, ckpt_err *err);
+    /* Optional (NULL: CKPT_CAN_LIST when list is set, nothing else): what the source can do
+     * with names like name (CKPT_CAN_*). */
+    unsigned (*caps)(void *state, const char *name);
+    /* Optional (NULL: the source is not owned, e.g. the process-wide local one): drop the
+     * creator's reference of a source made for one SOURCE (ckpt_bytesrc_for). */
+    void (*release)(struct ckpt_bytesrc *src);
 } ckpt_bytesrc_ops;
+
+/* What a source can do (ckpt_bytesrc_caps), asked instead of "is it a URL". */
+enum {
+    CKPT_CAN_LIST = 1u << 0,  /* list a folder: ckpt_bytesrc_list may succeed */
+    CKPT_LOCAL_NAMES = 1u << 1, /* its names are paths of the local file system: stat(2),
+                                   realpath, inotify and descriptors for splice apply */
+};
 
 /* A source of files: an ops table and its state (a base URL, a cache, ...). */
 typedef struct ckpt_bytesrc {
@@ -114,9 +126,11 @@ const ckpt_bytesrc *ckpt_bytesrc_local(void);
 /* Whether name is a readable regular file of src (see ckpt_bytesrc_ops.stat). */
 int ckpt_bytesrc_stat(const ckpt_bytesrc *src, const char *name, ckpt_err *err);
 
-/* Resolve source to a checkpoint prefix through src (see ckpt_bytesrc_ops.resolve). */
-int ckpt_bytesrc_resolve(const ckpt_bytesrc *src, const char *source, char **prefix,
-                         ckpt_err *err);
+/* What src can do with names like name: CKPT_CAN_* flags (see ckpt_bytesrc_ops.caps). */
+unsigned ckpt_bytesrc_caps(const ckpt_bytesrc *src, const char *name);
+
+/* Drop the creator's reference of src (see ckpt_bytesrc_ops.release). NULL is fine. */
+void ckpt_bytesrc_release(ckpt_bytesrc *src);
 
 /* List dir through src (see ckpt_bytesrc_ops.list); CKPT_E_UNSUPPORTED when src cannot. */
 int ckpt_bytesrc_list(const ckpt_bytesrc *src, const char *dir, ckpt_listing *out,

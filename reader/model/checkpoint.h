@@ -63,8 +63,9 @@ typedef struct ckpt_crc_state {
     uint32_t crc;  /* CRC-32C of bytes [0, pos) */
 } ckpt_crc_state;
 
-/* Open the checkpoint named by source (prefix or any of its files, or a URL: remote.h).
- * flags: CKPT_OPEN_*. */
+/* Open the checkpoint named by source (prefix or any of its files, or a URL: resolve.h).
+ * flags: CKPT_OPEN_*. It and ckpt_open_src are the resolver's (resolve.c): they resolve
+ * source, then call ckpt_open_prefix. */
 int ckpt_open(const char *source, unsigned flags, ckpt_checkpoint **out, ckpt_err *err);
 
 /*
@@ -74,6 +75,14 @@ int ckpt_open(const char *source, unsigned flags, ckpt_checkpoint **out, ckpt_er
  */
 int ckpt_open_src(const ckpt_bytesrc *src, const char *source, unsigned flags,
                   ckpt_checkpoint **out, ckpt_err *err);
+
+/*
+ * Open the checkpoint at prefix of src as the resolver found it (ckpt_resolve_src): a V2
+ * prefix (PREFIX.index a file), a SavedModel's variables/variables without that checkpoint,
+ * or a V1 file or "-?????-of-NNNNN" pattern. Nothing is resolved here.
+ */
+int ckpt_open_prefix(const ckpt_bytesrc *src, const char *prefix, unsigned flags,
+                     ckpt_checkpoint **out, ckpt_err *err);
 
 /* Release everything the checkpoint holds. NULL is fine. */
 void ckpt_close(ckpt_checkpoint *c);

@@ -137,15 +137,6 @@ int ckpt__verify_slices(ckpt_checkpoint *c, const var_rec *r, ckpt_err *err);
 /* Load a V2 checkpoint: index_path's entries, then its data shards. */
 int ckpt__load_v2(ckpt_checkpoint *c, const char *index_path, unsigned flags, ckpt_err *err);
 
-/*
- * Number of files of the V1 set path belongs to ("BASE-00000-of-00003" gives 3, *base_len the
- * length of BASE); 1 and the whole length when path has no such suffix.
- */
-int ckpt__v1_file_count(const char *path, size_t *base_len);
-
-/* Non-zero if path, opened through src, is a table file: a V1 checkpoint candidate. */
-int ckpt__is_v1(const ckpt_bytesrc *src, const char *path);
-
 /* Load a V1 checkpoint from path (one file, or every file of a -NNNNN-of-MMMMM set). */
 int ckpt__load_v1(ckpt_checkpoint *c, const char *path, ckpt_err *err);
 

@@ -17,6 +17,7 @@
 #include "shape.h"
 #include "slicekey.h"
 #include "table.h"
+#include "resolve_local.h"
 #include "tensorproto.h"
 
 #include <errno.h>
@@ -24,11 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_V1_FILES 4096
-/* "-SSSSS-of-NNNNN": the suffix of one file of a sharded save, and where its parts sit. */
-#define V1_SUFFIX_LEN 15
-#define V1_OF_AT 9 /* "-of-" starts this many bytes before the end */
-#define V1_COUNT_DIGITS 5
 /* A meta may list at most this many key bytes per byte of its files, plus some slack, before
  * it is taken for a hostile one (every key must exist in the files). */
 #define V1_NAMES_PER_BYTE 64
@@ -70,18 +66,6 @@ static int read_meta(ckpt_table *t, Tensorflow__SavedTensorSlices **out, ckpt_er
     return 0;
 }
 
-int ckpt__is_v1(const ckpt_bytesrc *src, const char *path)
-{
-    /* Any table file is taken for a V1 checkpoint here (its footer magic says "table"), so that
-     * a damaged one is reported by the loader as damaged rather than as "not a checkpoint". */
-    ckpt_file *f;
-    if (ckpt_file_open(src, path, &f, NULL) != 0)
-        return 0;
-    int yes = ckpt_table_probe(f);
-    ckpt_file_close(f);
-    return yes;
-}
-
 /* The compatibility rules of TensorSliceReader: consumer version 1, min producer 0. */
 static int check_versions(const Tensorflow__VersionDef *v, const char *path, ckpt_err *err)
 {
@@ -114,24 +98,6 @@ static int listed_cmp(const void *a, const void *b)
     return c ? c : (x->file > y->file) - (x->file < y->file);
 }
 
-int ckpt__v1_file_count(const char *path, size_t *base_len)
-{
-    size_t n = strlen(path);
-    *base_len = n;
-    if (n <= V1_SUFFIX_LEN || path[n - V1_SUFFIX_LEN] != '-' ||
-        memcmp(path + n - V1_OF_AT, "-of-", 4) != 0)
-        return 1;
-    for (size_t i = n - V1_SUFFIX_LEN + 1; i < n; i++) {
-        int in_of = i >= n - V1_OF_AT && i < n - V1_OF_AT + 4;
-        if (!in_of && (path[i] < '0' || path[i] > '9'))
-            return 1;
-    }
-    int count = atoi(path + n - V1_COUNT_DIGITS);
-    if (count < 1 || count > MAX_V1_FILES)
-        return 1;
-    *base_len = n - V1_SUFFIX_LEN;
-    return count;
-}
 
 /* The listings of one tensor must agree on dtype and shape: *nparts their slices in all. */
 static int check_group(const listed *group, size_t ng, const char *path, size_t *nparts,
@@ -287,7 +253,7 @@ static char *v1_file_name(const char *path, size_t base_len, int f, int nfiles)
 {
     if (nfiles == 1)
         return strdup(path);
-    size_t n = base_len + V1_SUFFIX_LEN + 1;
+    size_t n = base_len + CKPT_V1_SUFFIX_LEN + 1;
     char *p = malloc(n);
     if (p)
         snprintf(p, n, "%.*s-%05d-of-%05d", (int)base_len, path, f, nfiles);
@@ -354,7 +320,7 @@ static int add_vars(ckpt_checkpoint *c, listed *all, size_t nall, uint64_t names
 int ckpt__load_v1(ckpt_checkpoint *c, const char *path, ckpt_err *err)
 {
     size_t base_len;
-    int nfiles = ckpt__v1_file_count(path, &base_len);
+    int nfiles = ckpt_v1_file_count(path, &base_len);
     c->shards = calloc((size_t)nfiles, sizeof *c->shards);
     if (!c->shards)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");

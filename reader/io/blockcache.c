@@ -9,7 +9,7 @@
  */
 #include "blockcache.h"
 
-#include "fileio.h"
+#include "bytesrc_local.h"
 #include "util.h"
 
 #include <errno.h>

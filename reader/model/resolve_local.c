@@ -1,10 +1,10 @@
-/* source.c - see source.h. */
-#include "source.h"
+/* resolve_local.c - see resolve_local.h: the resolver's rules for local paths, and checkpoint file names. */
+#include "resolve_local.h"
 
 #include "bytesrc.h"
 
-#include "ckpt_internal.h"
-#include "fileio.h"
+#include "bytesrc_local.h"
+#include "table.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -54,6 +54,30 @@ size_t ckpt_index_prefix_len(const char *name)
     return n > INDEX_SUFFIX_LEN && !strcmp(name + n - INDEX_SUFFIX_LEN, INDEX_SUFFIX)
                ? n - INDEX_SUFFIX_LEN
                : 0;
+}
+
+#define MAX_V1_FILES 4096
+/* Where the parts of a V1 file's suffix (CKPT_V1_SUFFIX_LEN) sit. */
+#define V1_OF_AT 9 /* "-of-" starts this many bytes before the end */
+#define V1_COUNT_DIGITS 5
+
+int ckpt_v1_file_count(const char *path, size_t *base_len)
+{
+    size_t n = strlen(path);
+    *base_len = n;
+    if (n <= CKPT_V1_SUFFIX_LEN || path[n - CKPT_V1_SUFFIX_LEN] != '-' ||
+        memcmp(path + n - V1_OF_AT, "-of-", 4) != 0)
+        return 1;
+    for (size_t i = n - CKPT_V1_SUFFIX_LEN + 1; i < n; i++) {
+        int in_of = i >= n - V1_OF_AT && i < n - V1_OF_AT + 4;
+        if (!in_of && (path[i] < '0' || path[i] > '9'))
+            return 1;
+    }
+    int count = atoi(path + n - V1_COUNT_DIGITS);
+    if (count < 1 || count > MAX_V1_FILES)
+        return 1;
+    *base_len = n - CKPT_V1_SUFFIX_LEN;
+    return count;
 }
 
 char *ckpt_path_join(const char *dir, const char *name)
@@ -401,10 +425,10 @@ static int resolve_dir(const char *dir, char **prefix, ckpt_err *err)
         if (!path)
             continue;
         size_t base_len;
-        int nfiles = ckpt__v1_file_count(path, &base_len);
+        int nfiles = ckpt_v1_file_count(path, &base_len);
         int first = nfiles == 1 || !memcmp(path + base_len, "-00000-", 7);
         if (first && !ckpt_ends_with(path, ".meta") &&
-            ckpt__is_v1(ckpt_bytesrc_local(), path)) {
+            ckpt_table_file_is(ckpt_bytesrc_local(), path)) {
             if (nv1++ == 0) {
                 if (nfiles > 1)
                     memcpy(path + base_len + 1, "?????", 5);
@@ -539,7 +563,7 @@ int ckpt_resolve_meta(const char *source, char **meta, ckpt_err *err)
     if (q)
         memcpy(q + 1, "00000", 5);
     size_t base_len;
-    ckpt__v1_file_count(prefix, &base_len);
+    ckpt_v1_file_count(prefix, &base_len);
     char *m = malloc(base_len + sizeof ".meta");
     if (!m) {
         free(prefix);

@@ -1,39 +1,17 @@
 /*
- * bytesrc_http.h - what the remote byte source (bytesrc_http.c) and the remote resolver
- * (remote.c) share. Not an API: remote.h is.
+ * bytesrc_http.h - what the remote byte source (bytesrc_http.c), its bucket listing
+ * (http_list.c) and URL helpers share. Not an API: net.h is.
  */
 #ifndef CKPT_BYTESRC_HTTP_H
 #define CKPT_BYTESRC_HTTP_H
 
-#include "bytesrc.h"
+#include "net.h"
 
 #include <stddef.h>
 
-/*
- * GET name (a URL as the user names it; query appended, already encoded, may be NULL) whole,
- * at most max bytes: *body (malloc'd, NUL-terminated) and *len. For state files and listings.
- */
-int ckpt__http_get_small(ckpt_bytesrc *src, const char *name, const char *query, size_t max,
-                         char **body, size_t *len, ckpt_err *err);
-
-/*
- * What the user named (source) to a prefix, asking src whether names are files (remote.c):
- * the rules of ckpt_resolve_prefix for any source that is not the local one (a remote one, an
- * archive). With folders, a training folder resolves to itself and sets *is_folder.
- */
-int ckpt__resolve_in(const ckpt_bytesrc *src, const char *source, int folders, char **prefix,
-                     int *is_folder, ckpt_err *err);
-
-/* The remote source's resolve operation (remote.c): a URL to a prefix. */
-int ckpt__remote_resolve(void *state, const char *source, char **prefix, ckpt_err *err);
-
-/* The remote source's list operation (remote.c): ListObjectsV2 of an s3:// or gs:// folder;
- * CKPT_E_UNSUPPORTED for http(s)://. */
-int ckpt__remote_list(void *state, const char *dir, ckpt_listing *out, ckpt_err *err);
-
-/* s percent-encoded for a URL (malloc'd): all but RFC 3986's unreserved characters, and '/'
- * when keep_slash (S3 keys in paths); uppercase hex, as SigV4 wants. */
-char *ckpt__url_encode(const char *s, int keep_slash);
+/* Non-zero if s is a URL the remote source serves (http://, https://, s3://, gs://). Outside
+ * the byte sources nothing asks this: they ask scheme.h and ckpt_bytesrc_caps. */
+int ckpt_is_url(const char *s);
 
 /*
  * Take the user and password out of an http(s) URL (ckpt_url_split) into remote source src,
@@ -42,6 +20,27 @@ char *ckpt__url_encode(const char *s, int keep_slash);
  * copy and src is unchanged.
  */
 int ckpt__remote_take_auth(ckpt_bytesrc *src, const char *url, char **shown, ckpt_err *err);
+
+/* Non-zero if src is a remote source. */
+int ckpt__remote_is(const ckpt_bytesrc *src);
+
+/* The remote source's capabilities (http_list.c): listing for s3:// and gs:// names. */
+unsigned ckpt__remote_caps(void *state, const char *name);
+
+/*
+ * GET name (a URL as the user names it; query appended, already encoded, may be NULL) whole,
+ * at most max bytes: *body (malloc'd, NUL-terminated) and *len. For state files and listings.
+ */
+int ckpt__http_get_small(ckpt_bytesrc *src, const char *name, const char *query, size_t max,
+                         char **body, size_t *len, ckpt_err *err);
+
+/* The remote source's list operation (http_list.c): ListObjectsV2 of an s3:// or gs:// folder;
+ * CKPT_E_UNSUPPORTED for http(s)://. */
+int ckpt__remote_list(void *state, const char *dir, ckpt_listing *out, ckpt_err *err);
+
+/* s percent-encoded for a URL (malloc'd): all but RFC 3986's unreserved characters, and '/'
+ * when keep_slash (S3 keys in paths); uppercase hex, as SigV4 wants. */
+char *ckpt__url_encode(const char *s, int keep_slash);
 
 /*
  * Parse one ListObjectsV2 page (body, len bytes) into l (cap its room, ckpt_listing_add): the
@@ -55,8 +54,5 @@ int ckpt__parse_list_page(const char *body, size_t len, size_t plen, ckpt_listin
 /* key's value in [section] of the INI file at path (AWS's config and credentials files;
  * malloc'd), or NULL. Reads at most 1 MiB of the file. */
 char *ckpt__ini_get(const char *path, const char *section, const char *key);
-
-/* Non-zero if src is a remote source. */
-int ckpt__remote_is(const ckpt_bytesrc *src);
 
 #endif

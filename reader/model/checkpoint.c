@@ -13,12 +13,10 @@
 #include "blockcache.h"
 #include "crc32c.h"
 #include "dtype.h"
-#include "fileio.h"
-#include "archive.h"
+#include "bytesrc_local.h"
 #include "objnames.h"
-#include "remote.h"
 #include "shape.h"
-#include "source.h"
+#include "resolve_local.h"
 #include "table.h"
 
 #include <errno.h>
@@ -125,7 +123,7 @@ static int open_v1(ckpt_checkpoint *c, char *named, ckpt_err *err)
                           "tf.train.Checkpoint and SavedModels write (in Keras 3: "
                           "tf.train.Checkpoint(model=model).write(prefix), or model.export(dir))",
                           path, keras);
-    } else if (!ckpt__is_v1(c->src, path)) {
+    } else if (!ckpt_table_file_is(c->src, path)) {
         rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
                           "%s: not a TensorFlow checkpoint (no %s.index, and not a V1 "
                           "checkpoint file); pass the prefix, its .index, a training folder "
@@ -133,7 +131,7 @@ static int open_v1(ckpt_checkpoint *c, char *named, ckpt_err *err)
                           path, path);
     } else {
         size_t blen;
-        ckpt__v1_file_count(path, &blen);
+        ckpt_v1_file_count(path, &blen);
         c->prefix = strndup(path, blen);
         rc = c->prefix ? find_meta(c, path, blen, err)
                        : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
@@ -164,13 +162,13 @@ static int open_empty(ckpt_checkpoint *c, char *prefix, ckpt_err *err)
     return rc;
 }
 
-/* Load what source names into c: V2 when PREFIX.index exists, else V1. */
-static int load(ckpt_checkpoint *c, const char *source, unsigned flags, ckpt_err *err)
+/* Load the checkpoint at prefix into c: V2 when PREFIX.index exists, else V1. */
+static int load(ckpt_checkpoint *c, const char *prefix, unsigned flags, ckpt_err *err)
 {
-    char *path = NULL;
-    int rc = ckpt_bytesrc_resolve(c->src, source, &path, err);
-    if (rc)
-        return rc;
+    int rc;
+    char *path = strdup(prefix);
+    if (!path)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     char *index_path = ckpt_index_path(path);
     if (!index_path) {
         free(path);
@@ -193,15 +191,8 @@ static int load(ckpt_checkpoint *c, const char *source, unsigned flags, ckpt_err
     return rc;
 }
 
-int ckpt_open(const char *source, unsigned flags, ckpt_checkpoint **out, ckpt_err *err)
-{
-    if (ckpt_is_url(source) || ckpt_archive_split(source, NULL, NULL))
-        return ckpt_open_any(source, NULL, flags, out, err);
-    return ckpt_open_src(ckpt_bytesrc_local(), source, flags, out, err);
-}
-
-int ckpt_open_src(const ckpt_bytesrc *src, const char *source, unsigned flags,
-                  ckpt_checkpoint **out, ckpt_err *err)
+int ckpt_open_prefix(const ckpt_bytesrc *src, const char *prefix, unsigned flags,
+                     ckpt_checkpoint **out, ckpt_err *err)
 {
     *out = NULL;
     ckpt_checkpoint *c = calloc(1, sizeof *c);
@@ -211,7 +202,7 @@ int ckpt_open_src(const ckpt_bytesrc *src, const char *source, unsigned flags,
     pthread_mutex_init(&c->v1_lock, NULL);
     for (int k = 0; k < V1_CACHE_SLOTS; k++)
         c->v1_cache[k].slice = UINT32_MAX;
-    int rc = load(c, source, flags, err);
+    int rc = load(c, prefix, flags, err);
     if (!rc)
         rc = ckpt__resolve_parts(c, ckpt_prefix(c), err);
     if (!rc)
