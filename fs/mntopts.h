@@ -35,7 +35,7 @@ typedef struct ckfs_opts {
     int noinotify;     /* training folders: no inotify, revalidate by polling only */
     unsigned timeout;  /* timeout=SECONDS: unmount after that long idle; 0 = never */
     char kernel[256];  /* kernel mount flags to pass on, comma-separated ("nosuid,nodev") */
-    /* Remote sources (URLs): 0 / "" = the defaults of ckpt_net_opts_init (remote.h). */
+    /* Remote sources (URLs): 0 / "" = the defaults of ckpt_net_opts_init (net.h). */
     unsigned long long cache_size; /* cache_size=BYTES[K|M|G]: in-memory block cache (URLs,
                                       and shards shard_cache= selects) */
     char cache_dir[1024];          /* cache_dir=DIR: keep fetched blocks on disk too */

@@ -10,8 +10,8 @@
 #include "util.h"
 
 #include "archive.h"
-#include "fileio.h"
-#include "remote.h"
+#include "bytesrc_local.h"
+#include "resolve.h"
 
 #include "escape.h"
 #include "exitcodes.h"
@@ -76,7 +76,7 @@ static void warn_stderr(void *ctx, const char *msg)
 /* Absolute form of the source for /proc/mounts (a prefix need not exist as a file). */
 static char *absolute_source(const char *src)
 {
-    if (ckpt_is_url(src))
+    if (!ckpt_name_is_local(src))
         return strdup(src);
     char *archive, *inner;
     if (ckpt_archive_split(src, &archive, &inner) == 1) {

@@ -41,7 +41,7 @@
 
 #include "escape.h"
 #include "folder.h"
-#include "remote.h"
+#include "resolve.h"
 #include "bytesrc.h"
 #include "table.h"
 #include "textbuf.h"

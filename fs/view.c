@@ -6,9 +6,9 @@
 #include "gen.h"
 #include "nameglob.h"
 #include "npy.h"
-#include "fileio.h"
-#include "remote.h"
-#include "source.h"
+#include "bytesrc_local.h"
+#include "resolve.h"
+#include "resolve_local.h"
 #include "render.h"
 #include "statstext.h"
 
@@ -100,7 +100,8 @@ static void source_perms(const ckpt_checkpoint *c, const ckfs_opts *o, ckfs_perm
             r &= granted(&st[1], p->fuid, p->fgid);
     }
     const char *meta = ckpt_meta_path(c);
-    if (meta && !ckpt_is_url(meta) && stat(meta, &st[1]) == 0)
+    if (meta && (ckpt_bytesrc_caps(ckpt_bytesrc_of(c), meta) & CKPT_LOCAL_NAMES) &&
+        stat(meta, &st[1]) == 0)
         r &= granted(&st[1], p->fuid, p->fgid);
     p->fmode = r;
 }

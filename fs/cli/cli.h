@@ -49,7 +49,7 @@ int cli_verify(int argc, char **argv);
 /*
  * `ckptfs graph SOURCE [--format pbtxt|meta|dot|objects|savedmodel]`: a checkpoint's or
  * SavedModel's graph exactly as TensorFlow's text_format.MessageToString prints it (see
- * reader/metagraph.h for the formats and how SOURCE is resolved). The text is validated by a
+ * reader/text/metagraph.h for the formats and how SOURCE is resolved). The text is validated by a
  * counting pass before the first byte is written, so a damaged file prints nothing and exits
  * with CKPTFS_EXIT_CORRUPT.
  */

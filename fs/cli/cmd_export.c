@@ -9,6 +9,7 @@
 #include "dtype.h"
 #include "objgraph_prune.h"
 #include "crc32c.h"
+#include "kcopy.h"
 #include "pipewrite.h"
 #include "util.h"
 
@@ -51,6 +52,11 @@ const cli_command cli_export_command = {
 };
 
 #define EXPORT_CHUNK (4u << 20)
+/* Tensors of at least this size are copied by the kernel where it can (kcopy.h); below it the
+ * system calls per tensor would cost more than the copy they save. */
+#define KCOPY_MIN (1u << 20)
+/* ... in pieces of this size, between which progress is drawn and signals looked at. */
+#define KCOPY_PIECE (64u << 20)
 static volatile sig_atomic_t interrupted;
 
 static void on_signal(int sig)
@@ -63,8 +69,10 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 {
     while (n) {
         ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR && !interrupted) continue;
-        if (w < 0) return -1;
+        if (w < 0 && errno == EINTR && !interrupted)
+            continue;
+        if (w < 0)
+            return -1;
         if (w == 0) {
             errno = ENOSPC;
             return -1;
@@ -77,8 +85,10 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 /* A signal came (SIGINT, SIGTERM, SIGHUP): its exit status after saying so; else 0. */
 static int stopped(cli_progress *pg, const char *path)
 {
-    if (!interrupted) return 0;
-    if (pg) cli_progress_clear(pg);
+    if (!interrupted)
+        return 0;
+    if (pg)
+        cli_progress_clear(pg);
     fprintf(stderr, "ckptfs: %s: interrupted\n", path);
     return 128 + interrupted;
 }
@@ -86,7 +96,8 @@ static int stopped(cli_progress *pg, const char *path)
 /* Say that path could not be written (errno e); the exit status for it. */
 static int cannot_write(cli_progress *pg, const char *path, int e)
 {
-    if (pg) cli_progress_clear(pg);
+    if (pg)
+        cli_progress_clear(pg);
     fprintf(stderr, "ckptfs: %s: cannot write: %s\n", path, strerror(e));
     return CKPTFS_EXIT_WRITE;
 }
@@ -98,16 +109,18 @@ typedef struct dest {
     int fd;
     int force; /* the rename may replace an existing path */
     int sync;  /* fsync before the rename (--sync) */
+    int kcopy; /* the kernel may copy into it: -1 not tried yet, 0 refused, 1 does */
 } dest;
 
 /* Open the destination; 0, or an exit status after a message. */
 static int dest_open(dest *d, const char *path, int force, int sync)
 {
-    *d = (dest){path, NULL, -1, force, sync};
+    *d = (dest){path, NULL, -1, force, sync, 0};
     struct stat st;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
         d->fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (d->fd < 0) goto fail;
+        if (d->fd < 0)
+            goto fail;
         return 0;
     }
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -137,6 +150,7 @@ static int dest_open(dest *d, const char *path, int force, int sync)
     mode_t um = umask(0);
     umask(um);
     (void)fchmod(d->fd, 0666 & ~um);
+    d->kcopy = -1; /* a regular file open for reading too: cli_kcopy can check what it wrote */
     return 0;
 fail:
     return cannot_write(NULL, path, errno);
@@ -145,8 +159,10 @@ fail:
 /* Give up: remove the temporary file. */
 static void dest_abort(dest *d)
 {
-    if (d->fd >= 0) close(d->fd);
-    if (d->tmp) unlink(d->tmp);
+    if (d->fd >= 0)
+        close(d->fd);
+    if (d->tmp)
+        unlink(d->tmp);
     free(d->tmp);
     d->fd = -1;
     d->tmp = NULL;
@@ -158,8 +174,10 @@ static int dest_commit(dest *d)
     int rc = 0;
     /* The rename alone keeps a half-written file from ever bearing DST's name; durability
      * across a crash is what --sync adds, at the cost of waiting for the disk (cp does not). */
-    if (d->tmp && d->sync && fsync(d->fd) != 0) rc = -1;
-    if (close(d->fd) != 0) rc = -1;
+    if (d->tmp && d->sync && fsync(d->fd) != 0)
+        rc = -1;
+    if (close(d->fd) != 0)
+        rc = -1;
     d->fd = -1;
     /* Not replacing what appeared at DST while we wrote, unless told to; where the file
      * system has no RENAME_NOREPLACE (EINVAL: some network and FUSE ones), link() is the same
@@ -181,22 +199,115 @@ static int dest_commit(dest *d)
     return 0;
 }
 
-/* Stream the layout's bytes into d, read straight into the writer thread's buffers; 0, or an
- * exit status after a message. */
+/* Whether variable i is one the kernel can copy into d: stored as itself in a local shard,
+ * with a checksum to check the copy against, large enough to be worth it. */
+static int kcopy_fits(const dest *d, const ckpt_checkpoint *c, size_t i)
+{
+    ckpt_var v;
+    ckpt_crc_track t;
+    ckpt_get(c, i, &v);
+    return d->kcopy != 0 && v.nbytes >= KCOPY_MIN &&
+           !(v.flags & (CKPT_VAR_SHARD_MISSING | CKPT_VAR_PARTITIONED)) &&
+           ckpt_shard_fd(c, v.shard) >= 0 && ckpt_track_init(c, i, &t) == 0;
+}
+
+/*
+ * Append variable i (kcopy_fits) to d in the kernel, once pw has written what it holds; each
+ * piece is checksummed as it stands in d, the whole compared with the stored CRC-32C. 0 (*crc
+ * the checksum), 1 when the kernel refused before writing anything (copy it the other way),
+ * an exit status after a message, or a negative CKPT_E_* with err set.
+ */
+static int kcopy_var(dest *d, cli_pw *pw, cli_progress *pg, ckpt_checkpoint *c, size_t i,
+                     uint32_t *crc, ckpt_err *err)
+{
+    ckpt_var v;
+    ckpt_crc_track t;
+    ckpt_get(c, i, &v);
+    if (ckpt_track_init(c, i, &t) != 0)
+        return 1;
+    if (cli_pw_flush(pw) != 0)
+        return cannot_write(pg, d->path, errno);
+    int in = ckpt_shard_fd(c, v.shard);
+    for (uint64_t off = 0; off < v.nbytes;) {
+        int status = stopped(pg, d->path);
+        if (status)
+            return status;
+        uint64_t n = v.nbytes - off < KCOPY_PIECE ? v.nbytes - off : KCOPY_PIECE, done;
+        uint32_t piece = 0;
+        int rc = cli_kcopy(in, v.offset + off, d->fd, n, &piece, &done);
+        if (rc == CLI_KCOPY_UNSUPPORTED && off == 0) {
+            d->kcopy = 0;
+            return 1;
+        }
+        if (rc == CLI_KCOPY_SHORT || rc == CLI_KCOPY_UNSUPPORTED)
+            return ckpt_err_set(err, CKPT_E_CORRUPT,
+                                "%s: variable \"%s\" ends short of its size at byte %" PRIu64,
+                                ckpt_var_path(c, i), v.name, off + done);
+        if (rc) {
+            int e = errno;
+            if (e == ENOSPC || e == EDQUOT || e == EFBIG || e == EROFS)
+                return cannot_write(pg, d->path, e);
+            return ckpt_err_set(err, CKPT_E_IO, "%s: variable \"%s\": copy to %s failed: %s",
+                                ckpt_var_path(c, i), v.name, d->path, strerror(e));
+        }
+        d->kcopy = 1;
+        if (ckpt_crc_track_add(&t, off, n, piece) == CKPT_TRACK_MISMATCH)
+            return ckpt_track_mismatch(c, i, &t, err);
+        off += n;
+        cli_progress_add(pg, n);
+    }
+    *crc = v.crc32c;
+    return 0;
+}
+
+/* The first tensor of l from t on that the kernel may copy into d (kcopy_fits), or l->n. */
+static size_t next_kcopy(const ckpt_st_layout *l, const ckpt_checkpoint *c, const dest *d, size_t t)
+{
+    while (t < l->n && !(l->start[t + 1] - l->start[t] >= KCOPY_MIN && kcopy_fits(d, c, l->var[t])))
+        t++;
+    return t;
+}
+
+/* Stream the layout's bytes into d: large tensors copied by the kernel (kcopy_var), the rest
+ * read straight into the writer thread's buffers; 0, or an exit status after a message. */
 static int copy_out(const char *source, ckpt_checkpoint *c, const ckpt_st_layout *l, dest *d)
 {
     cli_pw *pw;
-    if (cli_pw_start(d->fd, EXPORT_CHUNK, &pw)) return cannot_write(NULL, d->path, errno);
+    if (cli_pw_start(d->fd, EXPORT_CHUNK, &pw))
+        return cannot_write(NULL, d->path, errno);
     cli_progress pg;
     cli_progress_start(&pg, l->total);
     ckpt_st_cursor cur = {0, {0, 0}};
+    size_t next = next_kcopy(l, c, d, 0);
     int status = 0;
     for (uint64_t off = 0; off < l->total && !status;) {
-        if ((status = stopped(&pg, d->path)) != 0) break;
+        if ((status = stopped(&pg, d->path)) != 0)
+            break;
         ckpt_err err;
         ckpt_err_clear(&err);
+        if (next < l->n && off == l->start[next]) {
+            uint32_t crc;
+            int rc = kcopy_var(d, pw, &pg, c, l->var[next], &crc, &err);
+            if (rc == 0) {
+                off = l->start[next + 1];
+                next = next_kcopy(l, c, d, next + 1);
+                continue;
+            }
+            if (rc != 1) {
+                if (rc < 0) {
+                    cli_progress_clear(&pg);
+                    cli_error(source, err.msg);
+                }
+                status = rc < 0 ? ckptfs_exit_for(rc) : rc;
+                break;
+            }
+            next = l->n; /* refused: the kernel copies nothing into d */
+        }
+        uint64_t end = next < l->n ? l->start[next] : l->total;
         size_t got = 0, room;
         uint8_t *buf = cli_pw_space(pw, &room);
+        if (buf && room > end - off)
+            room = (size_t)(end - off);
         int rc = buf ? ckpt_st_read(c, l, &cur, buf, room, off, &got, &err) : 0;
         if (rc) {
             cli_progress_clear(&pg);
@@ -208,7 +319,8 @@ static int copy_out(const char *source, ckpt_checkpoint *c, const ckpt_st_layout
         off += got;
         cli_progress_add(&pg, got);
     }
-    if (cli_pw_finish(pw) != 0 && status == 0) status = cannot_write(&pg, d->path, errno);
+    if (cli_pw_finish(pw) != 0 && status == 0)
+        status = cannot_write(&pg, d->path, errno);
     cli_progress_clear(&pg);
     return status;
 }
@@ -223,7 +335,8 @@ static int export_to(ckpt_namefilter *f, int npos, const char **pos, const expor
 
 int cli_export(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv)) return cli_help(&cli_export_command);
+    if (cli_wants_help(argc, argv))
+        return cli_help(&cli_export_command);
     ckpt_namefilter f = {NULL, NULL, NULL};
     export_opts eo = {0, 0};
     int npos = 0, done = 0;
@@ -313,8 +426,10 @@ typedef struct v2_out {
 static int v2_write(v2_out *o, const void *p, size_t n)
 {
     int status = stopped(&o->pg, o->data.path);
-    if (status) return status;
-    if (cli_pw_write(o->pw, p, n) != 0) return cannot_write(&o->pg, o->data.path, errno);
+    if (status)
+        return status;
+    if (cli_pw_write(o->pw, p, n) != 0)
+        return cannot_write(&o->pg, o->data.path, errno);
     o->at += n;
     return 0;
 }
@@ -331,7 +446,8 @@ static int v2_numeric(v2_out *o, size_t i, const ckpt_var *v, uint32_t *crc, ckp
     int werr = 0;
     while (off < v->nbytes) {
         int status = stopped(&o->pg, o->data.path);
-        if (status) return status;
+        if (status)
+            return status;
         size_t got, room;
         uint8_t *buf = cli_pw_space(o->pw, &room);
         if (!buf) {
@@ -339,12 +455,14 @@ static int v2_numeric(v2_out *o, size_t i, const ckpt_var *v, uint32_t *crc, ckp
             break;
         }
         int rc = ckpt_read(o->c, i, buf, room, off, &got, &st, err);
-        if (rc) return -rc;
+        if (rc)
+            return rc;
         if (got == 0)
-            return -ckpt_err_set(err, CKPT_E_CORRUPT, "variable \"%s\": short read at %" PRIu64,
-                                 v->name, off);
+            return ckpt_err_set(err, CKPT_E_CORRUPT, "variable \"%s\": short read at %" PRIu64,
+                                v->name, off);
         tracked = tracked && st.pos == off + got;
-        if (!tracked) own = ckpt_crc32c_extend(own, buf, got);
+        if (!tracked)
+            own = ckpt_crc32c_extend(own, buf, got);
         if (cli_pw_commit(o->pw, got) != 0) {
             werr = errno;
             break;
@@ -353,7 +471,8 @@ static int v2_numeric(v2_out *o, size_t i, const ckpt_var *v, uint32_t *crc, ckp
         o->at += got;
         cli_progress_add(&o->pg, got);
     }
-    if (werr) return cannot_write(&o->pg, o->data.path, werr);
+    if (werr)
+        return cannot_write(&o->pg, o->data.path, werr);
     *crc = tracked ? st.crc : own;
     return 0;
 }
@@ -368,7 +487,8 @@ static int v2_strings(v2_out *o, size_t i, const ckpt_var *v, int filtered, uint
     uint64_t n;
     size_t len = 0;
     int rc = ckpt_read_strings(o->c, i, &raw, &el, &n, err);
-    if (rc) return -rc;
+    if (rc)
+        return rc;
     if (filtered && n == 1 && v->name_len == strlen(CKPT_OBJECT_GRAPH_KEY) &&
         !memcmp(v->name, CKPT_OBJECT_GRAPH_KEY, v->name_len)) {
         size_t plen, dropped;
@@ -379,9 +499,11 @@ static int v2_strings(v2_out *o, size_t i, const ckpt_var *v, int filtered, uint
             o->pruned = 1;
         }
     }
-    if (rc == 0) rc = ckpt_tstring_encode(el, n, &enc, &len, err);
-    if (rc == 0) rc = ckpt_tstring_decode(enc, len, n, &check, crc, err);
-    int status = rc ? -rc : v2_write(o, enc, len);
+    if (rc == 0)
+        rc = ckpt_tstring_encode(el, n, &enc, &len, err);
+    if (rc == 0)
+        rc = ckpt_tstring_decode(enc, len, n, &check, crc, err);
+    int status = rc ? rc : v2_write(o, enc, len);
     *size = len;
     cli_progress_add(&o->pg, v->nbytes);
     free(raw);
@@ -402,8 +524,15 @@ static int v2_var(v2_out *o, size_t i, int filtered, ckpt_err *err)
     ckpt_get(o->c, i, &v);
     ckpt_wentry *e = &o->e[o->n];
     *e = (ckpt_wentry){v.name, v.name_len, v.dtype, v.rank, v.dims, o->at, v.nbytes, 0};
-    int rc;
-    if (ckpt_dtype_size(v.dtype)) {
+    int rc = 1;
+    if (ckpt_dtype_size(v.dtype) && kcopy_fits(&o->data, o->c, i)) {
+        rc = kcopy_var(&o->data, o->pw, &o->pg, o->c, i, &e->crc, err);
+        if (rc == 0)
+            o->at += v.nbytes;
+    }
+    if (rc != 1) {
+        /* copied by the kernel, or failed */
+    } else if (ckpt_dtype_size(v.dtype)) {
         rc = v2_numeric(o, i, &v, &e->crc, err);
     } else if (v.dtype == CKPT_DT_STRING) {
         rc = v2_strings(o, i, &v, filtered, &e->size, &e->crc, err);
@@ -416,8 +545,6 @@ static int v2_var(v2_out *o, size_t i, int filtered, ckpt_err *err)
         if (rc == 0) {
             rc = v2_write(o, all, len);
             free(all);
-        } else {
-            rc = -rc;
         }
         e->crc = v.crc32c;
         cli_progress_add(&o->pg, v.nbytes);
@@ -430,7 +557,8 @@ static int v2_var(v2_out *o, size_t i, int filtered, ckpt_err *err)
         cli_progress_add(&o->pg, v.nbytes);
         return 1;
     }
-    if (rc == 0) o->n++;
+    if (rc == 0)
+        o->n++;
     return rc;
 }
 
@@ -444,7 +572,7 @@ static int export_v2(const char *source, ckpt_checkpoint *c, const char *prefix,
 {
     size_t plen = strlen(prefix);
     char *data_path = malloc(plen + 32), *index_path = malloc(plen + 8);
-    v2_out o = {.source = source, .c = c, .data = {NULL, NULL, -1, 0, 0}};
+    v2_out o = {.source = source, .c = c, .data = {NULL, NULL, -1, 0, 0, 0}};
     size_t count = ckpt_count(c);
     o.e = malloc((count ? count : 1) * sizeof *o.e);
     int status = 0;
@@ -462,7 +590,8 @@ static int export_v2(const char *source, ckpt_checkpoint *c, const char *prefix,
         goto out;
     }
     status = dest_open(&o.data, data_path, eo->force, eo->sync);
-    if (status) goto out;
+    if (status)
+        goto out;
     if (cli_pw_start(o.data.fd, EXPORT_CHUNK, &o.pw)) {
         status = cannot_write(NULL, data_path, errno);
         dest_abort(&o.data);
@@ -490,7 +619,8 @@ static int export_v2(const char *source, ckpt_checkpoint *c, const char *prefix,
             status = rc;
         }
     }
-    if (cli_pw_finish(o.pw) != 0 && status == 0) status = cannot_write(NULL, data_path, errno);
+    if (cli_pw_finish(o.pw) != 0 && status == 0)
+        status = cannot_write(NULL, data_path, errno);
     cli_progress_clear(&o.pg);
     uint8_t *index = NULL;
     size_t ilen = 0;
@@ -503,15 +633,18 @@ static int export_v2(const char *source, ckpt_checkpoint *c, const char *prefix,
             status = ckptfs_exit_for(rc);
         }
     }
-    dest di = {NULL, NULL, -1, 0, 0};
-    if (status == 0) status = dest_open(&di, index_path, eo->force, eo->sync);
+    dest di = {NULL, NULL, -1, 0, 0, 0};
+    if (status == 0)
+        status = dest_open(&di, index_path, eo->force, eo->sync);
     if (status == 0 && write_all(di.fd, index, ilen) != 0)
         status = cannot_write(NULL, index_path, errno);
     free(index);
-    if (status == 0) status = dest_commit(&o.data);
+    if (status == 0)
+        status = dest_commit(&o.data);
     if (status == 0) {
         status = dest_commit(&di);
-        if (status) unlink(data_path); /* no data file without its index */
+        if (status)
+            unlink(data_path); /* no data file without its index */
     }
     if (status) {
         dest_abort(&o.data);
@@ -531,7 +664,8 @@ out:
 
 static int export_to(ckpt_namefilter *f, int npos, const char **pos, const export_opts *eo)
 {
-    if (npos < 2) return cli_usage_error(&cli_export_command, "needs SOURCE and DST");
+    if (npos < 2)
+        return cli_usage_error(&cli_export_command, "needs SOURCE and DST");
     const char *source = pos[0], *dst = pos[1];
     struct stat st;
     int special = stat(dst, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
@@ -544,7 +678,8 @@ static int export_to(ckpt_namefilter *f, int npos, const char **pos, const expor
                                dst);
     ckpt_checkpoint *c;
     int rc = cli_open_source(source, &c);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     int filtered = ckpt_namefilter_active(f);
     ckpt_err err;
     if (filtered && ckpt_namefilter_apply(f, c, &err)) {

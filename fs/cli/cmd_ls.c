@@ -7,7 +7,7 @@
 #include "dtype.h"
 #include "exitcodes.h"
 #include "folder.h"
-#include "remote.h"
+#include "resolve.h"
 #include "render.h"
 #include "shape.h"
 #include "strtext.h"

@@ -4,10 +4,10 @@
 #include "archive.h"
 #include "dtype.h"
 #include "exitcodes.h"
-#include "fileio.h"
+#include "bytesrc_local.h"
 #include "folder.h"
-#include "remote.h"
-#include "source.h"
+#include "resolve.h"
+#include "resolve_local.h"
 #include "progress.h"
 
 #include <inttypes.h>

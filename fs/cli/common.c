@@ -3,7 +3,7 @@
 
 #include "exitcodes.h"
 
-#include "remote.h"
+#include "resolve.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -108,7 +108,7 @@ void cli_error(const char *source, const char *msg)
 {
     /* The reader names a URL without its password; a message that quotes SOURCE as given
      * (with it) is redacted here. */
-    char *shown = ckpt_is_url(source) ? ckpt_url_redact(source) : NULL;
+    char *shown = ckpt_url_redact(source);
     char *m = shown && strcmp(shown, source) ? replace_all(msg, source, shown) : NULL;
     if (shown)
         source = shown;

@@ -5,7 +5,7 @@
 #include "cli.h"
 #include "exitcodes.h"
 #include "procstart.h"
-#include "remote.h"
+#include "resolve.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -40,7 +40,7 @@ void cli_usage(FILE *f)
 /*
  * Take `--net-timeout SECONDS` (or `--net-timeout=SECONDS`) out of argv, before a "--": the
  * commands' bound on each request to a URL source, as the mount's -o net_timeout=. It reaches
- * the reader as CKPTFS_NET_TIMEOUT (remote.h). 0, or the usage exit status.
+ * the reader as CKPTFS_NET_TIMEOUT (net.h). 0, or the usage exit status.
  */
 static int take_net_timeout(int *argc, char **argv)
 {

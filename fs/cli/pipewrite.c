@@ -146,6 +146,16 @@ uint8_t *cli_pw_space(cli_pw *w, size_t *room)
     return w->buf[w->fill] + w->used;
 }
 
+/* 0 for a 0 errno e, else -1 with errno e. */
+static int result(int e)
+{
+    if (e) {
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
 int cli_pw_commit(cli_pw *w, size_t n)
 {
     w->used += n;
@@ -154,11 +164,7 @@ int cli_pw_commit(cli_pw *w, size_t n)
     pthread_mutex_lock(&w->mu);
     int e = w->err;
     pthread_mutex_unlock(&w->mu);
-    if (e) {
-        errno = e;
-        return -1;
-    }
-    return 0;
+    return result(e);
 }
 
 int cli_pw_write(cli_pw *w, const void *p, size_t n)
@@ -179,6 +185,18 @@ int cli_pw_write(cli_pw *w, const void *p, size_t n)
     return 0;
 }
 
+int cli_pw_flush(cli_pw *w)
+{
+    if (w->used)
+        hand_over(w);
+    pthread_mutex_lock(&w->mu);
+    while ((w->full[0] || w->full[1]) && !w->err)
+        pthread_cond_wait(&w->cv, &w->mu);
+    int e = w->err;
+    pthread_mutex_unlock(&w->mu);
+    return result(e);
+}
+
 int cli_pw_finish(cli_pw *w)
 {
     if (w->used)
@@ -194,9 +212,5 @@ int cli_pw_finish(cli_pw *w)
     free(w->buf[0]);
     free(w->buf[1]);
     free(w);
-    if (e) {
-        errno = e;
-        return -1;
-    }
-    return 0;
+    return result(e);
 }

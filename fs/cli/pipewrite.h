@@ -26,6 +26,11 @@ int cli_pw_commit(cli_pw *w, size_t n);
 /* Copy n bytes at p into the stream; 0, or -1 with errno. */
 int cli_pw_write(cli_pw *w, const void *p, size_t n);
 
+/* Wait until every byte handed over so far is written (the partial buffer too), so that the
+ * caller may write to fd itself at its file position; 0, or -1 with the errno of the first
+ * failed write. */
+int cli_pw_flush(cli_pw *w);
+
 /* Write what is left, stop the thread and free w; 0 when every byte was written, else -1 with
  * the errno of the first failed write. */
 int cli_pw_finish(cli_pw *w);

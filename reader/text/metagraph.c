@@ -2,12 +2,13 @@
 #include "metagraph.h"
 
 #include "archive.h"
-#include "fileio.h"
+#include "bytesrc_local.h"
+#include "mapfile.h"
 
 #include "graphdot.h"
-#include "remote.h"
+#include "resolve.h"
 #include "shape.h"
-#include "source.h"
+#include "resolve_local.h"
 #include "tstring.h"
 
 #include "meta_graph.pb-c.h"
@@ -163,7 +164,7 @@ static int open_remote(const char *source, ckpt_graph_format fmt, ckpt_graph_doc
 int ckpt_graph_open_source(const char *source, ckpt_graph_format fmt, ckpt_graph_doc **out,
                            ckpt_err *err)
 {
-    if (ckpt_is_url(source) || ckpt_archive_split(source, NULL, NULL))
+    if (!ckpt_name_is_local(source) || ckpt_archive_split(source, NULL, NULL))
         return open_remote(source, fmt, out, err);
     int r;
     char *sm = NULL;

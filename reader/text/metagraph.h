@@ -75,7 +75,7 @@ int ckpt_graph_open_objects(ckpt_checkpoint *c, ckpt_graph_doc **out, ckpt_err *
  * The document a user's SOURCE names for fmt, the way `ckptfs graph` resolves it:
  * a saved_model.pb file, or a directory holding one, is a SavedModel (OBJECTS then reads
  * DIR/variables/variables); a .meta file is a MetaGraphDef; anything else is resolved as a
- * checkpoint (source.h) and gives PREFIX.meta (OBJECTS: the checkpoint's object graph).
+ * checkpoint (resolve_local.h) and gives PREFIX.meta (OBJECTS: the checkpoint's object graph).
  */
 int ckpt_graph_open_source(const char *source, ckpt_graph_format fmt, ckpt_graph_doc **out,
                            ckpt_err *err);

@@ -14,7 +14,7 @@
 #include "signatures.h"
 #include "util.h"
 
-#include "fileio.h"
+#include "mapfile.h"
 
 #include "dtype.h"
 #include "pbmsg.h"

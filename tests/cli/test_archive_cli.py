@@ -447,6 +447,27 @@ def check_damage(tmp):
     fails("no such archive", ck("ls", os.path.join(tmp, "dmg", "absent.tar.gz")), "absent.tar.gz")
 
 
+def check_long_names(tmp):
+    """A checkpoint under a 150-character folder, in the three tar dialects Python writes: GNU
+    (an 'L' member carries the long name), pax (an 'x' record's path) and ustar (the name split
+    into prefix and name fields); each lists and cats as TF read the sample."""
+    sample = manifest("sample")
+    tree = os.path.join(tmp, "tree-long")
+    deep = "/".join(["d%02d-%s" % (i, "x" * 26) for i in range(5)])  # 5 x 30 = 150 characters
+    for f in os.listdir(os.path.join(FIX, "sample")):
+        if f.startswith("model.ckpt"):
+            copy(os.path.join(FIX, "sample", f), os.path.join(tree, deep, f))
+    for fmt, label in ((tarfile.GNU_FORMAT, "gnu"), (tarfile.PAX_FORMAT, "pax"),
+                       (tarfile.USTAR_FORMAT, "ustar")):
+        p = os.path.join(tmp, "long.%s.tar" % label)
+        with tarfile.open(p, "w", format=fmt) as t:
+            for full, rel in files_of(tree):
+                t.add(full, rel)
+        src = p + "//" + deep + "/model.ckpt"
+        check_listing("long names, " + label, src, sample)
+        check_cats("long names, " + label, src, sample)
+
+
 def main():
     tl.ckptfs_path()
     tmp = tempfile.mkdtemp(prefix="ckpt-archive-")
@@ -455,6 +476,7 @@ def main():
         check_graphs(tmp)
         check_fresh_tf(tmp)
         check_damage(tmp)
+        check_long_names(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     T.summary()

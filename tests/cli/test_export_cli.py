@@ -345,6 +345,11 @@ def check_destinations(tmp):
     r = tl.ckptfs("export", os.path.join(dmg, "model.ckpt"), os.path.join(d, "bad.safetensors"))
     T.eq(r.rc, 3, "damaged tensor: exit 3 (%s)" % r.err.strip())
     T.eq(listing(d), ["x.safetensors"], "damaged tensor: no partial file left")
+    r = tl.ckptfs("export", os.path.join(dmg, "model.ckpt"), os.path.join(d, "bad"))
+    T.eq(r.rc, 3, "damaged tensor, V2: exit 3")
+    T.ok(data in r.err and "checksum" in r.err,
+         "damaged tensor, V2: the message names the shard and the checksum: %r" % r.err.strip())
+    T.eq(listing(d), ["x.safetensors"], "damaged tensor, V2: no partial file left")
 
     if os.geteuid() != 0 or not shutil.which("mount"):
         print("note: not root: full and read-only file systems not tried")
@@ -364,6 +369,106 @@ def check_destinations(tmp):
         finally:
             subprocess.run(["umount", mnt])
             os.rmdir(mnt)
+
+
+def strace_count(argv, call):
+    """Run argv under strace; (exit status, stderr, calls of `call` that moved bytes), or None
+    without strace. LeakSanitizer cannot run under ptrace: its check is the other runs'."""
+    if not shutil.which("strace"):
+        tl.missing("strace", "not installed (scripts/deps.sh installs it)", whole=False)
+        return None
+    fd, log = tempfile.mkstemp(prefix="ckptfs-strace-")
+    os.close(fd)
+    env = dict(os.environ)
+    env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":detect_leaks=0"
+    p = subprocess.run(["strace", "-f", "-qq", "-e", "trace=" + call, "-o", log] + argv,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    with open(log) as f:
+        moved = [l for l in f if call + "(" in l and not l.rstrip().endswith("= 0")
+                 and "= -1" not in l]
+    os.unlink(log)
+    return p.returncode, p.stderr.decode("utf-8", "replace"), len(moved)
+
+
+def check_kernel_copy(tmp):
+    """Tensors of 1 MiB and more stored as themselves in a local shard are copied by the kernel
+    (copy_file_range, as cp does; strace counts the calls) and checked on the bytes written:
+    the values are numpy's (written by the test's own writer, CRCs computed in Python), read
+    back by TensorFlow and by safetensors; a byte flipped inside a large tensor fails the
+    export (exit 3, the message names the variable and the checksum) and leaves no file; a
+    destination on another file system (tmpfs: the kernel refuses) gets the same bytes."""
+    d = os.path.join(tmp, "kcopy")
+    os.mkdir(d)
+    rng = np.random.default_rng(20261206)
+    want = {"big": rng.standard_normal(786433).astype("<f4"),  # 3 MiB + 4 bytes
+            "mid": rng.standard_normal(131073).astype("<f8"),  # 1 MiB + 8 bytes
+            "small": np.array([7, -1, 3], "<i4")}
+    dt = {"big": 1, "mid": 2, "small": 3}  # TF DataType: DT_FLOAT, DT_DOUBLE, DT_INT32
+    w = cw.V2Writer(os.path.join(d, "m"))
+    for k in ("big", "mid", "small"):  # "big" first: its bytes start the shard
+        w.add(k.encode(), dt[k], list(want[k].shape), want[k].tobytes())
+    w.close()
+    src = os.path.join(d, "m")
+
+    def same(got, what):
+        for k, v in want.items():
+            T.ok(k in got and got[k].dtype == v.dtype and np.array_equal(got[k], v),
+                 "%s: %s equals what was written" % (what, k))
+
+    outdir = os.path.join(d, "out")
+    os.mkdir(outdir)
+    st, v2 = os.path.join(outdir, "k.safetensors"), os.path.join(outdir, "k")
+    for dst in (st, v2):
+        r = strace_count([tl.ckptfs_path(), "export", src, dst], "copy_file_range")
+        if r is None:
+            r = (tl.ckptfs("export", src, dst).rc, "", None)
+        T.ok(r[0] == 0, "kernel copy export to %s: exit %d %s" % (dst, r[0], r[1].strip()))
+        if r[2] is not None:
+            T.ok(r[2] >= 2, "%s: the two large tensors went through copy_file_range (%d calls)"
+                 % (os.path.basename(dst), r[2]))
+    same(safetensors.numpy.load_file(st), "kernel-copied safetensors")
+    if TF is not None:
+        rd = TF.train.load_checkpoint(v2)
+        same({k: rd.get_tensor(k) for k in want}, "kernel-copied V2 read by TensorFlow")
+
+    # a byte flipped 1 MiB into the shard: inside "big"
+    with open(w.shard_path(0), "r+b") as f:
+        f.seek(1 << 20)
+        b = f.read(1)
+        f.seek(1 << 20)
+        f.write(bytes([b[0] ^ 0x01]))
+    bad = os.path.join(d, "bad")
+    os.mkdir(bad)
+    for dst in (os.path.join(bad, "b.safetensors"), os.path.join(bad, "b")):
+        r = tl.ckptfs("export", src, dst)
+        T.eq(r.rc, 3, "damaged large tensor to %s: exit 3" % os.path.basename(dst))
+        T.ok('"big"' in r.err and "checksum" in r.err and w.shard_path(0) in r.err,
+             "the message names the shard, the variable and the checksum: %r" % r.err.strip())
+        T.eq(listing(bad), [], "damaged large tensor: no file left")
+
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        print("note: not root: the kernel's refusal (another file system) not tried")
+        return
+    with open(w.shard_path(0), "r+b") as f:  # undo the damage
+        f.seek(1 << 20)
+        f.write(b)
+    mnt = tempfile.mkdtemp(prefix="ckptfs-kcopy-")
+    if subprocess.run(["mount", "-t", "tmpfs", "tmpfs", mnt]).returncode != 0:
+        print("note: cannot mount a tmpfs: the kernel's refusal not tried")
+        os.rmdir(mnt)
+        return
+    try:
+        for dst in (os.path.join(mnt, "t.safetensors"), os.path.join(mnt, "t")):
+            r = tl.ckptfs("export", src, dst)
+            T.ok(r.rc == 0, "export to tmpfs: " + r.describe())
+        same(safetensors.numpy.load_file(os.path.join(mnt, "t.safetensors")), "tmpfs safetensors")
+        if TF is not None:
+            rd = TF.train.load_checkpoint(os.path.join(mnt, "t"))
+            same({k: rd.get_tensor(k) for k in want}, "tmpfs V2 read by TensorFlow")
+            del rd  # TF's reader holds the files open
+    finally:
+        subprocess.run(["umount", "-l", mnt])  # detached even if TF still holds a file
+        os.rmdir(mnt)
 
 
 def run_on_pty(argv):
@@ -443,6 +548,7 @@ def main():
                 check_v2_case(c, rel, tmp)
             check_v2_filtered(tmp)
         check_destinations(tmp)
+        check_kernel_copy(tmp)
         check_sync(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

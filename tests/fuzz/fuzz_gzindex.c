@@ -1,5 +1,5 @@
 /*
- * fuzz_gzindex.c - the .tar.gz index kept in cache_dir= (reader/archive_gz.c): its counts,
+ * fuzz_gzindex.c - the .tar.gz index kept in cache_dir= (reader/io/archive_gz.c): its counts,
  * seek points (order, offsets, bit counts) and member records, checked before they are
  * believed. The key is fixed, so inputs that pass the checksum reach the rest; an index that
  * loads is then used: every member is read from a stream of zeros through its seek points,

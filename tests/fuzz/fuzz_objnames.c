@@ -1,6 +1,6 @@
 /*
  * fuzz_objnames.c - the TF 2 object graph reader behind full names, slot links and by_name/
- * (reader/objnames.h). The input is a serialized TrackableObjectGraph; the checkpoint it
+ * (reader/model/objnames.h). The input is a serialized TrackableObjectGraph; the checkpoint it
  * describes has 16 variables, and any non-empty key names one of them (by its hash), so the
  * fuzzer reaches attributes, shared full names and slot references without guessing keys.
  */

@@ -6,7 +6,7 @@
  */
 #include "folder.h"
 #include "fuzz.h"
-#include "source.h"
+#include "resolve_local.h"
 
 #include <dirent.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* fuzz_state.c - the `checkpoint` state file (text-format CheckpointState) parser. */
 #include "fuzz.h"
-#include "source.h"
+#include "resolve_local.h"
 
 #include <stdlib.h>
 

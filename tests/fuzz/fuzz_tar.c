@@ -1,5 +1,5 @@
 /*
- * fuzz_tar.c - tar headers (reader/archive_tar.c): ustar names and prefixes, octal and
+ * fuzz_tar.c - tar headers (reader/io/archive_tar.c): ustar names and prefixes, octal and
  * base-256 sizes, pax 'x' records and GNU 'L' long names, checksums, members claiming more
  * than the archive holds; read from memory, as a plain tar (size known) and as a stream whose
  * size is learnt at its end (a .tar.gz).

@@ -1,11 +1,11 @@
 /*
- * fuzz_zip.c - an archive file as ckptfs opens one (reader/archive.c): the zip end record and
+ * fuzz_zip.c - an archive file as ckptfs opens one (reader/io/archive.c): the zip end record and
  * central directory read from the end, zip64 records, local headers, stored and deflated
  * members decoded with seek points; an input that is no zip goes on to the gzip and tar
  * readers, as the kind is picked by the bytes. Every member is opened and read at its start
  * and near its end.
  */
-#include "archive.h"
+#include "archive_places.h"
 #include "fuzz.h"
 
 #include <stdio.h>

@@ -5,7 +5,7 @@ Import with:  sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "
 What is here: where the binary and the test data are (env CKPTFS, CKPT_FIXTURES, CKPT_REALCKPT,
 with defaults relative to the repository), skip(), skip_part(), and missing() / oracle() for
 what CI requires (tests/README.md "Skips"), running `ckptfs` and parsing `ckptfs ls`,
-the text form of string elements re-implemented from the spec in reader/tstring.h (not from the
+the text form of string elements re-implemented from the spec in reader/format/tstring.h (not from the
 C code), CRC-32C and the string-tensor encoding (defined in ckptwriter.py, re-exported here), and a
 tiny check counter that ends with "N passed, N failed".
 """
@@ -459,7 +459,7 @@ def parse_ls(out):
 
 
 # --------------------------------------------------------------------------------------------
-# text form of string elements (reader/tstring.h)
+# text form of string elements (reader/format/tstring.h)
 
 
 def _utf8_len(s, i):

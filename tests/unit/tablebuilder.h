@@ -2,7 +2,7 @@
  * tablebuilder.h - a tiny table (SSTable) WRITER for tests only.
  *
  * Written from the format description (docs: tf-checkpoint-format.md section 2), not from
- * reader/table.c, so that the reader is checked against an independent producer. It has its own
+ * reader/format/table.c, so that the reader is checked against an independent producer. It has its own
  * bitwise CRC-32C for the same reason. Besides a normal builder (tb_table_*) it exposes the raw
  * pieces (tb_block_*, tb_write_block, tb_finish_file) so tests can assemble deliberately broken
  * files whose block checksums are still valid and whose damage therefore reaches the parser.

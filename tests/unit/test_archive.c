@@ -11,7 +11,7 @@
  */
 #include "archive.h"
 #include "folder.h"
-#include "remote.h"
+#include "resolve.h"
 #include "zseek.h"
 
 #include "check_run.h"

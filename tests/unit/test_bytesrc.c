@@ -5,7 +5,8 @@
  */
 #include "bytesrc.h"
 #include "checkpoint.h"
-#include "fileio.h"
+#include "bytesrc_local.h"
+#include "mapfile.h"
 
 #include "check_run.h"
 

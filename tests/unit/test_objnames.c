@@ -1,4 +1,4 @@
-/* Unit tests for reader/objnames.c's object graph reader: TrackableObjectGraph messages encoded
+/* Unit tests for reader/model/objnames.c's object graph reader: TrackableObjectGraph messages encoded
  * here by hand from the protobuf wire format (field numbers of
  * core/protobuf/trackable_object_graph.proto), with the expected names worked out from the
  * rules of docs/format.md ("by_name/"). */

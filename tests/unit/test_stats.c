@@ -1,9 +1,9 @@
 /*
- * test_stats.c - the value statistics of reader/stats.h against hand-computed vectors: counts
+ * test_stats.c - the value statistics of reader/model/stats.h against hand-computed vectors: counts
  * of NaN, infinities and zeros (-0.0 included), min/max over the finite values, mean and
  * population std worked out on paper, exact integer extremes, float16/bfloat16 bit patterns
  * decoded by their definitions, and a spread of 0.5 on values near 1e9 that a sum of squares
- * in float64 would lose. The block kernels (reader/stats_kernel.h), each of them (portable,
+ * in float64 would lose. The block kernels (reader/model/stats_kernel.h), each of them (portable,
  * and AVX2 where the CPU has it): the same vectors placed across block boundaries and in the
  * last lanes of a block, all-NaN and all-infinite blocks, a jump in scale between blocks (the
  * re-centred sum), empty input, float16/bfloat16 across the decoding buffer's boundary; and
