@@ -69,24 +69,24 @@ typedef ckfs_target target;
 /* One open file. Text content (sidecars, generated files, text-shown tensors) is in data or,
  * for rendered graph texts, in fd. */
 typedef struct ckfs_file {
-    unsigned refs;          /* the open file, plus each read in progress (see file_put) */
+    unsigned refs; /* the open file, plus each read in progress (see file_put) */
     ckfs *fs;
     ckfs_view *v;
     ckfs_node node;
-    pthread_mutex_t mu;     /* guards crc, track and ahead */
-    ckpt_crc_state crc;     /* verify=sequential, partitioned variables (see read_var) */
-    ckpt_crc_track track;   /* verify=sequential, the others: reads joined in any order */
-    uint64_t ahead;         /* a sequential reader's bytes up to here were prefetched */
-    ckfs_stream *stream;    /* a big variable's sequential reads, 1 MiB from the shard */
+    pthread_mutex_t mu;   /* guards crc, track and ahead */
+    ckpt_crc_state crc;   /* verify=sequential, partitioned variables (see read_var) */
+    ckpt_crc_track track; /* verify=sequential, the others: reads joined in any order */
+    uint64_t ahead;       /* a sequential reader's bytes up to here were prefetched */
+    ckfs_stream *stream;  /* a big variable's sequential reads, 1 MiB from the shard */
     const char *data;
     size_t len;
-    int fd;                 /* rendered text to pread, or -1 */
-    char *owned;            /* data when it belongs to this file alone */
-    int held;               /* data or fd is a lazy cell's content this file holds */
-    uint32_t hlen;          /* .npy: header length; the header is in owned */
-    const ckpt_st_layout *st; /* model.safetensors: its layout (the view's), read through it */
-    ckpt_st_cursor stcur;   /* its reader's checksum position; guarded by mu */
-    const ckpt_v2_plan *tf; /* tf/'s data file: the view's bundle, read through it */
+    int fd;                        /* rendered text to pread, or -1 */
+    char *owned;                   /* data when it belongs to this file alone */
+    int held;                      /* data or fd is a lazy cell's content this file holds */
+    uint32_t hlen;                 /* .npy: header length; the header is in owned */
+    const ckpt_st_layout *st;      /* model.safetensors: its layout (the view's), read through it */
+    ckpt_st_cursor stcur;          /* its reader's checksum position; guarded by mu */
+    const ckpt_v2_plan *tf;        /* tf/'s data file: the view's bundle, read through it */
     struct ckfs_file *prev, *next; /* fs->files; protected by fs->files_mu */
     int listed;
 } ckfs_file;
@@ -118,8 +118,7 @@ static uint64_t target_ino(ckfs *fs, const target *t)
 }
 
 /* Fill st for target t; lazy_ok: compute a size not known yet (else -EAGAIN, for listings). */
-static int node_stat(ckfs *fs, const target *t, struct stat *st, double *attr_timeout,
-                     int lazy_ok)
+static int node_stat(ckfs *fs, const target *t, struct stat *st, double *attr_timeout, int lazy_ok)
 {
     memset(st, 0, sizeof(*st));
     int rc = fs->ns->ops->stat(fs->ns, t, st, attr_timeout, lazy_ok);
@@ -308,14 +307,14 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                 e.attr.st_ino = target_ino(fs, &t);
                 e.attr.st_mode = S_IFREG;
             }
-            need = fuse_add_direntry_plus(req, buf + used, size - used, name, &e,
-                                          (off_t)(pos + 1));
+            need = fuse_add_direntry_plus(req, buf + used, size - used, name, &e, (off_t)(pos + 1));
         } else {
             struct stat st;
             memset(&st, 0, sizeof st);
             st.st_ino = target_ino(fs, &t);
-            st.st_mode = ckfs_node_is_dir(t.n) ? S_IFDIR
-                         : t.n.kind == CKFS_K_LINK ? S_IFLNK : S_IFREG;
+            st.st_mode = ckfs_node_is_dir(t.n)     ? S_IFDIR
+                         : t.n.kind == CKFS_K_LINK ? S_IFLNK
+                                                   : S_IFREG;
             need = fuse_add_direntry(req, buf + used, size - used, name, &st, (off_t)(pos + 1));
         }
         if (need > size - used)
@@ -434,8 +433,7 @@ static void file_put(ckfs_file *f)
 }
 
 /* A log line about variable i: "what of variable 'NAME' [of CHECKPOINT] failed: why". */
-static void log_var_error(ckfs *fs, ckfs_view *v, uint32_t i, const char *what,
-                          const ckpt_err *err)
+static void log_var_error(ckfs *fs, ckfs_view *v, uint32_t i, const char *what, const ckpt_err *err)
 {
     ckpt_var var;
     ckpt_get(v->c, i, &var);
@@ -727,8 +725,7 @@ static int track_piece(ckfs_file *f, const void *data, size_t n, uint64_t off, c
     pthread_mutex_lock(&f->mu);
     enum ckpt_crc_track_result r = ckpt_crc_track_add(&f->track, off, n, crc);
     pthread_mutex_unlock(&f->mu);
-    return r == CKPT_TRACK_MISMATCH ? ckpt_track_mismatch(f->v->c, f->node.idx, &f->track, err)
-                                    : 0;
+    return r == CKPT_TRACK_MISMATCH ? ckpt_track_mismatch(f->v->c, f->node.idx, &f->track, err) : 0;
 }
 
 static int read_tracked(ckfs_file *f, char *buf, size_t size, uint64_t off, size_t *got,
@@ -1017,8 +1014,7 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
     for (size_t k = 0; names && names[k]; k++) {
         const char *val;
         size_t vl;
-        if (fs->ns->ops->xattr(fs->ns, &t, names[k] + XATTR_PREFIX_LEN, buf, sizeof buf,
-                               &val, &vl))
+        if (fs->ns->ops->xattr(fs->ns, &t, names[k] + XATTR_PREFIX_LEN, buf, sizeof buf, &val, &vl))
             continue; /* e.g. no crc32c, or shard of a partitioned variable */
         size_t nl = strlen(names[k]) + 1;
         memcpy(list + len, names[k], nl);
@@ -1056,8 +1052,8 @@ static void op_symlink(fuse_req_t req, const char *l, fuse_ino_t p, const char *
     (void)l, (void)p, (void)n;
     fuse_reply_err(req, EROFS);
 }
-static void op_rename(fuse_req_t req, fuse_ino_t p, const char *n, fuse_ino_t np,
-                      const char *nn, unsigned int flags)
+static void op_rename(fuse_req_t req, fuse_ino_t p, const char *n, fuse_ino_t np, const char *nn,
+                      unsigned int flags)
 {
     (void)p, (void)n, (void)np, (void)nn, (void)flags;
     fuse_reply_err(req, EROFS);
@@ -1079,8 +1075,7 @@ static void op_create(fuse_req_t req, fuse_ino_t p, const char *n, mode_t m,
     (void)p, (void)n, (void)m, (void)fi;
     fuse_reply_err(req, EROFS);
 }
-static void op_setxattr(fuse_req_t req, fuse_ino_t i, const char *n, const char *v, size_t s,
-                        int f)
+static void op_setxattr(fuse_req_t req, fuse_ino_t i, const char *n, const char *v, size_t s, int f)
 {
     (void)i, (void)n, (void)v, (void)s, (void)f;
     fuse_reply_err(req, EROFS);

@@ -32,12 +32,12 @@
 
 typedef struct ckfs {
     ckfs_opts opts;
-    int foreground;           /* log to stderr, else syslog */
-    ckfs_syslog syslog;       /* the daemon's logger connection (never blocks) */
+    int foreground;     /* log to stderr, else syslog */
+    ckfs_syslog syslog; /* the daemon's logger connection (never blocks) */
     struct fuse_session *se;
-    int ready_fd;             /* write end of the pipe the waiting parent reads; -1 if none */
-    int no_opendir;           /* the kernel skips OPENDIR when we answer ENOSYS; set at init */
-    ckfs_ns *ns;              /* what the mount shows */
+    int ready_fd;   /* write end of the pipe the waiting parent reads; -1 if none */
+    int no_opendir; /* the kernel skips OPENDIR when we answer ENOSYS; set at init */
+    ckfs_ns *ns;    /* what the mount shows */
 
     /* For -o timeout (idle.h): when the last request came (CLOCK_MONOTONIC milliseconds) and how
      * many files are open; a mount is idle when none is open and no request came lately. */

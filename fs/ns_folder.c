@@ -88,15 +88,15 @@ typedef struct folder folder;
 
 /* A checkpoint of the folder, present or gone. */
 typedef struct fview {
-    ckfs_view v;          /* first: the view's verify hook finds its fview from it */
+    ckfs_view v; /* first: the view's verify hook finds its fview from it */
     folder *f;
     uint64_t range;
-    ident id;             /* its .index when listed; set before it is published, then fixed */
-    long step;            /* the number after the name's last '-', or -1 */
-    uint64_t bytes;       /* .index + data shards when listed */
-    atomic_uint holds;    /* requests and open files using it (hold .. put) */
-    atomic_int closing;   /* the watcher is closing it: holders wait (see hold) */
-    atomic_int gone;      /* left the folder or replaced: never opened again */
+    ident id;              /* its .index when listed; set before it is published, then fixed */
+    long step;             /* the number after the name's last '-', or -1 */
+    uint64_t bytes;        /* .index + data shards when listed */
+    atomic_uint holds;     /* requests and open files using it (hold .. put) */
+    atomic_int closing;    /* the watcher is closing it: holders wait (see hold) */
+    atomic_int gone;       /* left the folder or replaced: never opened again */
     atomic_llong last_use; /* monotonic ms of the last hold or put */
 } fview;
 
@@ -136,8 +136,8 @@ struct folder {
     range *ranges; /* every view's range, sorted by r */
     fent *fents;   /* the root's entries now, sorted by name */
     size_t nfents, nlive;
-    char *latest;  /* `latest`'s target now, or NULL; earlier targets stay in olds (readlink
-                      replies point into them after mu is released) */
+    char *latest; /* `latest`'s target now, or NULL; earlier targets stay in olds (readlink
+                     replies point into them after mu is released) */
     char **olds;
     size_t nolds;
     struct timespec mtime; /* the root's times: when the set last changed */
@@ -528,8 +528,7 @@ static void unopened_stat(folder *f, ckfs_view *v, struct stat *st)
 
 static size_t tsv_text(folder *f, char **out);
 
-static int f_stat(ckfs_ns *ns, const ckfs_target *t, struct stat *st, double *timeout,
-                  int lazy_ok)
+static int f_stat(ckfs_ns *ns, const ckfs_target *t, struct stat *st, double *timeout, int lazy_ok)
 {
     folder *f = F(ns);
     *timeout = CKFS_ATTR_TIMEOUT;
@@ -589,8 +588,8 @@ static const char *f_readlink(ckfs_ns *ns, const ckfs_target *t, char *buf, size
 }
 
 static const char *const folder_xattrs[] = {
-    "user.ckpt.folder", "user.ckpt.checkpoints", "user.ckpt.opened", "user.ckpt.data_reads",
-    "user.ckpt.data_bytes", NULL,
+    "user.ckpt.folder",     "user.ckpt.checkpoints", "user.ckpt.opened",
+    "user.ckpt.data_reads", "user.ckpt.data_bytes",  NULL,
 };
 
 static const char *const *f_xattr_names(ckfs_ns *ns, const ckfs_target *t)
@@ -624,8 +623,8 @@ static void open_sums(folder *f, uint64_t *opened, uint64_t *reads, uint64_t *by
     pthread_rwlock_unlock(&f->mu);
 }
 
-static int f_xattr(ckfs_ns *ns, const ckfs_target *t, const char *key, char *buf,
-                   size_t bufsize, const char **val, size_t *len)
+static int f_xattr(ckfs_ns *ns, const ckfs_target *t, const char *key, char *buf, size_t bufsize,
+                   const char **val, size_t *len)
 {
     folder *f = F(ns);
     if (t->v)
@@ -706,8 +705,8 @@ static size_t tsv_text(folder *f, char **out)
                      tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
         if (fv->step >= 0)
             snprintf(step, sizeof step, "%ld", fv->step);
-        int w = snprintf(line, sizeof line, "%s\t%s\t%s\t%" PRIu64 "\n", fv->v.display, step,
-                         when, fv->bytes);
+        int w = snprintf(line, sizeof line, "%s\t%s\t%s\t%" PRIu64 "\n", fv->v.display, step, when,
+                         fv->bytes);
         ckpt_strbuf_put(&b, line, w > 0 ? (size_t)w : 0);
     }
     free(live);
@@ -856,7 +855,10 @@ static void examine(const folder *f, const ckpt_folder_item *item, long long now
     c->item = item;
     c->id = (ident){0};
     if (item->known)
-        c->id = (ident){1, (dev_t)item->id.dev, (ino_t)item->id.ino, (off_t)item->id.size,
+        c->id = (ident){1,
+                        (dev_t)item->id.dev,
+                        (ino_t)item->id.ino,
+                        (off_t)item->id.size,
                         {(time_t)item->id.mtime_sec, item->id.mtime_nsec}};
     c->bytes = item->bytes;
     c->complete = item->complete;
@@ -883,8 +885,7 @@ static void keep_or_make(folder *f, cand *cs, size_t n, fent *fe, int initial)
         if (!cs[k].complete)
             continue;
         fview *old = live_named(f, cs[k].item->name);
-        fview *fv = old && !atomic_load(&old->gone) && ident_eq(&old->id, &cs[k].id) ? old
-                                                                                     : NULL;
+        fview *fv = old && !atomic_load(&old->gone) && ident_eq(&old->id, &cs[k].id) ? old : NULL;
         fe[nfe++] = (fent){NULL, CKFS_K_DIR, fv};
     }
     pthread_rwlock_unlock(&f->mu);
@@ -1278,16 +1279,25 @@ static void f_destroy(ckfs_ns *ns)
 }
 
 /* In ns.h's order. */
-static const ckfs_ns_ops folder_ops = {
-    .resolve = f_resolve, .put = f_put, .entry_timeout = f_entry_timeout, .text = f_text,
-    .start = f_start, .stop = f_stop, .ino = f_ino, .lookup = f_lookup, .entry = f_entry,
-    .stat = f_stat, .readlink = f_readlink, .xattr_names = f_xattr_names, .xattr = f_xattr,
-    .totals = f_totals, .destroy = f_destroy};
+static const ckfs_ns_ops folder_ops = {.resolve = f_resolve,
+                                       .put = f_put,
+                                       .entry_timeout = f_entry_timeout,
+                                       .text = f_text,
+                                       .start = f_start,
+                                       .stop = f_stop,
+                                       .ino = f_ino,
+                                       .lookup = f_lookup,
+                                       .entry = f_entry,
+                                       .stat = f_stat,
+                                       .readlink = f_readlink,
+                                       .xattr_names = f_xattr_names,
+                                       .xattr = f_xattr,
+                                       .totals = f_totals,
+                                       .destroy = f_destroy};
 
 /* The root's owner, modes and times: the directory's, or for a remote folder what a remote
  * file has (bytesrc_http.c: readable by all, owned by the mounting user). */
-static int folder_stat(const char *dir, const ckpt_bytesrc *remote, struct stat *st,
-                       ckpt_err *err)
+static int folder_stat(const char *dir, const ckpt_bytesrc *remote, struct stat *st, ckpt_err *err)
 {
     if (!remote) {
         if (stat(dir, st) != 0)

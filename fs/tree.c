@@ -45,7 +45,7 @@ enum {
     F_NO_SHAPE = 16, /* sidecars whose name belongs to another entry */
     F_NO_DTYPE = 32,
     F_NO_NPY = 64,
-    F_STATS = 128,    /* a variable with NAME.stats (-o stats, a numeric dtype) */
+    F_STATS = 128, /* a variable with NAME.stats (-o stats, a numeric dtype) */
     F_NO_STATS = 256,
 };
 
@@ -60,7 +60,7 @@ static const uint8_t slot_suffix[2][SLOTS] = {
 /* A variable (CKFS_K_DATA), directory or generated file of one directory. */
 typedef struct dent {
     uint32_t idx;
-    uint16_t len; /* of the display name, suffix excluded */
+    uint16_t len;      /* of the display name, suffix excluded */
     uint16_t kind : 4; /* enum ckfs_kind (< 16) */
     uint16_t flags : 12;
 } dent;
@@ -100,9 +100,9 @@ struct ckfs_tree {
     const ckpt_checkpoint *c;
     const ckpt_names *names; /* a links tree's link names (ckfs_tree_build_links), else NULL */
     uint64_t nvars, nlinks, nnames, total_bytes; /* a links tree has no variables */
-    unsigned byname;         /* CKFS_ROOT_*: the placeholders a main tree's root holds */
-    unsigned vslots;         /* inode numbers per variable: 4, or 5 with NAME.stats */
-    unsigned esc_flags;      /* CKFS_ESC_DOTS for an object-based checkpoint */
+    unsigned byname;    /* CKFS_ROOT_*: the placeholders a main tree's root holds */
+    unsigned vslots;    /* inode numbers per variable: 4, or 5 with NAME.stats */
+    unsigned esc_flags; /* CKFS_ESC_DOTS for an object-based checkpoint */
     int ngen;
     uint32_t genmask; /* bit g: generated slot g exists */
     const char *gen[CKFS_GEN_MAX];
@@ -228,16 +228,11 @@ static int slot_name(const dent *e, unsigned s)
         return s == 0 && !(e->flags & F_HIDDEN) ? own_suffix(e) : -1;
     int suf = slot_suffix[e->flags & F_RAW ? 1 : 0][s];
     switch (suf) {
-    case SUF_SHAPE:
-        return e->flags & F_NO_SHAPE ? -1 : suf;
-    case SUF_DTYPE:
-        return e->flags & F_NO_DTYPE ? -1 : suf;
-    case SUF_NPY:
-        return (e->flags & (F_NPY | F_NO_NPY)) == F_NPY ? suf : -1;
-    case SUF_STATS:
-        return (e->flags & (F_STATS | F_NO_STATS)) == F_STATS ? suf : -1;
-    default:
-        return e->flags & F_HIDDEN ? -1 : suf;
+    case SUF_SHAPE: return e->flags & F_NO_SHAPE ? -1 : suf;
+    case SUF_DTYPE: return e->flags & F_NO_DTYPE ? -1 : suf;
+    case SUF_NPY: return (e->flags & (F_NPY | F_NO_NPY)) == F_NPY ? suf : -1;
+    case SUF_STATS: return (e->flags & (F_STATS | F_NO_STATS)) == F_STATS ? suf : -1;
+    default: return e->flags & F_HIDDEN ? -1 : suf;
     }
 }
 
@@ -370,18 +365,12 @@ static const char *kind_word(ckfs_node n, int suf)
     switch (n.kind) {
     case CKFS_K_DIR:
     case CKFS_K_BDIR:
-    case CKFS_K_TFDIR:
-        return "directory";
-    case CKFS_K_DATA:
-        return suf == SUF_NONE ? "variable" : "variable's .raw file";
-    case CKFS_K_SHAPE:
-        return ".shape file";
-    case CKFS_K_DTYPE:
-        return ".dtype file";
-    case CKFS_K_NPY:
-        return ".npy file";
-    default:
-        return "generated file";
+    case CKFS_K_TFDIR: return "directory";
+    case CKFS_K_DATA: return suf == SUF_NONE ? "variable" : "variable's .raw file";
+    case CKFS_K_SHAPE: return ".shape file";
+    case CKFS_K_DTYPE: return ".dtype file";
+    case CKFS_K_NPY: return ".npy file";
+    default: return "generated file";
     }
 }
 
@@ -413,9 +402,8 @@ static void hide_equal(const builder *B, uint32_t dir, bent *b, size_t n)
             continue;
         }
         b[k].e.flags |= F_HIDDEN;
-        warn_hidden(B, dir, &b[k], own_suffix(&b[k].e), kind_word(node_of(&b[w].e,
-                                                                          own_suffix(&b[w].e)),
-                                                                  own_suffix(&b[w].e)));
+        warn_hidden(B, dir, &b[k], own_suffix(&b[k].e),
+                    kind_word(node_of(&b[w].e, own_suffix(&b[w].e)), own_suffix(&b[w].e)));
     }
 }
 
@@ -473,8 +461,7 @@ static void clash_as_sidecar(const builder *B, uint32_t dir, bent *b, size_t n, 
         if (x->e.len < sl || memcmp(x->name + bl, suffix_str[suf], sl) != 0)
             continue;
         for (int own = SUF_NONE; own <= SUF_RAW; own++)
-            for (size_t o = next_owner(b, n, lower_bound(b, n, x->name, bl, own), x->name, bl,
-                                       own);
+            for (size_t o = next_owner(b, n, lower_bound(b, n, x->name, bl, own), x->name, bl, own);
                  o < n; o = next_owner(b, n, o + 1, x->name, bl, own)) {
                 if (!has_sidecar(&b[o].e, suf) || (x->e.flags & F_HIDDEN))
                     continue;
@@ -514,8 +501,8 @@ static void resolve_clashes(const builder *B, uint32_t dir, bent *b, size_t n)
 {
     for (size_t k = 0; k < n; k++) {
         const dent *e = &b[k].e;
-        int hashed = (e->flags & F_ESC) && e->len >= 2 && b[k].name[0] == '%' &&
-                     b[k].name[1] == '~';
+        int hashed =
+            (e->flags & F_ESC) && e->len >= 2 && b[k].name[0] == '%' && b[k].name[1] == '~';
         if (hashed || e->kind == CKFS_K_GEN)
             clash_as_sidecar(B, dir, b, n, k);
         if (hashed)
@@ -545,7 +532,8 @@ static int in_order(const bent *a, const bent *b)
 {
     int hi = a->e.kind == CKFS_K_DATA ? SUF_SHAPE : own_suffix(&a->e);
     int lo = b->e.kind != CKFS_K_DATA ? own_suffix(&b->e)
-                                      : (b->e.flags & F_RAW) ? SUF_DTYPE : SUF_NONE;
+             : (b->e.flags & F_RAW)   ? SUF_DTYPE
+                                      : SUF_NONE;
     return cmp_names(a->name, a->e.len, hi, b->name, b->e.len, lo) < 0;
 }
 
@@ -563,8 +551,8 @@ static int write_listing(builder *B, uint32_t dir, const bent *b, size_t n, size
         for (unsigned s = 0; s < SLOTS; s++) {
             int suf = slot_name(&b[i].e, s);
             if (suf >= 0)
-                B->items[k++] = (struct item){b[i].name, (uint32_t)(i << 3 | s), b[i].e.len,
-                                              (uint8_t)suf};
+                B->items[k++] =
+                    (struct item){b[i].name, (uint32_t)(i << 3 | s), b[i].e.len, (uint8_t)suf};
         }
     if (k > 1) /* with none, items may still be NULL */
         qsort(B->items, k, sizeof *B->items, cmp_item);
@@ -687,8 +675,7 @@ static int open_dir(builder *B, size_t p, const char *name, size_t start, size_t
     uint16_t flags;
     if (push_dir(B, parent, (uint32_t)pos_item(B, p), end, &d) ||
         display(B, name + start, end - start, parent == 0 && !t->names, d, &t->esc_dir,
-                &t->nesc_dir,
-                &B->cap_escd, &dn, &dl, &flags) ||
+                &t->nesc_dir, &B->cap_escd, &dn, &dl, &flags) ||
         push_ent(B, dn, dl, CKFS_K_DIR, d, flags) ||
         ckpt_grow((void **)&B->stack, &B->cap_stack, B->depth + 1, sizeof *B->stack))
         return -1;
@@ -737,8 +724,7 @@ static int add_item(builder *B, size_t p)
     const char *fn;
     size_t fl;
     uint16_t flags;
-    if (display(B, name + start, len - start, B->depth == 1 && !t->names, (uint32_t)i,
-                &t->esc_var,
+    if (display(B, name + start, len - start, B->depth == 1 && !t->names, (uint32_t)i, &t->esc_var,
                 &t->nesc_var, &B->cap_escv, &fn, &fl, &flags))
         return -1;
     return push_ent(B, fn, fl, kind, (uint32_t)(kind == CKFS_K_LINK ? i - t->nvars : i),
@@ -903,8 +889,12 @@ static int build_any(const ckpt_checkpoint *c, const ckpt_names *names, unsigned
     if (ngen < 0 || ngen > CKFS_GEN_MAX || n > (UINT32_MAX - CKFS_INO_VAR0) / SLOTS ||
         nl > (UINT32_MAX - CKFS_INO_VAR0) / SLOTS)
         return -1;
-    builder B = {.t = calloc(1, sizeof(ckfs_tree)), .c = c, .npy = npy, .warn = warn,
-                 .warn_ctx = warn_ctx, .raw = calloc(n + nl ? n + nl : 1, 1)};
+    builder B = {.t = calloc(1, sizeof(ckfs_tree)),
+                 .c = c,
+                 .npy = npy,
+                 .warn = warn,
+                 .warn_ctx = warn_ctx,
+                 .raw = calloc(n + nl ? n + nl : 1, 1)};
     int rc = -1;
     if (B.t && B.raw) {
         B.t->c = c;
@@ -929,8 +919,8 @@ static int build_any(const ckpt_checkpoint *c, const ckpt_names *names, unsigned
     return 0;
 }
 
-int ckfs_tree_build(const ckpt_checkpoint *c, unsigned byname, const char *const *gen_names, int ngen,
-                    int npy, ckfs_warn_fn warn, void *warn_ctx, ckfs_tree **out)
+int ckfs_tree_build(const ckpt_checkpoint *c, unsigned byname, const char *const *gen_names,
+                    int ngen, int npy, ckfs_warn_fn warn, void *warn_ctx, ckfs_tree **out)
 {
     return build_any(c, NULL, byname, gen_names, ngen, npy, warn, warn_ctx, out);
 }
@@ -969,10 +959,8 @@ uint64_t ckfs_tree_ino(const ckfs_tree *t, ckfs_node n)
     case CKFS_K_DIR:
         return n.idx == 0 ? CKFS_INO_ROOT
                           : CKFS_INO_VAR0 + t->vslots * (t->nvars + t->nlinks) + (n.idx - 1);
-    case CKFS_K_LINK:
-        return CKFS_INO_VAR0 + t->vslots * (t->nvars + n.idx);
-    case CKFS_K_GEN:
-        return CKFS_INO_GEN0 + n.idx;
+    case CKFS_K_LINK: return CKFS_INO_VAR0 + t->vslots * (t->nvars + n.idx);
+    case CKFS_K_GEN: return CKFS_INO_GEN0 + n.idx;
     default:
         /* The bytes, .shape, .dtype, .npy, then .stats (kinds DATA..NPY are consecutive). */
         return CKFS_INO_VAR0 + t->vslots * (uint64_t)n.idx +
@@ -996,8 +984,8 @@ int ckfs_tree_node(const ckfs_tree *t, uint64_t ino, ckfs_node *out)
     uint64_t rel = ino - CKFS_INO_VAR0;
     if (rel < t->vslots * t->nvars) {
         unsigned k = (unsigned)(rel % t->vslots);
-        *out = (ckfs_node){k == 4 ? CKFS_K_STATS : CKFS_K_DATA + (int)k,
-                           (uint32_t)(rel / t->vslots)};
+        *out =
+            (ckfs_node){k == 4 ? CKFS_K_STATS : CKFS_K_DATA + (int)k, (uint32_t)(rel / t->vslots)};
         return 0;
     }
     rel -= t->vslots * t->nvars;
@@ -1039,8 +1027,8 @@ static int find_name(const ckfs_tree *t, const dent *e, size_t n, const char *ba
     for (int own = SUF_NONE; own <= (sidecar ? SUF_RAW : SUF_NONE); own++) {
         for (size_t k = ent_lower_bound(t, e, n, base, bl, sidecar ? own : suf); k < n; k++) {
             const dent *x = &e[k];
-            if (cmp_names(ent_base(t, x), x->len, own_suffix(x), base, bl,
-                          sidecar ? own : suf) != 0)
+            if (cmp_names(ent_base(t, x), x->len, own_suffix(x), base, bl, sidecar ? own : suf) !=
+                0)
                 break;
             if (!sidecar && !(x->flags & F_HIDDEN)) {
                 *out = node_of(x, own_suffix(x));
