@@ -13,7 +13,7 @@
  * With CKFS_TREE_STATS every 4 above is a 5, and k = 4 is NAME.stats.
  * A links tree (by_name/) has no variables: link j is 16 + 4*j, directory d 16 + 4*links + d - 1;
  * the view puts its numbers above CKFS_BYNAME_INO (view.h).
- * A training-folder mount gives each checkpoint one such space above bit 40 (ns_folder.c).
+ * A training-folder mount gives each checkpoint one such space above bit 40 (ns_folder.h).
  *
  * Memory: one 8-byte entry per variable, directory and generated file (a variable's sidecars
  * have none) plus 24 bytes per directory; names are read from the checkpoint's own name
