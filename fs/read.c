@@ -192,11 +192,13 @@ static void read_var(fuse_req_t req, ckfs *fs, ckfs_file *f, const ckpt_var *var
 }
 
 /*
- * model.safetensors: the header from memory, the tensors under the range from their shards.
- * A tensor read in order from its start is checked against its stored CRC-32C (unless
- * verify=off); reads of one open file take turns, so that the checksum sees them in order.
+ * A file laid out over several tensors: model.safetensors (the header from memory, the tensors
+ * under the range from their shards) or tf/'s data file (the tensors under the range, from
+ * their shards or the view's memory). A safetensors tensor read in order from its start is
+ * checked against its stored CRC-32C (unless verify=off); reads of one open file take turns,
+ * so that the checksum sees them in order.
  */
-static void read_st(fuse_req_t req, ckfs *fs, ckfs_file *f, size_t size, off_t off)
+static void read_layout(fuse_req_t req, ckfs *fs, ckfs_file *f, size_t size, off_t off)
 {
     char *buf = malloc(size ? size : 1);
     if (!buf) {
@@ -206,35 +208,21 @@ static void read_st(fuse_req_t req, ckfs *fs, ckfs_file *f, size_t size, off_t o
     ckpt_err err;
     ckpt_err_clear(&err);
     size_t got = 0;
-    pthread_mutex_lock(&f->mu);
-    int rc = ckpt_st_read(f->v->c, f->st, fs->opts.verify == CKFS_VERIFY_OFF ? NULL : &f->stcur,
+    int rc;
+    const char *what;
+    if (f->st) {
+        pthread_mutex_lock(&f->mu);
+        rc = ckpt_st_read(f->v->c, f->st, fs->opts.verify == CKFS_VERIFY_OFF ? NULL : &f->stcur,
                           buf, size, (uint64_t)off, &got, &err);
-    pthread_mutex_unlock(&f->mu);
-    if (rc) {
-        ckfs_log(fs, "read of %s%s%s failed: %s", ckfs_gen_names[CKFS_GEN_SAFETENSORS],
-                 f->v->name ? " of " : "", f->v->name ? f->v->name : "", err.msg);
-        fuse_reply_err(req, rc == CKPT_E_NOMEM ? ENOMEM : EIO);
+        pthread_mutex_unlock(&f->mu);
+        what = ckfs_gen_names[CKFS_GEN_SAFETENSORS];
     } else {
-        fuse_reply_buf(req, buf, got);
+        rc = ckpt_v2_plan_read(f->v->c, f->tf, buf, size, (uint64_t)off, &got, &err);
+        what = "tf/model.data-00000-of-00001";
     }
-    free(buf);
-}
-
-/* tf/'s data file: the tensors under the range, from their shards or the view's memory. */
-static void read_tf(fuse_req_t req, ckfs *fs, ckfs_file *f, size_t size, off_t off)
-{
-    char *buf = malloc(size ? size : 1);
-    if (!buf) {
-        fuse_reply_err(req, ENOMEM);
-        return;
-    }
-    ckpt_err err;
-    ckpt_err_clear(&err);
-    size_t got = 0;
-    int rc = ckpt_v2_plan_read(f->v->c, f->tf, buf, size, (uint64_t)off, &got, &err);
     if (rc) {
-        ckfs_log(fs, "read of tf/model.data-00000-of-00001%s%s failed: %s",
-                 f->v->name ? " of " : "", f->v->name ? f->v->name : "", err.msg);
+        ckfs_log(fs, "read of %s%s%s failed: %s", what, f->v->name ? " of " : "",
+                 f->v->name ? f->v->name : "", err.msg);
         fuse_reply_err(req, rc == CKPT_E_NOMEM ? ENOMEM : EIO);
     } else {
         fuse_reply_buf(req, buf, got);
@@ -245,12 +233,8 @@ static void read_tf(fuse_req_t req, ckfs *fs, ckfs_file *f, size_t size, off_t o
 void ckfs_read(fuse_req_t req, ckfs *fs, ckfs_file *f, size_t size, off_t off)
 {
     ckfs_view *v = f->v;
-    if (f->st) {
-        read_st(req, fs, f, size, off);
-        return;
-    }
-    if (f->tf) {
-        read_tf(req, fs, f, size, off);
+    if (f->st || f->tf) {
+        read_layout(req, fs, f, size, off);
         return;
     }
     if (f->fd >= 0) {
