@@ -153,14 +153,6 @@ static void net_opts(const ckfs_opts *o, _Atomic int *cancel, ckpt_net_opts *n)
         n->timeout_sec = o->net_timeout;
 }
 
-static void warn_missing_shards(const ckpt_checkpoint *c)
-{
-    for (int s = 0; s < ckpt_num_shards(c); s++)
-        if (!ckpt_shard_present(c, s))
-            fprintf(stderr, "%s: warning: %s is missing: its variables read as I/O errors\n",
-                    prog, ckpt_shard_path(c, s));
-}
-
 /*
  * The name space of a resolved source s: a training folder's, or one checkpoint's. Missing
  * data shards do not refuse the mount (as TensorFlow lists such a checkpoint): everything is
@@ -181,7 +173,7 @@ static int open_ns(ckpt_source *s, const ckfs_opts *o, char **sm, ckfs_ns **ns, 
         return rc;
     if (!*sm && s->remote && s->saved_model)
         *sm = strdup(s->saved_model);
-    warn_missing_shards(c);
+    ckpt_warn_missing_shards(c, warn_stderr, NULL);
     if (ckfs_ns_single(c, *sm, o, warn_stderr, NULL, ns))
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory building the tree of %s",
                             s->prefix);
