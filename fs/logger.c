@@ -42,7 +42,8 @@ static int connected(ckfs_syslog *s)
     return fd;
 }
 
-void ckfs_syslog_line(ckfs_syslog *s, const char *msg)
+/* Send one line at error priority of the daemon facility, tagged "ckptfs[pid]". */
+static void syslog_line(ckfs_syslog *s, const char *msg)
 {
     char line[SYSLOG_LINE_MAX];
     int n = snprintf(line, sizeof line, "<%d>ckptfs[%ld]: %s", LOG_DAEMON | LOG_ERR,
@@ -84,7 +85,7 @@ void ckfs_log(const ckfs *fs, const char *fmt, ...)
     if (fs->foreground)
         fprintf(stderr, "ckptfs: %s\n", line);
     else
-        ckfs_syslog_line((ckfs_syslog *)&fs->syslog, line);
+        syslog_line((ckfs_syslog *)&fs->syslog, line);
 }
 
 void ckfs_log_line(void *ctx, const char *msg)

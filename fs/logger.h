@@ -21,9 +21,6 @@ typedef struct ckfs_syslog {
 
 void ckfs_syslog_init(ckfs_syslog *s);
 
-/* Send one line at error priority of the daemon facility, tagged "ckptfs[pid]". */
-void ckfs_syslog_line(ckfs_syslog *s, const char *msg);
-
 void ckfs_syslog_close(ckfs_syslog *s);
 
 /* The mount's context (ll.h). */
