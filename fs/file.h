@@ -18,14 +18,15 @@
 #include <stdint.h>
 
 /* One open file. Text content (sidecars, generated files, text-shown tensors) is in data or,
- * for rendered graph texts, in fd. */
+ * for rendered graph texts, in fd. What OPEN sets is fixed after it; reads change only what a
+ * lock protects. */
 typedef struct ckfs_file {
-    unsigned refs; /* the open file, plus each read in progress (see ckfs_file_put) */
+    unsigned refs; /* the open file, plus each read in progress (ckfs_file_put); atomic */
     ckfs *fs;
     ckfs_view *v;
     ckfs_node node;
     pthread_mutex_t mu;   /* protects crc, track, ahead and stcur */
-    ckpt_crc_state crc;   /* verify=sequential, partitioned variables (see read_var) */
+    ckpt_crc_state crc;   /* verify=sequential, partitioned variables (read.c) */
     ckpt_crc_track track; /* verify=sequential, the others: reads joined in any order */
     uint64_t ahead;       /* a sequential reader's bytes up to here were prefetched */
     ckfs_stream *stream;  /* a big variable's sequential reads, 1 MiB from the shard */
@@ -39,7 +40,7 @@ typedef struct ckfs_file {
     ckpt_st_cursor stcur;          /* its reader's checksum position; protected by mu */
     const ckpt_v2_plan *tf;        /* tf/'s data file: the view's bundle, read through it */
     struct ckfs_file *prev, *next; /* fs->files; protected by fs->files_mu */
-    int listed;
+    int listed;                    /* on fs->files; protected by fs->files_mu */
 } ckfs_file;
 
 /*
