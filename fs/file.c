@@ -62,11 +62,6 @@ void ckfs_file_free(ckfs_file *f)
     free(f);
 }
 
-void ckfs_file_get(ckfs_file *f)
-{
-    __atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
-}
-
 void ckfs_file_put(ckfs_file *f)
 {
     if (__atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0)

@@ -57,7 +57,10 @@ void ckfs_file_list(ckfs_file *f);
 void ckfs_file_free(ckfs_file *f);
 
 /* Take one more reference for a read in progress (ckfs_file_put drops it). */
-void ckfs_file_get(ckfs_file *f);
+static inline void ckfs_file_get(ckfs_file *f)
+{
+    __atomic_add_fetch(&f->refs, 1, __ATOMIC_RELAXED);
+}
 
 /*
  * Drop one reference; the last frees f. A read's reply can still be inside writev when the
