@@ -45,7 +45,8 @@ static void send_notes(folder *f)
     }
 }
 
-/* Close what nobody needs: checkpoints that left the folder at once, others when idle. */
+/* Close what nobody needs: checkpoints that left the folder at once, others after -o idle
+ * seconds unused. */
 static void close_idle(folder *f)
 {
     long long now = ckfs_now_ms(), idle = (long long)(f->ns.opts->idle * 1000);
