@@ -7,21 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Field numbers used on the wire. */
-enum {
-    GD_NODE = 1,
-    GD_LIBRARY = 2,
-    LIB_FUNCTION = 1,
-    FD_SIGNATURE = 1,
-    FD_NODE_DEF = 3,
-    OP_NAME = 1,
-    ND_OP = 2,
-    ND_ATTR = 5,
-    ENTRY_KEY = 1,
-    ENTRY_VALUE = 2,
-    AV_FUNC = 10,
-    NAL_NAME = 1,
-};
+/* Field numbers used on the wire, by message (TF's graph.proto, function.proto, op_def.proto,
+ * node_def.proto, attr_value.proto). */
+enum { GD_NODE = 1, GD_LIBRARY = 2 };                  /* GraphDef */
+enum { LIB_FUNCTION = 1 };                             /* FunctionDefLibrary */
+enum { FD_SIGNATURE = 1, FD_NODE_DEF = 3 };            /* FunctionDef */
+enum { OP_NAME = 1 };                                  /* OpDef */
+enum { ND_OP = 2, ND_ATTR = 5 };                       /* NodeDef */
+enum { ENTRY_KEY = 1, ENTRY_VALUE = 2, AV_FUNC = 10 }; /* its attr map; AttrValue */
+enum { NAL_NAME = 1 };                                 /* NameAttrList */
 
 typedef ckpt_sigstr str;
 
