@@ -11,14 +11,11 @@
 #define CKPTFS_HANGUP_H
 
 #include "ll.h"
-
-#include <pthread.h>
+#include "poller.h"
 
 /* The watcher of one serving loop. */
 typedef struct ckfs_hangup_watch {
-    pthread_t thread;
-    int running;
-    _Atomic int stop;
+    ckfs_poller poller;
     struct fuse_session *se;
     _Atomic int *cancel;
 } ckfs_hangup_watch;

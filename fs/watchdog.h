@@ -11,15 +11,14 @@
 #define CKPTFS_WATCHDOG_H
 
 #include "ll.h"
+#include "poller.h"
 
 /* Note a request now. */
 void ckfs_watchdog_touch(ckfs *fs);
 
 /* The watchdog of one serving loop. */
 typedef struct ckfs_watchdog {
-    pthread_t thread;
-    int running;
-    _Atomic int stop;
+    ckfs_poller poller;
     ckfs *fs;
     pthread_t loop;
 } ckfs_watchdog;
