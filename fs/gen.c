@@ -263,7 +263,7 @@ static int size_st(void *p, uint64_t *size, ckpt_err *err)
     return rc;
 }
 
-/* model.safetensors is read through its layout (ll.c), never built as a whole. */
+/* model.safetensors is read through its layout (read.c), never built as a whole. */
 static int build_st(void *p, ckfs_content *out, uint64_t *size, ckpt_err *err)
 {
     (void)p, (void)out, (void)size;

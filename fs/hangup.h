@@ -2,23 +2,20 @@
  * hangup.h - requests to URL sources given up as soon as the mount is gone.
  *
  * Unmounted while a worker waits on a slow server, the daemon cannot end before that request
- * does: libfuse joins its workers first. The session learns of the unmount at once (an idle
+ * does: libfuse joins its workers first. The session learns of the unmount at once (a free
  * worker reads ENODEV and exits the session), so a watcher sees that and raises the flag the
  * remote sources were given (ckpt_net_opts.cancel): their requests give up within a second
- * and the daemon exits. The single-threaded loop (-s) has no idle worker to learn it.
+ * and the daemon exits. The single-threaded loop (-s) has no free worker to learn it.
  */
 #ifndef CKPTFS_HANGUP_H
 #define CKPTFS_HANGUP_H
 
 #include "ll.h"
-
-#include <pthread.h>
+#include "poller.h"
 
 /* The watcher of one serving loop. */
 typedef struct ckfs_hangup_watch {
-    pthread_t thread;
-    int running;
-    _Atomic int stop;
+    ckfs_poller poller;
     struct fuse_session *se;
     _Atomic int *cancel;
 } ckfs_hangup_watch;

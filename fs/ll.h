@@ -6,9 +6,10 @@
  * checkpoint, or a training folder); the operations here only turn requests into its answers.
  *
  * Locks, in the order they may be taken (never the other way):
- *   ckfs.idle_mu        the idle list below; nothing else is taken while it is held
+ *   ckfs.texts.mu       the unused rendered texts (textlru.h); nothing else is taken while
+ *                       it is held
  *   a view's lock       (view.h) a leaf: protects its lazy cells' refs and content
- *   ckfs_file.mu        a leaf: protects one open file's running checksum
+ *   ckfs_file.mu        a leaf: protects one open file's running checksum (file.h)
  *   ckfs.files_mu       a leaf: the list of open files
  * Work that can take long (opening a checkpoint, rendering a text, reading a tensor) runs with
  * no lock held.
@@ -19,43 +20,35 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 
+#include "logger.h"
 #include "mntopts.h"
 #include "ns.h"
-#include "logger.h"
+#include "textlru.h"
 #include "view.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 
-/* Rendered graph texts kept open while unused, at most (each holds a descriptor). */
-#define CKFS_IDLE_MAX 32
-
 typedef struct ckfs {
     ckfs_opts opts;
-    int foreground;           /* log to stderr, else syslog */
-    ckfs_syslog syslog;       /* the daemon's logger connection (never blocks) */
+    int foreground;     /* log to stderr, else syslog */
+    ckfs_syslog syslog; /* the daemon's logger connection (never blocks) */
     struct fuse_session *se;
-    int ready_fd;             /* write end of the pipe the waiting parent reads; -1 if none */
-    int no_opendir;           /* the kernel skips OPENDIR when we answer ENOSYS; set at init */
-    ckfs_ns *ns;              /* what the mount shows */
+    int ready_fd;   /* write end of the pipe the waiting parent reads; -1 if none */
+    int no_opendir; /* the kernel skips OPENDIR when we answer ENOSYS; set at init */
+    ckfs_ns *ns;    /* what the mount shows */
 
-    /* For -o timeout (idle.h): when the last request came (CLOCK_MONOTONIC milliseconds) and how
-     * many files are open; a mount is idle when none is open and no request came lately. */
+    /* For -o timeout (watchdog.h): when the last request came (CLOCK_MONOTONIC milliseconds)
+     * and how many files are open; a mount is unused when none is open and no request came
+     * lately. */
     _Atomic long long last_request;
     _Atomic long open_files;
     /* Open files that read through a stream (stream.h), each up to 2 MiB of buffers: at most
-     * CKFS_STREAMS_MAX at a time, the others read directly. */
+     * CKFS_STREAMS_MAX at a time (file.c), the others read directly. */
     _Atomic int streams;
 
-    /* Rendered graph texts no open file reads, oldest first: beyond CKFS_IDLE_MAX the oldest
-     * one's descriptor is closed (a folder would otherwise keep one per graph file ever read
-     * and run out of descriptors). Protected by idle_mu. */
-    pthread_mutex_t idle_mu;
-    struct ckfs_idle {
-        ckfs_view *v;
-        int g;
-    } idle[CKFS_IDLE_MAX];
-    size_t nidle;
+    /* Rendered graph texts no open file reads (textlru.h). Protected by texts.mu. */
+    ckfs_textlru texts;
 
     /* Every open file: an aborted connection (umount -f) never sends their RELEASEs, and the
      * daemon frees them itself when it ends (ckfs_files_close_all). Protected by files_mu. */
@@ -66,19 +59,7 @@ typedef struct ckfs {
     _Atomic int *net_cancel;
 } ckfs;
 
-/* Free the files the kernel left open (no request may run any more). */
-void ckfs_files_close_all(ckfs *fs);
-
 /* The operations table. */
 extern const struct fuse_lowlevel_ops ckfs_ll_ops;
-
-/* Longest log line; longer ones are cut. */
-#define CKFS_LOG_LINE_MAX 1024
-
-/* Log one line (to stderr in the foreground, else to syslog). */
-void ckfs_log(const ckfs *fs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* A plain line, logged as ckfs_log does (ctx: the ckfs). */
-void ckfs_log_line(void *ctx, const char *msg);
 
 #endif

@@ -1,7 +1,10 @@
 /* logger.c - see logger.h. */
 #include "logger.h"
 
+#include "ll.h"
+
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -39,7 +42,8 @@ static int connected(ckfs_syslog *s)
     return fd;
 }
 
-void ckfs_syslog_line(ckfs_syslog *s, const char *msg)
+/* Send one line at error priority of the daemon facility, tagged "ckptfs[pid]". */
+static void syslog_line(ckfs_syslog *s, const char *msg)
 {
     char line[SYSLOG_LINE_MAX];
     int n = snprintf(line, sizeof line, "<%d>ckptfs[%ld]: %s", LOG_DAEMON | LOG_ERR,
@@ -69,4 +73,22 @@ void ckfs_syslog_close(ckfs_syslog *s)
         close(s->fd);
     s->fd = -1;
     pthread_mutex_destroy(&s->mu);
+}
+
+void ckfs_log(const ckfs *fs, const char *fmt, ...)
+{
+    char line[CKFS_LOG_LINE_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (fs->foreground)
+        fprintf(stderr, "ckptfs: %s\n", line);
+    else
+        syslog_line((ckfs_syslog *)&fs->syslog, line);
+}
+
+void ckfs_log_line(void *ctx, const char *msg)
+{
+    ckfs_log(ctx, "%s", msg);
 }

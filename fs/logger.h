@@ -1,5 +1,6 @@
 /*
- * logger.h - the daemon's log lines to the system logger, never blocking.
+ * logger.h - the daemon's log lines: to stderr in the foreground, else to the system logger,
+ * never blocking.
  *
  * glibc's syslog(3) sends on a blocking datagram socket: when the logger stops reading (a hung
  * or busy logger, a full queue) the sending thread waits, and a daemon thread that waits
@@ -20,9 +21,18 @@ typedef struct ckfs_syslog {
 
 void ckfs_syslog_init(ckfs_syslog *s);
 
-/* Send one line at error priority of the daemon facility, tagged "ckptfs[pid]". */
-void ckfs_syslog_line(ckfs_syslog *s, const char *msg);
-
 void ckfs_syslog_close(ckfs_syslog *s);
+
+/* The mount's context (ll.h). */
+typedef struct ckfs ckfs;
+
+/* Longest log line; longer ones are cut. */
+#define CKFS_LOG_LINE_MAX 1024
+
+/* Log one line of the mount fs (to stderr in the foreground, else to syslog). */
+void ckfs_log(const ckfs *fs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A plain line, logged as ckfs_log does (ctx: the ckfs). */
+void ckfs_log_line(void *ctx, const char *msg);
 
 #endif

@@ -33,7 +33,7 @@ typedef struct ckfs_opts {
     double idle;       /* training folders: seconds unused before a checkpoint's files are
                           closed; default CKFS_IDLE_DEFAULT */
     int noinotify;     /* training folders: no inotify, revalidate by polling only */
-    unsigned timeout;  /* timeout=SECONDS: unmount after that long idle; 0 = never */
+    unsigned timeout;  /* timeout=SECONDS: unmount after that long unused; 0 = never */
     char kernel[256];  /* kernel mount flags to pass on, comma-separated ("nosuid,nodev") */
     /* Remote sources (URLs): 0 / "" = the defaults of ckpt_net_opts_init (net.h). */
     unsigned long long cache_size; /* cache_size=BYTES[K|M|G]: in-memory block cache (URLs,

@@ -16,12 +16,13 @@
 #include "escape.h"
 #include "exitcodes.h"
 #include "folder.h"
+#include "file.h"
 #include "hangup.h"
-#include "idle.h"
 #include "ll.h"
 #include "mntopts.h"
 #include "render.h"
 #include "tree.h"
+#include "watchdog.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -135,7 +136,7 @@ static void ckfs_destroy(ckfs *fs)
     if (fs->ns)
         fs->ns->ops->destroy(fs->ns);
     pthread_mutex_destroy(&fs->files_mu);
-    pthread_mutex_destroy(&fs->idle_mu);
+    ckfs_textlru_destroy(&fs->texts);
     free(fs);
 }
 
@@ -150,14 +151,6 @@ static void net_opts(const ckfs_opts *o, _Atomic int *cancel, ckpt_net_opts *n)
         n->cache_dir = o->cache_dir;
     if (o->net_timeout)
         n->timeout_sec = o->net_timeout;
-}
-
-static void warn_missing_shards(const ckpt_checkpoint *c)
-{
-    for (int s = 0; s < ckpt_num_shards(c); s++)
-        if (!ckpt_shard_present(c, s))
-            fprintf(stderr, "%s: warning: %s is missing: its variables read as I/O errors\n",
-                    prog, ckpt_shard_path(c, s));
 }
 
 /*
@@ -180,7 +173,7 @@ static int open_ns(ckpt_source *s, const ckfs_opts *o, char **sm, ckfs_ns **ns, 
         return rc;
     if (!*sm && s->remote && s->saved_model)
         *sm = strdup(s->saved_model);
-    warn_missing_shards(c);
+    ckpt_warn_missing_shards(c, warn_stderr, NULL);
     if (ckfs_ns_single(c, *sm, o, warn_stderr, NULL, ns))
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory building the tree of %s",
                             s->prefix);
@@ -286,7 +279,7 @@ static ckfs *make_context(ckfs_ns *ns, const ckfs_opts *o)
     fs->opts = *o;
     fs->ready_fd = -1;
     fs->foreground = 1;
-    pthread_mutex_init(&fs->idle_mu, NULL);
+    ckfs_textlru_init(&fs->texts);
     pthread_mutex_init(&fs->files_mu, NULL);
     fs->ns = ns;
     /* From here on the name space's lines go where the daemon's go. */
@@ -326,9 +319,9 @@ static int serve(ckfs *fs, int single, unsigned max_threads)
     struct fuse_session *se = fs->se;
     if (fuse_set_signal_handlers(se) != 0)
         return -1;
-    ckfs_idle_watch idle;
-    if (ckfs_idle_start(&idle, fs, pthread_self()) != 0)
-        ckfs_log(fs, "cannot start the idle watchdog: -o timeout is not in effect");
+    ckfs_watchdog watchdog;
+    if (ckfs_watchdog_start(&watchdog, fs, pthread_self()) != 0)
+        ckfs_log(fs, "cannot start the -o timeout watchdog: it is not in effect");
     ckfs_hangup_watch hangup;
     if (ckfs_hangup_start(&hangup, se, fs->net_cancel) != 0)
         ckfs_log(fs, "cannot start the hangup watcher: an unmount waits for slow requests");
@@ -339,7 +332,7 @@ static int serve(ckfs *fs, int single, unsigned max_threads)
         struct fuse_loop_config *cfg = fuse_loop_cfg_create();
         if (!cfg) {
             ckfs_hangup_stop(&hangup);
-            ckfs_idle_stop(&idle);
+            ckfs_watchdog_stop(&watchdog);
             fuse_remove_signal_handlers(se);
             return -1;
         }
@@ -350,7 +343,7 @@ static int serve(ckfs *fs, int single, unsigned max_threads)
         fuse_loop_cfg_destroy(cfg);
     }
     ckfs_hangup_stop(&hangup);
-    ckfs_idle_stop(&idle);
+    ckfs_watchdog_stop(&watchdog);
     fuse_remove_signal_handlers(se);
     /* libfuse returns the number of the signal that ended the loop: SIGTERM from -o timeout's
      * watchdog, or SIGINT/SIGHUP/SIGTERM from a user, are a clean end, not a FUSE failure. */

@@ -5,7 +5,7 @@
  * A mount of one checkpoint (or SavedModel) is that checkpoint's view, its root the mount's
  * root (ns_single.c). A training folder puts a directory of checkpoints above the views, each
  * view opened on first use, and a `latest` link (ns_folder.c). The daemon (ll.c) asks only
- * this interface, so a folder that changes under the mount is ns_folder.c's business alone.
+ * this interface, so a folder changing under the mount concerns ns_folder*.c alone.
  * The model is squashfuse's ll.h / ll_inode.c split.
  */
 #ifndef CKPTFS_NS_H

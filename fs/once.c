@@ -168,9 +168,9 @@ int ckfs_lazy_get(ckfs_lazy *z, ckfs_once_lock *L, const ckfs_lazy_ops *ops, voi
 int ckfs_lazy_put(ckfs_lazy *z, ckfs_once_lock *L)
 {
     pthread_mutex_lock(&L->mu);
-    int idle = z->refs > 0 && --z->refs == 0;
+    int unused = z->refs > 0 && --z->refs == 0;
     pthread_mutex_unlock(&L->mu);
-    return idle;
+    return unused;
 }
 
 void ckfs_lazy_drop(ckfs_lazy *z, ckfs_once_lock *L)

@@ -13,7 +13,7 @@
  * With CKFS_TREE_STATS every 4 above is a 5, and k = 4 is NAME.stats.
  * A links tree (by_name/) has no variables: link j is 16 + 4*j, directory d 16 + 4*links + d - 1;
  * the view puts its numbers above CKFS_BYNAME_INO (view.h).
- * A training-folder mount gives each checkpoint one such space above bit 40 (ns_folder.c).
+ * A training-folder mount gives each checkpoint one such space above bit 40 (ns_folder.h).
  *
  * Memory: one 8-byte entry per variable, directory and generated file (a variable's sidecars
  * have none) plus 24 bytes per directory; names are read from the checkpoint's own name
@@ -32,15 +32,15 @@
 
 enum ckfs_kind {
     CKFS_K_DIR = 0,
-    CKFS_K_DATA = 1,  /* the variable's bytes, at NAME or NAME.raw */
+    CKFS_K_DATA = 1, /* the variable's bytes, at NAME or NAME.raw */
     CKFS_K_SHAPE = 2,
     CKFS_K_DTYPE = 3,
     CKFS_K_NPY = 4,
-    CKFS_K_GEN = 5,   /* a generated root file */
-    CKFS_K_LINK = 6,  /* a symbolic link: a training folder's `latest`, or a by_name link */
-    CKFS_K_BDIR = 7,  /* a directory of by_name/ (index 0: by_name itself), in its own tree */
-    CKFS_K_STATS = 8, /* NAME.stats (-o stats): the variable's value statistics */
-    CKFS_K_TFDIR = 9, /* tf/, the V2 bundle of the view's variables (index 0) */
+    CKFS_K_GEN = 5,     /* a generated root file */
+    CKFS_K_LINK = 6,    /* a symbolic link: a training folder's `latest`, or a by_name link */
+    CKFS_K_BDIR = 7,    /* a directory of by_name/ (index 0: by_name itself), in its own tree */
+    CKFS_K_STATS = 8,   /* NAME.stats (-o stats): the variable's value statistics */
+    CKFS_K_TFDIR = 9,   /* tf/, the V2 bundle of the view's variables (index 0) */
     CKFS_K_TFFILE = 10, /* a file of tf/: index CKFS_TF_INDEX, CKFS_TF_DATA or CKFS_TF_STATE */
 };
 
@@ -83,15 +83,14 @@ typedef void (*ckfs_warn_fn)(void *ctx, const char *msg);
  * Build the tree of checkpoint c, its variables at their visible paths (objnames.h), and with
  * byname & CKFS_ROOT_BYNAME the root entry by_name (a CKFS_K_BDIR node, its contents
  * ckfs_tree_build_links's, built when first used), with byname & CKFS_ROOT_TF the root
- * entry tf (a CKFS_K_TFDIR node, its files the view's). gen_names: ngen (<= CKFS_GEN_MAX) names of generated root
- * files, NULL for a slot this checkpoint does not have (its inode number stays unused).
- * npy: CKFS_TREE_NPY adds NAME.npy, CKFS_TREE_STATS NAME.stats, beside every variable whose
- * dtype has a fixed element size. warn (may be
- * NULL) hears about every name hidden because another entry owns it.
- * Returns 0, or -1 on allocation failure / too many variables.
+ * entry tf (a CKFS_K_TFDIR node, its files the view's). gen_names: ngen (<= CKFS_GEN_MAX) names of
+ * generated root files, NULL for a slot this checkpoint does not have (its inode number stays
+ * unused). npy: CKFS_TREE_NPY adds NAME.npy, CKFS_TREE_STATS NAME.stats, beside every variable
+ * whose dtype has a fixed element size. warn (may be NULL) hears about every name hidden because
+ * another entry owns it. Returns 0, or -1 on allocation failure / too many variables.
  */
-int ckfs_tree_build(const ckpt_checkpoint *c, unsigned byname, const char *const *gen_names, int ngen,
-                    int npy, ckfs_warn_fn warn, void *warn_ctx, ckfs_tree **out);
+int ckfs_tree_build(const ckpt_checkpoint *c, unsigned byname, const char *const *gen_names,
+                    int ngen, int npy, ckfs_warn_fn warn, void *warn_ctx, ckfs_tree **out);
 
 /*
  * The tree of by_name/ (its root is by_name itself): a symbolic link (CKFS_K_LINK, index j)
@@ -127,8 +126,7 @@ int ckfs_tree_lookup(const ckfs_tree *t, uint32_t dir, const char *name, ckfs_no
  * CKFS_ENTRY_NAME_MAX + 1 bytes), 2 when position k holds none (go on with k + 1), 1 past the
  * last position.
  */
-int ckfs_tree_dir_entry(const ckfs_tree *t, uint32_t dir, uint64_t k, ckfs_node *node,
-                        char *buf);
+int ckfs_tree_dir_entry(const ckfs_tree *t, uint32_t dir, uint64_t k, ckfs_node *node, char *buf);
 
 /* Number of visible names in directory dir (without "." and ".."), counted by walking its
  * positions: for tests and diagnostics, not for every request. */

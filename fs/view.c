@@ -361,8 +361,8 @@ void ckfs_view_close(ckfs_view *v)
 {
     if (!ckfs_view_is_open(v))
         return;
-    /* ll.c's list of idle graph texts may drop a slot of this view at any moment, under the
-     * view's lock: free the slots under it too. */
+    /* The mount's list of unused rendered texts (textlru.h) may drop a slot of this view at any
+     * moment, under the view's lock: free the slots under it too. */
     pthread_mutex_lock(&v->lock.mu);
     ckfs_gens_free(&v->gens);
     pthread_mutex_unlock(&v->lock.mu);

@@ -5,7 +5,7 @@
  * A plain mount has one view; a training-folder mount has one per checkpoint of the folder,
  * each opened (its index read, its tree built) only when something inside it is first used.
  * A view's inode numbers are those of its tree (tree.h) plus its base: 0 for a plain mount,
- * (range << 40) in a folder (ns_folder.c, where the ranges are given out).
+ * (range << 40) in a folder (ns_folder.h; ns_folder_scan.c gives the ranges out).
  */
 #ifndef CKPTFS_VIEW_H
 #define CKPTFS_VIEW_H
@@ -157,7 +157,7 @@ void ckfs_view_text_release(ckfs_view *v, uint32_t i);
 /*
  * Return open view v to "not opened", closing its checkpoint (descriptors, index, tree,
  * texts); the next ckfs_view_ensure opens it again. Nobody may use v's checkpoint or tree
- * meanwhile (a folder guarantees it with its holds, ns_folder.c).
+ * meanwhile (a folder guarantees it with its holds, ns_folder_hold.c).
  */
 void ckfs_view_close(ckfs_view *v);
 

@@ -23,37 +23,10 @@ typedef struct cli_command {
     const char *help;
 } cli_command;
 
+/* The subcommands, each defined in its cmd_NAME.c (its run function is that file's). */
 extern const cli_command cli_ls_command, cli_cat_command, cli_diff_command,
     cli_verify_command, cli_graph_command, cli_stats_command, cli_du_command,
     cli_export_command;
-
-/* `ckptfs ls [-l] [--json] SOURCE [PATTERN]`: the checkpoint's variables. */
-int cli_ls(int argc, char **argv);
-
-/* `ckptfs cat [--text] SOURCE NAME`: one variable as a mount serves it, or its values. */
-int cli_cat(int argc, char **argv);
-
-/* `ckptfs diff SOURCE1 SOURCE2`: what changed between two checkpoints. */
-int cli_diff(int argc, char **argv);
-
-/* `ckptfs stats [--json] [--nonfinite] SOURCE [PATTERN]`: each variable's value statistics
- * (stats.h), every tensor read once. */
-int cli_stats(int argc, char **argv);
-
-/* `ckptfs du SOURCE [--depth N] [-h] [--sort=size|name]`: stored bytes by name prefix. */
-int cli_du(int argc, char **argv);
-
-/* `ckptfs verify SOURCE`: every tensor read and checked against its stored checksum. */
-int cli_verify(int argc, char **argv);
-
-/*
- * `ckptfs graph SOURCE [--format pbtxt|meta|dot|objects|savedmodel]`: a checkpoint's or
- * SavedModel's graph exactly as TensorFlow's text_format.MessageToString prints it (see
- * reader/text/metagraph.h for the formats and how SOURCE is resolved). The text is validated by a
- * counting pass before the first byte is written, so a damaged file prints nothing and exits
- * with CKPTFS_EXIT_CORRUPT.
- */
-int cli_graph(int argc, char **argv);
 
 /*
  * `ckptfs mount ...`: replace this process with the daemon, mount.ckptfs, found next to this
@@ -62,11 +35,6 @@ int cli_graph(int argc, char **argv);
  * daemon could be run (CKPTFS_EXIT_FUSE, with a message).
  */
 int cli_mount_exec(int argc, char **argv);
-
-/* `ckptfs export [--include G] [--exclude G] [--force] SOURCE DST`: the tensors as one
- * safetensors file (DST.safetensors, safetensors.h) or a V2 bundle (bundlewriter.h), written
- * under temporary names and renamed. */
-int cli_export(int argc, char **argv);
 
 /* The command's overview (every subcommand and its summary), to f. */
 void cli_usage(FILE *f);

@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* `ckptfs cat [--text] SOURCE NAME`: one variable as a mount serves it, or its values. */
+static int cli_cat(int argc, char **argv);
+
 const cli_command cli_cat_command = {
     "cat", cli_cat, "print a variable's bytes, or its values as text",
     "usage: ckptfs cat [--text] [--] SOURCE NAME\n"
@@ -146,7 +149,7 @@ static int read_name_file(const char *path, char **name, size_t *len)
     return 0;
 }
 
-int cli_cat(int argc, char **argv)
+static int cli_cat(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv))
         return cli_help(&cli_cat_command);

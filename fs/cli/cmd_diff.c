@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* `ckptfs diff SOURCE1 SOURCE2`: what changed between two checkpoints. */
+static int cli_diff(int argc, char **argv);
+
 const cli_command cli_diff_command = {
     "diff",
     cli_diff,
@@ -391,7 +394,7 @@ static void put_summary(cli_prefixes *t)
     }
 }
 
-int cli_diff(int argc, char **argv)
+static int cli_diff(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv))
         return cli_help(&cli_diff_command);

@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* `ckptfs du SOURCE [--depth N] [-h] [--sort=size|name]`: stored bytes by name prefix. */
+static int cli_du(int argc, char **argv);
+
 const cli_command cli_du_command = {
     "du",
     cli_du,
@@ -61,7 +64,7 @@ static void put_row(ckpt_strbuf *out, uint64_t bytes, uint64_t vars, const char 
     ckpt_strbuf_put(out, "\n", 1);
 }
 
-int cli_du(int argc, char **argv)
+static int cli_du(int argc, char **argv)
 {
     /* -h is du's human sizes, as in du(1); only --help is help */
     if (cli_wants_long_help(argc, argv)) return cli_help(&cli_du_command);

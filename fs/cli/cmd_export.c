@@ -23,6 +23,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* `ckptfs export [--include G] [--exclude G] [--force] SOURCE DST`: the tensors as one
+ * safetensors file (DST.safetensors, safetensors.h) or a V2 bundle (bundlewriter.h), written
+ * under temporary names and renamed. */
+static int cli_export(int argc, char **argv);
+
 const cli_command cli_export_command = {
     "export",
     cli_export,
@@ -333,7 +338,7 @@ typedef struct export_opts {
 
 static int export_to(ckpt_namefilter *f, int npos, const char **pos, const export_opts *eo);
 
-int cli_export(int argc, char **argv)
+static int cli_export(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv))
         return cli_help(&cli_export_command);

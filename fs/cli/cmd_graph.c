@@ -8,6 +8,15 @@
 #include <string.h>
 #include <unistd.h>
 
+/*
+ * `ckptfs graph SOURCE [--format pbtxt|meta|dot|objects|savedmodel]`: a checkpoint's or
+ * SavedModel's graph exactly as TensorFlow's text_format.MessageToString prints it (see
+ * reader/text/metagraph.h for the formats and how SOURCE is resolved). The text is validated by a
+ * counting pass before the first byte is written, so a damaged file prints nothing and exits
+ * with CKPTFS_EXIT_CORRUPT.
+ */
+static int cli_graph(int argc, char **argv);
+
 const cli_command cli_graph_command = {
     "graph", cli_graph, "print a checkpoint's or SavedModel's graph as text",
     "usage: ckptfs graph SOURCE [--format pbtxt|meta|dot|objects|savedmodel]\n"
@@ -27,7 +36,7 @@ static int graph_usage(void)
     return cli_usage_error(&cli_graph_command, "expected SOURCE and at most one --format");
 }
 
-int cli_graph(int argc, char **argv)
+static int cli_graph(int argc, char **argv)
 {
     const char *source = NULL, *format = "pbtxt";
     for (int i = 1; i < argc; i++) {

@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* `ckptfs ls [-l] [--json] SOURCE [PATTERN]`: the checkpoint's variables. */
+static int cli_ls(int argc, char **argv);
+
 const cli_command cli_ls_command = {
     "ls",
     cli_ls,
@@ -257,7 +260,7 @@ static int ls_archive(const ls_opts *o, const char *source)
     return worst;
 }
 
-int cli_ls(int argc, char **argv)
+static int cli_ls(int argc, char **argv)
 {
     /* -h is help, except beside -l where it is ls -lh's human sizes */
     int has_l = 0;

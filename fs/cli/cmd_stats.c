@@ -9,6 +9,10 @@
 
 #include <stdlib.h>
 
+/* `ckptfs stats [--json] [--nonfinite] SOURCE [PATTERN]`: each variable's value statistics
+ * (stats.h), every tensor read once. */
+static int cli_stats(int argc, char **argv);
+
 const cli_command cli_stats_command = {
     "stats",
     cli_stats,
@@ -46,7 +50,7 @@ static int worse(int a, int b)
     return rb > ra ? b : a;
 }
 
-int cli_stats(int argc, char **argv)
+static int cli_stats(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv)) return cli_help(&cli_stats_command);
     int json = 0, nonfinite = 0, npos = 0;

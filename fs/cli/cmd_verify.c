@@ -14,6 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* `ckptfs verify SOURCE`: every tensor read and checked against its stored checksum. */
+static int cli_verify(int argc, char **argv);
+
 const cli_command cli_verify_command = {
     "verify", cli_verify, "read every tensor and check it against its stored checksum",
     "usage: ckptfs verify SOURCE\n"
@@ -222,7 +225,7 @@ static int list_archive_places(const char *source, ckpt_source *s, char ***out, 
     return 0;
 }
 
-int cli_verify(int argc, char **argv)
+static int cli_verify(int argc, char **argv)
 {
     if (cli_wants_help(argc, argv))
         return cli_help(&cli_verify_command);

@@ -3,6 +3,7 @@
 
 #include "exitcodes.h"
 
+#include "render.h"
 #include "resolve.h"
 
 #include <inttypes.h>
@@ -134,14 +135,10 @@ int cli_stdout_sink(void *ctx, const char *p, size_t n)
     return cli_write_all(p, n) ? CKPT_E_IO : 0;
 }
 
-/* Say which data shards of c are missing. */
-static void warn_missing(const char *source, const ckpt_checkpoint *c)
+/* A warning line about source (ctx): "ckptfs: SOURCE: warning: MSG". */
+static void warn_line(void *ctx, const char *msg)
 {
-    for (int s = 0; s < ckpt_num_shards(c); s++)
-        if (!ckpt_shard_present(c, s))
-            fprintf(stderr, "ckptfs: %s: warning: data shard %s is missing: its variables are "
-                            "listed, reading them fails\n",
-                    source, ckpt_shard_path(c, s));
+    fprintf(stderr, "ckptfs: %s: warning: %s\n", (const char *)ctx, msg);
 }
 
 int cli_open_source(const char *source, ckpt_checkpoint **c)
@@ -153,7 +150,7 @@ int cli_open_source(const char *source, ckpt_checkpoint **c)
         cli_error(source, err.msg);
         return ckptfs_exit_for(rc);
     }
-    warn_missing(source, *c);
+    ckpt_warn_missing_shards(*c, warn_line, (void *)source);
     return 0;
 }
 
@@ -167,7 +164,7 @@ int cli_open_src(const char *source, const ckpt_bytesrc *src, const char *prefix
         cli_error(source, err.msg);
         return ckptfs_exit_for(rc);
     }
-    warn_missing(source, *c);
+    ckpt_warn_missing_shards(*c, warn_line, (void *)source);
     return 0;
 }
 

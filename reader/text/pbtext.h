@@ -65,7 +65,7 @@ size_t ckpt_pbtext_escape_bytes(const uint8_t *s, size_t len, char *dst);
 /* Same for a string field: valid UTF-8 kept, the rest like bytes. */
 size_t ckpt_pbtext_escape_string(const uint8_t *s, size_t len, char *dst);
 
-/* Python's repr(float(d)) ("0.1", "1e-05", "1e+16", "-0.0", "inf", "nan"); buf >= 32 bytes.
+/* Python's repr(float(d)) ("0.1", "1e-05", "1e+16", "-0.0", "inf", "nan"; pbnum.c); buf >= 32.
  * Returns the length. */
 size_t ckpt_pbtext_format_double(double d, char *buf);
 

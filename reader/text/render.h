@@ -1,6 +1,7 @@
 /*
  * render.h - the per-variable text files of a mount and the `ckptfs ls`/`cat` text:
- * sidecars (sidecar.c), variables.tsv (tsv.c), string and variant tensors' text (tensortext.c).
+ * sidecars (sidecar.c), variables.tsv (tsv.c), string and variant tensors' text (tensortext.c),
+ * the warning about missing data shards (missing.c).
  *
  * Sidecars and variables.tsv come from the index alone (no data-shard read); a string or
  * variant tensor's text form needs its data.
@@ -36,5 +37,16 @@ int ckpt_render_text(ckpt_checkpoint *c, size_t i, ckpt_strbuf *out, ckpt_err *e
 /* Whether variable v's file holds a text form instead of its stored bytes (string and variant
  * tensors). */
 int ckpt_is_text_var(const ckpt_var *v);
+
+/* Receives one line of text (no newline). */
+typedef void (*ckpt_line_fn)(void *ctx, const char *msg);
+
+/* Longest missing-shard line; a longer shard path is cut. */
+enum { CKPT_MISSING_MSG_MAX = 4200 };
+
+/* For each data shard of c that is missing, one warning line to line(ctx, ...): "data shard
+ * PATH is missing: its variables are listed, reading them fails" (the mount and every command
+ * say the same). */
+void ckpt_warn_missing_shards(const ckpt_checkpoint *c, ckpt_line_fn line, void *ctx);
 
 #endif

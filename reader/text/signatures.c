@@ -19,6 +19,7 @@
 #include "dtype.h"
 #include "pbmsg.h"
 #include "pbtext.h"
+#include "sigops.h"
 
 #include "meta_graph.pb-c.h"
 #include "saved_object_graph.pb-c.h"
@@ -39,21 +40,9 @@ enum {
     SM_META_GRAPHS = 2,
     MG_META_INFO = 1, MG_GRAPH = 2, MG_SIGNATURE_DEF = 5, MG_OBJECT_GRAPH = 7,
     MI_TAGS = 4,
-    GD_NODE = 1, GD_LIBRARY = 2,
-    LIB_FUNCTION = 1,
-    FD_SIGNATURE = 1, FD_NODE_DEF = 3,
-    OP_NAME = 1,
-    ND_OP = 2, ND_ATTR = 5,
-    ENTRY_KEY = 1, ENTRY_VALUE = 2,
-    AV_FUNC = 10,
-    NAL_NAME = 1,
 };
 
-/* A string pointing into the mapping. */
-typedef struct str {
-    const uint8_t *p;
-    size_t n;
-} str;
+typedef ckpt_sigstr str;
 
 static void put(ckpt_strbuf *b, const char *s)
 {
@@ -99,306 +88,6 @@ static void put_repr_c(ckpt_strbuf *b, const char *s)
     put_repr(b, (const uint8_t *)s, strlen(s));
 }
 
-static int str_cmp(str a, str b)
-{
-    size_t n = a.n < b.n ? a.n : b.n;
-    int r = n ? memcmp(a.p, b.p, n) : 0;
-    return r ? r : (a.n < b.n ? -1 : a.n > b.n);
-}
-
-/* --- a small set of strings (open addressing) ------------------------------------------ */
-
-typedef struct strset {
-    str *slot;
-    void **val;
-    size_t cap, n;
-} strset;
-
-static uint64_t hash(str s)
-{
-    return ckpt_hash64(s.p, s.n);
-}
-
-/* Index of s, or of the empty slot where it would go. */
-static size_t set_pos(const strset *S, str s)
-{
-    size_t i = hash(s) & (S->cap - 1);
-    while (S->slot[i].p && str_cmp(S->slot[i], s) != 0)
-        i = (i + 1) & (S->cap - 1);
-    return i;
-}
-
-static int set_grow(strset *S)
-{
-    size_t cap = S->cap ? S->cap * 2 : 64;
-    strset N = {calloc(cap, sizeof(str)), calloc(cap, sizeof(void *)), cap, 0};
-    if (!N.slot || !N.val) {
-        free(N.slot);
-        free(N.val);
-        return -1;
-    }
-    for (size_t i = 0; i < S->cap; i++)
-        if (S->slot[i].p) {
-            size_t j = set_pos(&N, S->slot[i]);
-            N.slot[j] = S->slot[i];
-            N.val[j] = S->val[i];
-            N.n++;
-        }
-    free(S->slot);
-    free(S->val);
-    *S = N;
-    return 0;
-}
-
-/* The value stored for s (NULL if absent); *found tells absent from a NULL value. */
-static void *set_get(const strset *S, str s, int *found)
-{
-    *found = 0;
-    if (!S->cap)
-        return NULL;
-    size_t i = set_pos(S, s);
-    if (!S->slot[i].p)
-        return NULL;
-    *found = 1;
-    return S->val[i];
-}
-
-/* Insert or overwrite; the empty string is stored with a non-NULL pointer. */
-static int set_put(strset *S, str s, void *val)
-{
-    static const uint8_t empty[1];
-    if (!s.p)
-        s.p = empty;
-    if ((S->n + 1) * 2 > S->cap && set_grow(S))
-        return -1;
-    size_t i = set_pos(S, s);
-    if (!S->slot[i].p)
-        S->n++;
-    S->slot[i] = s;
-    S->val[i] = val;
-    return 0;
-}
-
-static void set_free(strset *S)
-{
-    free(S->slot);
-    free(S->val);
-    memset(S, 0, sizeof *S);
-}
-
-/* --- the ops of a MetaGraphDef (meta_graph.ops_used_by_graph_def) ---------------------- */
-
-typedef struct func {
-    const uint8_t *p; /* the FunctionDef's bytes */
-    size_t n;
-} func;
-
-typedef struct opwalk {
-    strset funcs;  /* function name -> func* */
-    strset used;   /* every op or function name seen */
-    func **stack;  /* functions still to walk */
-    size_t nstack, capstack;
-    ckpt_err *err;
-} opwalk;
-
-static int nomem(ckpt_err *err)
-{
-    return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-}
-
-static int mark_used(opwalk *W, str op)
-{
-    int found;
-    set_get(&W->used, op, &found);
-    if (!found) {
-        int isfn;
-        func *f = set_get(&W->funcs, op, &isfn);
-        if (isfn) {
-            if (ckpt_grow((void **)&W->stack, &W->capstack, W->nstack + 1, sizeof *W->stack))
-                return nomem(W->err);
-            W->stack[W->nstack++] = f;
-        }
-    }
-    if (set_put(&W->used, op, NULL))
-        return nomem(W->err);
-    return 0;
-}
-
-/* The string of field `field` in a message (last occurrence), or empty. */
-static int field_str(const uint8_t *p, size_t n, uint32_t field, str *out, ckpt_err *err)
-{
-    ckpt_pb_msg m;
-    ckpt_pb_field f;
-    int r;
-    *out = (str){NULL, 0};
-    ckpt_pb_msg_init(&m, p, n, err);
-    while ((r = ckpt_pb_msg_next_len(&m, field, &f)) > 0)
-        *out = (str){f.p, f.n};
-    return r;
-}
-
-/* The string field `inner` of the singular message field `outer` of (p, n): occurrences of a
- * message merge, so the last one that sets it wins. */
-static int nested_str(const uint8_t *p, size_t n, uint32_t outer, uint32_t inner, str *out,
-                      ckpt_err *err)
-{
-    ckpt_pb_msg m;
-    ckpt_pb_field f;
-    int r;
-    *out = (str){NULL, 0};
-    ckpt_pb_msg_init(&m, p, n, err);
-    while ((r = ckpt_pb_msg_next_len(&m, outer, &f)) > 0) {
-        str name;
-        int q = field_str(f.p, f.n, inner, &name, err);
-        if (q < 0)
-            return q;
-        if (name.p)
-            *out = name;
-    }
-    return r;
-}
-
-static int str_is(str s, const char *c)
-{
-    size_t n = strlen(c);
-    return s.n == n && (n == 0 || !memcmp(s.p, c, n));
-}
-
-static int process_node(opwalk *W, const uint8_t *p, size_t n)
-{
-    ckpt_pb_msg m;
-    ckpt_pb_field f;
-    int r;
-    str op = {NULL, 0}, fname = {NULL, 0};
-    ckpt_pb_msg_init(&m, p, n, W->err);
-    while ((r = ckpt_pb_msg_next(&m, &f)) > 0) {
-        if (f.field == ND_OP && f.wt == 2) {
-            op = (str){f.p, f.n};
-        } else if (f.field == ND_ATTR && f.wt == 2) {
-            str key;
-            int q = field_str(f.p, f.n, ENTRY_KEY, &key, W->err);
-            if (q < 0)
-                return q;
-            if (str_is(key, "f")) {
-                /* A later entry with the same key replaces the earlier one (map semantics). */
-                str val;
-                if ((q = field_str(f.p, f.n, ENTRY_VALUE, &val, W->err)) < 0)
-                    return q;
-                fname = (str){NULL, 0};
-                if (val.p && (q = nested_str(val.p, val.n, AV_FUNC, NAL_NAME, &fname,
-                                             W->err)) < 0)
-                    return q;
-            }
-        }
-    }
-    if (r < 0)
-        return r;
-    if ((r = mark_used(W, op)))
-        return r;
-    if (str_is(op, "PartitionedCall") || str_is(op, "StatefulPartitionedCall"))
-        return mark_used(W, fname); /* Python's node.attr["f"] is "" when absent */
-    return 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return str_cmp(*(const str *)a, *(const str *)b);
-}
-
-/* name_to_function of the graph's library (every library occurrence, as they merge). */
-static int collect_functions(opwalk *W, const ckpt_pb_seg *graph, size_t ngraph)
-{
-    ckpt_pb_iter it;
-    ckpt_pb_field f;
-    int r;
-    ckpt_pb_iter_init(&it, graph, ngraph, W->err);
-    while ((r = ckpt_pb_iter_next(&it, &f)) > 0) {
-        if (f.field != GD_LIBRARY || f.wt != 2)
-            continue;
-        ckpt_pb_msg lib;
-        ckpt_pb_field lf;
-        ckpt_pb_msg_init(&lib, f.p, f.n, W->err);
-        while ((r = ckpt_pb_msg_next_len(&lib, LIB_FUNCTION, &lf)) > 0) {
-            str name;
-            if ((r = nested_str(lf.p, lf.n, FD_SIGNATURE, OP_NAME, &name, W->err)) < 0)
-                return r;
-            /* A name defined twice: the last definition wins, as in a protobuf map. */
-            int found;
-            func *fn = set_get(&W->funcs, name, &found);
-            if (!found) {
-                fn = malloc(sizeof *fn);
-                if (!fn || set_put(&W->funcs, name, fn)) {
-                    free(fn);
-                    return nomem(W->err);
-                }
-            }
-            *fn = (func){lf.p, lf.n};
-        }
-        if (r < 0)
-            return r;
-    }
-    return r;
-}
-
-/* Mark what the graph's nodes use, then what the functions they reach use. */
-static int walk_nodes(opwalk *W, const ckpt_pb_seg *graph, size_t ngraph)
-{
-    ckpt_pb_iter it;
-    ckpt_pb_field f;
-    int r;
-    ckpt_pb_iter_init(&it, graph, ngraph, W->err);
-    while ((r = ckpt_pb_iter_next(&it, &f)) > 0)
-        if (f.field == GD_NODE && f.wt == 2 && (r = process_node(W, f.p, f.n)) < 0)
-            return r;
-    while (r >= 0 && W->nstack) {
-        func *fn = W->stack[--W->nstack];
-        ckpt_pb_msg fd;
-        ckpt_pb_field ff;
-        ckpt_pb_msg_init(&fd, fn->p, fn->n, W->err);
-        while ((r = ckpt_pb_msg_next_len(&fd, FD_NODE_DEF, &ff)) > 0)
-            if ((r = process_node(W, ff.p, ff.n)) < 0)
-                return r;
-    }
-    return r;
-}
-
-/* The used names that are ops (not functions of the library), sorted. */
-static int sorted_ops(const opwalk *W, str **ops, size_t *nops)
-{
-    *ops = malloc((W->used.n ? W->used.n : 1) * sizeof(str));
-    if (!*ops)
-        return nomem(W->err);
-    for (size_t i = 0; i < W->used.cap; i++) {
-        int isfn;
-        if (W->used.slot[i].p && (set_get(&W->funcs, W->used.slot[i], &isfn), !isfn))
-            (*ops)[(*nops)++] = W->used.slot[i];
-    }
-    qsort(*ops, *nops, sizeof(str), cmp_str);
-    return 0;
-}
-
-/* Collect the ops used by the GraphDef in segs into a sorted array *ops. */
-static int graph_ops(const ckpt_pb_seg *graph, size_t ngraph, str **ops, size_t *nops,
-                     ckpt_err *err)
-{
-    opwalk W = {.err = err};
-    *ops = NULL;
-    *nops = 0;
-    /* name_to_function first: the library may come after the nodes on the wire. */
-    int r = collect_functions(&W, graph, ngraph);
-    if (r >= 0)
-        r = walk_nodes(&W, graph, ngraph);
-    if (r >= 0)
-        r = sorted_ops(&W, ops, nops);
-    for (size_t i = 0; i < W.funcs.cap; i++)
-        if (W.funcs.slot[i].p)
-            free(W.funcs.val[i]);
-    set_free(&W.funcs);
-    set_free(&W.used);
-    free(W.stack);
-    return r < 0 ? r : 0;
-}
-
 /* --- one MetaGraphDef --------------------------------------------------------------------- */
 
 typedef struct mgraph {
@@ -412,7 +101,7 @@ typedef struct mgraph {
 static int cmp_tags(const mgraph *a, const mgraph *b)
 {
     for (size_t i = 0; i < a->ntags && i < b->ntags; i++) {
-        int r = str_cmp(a->tags[i], b->tags[i]);
+        int r = ckpt_sigstr_cmp(a->tags[i], b->tags[i]);
         if (r)
             return r;
     }
@@ -530,7 +219,7 @@ static int unpack_signatures(const mgraph *mg, kv **out, size_t *n, ckpt_err *er
             return r;
         }
         if (ckpt_grow((void **)out, &cap, *n + 1, sizeof **out))
-            return nomem(err);
+            return ckpt_sig_nomem(err);
         ProtobufCMessage *msg = protobuf_c_message_unpack(desc, NULL, f.n, f.p);
         if (!msg)
             return ckpt_err_set(err, CKPT_E_CORRUPT, "a signature_def entry does not parse");
@@ -551,10 +240,10 @@ static int print_signature(ckpt_strbuf *b, const Tensorflow__MetaGraphDef__Signa
     put(b, "']:\n");
     put(b, "  The given SavedModel SignatureDef contains the following input(s):\n");
     if (sd && print_io(b, "inputs", sd->n_inputs, (void **)sd->inputs))
-        r = nomem(err);
+        r = ckpt_sig_nomem(err);
     put(b, "  The given SavedModel SignatureDef contains the following output(s):\n");
     if (sd && print_io(b, "outputs", sd->n_outputs, (void **)sd->outputs))
-        r = nomem(err);
+        r = ckpt_sig_nomem(err);
     put(b, "  Method name is: ");
     if (sd && sd->method_name)
         put(b, sd->method_name);
@@ -569,7 +258,7 @@ static int print_signatures(ckpt_strbuf *b, const mgraph *mg, ckpt_err *err)
     int r = unpack_signatures(mg, &all, &n, err);
     /* Print a sorted unique view; every unpacked entry stays in `all` for freeing. */
     if (r >= 0 && !(view = malloc((n ? n : 1) * sizeof *view)))
-        r = nomem(err);
+        r = ckpt_sig_nomem(err);
     if (r >= 0) {
         if (n) /* all is NULL when there are none */
             memcpy(view, all, n * sizeof *view);
@@ -603,7 +292,7 @@ static int print_ops(ckpt_strbuf *b, const mgraph *mg, ckpt_err *err)
         return r;
     str *ops;
     size_t nops;
-    r = graph_ops(graph, ngraph, &ops, &nops, err);
+    r = ckpt_sig_graph_ops(graph, ngraph, &ops, &nops, err);
     free(graph);
     if (r)
         return r;
@@ -943,7 +632,7 @@ static int load_object_graph(const mgraph *mg, Tensorflow__SavedObjectGraph **og
     uint8_t *joined = malloc(total ? total : 1);
     if (!joined) {
         free(segs);
-        return nomem(err);
+        return ckpt_sig_nomem(err);
     }
     for (size_t k = 0, off = 0; k < nseg; off += segs[k].n, k++)
         memcpy(joined + off, segs[k].p, segs[k].n);
@@ -971,7 +660,7 @@ static int root_children(const Tensorflow__SavedObjectGraph *og, kv **out, size_
     const Tensorflow__SavedObject *root = og->nodes[0];
     kv *ch = calloc(root->n_children ? root->n_children : 1, sizeof *ch);
     if (!ch)
-        return nomem(err);
+        return ckpt_sig_nomem(err);
     for (size_t k = 0; k < root->n_children; k++) {
         const Tensorflow__TrackableObjectGraph__TrackableObject__ObjectReference *ref =
             root->children[k];
@@ -996,7 +685,7 @@ static int concrete_names(const Tensorflow__SavedObject *obj, const char ***name
         const Tensorflow__SavedFunction *fn = obj->function;
         if (!(*names = malloc((fn->n_concrete_functions ? fn->n_concrete_functions : 1) *
                               sizeof **names)))
-            return nomem(err);
+            return ckpt_sig_nomem(err);
         for (size_t j = 0; j < fn->n_concrete_functions; j++)
             (*names)[j] = fn->concrete_functions[j];
         *n = fn->n_concrete_functions;
@@ -1004,7 +693,7 @@ static int concrete_names(const Tensorflow__SavedObject *obj, const char ***name
     } else if (obj->kind_case == TENSORFLOW__SAVED_OBJECT__KIND_BARE_CONCRETE_FUNCTION) {
         *bare = obj->bare_concrete_function;
         if (!(*names = malloc(sizeof **names)))
-            return nomem(err);
+            return ckpt_sig_nomem(err);
         (*names)[0] = (*bare)->concrete_function_name;
         *n = 1;
     }
@@ -1078,7 +767,7 @@ static int collect_meta_graphs(const uint8_t *p, size_t n, mgraph **mgs, size_t 
     ckpt_pb_msg_init(&m, p, n, err);
     while ((r = ckpt_pb_msg_next_len(&m, SM_META_GRAPHS, &f)) > 0) {
         if (ckpt_grow((void **)mgs, &cap, *nmg + 1, sizeof **mgs))
-            return nomem(err);
+            return ckpt_sig_nomem(err);
         (*mgs)[(*nmg)++] = (mgraph){f.p, f.n, NULL, 0, 0};
     }
     return r;
@@ -1103,7 +792,7 @@ static int read_tags(mgraph *mg, ckpt_err *err)
         ckpt_pb_msg_init(&info, f.p, f.n, err);
         while ((r = ckpt_pb_msg_next_len(&info, MI_TAGS, &tf)) > 0) {
             if (ckpt_grow((void **)&mg->tags, &cap, mg->ntags + 1, sizeof *mg->tags))
-                return nomem(err);
+                return ckpt_sig_nomem(err);
             mg->tags[mg->ntags++] = (str){tf.p, tf.n};
         }
         if (r < 0)
@@ -1156,7 +845,7 @@ static int render(const uint8_t *p, size_t n, ckpt_strbuf *out, ckpt_err *err)
         free(mgs[k].tags);
     free(mgs);
     if (r == 0 && out->failed)
-        r = nomem(err);
+        r = ckpt_sig_nomem(err);
     return r;
 }
 

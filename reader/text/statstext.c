@@ -15,7 +15,8 @@ void ckpt_stats_put_header(ckpt_strbuf *out)
     ckpt_strbuf_puts(out, "name\tdtype\tcount\tnan\tinf\tzeros\tmin\tmax\tmean\tstd\n");
 }
 
-int ckpt_stats_has_counts(const ckpt_stats *s)
+/* Whether the row has a value in the nan and inf columns (numeric dtypes). */
+static int has_counts(const ckpt_stats *s)
 {
     return s->kind != CKPT_STATS_COUNT;
 }
@@ -81,7 +82,7 @@ void ckpt_stats_put_row(ckpt_strbuf *out, const ckpt_var *v, const ckpt_stats *s
     const uint64_t cv[] = {s->nan, s->inf, s->zeros};
     for (int k = 0; k < 3; k++) {
         put_key(out, json, counts[k]);
-        if (ckpt_stats_has_counts(s))
+        if (has_counts(s))
             put_u64(out, cv[k]);
         else
             put_absent(out, json);

@@ -29,7 +29,4 @@ void ckpt_stats_put_row(ckpt_strbuf *out, const ckpt_var *v, const ckpt_stats *s
  */
 int ckpt_render_stats_tsv(ckpt_checkpoint *c, ckpt_strbuf *out, ckpt_err *err);
 
-/* Whether the row has a value in the nan and inf columns (numeric dtypes). */
-int ckpt_stats_has_counts(const ckpt_stats *s);
-
 #endif
