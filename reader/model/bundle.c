@@ -141,11 +141,12 @@ static int check_plain(build_ctx *b, const var_rec *r, const uint8_t *key,
 }
 
 /*
- * Record entry e of key, its e->rank dims already at the dims tail, checked; pe is its
- * protobuf-c unpacking when it names slices, else NULL.
+ * Record entry e of key, its e->rank dims already written at the dims tail (dims: room for
+ * MAX_RANK made, so the arena's 32-bit bound holds too), checked; pe is its protobuf-c
+ * unpacking when it names slices, else NULL.
  */
 static int record_entry(build_ctx *b, const uint8_t *key, size_t klen, const ckpt_bundle_entry *e,
-                        const Tensorflow__BundleEntryProto *pe, ckpt_err *err)
+                        const int64_t *dims, const Tensorflow__BundleEntryProto *pe, ckpt_err *err)
 {
     ckpt_checkpoint *c = b->c;
     size_t rank = e->rank;
@@ -153,8 +154,7 @@ static int record_entry(build_ctx *b, const uint8_t *key, size_t klen, const ckp
         return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: variable \"%.*s\" has an invalid shape",
                             b->index_path, (int)klen, key);
     char *name = ckpt__build_name_tail(c, klen);
-    const int64_t *dims = ckpt__build_dims_tail(c, rank);
-    if (!name || !dims || klen > UINT32_MAX)
+    if (!name || klen > UINT32_MAX)
         return ckpt__build_nomem(err, b->index_path);
     memcpy(name, key, klen);
     for (size_t i = 0; i < rank; i++)
@@ -211,7 +211,8 @@ static int add_sliced_entry(build_ctx *b, const uint8_t *key, size_t klen, const
     int64_t *dims = ckpt__build_dims_tail(b->c, MAX_RANK); /* room made by add_entry */
     for (size_t i = 0; dims && i < e.rank && i < MAX_RANK; i++)
         dims[i] = sh->dim[i]->size;
-    int rc = record_entry(b, key, klen, &e, pe, err);
+    int rc = dims ? record_entry(b, key, klen, &e, dims, pe, err)
+                  : ckpt__build_nomem(err, b->index_path);
     tensorflow__bundle_entry_proto__free_unpacked(pe, NULL);
     return rc;
 }
@@ -233,7 +234,7 @@ static int add_entry(build_ctx *b, const uint8_t *key, size_t klen, const uint8_
                             b->index_path, (int)(klen > KEY_SHOWN ? KEY_SHOWN : klen), key);
     if (e.has_slices)
         return add_sliced_entry(b, key, klen, val, vlen, err);
-    return record_entry(b, key, klen, &e, NULL, err);
+    return record_entry(b, key, klen, &e, dims, NULL, err);
 }
 
 static int visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,

@@ -18,6 +18,12 @@
 
 #include <string.h>
 
+/* Make room for need items in *p (capacity *cap): the common case, room already there, inline. */
+static inline int ckpt__build_room(void **p, size_t *cap, size_t need, size_t elem)
+{
+    return need <= *cap ? 0 : ckpt_grow(p, cap, need, elem);
+}
+
 /* The one message of a failed growth; the loader prefixes the file it was loading. */
 #define CKPT__BUILD_NOMEM "out of memory for the variable index"
 
@@ -27,7 +33,7 @@ int ckpt__build_nomem(ckpt_err *err, const char *path);
 /* Room for n more name bytes and a NUL at the end of the names arena: NULL when out of memory. */
 static inline char *ckpt__build_name_tail(ckpt_checkpoint *c, size_t n)
 {
-    if (ckpt_grow((void **)&c->names, &c->names_cap, c->names_len + n + 1, 1))
+    if (ckpt__build_room((void **)&c->names, &c->names_cap, c->names_len + n + 1, 1))
         return NULL;
     return c->names + c->names_len;
 }
@@ -49,7 +55,7 @@ static inline uint64_t ckpt__build_name_claim(ckpt_checkpoint *c, size_t n)
 static inline int64_t *ckpt__build_dims_tail(ckpt_checkpoint *c, size_t n)
 {
     if (n > UINT32_MAX || c->ndims + n > UINT32_MAX ||
-        ckpt_grow((void **)&c->dims, &c->dims_cap, c->ndims + n + 1, sizeof *c->dims))
+        ckpt__build_room((void **)&c->dims, &c->dims_cap, c->ndims + n + 1, sizeof *c->dims))
         return NULL;
     return c->dims + c->ndims;
 }
@@ -65,7 +71,7 @@ static inline uint32_t ckpt__build_dims_claim(ckpt_checkpoint *c, size_t n)
 /* Append variable record r (its name and dims claimed): 0, or CKPT_E_NOMEM in err. */
 static inline int ckpt__build_var(ckpt_checkpoint *c, const var_rec *r, ckpt_err *err)
 {
-    if (ckpt_grow((void **)&c->vars, &c->vars_cap, c->nvars + 1, sizeof *c->vars))
+    if (ckpt__build_room((void **)&c->vars, &c->vars_cap, c->nvars + 1, sizeof *c->vars))
         return ckpt_err_set(err, CKPT_E_NOMEM, CKPT__BUILD_NOMEM);
     c->vars[c->nvars++] = *r;
     return 0;
@@ -76,7 +82,7 @@ static inline int ckpt__build_var(ckpt_checkpoint *c, const var_rec *r, ckpt_err
 static inline int ckpt__build_slice(ckpt_checkpoint *c, const var_rec *s, uint32_t *at,
                                     ckpt_err *err)
 {
-    if (ckpt_grow((void **)&c->slices, &c->slices_cap, c->nslices + 1, sizeof *c->slices))
+    if (ckpt__build_room((void **)&c->slices, &c->slices_cap, c->nslices + 1, sizeof *c->slices))
         return ckpt_err_set(err, CKPT_E_NOMEM, CKPT__BUILD_NOMEM);
     *at = (uint32_t)c->nslices;
     c->slices[c->nslices++] = *s;
@@ -90,7 +96,7 @@ static inline int ckpt__build_slice(ckpt_checkpoint *c, const var_rec *s, uint32
 static inline int ckpt__build_part(ckpt_checkpoint *c, uint32_t slice, uint32_t ext_off,
                                    ckpt_err *err)
 {
-    if (ckpt_grow((void **)&c->parts, &c->parts_cap, c->nparts + 1, sizeof *c->parts))
+    if (ckpt__build_room((void **)&c->parts, &c->parts_cap, c->nparts + 1, sizeof *c->parts))
         return ckpt_err_set(err, CKPT_E_NOMEM, CKPT__BUILD_NOMEM);
     c->parts[c->nparts++] = (part_rec){slice, ext_off};
     return 0;
