@@ -6,6 +6,7 @@
  * The .index is read in one request into memory (cheap on NFS), parsed, and dropped. Data shards
  * are opened once, at open, so a missing shard is reported before anything is served.
  */
+#include "build.h"
 #include "ckpt_internal.h"
 
 #include "bundle_entry.h"
@@ -25,6 +26,7 @@ typedef struct build_ctx {
     ckpt_checkpoint *c;
     const char *index_path;
     int seen_header;
+    int num_shards; /* as the header says */
 } build_ctx;
 
 static int parse_header(build_ctx *b, const uint8_t *val, size_t vlen, ckpt_err *err)
@@ -37,8 +39,8 @@ static int parse_header(build_ctx *b, const uint8_t *val, size_t vlen, ckpt_err 
                             b->index_path);
     int rc = 0;
     if (h->num_shards < 0 || h->num_shards > MAX_SHARDS)
-        rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: header announces %d data shards",
-                          b->index_path, h->num_shards);
+        rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: header announces %d data shards", b->index_path,
+                          h->num_shards);
     else if (h->endianness != TENSORFLOW__BUNDLE_HEADER_PROTO__ENDIANNESS__LITTLE)
         rc = ckpt_err_set(err, CKPT_E_UNSUPPORTED,
                           "%s: big-endian checkpoint; only little-endian data is supported",
@@ -58,7 +60,7 @@ static int parse_header(build_ctx *b, const uint8_t *val, size_t vlen, ckpt_err 
                                   "%s: checkpoint disallows consumer version 1", b->index_path);
     }
     if (!rc)
-        b->c->num_shards = h->num_shards;
+        b->num_shards = h->num_shards;
     tensorflow__bundle_header_proto__free_unpacked(h, NULL);
     return rc;
 }
@@ -67,50 +69,14 @@ static int parse_header(build_ctx *b, const uint8_t *val, size_t vlen, ckpt_err 
 #define KEY_SHOWN 200
 
 /*
- * Append a record for key to c->vars (not yet counted; split_slices later moves slice entries
- * out), its name to the names arena and its e->rank dims, already written at the end of the
- * dims arena (not yet counted either), checked: *out.
+ * A partitioned full-tensor entry r: its bytes live in slice entries, assembled on read. Its
+ * parts' boxes go to the dims tail after its own dims (the caller claims both); the slices are
+ * linked once the whole index is read (split_slices).
  */
-static int new_rec(build_ctx *b, const uint8_t *key, size_t klen, const ckpt_bundle_entry *e,
-                   var_rec **out, ckpt_err *err)
+static int add_partitioned(build_ctx *b, var_rec *r, const uint8_t *key,
+                           const Tensorflow__BundleEntryProto *e, uint64_t numel, ckpt_err *err)
 {
     ckpt_checkpoint *c = b->c;
-    size_t rank = e->rank;
-    if (!e->has_shape || e->unknown_rank || rank > MAX_RANK)
-        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: variable \"%.*s\" has an invalid shape",
-                            b->index_path, (int)klen, key);
-    if (ckpt_grow((void **)&c->vars, &c->vars_cap, c->nvars + 1, sizeof *c->vars) ||
-        ckpt_grow((void **)&c->names, &c->names_cap, c->names_len + klen + 1, 1) ||
-        c->ndims + rank > UINT32_MAX || klen > UINT32_MAX)
-        return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory for the variable index",
-                            b->index_path);
-    var_rec *r = &c->vars[c->nvars];
-    memset(r, 0, sizeof *r);
-    r->name_off = c->names_len;
-    r->name_len = (uint32_t)klen;
-    memcpy(c->names + c->names_len, key, klen);
-    c->names[c->names_len + klen] = '\0';
-    r->dims_off = (uint32_t)c->ndims;
-    r->rank = (uint8_t)rank;
-    for (size_t i = 0; i < rank; i++)
-        if (c->dims[c->ndims + i] < 0)
-            return ckpt_err_set(err, CKPT_E_CORRUPT,
-                                "%s: variable \"%.*s\" has a negative dimension", b->index_path,
-                                (int)klen, key);
-    *out = r;
-    return 0;
-}
-
-/*
- * A partitioned full-tensor entry: its bytes live in slice entries, assembled on read. Its
- * parts' boxes go to the dims arena after its own dims; the slices are linked once the whole
- * index is read (ckpt__resolve_parts).
- */
-static int add_partitioned(build_ctx *b, var_rec *r, const Tensorflow__BundleEntryProto *e,
-                           uint64_t numel, ckpt_err *err)
-{
-    ckpt_checkpoint *c = b->c;
-    const char *key = c->names + r->name_off;
     size_t rank = r->rank, n = e->n_slices;
     size_t esz = ckpt_dtype_size(r->dtype);
     r->flags = CKPT_VAR_PARTITIONED;
@@ -119,19 +85,16 @@ static int add_partitioned(build_ctx *b, var_rec *r, const Tensorflow__BundleEnt
     r->offset = c->nparts;
     r->nparts = (uint32_t)n;
     size_t ext_at = c->ndims + rank;
-    if (n > UINT32_MAX ||
-        ckpt_grow((void **)&c->parts, &c->parts_cap, c->nparts + n, sizeof *c->parts) ||
-        ckpt_grow((void **)&c->dims, &c->dims_cap, ext_at + 2 * rank * n, sizeof *c->dims) ||
-        ext_at + 2 * rank * n > UINT32_MAX)
-        return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory for the variable index",
-                            b->index_path);
+    int64_t *ext0 = n <= UINT32_MAX ? ckpt__build_dims_tail(c, rank + 2 * rank * n) : NULL;
+    if (!ext0)
+        return ckpt__build_nomem(err, b->index_path);
     for (size_t i = 0; i < n; i++) {
         const Tensorflow__TensorSliceProto *sl = e->slices[i];
         if (sl->n_extent != rank)
             return ckpt_err_set(err, CKPT_E_CORRUPT,
                                 "%s: variable \"%.*s\": slice %zu has %zu extents for rank %zu",
                                 b->index_path, (int)r->name_len, key, i, sl->n_extent, rank);
-        int64_t *ext = c->dims + ext_at + 2 * rank * i;
+        int64_t *ext = ext0 + rank + 2 * rank * i;
         for (size_t d = 0; d < rank; d++) {
             const Tensorflow__TensorSliceProto__Extent *x = sl->extent[d];
             int has_len =
@@ -139,27 +102,24 @@ static int add_partitioned(build_ctx *b, var_rec *r, const Tensorflow__BundleEnt
             ext[2 * d] = has_len ? x->start : 0;
             ext[2 * d + 1] = has_len ? x->length : -1;
         }
-        c->parts[c->nparts + i].slice = UINT32_MAX; /* resolved after the whole index */
-        c->parts[c->nparts + i].ext_off = (uint32_t)(ext_at + 2 * rank * i);
+        /* its slice is linked after the whole index */
+        if (ckpt__build_part(c, UINT32_MAX, (uint32_t)(ext_at + 2 * rank * i), err))
+            return ckpt__build_nomem(err, b->index_path);
     }
-    c->nparts += n;
-    c->ndims = ext_at + 2 * rank * n - rank; /* the caller adds rank back */
     return 0;
 }
 
 /* A plain entry: its stored range must name a shard, and its size fit its shape and dtype. */
-static int check_plain(build_ctx *b, const var_rec *r, const ckpt_bundle_entry *e,
-                       uint64_t numel, ckpt_err *err)
+static int check_plain(build_ctx *b, const var_rec *r, const uint8_t *key,
+                       const ckpt_bundle_entry *e, uint64_t numel, ckpt_err *err)
 {
-    const ckpt_checkpoint *c = b->c;
     int klen = (int)r->name_len;
-    const char *key = c->names + r->name_off;
-    if (e->offset < 0 || e->size < 0 || e->shard_id < 0 || e->shard_id >= c->num_shards)
+    if (e->offset < 0 || e->size < 0 || e->shard_id < 0 || e->shard_id >= b->num_shards)
         return ckpt_err_set(err, CKPT_E_CORRUPT,
                             "%s: variable \"%.*s\" points to shard %d, offset %lld, size %lld, "
                             "outside the %d data shard(s)",
                             b->index_path, klen, key, e->shard_id, (long long)e->offset,
-                            (long long)e->size, c->num_shards);
+                            (long long)e->size, b->num_shards);
     size_t esize = ckpt_dtype_size(r->dtype);
     if (esize && numel > UINT64_MAX / esize)
         return ckpt_err_set(err, CKPT_E_CORRUPT,
@@ -181,37 +141,51 @@ static int check_plain(build_ctx *b, const var_rec *r, const ckpt_bundle_entry *
 }
 
 /*
- * Record entry e of key (dims already at the end of the dims arena); pe is its protobuf-c
+ * Record entry e of key, its e->rank dims already written at the dims tail (dims: room for
+ * MAX_RANK made, so the arena's 32-bit bound holds too), checked; pe is its protobuf-c
  * unpacking when it names slices, else NULL.
  */
 static int record_entry(build_ctx *b, const uint8_t *key, size_t klen, const ckpt_bundle_entry *e,
-                        const Tensorflow__BundleEntryProto *pe, ckpt_err *err)
+                        const int64_t *dims, const Tensorflow__BundleEntryProto *pe, ckpt_err *err)
 {
     ckpt_checkpoint *c = b->c;
-    var_rec *r = NULL;
-    int rc = new_rec(b, key, klen, e, &r, err);
-    if (rc)
-        return rc;
-    r->dtype = (uint16_t)(e->dtype > DTYPE_CLAMP ? DTYPE_CLAMP : e->dtype);
-    r->shard = e->shard_id;
-    r->offset = (uint64_t)e->offset;
-    r->nbytes = (uint64_t)e->size;
-    r->crc = ckpt_crc32c_unmask(e->crc32c);
-    r->flags = CKPT_VAR_HAS_CRC;
+    size_t rank = e->rank;
+    if (!e->has_shape || e->unknown_rank || rank > MAX_RANK)
+        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: variable \"%.*s\" has an invalid shape",
+                            b->index_path, (int)klen, key);
+    char *name = ckpt__build_name_tail(c, klen);
+    if (!name || klen > UINT32_MAX)
+        return ckpt__build_nomem(err, b->index_path);
+    memcpy(name, key, klen);
+    for (size_t i = 0; i < rank; i++)
+        if (dims[i] < 0)
+            return ckpt_err_set(err, CKPT_E_CORRUPT,
+                                "%s: variable \"%.*s\" has a negative dimension", b->index_path,
+                                (int)klen, key);
+    var_rec r = {.offset = (uint64_t)e->offset,
+                 .nbytes = (uint64_t)e->size,
+                 .name_len = (uint32_t)klen,
+                 .crc = ckpt_crc32c_unmask(e->crc32c),
+                 .shard = e->shard_id,
+                 .dtype = (uint16_t)(e->dtype > DTYPE_CLAMP ? DTYPE_CLAMP : e->dtype),
+                 .rank = (uint8_t)rank,
+                 .flags = CKPT_VAR_HAS_CRC};
     uint64_t numel;
-    if (ckpt_shape_numel(r->rank, c->dims + c->ndims, &numel))
+    int rc;
+    if (ckpt_shape_numel(r.rank, dims, &numel))
         rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: variable \"%.*s\" has an invalid shape",
                           b->index_path, (int)klen, key);
     else if (pe)
-        rc = add_partitioned(b, r, pe, numel, err);
+        rc = add_partitioned(b, &r, key, pe, numel, err);
     else
-        rc = check_plain(b, r, e, numel, err);
+        rc = check_plain(b, &r, key, e, numel, err);
     if (rc)
         return rc;
-    c->names_len += klen + 1;
-    c->ndims += r->rank;
-    c->nvars++;
-    return 0;
+    r.name_off = ckpt__build_name_claim(c, klen);
+    r.dims_off = ckpt__build_dims_claim(c, rank);
+    if (pe)
+        ckpt__build_dims_claim(c, 2 * rank * r.nparts); /* the parts' boxes */
+    return ckpt__build_var(c, &r, err) ? ckpt_err_prefix(err, "%s", b->index_path) : 0;
 }
 
 /*
@@ -221,18 +195,24 @@ static int record_entry(build_ctx *b, const uint8_t *key, size_t klen, const ckp
 static int add_sliced_entry(build_ctx *b, const uint8_t *key, size_t klen, const uint8_t *val,
                             size_t vlen, ckpt_err *err)
 {
-    ckpt_checkpoint *c = b->c;
     Tensorflow__BundleEntryProto *pe = tensorflow__bundle_entry_proto__unpack(NULL, vlen, val);
     if (!pe)
         return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: entry for \"%.*s\" is not parseable",
                             b->index_path, (int)(klen > KEY_SHOWN ? KEY_SHOWN : klen), key);
     const Tensorflow__TensorShapeProto *sh = pe->shape;
-    ckpt_bundle_entry e = {.dtype = pe->dtype, .shard_id = pe->shard_id, .offset = pe->offset,
-                           .size = pe->size, .crc32c = pe->crc32c, .has_shape = sh != NULL,
-                           .unknown_rank = sh && sh->unknown_rank, .rank = sh ? sh->n_dim : 0};
-    for (size_t i = 0; i < e.rank && i < MAX_RANK; i++)
-        c->dims[c->ndims + i] = sh->dim[i]->size;
-    int rc = record_entry(b, key, klen, &e, pe, err);
+    ckpt_bundle_entry e = {.dtype = pe->dtype,
+                           .shard_id = pe->shard_id,
+                           .offset = pe->offset,
+                           .size = pe->size,
+                           .crc32c = pe->crc32c,
+                           .has_shape = sh != NULL,
+                           .unknown_rank = sh && sh->unknown_rank,
+                           .rank = sh ? sh->n_dim : 0};
+    int64_t *dims = ckpt__build_dims_tail(b->c, MAX_RANK); /* room made by add_entry */
+    for (size_t i = 0; dims && i < e.rank && i < MAX_RANK; i++)
+        dims[i] = sh->dim[i]->size;
+    int rc = dims ? record_entry(b, key, klen, &e, dims, pe, err)
+                  : ckpt__build_nomem(err, b->index_path);
     tensorflow__bundle_entry_proto__free_unpacked(pe, NULL);
     return rc;
 }
@@ -242,22 +222,19 @@ static int add_sliced_entry(build_ctx *b, const uint8_t *key, size_t klen, const
  * what makes an index of a million variables load fast; the dims land directly at the end of
  * the dims arena, which always has room for the largest legal shape.
  */
-static int add_entry(build_ctx *b, const uint8_t *key, size_t klen, const uint8_t *val,
-                     size_t vlen, ckpt_err *err)
+static int add_entry(build_ctx *b, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
+                     ckpt_err *err)
 {
-    ckpt_checkpoint *c = b->c;
-    /* dims keeps one spare slot beyond that room: never a NULL arena (pointer arithmetic on it
-     * is then defined), even when every variable is a scalar. */
-    if (ckpt_grow((void **)&c->dims, &c->dims_cap, c->ndims + MAX_RANK + 1, sizeof *c->dims))
-        return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory for the variable index",
-                            b->index_path);
+    int64_t *dims = ckpt__build_dims_tail(b->c, MAX_RANK);
+    if (!dims)
+        return ckpt__build_nomem(err, b->index_path);
     ckpt_bundle_entry e;
-    if (ckpt_bundle_entry_decode(val, vlen, c->dims + c->ndims, MAX_RANK, &e))
+    if (ckpt_bundle_entry_decode(val, vlen, dims, MAX_RANK, &e))
         return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: entry for \"%.*s\" is not parseable",
                             b->index_path, (int)(klen > KEY_SHOWN ? KEY_SHOWN : klen), key);
     if (e.has_slices)
         return add_sliced_entry(b, key, klen, val, vlen, err);
-    return record_entry(b, key, klen, &e, NULL, err);
+    return record_entry(b, key, klen, &e, dims, NULL, err);
 }
 
 static int visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen,
@@ -266,8 +243,8 @@ static int visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
     build_ctx *b = ctx;
     if (!b->seen_header) {
         if (klen != 0)
-            return ckpt_err_set(err, CKPT_E_CORRUPT,
-                                "%s: the first entry is not the bundle header", b->index_path);
+            return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: the first entry is not the bundle header",
+                                b->index_path);
         b->seen_header = 1;
         return parse_header(b, val, vlen, err);
     }
@@ -276,23 +253,25 @@ static int visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
     return add_entry(b, key, klen, val, vlen, err);
 }
 
-/* Parse the index table t (read from path) into c. */
-static int parse_index(ckpt_checkpoint *c, ckpt_table *t, const char *path, ckpt_err *err)
+/* Parse the index table t (read from path) into c; *num_shards what its header says. */
+static int parse_index(ckpt_checkpoint *c, ckpt_table *t, const char *path, int *num_shards,
+                       ckpt_err *err)
 {
-    build_ctx b = {c, path, 0};
+    build_ctx b = {c, path, 0, 0};
     int rc = ckpt_table_foreach(t, visit, &b, err);
     if (rc == 0 && !b.seen_header)
         rc = ckpt_err_set(err, CKPT_E_CORRUPT, "%s: the index has no header entry", path);
+    *num_shards = b.num_shards;
     return rc;
 }
 
-static int load_index(ckpt_checkpoint *c, const char *path, ckpt_err *err)
+static int load_index(ckpt_checkpoint *c, const char *path, int *num_shards, ckpt_err *err)
 {
     ckpt_file *f;
     int rc = ckpt_file_open(c->src, path, &f, err);
     if (rc)
         return rc;
-    c->index_st = f->attr;
+    ckpt__build_index_stat(c, &f->attr);
     uint8_t *mem = NULL;
     ckpt_table *t = NULL;
     if (f->size <= INDEX_IN_MEMORY_MAX) {
@@ -308,7 +287,7 @@ static int load_index(ckpt_checkpoint *c, const char *path, ckpt_err *err)
         rc = ckpt_table_open_file(f, &t, err);
     }
     if (rc == 0)
-        rc = parse_index(c, t, path, err);
+        rc = parse_index(c, t, path, num_shards, err);
     ckpt_table_close(t);
     free(mem);
     ckpt_file_close(f);
@@ -325,76 +304,41 @@ static char *shard_name(const char *prefix, int s, int n)
     return p;
 }
 
-/* Open data shard s; a missing one is left NULL when flags allow it. */
-static int open_shard(ckpt_checkpoint *c, int s, unsigned flags, ckpt_err *err)
+/* Open data shard s of n; a missing one is left without a file when flags allow it. */
+static int open_shard(ckpt_checkpoint *c, int s, int n, unsigned flags, ckpt_err *err)
 {
-    shard *sh = &c->shards[s];
-    sh->path = shard_name(c->prefix, s, c->num_shards);
-    if (!sh->path)
+    char *path = shard_name(c->prefix, s, n);
+    if (!path)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    ckpt_file *file;
     ckpt_err oerr;
-    int orc = ckpt_file_open(c->src, sh->path, &sh->file, &oerr);
-    if (orc == 0) {
-        sh->size = sh->file->size;
+    int orc = ckpt_file_open(c->src, path, &file, &oerr);
+    ckpt__build_shard(c, s, path, orc ? NULL : file, NULL);
+    if (orc == 0 || (orc == CKPT_E_NOTFOUND && (flags & CKPT_OPEN_MISSING_SHARDS_OK)))
         return 0;
-    }
-    if (orc == CKPT_E_NOTFOUND && (flags & CKPT_OPEN_MISSING_SHARDS_OK))
-        return 0;
-    const char *why = orc == CKPT_E_NOTFOUND ? strerror(ENOENT) : ckpt_err_detail(&oerr, sh->path);
+    const char *why = orc == CKPT_E_NOTFOUND ? strerror(ENOENT) : ckpt_err_detail(&oerr, path);
     return ckpt_err_set(err, orc == CKPT_E_NOTFOUND ? CKPT_E_MISSING : CKPT_E_IO,
-                        "%s: data shard %d of %d: %s", sh->path, s, c->num_shards, why);
+                        "%s: data shard %d of %d: %s", path, s, n, why);
 }
 
-/* Every stored byte range must lie inside its (present) shard. */
-static int check_ranges(ckpt_checkpoint *c, ckpt_err *err)
+/* Open the n data shards, then check every stored range against its shard. */
+static int open_shards(ckpt_checkpoint *c, int n, unsigned flags, ckpt_err *err)
 {
-    for (int pass = 0; pass < 2; pass++) {
-        var_rec *arr = pass ? c->slices : c->vars;
-        size_t n = pass ? c->nslices : c->nvars;
-        for (size_t i = 0; i < n; i++) {
-            var_rec *r = &arr[i];
-            if (r->flags & CKPT_VAR_PARTITIONED)
-                continue;
-            shard *sh = &c->shards[r->shard];
-            if (!sh->file) {
-                r->flags |= CKPT_VAR_SHARD_MISSING;
-                continue;
-            }
-            if (r->offset > sh->size || r->nbytes > sh->size - r->offset)
-                return ckpt_err_set(err, CKPT_E_CORRUPT,
-                                    "%s: %s%s%s (offset %llu, %llu bytes) lies outside its "
-                                    "data shard (%llu bytes)",
-                                    sh->path, pass ? "a slice entry" : "variable \"",
-                                    pass ? "" : c->names + r->name_off, pass ? "" : "\"",
-                                    (unsigned long long)r->offset,
-                                    (unsigned long long)r->nbytes, (unsigned long long)sh->size);
-        }
-    }
-    return 0;
-}
-
-static int open_shards(ckpt_checkpoint *c, unsigned flags, ckpt_err *err)
-{
-    c->shards = calloc(c->num_shards ? (size_t)c->num_shards : 1, sizeof *c->shards);
-    if (!c->shards)
-        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-    for (int s = 0; s < c->num_shards; s++) {
-        int rc = open_shard(c, s, flags, err);
-        if (rc)
-            return rc;
-    }
-    return check_ranges(c, err);
+    int rc = ckpt__build_shards(c, n, err);
+    for (int s = 0; s < n && !rc; s++)
+        rc = open_shard(c, s, n, flags, err);
+    return rc ? rc : ckpt__build_check_ranges(c, err);
 }
 
 /*
  * Mark the entries that part j of partitioned variable r names (its slice key, re-encoded from
- * the full entry as TensorFlow does) in is_slice, and point the part at the entry's current
- * position in c->vars.
+ * the full entry as TensorFlow does) in is_slice, and link the part to the entry's current
+ * position among the variables.
  */
 static int mark_part(ckpt_checkpoint *c, const var_rec *r, uint32_t j, uint8_t *is_slice,
                      uint8_t *key, const char *index_path, ckpt_err *err)
 {
-    part_rec *p = &c->parts[r->offset + j];
+    const part_rec *p = &c->parts[r->offset + j];
     const int64_t *ext = c->dims + p->ext_off;
     int64_t st[MAX_RANK], ln[MAX_RANK];
     for (int d = 0; d < r->rank; d++)
@@ -411,12 +355,12 @@ static int mark_part(ckpt_checkpoint *c, const var_rec *r, uint32_t j, uint8_t *
                             "%s: variable \"%.*s\": slice %u is itself stored as slices",
                             index_path, KEY_SHOWN, name, j + 1);
     is_slice[k] = 1;
-    p->slice = (uint32_t)k;
+    ckpt__build_link_part(c, r->offset + j, (uint32_t)k);
     return 0;
 }
 
 /*
- * Move the slice entries out of c->vars into c->slices, keeping both in key order. A slice
+ * Move the slice entries out of the variables into the slices, keeping both in key order. A slice
  * entry is one a full entry's `slices` names (checkpoint_reader.cc BuildV2VarMaps); any other
  * entry is a variable, whatever its first byte.
  */
@@ -431,41 +375,23 @@ static int split_slices(ckpt_checkpoint *c, const char *index_path, ckpt_err *er
     if (maxkey == 0)
         return 0;
     uint8_t *is_slice = calloc(n, 1), *key = malloc(maxkey);
-    uint32_t *newpos = n <= UINT32_MAX ? malloc(n * sizeof *newpos) : NULL;
-    int rc = is_slice && key && newpos ? 0 : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    int rc = is_slice && key ? 0 : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     for (size_t i = 0; i < n && !rc; i++)
-        for (uint32_t j = 0; (c->vars[i].flags & CKPT_VAR_PARTITIONED) && j < c->vars[i].nparts &&
-                             !rc; j++)
+        for (uint32_t j = 0;
+             (c->vars[i].flags & CKPT_VAR_PARTITIONED) && j < c->vars[i].nparts && !rc; j++)
             rc = mark_part(c, &c->vars[i], j, is_slice, key, index_path, err);
-    size_t ns = 0;
-    for (size_t i = 0; i < n && !rc; i++)
-        ns += is_slice[i];
-    if (!rc && ckpt_grow((void **)&c->slices, &c->slices_cap, ns, sizeof *c->slices))
-        rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-    if (!rc) {
-        size_t nv = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (is_slice[i]) {
-                newpos[i] = (uint32_t)c->nslices;
-                c->slices[c->nslices++] = c->vars[i];
-            } else {
-                c->vars[nv++] = c->vars[i];
-            }
-        }
-        c->nvars = nv;
-        for (size_t q = 0; q < c->nparts; q++)
-            c->parts[q].slice = newpos[c->parts[q].slice];
-    }
+    if (!rc)
+        rc = ckpt__build_split_slices(c, is_slice, err);
     free(is_slice);
     free(key);
-    free(newpos);
     return rc;
 }
 
 int ckpt__load_v2(ckpt_checkpoint *c, const char *index_path, unsigned flags, ckpt_err *err)
 {
-    int rc = load_index(c, index_path, err);
+    int num_shards = 0;
+    int rc = load_index(c, index_path, &num_shards, err);
     if (!rc)
         rc = split_slices(c, index_path, err);
-    return rc ? rc : open_shards(c, flags, err);
+    return rc ? rc : open_shards(c, num_shards, flags, err);
 }

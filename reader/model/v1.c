@@ -1,5 +1,6 @@
 /*
- * v1.c - loading and reading V1 checkpoints (SaverDef.V1, "tensor slices").
+ * v1.c - loading V1 checkpoints (SaverDef.V1, "tensor slices"); reading their slices is
+ * v1read.c's.
  *
  * A V1 checkpoint is one table file (or a set named -NNNNN-of-MMMMM) whose record under key ""
  * is a SavedTensorSlices holding only `meta`: every tensor's name, dtype, shape and slices. Each
@@ -7,6 +8,7 @@
  * TensorProto. Every V1 tensor, partitioned or not, is therefore served like a partitioned V2
  * tensor whose slices are decoded from table records; only the meta record is read at open.
  */
+#include "build.h"
 #include "ckpt_internal.h"
 
 #include "coding.h"
@@ -18,7 +20,6 @@
 #include "slicekey.h"
 #include "table.h"
 #include "resolve_local.h"
-#include "tensorproto.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -45,8 +46,8 @@ static int meta_visit(void *ctx, const uint8_t *key, size_t klen, const uint8_t 
     /* protobuf-c recurses without a limit and TensorProto nests (through variant values):
      * check the depth before unpacking anything read from the file. */
     if (klen == 0 && vlen > 0 && val[0] == 0x0a &&
-        ckpt_pb_validate(&tensorflow__saved_tensor_slices__descriptor, val, vlen,
-                         CKPT_PB_MAX_DEPTH, NULL) == 0)
+        ckpt_pb_validate(&tensorflow__saved_tensor_slices__descriptor, val, vlen, CKPT_PB_MAX_DEPTH,
+                         NULL) == 0)
         m->msg = tensorflow__saved_tensor_slices__unpack(NULL, vlen, val);
     return 1; /* only the first record */
 }
@@ -98,7 +99,6 @@ static int listed_cmp(const void *a, const void *b)
     return c ? c : (x->file > y->file) - (x->file < y->file);
 }
 
-
 /* The listings of one tensor must agree on dtype and shape: *nparts their slices in all. */
 static int check_group(const listed *group, size_t ng, const char *path, size_t *nparts,
                        ckpt_err *err)
@@ -116,8 +116,8 @@ static int check_group(const listed *group, size_t ng, const char *path, size_t 
             same = m->shape->dim[d]->size == m0->shape->dim[d]->size;
         if (!same)
             return ckpt_err_set(err, CKPT_E_CORRUPT,
-                                "%s: tensor \"%s\" is listed with different dtypes or shapes",
-                                path, m0->name);
+                                "%s: tensor \"%s\" is listed with different dtypes or shapes", path,
+                                m0->name);
         *nparts += m->n_slice;
     }
     if (*nparts == 0 || *nparts > UINT32_MAX)
@@ -128,21 +128,23 @@ static int check_group(const listed *group, size_t ng, const char *path, size_t 
 
 /*
  * Add slice sl of variable r (stored in file `file`) as a slice record and a part: its box as
- * written, the slice key in the names arena, its effective lengths as its dims. Room was made
- * by the caller.
+ * written, the slice key as its name, its effective lengths as its dims.
  */
 static int add_slice(ckpt_checkpoint *c, const var_rec *r, const Tensorflow__TensorSliceProto *sl,
                      int file, const char *path, ckpt_err *err)
 {
-    const char *name = c->names + r->name_off;
-    const int64_t *dims = c->dims + r->dims_off;
     int rank = r->rank;
     if (sl->n_extent != (size_t)rank)
         return ckpt_err_set(err, CKPT_E_CORRUPT,
-                            "%s: tensor \"%s\": a slice has %zu extents for rank %d", path, name,
-                            sl->n_extent, rank);
-    part_rec *p = &c->parts[c->nparts];
-    p->ext_off = (uint32_t)c->ndims;
+                            "%s: tensor \"%s\": a slice has %zu extents for rank %d", path,
+                            c->names + r->name_off, sl->n_extent, rank);
+    /* the box, then the slice's own dims */
+    int64_t *box = ckpt__build_dims_tail(c, 3 * (size_t)rank);
+    char *key = ckpt__build_name_tail(c, ckpt_slice_key_max(r->name_len, rank));
+    if (!box || !key)
+        return ckpt__build_nomem(err, path);
+    const char *name = c->names + r->name_off;
+    const int64_t *dims = c->dims + r->dims_off;
     int64_t st[MAX_RANK], ln[MAX_RANK];
     for (int d = 0; d < rank; d++) {
         const Tensorflow__TensorSliceProto__Extent *x = sl->extent[d];
@@ -150,63 +152,66 @@ static int add_slice(ckpt_checkpoint *c, const var_rec *r, const Tensorflow__Ten
             x->has_length_case == TENSORFLOW__TENSOR_SLICE_PROTO__EXTENT__HAS_LENGTH_LENGTH;
         st[d] = has_len ? x->start : 0;
         ln[d] = has_len ? x->length : -1;
-        c->dims[c->ndims++] = st[d];
-        c->dims[c->ndims++] = ln[d];
+        box[2 * d] = st[d];
+        box[2 * d + 1] = ln[d];
     }
-    var_rec *s = &c->slices[c->nslices];
-    memset(s, 0, sizeof *s);
-    s->name_off = c->names_len;
-    s->name_len = (uint32_t)ckpt_slice_key(name, r->name_len, rank, st, ln,
-                                           (uint8_t *)c->names + c->names_len);
-    c->names_len += s->name_len + 1;
-    s->dims_off = (uint32_t)c->ndims;
-    s->rank = (uint8_t)rank;
-    s->dtype = r->dtype;
-    s->shard = file;
-    s->flags = REC_V1_SLICE;
+    var_rec s = {.name_len =
+                     (uint32_t)ckpt_slice_key(name, r->name_len, rank, st, ln, (uint8_t *)key),
+                 .shard = file,
+                 .dtype = r->dtype,
+                 .rank = (uint8_t)rank,
+                 .flags = REC_V1_SLICE};
+    s.name_off = ckpt__build_name_claim(c, s.name_len);
+    uint32_t ext_off = ckpt__build_dims_claim(c, 2 * (size_t)rank);
     uint64_t snumel = 1;
     for (int d = 0; d < rank; d++) {
         int64_t l = ln[d] < 0 ? dims[d] : ln[d];
-        c->dims[c->ndims++] = l;
+        box[2 * rank + d] = l;
         snumel *= (uint64_t)(l < 0 ? 0 : l);
     }
-    s->nbytes = snumel * ckpt_dtype_size(r->dtype);
-    p->slice = (uint32_t)c->nslices;
-    c->nslices++;
-    c->nparts++;
+    s.dims_off = ckpt__build_dims_claim(c, (size_t)rank);
+    s.nbytes = snumel * ckpt_dtype_size(r->dtype);
+    uint32_t at = 0;
+    if (ckpt__build_slice(c, &s, &at, err) || ckpt__build_part(c, at, ext_off, err))
+        return ckpt_err_prefix(err, "%s", path);
     return 0;
 }
 
-/* Fill variable record r (room made) from meta m0 with nparts parts to come. */
+/* Write meta m0's name and dims to the tails and claim them for *r, a variable whose nparts
+ * parts are to come. */
 static int fill_var(ckpt_checkpoint *c, var_rec *r, const Tensorflow__SavedSliceMeta *m0,
                     size_t nparts, const char *path, ckpt_err *err)
 {
     size_t nlen = strlen(m0->name), rank = m0->shape->n_dim;
-    memset(r, 0, sizeof *r);
-    r->name_off = c->names_len;
-    r->name_len = (uint32_t)nlen;
-    memcpy(c->names + c->names_len, m0->name, nlen + 1);
-    c->names_len += nlen + 1;
-    r->dtype = (uint16_t)(m0->type > DTYPE_CLAMP ? DTYPE_CLAMP : m0->type);
-    r->rank = (uint8_t)rank;
-    r->dims_off = (uint32_t)c->ndims;
+    char *name = ckpt__build_name_tail(c, nlen);
+    int64_t *dims = ckpt__build_dims_tail(c, rank);
+    if (!name || !dims)
+        return ckpt__build_nomem(err, path);
+    memcpy(name, m0->name, nlen);
     for (size_t d = 0; d < rank; d++) {
         if (m0->shape->dim[d]->size < 0)
             return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: tensor \"%s\" has a negative dimension",
                                 path, m0->name);
-        c->dims[c->ndims++] = m0->shape->dim[d]->size;
+        dims[d] = m0->shape->dim[d]->size;
     }
+    uint16_t dtype = (uint16_t)(m0->type > DTYPE_CLAMP ? DTYPE_CLAMP : m0->type);
     uint64_t numel;
-    size_t es = ckpt_dtype_size(r->dtype);
-    if (ckpt_shape_numel((int)rank, c->dims + r->dims_off, &numel) ||
-        (es && numel > UINT64_MAX / es))
+    size_t es = ckpt_dtype_size(dtype);
+    if (ckpt_shape_numel((int)rank, dims, &numel) || (es && numel > UINT64_MAX / es))
         return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: tensor \"%s\" has an invalid shape", path,
                             m0->name);
-    r->nbytes = numel * es;
-    r->flags = CKPT_VAR_PARTITIONED;
-    r->shard = -1;
-    r->offset = c->nparts;
-    r->nparts = (uint32_t)nparts;
+    uint64_t name_off = ckpt__build_name_claim(c, nlen);
+    uint32_t dims_off = ckpt__build_dims_claim(c, rank);
+    *r = (var_rec){.offset = c->nparts,
+                   .nbytes = numel * es,
+                   .name_off = name_off,
+                   .name_len = (uint32_t)nlen,
+                   .dims_off = dims_off,
+                   .shard = -1,
+                   .dtype = dtype,
+                   .rank = (uint8_t)rank,
+                   .flags = CKPT_VAR_PARTITIONED,
+                   .nparts = (uint32_t)nparts};
     return 0;
 }
 
@@ -221,31 +226,26 @@ static int add_var(ckpt_checkpoint *c, const listed *group, size_t ng, const cha
         return rc;
     size_t nlen = strlen(m0->name), rank = m0->shape->n_dim;
     size_t key_max = ckpt_slice_key_max(nlen, (int)rank);
-    size_t need_names = c->names_len + nlen + 1 + nparts * (key_max + 1);
+    size_t more_names = nlen + 1 + nparts * (key_max + 1);
     /* Each slice key must exist in the files; a meta listing far more key bytes than the files
      * could hold is a hostile one that would only make us allocate. */
-    if (need_names > names_budget)
+    if (c->names_len + more_names > names_budget)
         return ckpt_err_set(err, CKPT_E_CORRUPT,
                             "%s: tensor \"%.200s\" lists %zu slices, more than the file can hold",
                             path, m0->name, nparts);
-    /* Per part: its box (start, length per dim) and the slice's own dims. */
-    size_t need_dims = c->ndims + rank + nparts * 3 * rank;
-    if (ckpt_grow((void **)&c->vars, &c->vars_cap, c->nvars + 1, sizeof *c->vars) ||
-        ckpt_grow((void **)&c->slices, &c->slices_cap, c->nslices + nparts, sizeof *c->slices) ||
-        ckpt_grow((void **)&c->parts, &c->parts_cap, c->nparts + nparts, sizeof *c->parts) ||
-        ckpt_grow((void **)&c->names, &c->names_cap, need_names, 1) ||
-        ckpt_grow((void **)&c->dims, &c->dims_cap, need_dims + 1, sizeof *c->dims) ||
-        need_dims > UINT32_MAX)
-        return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory for the variable index", path);
-    var_rec *r = &c->vars[c->nvars];
-    rc = fill_var(c, r, m0, nparts, path, err);
+    /* Room for all at once. Per part: its box (start, length per dim) and the slice's own
+     * dims. */
+    if (!ckpt__build_name_tail(c, more_names) ||
+        !ckpt__build_dims_tail(c, rank + nparts * 3 * rank))
+        return ckpt__build_nomem(err, path);
+    var_rec r;
+    rc = fill_var(c, &r, m0, nparts, path, err);
     for (size_t g = 0; g < ng && !rc; g++)
         for (size_t k = 0; k < group[g].m->n_slice && !rc; k++)
-            rc = add_slice(c, r, group[g].m->slice[k], group[g].file, path, err);
-    if (rc)
-        return rc;
-    c->nvars++;
-    return 0;
+            rc = add_slice(c, &r, group[g].m->slice[k], group[g].file, path, err);
+    if (!rc && ckpt__build_var(c, &r, err))
+        rc = ckpt_err_prefix(err, "%s", path);
+    return rc;
 }
 
 /* The name of file f of a V1 set (path itself when there is one file; malloc'd). */
@@ -264,27 +264,26 @@ static char *v1_file_name(const char *path, size_t base_len, int f, int nfiles)
 static int open_file(ckpt_checkpoint *c, const char *path, size_t base_len, int f,
                      Tensorflow__SavedTensorSlices **meta, ckpt_err *err)
 {
-    shard *sh = &c->shards[f];
-    sh->path = v1_file_name(path, base_len, f, c->num_shards);
-    if (!sh->path)
+    char *name = v1_file_name(path, base_len, f, c->num_shards);
+    if (!name)
         return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-    int rc = ckpt_file_open(c->src, sh->path, &sh->file, err);
+    ckpt_file *file = NULL;
+    ckpt_table *t = NULL;
+    int rc = ckpt_file_open(c->src, name, &file, err);
     if (rc == CKPT_E_NOTFOUND)
-        return ckpt_err_set(err, CKPT_E_MISSING, "%s: V1 checkpoint file %d of %d: %s", sh->path,
-                            f, c->num_shards, strerror(ENOENT));
-    if (rc)
-        return rc;
-    if (f == 0)
-        c->index_st = sh->file->attr;
-    sh->size = sh->file->size;
-    rc = ckpt_table_open_file(sh->file, &sh->table, err);
+        rc = ckpt_err_set(err, CKPT_E_MISSING, "%s: V1 checkpoint file %d of %d: %s", name, f,
+                          c->num_shards, strerror(ENOENT));
+    if (!rc && f == 0)
+        ckpt__build_index_stat(c, &file->attr);
     if (!rc)
-        rc = read_meta(sh->table, meta, err);
+        rc = ckpt_table_open_file(file, &t, err);
+    ckpt__build_shard(c, f, name, file, t); /* c closes them */
+    if (!rc)
+        rc = read_meta(t, meta, err);
     if (!rc && !*meta)
         rc = ckpt_err_set(err, CKPT_E_CORRUPT,
-                          "%s: not a V1 checkpoint (no saved tensor slices meta record)",
-                          sh->path);
-    return rc ? rc : check_versions((*meta)->meta->versions, sh->path, err);
+                          "%s: not a V1 checkpoint (no saved tensor slices meta record)", name);
+    return rc ? rc : check_versions((*meta)->meta->versions, name, err);
 }
 
 /* Append what meta (of file f) lists to all. */
@@ -321,15 +320,14 @@ int ckpt__load_v1(ckpt_checkpoint *c, const char *path, ckpt_err *err)
 {
     size_t base_len;
     int nfiles = ckpt_v1_file_count(path, &base_len);
-    c->shards = calloc((size_t)nfiles, sizeof *c->shards);
-    if (!c->shards)
-        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-    c->num_shards = nfiles;
+    int rc = ckpt__build_shards(c, nfiles, err);
+    if (rc)
+        return rc;
     Tensorflow__SavedTensorSlices **metas = calloc((size_t)nfiles, sizeof *metas);
     listed *all = NULL;
     size_t nall = 0, all_cap = 0;
     uint64_t total_size = 0;
-    int rc = metas ? 0 : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    rc = metas ? 0 : ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     for (int f = 0; f < nfiles && !rc; f++) {
         rc = open_file(c, path, base_len, f, &metas[f], err);
         if (!rc)
@@ -344,133 +342,4 @@ int ckpt__load_v1(ckpt_checkpoint *c, const char *path, ckpt_err *err)
     free(metas);
     free(all);
     return rc;
-}
-
-/* Fetch and parse the record of slice s: the SavedTensorSlices (free it) holding its values. */
-static int slice_record(ckpt_checkpoint *c, const var_rec *s, Tensorflow__SavedTensorSlices **out,
-                        ckpt_err *err)
-{
-    const shard *sh = &c->shards[s->shard];
-    uint8_t *val;
-    size_t vlen;
-    int rc = ckpt_table_get(sh->table, (const uint8_t *)c->names + s->name_off, s->name_len, &val,
-                            &vlen, err);
-    atomic_fetch_add_explicit(&c->data_reads, 1, memory_order_relaxed);
-    if (rc == CKPT_E_NOTFOUND)
-        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: a slice record listed in the meta is missing",
-                            sh->path);
-    if (rc)
-        return rc;
-    atomic_fetch_add_explicit(&c->data_bytes, vlen, memory_order_relaxed);
-    Tensorflow__SavedTensorSlices *m = NULL;
-    if (ckpt_pb_validate(&tensorflow__saved_tensor_slices__descriptor, val, vlen,
-                         CKPT_PB_MAX_DEPTH, NULL) == 0)
-        m = tensorflow__saved_tensor_slices__unpack(NULL, vlen, val);
-    free(val);
-    if (!m || !m->data || !m->data->data) {
-        if (m)
-            tensorflow__saved_tensor_slices__free_unpacked(m, NULL);
-        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: a slice record is not parseable", sh->path);
-    }
-    *out = m;
-    return 0;
-}
-
-/* Decode slice record s into a new buffer of exactly s->nbytes bytes. */
-static int decode_slice(ckpt_checkpoint *c, const var_rec *s, uint8_t **out, ckpt_err *err)
-{
-    Tensorflow__SavedTensorSlices *m;
-    int rc = slice_record(c, s, &m, err);
-    if (rc)
-        return rc;
-    uint64_t numel;
-    ckpt_shape_numel(s->rank, c->dims + s->dims_off, &numel);
-    size_t len;
-    rc = ckpt_tensorproto_bytes(m->data->data, s->dtype, numel, 1, out, &len, err);
-    tensorflow__saved_tensor_slices__free_unpacked(m, NULL);
-    if (rc)
-        ckpt_err_prefix(err, "%s", c->shards[s->shard].path);
-    return rc;
-}
-
-int ckpt__v1_read_strings(ckpt_checkpoint *c, const var_rec *s, uint64_t n, uint8_t **out,
-                          size_t *len, ckpt_err *err)
-{
-    Tensorflow__SavedTensorSlices *m;
-    int rc = slice_record(c, s, &m, err);
-    if (rc)
-        return rc;
-    const Tensorflow__TensorProto *t = m->data->data;
-    size_t have = t->n_string_val;
-    if (have != n) {
-        tensorflow__saved_tensor_slices__free_unpacked(m, NULL);
-        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: %zu strings for a tensor of %llu elements",
-                            c->shards[s->shard].path, have, (unsigned long long)n);
-    }
-    /* Re-encode as a V2 string tensor so one decoder and one renderer serve both formats. */
-    ckpt_str *el = malloc((n ? (size_t)n : 1) * sizeof *el);
-    if (!el) {
-        tensorflow__saved_tensor_slices__free_unpacked(m, NULL);
-        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
-    }
-    for (uint64_t i = 0; i < n; i++)
-        el[i] = (ckpt_str){t->string_val[i].data, t->string_val[i].len};
-    rc = ckpt_tstring_encode(el, n, out, len, err);
-    free(el);
-    tensorflow__saved_tensor_slices__free_unpacked(m, NULL);
-    return rc;
-}
-
-int ckpt__v1_read(ckpt_checkpoint *c, const var_rec *s, uint32_t si, uint8_t *buf, size_t n,
-                  uint64_t off, ckpt_err *err)
-{
-    if (off > s->nbytes || n > s->nbytes - off)
-        return ckpt_err_set(err, CKPT_E_INVALID, "read past the end of a slice");
-    pthread_mutex_lock(&c->v1_lock);
-    for (int k = 0; k < V1_CACHE_SLOTS; k++) {
-        struct v1_cached *e = &c->v1_cache[k];
-        if (e->slice == si) {
-            e->used = ++c->v1_clock;
-            memcpy(buf, e->bytes + off, n);
-            pthread_mutex_unlock(&c->v1_lock);
-            return 0;
-        }
-    }
-    pthread_mutex_unlock(&c->v1_lock);
-    uint8_t *bytes;
-    int rc = decode_slice(c, s, &bytes, err);
-    if (rc)
-        return rc;
-    memcpy(buf, bytes + off, n);
-    pthread_mutex_lock(&c->v1_lock);
-    /* Small slices share the cache; a big one takes it over alone (and leaves it to the next
-     * small one), so it never holds more than V1_CACHE_SLOTS small slices or one big one. */
-    int big = s->nbytes > V1_CACHE_SMALL;
-    struct v1_cached *victim = &c->v1_cache[0];
-    for (int k = 0; k < V1_CACHE_SLOTS; k++) {
-        struct v1_cached *e = &c->v1_cache[k];
-        if (e->slice == si) { /* another thread decoded it meanwhile */
-            victim = NULL;
-            break;
-        }
-        if (e->slice != UINT32_MAX && (big || e->len > V1_CACHE_SMALL)) {
-            free(e->bytes);
-            e->bytes = NULL;
-            e->slice = UINT32_MAX;
-            e->used = 0;
-        }
-        if (e->used < victim->used)
-            victim = e;
-    }
-    if (victim) {
-        free(victim->bytes);
-        victim->bytes = bytes;
-        victim->len = (size_t)s->nbytes;
-        victim->slice = si;
-        victim->used = ++c->v1_clock;
-        bytes = NULL;
-    }
-    pthread_mutex_unlock(&c->v1_lock);
-    free(bytes);
-    return 0;
 }

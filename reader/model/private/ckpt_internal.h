@@ -1,7 +1,8 @@
 /*
  * ckpt_internal.h - what the checkpoint loaders (bundle.c for V2, v1.c for V1) and the slice
  * assembly (partition.c) share with the common core (checkpoint.c). Not an API: only the
- * reader's own sources include it.
+ * reader's own sources include it. The loaders read these structures but fill them only through
+ * build.h.
  */
 #ifndef CKPT_INTERNAL_H
 #define CKPT_INTERNAL_H
