@@ -18,7 +18,6 @@
 
 #include "clock.h"
 #include "escape.h"
-#include "table.h"
 #include "util.h"
 
 #include <limits.h>
@@ -43,17 +42,6 @@ typedef struct cand {
     int complete;
     int young; /* a V2 .index written under YOUNG_NS ago */
 } cand;
-
-/* Whether the .index at path ends in a table footer: written to the end. */
-static int index_whole(const folder *f, const char *path)
-{
-    ckpt_file *fh;
-    if (ckpt_file_open(f->src, path, &fh, NULL))
-        return 0;
-    int ok = ckpt_table_probe(fh);
-    ckpt_file_close(fh);
-    return ok;
-}
 
 /* The step of a checkpoint named like TF's: the number after its last '-', or -1. */
 static long step_of(const char *name)
@@ -174,7 +162,7 @@ static void examine(const folder *f, const ckpt_folder_item *item, long long now
     if (!c->complete && !item->v1 && item->known && !c->young) {
         char ip[PATH_MAX];
         snprintf(ip, sizeof ip, "%s.index", item->prefix);
-        c->complete = index_whole(f, ip);
+        c->complete = ckpt_folder_index_complete(f->src, ip);
     }
 }
 
@@ -208,7 +196,7 @@ static void keep_or_make(folder *f, cand *cs, size_t n, fent *fe, int initial)
         if (!fe[nfe].fv && cs[k].young) {
             char ip[PATH_MAX];
             snprintf(ip, sizeof ip, "%s.index", cs[k].item->prefix);
-            if (!index_whole(f, ip)) {
+            if (!ckpt_folder_index_complete(f->src, ip)) {
                 cs[k].complete = 0;
                 memmove(&fe[nfe], &fe[nfe + 1], (n - nfe - 1) * sizeof *fe);
                 continue;

@@ -13,7 +13,7 @@ enum {
     CKPTFS_EXIT_USAGE = 1,      /* bad command line or mount option */
     CKPTFS_EXIT_SOURCE = 2,     /* source not found or not a checkpoint */
     CKPTFS_EXIT_CORRUPT = 3,    /* checkpoint damaged or of an unsupported kind */
-    CKPTFS_EXIT_SHARD = 4,      /* a data shard is missing (-o force / --index-only go on) */
+    CKPTFS_EXIT_SHARD = 4,      /* a tensor asked for is on a missing data shard */
     CKPTFS_EXIT_MOUNTPOINT = 5, /* mountpoint missing, not a directory, or not usable */
     CKPTFS_EXIT_FUSE = 6,       /* FUSE unavailable or the kernel refused the mount */
     CKPTFS_EXIT_READ = 7,       /* reading a variable failed (I/O error, checksum mismatch) */

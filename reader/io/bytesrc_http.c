@@ -45,12 +45,6 @@
 /* The first request for a file that must be sized: most indexes fit whole. */
 #define PROBE_BYTES (4u << 20)
 
-int ckpt_is_url(const char *s)
-{
-    return !strncmp(s, "http://", 7) || !strncmp(s, "https://", 8) || !strncmp(s, "s3://", 5) ||
-           !strncmp(s, "gs://", 5);
-}
-
 void ckpt_net_opts_init(ckpt_net_opts *o)
 {
     o->cache_size = CKPT_NET_CACHE_DEFAULT;

@@ -5,6 +5,7 @@
 #include "bytesrc_local.h"
 #include "resolve_src.h"
 #include "resolve_local.h"
+#include "table.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -438,6 +439,11 @@ void ckpt_folder_free(ckpt_folder *f)
     free(f->items);
     memset(f, 0, sizeof *f);
     f->latest = -1;
+}
+
+int ckpt_folder_index_complete(const ckpt_bytesrc *src, const char *index_path)
+{
+    return ckpt_table_file_is(src, index_path);
 }
 
 int ckpt_is_training_folder(const char *dir)

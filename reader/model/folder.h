@@ -60,6 +60,11 @@ int ckpt_folder_scan(const char *dir, ckpt_folder *out, ckpt_err *err);
 /* Release what ckpt_folder_scan filled in. */
 void ckpt_folder_free(ckpt_folder *f);
 
+/* Non-zero if the index file index_path, read through src, has been written to its end (it
+ * ends with the table footer); a running job's index is incomplete until then, and 0 also
+ * when it cannot be opened. */
+int ckpt_folder_index_complete(const ckpt_bytesrc *src, const char *index_path);
+
 /* Non-zero if dir is a training folder: a state file, or more than one *.index. */
 int ckpt_is_training_folder(const char *dir);
 

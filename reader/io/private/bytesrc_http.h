@@ -10,10 +10,6 @@
 
 #include <stddef.h>
 
-/* Non-zero if s is a URL the remote source serves (http://, https://, s3://, gs://). Outside
- * the byte sources nothing asks this: they ask scheme.h and ckpt_bytesrc_caps. */
-int ckpt_is_url(const char *s);
-
 /*
  * Take the user and password out of an http(s) URL (ckpt_url_split) into remote source src,
  * which sends them with requests for names under the URL's site; *shown (malloc'd) is the URL
