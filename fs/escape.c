@@ -30,8 +30,8 @@ static int looks_generated(const char *s, size_t len, int top)
     /* Every suffix ends in 'w', 'e', 'y' or 's': the last byte settles most names at once,
      * which matters when a mount shows a million of them. */
     for (size_t k = 0; (last == 'w' || last == 'e' || last == 'y' || last == 's') &&
-                       k < sizeof suffixes /
-                       sizeof *suffixes; k++)
+                       k < sizeof suffixes / sizeof *suffixes;
+         k++)
         if (ckpt_ends_with_n(s, len, suffixes[k]))
             return 1;
     for (int g = 0; top && g < CKFS_NGEN; g++)

@@ -19,9 +19,9 @@
 #define OBJECT_GRAPH_KEY "_CHECKPOINTABLE_OBJECT_GRAPH"
 
 const char *const ckfs_gen_names[CKFS_NGEN] = {
-    "variables.tsv",      "graph.pbtxt",       "meta_graph.pbtxt", "graph.dot",
-    "object_graph.pbtxt", "saved_model.pbtxt", "signatures.txt",   "stats.tsv",
-    "model.safetensors",
+    "variables.tsv",  "graph.pbtxt",        "meta_graph.pbtxt",
+    "graph.dot",      "object_graph.pbtxt", "saved_model.pbtxt",
+    "signatures.txt", "stats.tsv",          "model.safetensors",
 };
 
 /* The graph format a slot renders, or -1 for the in-memory ones. */
@@ -37,8 +37,7 @@ static int slot_format(int g)
     }
 }
 
-void ckfs_gen_slots(const ckpt_checkpoint *c, const char *sm_path,
-                    const char *names[CKFS_NGEN])
+void ckfs_gen_slots(const ckpt_checkpoint *c, const char *sm_path, const char *names[CKFS_NGEN])
 {
     for (int g = 0; g < CKFS_NGEN; g++)
         names[g] = NULL;
@@ -75,8 +74,8 @@ static int open_doc_once(void *p, ckpt_err *err)
     ckfs_gens *G = p;
     const char *meta = ckpt_meta_path(G->c);
     if (G->sm_path)
-        return ckpt_graph_open_file(ckpt_bytesrc_of(G->c), G->sm_path,
-                                    CKPT_GRAPH_KIND_SAVEDMODEL, &G->doc, err);
+        return ckpt_graph_open_file(ckpt_bytesrc_of(G->c), G->sm_path, CKPT_GRAPH_KIND_SAVEDMODEL,
+                                    &G->doc, err);
     if (!meta)
         return ckpt_err_set(err, CKPT_E_NOTFOUND, "%s has no .meta", ckpt_prefix(G->c));
     return ckpt_graph_open_file(ckpt_bytesrc_of(G->c), meta, CKPT_GRAPH_KIND_META, &G->doc, err);
@@ -202,8 +201,8 @@ static int render_graph(ckfs_gens *G, int g, int *out, uint64_t *written, ckpt_e
             continue;
         int fd = temp_fd(dir);
         if (fd < 0) {
-            rc = ckpt_err_set(err, CKPT_E_IO, "no temporary file in %s: %s",
-                              dir ? dir : "memory", strerror(errno));
+            rc = ckpt_err_set(err, CKPT_E_IO, "no temporary file in %s: %s", dir ? dir : "memory",
+                              strerror(errno));
             continue;
         }
         *written = 0;

@@ -45,14 +45,14 @@ enum ckfs_gen_slot {
 
 /* The generated files of one checkpoint: what they render from, and each one's content. */
 typedef struct ckfs_gens {
-    ckpt_checkpoint *c;       /* the checkpoint (not owned) */
-    const char *sm_path;      /* its SavedModel's saved_model.pb, or NULL (not owned) */
-    ckfs_once_lock *lock;     /* the owner's lock (not owned): protects every cell below */
+    ckpt_checkpoint *c;   /* the checkpoint (not owned) */
+    const char *sm_path;  /* its SavedModel's saved_model.pb, or NULL (not owned) */
+    ckfs_once_lock *lock; /* the owner's lock (not owned): protects every cell below */
     ckfs_once doc_opened;
-    ckpt_graph_doc *doc;      /* the .meta / saved_model.pb all graph slots render (one map) */
-    ckpt_graph_doc *objects;  /* object_graph.pbtxt's own document */
+    ckpt_graph_doc *doc;     /* the .meta / saved_model.pb all graph slots render (one map) */
+    ckpt_graph_doc *objects; /* object_graph.pbtxt's own document */
     ckfs_lazy slot[CKFS_NGEN];
-    ckfs_once st_built;       /* model.safetensors' layout is computed */
+    ckfs_once st_built; /* model.safetensors' layout is computed */
     ckpt_st_layout st;
     /* The owner's full names, read once for the mount (by_name/ shares them), or NULL */
     const ckpt_names *(*names)(void *ctx);
@@ -64,8 +64,7 @@ extern const char *const ckfs_gen_names[CKFS_NGEN];
 
 /* names[g] = the name of each slot checkpoint c has (sm_path: its saved_model.pb, or NULL),
  * NULL for the others; stats.tsv is named, a mount without -o stats drops it. Reads no data. */
-void ckfs_gen_slots(const ckpt_checkpoint *c, const char *sm_path,
-                    const char *names[CKFS_NGEN]);
+void ckfs_gen_slots(const ckpt_checkpoint *c, const char *sm_path, const char *names[CKFS_NGEN]);
 
 /* Start the generated files of c (nothing is rendered). */
 void ckfs_gens_init(ckfs_gens *G, ckpt_checkpoint *c, const char *sm_path, ckfs_once_lock *lock);

@@ -46,8 +46,8 @@ static int connected(ckfs_syslog *s)
 static void syslog_line(ckfs_syslog *s, const char *msg)
 {
     char line[SYSLOG_LINE_MAX];
-    int n = snprintf(line, sizeof line, "<%d>ckptfs[%ld]: %s", LOG_DAEMON | LOG_ERR,
-                     (long)getpid(), msg);
+    int n = snprintf(line, sizeof line, "<%d>ckptfs[%ld]: %s", LOG_DAEMON | LOG_ERR, (long)getpid(),
+                     msg);
     if (n < 0)
         return;
     size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;

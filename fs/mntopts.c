@@ -20,9 +20,19 @@ void ckfs_opts_init(ckfs_opts *o)
 /* Options mount(8)/fstab hand to every helper that mean nothing to a FUSE daemon. "rw" is
  * among them: mount(8) passes it unless told otherwise, and the mount is read-only anyway. */
 static const char *const ignored[] = {
-    "defaults", "auto", "noauto", "user", "users", "nouser", "owner", "group", "nofail",
-    "_netdev", "ro", "rw", "sync", "async", "loud", "silent", "suid", "dev", "exec", "atime",
-    "diratime", "relatime", "strictatime", "lazytime", "nolazytime", "default_permissions",
+    "defaults",    "auto",
+    "noauto",      "user",
+    "users",       "nouser",
+    "owner",       "group",
+    "nofail",      "_netdev",
+    "ro",          "rw",
+    "sync",        "async",
+    "loud",        "silent",
+    "suid",        "dev",
+    "exec",        "atime",
+    "diratime",    "relatime",
+    "strictatime", "lazytime",
+    "nolazytime",  "default_permissions",
     NULL,
 };
 
@@ -103,8 +113,7 @@ static int set_umask(ckfs_opts *o, const char *name, const char *val, char *msg,
     (void)name;
     unsigned long x;
     if (parse_ulong(val, 8, 0777, &x)) {
-        snprintf(msg, msgsize, "option umask needs an octal mask <= 777, got '%s'",
-                 val ? val : "");
+        snprintf(msg, msgsize, "option umask needs an octal mask <= 777, got '%s'", val ? val : "");
         return -1;
     }
     o->umask = (mode_t)x;
@@ -174,8 +183,7 @@ static int set_cache_size(ckfs_opts *o, const char *name, const char *val, char 
     return 0;
 }
 
-static int set_cache_dir(ckfs_opts *o, const char *name, const char *val, char *msg,
-                         size_t msgsize)
+static int set_cache_dir(ckfs_opts *o, const char *name, const char *val, char *msg, size_t msgsize)
 {
     (void)name;
     if (!val || !*val || strlen(val) >= sizeof o->cache_dir) {
@@ -208,8 +216,7 @@ static int set_globs(ckfs_opts *o, const char *name, const char *val, char *msg,
 
 /* poll= and idle=: seconds, decimals allowed ("0.5"); poll must be above 0, as a zero
  * interval would revalidate the folder at every request on its root. */
-static int set_seconds(ckfs_opts *o, const char *name, const char *val, char *msg,
-                       size_t msgsize)
+static int set_seconds(ckfs_opts *o, const char *name, const char *val, char *msg, size_t msgsize)
 {
     int is_poll = name[0] == 'p';
     double lo = is_poll ? 0.01 : 0.0, x = 0;

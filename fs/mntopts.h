@@ -18,23 +18,23 @@ typedef struct ckfs_opts {
     uid_t uid;
     gid_t gid;
     mode_t umask;
-    int allow_other;   /* let other users see the mount (needs user_allow_other for non-root) */
+    int allow_other; /* let other users see the mount (needs user_allow_other for non-root) */
     int allow_root;
-    int force;         /* accepted for old fstab lines; missing shards never refuse a mount */
-    int npy;           /* NAME.npy beside every fixed-size variable (npy.h) */
-    int stats;         /* a root stats.tsv of every variable's value statistics (stats.h) */
-    int splice;        /* read=splice: serve numeric reads from the shard fd (no CRC check) */
-    int verify;        /* verify=: enum ckfs_verify, when stored checksums are checked */
-    int shard_cache;   /* shard_cache=: enum ckpt_shard_cache, which shards go through a
-                          block cache of cache_size (default: those on a network file system) */
+    int force;            /* accepted for old fstab lines; missing shards never refuse a mount */
+    int npy;              /* NAME.npy beside every fixed-size variable (npy.h) */
+    int stats;            /* a root stats.tsv of every variable's value statistics (stats.h) */
+    int splice;           /* read=splice: serve numeric reads from the shard fd (no CRC check) */
+    int verify;           /* verify=: enum ckfs_verify, when stored checksums are checked */
+    int shard_cache;      /* shard_cache=: enum ckpt_shard_cache, which shards go through a
+                             block cache of cache_size (default: those on a network file system) */
     unsigned max_threads; /* 0 = libfuse default */
-    double poll;       /* training folders: seconds between revalidations where no inotify
-                          event comes (NFS); default CKFS_POLL_DEFAULT */
-    double idle;       /* training folders: seconds unused before a checkpoint's files are
-                          closed; default CKFS_IDLE_DEFAULT */
-    int noinotify;     /* training folders: no inotify, revalidate by polling only */
-    unsigned timeout;  /* timeout=SECONDS: unmount after that long unused; 0 = never */
-    char kernel[256];  /* kernel mount flags to pass on, comma-separated ("nosuid,nodev") */
+    double poll;          /* training folders: seconds between revalidations where no inotify
+                             event comes (NFS); default CKFS_POLL_DEFAULT */
+    double idle;          /* training folders: seconds unused before a checkpoint's files are
+                             closed; default CKFS_IDLE_DEFAULT */
+    int noinotify;        /* training folders: no inotify, revalidate by polling only */
+    unsigned timeout;     /* timeout=SECONDS: unmount after that long unused; 0 = never */
+    char kernel[256];     /* kernel mount flags to pass on, comma-separated ("nosuid,nodev") */
     /* Remote sources (URLs): 0 / "" = the defaults of ckpt_net_opts_init (net.h). */
     unsigned long long cache_size; /* cache_size=BYTES[K|M|G]: in-memory block cache (URLs,
                                       and shards shard_cache= selects) */

@@ -43,29 +43,28 @@ static const char *prog = "mount.ckptfs";
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: mount.ckptfs SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
-            "       ckptfs mount SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
-            "SOURCE is a checkpoint prefix (model.ckpt) or any of its files, a SavedModel\n"
-            "directory, or a training folder (one subdirectory per checkpoint; its state\n"
-            "file DIR/checkpoint means the folder; an empty directory mounts empty and\n"
-            "fills in as a run saves); or any of those as an http://, https://, s3:// or\n"
-            "gs:// URL, or inside a .zip, .tar or .tar.gz as ARCHIVE//PATH (the archive\n"
-            "alone: what it holds, one subdirectory each when it holds several).\n"
-            "A TF 2 checkpoint shows each value at its object path (no\n"
-            "/.ATTRIBUTES/VARIABLE_VALUE) and by_name/FULL_NAME links.\n"
-            "  -f   stay in the foreground     -d  debug output (implies -f)\n"
-            "  -s   single-threaded\n"
-            "options (-o): uid=N gid=N umask=OOO allow_other allow_root npy stats\n"
-            "              timeout=SECONDS\n"
-            "              max_threads=N read=buf|splice verify=sequential|open|off\n"
-            "              nosuid nodev noexec noatime shard_cache=auto|on|off\n"
-            "              cache_size=64M (URL sources, cached shards)\n"
-            "              cache_dir=DIR net_timeout=30 (URL sources)\n"
-            "              poll=1 idle=30 noinotify (training folders)\n"
-            "              force (accepted, does nothing: missing shards never refuse a mount)\n"
-            "The mount is always read-only. A daemon (no -f) logs to syslog. See\n"
-            "mount.ckptfs(8).\n");
+    fprintf(f, "usage: mount.ckptfs SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
+               "       ckptfs mount SOURCE MOUNTPOINT [-o opt[,opt...]] [-f] [-d] [-s]\n"
+               "SOURCE is a checkpoint prefix (model.ckpt) or any of its files, a SavedModel\n"
+               "directory, or a training folder (one subdirectory per checkpoint; its state\n"
+               "file DIR/checkpoint means the folder; an empty directory mounts empty and\n"
+               "fills in as a run saves); or any of those as an http://, https://, s3:// or\n"
+               "gs:// URL, or inside a .zip, .tar or .tar.gz as ARCHIVE//PATH (the archive\n"
+               "alone: what it holds, one subdirectory each when it holds several).\n"
+               "A TF 2 checkpoint shows each value at its object path (no\n"
+               "/.ATTRIBUTES/VARIABLE_VALUE) and by_name/FULL_NAME links.\n"
+               "  -f   stay in the foreground     -d  debug output (implies -f)\n"
+               "  -s   single-threaded\n"
+               "options (-o): uid=N gid=N umask=OOO allow_other allow_root npy stats\n"
+               "              timeout=SECONDS\n"
+               "              max_threads=N read=buf|splice verify=sequential|open|off\n"
+               "              nosuid nodev noexec noatime shard_cache=auto|on|off\n"
+               "              cache_size=64M (URL sources, cached shards)\n"
+               "              cache_dir=DIR net_timeout=30 (URL sources)\n"
+               "              poll=1 idle=30 noinotify (training folders)\n"
+               "              force (accepted, does nothing: missing shards never refuse a mount)\n"
+               "The mount is always read-only. A daemon (no -f) logs to syslog. See\n"
+               "mount.ckptfs(8).\n");
 }
 
 static void warn_stderr(void *ctx, const char *msg)
@@ -175,8 +174,7 @@ static int open_ns(ckpt_source *s, const ckfs_opts *o, char **sm, ckfs_ns **ns, 
         *sm = strdup(s->saved_model);
     ckpt_warn_missing_shards(c, warn_stderr, NULL);
     if (ckfs_ns_single(c, *sm, o, warn_stderr, NULL, ns))
-        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory building the tree of %s",
-                            s->prefix);
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory building the tree of %s", s->prefix);
     return 0;
 }
 
@@ -186,9 +184,10 @@ static int mountpoint_error(const char *mnt, int e)
     /* A FUSE daemon killed without unmounting leaves its mount answering ENOTCONN; the
      * kernel's wording alone does not say what to do about it. */
     if (e == ENOTCONN || e == ECONNABORTED)
-        fprintf(stderr, "%s: mountpoint %s: transport endpoint is not connected (a FUSE "
-                        "mount whose daemon is gone): unmount it with fusermount3 -u %s, "
-                        "then mount again\n",
+        fprintf(stderr,
+                "%s: mountpoint %s: transport endpoint is not connected (a FUSE "
+                "mount whose daemon is gone): unmount it with fusermount3 -u %s, "
+                "then mount again\n",
                 prog, mnt, mnt);
     else
         fprintf(stderr, "%s: mountpoint %s: %s\n", prog, mnt, strerror(e));
@@ -347,7 +346,8 @@ static int serve(ckfs *fs, int single, unsigned max_threads)
     fuse_remove_signal_handlers(se);
     /* libfuse returns the number of the signal that ended the loop: SIGTERM from -o timeout's
      * watchdog, or SIGINT/SIGHUP/SIGTERM from a user, are a clean end, not a FUSE failure. */
-    if (rc == SIGTERM || rc == SIGINT || rc == SIGHUP) rc = 0;
+    if (rc == SIGTERM || rc == SIGINT || rc == SIGHUP)
+        rc = 0;
     return rc;
 }
 
@@ -394,9 +394,8 @@ static int make_ns(const char *source, const char *mnt, const ckfs_opts *o, _Ato
     ckpt_net_opts net;
     net_opts(o, cancel, &net);
     ckpt_source s;
-    int rc = ckpt_source_resolve(source, &net,
-                                 sm ? 0 : CKPT_RESOLVE_FOLDER | CKPT_RESOLVE_EMPTY_FOLDER, &s,
-                                 &err);
+    int rc = ckpt_source_resolve(
+        source, &net, sm ? 0 : CKPT_RESOLVE_FOLDER | CKPT_RESOLVE_EMPTY_FOLDER, &s, &err);
     int waiting = rc == 0 && s.waiting;
     if (rc == 0) {
         rc = open_ns(&s, o, &sm, ns, &err);
@@ -518,8 +517,9 @@ static int do_mount(const char *source, const char *mnt, const ckfs_opts *o, int
     if (new_session(fs, source, debug))
         goto out_fs;
     if (fuse_session_mount(fs->se, mnt) != 0) {
-        fprintf(stderr, "%s: mounting %s on %s failed (is /dev/fuse usable? "
-                        "allow_other needs user_allow_other in /etc/fuse.conf)\n",
+        fprintf(stderr,
+                "%s: mounting %s on %s failed (is /dev/fuse usable? "
+                "allow_other needs user_allow_other in /etc/fuse.conf)\n",
                 prog, source, mnt);
         goto out_session;
     }
@@ -584,21 +584,12 @@ int ckfs_cmd_mount(int argc, char **argv)
                 return CKPTFS_EXIT_USAGE;
             }
             break;
-        case 'f':
-            foreground = 1;
-            break;
-        case 'd':
-            debug = foreground = 1;
-            break;
-        case 's':
-            single = 1;
-            break;
-        case 'h':
-            usage(stdout);
-            return CKPTFS_EXIT_OK;
+        case 'f': foreground = 1; break;
+        case 'd': debug = foreground = 1; break;
+        case 's': single = 1; break;
+        case 'h': usage(stdout); return CKPTFS_EXIT_OK;
         case 'n': /* mount(8): "do not write /etc/mtab" - there is none to write */
-        case 'v':
-            break;
+        case 'v': break;
         case 't': /* mount(8) passes the type it was asked for */
             if (strcmp(optarg, "fuse.ckptfs") && strcmp(optarg, "ckptfs") &&
                 strcmp(optarg, "fuse")) {
@@ -610,8 +601,7 @@ int ckfs_cmd_mount(int argc, char **argv)
             fprintf(stderr, "%s: -N (mount namespaces) is not supported\n", prog);
             return CKPTFS_EXIT_USAGE;
         default:
-            fprintf(stderr, "%s: unknown or incomplete option '%s'\n", prog,
-                    argv[optind - 1]);
+            fprintf(stderr, "%s: unknown or incomplete option '%s'\n", prog, argv[optind - 1]);
             usage(stderr);
             return CKPTFS_EXIT_USAGE;
         }

@@ -31,8 +31,8 @@ int ckfs_ns_open_view(ckfs_ns *ns, ckfs_view *v)
         return 0;
     ckpt_err err;
     ckpt_err_clear(&err);
-    int was_failed = atomic_load_explicit(&v->opened.state, memory_order_acquire) ==
-                     CKFS_ONCE_FAILED;
+    int was_failed =
+        atomic_load_explicit(&v->opened.state, memory_order_acquire) == CKFS_ONCE_FAILED;
     int rc = ckfs_view_ensure(v, ns->opts, ns->log, ns->log_ctx, &err);
     if (rc == 0)
         return 0;
@@ -72,15 +72,23 @@ int ckfs_ns_view_entry(const ckfs_target *d, uint64_t pos, const ckfs_target *pa
 }
 
 static const char *const var_xattrs[] = {
-    "user.ckpt.name", "user.ckpt.dtype", "user.ckpt.shape", "user.ckpt.nbytes",
+    "user.ckpt.name",  "user.ckpt.dtype",  "user.ckpt.shape",  "user.ckpt.nbytes",
     "user.ckpt.shard", "user.ckpt.offset", "user.ckpt.crc32c", NULL,
 };
 /* A TF 2 checkpoint's variables also have what its object graph says of them (read at the
  * first get of one, as by_name/ reads it). */
 static const char *const var_xattrs_tf2[] = {
-    "user.ckpt.name", "user.ckpt.dtype", "user.ckpt.shape", "user.ckpt.nbytes",
-    "user.ckpt.shard", "user.ckpt.offset", "user.ckpt.crc32c", "user.ckpt.full_name",
-    "user.ckpt.slot_of", "user.ckpt.slot", NULL,
+    "user.ckpt.name",
+    "user.ckpt.dtype",
+    "user.ckpt.shape",
+    "user.ckpt.nbytes",
+    "user.ckpt.shard",
+    "user.ckpt.offset",
+    "user.ckpt.crc32c",
+    "user.ckpt.full_name",
+    "user.ckpt.slot_of",
+    "user.ckpt.slot",
+    NULL,
 };
 static const char *const root_xattrs[] = {
     "user.ckpt.prefix", "user.ckpt.data_reads", "user.ckpt.data_bytes", "user.ckpt.shards", NULL,

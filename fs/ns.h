@@ -64,8 +64,7 @@ typedef struct ckfs_ns_ops {
      * name: CKFS_ENTRY_NAME_MAX + 1 bytes. */
     int (*entry)(ckfs_ns *ns, const ckfs_target *d, uint64_t pos, ckfs_target *t, char *name);
     /* Attributes of t (see ckfs_view_stat for lazy_ok and the timeout). */
-    int (*stat)(ckfs_ns *ns, const ckfs_target *t, struct stat *st, double *timeout,
-                int lazy_ok);
+    int (*stat)(ckfs_ns *ns, const ckfs_target *t, struct stat *st, double *timeout, int lazy_ok);
     /* The target of a symlink (in buf, size bytes, or the name space's own string), or NULL
      * when t is none. */
     const char *(*readlink)(ckfs_ns *ns, const ckfs_target *t, char *buf, size_t size);

@@ -43,8 +43,7 @@ static int s_entry(ckfs_ns *ns, const ckfs_target *d, uint64_t pos, ckfs_target 
     return ckfs_ns_view_entry(d, pos, NULL, t, name);
 }
 
-static int s_stat(ckfs_ns *ns, const ckfs_target *t, struct stat *st, double *timeout,
-                  int lazy_ok)
+static int s_stat(ckfs_ns *ns, const ckfs_target *t, struct stat *st, double *timeout, int lazy_ok)
 {
     *timeout = CKFS_ATTR_TIMEOUT;
     return ckfs_ns_view_stat(ns, t, st, lazy_ok);
@@ -62,8 +61,8 @@ static const char *const *s_xattr_names(ckfs_ns *ns, const ckfs_target *t)
     return ckfs_ns_view_xattr_names(t);
 }
 
-static int s_xattr(ckfs_ns *ns, const ckfs_target *t, const char *key, char *buf,
-                   size_t bufsize, const char **val, size_t *len)
+static int s_xattr(ckfs_ns *ns, const ckfs_target *t, const char *key, char *buf, size_t bufsize,
+                   const char **val, size_t *len)
 {
     (void)ns;
     return ckfs_ns_view_xattr(t, key, buf, bufsize, val, len);
@@ -102,10 +101,19 @@ static int s_text(ckfs_ns *ns, const ckfs_target *t, char **data, size_t *len)
 }
 
 /* In ns.h's order; nothing to start or stop. */
-static const ckfs_ns_ops single_ops = {
-    .resolve = s_resolve, .put = s_put, .entry_timeout = s_entry_timeout, .text = s_text,
-    .ino = s_ino, .lookup = s_lookup, .entry = s_entry, .stat = s_stat, .readlink = s_readlink,
-    .xattr_names = s_xattr_names, .xattr = s_xattr, .totals = s_totals, .destroy = s_destroy};
+static const ckfs_ns_ops single_ops = {.resolve = s_resolve,
+                                       .put = s_put,
+                                       .entry_timeout = s_entry_timeout,
+                                       .text = s_text,
+                                       .ino = s_ino,
+                                       .lookup = s_lookup,
+                                       .entry = s_entry,
+                                       .stat = s_stat,
+                                       .readlink = s_readlink,
+                                       .xattr_names = s_xattr_names,
+                                       .xattr = s_xattr,
+                                       .totals = s_totals,
+                                       .destroy = s_destroy};
 
 int ckfs_ns_single(ckpt_checkpoint *c, const char *sm_path, const ckfs_opts *o, ckfs_log_fn log,
                    void *log_ctx, ckfs_ns **out)

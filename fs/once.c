@@ -48,8 +48,9 @@ int ckfs_once_run(ckfs_once *o, ckfs_once_lock *L, ckfs_once_fn fn, void *arg, c
     int rc = fn(arg, err);
 
     pthread_mutex_lock(&L->mu);
-    int s = rc == 0 ? CKFS_ONCE_DONE
-            : ckfs_failure_is_permanent(rc) ? CKFS_ONCE_FAILED : CKFS_ONCE_NONE;
+    int s = rc == 0                         ? CKFS_ONCE_DONE
+            : ckfs_failure_is_permanent(rc) ? CKFS_ONCE_FAILED
+                                            : CKFS_ONCE_NONE;
     atomic_store_explicit(&o->state, s, memory_order_release);
     pthread_cond_broadcast(&L->cv);
     pthread_mutex_unlock(&L->mu);

@@ -12,8 +12,8 @@
 #include <sys/mman.h>
 
 typedef struct buffer {
-    uint8_t *mem;   /* CKFS_STREAM_CHUNK bytes once first loaded */
-    uint64_t off;   /* the variable's bytes [off, off + len) */
+    uint8_t *mem; /* CKFS_STREAM_CHUNK bytes once first loaded */
+    uint64_t off; /* the variable's bytes [off, off + len) */
     size_t len;
     int valid;      /* off and len describe what mem holds (or will, while loading) */
     int loading;    /* one thread is reading it; others wait on cv */
@@ -27,7 +27,7 @@ struct ckfs_stream {
     ckpt_checkpoint *c;
     size_t idx;
     uint64_t nbytes;
-    uint64_t front; /* where the next buffer starts: the end of the last one read */
+    uint64_t front;   /* where the next buffer starts: the end of the last one read */
     int ahead_wanted; /* a read used the buffer at the front: read the next one ahead */
     buffer b[2];
 };
@@ -114,8 +114,8 @@ static int fill(ckfs_stream *s, int k, uint64_t start, ckpt_err *err)
      * heap of whichever worker thread allocated them would keep them (a 4 GiB stream through
      * four files grew the daemon by 8.6 MiB that way). */
     if (!b->mem) {
-        void *m = mmap(NULL, CKFS_STREAM_CHUNK, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        void *m = mmap(NULL, CKFS_STREAM_CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                       -1, 0);
         if (m == MAP_FAILED)
             rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory for a read buffer");
         else

@@ -112,15 +112,16 @@ static const ckpt_names *view_names(void *v)
     return ckfs_view_names(v);
 }
 
-int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
-                     ckfs_view_warn_fn warn, void *warn_ctx)
+int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o, ckfs_view_warn_fn warn,
+                     void *warn_ctx)
 {
     v->c = c;
     /* -o include=/exclude= hide variables from everything the view shows, before the tree
      * numbers them. The lists live in o, which outlives the call. */
     ckpt_namefilter nf = {(char *)o->include, (char *)o->exclude, NULL};
     ckpt_err ferr;
-    if (ckpt_namefilter_active(&nf) && ckpt_namefilter_apply(&nf, c, &ferr)) return -1;
+    if (ckpt_namefilter_active(&nf) && ckpt_namefilter_apply(&nf, c, &ferr))
+        return -1;
     v->filtered = ckpt_namefilter_active(&nf);
     const struct stat *ist = ckpt_index_stat(c);
     ckfs_perms_from(ist, o, &v->perms);
@@ -344,8 +345,7 @@ int ckfs_view_check(ckfs_view *v, uint32_t i, ckpt_err *err)
 {
     struct var_arg a = {v, i};
     int rc = ckfs_once_run(&v->checked[i], &v->lock, check_once, &a, err);
-    if (rc && rc != CKPT_E_CORRUPT &&
-        atomic_load_explicit(&v->corrupt[i], memory_order_relaxed)) {
+    if (rc && rc != CKPT_E_CORRUPT && atomic_load_explicit(&v->corrupt[i], memory_order_relaxed)) {
         /* Found by an earlier call (once_run only says "failed before"): name it again, as
          * every open of a damaged tensor must. */
         ckpt_var var;
@@ -537,7 +537,7 @@ int ckfs_view_tf(ckfs_view *v, const ckpt_v2_plan **out, ckpt_err *err)
 
 /* tf/'s names, in bytewise order (its listing's). */
 static const char *const tf_names[CKFS_TF_NFILES] = {"checkpoint", "model.data-00000-of-00001",
-                                                      "model.index"};
+                                                     "model.index"};
 static const int tf_files[CKFS_TF_NFILES] = {CKFS_TF_STATE, CKFS_TF_DATA, CKFS_TF_INDEX};
 
 int ckfs_view_node(ckfs_view *v, uint64_t ino, ckfs_node *out)

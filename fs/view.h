@@ -49,35 +49,35 @@ typedef struct ckfs_perms {
 void ckfs_perms_from(const struct stat *st, const ckfs_opts *o, ckfs_perms *out);
 
 typedef struct ckfs_view {
-    char *name;         /* folder mounts: the checkpoint's directory name; else NULL */
-    char *display;      /* folder mounts: that name as the root lists it (escape.h) */
-    char *prefix;       /* the checkpoint's prefix (or V1 file / shard pattern) */
-    char *sm_path;      /* saved_model.pb of a SavedModel mount, else NULL */
+    char *name;              /* folder mounts: the checkpoint's directory name; else NULL */
+    char *display;           /* folder mounts: that name as the root lists it (escape.h) */
+    char *prefix;            /* the checkpoint's prefix (or V1 file / shard pattern) */
+    char *sm_path;           /* saved_model.pb of a SavedModel mount, else NULL */
     const ckpt_bytesrc *src; /* reads the checkpoint of a remote folder's view; NULL: local */
-    uint64_t base;      /* added to the tree's inode numbers */
+    uint64_t base;           /* added to the tree's inode numbers */
 
     /* Lock order: a view's lock is a leaf (nothing else is taken while it is held); it
      * protects the refs and content of every lazy cell below and is never held while work
      * (opening, rendering) runs. */
     ckfs_once_lock lock;
-    ckfs_once opened;   /* c, tree, uid... below are set once this is done */
+    ckfs_once opened; /* c, tree, uid... below are set once this is done */
     ckpt_checkpoint *c;
     ckfs_tree *tree;
-    ckfs_once byname;        /* names and links below are set once this is done */
-    ckpt_names *names;       /* the object graph's names, read at by_name/'s first use */
-    ckfs_tree *links;        /* by_name/'s tree (ckfs_tree_build_links) */
-    ckfs_once tfplan;        /* tf below is laid out once this is done */
-    ckpt_v2_plan tf;         /* tf/'s bundle: its index, where its data file's bytes come from */
-    int filtered;            /* -o include=/exclude= hid variables: tf/ prunes the object graph */
+    ckfs_once byname;  /* names and links below are set once this is done */
+    ckpt_names *names; /* the object graph's names, read at by_name/'s first use */
+    ckfs_tree *links;  /* by_name/'s tree (ckfs_tree_build_links) */
+    ckfs_once tfplan;  /* tf below is laid out once this is done */
+    ckpt_v2_plan tf;   /* tf/'s bundle: its index, where its data file's bytes come from */
+    int filtered;      /* -o include=/exclude= hid variables: tf/ prunes the object graph */
     ckfs_perms perms;
-    struct timespec mtime;   /* the .index mtime, every node's times */
+    struct timespec mtime; /* the .index mtime, every node's times */
 
-    ckfs_lazy *texts;        /* per variable: a text-shown variable's text, or (-o stats) a
-                                numeric one's NAME.stats */
-    int stats_files;         /* -o stats: numeric variables have NAME.stats */
+    ckfs_lazy *texts;         /* per variable: a text-shown variable's text, or (-o stats) a
+                                 numeric one's NAME.stats */
+    int stats_files;          /* -o stats: numeric variables have NAME.stats */
     _Atomic uint8_t *corrupt; /* per variable: its checksum failed once, every read fails */
-    ckfs_once *checked;      /* -o verify=open, per variable: checked at its first open (done:
-                                it matched; failed: corrupt is set); NULL in other modes */
+    ckfs_once *checked;       /* -o verify=open, per variable: checked at its first open (done:
+                                 it matched; failed: corrupt is set); NULL in other modes */
     ckfs_gens gens;
 
     /* Called on every open, after the files are opened and before the view serves them: a
@@ -99,8 +99,8 @@ int ckfs_view_init(ckfs_view *v, const char *name, const char *display, const ch
  * index file and the options, the tree with the generated files this checkpoint has.
  * Returns 0, or -1 when out of memory.
  */
-int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o,
-                     ckfs_view_warn_fn warn, void *warn_ctx);
+int ckfs_view_attach(ckfs_view *v, ckpt_checkpoint *c, const ckfs_opts *o, ckfs_view_warn_fn warn,
+                     void *warn_ctx);
 
 /*
  * Open v if nobody has yet (thread-safe; a folder's checkpoints open on first use). Missing
@@ -174,7 +174,8 @@ int ckfs_view_dir_entry(ckfs_view *v, ckfs_node dir, uint64_t k, ckfs_node *node
 ckfs_node ckfs_view_parent(const ckfs_view *v, ckfs_node dir);
 
 /* The state file tf/checkpoint: it names the bundle beside it. */
-#define CKFS_TF_STATE_TEXT "model_checkpoint_path: \"model\"\nall_model_checkpoint_paths: \"model\"\n"
+#define CKFS_TF_STATE_TEXT                                                                         \
+    "model_checkpoint_path: \"model\"\nall_model_checkpoint_paths: \"model\"\n"
 
 /* tf/'s bundle of open view v, laid out on first use (reads string tensors, and numeric ones
  * with no stored checksum of the whole): 0 and *out (valid while v is open), or -EIO /

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The formatting check (CONTRIBUTING.md): every tracked C file must be as clang-format
-# (.clang-format) writes it, except those in scripts/format-legacy.txt, written before the
-# check. Exit 0 clean, 1 with each offending file named, 77 (skip) without clang-format.
+# (.clang-format) writes it. Exit 0 clean, 1 with each offending file named, 77 (skip)
+# without clang-format.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 cf=${CLANG_FORMAT:-clang-format}
@@ -13,12 +13,8 @@ if ! git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   echo "SKIP: not a git checkout: the tracked files are unknown"
   exit 77
 fi
-legacy=$(grep -v '^#' scripts/format-legacy.txt)
 bad=0 checked=0
 while IFS= read -r f; do
-  if grep -qxF "$f" <<<"$legacy"; then
-    continue
-  fi
   checked=$((checked + 1))
   if ! out=$("$cf" --dry-run --Werror "$f" 2>&1); then
     echo "FAIL: $f is not clang-formatted (run: $cf -i $f):"
@@ -26,19 +22,9 @@ while IFS= read -r f; do
     bad=1
   fi
 done < <(git ls-files '*.c' '*.h' | grep -v '^proto/')
-# A legacy entry that is gone or already clean leaves the list, so the list only shrinks.
-while IFS= read -r f; do
-  if [ ! -e "$f" ]; then
-    echo "FAIL: $f is in scripts/format-legacy.txt but no longer exists: remove the line"
-    bad=1
-  elif "$cf" --dry-run --Werror "$f" >/dev/null 2>&1; then
-    echo "FAIL: $f is clang-formatted now: remove it from scripts/format-legacy.txt"
-    bad=1
-  fi
-done <<<"$legacy"
 if [ "$checked" -lt 50 ]; then
   echo "FAIL: only $checked files checked: the file list is wrong"
   bad=1
 fi
-echo "check_format: $checked files checked, $(grep -c . <<<"$legacy") legacy files left out"
+echo "check_format: $checked files checked"
 exit $bad

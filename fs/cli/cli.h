@@ -3,8 +3,8 @@
  *
  * Each cli_* function gets the subcommand's own argv (argv[0] is its name, e.g. "ls") and
  * returns the process exit status (exitcodes.h). `mount` runs the daemon, mount.ckptfs
- * (fs/main.c), as its own program: the commands do not link libfuse3. Every message goes to stderr as
- * "ckptfs: SOURCE: what went wrong" (cli_error).
+ * (fs/main.c), as its own program: the commands do not link libfuse3. Every message goes to stderr
+ * as "ckptfs: SOURCE: what went wrong" (cli_error).
  */
 #ifndef CKPTFS_CLI_H
 #define CKPTFS_CLI_H
@@ -24,9 +24,8 @@ typedef struct cli_command {
 } cli_command;
 
 /* The subcommands, each defined in its cmd_NAME.c (its run function is that file's). */
-extern const cli_command cli_ls_command, cli_cat_command, cli_diff_command,
-    cli_verify_command, cli_graph_command, cli_stats_command, cli_du_command,
-    cli_export_command;
+extern const cli_command cli_ls_command, cli_cat_command, cli_diff_command, cli_verify_command,
+    cli_graph_command, cli_stats_command, cli_du_command, cli_export_command;
 
 /*
  * `ckptfs mount ...`: replace this process with the daemon, mount.ckptfs, found next to this

@@ -18,7 +18,9 @@
 static int cli_cat(int argc, char **argv);
 
 const cli_command cli_cat_command = {
-    "cat", cli_cat, "print a variable's bytes, or its values as text",
+    "cat",
+    cli_cat,
+    "print a variable's bytes, or its values as text",
     "usage: ckptfs cat [--text] [--] SOURCE NAME\n"
     "       ckptfs cat [--text] --name-file FILE SOURCE\n"
     "Write variable NAME of SOURCE to stdout as a mount serves it: numeric tensors as their\n"
@@ -155,9 +157,10 @@ static int cli_cat(int argc, char **argv)
         return cli_help(&cli_cat_command);
     int text = 0, npos = 0;
     const char *pos[2] = {NULL, NULL}, *name_file = NULL;
-    const cli_opt opts[] = {
-        {"--text", &text, NULL}, {"--index-only", NULL, NULL}, {"--name-file", NULL, &name_file},
-        {NULL, NULL, NULL}};
+    const cli_opt opts[] = {{"--text", &text, NULL},
+                            {"--index-only", NULL, NULL},
+                            {"--name-file", NULL, &name_file},
+                            {NULL, NULL, NULL}};
     int rc = cli_parse_args(&cli_cat_command, argc, argv, opts, pos, 2, &npos);
     if (rc)
         return rc;
@@ -202,9 +205,9 @@ static int cli_cat(int argc, char **argv)
         rc = ckpt_err_set(&err, CKPT_E_IO, "writing to stdout failed");
     if (rc) {
         cli_error(pos[0], err.msg);
-        return rc == CKPT_E_MISSING ? CKPTFS_EXIT_SHARD
+        return rc == CKPT_E_MISSING                               ? CKPTFS_EXIT_SHARD
                : rc == CKPT_E_CORRUPT || rc == CKPT_E_UNSUPPORTED ? CKPTFS_EXIT_CORRUPT
-                                                                   : CKPTFS_EXIT_READ;
+                                                                  : CKPTFS_EXIT_READ;
     }
     return 0;
 }

@@ -147,9 +147,12 @@ typedef struct maxdiff {
 static int is_close(const tolerance *t, int cls, double ar, double ai, double br, double bi)
 {
     int an = isnan(ar) || isnan(ai), bn = isnan(br) || isnan(bi);
-    if (an || bn) return t->equal_nan && an && bn;
-    if (ar == br && ai == bi) return 1;
-    if (isinf(ar) || isinf(ai) || isinf(br) || isinf(bi)) return 0;
+    if (an || bn)
+        return t->equal_nan && an && bn;
+    if (ar == br && ai == bi)
+        return 1;
+    if (isinf(ar) || isinf(ai) || isinf(br) || isinf(bi))
+        return 0;
     double d = cls == CKPT_ELEM_COMPLEX ? hypot(br - ar, bi - ai) : fabs(br - ar);
     double mag = cls == CKPT_ELEM_COMPLEX ? hypot(ar, ai) : fabs(ar);
     return d <= t->atol + t->rtol * mag;
@@ -307,8 +310,9 @@ static int diff_one(const char *const src[2], ckpt_checkpoint *c[2], size_t i1, 
         *kind = DIFF_TROUBLE;
         /* which side failed is in the message: it names the shard or the file */
         cli_error(src[0], err.msg);
-        return rc == CKPT_E_MISSING ? CKPTFS_EXIT_SHARD
-               : rc == CKPT_E_CORRUPT ? CKPTFS_EXIT_CORRUPT : CKPTFS_EXIT_READ;
+        return rc == CKPT_E_MISSING   ? CKPTFS_EXIT_SHARD
+               : rc == CKPT_E_CORRUPT ? CKPTFS_EXIT_CORRUPT
+                                      : CKPTFS_EXIT_READ;
     }
     if (rc == 0) {
         st->same_read++;
@@ -326,7 +330,8 @@ static int diff_one(const char *const src[2], ckpt_checkpoint *c[2], size_t i1, 
     put_double(m.nan ? NAN : m.abs);
     printf("\tmax_rel_diff ");
     put_double(m.nan ? NAN : m.rel);
-    if (t->on) printf("\tnot_close %" PRIu64, m.not_close);
+    if (t->on)
+        printf("\tnot_close %" PRIu64, m.not_close);
     putchar('\n');
     *abs = m.nan ? NAN : m.abs;
     return 0;
@@ -347,20 +352,13 @@ static int parse_tol(const char *opt, const char *s, double *out)
 static int summarize(cli_prefixes *t, int depth, const ckpt_var *v, char mark, double abs)
 {
     cli_prefix *g = cli_prefixes_get(t, v->name, cli_prefix_len(v->name, v->name_len, depth));
-    if (!g) return -1;
+    if (!g)
+        return -1;
     switch (mark) {
-    case '-':
-        g->removed++;
-        break;
-    case '+':
-        g->added++;
-        break;
-    case '=':
-        g->same++;
-        break;
-    default:
-        g->changed++;
-        break;
+    case '-': g->removed++; break;
+    case '+': g->added++; break;
+    case '=': g->same++; break;
+    default: g->changed++; break;
     }
     if (abs < 0) /* no values compared: skipped by checksum, dtype, shape, strings */
         return 0;
@@ -380,7 +378,8 @@ static void put_summary(cli_prefixes *t)
         const cli_prefix *g = &t->items[k];
         size_t n = ckpt_tstring_escape((const uint8_t *)g->name, g->len, NULL);
         char *e = malloc(n + 1);
-        if (!e) continue;
+        if (!e)
+            continue;
         ckpt_tstring_escape((const uint8_t *)g->name, g->len, e);
         printf("# %.*s\tsame %" PRIu64 "\tchanged %" PRIu64 "\tadded %" PRIu64 "\tremoved %" PRIu64
                "\tmax_abs_diff ",
@@ -408,8 +407,10 @@ static int cli_diff(int argc, char **argv)
                             {"--summary", NULL, &summary_s},
                             {NULL, NULL, NULL}};
     int rc = cli_parse_args(&cli_diff_command, argc, argv, opts, src, 2, &npos);
-    if (rc) return rc;
-    if (npos != 2) return cli_usage_error(&cli_diff_command, "expected SOURCE1 and SOURCE2");
+    if (rc)
+        return rc;
+    if (npos != 2)
+        return cli_usage_error(&cli_diff_command, "expected SOURCE1 and SOURCE2");
     if ((atol_s && (rc = parse_tol("--atol", atol_s, &tol.atol))) ||
         (rtol_s && (rc = parse_tol("--rtol", rtol_s, &tol.rtol))))
         return rc;
@@ -446,29 +447,34 @@ static int cli_diff(int argc, char **argv)
         if (cmp < 0) {
             line_only('-', &a);
             st.removed++;
-            if (depth >= 0) nomem |= summarize(&groups, (int)depth, &a, '-', -1);
+            if (depth >= 0)
+                nomem |= summarize(&groups, (int)depth, &a, '-', -1);
             i++;
         } else if (cmp > 0) {
             line_only('+', &b);
             st.added++;
-            if (depth >= 0) nomem |= summarize(&groups, (int)depth, &b, '+', -1);
+            if (depth >= 0)
+                nomem |= summarize(&groups, (int)depth, &b, '+', -1);
             j++;
         } else {
             int kind;
             double abs;
             int t = diff_one(src, c, i, j, &tol, &st, &kind, &abs);
-            if (t && !trouble) trouble = t;
+            if (t && !trouble)
+                trouble = t;
             if (depth >= 0 && kind != DIFF_TROUBLE)
                 nomem |= summarize(&groups, (int)depth, &a, kind == DIFF_SAME ? '=' : '~', abs);
             i++, j++;
         }
     }
-    if (depth >= 0 && !nomem) put_summary(&groups);
+    if (depth >= 0 && !nomem)
+        put_summary(&groups);
     printf("= %" PRIu64 " same (%" PRIu64 " by equal crc32c and size, not read; %" PRIu64
            " read), %" PRIu64 " changed, %" PRIu64 " added, %" PRIu64 " removed",
            st.same_skipped + st.same_read, st.same_skipped, st.same_read, st.changed, st.added,
            st.removed);
-    if (tol.on) printf("; %" PRIu64 " of the same within tolerance", st.within);
+    if (tol.on)
+        printf("; %" PRIu64 " of the same within tolerance", st.within);
     putchar('\n');
     cli_prefixes_free(&groups);
     ckpt_close(c[0]);

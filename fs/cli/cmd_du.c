@@ -38,7 +38,8 @@ const cli_command cli_du_command = {
 static int by_size(const void *a, const void *b)
 {
     const cli_prefix *x = a, *y = b;
-    if (x->bytes != y->bytes) return x->bytes < y->bytes ? 1 : -1;
+    if (x->bytes != y->bytes)
+        return x->bytes < y->bytes ? 1 : -1;
     size_t n = x->len < y->len ? x->len : y->len;
     int c = memcmp(x->name, y->name, n);
     return c ? c : (x->len > y->len) - (x->len < y->len);
@@ -54,7 +55,8 @@ static void put_row(ckpt_strbuf *out, uint64_t bytes, uint64_t vars, const char 
                     int human, int escape)
 {
     char b[2 * CLI_HUMAN_MAX + 4], h[CLI_HUMAN_MAX];
-    if (!human) snprintf(h, sizeof h, "%" PRIu64, bytes);
+    if (!human)
+        snprintf(h, sizeof h, "%" PRIu64, bytes);
     int n = snprintf(b, sizeof b, "%s\t%" PRIu64 "\t", human ? cli_human_size(bytes, h) : h, vars);
     ckpt_strbuf_put(out, b, (size_t)n);
     if (escape)
@@ -67,16 +69,22 @@ static void put_row(ckpt_strbuf *out, uint64_t bytes, uint64_t vars, const char 
 static int cli_du(int argc, char **argv)
 {
     /* -h is du's human sizes, as in du(1); only --help is help */
-    if (cli_wants_long_help(argc, argv)) return cli_help(&cli_du_command);
+    if (cli_wants_long_help(argc, argv))
+        return cli_help(&cli_du_command);
     int human = 0, sort_size = 0, sort_name = 0, by_name = 0, npos = 0;
     const char *depth_s = NULL, *sort_s = NULL, *pos[1] = {NULL};
-    const cli_opt opts[] = {{"--depth", NULL, &depth_s},       {"-h", &human, NULL},
-                            {"--sort=size", &sort_size, NULL}, {"--sort=name", &sort_name, NULL},
-                            {"--sort", NULL, &sort_s},         {"--by-name", &by_name, NULL},
+    const cli_opt opts[] = {{"--depth", NULL, &depth_s},
+                            {"-h", &human, NULL},
+                            {"--sort=size", &sort_size, NULL},
+                            {"--sort=name", &sort_name, NULL},
+                            {"--sort", NULL, &sort_s},
+                            {"--by-name", &by_name, NULL},
                             {NULL, NULL, NULL}};
     int rc = cli_parse_args(&cli_du_command, argc, argv, opts, pos, 1, &npos);
-    if (rc) return rc;
-    if (npos != 1) return cli_usage_error(&cli_du_command, "expected one SOURCE");
+    if (rc)
+        return rc;
+    if (npos != 1)
+        return cli_usage_error(&cli_du_command, "expected one SOURCE");
     if (sort_s) {
         int w = sort_word(sort_s);
         if (w < 0)
@@ -94,7 +102,8 @@ static int cli_du(int argc, char **argv)
     }
     ckpt_checkpoint *c;
     rc = cli_open_source(pos[0], &c);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     ckpt_names *names = by_name ? cli_load_names(pos[0], c) : NULL;
     cli_prefixes t = {0};
     uint64_t total = 0, vars = 0;
@@ -123,7 +132,8 @@ static int cli_du(int argc, char **argv)
     }
     if (sort_size) {
         cli_prefixes_sort_by_name(&t);
-        if (t.n > 1) qsort(t.items, t.n, sizeof *t.items, by_size);
+        if (t.n > 1)
+            qsort(t.items, t.n, sizeof *t.items, by_size);
     } else {
         cli_prefixes_sort_by_name(&t);
     }

@@ -18,7 +18,9 @@
 static int cli_graph(int argc, char **argv);
 
 const cli_command cli_graph_command = {
-    "graph", cli_graph, "print a checkpoint's or SavedModel's graph as text",
+    "graph",
+    cli_graph,
+    "print a checkpoint's or SavedModel's graph as text",
     "usage: ckptfs graph SOURCE [--format pbtxt|meta|dot|objects|savedmodel]\n"
     "Print the graph of SOURCE exactly as TensorFlow's text_format.MessageToString does:\n"
     "  pbtxt       the GraphDef of PREFIX.meta (a SavedModel: of its first MetaGraphDef)\n"

@@ -45,8 +45,8 @@ const cli_command cli_ls_command = {
     "TensorFlow's tf.train.list_variables. --index-only is accepted and ignored.\n",
 };
 
-static void put_json(ckpt_strbuf *b, const ckpt_checkpoint *c, const ckpt_names *names,
-                     size_t i, const ckpt_var *v, const char *label)
+static void put_json(ckpt_strbuf *b, const ckpt_checkpoint *c, const ckpt_names *names, size_t i,
+                     const ckpt_var *v, const char *label)
 {
     char line[512], dt[32];
     ckpt_strbuf_put(b, "{\"name\": ", 9);
@@ -64,8 +64,8 @@ static void put_json(ckpt_strbuf *b, const ckpt_checkpoint *c, const ckpt_names 
     if (part)
         n = snprintf(line, sizeof line, ", \"shard\": null, \"offset\": null");
     else
-        n = snprintf(line, sizeof line, ", \"shard\": %" PRId32 ", \"offset\": %" PRIu64,
-                     v->shard, v->offset);
+        n = snprintf(line, sizeof line, ", \"shard\": %" PRId32 ", \"offset\": %" PRIu64, v->shard,
+                     v->offset);
     ckpt_strbuf_put(b, line, (size_t)n);
     if (v->flags & CKPT_VAR_HAS_CRC)
         n = snprintf(line, sizeof line, ", \"crc32c\": \"%08x\"", v->crc32c);
@@ -90,8 +90,7 @@ static void put_json(ckpt_strbuf *b, const ckpt_checkpoint *c, const ckpt_names 
         }
     }
     n = snprintf(line, sizeof line, ", \"partitioned\": %s, \"shard_missing\": %s",
-                 part ? "true" : "false",
-                 (v->flags & CKPT_VAR_SHARD_MISSING) ? "true" : "false");
+                 part ? "true" : "false", (v->flags & CKPT_VAR_SHARD_MISSING) ? "true" : "false");
     ckpt_strbuf_put(b, line, (size_t)n);
     if (label) { /* one of several checkpoints: which */
         ckpt_strbuf_puts(b, ", \"checkpoint\": ");
@@ -136,7 +135,8 @@ typedef struct ls_item {
 static int by_size(const void *a, const void *b)
 {
     const ls_item *x = a, *y = b;
-    if (x->bytes != y->bytes) return x->bytes < y->bytes ? 1 : -1;
+    if (x->bytes != y->bytes)
+        return x->bytes < y->bytes ? 1 : -1;
     return (x->i > y->i) - (x->i < y->i);
 }
 

@@ -52,23 +52,28 @@ static int worse(int a, int b)
 
 static int cli_stats(int argc, char **argv)
 {
-    if (cli_wants_help(argc, argv)) return cli_help(&cli_stats_command);
+    if (cli_wants_help(argc, argv))
+        return cli_help(&cli_stats_command);
     int json = 0, nonfinite = 0, npos = 0;
     const char *pos[2] = {NULL, NULL};
     const cli_opt opts[] = {
         {"--json", &json, NULL}, {"--nonfinite", &nonfinite, NULL}, {NULL, NULL, NULL}};
     int rc = cli_parse_args(&cli_stats_command, argc, argv, opts, pos, 2, &npos);
-    if (rc) return rc;
-    if (npos < 1) return cli_usage_error(&cli_stats_command, "expected SOURCE");
+    if (rc)
+        return rc;
+    if (npos < 1)
+        return cli_usage_error(&cli_stats_command, "expected SOURCE");
     ckpt_checkpoint *c;
     rc = cli_open_source(pos[0], &c);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     size_t n = ckpt_count(c);
     uint64_t total = 0;
     for (size_t i = 0; i < n; i++) {
         ckpt_var v;
         ckpt_get(c, i, &v);
-        if (!pos[1] || cli_glob_match(pos[1], v.name, v.name_len)) total += v.nbytes;
+        if (!pos[1] || cli_glob_match(pos[1], v.name, v.name_len))
+            total += v.nbytes;
     }
     cli_progress pg;
     cli_progress_start(&pg, total);
@@ -81,7 +86,8 @@ static int cli_stats(int argc, char **argv)
     for (size_t i = 0; i < n && !werr; i++) {
         ckpt_var v;
         ckpt_get(c, i, &v);
-        if (pos[1] && !cli_glob_match(pos[1], v.name, v.name_len)) continue;
+        if (pos[1] && !cli_glob_match(pos[1], v.name, v.name_len))
+            continue;
         ckpt_stats s;
         ckpt_err err;
         ckpt_err_clear(&err);
@@ -94,7 +100,8 @@ static int cli_stats(int argc, char **argv)
                                                             : CKPTFS_EXIT_READ);
             continue;
         }
-        if (nonfinite && s.nan + s.inf == 0) continue;
+        if (nonfinite && s.nan + s.inf == 0)
+            continue;
         found |= s.nan + s.inf > 0;
         line.len = 0;
         ckpt_stats_put_row(&line, &v, &s, json);
@@ -109,6 +116,7 @@ static int cli_stats(int argc, char **argv)
         cli_error(pos[0], "out of memory or write error");
         return CKPTFS_EXIT_READ;
     }
-    if (trouble) return trouble;
+    if (trouble)
+        return trouble;
     return nonfinite && found ? 1 : CKPTFS_EXIT_OK;
 }

@@ -18,7 +18,9 @@
 static int cli_verify(int argc, char **argv);
 
 const cli_command cli_verify_command = {
-    "verify", cli_verify, "read every tensor and check it against its stored checksum",
+    "verify",
+    cli_verify,
+    "read every tensor and check it against its stored checksum",
     "usage: ckptfs verify SOURCE\n"
     "Read every tensor of SOURCE and check it against the CRC-32C TensorFlow stored for it\n"
     "(partitioned variables: every slice; string tensors: the lengths' checksum too). Opening\n"
@@ -57,8 +59,8 @@ static int check_var(ckpt_checkpoint *c, size_t i, const ckpt_var *v, uint8_t *b
         if (rc)
             return rc;
         if (got == 0)
-            return ckpt_err_set(err, CKPT_E_IO, "variable \"%s\": short read at %" PRIu64,
-                                v->name, off);
+            return ckpt_err_set(err, CKPT_E_IO, "variable \"%s\": short read at %" PRIu64, v->name,
+                                off);
         off += got;
         cli_progress_add(pg, got);
     }

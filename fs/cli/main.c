@@ -16,13 +16,13 @@
 #define CKPTFS_VERSION "unknown"
 #endif
 
-static const cli_command mount_command = {
-    "mount", cli_mount_exec, "mount a checkpoint as a read-only directory tree", NULL};
+static const cli_command mount_command = {"mount", cli_mount_exec,
+                                          "mount a checkpoint as a read-only directory tree", NULL};
 
 static const cli_command *const commands[] = {
-    &cli_ls_command, &cli_cat_command, &cli_diff_command, &cli_verify_command,
-    &cli_graph_command, &cli_stats_command, &cli_du_command, &cli_export_command,
-    &mount_command,
+    &cli_ls_command,     &cli_cat_command,    &cli_diff_command,
+    &cli_verify_command, &cli_graph_command,  &cli_stats_command,
+    &cli_du_command,     &cli_export_command, &mount_command,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -91,8 +91,7 @@ static int finish_output(int rc)
     }
     if (!bad || (rc != CKPTFS_EXIT_OK && rc != CKPTFS_EXIT_USAGE))
         return rc; /* a failure the command reported already stands */
-    fprintf(stderr, "ckptfs: writing the output failed%s%s\n", e ? ": " : "",
-            e ? strerror(e) : "");
+    fprintf(stderr, "ckptfs: writing the output failed%s%s\n", e ? ": " : "", e ? strerror(e) : "");
     return CKPTFS_EXIT_READ;
 }
 
@@ -144,8 +143,10 @@ int main(int argc, char **argv)
     if (argc == 5 && !strcmp(argv[3], "-o") && stat(argv[2], &st) == 0 && S_ISDIR(st.st_mode))
         return cli_mount_exec(argc, argv);
     char *shown = ckpt_url_redact(cmd);
-    fprintf(stderr, "ckptfs: unknown command \"%s\" (commands: ls, cat, diff, verify, graph, "
-                    "stats, du, mount; see ckptfs --help)\n", shown ? shown : "?");
+    fprintf(stderr,
+            "ckptfs: unknown command \"%s\" (commands: ls, cat, diff, verify, graph, "
+            "stats, du, mount; see ckptfs --help)\n",
+            shown ? shown : "?");
     free(shown);
     return CKPTFS_EXIT_USAGE;
 }

@@ -53,8 +53,8 @@ static void draw(cli_progress *p, double t)
     } else {
         snprintf(eta, sizeof eta, "--:--:--");
     }
-    fprintf(stderr, "\r[%s] %3d%% %s / %s  %s/s  ETA %s\033[K", bar, (int)(frac * 100), d, tot,
-            r, eta);
+    fprintf(stderr, "\r[%s] %3d%% %s / %s  %s/s  ETA %s\033[K", bar, (int)(frac * 100), d, tot, r,
+            eta);
     fflush(stderr);
 }
 

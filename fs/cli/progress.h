@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 typedef struct cli_progress {
-    int on;             /* stderr is a terminal */
+    int on; /* stderr is a terminal */
     uint64_t total, done;
     double start, last; /* monotonic seconds */
 } cli_progress;

@@ -12,11 +12,13 @@
 int cli_find_var(const ckpt_checkpoint *c, const ckpt_names *names, const char *name, size_t len,
                  int exact, size_t *idx)
 {
-    if (ckpt_find(c, name, len, idx) == 0) return 0;
+    if (ckpt_find(c, name, len, idx) == 0)
+        return 0;
     if (!exact && len > 2 && !memcmp(name + len - 2, ":0", 2) &&
         ckpt_find(c, name, len - 2, idx) == 0)
         return 0;
-    if (ckpt_find_path(c, name, len, idx) == 0) return 0;
+    if (ckpt_find_path(c, name, len, idx) == 0)
+        return 0;
     size_t count;
     return ckpt_names_find(names, name, len, idx, &count);
 }
@@ -27,7 +29,8 @@ enum { CMP_MAX = 256, SUGGEST = 3 };
 /* Edit distance of a and b, or limit + 1 when it exceeds limit (a banded computation). */
 static size_t distance(const char *a, size_t al, const char *b, size_t bl, size_t limit)
 {
-    if (al > CMP_MAX || bl > CMP_MAX || (al > bl ? al - bl : bl - al) > limit) return limit + 1;
+    if (al > CMP_MAX || bl > CMP_MAX || (al > bl ? al - bl : bl - al) > limit)
+        return limit + 1;
     size_t row[CMP_MAX + 1];
     for (size_t j = 0; j <= bl; j++)
         row[j] = j;
@@ -36,13 +39,17 @@ static size_t distance(const char *a, size_t al, const char *b, size_t bl, size_
         for (size_t j = 1; j <= bl; j++) {
             size_t up = row[j];
             size_t v = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < v) v = up + 1;
-            if (row[j - 1] + 1 < v) v = row[j - 1] + 1;
+            if (up + 1 < v)
+                v = up + 1;
+            if (row[j - 1] + 1 < v)
+                v = row[j - 1] + 1;
             row[j] = v;
             diag = up;
-            if (v < best) best = v;
+            if (v < best)
+                best = v;
         }
-        if (best > limit) return limit + 1;
+        if (best > limit)
+            return limit + 1;
     }
     return row[bl];
 }
@@ -56,7 +63,8 @@ static void consider(pick *best, size_t *nbest, size_t dist, size_t var, int wha
 {
     for (size_t k = 0; k < *nbest; k++)
         if (best[k].var == var) {
-            if (dist < best[k].dist) best[k] = (pick){dist, var, what};
+            if (dist < best[k].dist)
+                best[k] = (pick){dist, var, what};
             return;
         }
     size_t at;
@@ -78,10 +86,12 @@ static void put_escaped(char *buf, size_t size, size_t *o, const char *s, size_t
 {
     size_t n = ckpt_tstring_escape((const uint8_t *)s, len, NULL);
     char *esc = malloc(n + 1);
-    if (!esc) return;
+    if (!esc)
+        return;
     esc[ckpt_tstring_escape((const uint8_t *)s, len, esc)] = 0;
     int w = snprintf(buf + *o, size - *o, "%.200s", esc);
-    if (w > 0) *o = *o + (size_t)w < size ? *o + (size_t)w : size - 1;
+    if (w > 0)
+        *o = *o + (size_t)w < size ? *o + (size_t)w : size - 1;
     free(esc);
 }
 
@@ -127,10 +137,12 @@ void cli_no_such_var(const char *source, const ckpt_checkpoint *c, const ckpt_na
         const char *f = ckpt_names_full(names, i, &fl);
         size_t cap = nbest == SUGGEST ? best[SUGGEST - 1].dist : limit;
         size_t d = distance(name, len, k, kl, cap);
-        if (d <= cap) consider(best, &nbest, d, i, 0);
+        if (d <= cap)
+            consider(best, &nbest, d, i, 0);
         if (pl != kl && (d = distance(name, len, p, pl, cap)) <= cap)
             consider(best, &nbest, d, i, 1);
-        if (f && (d = distance(name, len, f, fl, cap)) <= cap) consider(best, &nbest, d, i, 2);
+        if (f && (d = distance(name, len, f, fl, cap)) <= cap)
+            consider(best, &nbest, d, i, 2);
     }
     if (nbest == 0) {
         append(msg, sizeof msg, &o, "\" (ckptfs ls lists them)");
@@ -154,9 +166,11 @@ int cli_var_matches(const char *pat, const ckpt_checkpoint *c, const ckpt_names 
 {
     size_t kl, pl, fl;
     const char *k = ckpt_name(c, i, &kl);
-    if (cli_glob_match(pat, k, kl)) return 1;
+    if (cli_glob_match(pat, k, kl))
+        return 1;
     const char *p = ckpt_path(c, i, &pl);
-    if (pl != kl && cli_glob_match(pat, p, pl)) return 1;
+    if (pl != kl && cli_glob_match(pat, p, pl))
+        return 1;
     const char *f = ckpt_names_full(names, i, &fl);
     return f && cli_glob_match(pat, f, fl);
 }

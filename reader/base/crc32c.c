@@ -59,7 +59,7 @@ static void build_pow2(void)
 uint32_t ckpt_crc32c_combine(uint32_t crc_a, uint32_t crc_b, uint64_t len_b)
 {
     pthread_once(&pow2_once, build_pow2);
-    uint32_t x = 1u << 31; /* x^0 */
+    uint32_t x = 1u << 31;                   /* x^0 */
     for (int k = 3; len_b; len_b >>= 1, k++) /* bit j of len_b is x^(2^(j+3)) */
         if (len_b & 1)
             x = mul_mod(x, pow2[k]);
@@ -136,8 +136,8 @@ static void build_shift(void)
 
 static uint32_t shift_lane(uint32_t c)
 {
-    return shift_tab[0][c & 0xff] ^ shift_tab[1][(c >> 8) & 0xff] ^
-           shift_tab[2][(c >> 16) & 0xff] ^ shift_tab[3][c >> 24];
+    return shift_tab[0][c & 0xff] ^ shift_tab[1][(c >> 8) & 0xff] ^ shift_tab[2][(c >> 16) & 0xff] ^
+           shift_tab[3][c >> 24];
 }
 
 __attribute__((target("sse4.2"))) static uint32_t extend_sse42(uint32_t crc, const void *data,

@@ -24,8 +24,8 @@ int ckpt_grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-int ckpt_insertion_sort(void *base, size_t n, size_t size,
-                        int (*cmp)(const void *, const void *), size_t budget)
+int ckpt_insertion_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *),
+                        size_t budget)
 {
     unsigned char x[CKPT_ISORT_ITEM_MAX], *b = base;
     if (size > sizeof x)

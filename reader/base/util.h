@@ -27,8 +27,8 @@ uint64_t ckpt_hash64(const void *s, size_t len);
  * moves (0: no limit) it gives up, leaving the items permuted but whole, and returns -1 for
  * the caller to sort another way (a hostile order would cost n^2/2); 0 when sorted.
  */
-int ckpt_insertion_sort(void *base, size_t n, size_t size,
-                        int (*cmp)(const void *, const void *), size_t budget);
+int ckpt_insertion_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *),
+                        size_t budget);
 
 /* s without its leading and trailing spaces, tabs and CRs: the trailing ones cut off in place,
  * the result points into s. */

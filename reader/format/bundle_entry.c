@@ -85,16 +85,11 @@ static int skip_value(wire *w, int wt)
     uint64_t v;
     wire sub;
     switch (wt) {
-    case WT_VARINT:
-        return take_varint(w, &v);
-    case WT_FIXED64:
-        return take_fixed(w, 8);
-    case WT_LEN:
-        return take_len(w, &sub);
-    case WT_FIXED32:
-        return take_fixed(w, 4);
-    default:
-        return -1;
+    case WT_VARINT: return take_varint(w, &v);
+    case WT_FIXED64: return take_fixed(w, 8);
+    case WT_LEN: return take_len(w, &sub);
+    case WT_FIXED32: return take_fixed(w, 4);
+    default: return -1;
     }
 }
 
@@ -214,8 +209,7 @@ static int decode_field(wire *w, uint32_t field, int wt, int64_t *dims, size_t m
             return -1;
         e->has_slices = 1;
         return 0;
-    default:
-        return skip_value(w, wt);
+    default: return skip_value(w, wt);
     }
 }
 

@@ -20,15 +20,15 @@
 
 /* The fields of one BundleEntryProto, slices excepted. */
 typedef struct ckpt_bundle_entry {
-    int32_t dtype;        /* the DataType number as written (low 32 bits of the varint) */
+    int32_t dtype; /* the DataType number as written (low 32 bits of the varint) */
     int32_t shard_id;
     int64_t offset;
     int64_t size;
-    uint32_t crc32c;      /* masked, as stored */
-    uint8_t has_shape;    /* a shape field was present (an empty one is a scalar) */
+    uint32_t crc32c;   /* masked, as stored */
+    uint8_t has_shape; /* a shape field was present (an empty one is a scalar) */
     uint8_t unknown_rank;
-    uint8_t has_slices;   /* at least one slices field: decode the entry with protobuf-c */
-    size_t rank;          /* dims over every shape occurrence (may exceed max_dims) */
+    uint8_t has_slices; /* at least one slices field: decode the entry with protobuf-c */
+    size_t rank;        /* dims over every shape occurrence (may exceed max_dims) */
 } ckpt_bundle_entry;
 
 /*

@@ -23,7 +23,8 @@ typedef struct wbuf {
 
 static void put(wbuf *b, const void *s, size_t n)
 {
-    if (b->failed || !n) return;
+    if (b->failed || !n)
+        return;
     if (ckpt_grow((void **)&b->p, &b->cap, b->len + n, 1)) {
         b->failed = 1;
         return;

@@ -74,10 +74,12 @@ double ckpt_elem_float(int dtype, const uint8_t *data, uint64_t i, int part)
     case CKPT_DT_HALF: return half_to_double(load_le16(data + 2 * i));
     case CKPT_DT_BFLOAT16: /* the top half of a float32 */
         return f32_of_bits((uint32_t)load_le16(data + 2 * i) << 16);
-    case CKPT_DT_FLOAT: case CKPT_DT_COMPLEX64:
+    case CKPT_DT_FLOAT:
+    case CKPT_DT_COMPLEX64:
         p = data + (dtype == CKPT_DT_FLOAT ? 4 * i : 8 * i + 4 * (uint64_t)part);
         return f32_of_bits(ckpt_load_le32(p));
-    case CKPT_DT_DOUBLE: case CKPT_DT_COMPLEX128: {
+    case CKPT_DT_DOUBLE:
+    case CKPT_DT_COMPLEX128: {
         p = data + (dtype == CKPT_DT_DOUBLE ? 8 * i : 16 * i + 8 * (uint64_t)part);
         uint64_t u = ckpt_load_le64(p);
         double d;
@@ -117,26 +119,34 @@ uint64_t ckpt_elem_unsigned(int dtype, const uint8_t *data, uint64_t i)
     }
 }
 
-
 int ckpt_elem_class(int dtype)
 {
     switch (dtype) {
-    case CKPT_DT_HALF: case CKPT_DT_FLOAT: case CKPT_DT_BFLOAT16: case CKPT_DT_DOUBLE:
-        return CKPT_ELEM_FLOAT;
-    case CKPT_DT_COMPLEX64: case CKPT_DT_COMPLEX128:
-        return CKPT_ELEM_COMPLEX;
-    case CKPT_DT_BOOL:
-        return CKPT_ELEM_BOOL;
-    case CKPT_DT_INT8: case CKPT_DT_INT16: case CKPT_DT_INT32: case CKPT_DT_INT64:
-    case CKPT_DT_QINT8: case CKPT_DT_QINT16: case CKPT_DT_QINT32:
-    case 29: case 31: /* int4, int2 */
-        return CKPT_ELEM_SIGNED;
-    case CKPT_DT_UINT8: case CKPT_DT_UINT16: case CKPT_DT_UINT32: case CKPT_DT_UINT64:
-    case CKPT_DT_QUINT8: case CKPT_DT_QUINT16:
-    case 30: case 32: /* uint4, uint2 */
-        return CKPT_ELEM_UNSIGNED;
-    default:
-        return minifloat_of(dtype) ? CKPT_ELEM_FLOAT : CKPT_ELEM_NONE;
+    case CKPT_DT_HALF:
+    case CKPT_DT_FLOAT:
+    case CKPT_DT_BFLOAT16:
+    case CKPT_DT_DOUBLE: return CKPT_ELEM_FLOAT;
+    case CKPT_DT_COMPLEX64:
+    case CKPT_DT_COMPLEX128: return CKPT_ELEM_COMPLEX;
+    case CKPT_DT_BOOL: return CKPT_ELEM_BOOL;
+    case CKPT_DT_INT8:
+    case CKPT_DT_INT16:
+    case CKPT_DT_INT32:
+    case CKPT_DT_INT64:
+    case CKPT_DT_QINT8:
+    case CKPT_DT_QINT16:
+    case CKPT_DT_QINT32:
+    case 29:
+    case 31: /* int4, int2 */ return CKPT_ELEM_SIGNED;
+    case CKPT_DT_UINT8:
+    case CKPT_DT_UINT16:
+    case CKPT_DT_UINT32:
+    case CKPT_DT_UINT64:
+    case CKPT_DT_QUINT8:
+    case CKPT_DT_QUINT16:
+    case 30:
+    case 32: /* uint4, uint2 */ return CKPT_ELEM_UNSIGNED;
+    default: return minifloat_of(dtype) ? CKPT_ELEM_FLOAT : CKPT_ELEM_NONE;
     }
 }
 
@@ -146,7 +156,7 @@ double ckpt_round_to_half(double x)
         return x;
     double a = fabs(x);
     int e;
-    frexp(a, &e); /* a in [2^(e-1), 2^e) */
+    frexp(a, &e);                           /* a in [2^(e-1), 2^e) */
     int q = e - 1 < -14 ? -24 : e - 1 - 10; /* the quantum: 10 mantissa bits, subnormals below */
     double r = ldexp(nearbyint(ldexp(a, -q)), q); /* nearbyint: ties to even (default mode) */
     if (r > 65504.0)

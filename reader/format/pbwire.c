@@ -6,7 +6,6 @@
 
 #include <stdlib.h>
 
-
 void ckpt_pb_iter_init(ckpt_pb_iter *it, const ckpt_pb_seg *segs, size_t nseg, ckpt_err *err)
 {
     it->segs = segs;
@@ -17,7 +16,6 @@ void ckpt_pb_iter_init(ckpt_pb_iter *it, const ckpt_pb_seg *segs, size_t nseg, c
     it->end = nseg && segs[0].p ? segs[0].p + segs[0].n : it->p;
     it->err = err;
 }
-
 
 int ckpt_pb_corrupt(ckpt_err *err, const char *what)
 {
@@ -67,8 +65,7 @@ static int skip_group(const uint8_t **pp, const uint8_t *end, uint32_t field, ck
                 return ckpt_pb_corrupt(err, "mismatched end-group");
             depth--;
             break;
-        default:
-            return ckpt_pb_corrupt(err, "invalid wire type");
+        default: return ckpt_pb_corrupt(err, "invalid wire type");
         }
     }
     *pp = p;
@@ -124,10 +121,8 @@ int ckpt_pb_iter_next(ckpt_pb_iter *it, ckpt_pb_field *o)
             return r;
         break;
     }
-    case 4:
-        return ckpt_pb_corrupt(it->err, "unexpected end-group");
-    default:
-        return ckpt_pb_corrupt(it->err, "invalid wire type");
+    case 4: return ckpt_pb_corrupt(it->err, "unexpected end-group");
+    default: return ckpt_pb_corrupt(it->err, "invalid wire type");
     }
     return 1;
 }

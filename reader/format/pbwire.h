@@ -24,10 +24,10 @@ typedef struct ckpt_pb_seg {
 
 /* One field occurrence read from the wire. */
 typedef struct ckpt_pb_field {
-    uint32_t field;    /* field number */
-    int wt;            /* wire type: 0 varint, 1 fixed64, 2 length-delimited, 3 group, 5 fixed32 */
-    uint64_t v;        /* the value for wire types 0, 1 and 5 */
-    const uint8_t *p;  /* the payload for wire type 2 (points into the input) */
+    uint32_t field;   /* field number */
+    int wt;           /* wire type: 0 varint, 1 fixed64, 2 length-delimited, 3 group, 5 fixed32 */
+    uint64_t v;       /* the value for wire types 0, 1 and 5 */
+    const uint8_t *p; /* the payload for wire type 2 (points into the input) */
     size_t n;
 } ckpt_pb_field;
 

@@ -36,7 +36,7 @@ typedef struct block_handle {
 } block_handle;
 
 typedef struct block {
-    uint8_t *owned;       /* malloc'd contents, or NULL when data points into the mem table */
+    uint8_t *owned; /* malloc'd contents, or NULL when data points into the mem table */
     const uint8_t *data;
     size_t size;
 } block;
@@ -135,8 +135,7 @@ static int read_block(ckpt_table *t, block_handle h, block *out, ckpt_err *err)
         return ckpt_err_set(err, CKPT_E_CORRUPT,
                             "%s: corrupt table: a compressed block of %llu bytes at offset %llu "
                             "claims %zu bytes uncompressed, more than %s",
-                            t->name, (unsigned long long)h.size, (unsigned long long)h.offset,
-                            ulen,
+                            t->name, (unsigned long long)h.size, (unsigned long long)h.offset, ulen,
                             ulen > SNAPPY_BLOCK_MAX ? "the 64 MiB a block may hold"
                                                     : "Snappy can expand it to");
     }

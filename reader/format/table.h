@@ -53,8 +53,8 @@ void ckpt_table_close(ckpt_table *t);
  * duration of the call. Return 0 to go on, 1 to stop early (ckpt_table_foreach then returns 0),
  * or a negative CKPT_E* code (with err set) to abort.
  */
-typedef int (*ckpt_table_visit_fn)(void *ctx, const uint8_t *key, size_t klen,
-                                   const uint8_t *val, size_t vlen, ckpt_err *err);
+typedef int (*ckpt_table_visit_fn)(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
+                                   size_t vlen, ckpt_err *err);
 
 /*
  * Visit all entries in order. Fails with CKPT_E_CORRUPT on any malformed block, bad checksum or

@@ -21,18 +21,26 @@ static int typed_field(const Tensorflow__TensorProto *t, int dtype, field_view *
     switch (dtype) {
     case CKPT_DT_FLOAT: f->base = t->float_val, f->count = t->n_float_val, f->width = 4; break;
     case CKPT_DT_DOUBLE: f->base = t->double_val, f->count = t->n_double_val, f->width = 8; break;
-    case CKPT_DT_INT32: case CKPT_DT_INT16: case CKPT_DT_INT8: case CKPT_DT_UINT8:
-    case CKPT_DT_UINT16: case CKPT_DT_QINT8: case CKPT_DT_QUINT8: case CKPT_DT_QINT16:
-    case CKPT_DT_QUINT16: case CKPT_DT_QINT32: case 29: case 30: case 31: case 32:
-        f->base = t->int_val, f->count = t->n_int_val, f->width = 4;
-        break;
+    case CKPT_DT_INT32:
+    case CKPT_DT_INT16:
+    case CKPT_DT_INT8:
+    case CKPT_DT_UINT8:
+    case CKPT_DT_UINT16:
+    case CKPT_DT_QINT8:
+    case CKPT_DT_QUINT8:
+    case CKPT_DT_QINT16:
+    case CKPT_DT_QUINT16:
+    case CKPT_DT_QINT32:
+    case 29:
+    case 30:
+    case 31:
+    case 32: f->base = t->int_val, f->count = t->n_int_val, f->width = 4; break;
     case CKPT_DT_INT64: f->base = t->int64_val, f->count = t->n_int64_val, f->width = 8; break;
     case CKPT_DT_BOOL:
         f->base = t->bool_val, f->count = t->n_bool_val, f->width = sizeof(protobuf_c_boolean);
         break;
-    case CKPT_DT_HALF: case CKPT_DT_BFLOAT16:
-        f->base = t->half_val, f->count = t->n_half_val, f->width = 4;
-        break;
+    case CKPT_DT_HALF:
+    case CKPT_DT_BFLOAT16: f->base = t->half_val, f->count = t->n_half_val, f->width = 4; break;
     case CKPT_DT_COMPLEX64:
         f->base = t->scomplex_val, f->count = t->n_scomplex_val, f->width = 4, f->per_elem = 2;
         break;
@@ -41,9 +49,12 @@ static int typed_field(const Tensorflow__TensorProto *t, int dtype, field_view *
         break;
     case CKPT_DT_UINT32: f->base = t->uint32_val, f->count = t->n_uint32_val, f->width = 4; break;
     case CKPT_DT_UINT64: f->base = t->uint64_val, f->count = t->n_uint64_val, f->width = 8; break;
-    case 24: case 25: case 26: case 27: case 28: case 33:
-        f->base = t->float8_val.data, f->count = t->float8_val.len, f->width = 1;
-        break;
+    case 24:
+    case 25:
+    case 26:
+    case 27:
+    case 28:
+    case 33: f->base = t->float8_val.data, f->count = t->float8_val.len, f->width = 1; break;
     default: return -1;
     }
     return 0;
@@ -65,8 +76,7 @@ int ckpt_tensorproto_bytes(const Tensorflow__TensorProto *t, int dtype, uint64_t
     field_view f = {NULL, 0, 1, 1};
     if (t->tensor_content.len > 0) {
         if (t->tensor_content.len != total)
-            return ckpt_err_set(err, CKPT_E_CORRUPT,
-                                "tensor_content holds %zu bytes, %zu expected",
+            return ckpt_err_set(err, CKPT_E_CORRUPT, "tensor_content holds %zu bytes, %zu expected",
                                 t->tensor_content.len, total);
     } else {
         if (typed_field(t, dtype, &f))

@@ -14,8 +14,8 @@ int ckpt_str_array(const char *what, uint64_t n, size_t len, size_t min_bytes, c
 {
     *out = NULL;
     if (n > len / min_bytes)
-        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: %llu elements cannot fit in %zu bytes",
-                            what, (unsigned long long)n, len);
+        return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: %llu elements cannot fit in %zu bytes", what,
+                            (unsigned long long)n, len);
     *out = malloc((n ? n : 1) * sizeof **out);
     if (!*out)
         return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory for %llu elements", what,

@@ -34,8 +34,8 @@ int ckpt_str_array(const char *what, uint64_t n, size_t len, size_t min_bytes, c
  * to compare with the entry's stored crc32c. On success *out is a malloc'd array of n ckpt_str
  * pointing into buf. Elements beyond len are an error, never an over-read.
  */
-int ckpt_tstring_decode(const uint8_t *buf, size_t len, uint64_t n, ckpt_str **out,
-                        uint32_t *crc, ckpt_err *err);
+int ckpt_tstring_decode(const uint8_t *buf, size_t len, uint64_t n, ckpt_str **out, uint32_t *crc,
+                        ckpt_err *err);
 
 /*
  * Encode n elements as TensorFlow stores a string tensor (the inverse of ckpt_tstring_decode):

@@ -37,15 +37,14 @@ int ckpt_variant_decode(const uint8_t *buf, size_t len, uint64_t count, ckpt_str
         const uint8_t *q = ckpt_get_varint64(p, end, &n);
         if (!q || n > (uint64_t)(end - q) || (uint64_t)(end - q) - n < 4) {
             free(e);
-            return ckpt_err_set(err, CKPT_E_CORRUPT, "variant element %" PRIu64 " is truncated",
-                                k);
+            return ckpt_err_set(err, CKPT_E_CORRUPT, "variant element %" PRIu64 " is truncated", k);
         }
         run = extend_elem(run, q, n);
         const uint8_t *c = q + n;
         if (ckpt_crc32c_unmask(ckpt_load_le32(c)) != run) {
             free(e);
-            return ckpt_err_set(err, CKPT_E_CORRUPT, "the checksum after variant element %" PRIu64
-                                " does not match", k);
+            return ckpt_err_set(err, CKPT_E_CORRUPT,
+                                "the checksum after variant element %" PRIu64 " does not match", k);
         }
         run = ckpt_crc32c_extend(run, c, 4);
         e[k].ptr = q;

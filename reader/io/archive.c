@@ -61,7 +61,8 @@ static int has_archive_ending(const char *s, size_t n)
     static const char *const ends[] = {".zip", ".tar", ".tar.gz", ".tgz"};
     for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
         size_t el = strlen(ends[i]);
-        if (n > el && !strncasecmp(s + n - el, ends[i], el) && s[n - el - 1] != '/') return 1;
+        if (n > el && !strncasecmp(s + n - el, ends[i], el) && s[n - el - 1] != '/')
+            return 1;
     }
     return 0;
 }
@@ -69,7 +70,8 @@ static int has_archive_ending(const char *s, size_t n)
 int ckpt_archive_split(const char *source, char **outer, char **inner)
 {
     const char *from = source, *scheme = strstr(source, "://");
-    if (scheme && !ckpt_name_is_local(source)) from = scheme + 3;
+    if (scheme && !ckpt_name_is_local(source))
+        from = scheme + 3;
     size_t alen = 0;
     const char *in = NULL;
     for (const char *p = strstr(from, CKPT_ARCHIVE_SEP); p; p = strstr(p + 1, CKPT_ARCHIVE_SEP))
@@ -82,11 +84,13 @@ int ckpt_archive_split(const char *source, char **outer, char **inner)
         size_t n = strlen(source);
         while (n > 1 && source[n - 1] == '/')
             n--;
-        if (!has_archive_ending(source, n)) return 0;
+        if (!has_archive_ending(source, n))
+            return 0;
         alen = n;
         in = source + n;
     }
-    if (!outer) return 1;
+    if (!outer)
+        return 1;
     while (*in == '/')
         in++;
     *outer = strndup(source, alen);
@@ -107,7 +111,8 @@ int ckpt_archive_split(const char *source, char **outer, char **inner)
 static const char *inner_of(const archive *a, const char *name)
 {
     size_t pl = strlen(a->path);
-    if (strncmp(name, a->path, pl) || (name[pl] && name[pl] != '/')) return NULL;
+    if (strncmp(name, a->path, pl) || (name[pl] && name[pl] != '/'))
+        return NULL;
     name += pl;
     while (*name == '/')
         name++;
@@ -132,7 +137,8 @@ int ckpt__ar_add(ckpt_ar_table *t, const char *name, size_t n, const ckpt_ar_mem
     }
     while (n && name[n - 1] == '/')
         n--;
-    if (!n || (n == 1 && name[0] == '.')) return 0;
+    if (!n || (n == 1 && name[0] == '.'))
+        return 0;
     if (memchr(name, '\0', n))
         return ckpt_err_set(err, CKPT_E_CORRUPT, "a member's name holds a NUL byte");
     if (t->n >= CKPT_AR_MEMBERS_MAX)
@@ -157,7 +163,8 @@ static int member_cmp(const void *a, const void *b)
 
 void ckpt__ar_sort(ckpt_ar_table *t)
 {
-    if (t->n < 2) return;
+    if (t->n < 2)
+        return;
     qsort(t->m, t->n, sizeof *t->m, member_cmp);
     size_t w = 0;
     for (size_t i = 0; i < t->n; i++) {
@@ -176,7 +183,8 @@ const ckpt_ar_member *ckpt__ar_find(const ckpt_ar_table *t, const char *name)
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         int c = strcmp(t->m[mid].name, name);
-        if (!c) return &t->m[mid];
+        if (!c)
+            return &t->m[mid];
         if (c < 0)
             lo = mid + 1;
         else
@@ -200,7 +208,8 @@ static void ar_unref(archive *a)
     pthread_mutex_lock(&a->mu);
     int last = --a->refs == 0;
     pthread_mutex_unlock(&a->mu);
-    if (!last) return;
+    if (!last)
+        return;
     for (size_t i = 0; a->slots && i < a->t.n; i++) {
         ckpt_zseek_free(a->slots[i].z);
         pthread_mutex_destroy(&a->slots[i].mu);
@@ -217,7 +226,8 @@ static void ar_unref(archive *a)
 
 void ckpt_archive_release(ckpt_bytesrc *src)
 {
-    if (src) ar_unref(src->state);
+    if (src)
+        ar_unref(src->state);
 }
 
 uint64_t ckpt_archive_inflated(const ckpt_bytesrc *src)
@@ -240,19 +250,23 @@ static int mf_pread(ckpt_file *f, void *buf, size_t n, uint64_t off, ckpt_err *e
     archive *a = h->a;
     const ckpt_ar_member *m = &a->t.m[h->idx];
     ar_slot *s = &a->slots[h->idx];
-    if (a->kind == AR_TGZ) return ckpt_zseek_read(a->gz, buf, n, m->off + off, err);
-    if (s->z) return ckpt_zseek_read(s->z, buf, n, off, err);
+    if (a->kind == AR_TGZ)
+        return ckpt_zseek_read(a->gz, buf, n, m->off + off, err);
+    if (s->z)
+        return ckpt_zseek_read(s->z, buf, n, off, err);
     return ckpt_file_pread(a->base, buf, n, s->data + off, err);
 }
 
 static void mf_free_bytes(ckpt_bytes *b)
 {
-    if (b->data) munmap((void *)b->data, b->len);
+    if (b->data)
+        munmap((void *)b->data, b->len);
 }
 
 static int mf_read_all(ckpt_file *f, ckpt_bytes *out, ckpt_err *err)
 {
-    if (f->size == 0) return 0;
+    if (f->size == 0)
+        return 0;
     if (f->size > SIZE_MAX / 2)
         return ckpt_err_set(err, CKPT_E_NOMEM, "%s: too large to hold", f->name);
     /* A shared mapping of a memory file, as the remote source gives: ckpt_map_file's callers
@@ -261,8 +275,10 @@ static int mf_read_all(ckpt_file *f, ckpt_bytes *out, ckpt_err *err)
     void *m = MAP_FAILED;
     if (fd >= 0 && ftruncate(fd, (off_t)f->size) == 0)
         m = mmap(NULL, (size_t)f->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (fd >= 0) close(fd);
-    if (m == MAP_FAILED) return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", f->name);
+    if (fd >= 0)
+        close(fd);
+    if (m == MAP_FAILED)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", f->name);
     int rc = mf_pread(f, m, (size_t)f->size, 0, err);
     if (rc) {
         munmap(m, (size_t)f->size);
@@ -300,7 +316,8 @@ static int prepare(archive *a, size_t i, ckpt_err *err)
     const ckpt_ar_member *m = &a->t.m[i];
     pthread_mutex_lock(&s->mu);
     int rc = 0;
-    if (s->ready) goto out;
+    if (s->ready)
+        goto out;
     if (a->kind != AR_ZIP) {
         s->data = m->off;
     } else if (m->encrypted) {
@@ -334,7 +351,8 @@ static int ar_open(void *state, const char *name, ckpt_file **out, ckpt_err *err
         return ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: no such file in the archive", name);
     size_t i = (size_t)(m - a->t.m);
     int rc = prepare(a, i, err);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     mfile *h = calloc(1, sizeof *h);
     if (!h || !(h->f.name = strdup(name))) {
         free(h);
@@ -398,7 +416,8 @@ static int ar_list(void *state, const char *dir, ckpt_listing *out, ckpt_err *er
     archive *a = state;
     memset(out, 0, sizeof *out);
     const char *in = inner_of(a, dir);
-    if (!in) return ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: not in the archive %s", dir, a->path);
+    if (!in)
+        return ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: not in the archive %s", dir, a->path);
     size_t dl = strlen(in), cap = 0;
     char key[CKPT_AR_NAME_MAX + 2];
     if (dl + 1 >= sizeof key) /* longer than any member's name */
@@ -408,7 +427,8 @@ static int ar_list(void *state, const char *dir, ckpt_listing *out, ckpt_err *er
     int found = dl == 0;
     for (size_t i = lower_bound(&a->t, 0, key); i < a->t.n;) {
         const ckpt_ar_member *m = &a->t.m[i];
-        if (strncmp(m->name, key, kl)) break;
+        if (strncmp(m->name, key, kl))
+            break;
         found = 1;
         const char *rest = m->name + kl, *sl = strchr(rest, '/');
         if (sl && kl + (size_t)(sl - rest) + 2 > sizeof key) { /* never: names are shorter */
@@ -490,7 +510,8 @@ static int gz_read(void *ctx, void *buf, size_t n, uint64_t off, ckpt_err *err)
         return ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: ends at %" PRIu64, a->path, size);
     int rc = ckpt_zseek_read(a->gz, buf, n, off, err);
     size = ckpt_zseek_size(a->gz);
-    if (rc == CKPT_E_CORRUPT && size != CKPT_ZSEEK_UNKNOWN && off >= size) return CKPT_E_NOTFOUND;
+    if (rc == CKPT_E_CORRUPT && size != CKPT_ZSEEK_UNKNOWN && off >= size)
+        return CKPT_E_NOTFOUND;
     return rc;
 }
 
@@ -515,7 +536,8 @@ static char *index_file(const char *dir, const char *key)
 {
     size_t n = strlen(dir) + 64;
     char *p = malloc(n);
-    if (p) snprintf(p, n, "%s/tgz-%016" PRIx64 ".idx", dir, ckpt_hash64(key, strlen(key)));
+    if (p)
+        snprintf(p, n, "%s/tgz-%016" PRIx64 ".idx", dir, ckpt_hash64(key, strlen(key)));
     return p;
 }
 
@@ -525,7 +547,8 @@ static int load_index(archive *a, const char *dir, const char *key)
     char *path = index_file(dir, key);
     int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
     free(path);
-    if (fd < 0) return -1;
+    if (fd < 0)
+        return -1;
     struct stat st;
     int rc = -1;
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
@@ -547,7 +570,8 @@ static void save_index(archive *a, const char *dir, const char *key)
     uint8_t *buf;
     size_t len;
     ckpt_err e;
-    if (ckpt__tgz_index_encode(a->gz, &a->t, key, &buf, &len, &e)) return;
+    if (ckpt__tgz_index_encode(a->gz, &a->t, key, &buf, &len, &e))
+        return;
     char *path = index_file(dir, key);
     size_t tn = path ? strlen(path) + 32 : 0;
     char *tmp = path ? malloc(tn) : NULL;
@@ -557,7 +581,8 @@ static void save_index(archive *a, const char *dir, const char *key)
         size_t w = 0;
         while (fd >= 0 && w < len) {
             ssize_t k = write(fd, buf + w, len - w);
-            if (k <= 0) break;
+            if (k <= 0)
+                break;
             w += (size_t)k;
         }
         if (fd >= 0 && close(fd) == 0 && w == len)
@@ -574,7 +599,8 @@ static void save_index(archive *a, const char *dir, const char *key)
  * answered 416 with the size, and no bytes. */
 static int learn_size(archive *a, ckpt_err *err)
 {
-    if (a->base->size != UINT64_MAX) return 0;
+    if (a->base->size != UINT64_MAX)
+        return 0;
     uint8_t b;
     ckpt_err e;
     ckpt_err_clear(&e);
@@ -583,12 +609,15 @@ static int learn_size(archive *a, ckpt_err *err)
     if (rc != CKPT_E_CORRUPT)
         return ckpt_err_set(err, rc ? rc : CKPT_E_IO, "%s", rc ? e.msg : "no end to it");
     ckpt_file *f;
-    if ((rc = ckpt_file_open(a->remote, a->path, &f, err))) return rc;
+    if ((rc = ckpt_file_open(a->remote, a->path, &f, err)))
+        return rc;
     if (f->size == UINT64_MAX) { /* a server without ranges: its first block tells */
         rc = f->ops->pread(f, &b, 1, 0, &e);
         ckpt_file_close(f);
-        if (rc && rc != CKPT_E_CORRUPT) return ckpt_err_set(err, rc, "%s", e.msg);
-        if ((rc = ckpt_file_open(a->remote, a->path, &f, err))) return rc;
+        if (rc && rc != CKPT_E_CORRUPT)
+            return ckpt_err_set(err, rc, "%s", e.msg);
+        if ((rc = ckpt_file_open(a->remote, a->path, &f, err)))
+            return rc;
     }
     ckpt_file_close(a->base);
     a->base = f;
@@ -604,11 +633,13 @@ static int load(archive *a, const ckpt_net_opts *opts, ckpt_err *err)
         a->kind = AR_ZIP;
         return 0;
     }
-    if (rc != CKPT_E_NOTFOUND) return rc;
+    if (rc != CKPT_E_NOTFOUND)
+        return rc;
     ckpt__ar_free(&a->t);
     uint8_t h[512];
     size_t hn = a->base->size < sizeof h ? (size_t)a->base->size : sizeof h;
-    if ((rc = ckpt_file_pread(a->base, h, hn, 0, err))) return rc;
+    if ((rc = ckpt_file_pread(a->base, h, hn, 0, err)))
+        return rc;
     if (hn >= 2 && h[0] == 0x1f && h[1] == 0x8b) {
         a->kind = AR_TGZ;
         if ((rc = ckpt_zseek_new(a->base, 0, a->base->size, CKPT_ZSEEK_GZIP, CKPT_ZSEEK_UNKNOWN, 0,
@@ -627,7 +658,8 @@ static int load(archive *a, const ckpt_net_opts *opts, ckpt_err *err)
             rc = ckpt_zseek_new(a->base, 0, a->base->size, CKPT_ZSEEK_GZIP, CKPT_ZSEEK_UNKNOWN, 0,
                                 0, CKPT_ZSEEK_SPAN_GZ, a->path, &a->inflated, &a->gz, err);
         }
-        if (!rc) rc = ckpt__tar_read(gz_read, a, CKPT_ZSEEK_UNKNOWN, a->path, &a->t, err);
+        if (!rc)
+            rc = ckpt__tar_read(gz_read, a, CKPT_ZSEEK_UNKNOWN, a->path, &a->t, err);
         if (!rc && key) {
             ckpt__ar_sort(&a->t);
             save_index(a, dir, key);
@@ -661,16 +693,20 @@ int ckpt_archive_open(const char *path, const ckpt_net_opts *opts, ckpt_bytesrc 
     char *name;
     int rc = ckpt_bytesrc_for(path, opts, &outer, &name, err);
     if (!rc) {
-        if (outer->ops->release) a->remote = outer;
+        if (outer->ops->release)
+            a->remote = outer;
         rc = ckpt_file_open(outer, name, &a->base, err);
-        if (!rc && a->remote) rc = learn_size(a, err);
+        if (!rc && a->remote)
+            rc = learn_size(a, err);
         free(name);
     }
-    if (!rc) rc = load(a, opts, err);
+    if (!rc)
+        rc = load(a, opts, err);
     if (!rc) {
         ckpt__ar_sort(&a->t);
         a->slots = calloc(a->t.n ? a->t.n : 1, sizeof *a->slots);
-        if (!a->slots) rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+        if (!a->slots)
+            rc = ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
         for (size_t i = 0; !rc && i < a->t.n; i++)
             pthread_mutex_init(&a->slots[i].mu, NULL);
     }

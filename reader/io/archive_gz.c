@@ -94,7 +94,8 @@ typedef struct rbuf {
 
 static int get(rbuf *r, void *d, size_t n)
 {
-    if (r->left < n) return -1;
+    if (r->left < n)
+        return -1;
     memcpy(d, r->p, n);
     r->p += n;
     r->left -= n;
@@ -104,7 +105,8 @@ static int get(rbuf *r, void *d, size_t n)
 static int get64(rbuf *r, uint64_t *v)
 {
     uint8_t b[8];
-    if (get(r, b, 8)) return -1;
+    if (get(r, b, 8))
+        return -1;
     *v = 0;
     for (int i = 7; i >= 0; i--)
         *v = *v << 8 | b[i];
@@ -114,7 +116,8 @@ static int get64(rbuf *r, uint64_t *v)
 static int get32(rbuf *r, uint32_t *v)
 {
     uint8_t b[4];
-    if (get(r, b, 4)) return -1;
+    if (get(r, b, 4))
+        return -1;
     *v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
     return 0;
 }
@@ -147,7 +150,8 @@ int ckpt__tgz_index_decode(const uint8_t *buf, size_t len, const char *key, ckpt
         r.p += CKPT_ZSEEK_WINDOW;
         r.left -= CKPT_ZSEEK_WINDOW;
         int rc = ckpt_zseek_add_point(z, &p, err);
-        if (rc) return rc;
+        if (rc)
+            return rc;
     }
     uint64_t nm;
     if (get64(&r, &nm) || nm > r.left / 21 || nm > CKPT_AR_MEMBERS_MAX)
@@ -168,7 +172,8 @@ int ckpt__tgz_index_decode(const uint8_t *buf, size_t len, const char *key, ckpt
         m.csize = m.usize;
         m.method = CKPT_AR_STORED;
         int rc = ckpt__ar_add(t, name, nl, &m, err);
-        if (rc) return rc;
+        if (rc)
+            return rc;
     }
     return r.left ? ckpt_err_set(err, CKPT_E_CORRUPT, "a kept .tar.gz index has trailing bytes")
                   : 0;

@@ -24,7 +24,8 @@ static int field_num(const uint8_t *f, size_t n, uint64_t *v)
         if (f[0] != 0x80) /* negative, or too large for 64 bits */
             return -1;
         for (size_t i = 1; i < n; i++) {
-            if (*v >> 56) return -1;
+            if (*v >> 56)
+                return -1;
             *v = *v << 8 | f[i];
         }
         return 0;
@@ -34,18 +35,21 @@ static int field_num(const uint8_t *f, size_t n, uint64_t *v)
         i++;
     int digits = 0;
     for (; i < n && f[i] >= '0' && f[i] <= '7'; i++, digits++) {
-        if (*v >> 61) return -1;
+        if (*v >> 61)
+            return -1;
         *v = *v << 3 | (uint64_t)(f[i] - '0');
     }
     for (; i < n; i++)
-        if (f[i] != ' ' && f[i] != 0) return -1;
+        if (f[i] != ' ' && f[i] != 0)
+            return -1;
     return 0;
 }
 
 int ckpt__tar_is_header(const uint8_t *h)
 {
     uint64_t want;
-    if (field_num(h + 148, 8, &want)) return 0;
+    if (field_num(h + 148, 8, &want))
+        return 0;
     uint64_t sum = 0;
     for (size_t i = 0; i < BLOCK; i++)
         sum += i >= 148 && i < 156 ? ' ' : h[i];
@@ -55,7 +59,8 @@ int ckpt__tar_is_header(const uint8_t *h)
 static int all_zero(const uint8_t *h)
 {
     for (size_t i = 0; i < BLOCK; i++)
-        if (h[i]) return 0;
+        if (h[i])
+            return 0;
     return 1;
 }
 
@@ -67,7 +72,8 @@ static char *pax_value(const char *rec, size_t n, const char *key, size_t *vlen)
         size_t len = 0, q = p;
         while (q < n && rec[q] >= '0' && rec[q] <= '9' && len < n)
             len = len * 10 + (size_t)(rec[q++] - '0');
-        if (q >= n || rec[q] != ' ' || len <= q - p || len > n - p) return NULL;
+        if (q >= n || rec[q] != ' ' || len <= q - p || len > n - p)
+            return NULL;
         const char *kv = rec + q + 1, *end = rec + p + len - 1; /* end: the '\n' */
         if ((size_t)(end - kv) > kl && !memcmp(kv, key, kl) && kv[kl] == '=') {
             *vlen = (size_t)(end - kv) - kl - 1;
@@ -82,7 +88,8 @@ static char *pax_value(const char *rec, size_t n, const char *key, size_t *vlen)
 static size_t ustar_name(const uint8_t *h, char *out)
 {
     size_t nl = strnlen((const char *)h, 100), pl = 0, o = 0;
-    if (!memcmp(h + 257, "ustar", 5)) pl = strnlen((const char *)h + 345, 155);
+    if (!memcmp(h + 257, "ustar", 5))
+        pl = strnlen((const char *)h + 345, 155);
     if (pl) {
         memcpy(out, h + 345, pl);
         out[pl] = '/';
@@ -115,8 +122,8 @@ typedef struct pending {
 
 /* Read the extended header of the given type at off, msize bytes of data after its block,
  * into p; 0, or an error code with the message. */
-static int read_extended(ckpt_ar_read_fn rd, void *ctx, const char *name, char type,
-                         uint64_t off, uint64_t msize, pending *p, ckpt_err *err)
+static int read_extended(ckpt_ar_read_fn rd, void *ctx, const char *name, char type, uint64_t off,
+                         uint64_t msize, pending *p, ckpt_err *err)
 {
     if (msize > CKPT_AR_EXT_MAX)
         return ckpt_err_set(err, CKPT_E_CORRUPT,
@@ -174,7 +181,8 @@ int ckpt__tar_read(ckpt_ar_read_fn rd, void *ctx, uint64_t size, const char *nam
             rc = ckpt_err_set(err, r, "%s", e.msg);
             break;
         }
-        if (all_zero(h)) break; /* the end-of-archive blocks */
+        if (all_zero(h))
+            break; /* the end-of-archive blocks */
         if (!ckpt__tar_is_header(h)) {
             rc = ckpt_err_set(err, CKPT_E_CORRUPT,
                               "%s: no tar header at offset %llu (bad checksum): damaged, or "
@@ -223,7 +231,8 @@ int ckpt__tar_read(ckpt_ar_read_fn rd, void *ctx, uint64_t size, const char *nam
                                   nl);
             else
                 rc = ckpt__ar_add(t, nm, nl, &m, err);
-            if (rc) break;
+            if (rc)
+                break;
         }
         free(ext.name);
         ext = (pending){NULL, 0, 0, 0};

@@ -46,9 +46,11 @@ static uint64_t le64(const uint8_t *p)
  * signature whose comment ends exactly at the file's end. -1 when none. */
 static long find_eocd(const uint8_t *tail, size_t tn)
 {
-    if (tn < EOCD_LEN) return -1;
+    if (tn < EOCD_LEN)
+        return -1;
     for (size_t i = tn - EOCD_LEN + 1; i-- > 0;)
-        if (le32(tail + i) == EOCD_SIG && i + EOCD_LEN + le16(tail + i + 20) == tn) return (long)i;
+        if (le32(tail + i) == EOCD_SIG && i + EOCD_LEN + le16(tail + i + 20) == tn)
+            return (long)i;
     return -1;
 }
 
@@ -59,20 +61,24 @@ static int zip64_extra(const uint8_t *x, size_t xn, uint64_t *usize, uint64_t *c
 {
     while (xn >= 4) {
         uint16_t id = le16(x), len = le16(x + 2);
-        if ((size_t)len > xn - 4) return -1;
+        if ((size_t)len > xn - 4)
+            return -1;
         if (id == 1) {
             const uint8_t *p = x + 4;
             size_t left = len;
             if (need_u) {
-                if (left < 8) return -1;
+                if (left < 8)
+                    return -1;
                 *usize = le64(p), p += 8, left -= 8;
             }
             if (need_c) {
-                if (left < 8) return -1;
+                if (left < 8)
+                    return -1;
                 *csize = le64(p), p += 8, left -= 8;
             }
             if (need_o) {
-                if (left < 8) return -1;
+                if (left < 8)
+                    return -1;
                 *off = le64(p);
             }
             return 0;
@@ -136,7 +142,8 @@ static int parse_dir(const uint8_t *cd, size_t len, uint64_t n, uint64_t cd_off,
             return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: a zip member's name is %zu bytes long",
                                 name, nl);
         int rc = ckpt__ar_add(t, nm, nl, &m, err);
-        if (rc) return rc;
+        if (rc)
+            return rc;
         p += CEN_LEN + nl + xl + cl;
     }
     return 0;
@@ -148,7 +155,8 @@ int ckpt__zip_read(ckpt_file *f, ckpt_ar_table *t, ckpt_err *err)
     size_t tn = size < EOCD_LEN + COMMENT_MAX + LOC64_LEN ? (size_t)size
                                                           : EOCD_LEN + COMMENT_MAX + LOC64_LEN;
     uint8_t *tail = malloc(tn ? tn : 1);
-    if (!tail) return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    if (!tail)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     int rc = ckpt_file_pread(f, tail, tn, size - tn, err);
     long at = rc ? -1 : find_eocd(tail, tn);
     if (rc || at < 0) {
@@ -179,7 +187,8 @@ int ckpt__zip_read(ckpt_file *f, ckpt_ar_table *t, ckpt_err *err)
         if (r64 > end || end - r64 < EOCD64_LEN)
             return ckpt_err_set(err, CKPT_E_CORRUPT,
                                 "%s: the zip64 locator points outside the file", f->name);
-        if ((rc = ckpt_file_pread(f, rec, EOCD64_LEN, r64, err))) return rc;
+        if ((rc = ckpt_file_pread(f, rec, EOCD64_LEN, r64, err)))
+            return rc;
         if (le32(rec) != EOCD64_SIG)
             return ckpt_err_set(err, CKPT_E_CORRUPT,
                                 "%s: no zip64 end record where its "
@@ -202,9 +211,11 @@ int ckpt__zip_read(ckpt_file *f, ckpt_ar_table *t, ckpt_err *err)
                             "%s: the zip directory claims %llu members in %llu bytes", f->name,
                             (unsigned long long)n, (unsigned long long)cd_size);
     uint8_t *cd = malloc(cd_size ? (size_t)cd_size : 1);
-    if (!cd) return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
+    if (!cd)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory");
     rc = ckpt_file_pread(f, cd, (size_t)cd_size, cd_off, err);
-    if (!rc) rc = parse_dir(cd, (size_t)cd_size, n, cd_off, f->name, t, err);
+    if (!rc)
+        rc = parse_dir(cd, (size_t)cd_size, n, cd_off, f->name, t, err);
     free(cd);
     return rc;
 }
@@ -213,7 +224,8 @@ int ckpt__zip_data_offset(ckpt_file *f, const ckpt_ar_member *m, uint64_t *off, 
 {
     uint8_t h[LOC_LEN];
     int rc = ckpt_file_pread(f, h, LOC_LEN, m->off, err);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     if (le32(h) != LOC_SIG)
         return ckpt_err_set(err, CKPT_E_CORRUPT,
                             "%s: zip member %s: no local header at offset %llu (the directory "

@@ -151,8 +151,8 @@ static int slots_take(ckpt_blockcache *bc, uint8_t **slots, unsigned count)
     pthread_mutex_unlock(&bc->mu);
     unsigned k = i;
     for (; k < count; k++) {
-        void *m = mmap(NULL, bc->slot_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                       -1, 0);
+        void *m =
+            mmap(NULL, bc->slot_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (m == MAP_FAILED)
             break;
         slots[k] = m;
@@ -335,8 +335,8 @@ static int disk_get(const ckpt_blockcache *bc, const char *ident, uint64_t no, u
 }
 
 /* Keep a copy of a block; a failure only means the next process fetches it again. */
-static void disk_put(const ckpt_blockcache *bc, const char *ident, uint64_t no,
-                     const uint8_t *data, size_t len)
+static void disk_put(const ckpt_blockcache *bc, const char *ident, uint64_t no, const uint8_t *data,
+                     size_t len)
 {
     char *p = disk_path(bc, ident, no);
     if (!p)
@@ -425,8 +425,7 @@ static int load_run(ckpt_bcfile *f, uint64_t first, unsigned count, ckpt_err *er
             if (rc == 0 && ident)
                 for (unsigned i = 0; i < count && (size_t)i * bc->bs < got; i++) {
                     size_t at = (size_t)i * bc->bs;
-                    disk_put(bc, ident, first + i, slots[i],
-                             got - at < bc->bs ? got - at : bc->bs);
+                    disk_put(bc, ident, first + i, slots[i], got - at < bc->bs ? got - at : bc->bs);
                 }
         }
     }
@@ -563,17 +562,16 @@ static void read_ahead(ckpt_bcfile *f, uint64_t from, uint64_t to)
 
 static int ends_early(const ckpt_bcfile *f, uint64_t off, size_t n, ckpt_err *err)
 {
-    return ckpt_err_set(err, CKPT_E_CORRUPT,
-                        "%s: file ends before offset %llu (it has %llu bytes)", f->name,
-                        (unsigned long long)(off + n),
+    return ckpt_err_set(err, CKPT_E_CORRUPT, "%s: file ends before offset %llu (it has %llu bytes)",
+                        f->name, (unsigned long long)(off + n),
                         (unsigned long long)atomic_load(&f->size));
 }
 
 /* Make block no of f cached (fetching a run of up to `upto` blocks), then copy its part of
  * [off, off+n) to buf, or, with iov, pin the block and point *iov at that part. Called with
  * the mutex held; returns with it held. */
-static int read_block(ckpt_bcfile *f, uint64_t no, uint64_t upto, uint8_t *buf,
-                      struct iovec *iov, size_t n, uint64_t off, ckpt_err *err)
+static int read_block(ckpt_bcfile *f, uint64_t no, uint64_t upto, uint8_t *buf, struct iovec *iov,
+                      size_t n, uint64_t off, ckpt_err *err)
 {
     ckpt_blockcache *bc = f->bc;
     for (int loads = 0;;) {
@@ -702,8 +700,8 @@ int ckpt_bcfile_borrow(ckpt_bcfile *f, uint64_t off, size_t n, struct iovec *iov
         return 0;
     uint64_t blocks = (off + n - 1) / f->bc->bs - off / f->bc->bs + 1;
     if (maxiov <= 0 || blocks > (uint64_t)maxiov)
-        return ckpt_err_set(err, CKPT_E_UNSUPPORTED, "%s: a read of %zu bytes spans too many blocks",
-                            f->name, n);
+        return ckpt_err_set(err, CKPT_E_UNSUPPORTED,
+                            "%s: a read of %zu bytes spans too many blocks", f->name, n);
     int rc = walk(f, NULL, iov, n, off, err);
     if (rc == 0)
         *niov = (int)blocks;
@@ -850,8 +848,8 @@ static void wrapped_release(ckpt_file *f, uint64_t off, size_t n)
     ckpt_bcfile_release(((wrapped *)f)->bf, off, n);
 }
 
-static const ckpt_file_ops wrapped_ops = {wrapped_pread,  wrapped_read_all, wrapped_close, NULL,
-                                          wrapped_borrow, wrapped_release};
+static const ckpt_file_ops wrapped_ops = {wrapped_pread, wrapped_read_all, wrapped_close,
+                                          NULL,          wrapped_borrow,   wrapped_release};
 
 int ckpt_blockcache_wrap(ckpt_blockcache *bc, ckpt_file *inner, ckpt_file **out, ckpt_err *err)
 {
@@ -861,8 +859,8 @@ int ckpt_blockcache_wrap(ckpt_blockcache *bc, ckpt_file *inner, ckpt_file **out,
         ckpt_file_close(inner);
         return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", inner->name);
     }
-    int rc = ckpt_bcfile_new(bc, inner->name, inner->size, inner_fetch, inner, inner_done, &w->bf,
-                             err);
+    int rc =
+        ckpt_bcfile_new(bc, inner->name, inner->size, inner_fetch, inner, inner_done, &w->bf, err);
     if (rc) {
         ckpt_file_close(inner);
         free(w);

@@ -49,8 +49,7 @@ void ckpt_bytesrc_release(ckpt_bytesrc *src)
         src->ops->release(src);
 }
 
-int ckpt_bytesrc_list(const ckpt_bytesrc *src, const char *dir, ckpt_listing *out,
-                      ckpt_err *err)
+int ckpt_bytesrc_list(const ckpt_bytesrc *src, const char *dir, ckpt_listing *out, ckpt_err *err)
 {
     memset(out, 0, sizeof *out);
     if (!src->ops->list)
@@ -103,21 +102,21 @@ int ckpt_file_pread(ckpt_file *f, void *buf, size_t n, uint64_t off, ckpt_err *e
     /* Checked here once, so that no source has to trust the offsets the format hands it. */
     if (off > f->size || n > f->size - off)
         return ckpt_err_set(err, CKPT_E_CORRUPT,
-                            "%s: %zu bytes at offset %llu lie beyond its end (%llu bytes)",
-                            f->name, n, (unsigned long long)off, (unsigned long long)f->size);
+                            "%s: %zu bytes at offset %llu lie beyond its end (%llu bytes)", f->name,
+                            n, (unsigned long long)off, (unsigned long long)f->size);
     return f->ops->pread(f, buf, n, off, err);
 }
 
-int ckpt_file_borrow(ckpt_file *f, uint64_t off, size_t n, struct iovec *iov, int maxiov,
-                     int *niov, ckpt_err *err)
+int ckpt_file_borrow(ckpt_file *f, uint64_t off, size_t n, struct iovec *iov, int maxiov, int *niov,
+                     ckpt_err *err)
 {
     *niov = 0;
     if (!f->ops->borrow)
         return ckpt_err_set(err, CKPT_E_UNSUPPORTED, "%s: cannot lend its bytes", f->name);
     if (off > f->size || n > f->size - off)
         return ckpt_err_set(err, CKPT_E_CORRUPT,
-                            "%s: %zu bytes at offset %llu lie beyond its end (%llu bytes)",
-                            f->name, n, (unsigned long long)off, (unsigned long long)f->size);
+                            "%s: %zu bytes at offset %llu lie beyond its end (%llu bytes)", f->name,
+                            n, (unsigned long long)off, (unsigned long long)f->size);
     return n ? f->ops->borrow(f, off, n, iov, maxiov, niov, err) : 0;
 }
 

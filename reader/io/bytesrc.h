@@ -77,17 +77,17 @@ typedef struct ckpt_file_ops {
     void (*advise)(ckpt_file *f, uint64_t off, uint64_t len);
     /* Optional (NULL: copies only): the n bytes at off lent in place, as up to maxiov pieces
      * (*niov), held until release(f, off, n); CKPT_E_UNSUPPORTED when they cannot be. */
-    int (*borrow)(ckpt_file *f, uint64_t off, size_t n, struct iovec *iov, int maxiov,
-                  int *niov, ckpt_err *err);
+    int (*borrow)(ckpt_file *f, uint64_t off, size_t n, struct iovec *iov, int maxiov, int *niov,
+                  ckpt_err *err);
     void (*release)(ckpt_file *f, uint64_t off, size_t n);
 } ckpt_file_ops;
 
 /* An open file. Implementations fill every field; users only read them. */
 struct ckpt_file {
     const ckpt_file_ops *ops;
-    void *state;      /* the implementation's own */
-    char *name;       /* as opened: messages name the file by it */
-    uint64_t size;    /* at open; reads beyond it fail */
+    void *state;   /* the implementation's own */
+    char *name;    /* as opened: messages name the file by it */
+    uint64_t size; /* at open; reads beyond it fail */
     ckpt_file_id id;
     struct stat attr; /* stat(2) of the file; a remote source synthesises one (S_IFREG, mtime) */
     int fd;           /* a local descriptor for zero-copy replies (splice), or -1 */
@@ -115,7 +115,7 @@ typedef struct ckpt_bytesrc_ops {
 
 /* What a source can do (ckpt_bytesrc_caps), asked instead of "is it a URL". */
 enum {
-    CKPT_CAN_LIST = 1u << 0,  /* list a folder: ckpt_bytesrc_list may succeed */
+    CKPT_CAN_LIST = 1u << 0,    /* list a folder: ckpt_bytesrc_list may succeed */
     CKPT_LOCAL_NAMES = 1u << 1, /* its names are paths of the local file system: stat(2),
                                    realpath, inotify and descriptors for splice apply */
 };
@@ -139,8 +139,7 @@ unsigned ckpt_bytesrc_caps(const ckpt_bytesrc *src, const char *name);
 void ckpt_bytesrc_release(ckpt_bytesrc *src);
 
 /* List dir through src (see ckpt_bytesrc_ops.list); CKPT_E_UNSUPPORTED when src cannot. */
-int ckpt_bytesrc_list(const ckpt_bytesrc *src, const char *dir, ckpt_listing *out,
-                      ckpt_err *err);
+int ckpt_bytesrc_list(const ckpt_bytesrc *src, const char *dir, ckpt_listing *out, ckpt_err *err);
 
 /* The entry of l named name, or NULL (binary search). */
 const ckpt_dirent *ckpt_listing_find(const ckpt_listing *l, const char *name);
@@ -169,8 +168,8 @@ int ckpt_file_pread(ckpt_file *f, void *buf, size_t n, uint64_t off, ckpt_err *e
  * otherwise copy them: CKPT_E_UNSUPPORTED when f cannot lend them (read them with
  * ckpt_file_pread), else as ckpt_file_pread fails. Give them back with ckpt_file_release.
  */
-int ckpt_file_borrow(ckpt_file *f, uint64_t off, size_t n, struct iovec *iov, int maxiov,
-                     int *niov, ckpt_err *err);
+int ckpt_file_borrow(ckpt_file *f, uint64_t off, size_t n, struct iovec *iov, int maxiov, int *niov,
+                     ckpt_err *err);
 
 /* Give back what ckpt_file_borrow(f, off, n, ...) lent. */
 void ckpt_file_release(ckpt_file *f, uint64_t off, size_t n);

@@ -75,9 +75,9 @@ typedef struct robj {
     char *url;  /* what is requested */
     int sign;   /* 0 none, 1 s3, 2 gs, 3 the URL's own user and password */
     ckpt_bcfile *bf;
-    int probed;     /* the head was fetched (or failed: code, msg) */
-    int code;       /* outcome of the probe */
-    char *msg;      /* its message when it failed */
+    int probed;         /* the head was fetched (or failed: code, msg) */
+    int code;           /* outcome of the probe */
+    char *msg;          /* its message when it failed */
     pthread_mutex_t mu; /* etag, mtime */
     char etag[CKPT_FILE_TAG_MAX];
     long mtime;
@@ -176,12 +176,10 @@ static int obj_fetch(void *ctx, uint64_t off, uint8_t *const *bufs, size_t bs, s
                               o->name, o->etag, q->etag);
         }
         uint64_t known = ckpt_bcfile_size(o->bf);
-        if (!rc && known != CKPT_SIZE_UNKNOWN && q->total != CKPT_SIZE_UNKNOWN &&
-            known != q->total)
+        if (!rc && known != CKPT_SIZE_UNKNOWN && q->total != CKPT_SIZE_UNKNOWN && known != q->total)
             rc = ckpt_err_set(err, CKPT_E_IO,
-                              "%s: the object changed while in use (%llu bytes, now %llu)",
-                              o->name, (unsigned long long)known,
-                              (unsigned long long)q->total);
+                              "%s: the object changed while in use (%llu bytes, now %llu)", o->name,
+                              (unsigned long long)known, (unsigned long long)q->total);
         if (!rc && o->etag[0]) {
             char ident[CKPT_FILE_TAG_MAX + 4096];
             snprintf(ident, sizeof ident, "%s\n%s", o->name, o->etag);
@@ -216,7 +214,8 @@ static robj *object(remote *r, const char *name, ckpt_err *err)
         if (!strcmp(o->name, name))
             return o;
     robj *o = calloc(1, sizeof *o);
-    if (!o || !(o->name = strdup(name)) || !(o->url = ckpt_netstore_url(&r->store, name, NULL, &o->sign))) {
+    if (!o || !(o->name = strdup(name)) ||
+        !(o->url = ckpt_netstore_url(&r->store, name, NULL, &o->sign))) {
         if (o)
             free(o->name);
         free(o);
@@ -333,8 +332,8 @@ static void rh_close(ckpt_file *f)
     remote_unref(r);
 }
 
-static int rh_borrow(ckpt_file *f, uint64_t off, size_t n, struct iovec *iov, int maxiov,
-                     int *niov, ckpt_err *err)
+static int rh_borrow(ckpt_file *f, uint64_t off, size_t n, struct iovec *iov, int maxiov, int *niov,
+                     ckpt_err *err)
 {
     return ckpt_bcfile_borrow(((rhandle *)f)->o->bf, off, n, iov, maxiov, niov, err);
 }

@@ -69,7 +69,8 @@ int ckpt_zseek_new(ckpt_file *base, uint64_t coff, uint64_t clen, ckpt_zseek_kin
     z->has_crc = has_crc;
     z->crc = crc;
     /* Enough points to cover a known size within the bound. */
-    if (usize != CKPT_ZSEEK_UNKNOWN && usize / POINTS_MAX > span) span = usize / POINTS_MAX + 1;
+    if (usize != CKPT_ZSEEK_UNKNOWN && usize / POINTS_MAX > span)
+        span = usize / POINTS_MAX + 1;
     z->span = span < 2 * WIN ? 2 * WIN : span;
     z->inflated = inflated;
     *out = z;
@@ -78,13 +79,15 @@ int ckpt_zseek_new(ckpt_file *base, uint64_t coff, uint64_t clen, ckpt_zseek_kin
 
 static void end_live(ckpt_zseek *z)
 {
-    if (z->live) inflateEnd(&z->s);
+    if (z->live)
+        inflateEnd(&z->s);
     z->live = 0;
 }
 
 void ckpt_zseek_free(ckpt_zseek *z)
 {
-    if (!z) return;
+    if (!z)
+        return;
     end_live(z);
     for (size_t i = 0; i < z->npts; i++)
         free(z->pts[i].window);
@@ -155,7 +158,8 @@ int ckpt_zseek_add_point(ckpt_zseek *z, const ckpt_zpoint *p, ckpt_err *err)
               (z->npts && (p->out <= z->pts[z->npts - 1].out || p->in < z->pts[z->npts - 1].in)) ||
               (z->usize != CKPT_ZSEEK_UNKNOWN && p->out > z->usize);
     uint8_t *w = bad ? NULL : malloc(WIN);
-    if (w) memcpy(w, p->window, WIN);
+    if (w)
+        memcpy(w, p->window, WIN);
     int rc = bad ? ckpt_err_set(err, CKPT_E_CORRUPT,
                                 "%s: a kept seek point is out of order or "
                                 "outside the stream",
@@ -182,7 +186,8 @@ static int refill(ckpt_zseek *z, int *added, ckpt_err *err)
 {
     *added = 0;
     uint64_t left = z->clen - z->in_fed;
-    if (!left) return 0;
+    if (!left)
+        return 0;
     size_t n = left < INBUF ? (size_t)left : INBUF;
     int rc = ckpt_file_pread(z->base, z->inbuf, n, z->coff + z->in_fed, err);
     if (rc) {
@@ -239,8 +244,10 @@ static int skip_input(ckpt_zseek *z, size_t n, int *ok, ckpt_err *err)
     while (n) {
         if (!z->s.avail_in) {
             int added, rc = refill(z, &added, err);
-            if (rc) return rc;
-            if (!added) return 0;
+            if (rc)
+                return rc;
+            if (!added)
+                return 0;
         }
         size_t k = n < z->s.avail_in ? n : z->s.avail_in;
         z->s.next_in += k;
@@ -258,16 +265,19 @@ static int next_member(ckpt_zseek *z, int *more, ckpt_err *err)
     int ok = 1, rc = 0;
     if (z->raw) /* a restart decodes raw deflate: the 8-byte trailer is still ahead */
         rc = skip_input(z, 8, &ok, err);
-    if (rc || !ok) return rc;
+    if (rc || !ok)
+        return rc;
     if (!z->s.avail_in) {
         int added;
-        if ((rc = refill(z, &added, err)) || !added) return rc;
+        if ((rc = refill(z, &added, err)) || !added)
+            return rc;
     }
     if (z->s.avail_in < 2) {
         /* Two magic bytes may straddle a refill; a single trailing byte ends the stream. */
         if (z->in_fed < z->clen) {
             uint8_t two[2];
-            if ((rc = ckpt_file_pread(z->base, two, 2, z->coff + z->in_fed - 1, err))) return rc;
+            if ((rc = ckpt_file_pread(z->base, two, 2, z->coff + z->in_fed - 1, err)))
+                return rc;
             *more = two[0] == 0x1f && two[1] == 0x8b;
         }
     } else {
@@ -292,8 +302,10 @@ static int decode(ckpt_zseek *z, uint8_t *buf, size_t n, uint64_t off, ckpt_err 
                                 z->name, (unsigned long long)z->out, (unsigned long long)to);
         if (!z->s.avail_in) {
             int added, rc = refill(z, &added, err);
-            if (rc) return rc;
-            if (!added) return zfail(z, err, "the compressed bytes end before the stream does");
+            if (rc)
+                return rc;
+            if (!added)
+                return zfail(z, err, "the compressed bytes end before the stream does");
         }
         size_t wp = (size_t)(z->out % RING);
         uInt room = (uInt)(RING - wp);
@@ -311,10 +323,12 @@ static int decode(ckpt_zseek *z, uint8_t *buf, size_t n, uint64_t off, ckpt_err 
         if (got) {
             uint64_t a = z->out, b = z->out + got;
             uint64_t lo = a > off ? a : off, hi = b < to ? b : to;
-            if (lo < hi) memcpy(buf + (lo - off), z->win + wp + (lo - a), (size_t)(hi - lo));
+            if (lo < hi)
+                memcpy(buf + (lo - off), z->win + wp + (lo - a), (size_t)(hi - lo));
             if (z->from_start && z->has_crc)
                 z->run_crc = (uint32_t)crc32(z->run_crc, z->win + wp, (uInt)got);
-            if (z->inflated) __atomic_add_fetch(z->inflated, got, __ATOMIC_RELAXED);
+            if (z->inflated)
+                __atomic_add_fetch(z->inflated, got, __ATOMIC_RELAXED);
             z->out = b;
         }
         if (z->usize != CKPT_ZSEEK_UNKNOWN && z->out == z->usize) {
@@ -330,11 +344,13 @@ static int decode(ckpt_zseek *z, uint8_t *buf, size_t n, uint64_t off, ckpt_err 
             int more = 0;
             if (z->kind == CKPT_ZSEEK_GZIP) {
                 int rc = next_member(z, &more, err);
-                if (rc) return rc;
+                if (rc)
+                    return rc;
             }
             if (!more) {
                 z->ended = 1;
-                if (z->usize == CKPT_ZSEEK_UNKNOWN) z->usize = z->out;
+                if (z->usize == CKPT_ZSEEK_UNKNOWN)
+                    z->usize = z->out;
             }
             continue;
         }
@@ -343,18 +359,21 @@ static int decode(ckpt_zseek *z, uint8_t *buf, size_t n, uint64_t off, ckpt_err 
             /* A gzip stream decoded from its start counts its header in `in` too; restarts
              * decode raw deflate from the same offsets, so the points agree either way. */
             uint8_t *w = malloc(WIN);
-            if (w) ring_get(z, z->out, w);
+            if (w)
+                ring_get(z, z->out, w);
             if (!w || push_point(z, z->out, in, (unsigned)(z->s.data_type & 7), w))
                 return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", z->name);
         }
-        if (ret == Z_BUF_ERROR && !got && z->s.avail_in) return zfail(z, err, "no progress");
+        if (ret == Z_BUF_ERROR && !got && z->s.avail_in)
+            return zfail(z, err, "no progress");
     }
     return 0;
 }
 
 int ckpt_zseek_read(ckpt_zseek *z, void *buf, size_t n, uint64_t off, ckpt_err *err)
 {
-    if (!n) return 0;
+    if (!n)
+        return 0;
     pthread_mutex_lock(&z->mu);
     int rc = 0;
     if (z->usize != CKPT_ZSEEK_UNKNOWN && (off > z->usize || n > z->usize - off)) {
@@ -372,11 +391,15 @@ int ckpt_zseek_read(ckpt_zseek *z, void *buf, size_t n, uint64_t off, ckpt_err *
         else
             hi = mid;
     }
-    if (lo) p = &z->pts[lo - 1];
+    if (lo)
+        p = &z->pts[lo - 1];
     int carry_on = z->live && z->out <= off && (!p || p->out <= z->out);
-    if (!carry_on) rc = restart(z, p, err);
-    if (!rc) rc = decode(z, buf, n, off, err);
-    if (rc) end_live(z);
+    if (!carry_on)
+        rc = restart(z, p, err);
+    if (!rc)
+        rc = decode(z, buf, n, off, err);
+    if (rc)
+        end_live(z);
 out:
     pthread_mutex_unlock(&z->mu);
     return rc;

@@ -14,15 +14,16 @@
 
 /* CRC-32C of numeric variable i, read in pieces (its stored slices' checksums are checked by
  * the same reads). */
-static int numeric_crc(ckpt_checkpoint *c, size_t i, const ckpt_var *v, uint8_t *buf,
-                       uint32_t *crc, ckpt_err *err)
+static int numeric_crc(ckpt_checkpoint *c, size_t i, const ckpt_var *v, uint8_t *buf, uint32_t *crc,
+                       ckpt_err *err)
 {
     ckpt_crc_state st = {0, 0};
     *crc = 0;
     for (uint64_t off = 0; off < v->nbytes;) {
         size_t got;
         int rc = ckpt_read(c, i, buf, PLAN_CHUNK, off, &got, &st, err);
-        if (rc) return rc;
+        if (rc)
+            return rc;
         if (got == 0)
             return ckpt_err_set(err, CKPT_E_CORRUPT, "variable \"%s\": short read at %" PRIu64,
                                 v->name, off);
@@ -33,15 +34,16 @@ static int numeric_crc(ckpt_checkpoint *c, size_t i, const ckpt_var *v, uint8_t 
 }
 
 /* String variable i encoded as the export writes it (pruned object graph included). */
-static int strings(ckpt_checkpoint *c, size_t i, const ckpt_var *v, int filtered,
-                   ckpt_v2_plan *p, uint8_t **out, uint64_t *size, uint32_t *crc, ckpt_err *err)
+static int strings(ckpt_checkpoint *c, size_t i, const ckpt_var *v, int filtered, ckpt_v2_plan *p,
+                   uint8_t **out, uint64_t *size, uint32_t *crc, ckpt_err *err)
 {
     uint8_t *raw = NULL, *enc = NULL, *pruned = NULL;
     ckpt_str *el = NULL, *check = NULL;
     uint64_t n;
     size_t len = 0;
     int rc = ckpt_read_strings(c, i, &raw, &el, &n, err);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     if (filtered && n == 1 && v->name_len == strlen(CKPT_OBJECT_GRAPH_KEY) &&
         !memcmp(v->name, CKPT_OBJECT_GRAPH_KEY, v->name_len)) {
         size_t plen, dropped;
@@ -52,9 +54,11 @@ static int strings(ckpt_checkpoint *c, size_t i, const ckpt_var *v, int filtered
             p->pruned = 1;
         }
     }
-    if (rc == 0) rc = ckpt_tstring_encode(el, n, &enc, &len, err);
+    if (rc == 0)
+        rc = ckpt_tstring_encode(el, n, &enc, &len, err);
     /* decoding it again gives the CRC TF computes over a string tensor's encoding */
-    if (rc == 0) rc = ckpt_tstring_decode(enc, len, n, &check, crc, err);
+    if (rc == 0)
+        rc = ckpt_tstring_decode(enc, len, n, &check, crc, err);
     if (rc == 0) {
         *out = enc;
         *size = len;
@@ -102,13 +106,16 @@ int ckpt_v2_plan_build(ckpt_checkpoint *c, int filtered, ckpt_v2_plan *p, ckpt_e
             p->left_out++;
             continue;
         }
-        if (rc) break;
+        if (rc)
+            break;
         p->var[p->n++] = (uint32_t)i;
         p->data_size += e->size;
     }
     free(buf);
-    if (rc == 0) rc = ckpt_bundle_index(p->e, p->n, &p->index, &p->index_len, err);
-    if (rc) ckpt_v2_plan_free(p);
+    if (rc == 0)
+        rc = ckpt_bundle_index(p->e, p->n, &p->index, &p->index_len, err);
+    if (rc)
+        ckpt_v2_plan_free(p);
     return rc;
 }
 
@@ -116,7 +123,8 @@ int ckpt_v2_plan_read(ckpt_checkpoint *c, const ckpt_v2_plan *p, void *buf, size
                       uint64_t off, size_t *got, ckpt_err *err)
 {
     *got = 0;
-    if (off >= p->data_size || p->n == 0) return 0;
+    if (off >= p->data_size || p->n == 0)
+        return 0;
     /* the last tensor starting at or before off (empty tensors share offsets: any of them) */
     size_t lo = 0, hi = p->n;
     while (hi - lo > 1) {
@@ -129,10 +137,12 @@ int ckpt_v2_plan_read(ckpt_checkpoint *c, const ckpt_v2_plan *p, void *buf, size
     uint8_t *out = buf;
     for (size_t k = lo; k < p->n && *got < len; k++) {
         const ckpt_wentry *e = &p->e[k];
-        if (off >= e->offset + e->size) continue;
+        if (off >= e->offset + e->size)
+            continue;
         uint64_t in = off - e->offset;
         size_t want = len - *got;
-        if (e->size - in < want) want = (size_t)(e->size - in);
+        if (e->size - in < want)
+            want = (size_t)(e->size - in);
         if (p->held[k]) {
             memcpy(out + *got, p->held[k] + in, want);
         } else {
@@ -140,10 +150,10 @@ int ckpt_v2_plan_read(ckpt_checkpoint *c, const ckpt_v2_plan *p, void *buf, size
             while (n < want) {
                 size_t r;
                 int rc = ckpt_read(c, p->var[k], out + *got + n, want - n, in + n, &r, NULL, err);
-                if (rc) return rc;
+                if (rc)
+                    return rc;
                 if (r == 0)
-                    return ckpt_err_set(err, CKPT_E_CORRUPT, "variable \"%s\": short read",
-                                        e->key);
+                    return ckpt_err_set(err, CKPT_E_CORRUPT, "variable \"%s\": short read", e->key);
                 n += r;
             }
         }
@@ -156,7 +166,8 @@ int ckpt_v2_plan_read(ckpt_checkpoint *c, const ckpt_v2_plan *p, void *buf, size
 void ckpt_v2_plan_free(ckpt_v2_plan *p)
 {
     if (p->held)
-        for (size_t k = 0; k < p->n; k++) free(p->held[k]);
+        for (size_t k = 0; k < p->n; k++)
+            free(p->held[k]);
     free(p->held);
     free(p->e);
     free(p->var);

@@ -18,15 +18,15 @@
 #include <stdint.h>
 
 typedef struct ckpt_v2_plan {
-    ckpt_wentry *e;     /* the data file's tensors, in offset (= key) order */
-    uint32_t *var;      /* e[k]'s variable in the checkpoint */
-    uint8_t **held;     /* e[k]'s bytes when computed here (strings, variants), else NULL */
+    ckpt_wentry *e; /* the data file's tensors, in offset (= key) order */
+    uint32_t *var;  /* e[k]'s variable in the checkpoint */
+    uint8_t **held; /* e[k]'s bytes when computed here (strings, variants), else NULL */
     size_t n;
     uint64_t data_size; /* the data file's length */
     uint8_t *index;     /* the .index file */
     size_t index_len;
-    size_t left_out;    /* variables a bundle cannot hold here */
-    int pruned;         /* the object graph was rewritten */
+    size_t left_out; /* variables a bundle cannot hold here */
+    int pruned;      /* the object graph was rewritten */
 } ckpt_v2_plan;
 
 /*

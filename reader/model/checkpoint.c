@@ -340,12 +340,14 @@ int ckpt_hide(ckpt_checkpoint *c, ckpt_keep_fn keep, void *ctx, ckpt_err *err)
     /* Every question is asked before anything moves, so keep may look at any variable. A
      * partitioned variable's slices live in their own arrays and stay where they are. */
     uint8_t *kept = malloc(c->nvars ? c->nvars : 1);
-    if (!kept) return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory filtering", c->prefix);
+    if (!kept)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory filtering", c->prefix);
     for (size_t i = 0; i < c->nvars; i++)
         kept[i] = keep(ctx, c, i) != 0;
     size_t j = 0;
     for (size_t i = 0; i < c->nvars; i++)
-        if (kept[i]) c->vars[j++] = c->vars[i];
+        if (kept[i])
+            c->vars[j++] = c->vars[i];
     c->nvars = j;
     free(kept);
     return 0;
@@ -528,8 +530,7 @@ int ckpt_track_init(const ckpt_checkpoint *c, size_t i, ckpt_crc_track *t)
     return 0;
 }
 
-int ckpt_track_mismatch(const ckpt_checkpoint *c, size_t i, const ckpt_crc_track *t,
-                        ckpt_err *err)
+int ckpt_track_mismatch(const ckpt_checkpoint *c, size_t i, const ckpt_crc_track *t, ckpt_err *err)
 {
     const var_rec *r = &c->vars[i];
     return ckpt_err_set(err, CKPT_E_CORRUPT,
@@ -544,8 +545,7 @@ void ckpt_prefetch(ckpt_checkpoint *c, size_t i, uint64_t off, uint64_t len)
         return;
     const var_rec *r = &c->vars[i];
     if ((r->flags & (CKPT_VAR_SHARD_MISSING | CKPT_VAR_PARTITIONED | REC_V1_SLICE)) ||
-        r->shard < 0 || r->shard >= c->num_shards || !c->shards[r->shard].file ||
-        off >= r->nbytes)
+        r->shard < 0 || r->shard >= c->num_shards || !c->shards[r->shard].file || off >= r->nbytes)
         return;
     ckpt_file_advise(c->shards[r->shard].file, r->offset + off,
                      len < r->nbytes - off ? len : r->nbytes - off);

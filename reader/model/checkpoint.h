@@ -38,29 +38,29 @@ enum {
 
 /* Flags in ckpt_var.flags. */
 enum {
-    CKPT_VAR_HAS_CRC = 1u << 0,     /* crc32c holds the stored checksum of the whole tensor */
+    CKPT_VAR_HAS_CRC = 1u << 0,       /* crc32c holds the stored checksum of the whole tensor */
     CKPT_VAR_SHARD_MISSING = 1u << 1, /* its data shard is absent: reads fail */
-    CKPT_VAR_PARTITIONED = 1u << 2, /* saved as slices; nbytes is the assembled size */
+    CKPT_VAR_PARTITIONED = 1u << 2,   /* saved as slices; nbytes is the assembled size */
 };
 
 /* What is known of one variable without reading its data. Pointers stay valid until close. */
 typedef struct ckpt_var {
-    const char *name;     /* NUL-terminated; names never contain NUL in practice */
-    size_t name_len;      /* exact length (a name could in theory hold a NUL byte) */
-    int dtype;            /* TF DataType enum value (dtype.h) */
-    int rank;             /* number of dims; 0 for a scalar */
-    const int64_t *dims;  /* rank entries */
-    uint64_t nbytes;      /* size of the variable's bytes */
-    int32_t shard;        /* data shard number */
-    uint64_t offset;      /* byte offset in that shard */
-    uint32_t crc32c;      /* unmasked CRC-32C of the bytes, when flags has CKPT_VAR_HAS_CRC */
-    unsigned flags;       /* CKPT_VAR_* */
+    const char *name;    /* NUL-terminated; names never contain NUL in practice */
+    size_t name_len;     /* exact length (a name could in theory hold a NUL byte) */
+    int dtype;           /* TF DataType enum value (dtype.h) */
+    int rank;            /* number of dims; 0 for a scalar */
+    const int64_t *dims; /* rank entries */
+    uint64_t nbytes;     /* size of the variable's bytes */
+    int32_t shard;       /* data shard number */
+    uint64_t offset;     /* byte offset in that shard */
+    uint32_t crc32c;     /* unmasked CRC-32C of the bytes, when flags has CKPT_VAR_HAS_CRC */
+    unsigned flags;      /* CKPT_VAR_* */
 } ckpt_var;
 
 /* Running checksum of a sequential reader; start it zeroed ({0}). */
 typedef struct ckpt_crc_state {
-    uint64_t pos;  /* next offset expected; UINT64_MAX once reads went out of order */
-    uint32_t crc;  /* CRC-32C of bytes [0, pos) */
+    uint64_t pos; /* next offset expected; UINT64_MAX once reads went out of order */
+    uint32_t crc; /* CRC-32C of bytes [0, pos) */
 } ckpt_crc_state;
 
 /* Open the checkpoint named by source (prefix or any of its files, or a URL: resolve.h).
@@ -192,8 +192,7 @@ int ckpt_track_init(const ckpt_checkpoint *c, size_t i, ckpt_crc_track *t);
 
 /* CKPT_E_CORRUPT, with a message naming variable i and its data file, for a whole read whose
  * CRC t found different from the stored one. */
-int ckpt_track_mismatch(const ckpt_checkpoint *c, size_t i, const ckpt_crc_track *t,
-                        ckpt_err *err);
+int ckpt_track_mismatch(const ckpt_checkpoint *c, size_t i, const ckpt_crc_track *t, ckpt_err *err);
 
 /*
  * Hint that bytes [off, off + len) of variable i will be read soon: their data file starts

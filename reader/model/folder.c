@@ -144,8 +144,8 @@ static int add_v2(scan *s, const char *b)
     char *ix = ckpt_index_path(b);
     if (!ix)
         return -1;
-    int rc = !has_item(s->out, b) && present(s, ix, &id) ? add_item_as(s, b, strlen(b), NULL, &id)
-                                                          : 0;
+    int rc =
+        !has_item(s->out, b) && present(s, ix, &id) ? add_item_as(s, b, strlen(b), NULL, &id) : 0;
     free(ix);
     return rc;
 }
@@ -265,8 +265,8 @@ static int add_place(scan *s, const char *archive, const char *p, char *name, ck
     it->complete = 1;
     char *named = inside(archive, p, NULL), *sm = inside(archive, p, "saved_model.pb");
     char *state = inside(archive, p, CKPT_STATE_FILE);
-    int rc = named && sm && state ? ckpt_resolve_src(s->src, named, &it->prefix, NULL)
-                                  : CKPT_E_NOMEM;
+    int rc =
+        named && sm && state ? ckpt_resolve_src(s->src, named, &it->prefix, NULL) : CKPT_E_NOMEM;
     if (rc && rc != CKPT_E_NOMEM)
         it->prefix = named, named = NULL;
     if (sm && ckpt_bytesrc_stat(s->src, sm, NULL) == 0)
@@ -347,8 +347,7 @@ static int identify_all(const ckpt_bytesrc *src, ckpt_folder *f, ckpt_err *err)
 
 /* ckpt_folder_scan_src of an archive alone: 1 when dir is no archive alone holding several
  * places (a folder like any other), else 0 or an error, with out filled in. */
-static int scan_places(const ckpt_bytesrc *src, const char *dir, ckpt_folder *out,
-                       ckpt_err *err)
+static int scan_places(const ckpt_bytesrc *src, const char *dir, ckpt_folder *out, ckpt_err *err)
 {
     char *archive = NULL, *inner = NULL, **places = NULL;
     size_t n = 0;
@@ -378,8 +377,7 @@ static int scan_places(const ckpt_bytesrc *src, const char *dir, ckpt_folder *ou
     return rc;
 }
 
-int ckpt_folder_scan_src(const ckpt_bytesrc *src, const char *dir, ckpt_folder *out,
-                         ckpt_err *err)
+int ckpt_folder_scan_src(const ckpt_bytesrc *src, const char *dir, ckpt_folder *out, ckpt_err *err)
 {
     memset(out, 0, sizeof *out);
     out->latest = -1;

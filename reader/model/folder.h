@@ -16,14 +16,14 @@
 #include <stddef.h>
 
 typedef struct ckpt_folder_item {
-    char *name;   /* the prefix's base name, e.g. "model.ckpt-1000" (a sharded V1 save: the
-                     name before "-?????-of-NNNNN") */
-    char *prefix; /* what to give to ckpt_open: DIR/name, or DIR/pattern for sharded V1 */
-    int known;    /* id below is known: a sharded V1 pattern names no one file */
-    ckpt_file_id id; /* its .index (a V1 save: its file) as listed */
-    uint64_t bytes;  /* .index (or V1 file) and the data shards listed for it */
-    int complete;    /* its data shards are all there (a source that cannot list: assumed) */
-    int v1;          /* a V1 save (no .index: id is its file's) */
+    char *name;        /* the prefix's base name, e.g. "model.ckpt-1000" (a sharded V1 save: the
+                          name before "-?????-of-NNNNN") */
+    char *prefix;      /* what to give to ckpt_open: DIR/name, or DIR/pattern for sharded V1 */
+    int known;         /* id below is known: a sharded V1 pattern names no one file */
+    ckpt_file_id id;   /* its .index (a V1 save: its file) as listed */
+    uint64_t bytes;    /* .index (or V1 file) and the data shards listed for it */
+    int complete;      /* its data shards are all there (a source that cannot list: assumed) */
+    int v1;            /* a V1 save (no .index: id is its file's) */
     char *saved_model; /* a SavedModel's saved_model.pb (an archive's place), else NULL */
     char *folder;      /* an archive's place that is a training folder: its name, which
                           ckpt_folder_scan_src lists (prefix is its latest), else NULL */
@@ -51,8 +51,7 @@ typedef struct ckpt_folder {
  * the root as "."), whose prefix is what that path resolves to (a training folder: its
  * latest; a SavedModel: its variables, saved_model set); places set, latest -1.
  */
-int ckpt_folder_scan_src(const ckpt_bytesrc *src, const char *dir, ckpt_folder *out,
-                         ckpt_err *err);
+int ckpt_folder_scan_src(const ckpt_bytesrc *src, const char *dir, ckpt_folder *out, ckpt_err *err);
 
 /* ckpt_folder_scan_src of a local directory. */
 int ckpt_folder_scan(const char *dir, ckpt_folder *out, ckpt_err *err);

@@ -10,7 +10,8 @@ static int match_set(const unsigned char **pp, unsigned char c)
 {
     const unsigned char *p = *pp;
     int neg = *p == '!'; /* '^' is literal, as in Python's fnmatch */
-    if (neg) p++;
+    if (neg)
+        p++;
     int hit = 0, first = 1;
     while (*p && (*p != ']' || first)) {
         first = 0;
@@ -21,7 +22,8 @@ static int match_set(const unsigned char **pp, unsigned char c)
         }
         hit |= lo <= c && c <= hi;
     }
-    if (*p != ']') return -1;
+    if (*p != ']')
+        return -1;
     *pp = p + 1;
     return hit != neg;
 }
@@ -58,7 +60,8 @@ int ckpt_glob_match(const char *pat, const char *name, size_t len)
                 continue;
             }
         }
-        if (!star || star_s >= end) return 0;
+        if (!star || star_s >= end)
+            return 0;
         p = star;
         s = ++star_s;
     }
@@ -73,12 +76,15 @@ static int match_list(const char *list, const char *name, size_t len)
         size_t m = strcspn(p, ":");
         if (m) {
             char *pat = m < sizeof small ? small : malloc(m + 1);
-            if (!pat) return 0;
+            if (!pat)
+                return 0;
             memcpy(pat, p, m);
             pat[m] = 0;
             int hit = ckpt_glob_match(pat, name, len);
-            if (pat != small) free(pat);
-            if (hit) return 1;
+            if (pat != small)
+                free(pat);
+            if (hit)
+                return 1;
         }
         p += m + (p[m] == ':');
     }
@@ -90,8 +96,10 @@ int ckpt_namefilter_add(ckpt_namefilter *f, int include, const char *list)
     char **slot = include ? &f->include : &f->exclude;
     size_t old = *slot ? strlen(*slot) : 0, add = strlen(list);
     char *s = realloc(*slot, old + add + 2);
-    if (!s) return CKPT_E_NOMEM;
-    if (old) s[old++] = ':';
+    if (!s)
+        return CKPT_E_NOMEM;
+    if (old)
+        s[old++] = ':';
     memcpy(s + old, list, add + 1);
     *slot = s;
     return 0;
@@ -108,9 +116,11 @@ static int var_matches(const ckpt_namefilter *f, const char *list, const ckpt_ch
 {
     size_t kl, pl, fl;
     const char *k = ckpt_name(c, i, &kl);
-    if (match_list(list, k, kl)) return 1;
+    if (match_list(list, k, kl))
+        return 1;
     const char *p = ckpt_path(c, i, &pl);
-    if (pl != kl && match_list(list, p, pl)) return 1;
+    if (pl != kl && match_list(list, p, pl))
+        return 1;
     const char *full = ckpt_names_full(f->names, i, &fl);
     return full && match_list(list, full, fl);
 }
@@ -123,7 +133,8 @@ static int var_matches(const ckpt_namefilter *f, const char *list, const ckpt_ch
 static int ckpt_namefilter_keep_var(void *ctx, const ckpt_checkpoint *c, size_t i)
 {
     const ckpt_namefilter *f = ctx;
-    if (f->include && *f->include && !var_matches(f, f->include, c, i)) return 0;
+    if (f->include && *f->include && !var_matches(f, f->include, c, i))
+        return 0;
     return !(f->exclude && *f->exclude && var_matches(f, f->exclude, c, i));
 }
 
@@ -131,7 +142,8 @@ int ckpt_namefilter_apply(ckpt_namefilter *f, ckpt_checkpoint *c, ckpt_err *err)
 {
     ckpt_names *names = NULL;
     ckpt_err ignored;
-    if (ckpt_names_load(c, &names, &ignored)) names = NULL;
+    if (ckpt_names_load(c, &names, &ignored))
+        names = NULL;
     f->names = names;
     int rc = ckpt_hide(c, ckpt_namefilter_keep_var, f, err);
     f->names = NULL;

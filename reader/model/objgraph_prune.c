@@ -73,7 +73,8 @@ int ckpt_objgraph_prune(const ckpt_checkpoint *c, const uint8_t *pb, size_t len,
     }
     size_t size = tensorflow__trackable_object_graph__get_packed_size(g);
     uint8_t *buf = malloc(size ? size : 1);
-    if (buf) *out_len = tensorflow__trackable_object_graph__pack(g, buf);
+    if (buf)
+        *out_len = tensorflow__trackable_object_graph__pack(g, buf);
     for (size_t i = 0; i < g->n_nodes; i++) {
         g->nodes[i]->n_attributes = old_attrs[i];
         g->nodes[i]->n_slot_variables = old_slots[i];
@@ -81,7 +82,8 @@ int ckpt_objgraph_prune(const ckpt_checkpoint *c, const uint8_t *pb, size_t len,
     free(old_attrs);
     free(old_slots);
     tensorflow__trackable_object_graph__free_unpacked(g, NULL);
-    if (!buf) return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory pruning the object graph");
+    if (!buf)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "out of memory pruning the object graph");
     *out = buf;
     return 0;
 }

@@ -37,11 +37,13 @@ int ckpt_has_object_graph(const ckpt_checkpoint *c)
 
 void ckpt__mark_paths(ckpt_checkpoint *c)
 {
-    if (!ckpt_has_object_graph(c)) return;
+    if (!ckpt_has_object_graph(c))
+        return;
     for (size_t i = 0; i < c->nvars; i++) {
         var_rec *r = &c->vars[i];
         const char *name = c->names + r->name_off;
-        if (!has_suffix(name, r->name_len)) continue;
+        if (!has_suffix(name, r->name_len))
+            continue;
         size_t pl = r->name_len - CKPT_VALUE_SUFFIX_LEN;
         /* A key equal to the short path sorts before this one with only keys that start with
          * it in between, so the key just before starts with it whenever one exists: one
@@ -71,9 +73,11 @@ int ckpt_find_path(const ckpt_checkpoint *c, const char *path, size_t len, size_
         *idx = j;
         return 0;
     }
-    if (len > SIZE_MAX / 2) return CKPT_E_NOTFOUND;
+    if (len > SIZE_MAX / 2)
+        return CKPT_E_NOTFOUND;
     char *key = malloc(len + CKPT_VALUE_SUFFIX_LEN);
-    if (!key) return CKPT_E_NOMEM;
+    if (!key)
+        return CKPT_E_NOMEM;
     memcpy(key, path, len);
     memcpy(key + len, CKPT_VALUE_SUFFIX, CKPT_VALUE_SUFFIX_LEN);
     int rc = ckpt_find(c, key, len + CKPT_VALUE_SUFFIX_LEN, &j);
@@ -152,7 +156,8 @@ static int take_attribute(walk *w, size_t k, const uint8_t *p, size_t len)
     int r;
     ckpt_pb_iter_init(&it, &seg, 1, w->err);
     while ((r = ckpt_pb_iter_next(&it, &f)) == 1) {
-        if (f.wt != 2) continue;
+        if (f.wt != 2)
+            continue;
         if (f.field == 1)
             name = f.p, nl = f.n;
         else if (f.field == 2)
@@ -160,14 +165,17 @@ static int take_attribute(walk *w, size_t k, const uint8_t *p, size_t len)
         else if (f.field == 3)
             key = f.p, kl = f.n;
     }
-    if (r < 0) return r;
+    if (r < 0)
+        return r;
     size_t i;
     if (!key || w->find(w->find_ctx, (const char *)key, kl, &i) != 0 || i >= w->n->nvars)
         return 0;
-    if (name && nl == 14 && memcmp(name, "VARIABLE_VALUE", 14) == 0) w->node_var[k] = (uint32_t)i;
+    if (name && nl == 14 && memcmp(name, "VARIABLE_VALUE", 14) == 0)
+        w->node_var[k] = (uint32_t)i;
     if (full && fl > 0 && !w->n->full[i]) {
         int64_t off = arena_add(w->n, full, fl);
-        if (off < 0) return oom(w);
+        if (off < 0)
+            return oom(w);
         w->n->full[i] = (uint32_t)off + 1;
         w->n->full_len[i] = (uint32_t)fl;
     }
@@ -198,10 +206,13 @@ static int take_slot(walk *w, const uint8_t *p, size_t len, slot_ref **refs, siz
         else if (f.field == 2 && f.wt == 2)
             name = f.p, nl = f.n;
     }
-    if (r < 0) return r;
-    if (orig >= UINT32_MAX || slot >= UINT32_MAX) return 0;
+    if (r < 0)
+        return r;
+    if (orig >= UINT32_MAX || slot >= UINT32_MAX)
+        return 0;
     int64_t off = arena_add(w->n, name, nl);
-    if (off < 0 || ckpt_grow((void **)refs, cap, *nrefs + 1, sizeof **refs)) return oom(w);
+    if (off < 0 || ckpt_grow((void **)refs, cap, *nrefs + 1, sizeof **refs))
+        return oom(w);
     (*refs)[(*nrefs)++] = (slot_ref){(uint32_t)orig, (uint32_t)slot, (uint32_t)off};
     return 0;
 }
@@ -215,7 +226,8 @@ static int walk_graph(walk *w, const uint8_t *p, size_t len, slot_ref **refs, si
     int r;
     ckpt_pb_iter_init(&it, &seg, 1, w->err);
     while ((r = ckpt_pb_iter_next(&it, &f)) == 1) {
-        if (f.field != 1 || f.wt != 2) continue;
+        if (f.field != 1 || f.wt != 2)
+            continue;
         size_t k = w->nnodes;
         if (k >= UINT32_MAX ||
             ckpt_grow((void **)&w->node_var, &w->cap_nodes, k + 1, sizeof *w->node_var))
@@ -228,11 +240,15 @@ static int walk_graph(walk *w, const uint8_t *p, size_t len, slot_ref **refs, si
         int q;
         ckpt_pb_iter_init(&in, &node, 1, w->err);
         while ((q = ckpt_pb_iter_next(&in, &g)) == 1) {
-            if (g.wt != 2) continue;
-            if (g.field == 2 && (q = take_attribute(w, k, g.p, g.n)) != 0) return q;
-            if (g.field == 3 && (q = take_slot(w, g.p, g.n, refs, nrefs, &cap_refs)) != 0) return q;
+            if (g.wt != 2)
+                continue;
+            if (g.field == 2 && (q = take_attribute(w, k, g.p, g.n)) != 0)
+                return q;
+            if (g.field == 3 && (q = take_slot(w, g.p, g.n, refs, nrefs, &cap_refs)) != 0)
+                return q;
         }
-        if (q < 0) return q;
+        if (q < 0)
+            return q;
     }
     return r < 0 ? r : 0;
 }
@@ -248,8 +264,10 @@ static int cmp_link(const void *a, const void *b)
     const link_rec *x = a, *y = b;
     size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
     int r = memcmp(x->name, y->name, n);
-    if (r) return r;
-    if (x->name_len != y->name_len) return x->name_len < y->name_len ? -1 : 1;
+    if (r)
+        return r;
+    if (x->name_len != y->name_len)
+        return x->name_len < y->name_len ? -1 : 1;
     return x->var < y->var ? -1 : x->var > y->var;
 }
 
@@ -261,7 +279,8 @@ static int build_links(ckpt_names *n, ckpt_err *err, const char *prefix)
     for (size_t i = 0; i < n->nvars; i++)
         count += n->full[i] != 0;
     n->links = malloc((count ? count : 1) * sizeof *n->links);
-    if (!n->links) return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", prefix);
+    if (!n->links)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", prefix);
     for (size_t i = 0; i < n->nvars; i++)
         if (n->full[i])
             n->links[n->nlinks++] =
@@ -270,7 +289,8 @@ static int build_links(ckpt_names *n, ckpt_err *err, const char *prefix)
     /* Rank within each run of equal names first (the arena is not touched, so the pointers
      * hold), then the new names (the arena may move). */
     uint32_t *rank = calloc(n->nlinks ? n->nlinks : 1, sizeof *rank);
-    if (!rank) return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", prefix);
+    if (!rank)
+        return ckpt_err_set(err, CKPT_E_NOMEM, "%s: out of memory", prefix);
     int renamed = 0;
     for (size_t a = 0; a < n->nlinks;) {
         size_t b = a + 1;
@@ -282,7 +302,8 @@ static int build_links(ckpt_names *n, ckpt_err *err, const char *prefix)
         a = b;
     }
     for (size_t k = 0; k < n->nlinks; k++) {
-        if (!rank[k]) continue;
+        if (!rank[k])
+            continue;
         char num[16];
         int sl = snprintf(num, sizeof num, "~%u", rank[k]);
         size_t fl = n->links[k].name_len;
@@ -320,7 +341,8 @@ int ckpt_names_load(ckpt_checkpoint *c, ckpt_names **out, ckpt_err *err)
 {
     *out = NULL;
     size_t idx;
-    if (ckpt_find(c, CKPT_OBJECT_GRAPH_KEY, strlen(CKPT_OBJECT_GRAPH_KEY), &idx)) return 0;
+    if (ckpt_find(c, CKPT_OBJECT_GRAPH_KEY, strlen(CKPT_OBJECT_GRAPH_KEY), &idx))
+        return 0;
     ckpt_var v;
     ckpt_get(c, idx, &v);
     uint64_t count = 0;
@@ -332,7 +354,8 @@ int ckpt_names_load(ckpt_checkpoint *c, ckpt_names **out, ckpt_err *err)
     ckpt_str *elems = NULL;
     uint64_t nel = 0;
     int rc = ckpt_read_strings(c, idx, &buf, &elems, &nel, err);
-    if (rc) return rc;
+    if (rc)
+        return rc;
     rc = ckpt_names_parse(elems[0].ptr, (size_t)elems[0].len, ckpt_count(c), find_key, c,
                           ckpt_prefix(c), out, err);
     free(elems);
@@ -373,7 +396,8 @@ int ckpt_names_parse(const uint8_t *graph, size_t len, size_t nvars, ckpt_key_fi
         n->slots[n->nslots++] =
             (slot_rec){w.node_var[s->slot_node], w.node_var[s->orig_node], s->name_off};
     }
-    if (n->nslots > 1) qsort(n->slots, n->nslots, sizeof *n->slots, cmp_slot);
+    if (n->nslots > 1)
+        qsort(n->slots, n->nslots, sizeof *n->slots, cmp_slot);
     rc = build_links(n, err, what);
 done:
     free(refs);
@@ -388,7 +412,8 @@ done:
 
 void ckpt_names_free(ckpt_names *n)
 {
-    if (!n) return;
+    if (!n)
+        return;
     free(n->full);
     free(n->full_len);
     free(n->arena);
@@ -399,14 +424,16 @@ void ckpt_names_free(ckpt_names *n)
 
 const char *ckpt_names_full(const ckpt_names *n, size_t i, size_t *len)
 {
-    if (!n || i >= n->nvars || !n->full[i]) return NULL;
+    if (!n || i >= n->nvars || !n->full[i])
+        return NULL;
     *len = n->full_len[i];
     return n->arena + n->full[i] - 1;
 }
 
 int ckpt_names_slot(const ckpt_names *n, size_t i, size_t *orig, const char **slot_name)
 {
-    if (!n) return 0;
+    if (!n)
+        return 0;
     size_t lo = 0, hi = n->nslots;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -415,7 +442,8 @@ int ckpt_names_slot(const ckpt_names *n, size_t i, size_t *orig, const char **sl
         else
             hi = mid;
     }
-    if (lo == n->nslots || n->slots[lo].var != i) return 0;
+    if (lo == n->nslots || n->slots[lo].var != i)
+        return 0;
     *orig = n->slots[lo].orig;
     *slot_name = n->arena + n->slots[lo].name_off;
     return 1;
@@ -437,16 +465,20 @@ const char *ckpt_names_link(const ckpt_names *n, size_t j, size_t *len, size_t *
 int ckpt_names_find(const ckpt_names *n, const char *s, size_t len, size_t *idx, size_t *count)
 {
     *count = 0;
-    if (!n) return CKPT_E_NOTFOUND;
+    if (!n)
+        return CKPT_E_NOTFOUND;
     size_t found = 0;
     for (size_t i = 0; i < n->nvars; i++) {
         if (n->full[i] && n->full_len[i] == len && memcmp(n->arena + n->full[i] - 1, s, len) == 0) {
-            if (found++ == 0) *idx = i;
+            if (found++ == 0)
+                *idx = i;
         }
     }
     *count = found;
-    if (found == 1) return 0;
-    if (found > 1) return CKPT_E_INVALID;
+    if (found == 1)
+        return 0;
+    if (found > 1)
+        return CKPT_E_INVALID;
     for (size_t j = 0; j < n->nlinks; j++)
         if (n->links[j].name_len == len && memcmp(n->arena + n->links[j].name_off, s, len) == 0) {
             *idx = n->links[j].var;

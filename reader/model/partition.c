@@ -116,14 +116,13 @@ static int resolve_var(resolver *rs, var_rec *r, ckpt_err *err)
      * (ckpt__assemble_elems). A string piece carries one 4-byte length checksum, the whole
      * tensor one; variant elements carry their own. V1 pieces are not stored this way. */
     const var_rec *s0 = r->nparts ? &c->slices[c->parts[r->offset].slice] : NULL;
-    if (s0 && !(s0->flags & REC_V1_SLICE) && (r->dtype == CKPT_DT_STRING ||
-                                              r->dtype == CKPT_DT_VARIANT))
+    if (s0 && !(s0->flags & REC_V1_SLICE) &&
+        (r->dtype == CKPT_DT_STRING || r->dtype == CKPT_DT_VARIANT))
         r->nbytes = r->dtype == CKPT_DT_STRING ? stored - 4ull * r->nparts + 4 : stored;
     if (covered != numel)
-        return ckpt_err_set(err, CKPT_E_CORRUPT,
-                            "%s: variable \"%s\": its slices cover %llu of %llu elements",
-                            rs->index_path, name, (unsigned long long)covered,
-                            (unsigned long long)numel);
+        return ckpt_err_set(
+            err, CKPT_E_CORRUPT, "%s: variable \"%s\": its slices cover %llu of %llu elements",
+            rs->index_path, name, (unsigned long long)covered, (unsigned long long)numel);
     return 0;
 }
 
@@ -240,8 +239,7 @@ static int copy_runs(ckpt_checkpoint *c, const var_rec *s, const char *name, con
         if (src)
             memcpy(buf + (from - off), src + (local - base), (size_t)(to - from));
         else
-            rc = ckpt__read_stored(c, s, name, buf + (from - off), (size_t)(to - from), local,
-                                   err);
+            rc = ckpt__read_stored(c, s, name, buf + (from - off), (size_t)(to - from), local, err);
     }
     return rc;
 }
@@ -341,8 +339,9 @@ static int slice_elems(ckpt_checkpoint *c, const var_rec *r, const var_rec *s, u
                           name, j + 1, s->crc, crc);
     }
     if (rc)
-        ckpt_err_prefix(err, "%s", s->flags & REC_V1_SLICE || s->shard < 0
-                                       ? c->prefix : c->shards[s->shard].path);
+        ckpt_err_prefix(err, "%s",
+                        s->flags & REC_V1_SLICE || s->shard < 0 ? c->prefix
+                                                                : c->shards[s->shard].path);
     return rc;
 }
 

@@ -106,7 +106,7 @@ static int resolve_archive(const char *archive, const char *inner, const ckpt_ne
         snprintf(name, n, "%s%s%s%s", archive, CKPT_ARCHIVE_SEP, inner,
                  *inner ? "" : (root ? "." : "/"));
         rc = ckpt_resolve_in(as, name, (flags & CKPT_RESOLVE_FOLDER) != 0, &out->prefix,
-                              &out->folder, err);
+                             &out->folder, err);
     }
     if (!rc && !out->folder)
         out->saved_model = saved_model_of(as, out->prefix);
@@ -223,7 +223,7 @@ int ckpt_source_resolve(const char *source, const ckpt_net_opts *opts, unsigned 
     out->src = src;
     out->remote = 1;
     rc = ckpt_resolve_in(src, name, (flags & CKPT_RESOLVE_FOLDER) != 0, &out->prefix, &out->folder,
-                    err);
+                         err);
     free(name);
     if (!rc && !out->folder) /* a SavedModel: its graph file sits two levels up */
         out->saved_model = saved_model_of(src, out->prefix);

@@ -1,4 +1,5 @@
-/* resolve_local.c - see resolve_local.h: the resolver's rules for local paths, and checkpoint file names. */
+/* resolve_local.c - see resolve_local.h: the resolver's rules for local paths, and checkpoint file
+ * names. */
 #include "resolve_local.h"
 
 #include "bytesrc.h"
@@ -451,11 +452,11 @@ static int resolve_dir(const char *dir, char **prefix, ckpt_err *err)
         return 0;
     }
     if (count + nv1 > 1)
-        rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
-                          "%s: holds %d checkpoints (%d V2 *.index, %d V1 files) and no "
-                          "`checkpoint` state file naming the latest; name one of them (e.g. %s%s%s)",
-                          dir, count + nv1, count, nv1, only ? dir : "", only ? "/" : "",
-                          only ? only : v1);
+        rc = ckpt_err_set(
+            err, CKPT_E_NOTFOUND,
+            "%s: holds %d checkpoints (%d V2 *.index, %d V1 files) and no "
+            "`checkpoint` state file naming the latest; name one of them (e.g. %s%s%s)",
+            dir, count + nv1, count, nv1, only ? dir : "", only ? "/" : "", only ? only : v1);
     else if ((rc = dead_mount(dir, err)) == 0) /* else its listing came from a cache */
         rc = ckpt_err_set(err, CKPT_E_NOTFOUND,
                           "%s: no checkpoint here (no `checkpoint` state file, no *.index, no V1 "

@@ -83,12 +83,11 @@ int ckpt_parse_state_file(const char *text, size_t len, char **latest, char ***a
                           ckpt_err *err);
 
 /* Read DIR/checkpoint and parse it as above; CKPT_E_NOTFOUND when there is no state file. */
-int ckpt_read_state_file(const char *dir, char **latest, char ***all, size_t *nall,
-                         ckpt_err *err);
+int ckpt_read_state_file(const char *dir, char **latest, char ***all, size_t *nall, ckpt_err *err);
 
 /* ckpt_read_state_file through byte source src (a remote folder's state file). */
-int ckpt_read_state_src(const struct ckpt_bytesrc *src, const char *dir, char **latest,
-                        char ***all, size_t *nall, ckpt_err *err);
+int ckpt_read_state_src(const struct ckpt_bytesrc *src, const char *dir, char **latest, char ***all,
+                        size_t *nall, ckpt_err *err);
 
 /* Free what ckpt_parse_state_file returned in *all. */
 void ckpt_free_paths(char **all, size_t nall);

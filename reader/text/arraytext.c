@@ -29,15 +29,16 @@ typedef struct elemtype {
 static int type_of(int dtype, elemtype *t)
 {
     static const enum kind kinds[] = {
-        [CKPT_ELEM_FLOAT] = K_FLOAT, [CKPT_ELEM_COMPLEX] = K_COMPLEX,
+        [CKPT_ELEM_FLOAT] = K_FLOAT,   [CKPT_ELEM_COMPLEX] = K_COMPLEX,
         [CKPT_ELEM_SIGNED] = K_SIGNED, [CKPT_ELEM_UNSIGNED] = K_UNSIGNED,
         [CKPT_ELEM_BOOL] = K_BOOL,
     };
     int cls = ckpt_elem_class(dtype);
     t->size = ckpt_dtype_size(dtype);
     /* the float type whose shortest decimals are printed: small floats print as float32 */
-    t->width = dtype == CKPT_DT_HALF ? 16
-               : dtype == CKPT_DT_DOUBLE || dtype == CKPT_DT_COMPLEX128 ? 64 : 32;
+    t->width = dtype == CKPT_DT_HALF                                    ? 16
+               : dtype == CKPT_DT_DOUBLE || dtype == CKPT_DT_COMPLEX128 ? 64
+                                                                        : 32;
     if (dtype == CKPT_DT_STRING) {
         t->kind = K_STRING;
         return 0;
@@ -110,11 +111,11 @@ static void shortest(double x, int width, decimal *d)
 
 typedef struct floatfmt {
     int dtype, width, part;
-    int plus;       /* sign '+': every finite value and nan carry a sign (complex imaginary) */
+    int plus; /* sign '+': every finite value and nan carry a sign (complex imaginary) */
     int exp_format;
     int pad_left, pad_right;
-    int precision;  /* exp_format: digits after the point */
-    int exp_size;   /* exp_format: exponent digits */
+    int precision; /* exp_format: digits after the point */
+    int exp_size;  /* exp_format: exponent digits */
 } floatfmt;
 
 /* Integer and fraction parts of d in positional notation, numpy's unique trim='.' form. */
@@ -169,7 +170,8 @@ static void floatfmt_fill(floatfmt *f, const uint8_t *data, uint64_t n)
         }
     }
     f->exp_format = 0;
-    if (minv != INFINITY && (maxv >= 1e8 || minv < 0.0001 || in_width(maxv / minv, f->width) > 1000.))
+    if (minv != INFINITY &&
+        (maxv >= 1e8 || minv < 0.0001 || in_width(maxv / minv, f->width) > 1000.))
         f->exp_format = 1;
     f->pad_left = f->pad_right = f->precision = 0;
     f->exp_size = -1;
@@ -213,8 +215,10 @@ static void floatfmt_fill(floatfmt *f, const uint8_t *data, uint64_t n)
 static int floatfmt_format(const floatfmt *f, double x, char *out)
 {
     if (!isfinite(x)) {
-        const char *s = isnan(x) ? (f->plus ? "+nan" : "nan")
-                                 : x < 0 ? "-inf" : f->plus ? "+inf" : "inf";
+        const char *s = isnan(x)  ? (f->plus ? "+nan" : "nan")
+                        : x < 0   ? "-inf"
+                        : f->plus ? "+inf"
+                                  : "inf";
         int w = f->pad_left + f->pad_right + 1, l = (int)strlen(s);
         return sprintf(out, "%*s%s", w - l > 0 ? w - l : 0, "", s);
     }
@@ -385,9 +389,10 @@ static size_t word_int(layout *l, uint64_t i)
 {
     if (!word_reserve(l, 64))
         return 0;
-    int n = l->t.kind == K_SIGNED
-                ? sprintf(l->wbuf, "%*" PRId64, l->int_width, ckpt_elem_signed(l->dtype, l->data, i))
-                : sprintf(l->wbuf, "%*" PRIu64, l->int_width, ckpt_elem_unsigned(l->dtype, l->data, i));
+    int n =
+        l->t.kind == K_SIGNED
+            ? sprintf(l->wbuf, "%*" PRId64, l->int_width, ckpt_elem_signed(l->dtype, l->data, i))
+            : sprintf(l->wbuf, "%*" PRIu64, l->int_width, ckpt_elem_unsigned(l->dtype, l->data, i));
     return (size_t)n;
 }
 
@@ -454,7 +459,8 @@ static int run(layout *l, uint64_t n, ckpt_err *err)
     free(l->wbuf);
     free(l->line);
     if (l->failed)
-        return err && err->code ? err->code : ckpt_err_set(err, CKPT_E_IO, "writing the text failed");
+        return err && err->code ? err->code
+                                : ckpt_err_set(err, CKPT_E_IO, "writing the text failed");
     return 0;
 }
 
@@ -501,9 +507,7 @@ int ckpt_array_text(int dtype, int rank, const int64_t *dims, const uint8_t *dat
         l->word = word_int;
         break;
     }
-    default:
-        l->bool_space = rank > 0;
-        l->word = word_bool;
+    default: l->bool_space = rank > 0; l->word = word_bool;
     }
     rc = run(l, n, err);
     free(l);

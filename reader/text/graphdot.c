@@ -93,8 +93,8 @@ static int node(dotw *w, const uint8_t *p, size_t n)
     }
     if (r < 0)
         return r;
-    if ((r = put(w, "  ", 2)) || (r = put_quoted(w, name, name_n)) ||
-        (r = put(w, " [label=", 8)) || (r = put(w, "\"", 1)))
+    if ((r = put(w, "  ", 2)) || (r = put_quoted(w, name, name_n)) || (r = put(w, " [label=", 8)) ||
+        (r = put(w, "\"", 1)))
         return r;
     /* The label is "name\nop": reuse put_quoted's escaping without its quotes. */
     char tmp[5 * 64];
@@ -133,16 +133,16 @@ static int node(dotw *w, const uint8_t *p, size_t n)
         if (j > 1 && j < src_n && src[j - 1] == ':')
             src_n = j - 1;
         int e;
-        if ((e = put(w, "  ", 2)) || (e = put_quoted(w, src, src_n)) ||
-            (e = put(w, " -> ", 4)) || (e = put_quoted(w, name, name_n)) ||
+        if ((e = put(w, "  ", 2)) || (e = put_quoted(w, src, src_n)) || (e = put(w, " -> ", 4)) ||
+            (e = put_quoted(w, name, name_n)) ||
             (e = put(w, control ? " [style=dashed];\n" : ";\n", control ? 17 : 2)))
             return e;
     }
     return r < 0 ? r : 0;
 }
 
-int ckpt_graphdot_render(const ckpt_pb_seg *segs, size_t nseg, ckpt_write_fn write,
-                         void *ctx, ckpt_err *err)
+int ckpt_graphdot_render(const ckpt_pb_seg *segs, size_t nseg, ckpt_write_fn write, void *ctx,
+                         ckpt_err *err)
 {
     dotw *w = malloc(sizeof *w);
     if (!w)

@@ -24,8 +24,8 @@
 
 /* Write the DOT text of the GraphDef serialized in segs[0..nseg) through write(ctx, ...).
  * Returns 0, a negative CKPT_E_* code, or the positive value a sink returned to stop. */
-int ckpt_graphdot_render(const ckpt_pb_seg *segs, size_t nseg, ckpt_write_fn write,
-                         void *ctx, ckpt_err *err);
+int ckpt_graphdot_render(const ckpt_pb_seg *segs, size_t nseg, ckpt_write_fn write, void *ctx,
+                         ckpt_err *err);
 
 /* Escape s for the inside of a DOT double-quoted string; dst NULL measures (at most 4 * len). */
 size_t ckpt_graphdot_escape(const uint8_t *s, size_t len, char *dst);

@@ -36,7 +36,7 @@ struct ckpt_graph_doc {
     ckpt_graph_kind kind;
     const uint8_t *p;
     size_t n;
-    void *map;      /* mmap'd file, or NULL */
+    void *map; /* mmap'd file, or NULL */
     size_t map_len;
     uint8_t *owned; /* malloc'd bytes p points into, or NULL */
 };
@@ -53,8 +53,10 @@ static const ckpt_pbtext_opts print_opts = {any_roots, sizeof any_roots / sizeof
 int ckpt_graph_format_parse(const char *s)
 {
     static const char *const names[] = {
-        [CKPT_GRAPH_PBTXT] = "pbtxt",     [CKPT_GRAPH_META] = "meta",
-        [CKPT_GRAPH_DOT] = "dot",         [CKPT_GRAPH_OBJECTS] = "objects",
+        [CKPT_GRAPH_PBTXT] = "pbtxt",
+        [CKPT_GRAPH_META] = "meta",
+        [CKPT_GRAPH_DOT] = "dot",
+        [CKPT_GRAPH_OBJECTS] = "objects",
         [CKPT_GRAPH_SAVEDMODEL] = "savedmodel",
     };
     for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
@@ -144,8 +146,7 @@ static int open_remote(const char *source, ckpt_graph_format fmt, ckpt_graph_doc
     } else if (s.saved_model) {
         r = ckpt_graph_open_file(s.src, s.saved_model, CKPT_GRAPH_KIND_SAVEDMODEL, out, err);
     } else if (fmt == CKPT_GRAPH_SAVEDMODEL) {
-        r = ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: not a SavedModel (no saved_model.pb)",
-                         source);
+        r = ckpt_err_set(err, CKPT_E_NOTFOUND, "%s: not a SavedModel (no saved_model.pb)", source);
     } else {
         char *meta = malloc(strlen(s.prefix) + sizeof ".meta");
         if (meta)
@@ -231,16 +232,14 @@ int ckpt_graph_has(const ckpt_graph_doc *d, ckpt_graph_format fmt)
     case CKPT_GRAPH_META:
     case CKPT_GRAPH_DOT:
         return d->kind == CKPT_GRAPH_KIND_META || d->kind == CKPT_GRAPH_KIND_SAVEDMODEL;
-    case CKPT_GRAPH_OBJECTS:
-        return d->kind == CKPT_GRAPH_KIND_OBJECTS;
-    case CKPT_GRAPH_SAVEDMODEL:
-        return d->kind == CKPT_GRAPH_KIND_SAVEDMODEL;
+    case CKPT_GRAPH_OBJECTS: return d->kind == CKPT_GRAPH_KIND_OBJECTS;
+    case CKPT_GRAPH_SAVEDMODEL: return d->kind == CKPT_GRAPH_KIND_SAVEDMODEL;
     }
     return 0;
 }
 
-int ckpt_graph_render(const ckpt_graph_doc *d, ckpt_graph_format fmt,
-                      ckpt_write_fn write, void *ctx, ckpt_err *err)
+int ckpt_graph_render(const ckpt_graph_doc *d, ckpt_graph_format fmt, ckpt_write_fn write,
+                      void *ctx, ckpt_err *err)
 {
     if (!ckpt_graph_has(d, fmt))
         return ckpt_err_set(err, CKPT_E_INVALID, "this document has no such rendering");
@@ -260,8 +259,8 @@ int ckpt_graph_render(const ckpt_graph_doc *d, ckpt_graph_format fmt,
     size_t nmeta = 0, ngraph = 0;
     int r;
     if (d->kind == CKPT_GRAPH_KIND_SAVEDMODEL) {
-        if ((r = ckpt_pb_field_segs(&root, d->n ? 1 : 0, SAVED_MODEL_META_GRAPHS, 0, &meta,
-                                    &nmeta, err)))
+        if ((r = ckpt_pb_field_segs(&root, d->n ? 1 : 0, SAVED_MODEL_META_GRAPHS, 0, &meta, &nmeta,
+                                    err)))
             return r;
     } else {
         meta = malloc(sizeof *meta);
@@ -294,8 +293,7 @@ static void drop_pages(const ckpt_graph_doc *d)
         madvise(d->map, d->map_len, MADV_DONTNEED);
 }
 
-int ckpt_graph_size(const ckpt_graph_doc *d, ckpt_graph_format fmt, uint64_t *size,
-                    ckpt_err *err)
+int ckpt_graph_size(const ckpt_graph_doc *d, ckpt_graph_format fmt, uint64_t *size, ckpt_err *err)
 {
     uint64_t n = 0;
     int r = ckpt_graph_render(d, fmt, ckpt_pbtext_count_sink, &n, err);
@@ -320,8 +318,8 @@ static int fd_count_sink(void *ctx, const char *p, size_t n)
     return r;
 }
 
-int ckpt_graph_render_fd(const ckpt_graph_doc *d, ckpt_graph_format fmt, int fd,
-                         uint64_t *written, ckpt_err *err)
+int ckpt_graph_render_fd(const ckpt_graph_doc *d, ckpt_graph_format fmt, int fd, uint64_t *written,
+                         ckpt_err *err)
 {
     fd_count fc = {fd, 0};
     int r = ckpt_graph_render(d, fmt, fd_count_sink, &fc, err);

@@ -64,8 +64,7 @@ int ckpt_graph_format_parse(const char *s);
 /* Map the file at path (kind META or SAVEDMODEL) without parsing it, read through src (the
  * checkpoint's byte source, so a remote one's options and cache apply; NULL: by the path). */
 int ckpt_graph_open_file(const ckpt_bytesrc *src, const char *path, ckpt_graph_kind kind,
-                         ckpt_graph_doc **out,
-                         ckpt_err *err);
+                         ckpt_graph_doc **out, ckpt_err *err);
 
 /* The TrackableObjectGraph of checkpoint c (reads the _CHECKPOINTABLE_OBJECT_GRAPH tensor,
  * checksum verified). CKPT_E_NOTFOUND if the checkpoint has none. */
@@ -85,18 +84,17 @@ int ckpt_graph_has(const ckpt_graph_doc *d, ckpt_graph_format fmt);
 
 /* Stream the text through write(ctx, ...) (sink contract of textbuf.h). Returns 0, a negative
  * CKPT_E_* (CKPT_E_INVALID for a format the doc lacks), or a sink's positive stop value. */
-int ckpt_graph_render(const ckpt_graph_doc *d, ckpt_graph_format fmt,
-                      ckpt_write_fn write, void *ctx, ckpt_err *err);
+int ckpt_graph_render(const ckpt_graph_doc *d, ckpt_graph_format fmt, ckpt_write_fn write,
+                      void *ctx, ckpt_err *err);
 
 /* Byte size of the text, computed without keeping it. Fails on malformed input, so a size
  * that was given means the text renders completely. */
-int ckpt_graph_size(const ckpt_graph_doc *d, ckpt_graph_format fmt, uint64_t *size,
-                    ckpt_err *err);
+int ckpt_graph_size(const ckpt_graph_doc *d, ckpt_graph_format fmt, uint64_t *size, ckpt_err *err);
 
 /* Write the whole text to fd (a memfd or temp file) at its current position; *written gets
  * the byte count (may be NULL). */
-int ckpt_graph_render_fd(const ckpt_graph_doc *d, ckpt_graph_format fmt, int fd,
-                         uint64_t *written, ckpt_err *err);
+int ckpt_graph_render_fd(const ckpt_graph_doc *d, ckpt_graph_format fmt, int fd, uint64_t *written,
+                         ckpt_err *err);
 
 /* Unmap / free. NULL is fine. */
 void ckpt_graph_close(ckpt_graph_doc *d);

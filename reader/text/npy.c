@@ -18,12 +18,17 @@ const char *ckpt_npy_descr(int dtype)
     case CKPT_DT_FLOAT: return "<f4";
     case CKPT_DT_DOUBLE: return "<f8";
     case CKPT_DT_HALF: return "<f2";
-    case CKPT_DT_INT8: case CKPT_DT_QINT8: return "|i1";
-    case CKPT_DT_INT16: case CKPT_DT_QINT16: return "<i2";
-    case CKPT_DT_INT32: case CKPT_DT_QINT32: return "<i4";
+    case CKPT_DT_INT8:
+    case CKPT_DT_QINT8: return "|i1";
+    case CKPT_DT_INT16:
+    case CKPT_DT_QINT16: return "<i2";
+    case CKPT_DT_INT32:
+    case CKPT_DT_QINT32: return "<i4";
     case CKPT_DT_INT64: return "<i8";
-    case CKPT_DT_UINT8: case CKPT_DT_QUINT8: return "|u1";
-    case CKPT_DT_UINT16: case CKPT_DT_QUINT16: return "<u2";
+    case CKPT_DT_UINT8:
+    case CKPT_DT_QUINT8: return "|u1";
+    case CKPT_DT_UINT16:
+    case CKPT_DT_QUINT16: return "<u2";
     case CKPT_DT_UINT32: return "<u4";
     case CKPT_DT_UINT64: return "<u8";
     case CKPT_DT_BOOL: return "|b1";

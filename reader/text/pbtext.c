@@ -21,12 +21,30 @@ static size_t esc_step(const uint8_t *s, size_t n, int utf8, size_t *used, char 
     uint8_t c = s[0];
     *used = 1;
     switch (c) {
-    case '\n': out[0] = '\\'; out[1] = 'n'; return 2;
-    case '\r': out[0] = '\\'; out[1] = 'r'; return 2;
-    case '\t': out[0] = '\\'; out[1] = 't'; return 2;
-    case '"': out[0] = '\\'; out[1] = '"'; return 2;
-    case '\'': out[0] = '\\'; out[1] = '\''; return 2;
-    case '\\': out[0] = '\\'; out[1] = '\\'; return 2;
+    case '\n':
+        out[0] = '\\';
+        out[1] = 'n';
+        return 2;
+    case '\r':
+        out[0] = '\\';
+        out[1] = 'r';
+        return 2;
+    case '\t':
+        out[0] = '\\';
+        out[1] = 't';
+        return 2;
+    case '"':
+        out[0] = '\\';
+        out[1] = '"';
+        return 2;
+    case '\'':
+        out[0] = '\\';
+        out[1] = '\'';
+        return 2;
+    case '\\':
+        out[0] = '\\';
+        out[1] = '\\';
+        return 2;
     default: break;
     }
     if (c >= 0x20 && c < 0x7f) {
@@ -118,14 +136,16 @@ int ckpt_pbtext_range_sink(void *ctx, const char *p, size_t n)
 static int natural_wt(ProtobufCType t)
 {
     switch (t) {
-    case PROTOBUF_C_TYPE_FIXED64: case PROTOBUF_C_TYPE_SFIXED64: case PROTOBUF_C_TYPE_DOUBLE:
-        return 1;
-    case PROTOBUF_C_TYPE_FIXED32: case PROTOBUF_C_TYPE_SFIXED32: case PROTOBUF_C_TYPE_FLOAT:
-        return 5;
-    case PROTOBUF_C_TYPE_STRING: case PROTOBUF_C_TYPE_BYTES: case PROTOBUF_C_TYPE_MESSAGE:
-        return 2;
-    default:
-        return 0;
+    case PROTOBUF_C_TYPE_FIXED64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_DOUBLE: return 1;
+    case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_FLOAT: return 5;
+    case PROTOBUF_C_TYPE_STRING:
+    case PROTOBUF_C_TYPE_BYTES:
+    case PROTOBUF_C_TYPE_MESSAGE: return 2;
+    default: return 0;
     }
 }
 
@@ -145,8 +165,8 @@ static int is_map(const ProtobufCFieldDescriptor *f)
     const ProtobufCMessageDescriptor *m = f->descriptor;
     size_t nl = strlen(m->short_name);
     return m->n_fields == 2 && nl > 5 && strcmp(m->short_name + nl - 5, "Entry") == 0 &&
-           m->fields[0].id == 1 && strcmp(m->fields[0].name, "key") == 0 &&
-           m->fields[1].id == 2 && strcmp(m->fields[1].name, "value") == 0;
+           m->fields[0].id == 1 && strcmp(m->fields[0].name, "key") == 0 && m->fields[1].id == 2 &&
+           strcmp(m->fields[1].name, "value") == 0;
 }
 
 /* A scalar's value as the field's C type, widened: signed types in *s, others in *u. */
@@ -155,38 +175,32 @@ static void scalar_value(const ProtobufCFieldDescriptor *f, uint64_t raw, int64_
     *s = 0;
     *u = 0;
     switch (f->type) {
-    case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_SFIXED32: case PROTOBUF_C_TYPE_ENUM:
-        *s = (int32_t)(uint32_t)raw;
-        break;
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_ENUM: *s = (int32_t)(uint32_t)raw; break;
     case PROTOBUF_C_TYPE_SINT32: {
         uint32_t x = (uint32_t)raw;
-        *s = (int32_t)((x >> 1) ^ (uint32_t)-(int32_t)(x & 1));
+        *s = (int32_t)((x >> 1) ^ (uint32_t) - (int32_t)(x & 1));
         break;
     }
-    case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SFIXED64:
-        *s = (int64_t)raw;
-        break;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SFIXED64: *s = (int64_t)raw; break;
     case PROTOBUF_C_TYPE_SINT64:
-        *s = (int64_t)((raw >> 1) ^ (uint64_t)-(int64_t)(raw & 1));
+        *s = (int64_t)((raw >> 1) ^ (uint64_t) - (int64_t)(raw & 1));
         break;
-    case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32: case PROTOBUF_C_TYPE_FLOAT:
-        *u = (uint32_t)raw;
-        break;
-    case PROTOBUF_C_TYPE_BOOL:
-        *u = raw != 0;
-        break;
-    default:
-        *u = raw;
-        break;
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+    case PROTOBUF_C_TYPE_FLOAT: *u = (uint32_t)raw; break;
+    case PROTOBUF_C_TYPE_BOOL: *u = raw != 0; break;
+    default: *u = raw; break;
     }
 }
 
 static int is_signed_type(ProtobufCType t)
 {
     return t == PROTOBUF_C_TYPE_INT32 || t == PROTOBUF_C_TYPE_SFIXED32 ||
-           t == PROTOBUF_C_TYPE_ENUM || t == PROTOBUF_C_TYPE_SINT32 ||
-           t == PROTOBUF_C_TYPE_INT64 || t == PROTOBUF_C_TYPE_SFIXED64 ||
-           t == PROTOBUF_C_TYPE_SINT64;
+           t == PROTOBUF_C_TYPE_ENUM || t == PROTOBUF_C_TYPE_SINT32 || t == PROTOBUF_C_TYPE_INT64 ||
+           t == PROTOBUF_C_TYPE_SFIXED64 || t == PROTOBUF_C_TYPE_SINT64;
 }
 
 /* ---------------------------------------------------------------- the printer */
@@ -198,10 +212,10 @@ typedef struct fst {
 } fst;
 
 typedef struct ment {
-    const uint8_t *p;     /* entry payload */
+    const uint8_t *p; /* entry payload */
     size_t n;
     uint64_t seq;
-    int kind;             /* 0 bytes key, 1 signed, 2 unsigned */
+    int kind; /* 0 bytes key, 1 signed, 2 unsigned */
     int64_t ks;
     uint64_t ku;
     const uint8_t *kp;
@@ -271,8 +285,8 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem, ckpt_err *err
 
 /* Text of a scalar occurrence (wire type wt, raw value v or payload p/n) into buf or, for
  * strings and bytes, straight to the output with quotes. */
-static int emit_scalar(printer *P, const ProtobufCFieldDescriptor *f, uint64_t v,
-                       const uint8_t *p, size_t n)
+static int emit_scalar(printer *P, const ProtobufCFieldDescriptor *f, uint64_t v, const uint8_t *p,
+                       size_t n)
 {
     char buf[64];
     int64_t s;
@@ -288,8 +302,7 @@ static int emit_scalar(printer *P, const ProtobufCFieldDescriptor *f, uint64_t v
             r = emit(P, "\"", 1);
         return r;
     }
-    case PROTOBUF_C_TYPE_BOOL:
-        return emit_str(P, u ? "true" : "false");
+    case PROTOBUF_C_TYPE_BOOL: return emit_str(P, u ? "true" : "false");
     case PROTOBUF_C_TYPE_FLOAT: {
         uint32_t bits = (uint32_t)v;
         float x;
@@ -302,14 +315,12 @@ static int emit_scalar(printer *P, const ProtobufCFieldDescriptor *f, uint64_t v
         return emit(P, buf, ckpt_pbtext_format_double(x, buf));
     }
     case PROTOBUF_C_TYPE_ENUM: {
-        const ProtobufCEnumValue *ev =
-            protobuf_c_enum_descriptor_get_value(f->descriptor, (int)s);
+        const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(f->descriptor, (int)s);
         if (ev)
             return emit_str(P, ev->name);
         break;
     }
-    default:
-        break;
+    default: break;
     }
     int len = is_signed_type(f->type) ? snprintf(buf, sizeof buf, "%lld", (long long)s)
                                       : snprintf(buf, sizeof buf, "%llu", (unsigned long long)u);
@@ -399,8 +410,8 @@ static int close_block(printer *P, int indent)
     return r;
 }
 
-static int sub_message(printer *P, int depth, const char *name,
-                       const ProtobufCMessageDescriptor *d, const ckpt_pb_seg *segs, size_t nseg)
+static int sub_message(printer *P, int depth, const char *name, const ProtobufCMessageDescriptor *d,
+                       const ckpt_pb_seg *segs, size_t nseg)
 {
     int r = open_block(P, 2 * depth, name);
     if (!r)
@@ -523,8 +534,8 @@ static int entry_field(printer *P, const ProtobufCFieldDescriptor *f, const uint
 /* Check, without printing, that a message nobody will see parses: upb parses every
  * occurrence of a known message field (also ones a later oneof member or map entry replaces)
  * and refuses the whole input when one is malformed. */
-static int validate(printer *P, const ProtobufCMessageDescriptor *desc, const uint8_t *p,
-                    size_t n, int depth)
+static int validate(printer *P, const ProtobufCMessageDescriptor *desc, const uint8_t *p, size_t n,
+                    int depth)
 {
     if (depth > CKPT_PB_MAX_DEPTH)
         return ckpt_pb_corrupt(P->err, "messages nested too deep");
@@ -779,8 +790,7 @@ static int print_message(printer *P, const ProtobufCMessageDescriptor *desc,
                 seq++;
                 if (w.field != f->id || w.wt != 2 || seq <= reset)
                     continue;
-                if ((r = grow((void **)&L->segs, &L->seg_cap, n + 1, sizeof(ckpt_pb_seg),
-                              P->err)))
+                if ((r = grow((void **)&L->segs, &L->seg_cap, n + 1, sizeof(ckpt_pb_seg), P->err)))
                     break;
                 L->segs[n].p = w.p;
                 L->segs[n].n = w.n;
@@ -799,9 +809,8 @@ static int print_message(printer *P, const ProtobufCMessageDescriptor *desc,
     return 0;
 }
 
-int ckpt_pbtext_print(const ProtobufCMessageDescriptor *desc, const ckpt_pb_seg *segs,
-                      size_t nseg, const ckpt_pbtext_opts *opts, ckpt_write_fn write,
-                      void *ctx, ckpt_err *err)
+int ckpt_pbtext_print(const ProtobufCMessageDescriptor *desc, const ckpt_pb_seg *segs, size_t nseg,
+                      const ckpt_pbtext_opts *opts, ckpt_write_fn write, void *ctx, ckpt_err *err)
 {
     printer *P = calloc(1, sizeof *P);
     if (!P)

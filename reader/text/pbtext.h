@@ -54,9 +54,8 @@ typedef struct ckpt_pbtext_opts {
  * opts may be NULL (no Any expansion). Returns 0, a negative CKPT_E_* code (message in err), or
  * the positive value a sink returned to stop.
  */
-int ckpt_pbtext_print(const ProtobufCMessageDescriptor *desc, const ckpt_pb_seg *segs,
-                      size_t nseg, const ckpt_pbtext_opts *opts, ckpt_write_fn write,
-                      void *ctx, ckpt_err *err);
+int ckpt_pbtext_print(const ProtobufCMessageDescriptor *desc, const ckpt_pb_seg *segs, size_t nseg,
+                      const ckpt_pbtext_opts *opts, ckpt_write_fn write, void *ctx, ckpt_err *err);
 
 /* Escape a bytes-field value the way MessageToString does (no quotes). Returns the length;
  * dst may be NULL to measure, else it needs the returned size (at most 4 * len). */
@@ -80,11 +79,11 @@ int ckpt_pbtext_fd_sink(void *ctx, const char *p, size_t n);
 
 /* Copy the bytes [off, off + len) of the text into buf, stopping the print once full. */
 typedef struct ckpt_pbtext_range {
-    uint64_t off;   /* first byte wanted */
+    uint64_t off; /* first byte wanted */
     char *buf;
-    size_t len;     /* bytes wanted */
-    size_t got;     /* filled so far (start at 0) */
-    uint64_t pos;   /* text bytes seen so far (start at 0) */
+    size_t len;   /* bytes wanted */
+    size_t got;   /* filled so far (start at 0) */
+    uint64_t pos; /* text bytes seen so far (start at 0) */
 } ckpt_pbtext_range;
 /* ctx: ckpt_pbtext_range *; returns 1 (stop) once got == len. */
 int ckpt_pbtext_range_sink(void *ctx, const char *p, size_t n);

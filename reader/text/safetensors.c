@@ -19,40 +19,23 @@
 static const char *ckpt_st_dtype(int tf_dtype)
 {
     switch (tf_dtype) {
-    case CKPT_DT_FLOAT:
-        return "F32";
-    case CKPT_DT_DOUBLE:
-        return "F64";
-    case CKPT_DT_HALF:
-        return "F16";
-    case CKPT_DT_BFLOAT16:
-        return "BF16";
-    case CKPT_DT_INT8:
-        return "I8";
-    case CKPT_DT_INT16:
-        return "I16";
-    case CKPT_DT_INT32:
-        return "I32";
-    case CKPT_DT_INT64:
-        return "I64";
-    case CKPT_DT_UINT8:
-        return "U8";
-    case CKPT_DT_UINT16:
-        return "U16";
-    case CKPT_DT_UINT32:
-        return "U32";
-    case CKPT_DT_UINT64:
-        return "U64";
-    case CKPT_DT_BOOL:
-        return "BOOL";
-    case CKPT_DT_COMPLEX64:
-        return "C64";
-    case 24:
-        return "F8_E5M2"; /* DT_FLOAT8_E5M2 */
-    case 25:
-        return "F8_E4M3"; /* DT_FLOAT8_E4M3FN: safetensors' F8_E4M3 is the fn variant */
-    default:
-        return NULL;
+    case CKPT_DT_FLOAT: return "F32";
+    case CKPT_DT_DOUBLE: return "F64";
+    case CKPT_DT_HALF: return "F16";
+    case CKPT_DT_BFLOAT16: return "BF16";
+    case CKPT_DT_INT8: return "I8";
+    case CKPT_DT_INT16: return "I16";
+    case CKPT_DT_INT32: return "I32";
+    case CKPT_DT_INT64: return "I64";
+    case CKPT_DT_UINT8: return "U8";
+    case CKPT_DT_UINT16: return "U16";
+    case CKPT_DT_UINT32: return "U32";
+    case CKPT_DT_UINT64: return "U64";
+    case CKPT_DT_BOOL: return "BOOL";
+    case CKPT_DT_COMPLEX64: return "C64";
+    case 24: return "F8_E5M2"; /* DT_FLOAT8_E5M2 */
+    case 25: return "F8_E4M3"; /* DT_FLOAT8_E4M3FN: safetensors' F8_E4M3 is the fn variant */
+    default: return NULL;
     }
 }
 
@@ -73,7 +56,8 @@ static int is_utf8(const char *s, size_t n)
             continue;
         }
         size_t k = ckpt_utf8_seq(u + i, n - i);
-        if (!k) return 0;
+        if (!k)
+            return 0;
         i += k;
     }
     return 1;
@@ -135,7 +119,8 @@ static const char *why_left_out(const ckpt_var *v, const char *name, size_t len,
                  ckpt_dtype_name(v->dtype, dn, sizeof dn));
         return buf;
     }
-    if (!is_utf8(name, len)) return "name is not UTF-8";
+    if (!is_utf8(name, len))
+        return "name is not UTF-8";
     if (len == 12 && !memcmp(name, "__metadata__", 12))
         return "name __metadata__ is reserved by the format";
     return NULL;
@@ -158,7 +143,8 @@ int ckpt_st_build(const ckpt_checkpoint *c, const ckpt_names *names, ckpt_st_lay
     ckpt_strbuf_puts(&b, "{\"__metadata__\":{\"format\":\"tf\"");
     /* First pass: which variables go in, and the metadata (tensors' keys, what was left out). */
     out->var = malloc((count ? count : 1) * sizeof *out->var);
-    if (!out->var) goto nomem;
+    if (!out->var)
+        goto nomem;
     char why[96];
     for (size_t i = 0; i < count; i++) {
         ckpt_var v;
@@ -191,7 +177,8 @@ int ckpt_st_build(const ckpt_checkpoint *c, const ckpt_names *names, ckpt_st_lay
     ckpt_strbuf_puts(&b, "}");
     /* Second pass: each tensor's entry, its bytes placed right after the previous one's. */
     out->start = malloc((out->n + 1) * sizeof *out->start);
-    if (!out->start) goto nomem;
+    if (!out->start)
+        goto nomem;
     uint64_t at = 0;
     char num[48];
     for (size_t t = 0; t < out->n; t++) {
@@ -218,7 +205,8 @@ int ckpt_st_build(const ckpt_checkpoint *c, const ckpt_names *names, ckpt_st_lay
     /* Spaces after the JSON so that the tensors start 8-aligned, as the format asks. */
     while ((8 + b.len) % 8)
         ckpt_strbuf_puts(&b, " ");
-    if (b.failed) goto nomem;
+    if (b.failed)
+        goto nomem;
     if (b.len > CKPT_ST_HEADER_MAX) {
         int rc = ckpt_err_set(err, CKPT_E_UNSUPPORTED,
                               "%s: a safetensors header of its %zu tensors would be %zu bytes, "
@@ -230,7 +218,8 @@ int ckpt_st_build(const ckpt_checkpoint *c, const ckpt_names *names, ckpt_st_lay
     }
     out->header_len = 8 + b.len;
     out->header = malloc(out->header_len);
-    if (!out->header) goto nomem;
+    if (!out->header)
+        goto nomem;
     uint64_t n = b.len;
     for (int k = 0; k < 8; k++)
         out->header[k] = (char)(uint8_t)(n >> (8 * k));
@@ -268,8 +257,10 @@ int ckpt_st_read(ckpt_checkpoint *c, const ckpt_st_layout *l, ckpt_st_cursor *cu
 {
     uint8_t *p = buf;
     *got = 0;
-    if (off >= l->total) return 0;
-    if (len > l->total - off) len = (size_t)(l->total - off);
+    if (off >= l->total)
+        return 0;
+    if (len > l->total - off)
+        len = (size_t)(l->total - off);
     if (off < l->header_len) {
         size_t k = l->header_len - off < len ? (size_t)(l->header_len - off) : len;
         memcpy(p, l->header + off, k);
@@ -280,15 +271,18 @@ int ckpt_st_read(ckpt_checkpoint *c, const ckpt_st_layout *l, ckpt_st_cursor *cu
         size_t t = tensor_at(l, pos);
         uint64_t rel = pos - l->start[t];
         size_t want = len - *got;
-        if (l->start[t + 1] - pos < want) want = (size_t)(l->start[t + 1] - pos);
+        if (l->start[t + 1] - pos < want)
+            want = (size_t)(l->start[t + 1] - pos);
         ckpt_crc_state *st = NULL;
         if (cur) {
-            if (cur->t != t + 1 || rel == 0) cur->t = t + 1, cur->crc = (ckpt_crc_state){0, 0};
+            if (cur->t != t + 1 || rel == 0)
+                cur->t = t + 1, cur->crc = (ckpt_crc_state){0, 0};
             st = &cur->crc;
         }
         size_t n;
         int rc = ckpt_read(c, l->var[t], p + *got, want, rel, &n, st, err);
-        if (rc) return rc;
+        if (rc)
+            return rc;
         if (n == 0)
             return ckpt_err_set(err, CKPT_E_CORRUPT,
                                 "%s: variable \"%s\" ends short of its size at byte %" PRIu64,

@@ -38,7 +38,10 @@
 /* Field numbers used on the wire. */
 enum {
     SM_META_GRAPHS = 2,
-    MG_META_INFO = 1, MG_GRAPH = 2, MG_SIGNATURE_DEF = 5, MG_OBJECT_GRAPH = 7,
+    MG_META_INFO = 1,
+    MG_GRAPH = 2,
+    MG_SIGNATURE_DEF = 5,
+    MG_OBJECT_GRAPH = 7,
     MI_TAGS = 4,
 };
 
@@ -397,9 +400,7 @@ static Tensorflow__StructuredValue **seq_items(const Tensorflow__StructuredValue
     case TENSORFLOW__STRUCTURED_VALUE__KIND_TUPLE_VALUE:
         *n = v->tuple_value->n_values;
         return v->tuple_value->values;
-    default:
-        *n = 0;
-        return NULL;
+    default: *n = 0; return NULL;
     }
 }
 
@@ -420,9 +421,7 @@ static void put_value(ckpt_strbuf *b, const Tensorflow__StructuredValue *v, int 
     size_t n;
     Tensorflow__StructuredValue **items;
     switch (v->kind_case) {
-    case TENSORFLOW__STRUCTURED_VALUE__KIND_NONE_VALUE:
-        put(b, "None");
-        return;
+    case TENSORFLOW__STRUCTURED_VALUE__KIND_NONE_VALUE: put(b, "None"); return;
     case TENSORFLOW__STRUCTURED_VALUE__KIND_FLOAT64_VALUE:
         ckpt_pbtext_format_double(v->float64_value, tmp);
         put(b, tmp);
@@ -617,8 +616,7 @@ static void print_option(ckpt_strbuf *b, const Tensorflow__SavedObjectGraph *og,
 
 /* The SavedObjectGraph of mg, unpacked (it is small next to the graph; merged occurrences
  * joined). *og is NULL, with 0 returned, when it does not parse. */
-static int load_object_graph(const mgraph *mg, Tensorflow__SavedObjectGraph **og,
-                             ckpt_err *err)
+static int load_object_graph(const mgraph *mg, Tensorflow__SavedObjectGraph **og, ckpt_err *err)
 {
     ckpt_pb_seg seg = {mg->p, mg->n}, *segs = NULL;
     size_t nseg = 0;
@@ -650,8 +648,7 @@ static int load_object_graph(const mgraph *mg, Tensorflow__SavedObjectGraph **og
 
 /* The root object's children sorted by name (equal names in their order); kv.val: the child
  * object, NULL when its node id is out of range. */
-static int root_children(const Tensorflow__SavedObjectGraph *og, kv **out, size_t *n,
-                         ckpt_err *err)
+static int root_children(const Tensorflow__SavedObjectGraph *og, kv **out, size_t *n, ckpt_err *err)
 {
     *out = NULL;
     *n = 0;
@@ -757,8 +754,7 @@ static int print_functions(ckpt_strbuf *b, const mgraph *mgs, size_t nmg, ckpt_e
 /* --- the whole text ---------------------------------------------------------------------- */
 
 /* The meta_graphs of a SavedModel, in wire order, with nothing read yet. */
-static int collect_meta_graphs(const uint8_t *p, size_t n, mgraph **mgs, size_t *nmg,
-                               ckpt_err *err)
+static int collect_meta_graphs(const uint8_t *p, size_t n, mgraph **mgs, size_t *nmg, ckpt_err *err)
 {
     ckpt_pb_msg m;
     ckpt_pb_field f;

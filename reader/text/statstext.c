@@ -126,12 +126,14 @@ int ckpt_render_stats_tsv(ckpt_checkpoint *c, ckpt_strbuf *out, ckpt_err *err)
     for (size_t i = 0; i < ckpt_count(c) && !out->failed; i++) {
         ckpt_var v;
         ckpt_get(c, i, &v);
-        if (v.flags & CKPT_VAR_SHARD_MISSING) continue;
+        if (v.flags & CKPT_VAR_SHARD_MISSING)
+            continue;
         ckpt_stats s;
         int rc = ckpt_stats_var(c, i, &s, NULL, NULL, err);
         if (rc == CKPT_E_MISSING) /* a partitioned variable with one slice's shard gone */
             continue;
-        if (rc) return rc;
+        if (rc)
+            return rc;
         ckpt_stats_put_row(out, &v, &s, 0);
     }
     return out->failed ? ckpt_err_set(err, CKPT_E_NOMEM, "out of memory") : 0;

@@ -56,8 +56,10 @@ static int render_variant(ckpt_checkpoint *c, size_t i, const ckpt_var *v, ckpt_
     uint32_t crc;
     rc = ckpt_variant_decode(raw, len, count, &el, &crc, err);
     if (rc == 0 && (v->flags & CKPT_VAR_HAS_CRC) && crc != v->crc32c)
-        rc = ckpt_err_set(err, CKPT_E_CORRUPT, "checksum does not match (stored %08x, computed "
-                          "%08x)", v->crc32c, crc);
+        rc = ckpt_err_set(err, CKPT_E_CORRUPT,
+                          "checksum does not match (stored %08x, computed "
+                          "%08x)",
+                          v->crc32c, crc);
     if (rc == 0)
         rc = ckpt_variant_render(el, count, ckpt_strbuf_sink, out, err);
     free(el);

@@ -6,8 +6,8 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-int ckpt_variant_render(const ckpt_str *elems, uint64_t count, ckpt_write_fn write,
-                        void *ctx, ckpt_err *err)
+int ckpt_variant_render(const ckpt_str *elems, uint64_t count, ckpt_write_fn write, void *ctx,
+                        ckpt_err *err)
 {
     for (uint64_t k = 0; k < count; k++) {
         char line[48];

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 /* Write the text form of the decoded elements (variant.h) through write(ctx, ...). */
-int ckpt_variant_render(const ckpt_str *elems, uint64_t count, ckpt_write_fn write,
-                        void *ctx, ckpt_err *err);
+int ckpt_variant_render(const ckpt_str *elems, uint64_t count, ckpt_write_fn write, void *ctx,
+                        ckpt_err *err);
 
 #endif

@@ -29,8 +29,8 @@
 #define FILE_NAME "data"
 #define TTL 86400.0 /* names and attributes never change: cache them for a day */
 
-static int g_fd = -1;             /* FILE, opened once */
-static off_t g_off, g_len;        /* the range served */
+static int g_fd = -1;      /* FILE, opened once */
+static off_t g_off, g_len; /* the range served */
 static int g_keep_cache, g_sync_read;
 
 static void fill_stat(fuse_ino_t ino, struct stat *st)
@@ -148,8 +148,12 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 }
 
 static const struct fuse_lowlevel_ops ops = {
-    .init = op_init, .lookup = op_lookup, .getattr = op_getattr,
-    .readdir = op_readdir, .open = op_open, .read = op_read,
+    .init = op_init,
+    .lookup = op_lookup,
+    .getattr = op_getattr,
+    .readdir = op_readdir,
+    .open = op_open,
+    .read = op_read,
 };
 
 int main(int argc, char **argv)

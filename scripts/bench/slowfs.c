@@ -39,8 +39,7 @@
 #define MAX_FILES 256
 
 enum { OP_GETATTR, OP_READDIR, OP_OPEN, OP_READ, OP_STATFS, OP_XATTR, OP_N };
-static const char *const op_names[OP_N] = {"getattr", "readdir", "open", "read", "statfs",
-                                           "xattr"};
+static const char *const op_names[OP_N] = {"getattr", "readdir", "open", "read", "statfs", "xattr"};
 
 typedef struct file_stat {
     char *name;
@@ -105,8 +104,8 @@ static char *stats_text(size_t *len)
     for (int i = 0; i < OP_N; i++)
         fprintf(f, "op %s %llu\n", op_names[i], g.ops[i]);
     for (int i = 0; i < g.nfiles; i++)
-        fprintf(f, "read %s %llu %llu %llu\n", g.files[i].name, g.files[i].reads,
-                g.files[i].bytes, g.files[i].small);
+        fprintf(f, "read %s %llu %llu %llu\n", g.files[i].name, g.files[i].reads, g.files[i].bytes,
+                g.files[i].small);
     pthread_mutex_unlock(&g.mu);
     fclose(f);
     return buf;
@@ -259,7 +258,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: %s: %s\n", argv[0], argv[i], strerror(errno));
         return 1;
     }
-    char *fargv[] = {argv[0], "-f", "-o", "ro,fsname=slowfs,max_read=1048576", argv[i + 1],
-                     NULL};
+    char *fargv[] = {argv[0], "-f", "-o", "ro,fsname=slowfs,max_read=1048576", argv[i + 1], NULL};
     return fuse_main(5, fargv, &ops, NULL);
 }

@@ -28,8 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *path = fuzz_write(pick ? "saved_model.pb" : "m.meta", data + 1, size - 1);
     ckpt_graph_doc *d;
     if (!path ||
-        ckpt_graph_open_file(NULL, path, pick ? CKPT_GRAPH_KIND_SAVEDMODEL : CKPT_GRAPH_KIND_META, &d,
-                             &err))
+        ckpt_graph_open_file(NULL, path, pick ? CKPT_GRAPH_KIND_SAVEDMODEL : CKPT_GRAPH_KIND_META,
+                             &d, &err))
         return 0;
     for (size_t k = 0; k < sizeof formats / sizeof formats[0]; k++) {
         uint64_t n;

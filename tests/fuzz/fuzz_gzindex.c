@@ -19,7 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* A valid checksum is too much to guess: put it right, so the parser's checks behind it
      * are reached (a damaged checksum is the first thing tested anyway). */
     uint8_t *buf = malloc(size + 4);
-    if (!buf) return 0;
+    if (!buf)
+        return 0;
     memcpy(buf, data, size);
     uint32_t c = ckpt_crc32c(buf, size);
     for (int i = 0; i < 4; i++)

@@ -60,8 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const uint8_t *body = p;
         if (strncmp(name, "checkpoint", 10) == 0) /* the rest of the input is its text */
             p = end;
-        fuzz_write(strncmp(name, "checkpoint", 10) ? name : "checkpoint", body,
-                   (size_t)(p - body));
+        fuzz_write(strncmp(name, "checkpoint", 10) ? name : "checkpoint", body, (size_t)(p - body));
     }
     char path[512];
     snprintf(path, sizeof path, "%s/%s", dir, typed);

@@ -18,8 +18,10 @@ typedef struct mem {
 static int mem_read(void *ctx, void *buf, size_t n, uint64_t off, ckpt_err *err)
 {
     mem *m = ctx;
-    if (m->stream && off >= m->n) return ckpt_err_set(err, CKPT_E_NOTFOUND, "the stream ends");
-    if (off > m->n || n > m->n - off) return ckpt_err_set(err, CKPT_E_CORRUPT, "past the end");
+    if (m->stream && off >= m->n)
+        return ckpt_err_set(err, CKPT_E_NOTFOUND, "the stream ends");
+    if (off > m->n || n > m->n - off)
+        return ckpt_err_set(err, CKPT_E_CORRUPT, "past the end");
     memcpy(buf, m->p + off, n);
     return 0;
 }

@@ -17,12 +17,14 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *path = fuzz_write("a.zip", data, size);
-    if (!path) return 0;
+    if (!path)
+        return 0;
     char archive[512];
     snprintf(archive, sizeof archive, "%s", path);
     ckpt_bytesrc *src;
     ckpt_err err;
-    if (ckpt_archive_open(archive, NULL, &src, &err) != 0) return 0;
+    if (ckpt_archive_open(archive, NULL, &src, &err) != 0)
+        return 0;
     char *inner = NULL;
     ckpt_archive_find(src, &inner, &err);
     free(inner);
@@ -35,7 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             char name[1200];
             snprintf(name, sizeof name, "%s//%s", archive, l.e[i].name);
             ckpt_file *f;
-            if (ckpt_file_open(src, name, &f, &err) != 0) continue;
+            if (ckpt_file_open(src, name, &f, &err) != 0)
+                continue;
             size_t n = f->size < sizeof buf ? (size_t)f->size : sizeof buf;
             ckpt_file_pread(f, buf, n, 0, &err);
             if (f->size > n && f->size <= FUZZ_READ_MAX)

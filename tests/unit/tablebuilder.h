@@ -2,8 +2,8 @@
  * tablebuilder.h - a tiny table (SSTable) WRITER for tests only.
  *
  * Written from the format description (docs: tf-checkpoint-format.md section 2), not from
- * reader/format/table.c, so that the reader is checked against an independent producer. It has its own
- * bitwise CRC-32C for the same reason. Besides a normal builder (tb_table_*) it exposes the raw
+ * reader/format/table.c, so that the reader is checked against an independent producer. It has its
+ * own bitwise CRC-32C for the same reason. Besides a normal builder (tb_table_*) it exposes the raw
  * pieces (tb_block_*, tb_write_block, tb_finish_file) so tests can assemble deliberately broken
  * files whose block checksums are still valid and whose damage therefore reaches the parser.
  *
@@ -47,7 +47,10 @@ static inline void tb_put(tb_buf *b, const void *d, size_t n)
     b->n += n;
 }
 
-static inline void tb_put_u8(tb_buf *b, uint8_t v) { tb_put(b, &v, 1); }
+static inline void tb_put_u8(tb_buf *b, uint8_t v)
+{
+    tb_put(b, &v, 1);
+}
 
 static inline void tb_put_fixed32(tb_buf *b, uint32_t v)
 {
@@ -84,7 +87,10 @@ static inline uint32_t tb_crc32c(uint32_t crc, const uint8_t *d, size_t n)
     return ~crc;
 }
 
-static inline uint32_t tb_mask(uint32_t c) { return ((c >> 15) | (c << 17)) + 0xa282ead8u; }
+static inline uint32_t tb_mask(uint32_t c)
+{
+    return ((c >> 15) | (c << 17)) + 0xa282ead8u;
+}
 
 /* ---- block builder: prefix-compressed entries + restart array ---- */
 
@@ -92,9 +98,9 @@ typedef struct tb_block {
     tb_buf buf;
     uint32_t *restarts;
     size_t nrestarts, rcap;
-    int interval;   /* entries per restart */
-    int counter;    /* entries since the last restart */
-    tb_buf last;    /* previous key */
+    int interval; /* entries per restart */
+    int counter;  /* entries since the last restart */
+    tb_buf last;  /* previous key */
     size_t entries;
 } tb_block;
 
@@ -189,8 +195,7 @@ typedef struct tb_handle {
 } tb_handle;
 
 /* Append contents (stored as given) + trailer {type, masked crc(contents||type)} to out. */
-static inline tb_handle tb_write_block(tb_buf *out, const uint8_t *contents, size_t n,
-                                       uint8_t type)
+static inline tb_handle tb_write_block(tb_buf *out, const uint8_t *contents, size_t n, uint8_t type)
 {
     tb_handle h = {out->n, n};
     tb_put(out, contents, n);
@@ -283,7 +288,7 @@ static inline void tb_successor(tb_buf *s, const tb_buf *a)
 /* ---- whole-table builder ---- */
 
 typedef struct tb_table {
-    tb_buf out;          /* the file being written */
+    tb_buf out; /* the file being written */
     tb_block data, index;
     size_t block_size;   /* flush a data block once its estimate reaches this */
     int compress;        /* snappy for data blocks and the index block */
@@ -294,8 +299,7 @@ typedef struct tb_table {
     size_t nentries;
 } tb_table;
 
-static inline void tb_table_init(tb_table *t, size_t block_size, int restart_interval,
-                                 int compress)
+static inline void tb_table_init(tb_table *t, size_t block_size, int restart_interval, int compress)
 {
     memset(t, 0, sizeof *t);
     tb_block_init(&t->data, restart_interval);

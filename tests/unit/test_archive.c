@@ -46,7 +46,8 @@ static void remove_dir(void)
             snprintf(p, sizeof p, "%s/%s", g_dir, e->d_name);
             unlink(p);
         }
-    if (d) closedir(d);
+    if (d)
+        closedir(d);
     rmdir(g_dir);
 }
 
@@ -284,8 +285,7 @@ START_TEST(tgz_index_is_kept_and_used)
 END_TEST
 
 /* A plain tar of n members name[i] holding text[i], written out by the ustar layout. */
-static void write_tar(const char *path, const char *const *name, const char *const *text,
-                      size_t n)
+static void write_tar(const char *path, const char *const *name, const char *const *text, size_t n)
 {
     FILE *f = fopen(path, "wb");
     ck_assert_ptr_nonnull(f);
@@ -305,9 +305,9 @@ START_TEST(a_folder_lists_its_own_files)
 {
     /* Sorted, "run/a-b/x" and "run/a.index" come before "run/a/y.index", and "run/a0" and
      * "run0/z" after it: subfolders are skipped whole, neighbours by name are not. */
-    static const char *const names[] = {"run/checkpoint", "run/a.index", "run/a-b/x",
-                                        "run/a.data-00000-of-00001", "run/a/y.index",
-                                        "run/a0", "run0/z"};
+    static const char *const names[] = {
+        "run/checkpoint", "run/a.index", "run/a-b/x", "run/a.data-00000-of-00001",
+        "run/a/y.index",  "run/a0",      "run0/z"};
     static const char *const texts[] = {"", "", "", "", "", "", ""};
     char path[300], dir[400];
     snprintf(path, sizeof path, "%s/l.tar", g_dir);
@@ -339,11 +339,10 @@ END_TEST
 
 START_TEST(several_places_are_a_folder)
 {
-    static const char *const names[] = {
-        "z/ck/checkpoint",    "z/ck/m-1.index", "z/sm/saved_model.pb",
-        "z/sm/variables/variables.index", "z/x 50%/p.index", "z/notes.txt"};
-    static const char *const texts[] = {"model_checkpoint_path: \"m-1\"\n", "", "", "", "",
-                                        "x"};
+    static const char *const names[] = {"z/ck/checkpoint",     "z/ck/m-1.index",
+                                        "z/sm/saved_model.pb", "z/sm/variables/variables.index",
+                                        "z/x 50%/p.index",     "z/notes.txt"};
+    static const char *const texts[] = {"model_checkpoint_path: \"m-1\"\n", "", "", "", "", "x"};
     char path[300], want[400];
     snprintf(path, sizeof path, "%s/p.tar", g_dir);
     write_tar(path, names, texts, 6);

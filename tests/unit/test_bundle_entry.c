@@ -37,13 +37,13 @@ static void bad(const uint8_t *b, size_t n, const char *why)
 START_TEST(a_typical_entry)
 {
     static const uint8_t b[] = {
-        0x08, 0x01,                               /* dtype 1 (float) */
-        0x12, 0x09,                               /* shape, 9 bytes: */
-        0x12, 0x03, 0x08, 0x90, 0x06,             /*   dim {size 784 = 0x10 | 6 << 7} */
-        0x12, 0x02, 0x08, 0x0a,                   /*   dim {size 10} */
-        0x20, 0xd2, 0x09,                         /* offset 1234 = 0x52 | 9 << 7 */
-        0x28, 0x80, 0xf5, 0x01,                   /* size 31360 = 0 | 0x75 << 7 | 1 << 14 */
-        0x35, 0x78, 0x56, 0x34, 0x12,             /* crc32c, little-endian */
+        0x08, 0x01,                   /* dtype 1 (float) */
+        0x12, 0x09,                   /* shape, 9 bytes: */
+        0x12, 0x03, 0x08, 0x90, 0x06, /*   dim {size 784 = 0x10 | 6 << 7} */
+        0x12, 0x02, 0x08, 0x0a,       /*   dim {size 10} */
+        0x20, 0xd2, 0x09,             /* offset 1234 = 0x52 | 9 << 7 */
+        0x28, 0x80, 0xf5, 0x01,       /* size 31360 = 0 | 0x75 << 7 | 1 << 14 */
+        0x35, 0x78, 0x56, 0x34, 0x12, /* crc32c, little-endian */
     };
     int64_t dims[8];
     ckpt_bundle_entry e = ok(b, sizeof b, dims);
@@ -85,16 +85,16 @@ END_TEST
 START_TEST(unknown_fields_are_skipped)
 {
     static const uint8_t b[] = {
-        0x48, 0x05,                                     /* field 9, varint */
-        0x51, 1, 2, 3, 4, 5, 6, 7, 8,                   /* field 10, fixed64 */
-        0x5a, 0x02, 0xaa, 0xbb,                         /* field 11, 2 bytes */
-        0x65, 1, 2, 3, 4,                               /* field 12, fixed32 */
-        0x12, 0x0c,                                     /* shape, 12 bytes: */
-        0x12, 0x06, 0x08, 0x03, 0x12, 0x02, 'a', 'b',   /*   dim {size 3, name "ab"} */
-        0x20, 0x01,                                     /*   field 4 of the shape */
-        0x28, 0x07,                                     /*   field 5 of the shape */
-        0x08, 0x13,                                     /* dtype 19 (half) */
-        0x88, 0x80, 0x80, 0x80, 0x00, 0x05,             /* field 1 in a 5-byte tag: dtype 5 */
+        0x48, 0x05,                                        /* field 9, varint */
+        0x51, 1,    2,    3,    4,    5,    6,    7,    8, /* field 10, fixed64 */
+        0x5a, 0x02, 0xaa, 0xbb,                            /* field 11, 2 bytes */
+        0x65, 1,    2,    3,    4,                         /* field 12, fixed32 */
+        0x12, 0x0c,                                        /* shape, 12 bytes: */
+        0x12, 0x06, 0x08, 0x03, 0x12, 0x02, 'a',  'b',     /*   dim {size 3, name "ab"} */
+        0x20, 0x01,                                        /*   field 4 of the shape */
+        0x28, 0x07,                                        /*   field 5 of the shape */
+        0x08, 0x13,                                        /* dtype 19 (half) */
+        0x88, 0x80, 0x80, 0x80, 0x00, 0x05,                /* field 1 in a 5-byte tag: dtype 5 */
         0x81, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* field 0 in 2 bytes */
     };
     int64_t dims[8];
@@ -109,8 +109,7 @@ START_TEST(values_as_protobuf_reads_them)
 {
     int64_t dims[8];
     /* offset -1: ten bytes, all 64 bits set. */
-    static const uint8_t neg[] = {0x20, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                  0xff, 0xff, 0xff, 0xff, 0x01};
+    static const uint8_t neg[] = {0x20, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
     ck_assert_int_eq(ok(neg, sizeof neg, dims).offset, -1);
     /* An int32 keeps the low 32 bits of a longer varint: 0x1_0000_0005 is shard 5. */
     static const uint8_t wide[] = {0x18, 0x85, 0x80, 0x80, 0x80, 0x10};
@@ -127,8 +126,8 @@ START_TEST(values_as_protobuf_reads_them)
     e = ok(dim2, sizeof dim2, dims);
     ck_assert_uint_eq(e.rank, 1);
     ck_assert_int_eq(dims[0], 4);
-    static const uint8_t negdim[] = {0x12, 0x0d, 0x12, 0x0b, 0x08, 0xff, 0xff, 0xff, 0xff,
-                                     0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
+    static const uint8_t negdim[] = {0x12, 0x0d, 0x12, 0x0b, 0x08, 0xff, 0xff, 0xff,
+                                     0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
     e = ok(negdim, sizeof negdim, dims);
     ck_assert_int_eq(dims[0], -1);
 }
@@ -158,15 +157,15 @@ START_TEST(slices_are_flagged_and_ranks_beyond_the_room_counted)
 {
     int64_t dims[8];
     /* shape [4], one slice {extent {}}: the decoder only flags it. */
-    static const uint8_t sliced[] = {0x08, 0x01, 0x12, 0x04, 0x12, 0x02, 0x08, 0x04,
-                                     0x3a, 0x02, 0x0a, 0x00};
+    static const uint8_t sliced[] = {0x08, 0x01, 0x12, 0x04, 0x12, 0x02,
+                                     0x08, 0x04, 0x3a, 0x02, 0x0a, 0x00};
     ckpt_bundle_entry e = ok(sliced, sizeof sliced, dims);
     ck_assert_int_eq(e.has_slices, 1);
     ck_assert_uint_eq(e.rank, 1);
     ck_assert_int_eq(dims[0], 4);
     /* Three dims with room for two: all counted, two written. */
-    static const uint8_t three[] = {0x12, 0x0c, 0x12, 0x02, 0x08, 0x01, 0x12, 0x02,
-                                    0x08, 0x02, 0x12, 0x02, 0x08, 0x03};
+    static const uint8_t three[] = {0x12, 0x0c, 0x12, 0x02, 0x08, 0x01, 0x12,
+                                    0x02, 0x08, 0x02, 0x12, 0x02, 0x08, 0x03};
     int64_t small[3] = {-7, -7, -7};
     ck_assert_int_eq(ckpt_bundle_entry_decode(three, sizeof three, small, 2, &e), 0);
     ck_assert_uint_eq(e.rank, 3);
@@ -185,7 +184,8 @@ START_TEST(malformed_entries_are_refused)
     } cases[] = {
         {{0x08}, 1, "tag without its value"},
         {{0x08, 0x80}, 2, "truncated varint"},
-        {{0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, 12,
+        {{0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
+         12,
          "varint of 11 bytes"},
         {{0x88, 0x80, 0x80, 0x80, 0x80, 0x00, 0x05}, 7, "tag of 6 bytes"},
         {{0x00}, 1, "field number 0"},

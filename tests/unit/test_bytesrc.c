@@ -25,7 +25,8 @@ static char g_dir[256];
 
 static void make_dir(void)
 {
-    snprintf(g_dir, sizeof g_dir, "%s/ckpt-bytesrc-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    snprintf(g_dir, sizeof g_dir, "%s/ckpt-bytesrc-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     ck_assert_ptr_nonnull(mkdtemp(g_dir));
 }
 
@@ -132,8 +133,8 @@ START_TEST(refuses_fifo_directory_and_absent)
     ckpt_err err = {0};
     ck_assert_int_eq(ckpt_file_open(ckpt_bytesrc_local(), path_of("fifo"), &f, &err), CKPT_E_IO);
     ck_assert_ptr_null(f);
-    ck_assert_msg(strstr(err.msg, "not a regular file") && strstr(err.msg, path_of("fifo")),
-                  "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "not a regular file") && strstr(err.msg, path_of("fifo")), "%s",
+                  err.msg);
     ck_assert_int_eq(ckpt_file_open(ckpt_bytesrc_local(), path_of("sub"), &f, &err), CKPT_E_IO);
     ck_assert_msg(strstr(err.msg, path_of("sub")) != NULL, "%s", err.msg);
     ck_assert_int_eq(ckpt_file_open(ckpt_bytesrc_local(), path_of("absent"), &f, &err),
@@ -226,8 +227,8 @@ static void counted_advise(ckpt_file *f, uint64_t off, uint64_t len)
     g_count.advised_len = len;
 }
 
-static const ckpt_file_ops counted_file_ops = {counted_pread, counted_read_all, counted_close,
-                                               counted_advise, NULL,          NULL};
+static const ckpt_file_ops counted_file_ops = {
+    counted_pread, counted_read_all, counted_close, counted_advise, NULL, NULL};
 
 static int counted_open(void *state, const char *name, ckpt_file **out, ckpt_err *err)
 {

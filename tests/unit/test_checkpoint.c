@@ -206,7 +206,7 @@ START_TEST(find_hits_and_misses)
         ck_assert_uint_eq(idx, i);
     }
     static const char *miss[] = {
-        "",                                /* the header key is not a variable */
+        "", /* the header key is not a variable */
         "a",
         "a/.ATTRIBUTES",
         "a/.ATTRIBUTES/VARIABLE_VALUE/",
@@ -218,8 +218,8 @@ START_TEST(find_hits_and_misses)
     };
     for (size_t i = 0; i < sizeof miss / sizeof miss[0]; i++) {
         size_t idx;
-        ck_assert_msg(ckpt_find(c, miss[i], strlen(miss[i]), &idx) == CKPT_E_NOTFOUND,
-                      "found '%s'", miss[i]);
+        ck_assert_msg(ckpt_find(c, miss[i], strlen(miss[i]), &idx) == CKPT_E_NOTFOUND, "found '%s'",
+                      miss[i]);
     }
     /* the length counts, not a terminating NUL */
     size_t idx;

@@ -172,7 +172,7 @@ static uint64_t uvarint(const uint8_t **p)
     int sh = 0;
     while (**p & 0x80)
         x |= (uint64_t)(*(*p)++ & 0x7f) << sh, sh += 7;
-    x |= (uint64_t)*(*p)++ << sh;
+    x |= (uint64_t) * (*p)++ << sh;
     return x;
 }
 
@@ -231,10 +231,16 @@ static void index_truncations(const char *dir, const char *name)
     free_copy(&cp);
 }
 
-START_TEST(truncate_index_sm) { index_truncations("serving_sm_half_plus_two_tf214/variables", "variables"); }
+START_TEST(truncate_index_sm)
+{
+    index_truncations("serving_sm_half_plus_two_tf214/variables", "variables");
+}
 END_TEST
 
-START_TEST(truncate_index_est) { index_truncations("estimator_dnn_iris_train_2017", "model.ckpt-1"); }
+START_TEST(truncate_index_est)
+{
+    index_truncations("estimator_dnn_iris_train_2017", "model.ckpt-1");
+}
 END_TEST
 
 static void index_flips(const char *dir, const char *name)
@@ -274,10 +280,16 @@ static void index_flips(const char *dir, const char *name)
     free_copy(&cp);
 }
 
-START_TEST(flip_index_sm) { index_flips("serving_sm_half_plus_two_tf214/variables", "variables"); }
+START_TEST(flip_index_sm)
+{
+    index_flips("serving_sm_half_plus_two_tf214/variables", "variables");
+}
 END_TEST
 
-START_TEST(flip_index_est) { index_flips("estimator_dnn_iris_train_2017", "model.ckpt-1"); }
+START_TEST(flip_index_est)
+{
+    index_flips("estimator_dnn_iris_train_2017", "model.ckpt-1");
+}
 END_TEST
 
 /* ---- data files ---- */
@@ -348,10 +360,16 @@ static void data_flips(const char *dir, const char *name)
     free_copy(&cp);
 }
 
-START_TEST(flip_data_sm) { data_flips("serving_sm_half_plus_two_tf214/variables", "variables"); }
+START_TEST(flip_data_sm)
+{
+    data_flips("serving_sm_half_plus_two_tf214/variables", "variables");
+}
 END_TEST
 
-START_TEST(flip_data_est) { data_flips("estimator_dnn_iris_train_2017", "model.ckpt-1"); }
+START_TEST(flip_data_est)
+{
+    data_flips("estimator_dnn_iris_train_2017", "model.ckpt-1");
+}
 END_TEST
 
 START_TEST(flip_string_length_checksum)
@@ -366,7 +384,9 @@ START_TEST(flip_string_length_checksum)
         ckpt_err err;
         ck_assert_int_eq(try_open(cp.prefix, &c, &err), 0);
         size_t i;
-        ck_assert_int_eq(ckpt_find(c, "_CHECKPOINTABLE_OBJECT_GRAPH", strlen("_CHECKPOINTABLE_OBJECT_GRAPH"), &i), 0);
+        ck_assert_int_eq(ckpt_find(c, "_CHECKPOINTABLE_OBJECT_GRAPH",
+                                   strlen("_CHECKPOINTABLE_OBJECT_GRAPH"), &i),
+                         0);
         uint8_t *buf = NULL;
         ckpt_str *el = NULL;
         uint64_t n;

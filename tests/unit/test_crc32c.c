@@ -82,7 +82,8 @@ START_TEST(extend_equals_whole)
     uint32_t whole = ckpt_crc32c_extend_portable(0, d, N);
     for (size_t cut = 0; cut <= N; cut += 37) {
         ck_assert_uint_eq(ckpt_crc32c_extend(ckpt_crc32c(d, cut), d + cut, N - cut), whole);
-        ck_assert_uint_eq(ckpt_crc32c_extend_portable(ckpt_crc32c(d, cut), d + cut, N - cut), whole);
+        ck_assert_uint_eq(ckpt_crc32c_extend_portable(ckpt_crc32c(d, cut), d + cut, N - cut),
+                          whole);
     }
     /* byte at a time */
     uint32_t c = 0;

@@ -36,8 +36,10 @@ START_TEST(any_order_matches)
 {
     uint8_t *d = data();
     uint32_t want = ckpt_crc32c_extend_portable(0, d, N);
-    static const int orders[][8] = {{0, 1, 2, 3, 4, 5, 6, 7}, {7, 6, 5, 4, 3, 2, 1, 0},
-                                    {1, 0, 3, 2, 5, 4, 7, 6}, {2, 5, 7, 1, 6, 3, 4, 0},
+    static const int orders[][8] = {{0, 1, 2, 3, 4, 5, 6, 7},
+                                    {7, 6, 5, 4, 3, 2, 1, 0},
+                                    {1, 0, 3, 2, 5, 4, 7, 6},
+                                    {2, 5, 7, 1, 6, 3, 4, 0},
                                     {0, 7, 1, 6, 2, 5, 3, 4}};
     for (size_t o = 0; o < sizeof orders / sizeof orders[0]; o++) {
         ckpt_crc_track t;

@@ -30,23 +30,46 @@ static const struct {
     size_t len;
     const char *want;
 } cases[] = {
-#define CASE(in, want) {in, sizeof(in) - 1, want}
+#define CASE(in, want)                                                                             \
+    {                                                                                              \
+        in, sizeof(in) - 1, want                                                                   \
+    }
     /* Shown as themselves: only the exact "", ".", ".." and a leading '%' are special. */
-    CASE("kernel", ""), CASE("...", ""), CASE(".hidden", ""), CASE("a%b", ""),
-    CASE("with space", ""), CASE("back\\slash", ""), CASE("ctrl\x01" "char", ""),
+    CASE("kernel", ""),
+    CASE("...", ""),
+    CASE(".hidden", ""),
+    CASE("a%b", ""),
+    CASE("with space", ""),
+    CASE("back\\slash", ""),
+    CASE("ctrl\x01"
+         "char",
+         ""),
     CASE("caf\xc3\xa9", ""),
     /* '%' + the component. */
-    CASE("", "%"), CASE(".", "%."), CASE("..", "%.."), CASE("%foo", "%%foo"),
+    CASE("", "%"),
+    CASE(".", "%."),
+    CASE("..", "%.."),
+    CASE("%foo", "%%foo"),
     CASE("%2F", "%%2F"),
     /* The component + '%': it ends like a generated name, or in the mark itself. */
-    CASE("a.raw", "a.raw%"), CASE("x.shape", "x.shape%"), CASE("x.dtype", "x.dtype%"),
-    CASE("x.npy", "x.npy%"), CASE("x.stats", "x.stats%"), CASE("x.raw.shape", "x.raw.shape%"),
+    CASE("a.raw", "a.raw%"),
+    CASE("x.shape", "x.shape%"),
+    CASE("x.dtype", "x.dtype%"),
+    CASE("x.npy", "x.npy%"),
+    CASE("x.stats", "x.stats%"),
+    CASE("x.raw.shape", "x.raw.shape%"),
     CASE("end%", "end%%"),
-    CASE(".raw", ".raw%"), CASE("raw", ""), CASE("x.shapes", ""), CASE("x.RAW", ""),
+    CASE(".raw", ".raw%"),
+    CASE("raw", ""),
+    CASE("x.shapes", ""),
+    CASE("x.RAW", ""),
     /* Both marks. */
-    CASE("%", "%%%"), CASE("%.raw", "%%.raw%"), CASE("%x%", "%%x%%"),
+    CASE("%", "%%%"),
+    CASE("%.raw", "%%.raw%"),
+    CASE("%x%", "%%x%%"),
     /* Root file names are plain below the top (see top_level_root_names). */
-    CASE("variables.tsv", ""), CASE("graph.pbtxt", ""),
+    CASE("variables.tsv", ""),
+    CASE("graph.pbtxt", ""),
 #undef CASE
 };
 
@@ -74,8 +97,9 @@ static const char *unescape(const char *d, char *buf)
 
 START_TEST(dropping_the_marks_gives_the_component_back)
 {
-    static const char *const comps[] = {"", ".", "..", "%", "%foo", "%%x", "%~0123", "a.raw",
-                                        "end%", "%.npy", "%%", "x.dtype%", "plain", "a%b"};
+    static const char *const comps[] = {"",    ".",        "..",    "%",    "%foo",
+                                        "%%x", "%~0123",   "a.raw", "end%", "%.npy",
+                                        "%%",  "x.dtype%", "plain", "a%b"};
     char buf[64];
     for (size_t i = 0; i < sizeof(comps) / sizeof(comps[0]); i++) {
         const char *d = esc(comps[i], strlen(comps[i]));
@@ -86,8 +110,8 @@ END_TEST
 
 START_TEST(top_level_root_names)
 {
-    static const char *const roots[] = {"variables.tsv", "graph.pbtxt", "meta_graph.pbtxt",
-                                        "graph.dot", "object_graph.pbtxt", "saved_model.pbtxt",
+    static const char *const roots[] = {"variables.tsv", "graph.pbtxt",        "meta_graph.pbtxt",
+                                        "graph.dot",     "object_graph.pbtxt", "saved_model.pbtxt",
                                         "signatures.txt"};
     char out[CKFS_DISPLAY_MAX + 1], want[64];
     for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {

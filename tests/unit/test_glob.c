@@ -40,9 +40,9 @@ START_TEST(sets)
     ck_assert(M("[!a-c]x", "dx"));
     ck_assert(!M("[!a-c]x", "ax"));
     ck_assert(M("[]]", "]"));
-    ck_assert(M("[^a]", "^"));   /* '^' is literal */
+    ck_assert(M("[^a]", "^")); /* '^' is literal */
     ck_assert(!M("[^a]", "b"));
-    ck_assert(M("[a", "[a"));    /* unclosed: literal '[' */
+    ck_assert(M("[a", "[a")); /* unclosed: literal '[' */
     ck_assert(M("[a-]", "-"));
 }
 END_TEST

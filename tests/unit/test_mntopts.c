@@ -164,8 +164,8 @@ START_TEST(live_folder_options)
     o = parsed_ok("poll=0.25,idle=0,noinotify");
     ck_assert(o.poll == 0.25 && o.idle == 0.0 && o.noinotify == 1);
     static const char *const bad[] = {
-        "poll", "poll=", "poll=0", "poll=-1", "poll=abc", "poll=1s", "poll=86401",
-        "idle=-0.5", "idle=", "idle=x", "idle",
+        "poll",       "poll=",     "poll=0", "poll=-1", "poll=abc", "poll=1s",
+        "poll=86401", "idle=-0.5", "idle=",  "idle=x",  "idle",
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
         rejected(bad[k], bad[k][0] == 'p' ? "option poll" : "option idle");

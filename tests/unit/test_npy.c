@@ -48,27 +48,27 @@ static void expect_npy(int dtype, int rank, const int64_t *dims, const char *dic
 START_TEST(npy_float_matrix)
 {
     static const int64_t d[] = {3, 4};
-    expect_npy(CKPT_DT_FLOAT, 2, d,
-               "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }", 128);
+    expect_npy(CKPT_DT_FLOAT, 2, d, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }",
+               128);
 }
 END_TEST
 
 START_TEST(npy_scalar_and_vector)
 {
     /* A scalar's shape is "()"; a one-element tuple keeps Python's trailing comma. */
-    expect_npy(CKPT_DT_DOUBLE, 0, NULL,
-               "{'descr': '<f8', 'fortran_order': False, 'shape': (), }", 128);
+    expect_npy(CKPT_DT_DOUBLE, 0, NULL, "{'descr': '<f8', 'fortran_order': False, 'shape': (), }",
+               128);
     static const int64_t d[] = {5};
-    expect_npy(CKPT_DT_INT64, 1, d,
-               "{'descr': '<i8', 'fortran_order': False, 'shape': (5,), }", 128);
+    expect_npy(CKPT_DT_INT64, 1, d, "{'descr': '<i8', 'fortran_order': False, 'shape': (5,), }",
+               128);
 }
 END_TEST
 
 START_TEST(npy_other_dtypes)
 {
     static const int64_t d[] = {784, 10};
-    expect_npy(CKPT_DT_BOOL, 2, d,
-               "{'descr': '|b1', 'fortran_order': False, 'shape': (784, 10), }", 128);
+    expect_npy(CKPT_DT_BOOL, 2, d, "{'descr': '|b1', 'fortran_order': False, 'shape': (784, 10), }",
+               128);
     static const int64_t big[] = {100000000000, 7};
     expect_npy(CKPT_DT_UINT8, 2, big,
                "{'descr': '|u1', 'fortran_order': False, 'shape': (100000000000, 7), }", 128);
@@ -81,8 +81,8 @@ START_TEST(npy_other_dtypes)
     expect_npy(CKPT_DT_BFLOAT16, 2, d23,
                "{'descr': '<V2', 'fortran_order': False, 'shape': (2, 3), }", 128);
     /* Quantized types are the integers they are stored as. */
-    expect_npy(CKPT_DT_QINT8, 2, d23,
-               "{'descr': '|i1', 'fortran_order': False, 'shape': (2, 3), }", 128);
+    expect_npy(CKPT_DT_QINT8, 2, d23, "{'descr': '|i1', 'fortran_order': False, 'shape': (2, 3), }",
+               128);
 }
 END_TEST
 
@@ -150,11 +150,11 @@ START_TEST(sidecar_dtype)
         int dtype;
         const char *text;
     } cases[] = {
-        {CKPT_DT_FLOAT, "float32\n"},   {CKPT_DT_DOUBLE, "float64\n"},
-        {CKPT_DT_INT64, "int64\n"},     {CKPT_DT_BOOL, "bool\n"},
-        {CKPT_DT_STRING, "string\n"},   {CKPT_DT_BFLOAT16, "bfloat16\n"},
-        {CKPT_DT_HALF, "float16\n"},    {CKPT_DT_VARIANT, "variant\n"},
-        {CKPT_DT_QINT8, "qint8\n"},     {CKPT_DT_COMPLEX128, "complex128\n"},
+        {CKPT_DT_FLOAT, "float32\n"}, {CKPT_DT_DOUBLE, "float64\n"},
+        {CKPT_DT_INT64, "int64\n"},   {CKPT_DT_BOOL, "bool\n"},
+        {CKPT_DT_STRING, "string\n"}, {CKPT_DT_BFLOAT16, "bfloat16\n"},
+        {CKPT_DT_HALF, "float16\n"},  {CKPT_DT_VARIANT, "variant\n"},
+        {CKPT_DT_QINT8, "qint8\n"},   {CKPT_DT_COMPLEX128, "complex128\n"},
     };
     char buf[64];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

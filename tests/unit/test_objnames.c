@@ -1,5 +1,5 @@
-/* Unit tests for reader/model/objnames.c's object graph reader: TrackableObjectGraph messages encoded
- * here by hand from the protobuf wire format (field numbers of
+/* Unit tests for reader/model/objnames.c's object graph reader: TrackableObjectGraph messages
+ * encoded here by hand from the protobuf wire format (field numbers of
  * core/protobuf/trackable_object_graph.proto), with the expected names worked out from the
  * rules of docs/format.md ("by_name/"). */
 #include "objnames.h"
@@ -51,8 +51,7 @@ static void attribute(buf *node, const char *name, const char *full, const char 
 
 /* The test checkpoint's keys: variable i is keys[i]. */
 static const char *const keys[] = {"a/w/.ATTRIBUTES/VARIABLE_VALUE",
-                                   "b/w/.ATTRIBUTES/VARIABLE_VALUE",
-                                   "v/.ATTRIBUTES/VARIABLE_VALUE",
+                                   "b/w/.ATTRIBUTES/VARIABLE_VALUE", "v/.ATTRIBUTES/VARIABLE_VALUE",
                                    "v/.OPTIMIZER_SLOT/opt/m/.ATTRIBUTES/VARIABLE_VALUE",
                                    "x/.ATTRIBUTES/OBJECT_CONFIG_JSON"};
 enum { NKEYS = 5 };

@@ -84,12 +84,26 @@ static void expect_corrupt(const ProtobufCMessageDescriptor *d, const char *byte
 
 START_TEST(double_repr)
 {
-    static const struct { double v; const char *s; } t[] = {
-        {0.1, "0.1"}, {1e-5, "1e-05"}, {1e-4, "0.0001"}, {1e16, "1e+16"},
-        {1e15, "1000000000000000.0"}, {-0.0, "-0.0"}, {0.0, "0.0"}, {100.0, "100.0"},
-        {5e-324, "5e-324"}, {1.7976931348623157e308, "1.7976931348623157e+308"},
-        {0.30000000000000004, "0.30000000000000004"}, {-2.5, "-2.5"}, {1e-45, "1e-45"},
-        {123.456, "123.456"}, {1.5e-7, "1.5e-07"}, {1e100, "1e+100"},
+    static const struct {
+        double v;
+        const char *s;
+    } t[] = {
+        {0.1, "0.1"},
+        {1e-5, "1e-05"},
+        {1e-4, "0.0001"},
+        {1e16, "1e+16"},
+        {1e15, "1000000000000000.0"},
+        {-0.0, "-0.0"},
+        {0.0, "0.0"},
+        {100.0, "100.0"},
+        {5e-324, "5e-324"},
+        {1.7976931348623157e308, "1.7976931348623157e+308"},
+        {0.30000000000000004, "0.30000000000000004"},
+        {-2.5, "-2.5"},
+        {1e-45, "1e-45"},
+        {123.456, "123.456"},
+        {1.5e-7, "1.5e-07"},
+        {1e100, "1e+100"},
     };
     char buf[64];
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -110,12 +124,26 @@ END_TEST
 
 START_TEST(float_shortest)
 {
-    static const struct { float v; const char *s; } t[] = {
-        {0.1f, "0.1"}, {1e-45f, "1.4013e-45"}, {FLT_MAX, "3.4028235e+38"},
-        {123456789.0f, "123456790.0"}, {16777216.0f, "16777216.0"}, {1e16f, "1e+16"},
-        {1e-5f, "1e-05"}, {-0.0f, "-0.0"}, {0.3f, "0.3"}, {2.5e-7f, "2.5e-07"}, {1.0f, "1.0"},
-        {1e15f, "1000000000000000.0"}, {0.0001f, "0.0001"}, {1e-38f, "1e-38"},
-        {3.0f, "3.0"}, {0.9f, "0.9"},
+    static const struct {
+        float v;
+        const char *s;
+    } t[] = {
+        {0.1f, "0.1"},
+        {1e-45f, "1.4013e-45"},
+        {FLT_MAX, "3.4028235e+38"},
+        {123456789.0f, "123456790.0"},
+        {16777216.0f, "16777216.0"},
+        {1e16f, "1e+16"},
+        {1e-5f, "1e-05"},
+        {-0.0f, "-0.0"},
+        {0.3f, "0.3"},
+        {2.5e-7f, "2.5e-07"},
+        {1.0f, "1.0"},
+        {1e15f, "1000000000000000.0"},
+        {0.0001f, "0.0001"},
+        {1e-38f, "1e-38"},
+        {3.0f, "3.0"},
+        {0.9f, "0.9"},
     };
     char buf[64];
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
@@ -162,8 +190,13 @@ END_TEST
 START_TEST(field_order_and_unknown)
 {
     /* op "b", name "a", unknown field 15 (varint 5), unknown group 16 */
-    expect_text(&tensorflow__node_def__descriptor, B("\x12\x01" "b" "\x0a\x01" "a" "\x78\x05"
-                                                     "\x83\x01\x08\x01\x84\x01"),
+    expect_text(&tensorflow__node_def__descriptor,
+                B("\x12\x01"
+                  "b"
+                  "\x0a\x01"
+                  "a"
+                  "\x78\x05"
+                  "\x83\x01\x08\x01\x84\x01"),
                 "name: \"a\"\nop: \"b\"\n");
 }
 END_TEST
@@ -187,8 +220,7 @@ START_TEST(packed_unpacked_negative)
                 "int_val: 1\nint_val: 2\nint_val: 3\nint_val: -1\n");
     /* float_val packed [0.1f, -0.0f] */
     expect_text(&tensorflow__tensor_proto__descriptor,
-                B("\x2a\x08\xcd\xcc\xcc\x3d\x00\x00\x00\x80"),
-                "float_val: 0.1\nfloat_val: -0.0\n");
+                B("\x2a\x08\xcd\xcc\xcc\x3d\x00\x00\x00\x80"), "float_val: 0.1\nfloat_val: -0.0\n");
 }
 END_TEST
 
@@ -201,8 +233,7 @@ START_TEST(implicit_presence_and_enums)
     expect_text(&tensorflow__saver_def__descriptor, B("\x35\x00\x00\x00\x80"),
                 "keep_checkpoint_every_n_hours: -0.0\n");
     /* wrong wire type for a singular field: unknown, not printed */
-    expect_text(&tensorflow__saver_def__descriptor, B("\x20\x05\x22\x01\x07"),
-                "max_to_keep: 5\n");
+    expect_text(&tensorflow__saver_def__descriptor, B("\x20\x05\x22\x01\x07"), "max_to_keep: 5\n");
 }
 END_TEST
 
@@ -212,8 +243,7 @@ START_TEST(oneof_presence_and_switch)
     expect_text(&tensorflow__attr_value__descriptor, B("\x18\x00"), "i: 0\n");
     expect_text(&tensorflow__attr_value__descriptor, B("\x12\x01z\x18\x07"), "i: 7\n");
     /* b = true, then f = 1.5f wins */
-    expect_text(&tensorflow__attr_value__descriptor, B("\x28\x01\x25\x00\x00\xc0\x3f"),
-                "f: 1.5\n");
+    expect_text(&tensorflow__attr_value__descriptor, B("\x28\x01\x25\x00\x00\xc0\x3f"), "f: 1.5\n");
 }
 END_TEST
 
@@ -221,9 +251,15 @@ START_TEST(maps_sorted_dedup)
 {
     /* attr entries "b"->{i:1}, "a"->{i:2}, "b"->{i:3}, ""->{} */
     expect_text(&tensorflow__node_def__descriptor,
-                B("\x2a\x07\x0a\x01" "b" "\x12\x02\x18\x01"
-                  "\x2a\x07\x0a\x01" "a" "\x12\x02\x18\x02"
-                  "\x2a\x07\x0a\x01" "b" "\x12\x02\x18\x03"
+                B("\x2a\x07\x0a\x01"
+                  "b"
+                  "\x12\x02\x18\x01"
+                  "\x2a\x07\x0a\x01"
+                  "a"
+                  "\x12\x02\x18\x02"
+                  "\x2a\x07\x0a\x01"
+                  "b"
+                  "\x12\x02\x18\x03"
                   "\x2a\x00"),
                 "attr {\n  value {\n  }\n}\n"
                 "attr {\n  key: \"a\"\n  value {\n    i: 2\n  }\n}\n"
@@ -242,14 +278,20 @@ START_TEST(upb_parse_rules)
 {
     /* A map entry with a field besides key/value goes to unknown fields: not printed. */
     expect_text(&tensorflow__node_def__descriptor,
-                B("\x2a\x09\x0a\x01" "a" "\x12\x02\x18\x01\x18\x05\x0a\x01" "n"),
+                B("\x2a\x09\x0a\x01"
+                  "a"
+                  "\x12\x02\x18\x01\x18\x05\x0a\x01"
+                  "n"),
                 "name: \"n\"\n");
     /* A malformed oneof member that a later member replaces still fails the parse. */
     expect_corrupt(&tensorflow__attr_value__descriptor, B("\x0a\x02\x0a\x05\x18\x01"));
     /* So does a malformed map entry value that a later entry with the same key replaces. */
-    expect_corrupt(&tensorflow__node_def__descriptor,
-                   B("\x2a\x09\x0a\x01" "a" "\x12\x02\x0a\x05\x18\x05"
-                     "\x2a\x07\x0a\x01" "a" "\x12\x02\x18\x01"));
+    expect_corrupt(&tensorflow__node_def__descriptor, B("\x2a\x09\x0a\x01"
+                                                        "a"
+                                                        "\x12\x02\x0a\x05\x18\x05"
+                                                        "\x2a\x07\x0a\x01"
+                                                        "a"
+                                                        "\x12\x02\x18\x01"));
 }
 END_TEST
 
@@ -257,7 +299,8 @@ START_TEST(any_expansion)
 {
     /* Any{type_url: ".../tensorflow.SaverDef", value: SaverDef{filename_tensor_name: "a"}} */
     static const char known[] = "\x0a\x27type.googleapis.com/tensorflow.SaverDef"
-                                "\x12\x03\x0a\x01" "a";
+                                "\x12\x03\x0a\x01"
+                                "a";
     expect_text(&google__protobuf__any__descriptor, B(known),
                 "[type.googleapis.com/tensorflow.SaverDef] {\n  filename_tensor_name: \"a\"\n}\n");
     static const char unknown[] = "\x0a\x0bx/not.Known\x12\x02\x08\x01";
@@ -269,14 +312,15 @@ END_TEST
 START_TEST(hostile_input)
 {
     const ProtobufCMessageDescriptor *nd = &tensorflow__node_def__descriptor;
-    expect_corrupt(nd, B("\x0a\x05" "ab"));                 /* length past the end */
-    expect_corrupt(nd, B("\x0a"));                          /* tag without value */
-    expect_corrupt(nd, B("\x0f\x00"));                      /* wire type 7 */
-    expect_corrupt(nd, B("\x00\x01"));                      /* field number 0 */
+    expect_corrupt(nd, B("\x0a\x05"
+                         "ab"));       /* length past the end */
+    expect_corrupt(nd, B("\x0a"));     /* tag without value */
+    expect_corrupt(nd, B("\x0f\x00")); /* wire type 7 */
+    expect_corrupt(nd, B("\x00\x01")); /* field number 0 */
     expect_corrupt(nd, B("\x78\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01")); /* 11-byte varint */
-    expect_corrupt(nd, B("\x0a\xff\xff\xff\xff\x0f"));      /* 4 GiB length */
-    expect_corrupt(nd, B("\x7c"));                          /* stray end-group */
-    expect_corrupt(nd, B("\x7b\x08\x01"));                  /* unterminated group */
+    expect_corrupt(nd, B("\x0a\xff\xff\xff\xff\x0f"));                         /* 4 GiB length */
+    expect_corrupt(nd, B("\x7c"));                                             /* stray end-group */
+    expect_corrupt(nd, B("\x7b\x08\x01")); /* unterminated group */
     expect_corrupt(&tensorflow__tensor_proto__descriptor, B("\x3a\x02\x01\xff")); /* packed */
     expect_corrupt(&tensorflow__tensor_proto__descriptor, B("\x2a\x03\x00\x00\x00"));
 
@@ -358,13 +402,13 @@ START_TEST(validate_depth)
     static uint8_t buf[1 << 16];
     ckpt_err err;
     size_t n = nest(buf, sizeof buf, 40); /* 80 message levels: TF's parser accepts these */
-    ck_assert_int_eq(ckpt_pb_validate(&tensorflow__tensor_proto__descriptor, buf, n,
-                                      CKPT_PB_MAX_DEPTH, &err),
-                     0);
+    ck_assert_int_eq(
+        ckpt_pb_validate(&tensorflow__tensor_proto__descriptor, buf, n, CKPT_PB_MAX_DEPTH, &err),
+        0);
     n = nest(buf, sizeof buf, 60); /* 120 levels: beyond 100 */
-    ck_assert_int_eq(ckpt_pb_validate(&tensorflow__tensor_proto__descriptor, buf, n,
-                                      CKPT_PB_MAX_DEPTH, &err),
-                     CKPT_E_CORRUPT);
+    ck_assert_int_eq(
+        ckpt_pb_validate(&tensorflow__tensor_proto__descriptor, buf, n, CKPT_PB_MAX_DEPTH, &err),
+        CKPT_E_CORRUPT);
     /* A length running past the end is malformed at any depth. */
     n = nest(buf, sizeof buf, 3);
     ck_assert_int_eq(ckpt_pb_validate(&tensorflow__tensor_proto__descriptor, buf, n - 1,
@@ -375,12 +419,20 @@ END_TEST
 
 START_TEST(range_and_count_sinks)
 {
-    static const char bytes[] = "\x0a\x03" "abc" "\x12\x05" "Const" "\x1a\x02" "x1" "\x1a\x03" "^x2";
+    static const char bytes[] = "\x0a\x03"
+                                "abc"
+                                "\x12\x05"
+                                "Const"
+                                "\x1a\x02"
+                                "x1"
+                                "\x1a\x03"
+                                "^x2";
     const char *want = "name: \"abc\"\nop: \"Const\"\ninput: \"x1\"\ninput: \"^x2\"\n";
     ckpt_pb_seg seg = {(const uint8_t *)bytes, sizeof bytes - 1};
     uint64_t count = 0;
     ck_assert_int_eq(ckpt_pbtext_print(&tensorflow__node_def__descriptor, &seg, 1, NULL,
-                                       ckpt_pbtext_count_sink, &count, NULL), 0);
+                                       ckpt_pbtext_count_sink, &count, NULL),
+                     0);
     ck_assert_uint_eq(count, strlen(want));
     for (size_t off = 0; off <= strlen(want); off += 7) {
         char part[9] = {0};
@@ -398,10 +450,16 @@ END_TEST
 START_TEST(segments_concatenate)
 {
     /* A message split in two segments reads as their concatenation. */
-    ckpt_pb_seg segs[2] = {{(const uint8_t *)"\x0a\x01" "a", 3}, {(const uint8_t *)"\x12\x01" "b", 3}};
+    ckpt_pb_seg segs[2] = {{(const uint8_t *)"\x0a\x01"
+                                             "a",
+                            3},
+                           {(const uint8_t *)"\x12\x01"
+                                             "b",
+                            3}};
     obuf o = {calloc(1, 1), 0};
-    ck_assert_int_eq(ckpt_pbtext_print(&tensorflow__node_def__descriptor, segs, 2, NULL,
-                                       obuf_sink, &o, NULL), 0);
+    ck_assert_int_eq(
+        ckpt_pbtext_print(&tensorflow__node_def__descriptor, segs, 2, NULL, obuf_sink, &o, NULL),
+        0);
     ck_assert_str_eq(o.p, "name: \"a\"\nop: \"b\"\n");
     free(o.p);
 }
@@ -412,9 +470,20 @@ END_TEST
 START_TEST(dot_nodes_and_edges)
 {
     /* node {name "a" op "Const"} node {name "b\"q" op "Add" input "a:1" input "^a" input "a"} */
-    static const char g[] = "\x0a\x0a\x0a\x01" "a" "\x12\x05" "Const"
-                            "\x0a\x16\x0a\x03" "b\"q" "\x12\x03" "Add" "\x1a\x03" "a:1"
-                            "\x1a\x02" "^a" "\x1a\x01" "a";
+    static const char g[] = "\x0a\x0a\x0a\x01"
+                            "a"
+                            "\x12\x05"
+                            "Const"
+                            "\x0a\x16\x0a\x03"
+                            "b\"q"
+                            "\x12\x03"
+                            "Add"
+                            "\x1a\x03"
+                            "a:1"
+                            "\x1a\x02"
+                            "^a"
+                            "\x1a\x01"
+                            "a";
     ckpt_pb_seg seg = {(const uint8_t *)g, sizeof g - 1};
     obuf o = {calloc(1, 1), 0};
     ckpt_err err = {0};

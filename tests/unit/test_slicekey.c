@@ -26,12 +26,12 @@ static void expect_bytes(const uint8_t *got, size_t n, const uint8_t *want, size
 }
 
 /* put is one of the OrderedCode writers; the bytes it writes for v must be exactly these. */
-#define EXPECT_PUT(put, v, ...)                                                                   \
-    do {                                                                                          \
-        static const uint8_t want_[] = {__VA_ARGS__};                                             \
-        uint8_t out_[16];                                                                         \
-        size_t n_ = put(out_, (v));                                                               \
-        expect_bytes(out_, n_, want_, sizeof want_, #v);                                          \
+#define EXPECT_PUT(put, v, ...)                                                                    \
+    do {                                                                                           \
+        static const uint8_t want_[] = {__VA_ARGS__};                                              \
+        uint8_t out_[16];                                                                          \
+        size_t n_ = put(out_, (v));                                                                \
+        expect_bytes(out_, n_, want_, sizeof want_, #v);                                           \
     } while (0)
 #define EXPECT_SIGNED(v, ...) EXPECT_PUT(ckpt_oc_put_signed_num_increasing, v, __VA_ARGS__)
 #define EXPECT_UNSIGNED(v, ...) EXPECT_PUT(ckpt_oc_put_num_increasing, v, __VA_ARGS__)
@@ -90,8 +90,8 @@ END_TEST
 START_TEST(signed_preserves_order)
 {
     /* The point of the encoding: bytewise order of keys is numeric order. */
-    static const int64_t v[] = {INT64_MIN, -8193, -8192, -65, -64, -1, 0, 63, 64, 8191, 8192,
-                                INT64_C(1) << 55, INT64_MAX};
+    static const int64_t v[] = {
+        INT64_MIN, -8193, -8192, -65, -64, -1, 0, 63, 64, 8191, 8192, INT64_C(1) << 55, INT64_MAX};
     uint8_t a[16], b[16];
     for (size_t i = 0; i + 1 < sizeof v / sizeof *v; i++) {
         size_t na = ckpt_oc_put_signed_num_increasing(a, v[i]);
@@ -109,19 +109,19 @@ START_TEST(keys_from_the_format_doc)
     uint8_t out[128];
     /* "var", rank 2, slice 0,50:- (a whole dim is start 0, length -1). */
     static const int64_t st1[] = {0, 0}, ln1[] = {50, -1};
-    static const uint8_t k1[] = {0x00, 'v', 'a', 'r', 0x00, 0x01, 0x01, 0x02,
-                                 0x80, 0xb2, 0x80, 0x7f};
+    static const uint8_t k1[] = {0x00, 'v',  'a',  'r',  0x00, 0x01,
+                                 0x01, 0x02, 0x80, 0xb2, 0x80, 0x7f};
     size_t n = ckpt_slice_key("var", 3, 2, st1, ln1, out);
     expect_bytes(out, n, k1, sizeof k1, "var 0,50:-");
     /* "emb", rank 2, slice 50,50:0,64. */
     static const int64_t st2[] = {50, 0}, ln2[] = {50, 64};
-    static const uint8_t k2[] = {0x00, 'e', 'm', 'b', 0x00, 0x01, 0x01, 0x02,
-                                 0xb2, 0xb2, 0x80, 0xc0, 0x40};
+    static const uint8_t k2[] = {0x00, 'e',  'm',  'b',  0x00, 0x01, 0x01,
+                                 0x02, 0xb2, 0xb2, 0x80, 0xc0, 0x40};
     n = ckpt_slice_key("emb", 3, 2, st2, ln2, out);
     expect_bytes(out, n, k2, sizeof k2, "emb 50,50:0,64");
     /* A scalar (V1 writes rank-0 keys): no extents after the rank. */
-    static const uint8_t k3[] = {0x00, 'b', 'e', 't', 'a', '1', '_', 'p', 'o', 'w',
-                                 'e',  'r', 0x00, 0x01, 0x00};
+    static const uint8_t k3[] = {0x00, 'b', 'e', 't', 'a',  '1',  '_', 'p',
+                                 'o',  'w', 'e', 'r', 0x00, 0x01, 0x00};
     n = ckpt_slice_key("beta1_power", 11, 0, NULL, NULL, out);
     expect_bytes(out, n, k3, sizeof k3, "beta1_power scalar");
 }
@@ -132,7 +132,7 @@ START_TEST(name_escaping)
     /* 0x00 in a name becomes 00 ff, 0xff becomes ff 00; the name ends with 00 01. */
     uint8_t out[64];
     static const int64_t st[] = {-1}, ln[] = {-1};
-    static const uint8_t want[] = {0x00, 'a', 0x00, 0xff, 'b', 0xff, 0x00,
+    static const uint8_t want[] = {0x00, 'a',  0x00, 0xff, 'b',  0xff, 0x00,
                                    0x00, 0x01, 0x01, 0x01, 0x7f, 0x7f};
     size_t n = ckpt_slice_key("a\0b\xff", 4, 1, st, ln, out);
     expect_bytes(out, n, want, sizeof want, "escaped name");

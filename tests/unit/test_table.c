@@ -22,8 +22,8 @@
 
 /* Where each part of a tb_table file lies, re-derived from the footer. */
 typedef struct layout {
-    size_t data_end;            /* data blocks+trailers are [0, data_end) */
-    size_t meta_off, meta_end;  /* metaindex block + trailer */
+    size_t data_end;           /* data blocks+trailers are [0, data_end) */
+    size_t meta_off, meta_end; /* metaindex block + trailer */
     size_t index_off, index_end;
 } layout;
 
@@ -499,11 +499,11 @@ static int try_table(const uint8_t *file, size_t n, const char *lookup)
                 ckpt_err e2 = {0};
                 uint8_t *val = NULL;
                 size_t vlen;
-                int g = ckpt_table_get(t, (const uint8_t *)lookup, strlen(lookup), &val, &vlen,
-                                       &e2);
+                int g =
+                    ckpt_table_get(t, (const uint8_t *)lookup, strlen(lookup), &val, &vlen, &e2);
                 free(val);
-                ck_assert_msg(g == 0 || g == CKPT_E_NOTFOUND || g == CKPT_E_CORRUPT,
-                              "get gave %d", g);
+                ck_assert_msg(g == 0 || g == CKPT_E_NOTFOUND || g == CKPT_E_CORRUPT, "get gave %d",
+                              g);
                 if (g == CKPT_E_CORRUPT)
                     ck_assert_msg(strstr(e2.msg, NAME), "message lacks name: %s", e2.msg);
             }
@@ -618,11 +618,11 @@ START_TEST(bad_handles)
 
     /* index handles pointing outside the file, or overflowing offset+size */
     const tb_handle bad[] = {
-        {np, 8},                /* starts at the footer: trailer would overlap it */
-        {np + 48, 0},           /* at EOF */
-        {0, np + 1},            /* runs past the blocks into the footer */
-        {0, UINT64_MAX},        /* size overflow */
-        {UINT64_MAX - 2, 10},   /* offset + size wraps */
+        {np, 8},              /* starts at the footer: trailer would overlap it */
+        {np + 48, 0},         /* at EOF */
+        {0, np + 1},          /* runs past the blocks into the footer */
+        {0, UINT64_MAX},      /* size overflow */
+        {UINT64_MAX - 2, 10}, /* offset + size wraps */
         {UINT64_MAX, 0},
         {1ull << 62, 1ull << 62},
     };
@@ -718,8 +718,8 @@ START_TEST(flip_every_byte)
     for (size_t i = 0; i < t.out.n; i++) {
         for (size_t x = 0; x < sizeof xors; x++) {
             f[i] ^= xors[x];
-            int covered = i < l.data_end || (i >= l.index_off && i < l.index_end) ||
-                          i >= t.out.n - 8;
+            int covered =
+                i < l.data_end || (i >= l.index_off && i < l.index_end) || i >= t.out.n - 8;
             if (covered) {
                 /* data blocks, the index block, their trailers and the magic are all
                  * protected: any change must be detected */
@@ -750,8 +750,7 @@ START_TEST(flip_snappy_table)
     uint8_t *f = exact_copy(t.out.p, t.out.n);
     for (size_t i = 0; i < t.out.n; i++) {
         f[i] ^= 0x04;
-        int covered = i < l.data_end || (i >= l.index_off && i < l.index_end) ||
-                      i >= t.out.n - 8;
+        int covered = i < l.data_end || (i >= l.index_off && i < l.index_end) || i >= t.out.n - 8;
         int rc = try_table(f, t.out.n, "model/layer_00002/kernel");
         if (covered)
             ck_assert_msg(rc == CKPT_E_CORRUPT, "flip at %zu not detected", i);
@@ -988,7 +987,8 @@ START_TEST(lengths_past_block_end)
     raw_block(&blk, v2, sizeof v2);
     corrupt_block(blk.p, blk.n, 0);
     /* huge lengths (overflow bait) */
-    static const uint8_t v3[] = {0, 0xff, 0xff, 0xff, 0xff, 0x0f, 0xff, 0xff, 0xff, 0xff, 0x0f, 'a'};
+    static const uint8_t v3[] = {0,    0xff, 0xff, 0xff, 0xff, 0x0f,
+                                 0xff, 0xff, 0xff, 0xff, 0x0f, 'a'};
     raw_block(&blk, v3, sizeof v3);
     corrupt_block(blk.p, blk.n, 0);
     /* entry header cut by the end of the entries area */
@@ -1120,7 +1120,8 @@ START_TEST(restart_offset_outside)
         ck_assert_int_eq(try_table(f.p, f.n, "a"), rc);
         ck_assert_int_eq(try_table(f.p, f.n, "c"), rc);
         /* 5 is where "b" starts: a valid second restart, so the table is exact */
-        if (offs[i] == 5) ck_assert_int_eq(rc, 0);
+        if (offs[i] == 5)
+            ck_assert_int_eq(rc, 0);
         /* whatever the restart, a lookup answers the stored value or an error, never other
          * bytes, and never finds the absent "c" */
         uint8_t *c = exact_copy(f.p, f.n);

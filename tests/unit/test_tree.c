@@ -52,8 +52,8 @@ static ckfs_node look(const ckfs_tree *t, uint32_t dir, const char *name)
 static void expect(const ckfs_tree *t, uint32_t dir, const char *name, int kind, uint32_t idx)
 {
     ckfs_node n = look(t, dir, name);
-    ck_assert_msg(n.kind == kind && n.idx == idx, "'%s' in dir %u: (%d, %u), want (%d, %u)",
-                  name, dir, n.kind, n.idx, kind, idx);
+    ck_assert_msg(n.kind == kind && n.idx == idx, "'%s' in dir %u: (%d, %u), want (%d, %u)", name,
+                  dir, n.kind, n.idx, kind, idx);
 }
 
 static void absent(const ckfs_tree *t, uint32_t dir, const char *name)
@@ -133,10 +133,10 @@ START_TEST(inode_numbers_follow_the_formula)
         ckfs_node n;
         uint64_t ino;
     } map[] = {
-        {{CKFS_K_DIR, 0}, 1},    {{CKFS_K_GEN, 0}, 2},    {{CKFS_K_GEN, 2}, 4},
-        {{CKFS_K_DATA, 0}, 16},  {{CKFS_K_SHAPE, 0}, 17}, {{CKFS_K_DTYPE, 0}, 18},
-        {{CKFS_K_NPY, 0}, 19},   {{CKFS_K_DATA, 2}, 24},  {{CKFS_K_NPY, 8}, 51},
-        {{CKFS_K_DIR, 1}, 52},   {{CKFS_K_DIR, 2}, 53},   {{CKFS_K_DIR, 3}, 54},
+        {{CKFS_K_DIR, 0}, 1},   {{CKFS_K_GEN, 0}, 2},    {{CKFS_K_GEN, 2}, 4},
+        {{CKFS_K_DATA, 0}, 16}, {{CKFS_K_SHAPE, 0}, 17}, {{CKFS_K_DTYPE, 0}, 18},
+        {{CKFS_K_NPY, 0}, 19},  {{CKFS_K_DATA, 2}, 24},  {{CKFS_K_NPY, 8}, 51},
+        {{CKFS_K_DIR, 1}, 52},  {{CKFS_K_DIR, 2}, 53},   {{CKFS_K_DIR, 3}, 54},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         ck_assert_uint_eq(ckfs_tree_ino(t, map[i].n), map[i].ino);
@@ -147,8 +147,8 @@ START_TEST(inode_numbers_follow_the_formula)
     }
     ckfs_node none;
     ck_assert_int_eq(ckfs_tree_node(t, 0, &none), -1);
-    ck_assert_int_eq(ckfs_tree_node(t, 3, &none), -1);  /* generated slot 1 is absent */
-    ck_assert_int_eq(ckfs_tree_node(t, 5, &none), -1);  /* only 3 slots were given */
+    ck_assert_int_eq(ckfs_tree_node(t, 3, &none), -1); /* generated slot 1 is absent */
+    ck_assert_int_eq(ckfs_tree_node(t, 5, &none), -1); /* only 3 slots were given */
     ck_assert_int_eq(ckfs_tree_node(t, 15, &none), -1);
     ck_assert_int_eq(ckfs_tree_node(t, 55, &none), -1); /* no fourth directory */
     ckfs_tree_free(t);
@@ -166,12 +166,18 @@ START_TEST(nested_lookup_and_dot_entries)
         int kind;
         uint32_t idx;
     } want[] = {
-        {0, "dense", CKFS_K_DIR, 1},          {1, "bias", CKFS_K_DIR, 2},
-        {1, "kernel", CKFS_K_DIR, 3},         {2, "Adam", CKFS_K_DATA, 3},
-        {2, "Adam_1.shape", CKFS_K_SHAPE, 4}, {3, "Adam_1.dtype", CKFS_K_DTYPE, 7},
-        {0, "global_step", CKFS_K_DATA, 8},   {0, "variables.tsv", CKFS_K_GEN, 0},
-        {0, "model.meta", CKFS_K_GEN, 2},     {2, ".", CKFS_K_DIR, 2},
-        {2, "..", CKFS_K_DIR, 1},             {1, "..", CKFS_K_DIR, 0},
+        {0, "dense", CKFS_K_DIR, 1},
+        {1, "bias", CKFS_K_DIR, 2},
+        {1, "kernel", CKFS_K_DIR, 3},
+        {2, "Adam", CKFS_K_DATA, 3},
+        {2, "Adam_1.shape", CKFS_K_SHAPE, 4},
+        {3, "Adam_1.dtype", CKFS_K_DTYPE, 7},
+        {0, "global_step", CKFS_K_DATA, 8},
+        {0, "variables.tsv", CKFS_K_GEN, 0},
+        {0, "model.meta", CKFS_K_GEN, 2},
+        {2, ".", CKFS_K_DIR, 2},
+        {2, "..", CKFS_K_DIR, 1},
+        {1, "..", CKFS_K_DIR, 0},
         {0, "..", CKFS_K_DIR, 0}, /* the root is its own parent */
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
@@ -179,7 +185,7 @@ START_TEST(nested_lookup_and_dot_entries)
     ck_assert_uint_eq(ckfs_tree_parent(t, 3), 1);
     ck_assert_uint_eq(ckfs_tree_parent(t, 0), 0);
     absent(t, 0, "nope");
-    absent(t, 0, "bias");           /* only in dense/ */
+    absent(t, 0, "bias");            /* only in dense/ */
     absent(t, 0, "global_step.npy"); /* npy off */
     absent(t, 1, "");
     ck_assert_str_eq(g_warnings, "");
@@ -201,7 +207,7 @@ START_TEST(a_variable_that_is_a_directory_moves_to_raw)
     expect(t, 1, "kernel.raw", CKFS_K_DATA, 5);
     absent(t, 2, "Adam.raw"); /* Adam is no directory */
     static const char *const dense[] = {
-        "bias", "bias.dtype", "bias.npy", "bias.raw", "bias.shape",
+        "bias",   "bias.dtype",   "bias.npy",   "bias.raw",   "bias.shape",
         "kernel", "kernel.dtype", "kernel.npy", "kernel.raw", "kernel.shape",
     };
     listing(t, 1, dense, 10);
@@ -216,15 +222,15 @@ START_TEST(directory_sizes_and_counts)
     ckfs_tree *t = build(c, 1);
     /* Bytewise order: '.' (0x2e) sorts before '_' (0x5f) and digits before letters. */
     static const char *const root[] = {
-        "beta1_power", "beta1_power.dtype", "beta1_power.npy", "beta1_power.shape",
-        "beta2_power", "beta2_power.dtype", "beta2_power.npy", "beta2_power.shape",
-        "dense",
-        "global_step", "global_step.dtype", "global_step.npy", "global_step.shape",
-        "model.meta", "variables.tsv",
+        "beta1_power",       "beta1_power.dtype", "beta1_power.npy",
+        "beta1_power.shape", "beta2_power",       "beta2_power.dtype",
+        "beta2_power.npy",   "beta2_power.shape", "dense",
+        "global_step",       "global_step.dtype", "global_step.npy",
+        "global_step.shape", "model.meta",        "variables.tsv",
     };
     listing(t, 0, root, 15);
     static const char *const bias[] = {
-        "Adam", "Adam.dtype", "Adam.npy", "Adam.shape",
+        "Adam",   "Adam.dtype",   "Adam.npy",   "Adam.shape",
         "Adam_1", "Adam_1.dtype", "Adam_1.npy", "Adam_1.shape",
     };
     listing(t, 2, bias, 8);
@@ -297,12 +303,10 @@ START_TEST(names_between_a_variable_and_its_sidecars_list_in_order)
     ckpt_checkpoint *c = scalars(names, 6, dir);
     ckfs_tree *t = build(c, 1);
     static const char *const root[] = {
-        "model.meta", "variables.tsv",
-        "w", "w.dtype", "w.npy", "w.shape",
-        "x", "x-1", "x-1.dtype", "x-1.npy", "x-1.shape",
-        "x.a", "x.a.dtype", "x.a.npy", "x.a.shape",
-        "x.dtype", "x.npy", "x.shape",
-        "y", "y.dtype", "y.npy", "y.raw", "y.shape",
+        "model.meta", "variables.tsv", "w",         "w.dtype", "w.npy",     "w.shape",
+        "x",          "x-1",           "x-1.dtype", "x-1.npy", "x-1.shape", "x.a",
+        "x.a.dtype",  "x.a.npy",       "x.a.shape", "x.dtype", "x.npy",     "x.shape",
+        "y",          "y.dtype",       "y.npy",     "y.raw",   "y.shape",
     };
     listing(t, 0, root, 23);
     static const char *const y[] = {"b", "b.dtype", "b.npy", "b.shape"};

@@ -150,7 +150,8 @@ START_TEST(huge_element_length)
     memcpy(b, v, 6);
     uint8_t le[8] = {0, 0, 0, 0, 0, 1, 0, 0};
     uint32_t L = ckpt_crc32c_mask(ckpt_crc32c_extend_portable(0, le, 8));
-    b[6] = (uint8_t)L, b[7] = (uint8_t)(L >> 8), b[8] = (uint8_t)(L >> 16), b[9] = (uint8_t)(L >> 24);
+    b[6] = (uint8_t)L, b[7] = (uint8_t)(L >> 8), b[8] = (uint8_t)(L >> 16),
+    b[9] = (uint8_t)(L >> 24);
     memcpy(b + 10, "abc", 3);
     ck_assert_int_eq(decode_rc(b, sizeof b, 1), CKPT_E_CORRUPT);
     /* two elements whose lengths sum past 2^64 */
@@ -214,34 +215,40 @@ END_TEST
 
 START_TEST(escape_utf8)
 {
-    ESC("caf\xc3\xa9", "caf\xc3\xa9");                  /* é */
-    ESC("\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80");         /* 😀 U+1F600 */
-    ESC("\xc2\x80", "\xc2\x80");                         /* U+0080, smallest 2-byte */
-    ESC("\xe0\xa0\x80", "\xe0\xa0\x80");                 /* U+0800, smallest 3-byte */
-    ESC("\xef\xbf\xbf", "\xef\xbf\xbf");                 /* U+FFFF */
-    ESC("\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf");         /* U+10FFFF, the largest */
-    ESC("\xe2\x82\xac", "\xe2\x82\xac");                 /* € */
-    ESC("\xed\x9f\xbf", "\xed\x9f\xbf");                 /* U+D7FF, just below surrogates */
+    ESC("caf\xc3\xa9", "caf\xc3\xa9");           /* é */
+    ESC("\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"); /* 😀 U+1F600 */
+    ESC("\xc2\x80", "\xc2\x80");                 /* U+0080, smallest 2-byte */
+    ESC("\xe0\xa0\x80", "\xe0\xa0\x80");         /* U+0800, smallest 3-byte */
+    ESC("\xef\xbf\xbf", "\xef\xbf\xbf");         /* U+FFFF */
+    ESC("\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf"); /* U+10FFFF, the largest */
+    ESC("\xe2\x82\xac", "\xe2\x82\xac");         /* € */
+    ESC("\xed\x9f\xbf", "\xed\x9f\xbf");         /* U+D7FF, just below surrogates */
 }
 END_TEST
 
 START_TEST(escape_invalid_utf8)
 {
-    ESC("\x80", "\\x80");                                /* lone continuation */
-    ESC("a\xbf" "b", "a\\xbfb");
-    ESC("\xc0\x80", "\\xc0\\x80");                       /* overlong NUL */
-    ESC("\xc1\xbf", "\\xc1\\xbf");                       /* overlong 2-byte */
-    ESC("\xe0\x80\x80", "\\xe0\\x80\\x80");              /* overlong 3-byte */
-    ESC("\xf0\x80\x80\x80", "\\xf0\\x80\\x80\\x80");     /* overlong 4-byte */
-    ESC("\xed\xa0\x80", "\\xed\\xa0\\x80");              /* surrogate U+D800 */
-    ESC("\xed\xbf\xbf", "\\xed\\xbf\\xbf");              /* surrogate U+DFFF */
-    ESC("\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80");     /* U+110000, too large */
+    ESC("\x80", "\\x80"); /* lone continuation */
+    ESC("a\xbf"
+        "b",
+        "a\\xbfb");
+    ESC("\xc0\x80", "\\xc0\\x80");                   /* overlong NUL */
+    ESC("\xc1\xbf", "\\xc1\\xbf");                   /* overlong 2-byte */
+    ESC("\xe0\x80\x80", "\\xe0\\x80\\x80");          /* overlong 3-byte */
+    ESC("\xf0\x80\x80\x80", "\\xf0\\x80\\x80\\x80"); /* overlong 4-byte */
+    ESC("\xed\xa0\x80", "\\xed\\xa0\\x80");          /* surrogate U+D800 */
+    ESC("\xed\xbf\xbf", "\\xed\\xbf\\xbf");          /* surrogate U+DFFF */
+    ESC("\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"); /* U+110000, too large */
     ESC("\xf5\x80\x80\x80", "\\xf5\\x80\\x80\\x80");
-    ESC("\xc3", "\\xc3");                                /* truncated at end */
-    ESC("\xc3" "a", "\\xc3a");                           /* truncated by ASCII */
-    ESC("\xf0\x9f\x98", "\\xf0\\x9f\\x98");              /* 3 of 4 bytes */
-    ESC("\xe2\x82" "\n", "\\xe2\\x82\\n");
-    ESC("\xc3\xa9\xa9", "\xc3\xa9\\xa9");                /* valid then stray continuation */
+    ESC("\xc3", "\\xc3"); /* truncated at end */
+    ESC("\xc3"
+        "a",
+        "\\xc3a");                          /* truncated by ASCII */
+    ESC("\xf0\x9f\x98", "\\xf0\\x9f\\x98"); /* 3 of 4 bytes */
+    ESC("\xe2\x82"
+        "\n",
+        "\\xe2\\x82\\n");
+    ESC("\xc3\xa9\xa9", "\xc3\xa9\\xa9"); /* valid then stray continuation */
 }
 END_TEST
 

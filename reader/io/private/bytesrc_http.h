@@ -41,7 +41,7 @@ int ckpt__remote_list(void *state, const char *dir, ckpt_listing *out, ckpt_err 
  * (<CommonPrefixes>) left out. *token: the continuation (malloc'd), or NULL when the page is
  * the last. 0, or -1 when out of memory. Bounded by len: never reads past body + len.
  */
-int ckpt__parse_list_page(const char *body, size_t len, size_t plen, ckpt_listing *l,
-                          size_t *cap, char **token);
+int ckpt__parse_list_page(const char *body, size_t len, size_t plen, ckpt_listing *l, size_t *cap,
+                          char **token);
 
 #endif

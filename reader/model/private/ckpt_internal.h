@@ -73,9 +73,9 @@ struct ckpt_checkpoint {
     char *prefix;
     char *meta_path;
     struct stat index_st;
-    ckpt_file *pb;           /* a SavedModel without variables: its saved_model.pb, held open
-                                so that src (a remote one is held by its open files) lives as
-                                long as c, for graph files read through ckpt_bytesrc_of */
+    ckpt_file *pb; /* a SavedModel without variables: its saved_model.pb, held open
+                      so that src (a remote one is held by its open files) lives as
+                      long as c, for graph files read through ckpt_bytesrc_of */
     int num_shards;
     shard *shards;
 
@@ -150,5 +150,3 @@ int ckpt__v1_read_strings(ckpt_checkpoint *c, const var_rec *s, uint64_t n, uint
                           size_t *len, ckpt_err *err);
 
 #endif
-
-
