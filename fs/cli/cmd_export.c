@@ -112,15 +112,22 @@ typedef struct dest {
     const char *path;
     char *tmp; /* the temporary name, or NULL when writing path directly */
     int fd;
-    int force; /* the rename may replace an existing path */
-    int sync;  /* fsync before the rename (--sync) */
-    int kcopy; /* the kernel may copy into it: -1 not tried yet, 0 refused, 1 does */
+    int force;       /* the rename may replace an existing path */
+    int sync;        /* fsync before the rename (--sync) */
+    int kcopy;       /* the kernel may copy into it: -1 not tried yet, 0 refused, 1 does */
+    cli_kcheck *chk; /* checksums what the kernel copied into it, once it has */
+    struct {
+        int busy;         /* a piece is with chk */
+        size_t var;       /* whose */
+        uint64_t off, n;  /* where in the variable */
+        ckpt_crc_track t; /* the variable's checksum so far */
+    } pend;
 } dest;
 
 /* Open the destination; 0, or an exit status after a message. */
 static int dest_open(dest *d, const char *path, int force, int sync)
 {
-    *d = (dest){path, NULL, -1, force, sync, 0};
+    *d = (dest){.path = path, .fd = -1, .force = force, .sync = sync};
     struct stat st;
     if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
         d->fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -164,6 +171,8 @@ fail:
 /* Give up: remove the temporary file. */
 static void dest_abort(dest *d)
 {
+    cli_kcheck_stop(d->chk);
+    d->chk = NULL;
     if (d->fd >= 0)
         close(d->fd);
     if (d->tmp)
@@ -179,6 +188,8 @@ static int dest_commit(dest *d)
     int rc = 0;
     /* The rename alone keeps a half-written file from ever bearing DST's name; durability
      * across a crash is what --sync adds, at the cost of waiting for the disk (cp does not). */
+    cli_kcheck_stop(d->chk);
+    d->chk = NULL;
     if (d->tmp && d->sync && fsync(d->fd) != 0)
         rc = -1;
     if (close(d->fd) != 0)
@@ -217,10 +228,42 @@ static int kcopy_fits(const dest *d, const ckpt_checkpoint *c, size_t i)
 }
 
 /*
- * Append variable i (kcopy_fits) to d in the kernel, once pw has written what it holds; each
- * piece is checksummed as it stands in d, the whole compared with the stored CRC-32C. 0 (*crc
- * the checksum), 1 when the kernel refused before writing anything (copy it the other way),
- * an exit status after a message, or a negative CKPT_E_* with err set.
+ * Take the checksum of the piece d's checker holds, if any, and add it to its variable's: 0,
+ * or a negative CKPT_E_* with err set when the variable's bytes as written differ from its
+ * stored checksum or could not be read back.
+ */
+static int kcheck_settle(dest *d, const ckpt_checkpoint *c, ckpt_err *err)
+{
+    if (!d->pend.busy)
+        return 0;
+    d->pend.busy = 0;
+    uint32_t crc;
+    if (cli_kcheck_take(d->chk, &crc) != 0)
+        return ckpt_err_set(err, CKPT_E_IO, "%s: reading back %s failed: %s",
+                            ckpt_var_path(c, d->pend.var), d->path, strerror(errno));
+    if (ckpt_crc_track_add(&d->pend.t, d->pend.off, d->pend.n, crc) == CKPT_TRACK_MISMATCH)
+        return ckpt_track_mismatch(c, d->pend.var, &d->pend.t, err);
+    return 0;
+}
+
+/* kcheck_settle once d's last piece is written: 0, or an exit status after a message. */
+static int kcheck_finish(dest *d, const ckpt_checkpoint *c, const char *source)
+{
+    ckpt_err err;
+    ckpt_err_clear(&err);
+    int rc = kcheck_settle(d, c, &err);
+    if (rc == 0)
+        return 0;
+    cli_error(source, err.msg);
+    return ckptfs_exit_for(rc);
+}
+
+/*
+ * Append variable i (kcopy_fits) to d in the kernel, once pw has written what it holds. Each
+ * piece is checksummed as it stands in d by d's checker while the next one copies
+ * (kcheck_settle takes the last one); the whole is compared with the stored CRC-32C. 0 (*crc
+ * the stored checksum), 1 when the kernel refused before writing anything (copy it the other
+ * way), an exit status after a message, or a negative CKPT_E_* with err set.
  */
 static int kcopy_var(dest *d, cli_pw *pw, cli_progress *pg, ckpt_checkpoint *c, size_t i,
                      uint32_t *crc, ckpt_err *err)
@@ -230,6 +273,8 @@ static int kcopy_var(dest *d, cli_pw *pw, cli_progress *pg, ckpt_checkpoint *c, 
     ckpt_get(c, i, &v);
     if (ckpt_track_init(c, i, &t) != 0)
         return 1;
+    if (!d->chk && !(d->chk = cli_kcheck_start(d->fd)))
+        return 1; /* out of memory: the other way needs none */
     if (cli_pw_flush(pw) != 0)
         return cannot_write(pg, d->path, errno);
     int in = ckpt_shard_fd(c, v.shard);
@@ -237,18 +282,18 @@ static int kcopy_var(dest *d, cli_pw *pw, cli_progress *pg, ckpt_checkpoint *c, 
         int status = stopped(pg, d->path);
         if (status)
             return status;
-        uint64_t n = v.nbytes - off < KCOPY_PIECE ? v.nbytes - off : KCOPY_PIECE, done;
-        uint32_t piece = 0;
-        int rc = cli_kcopy(in, v.offset + off, d->fd, n, &piece, &done);
+        uint64_t n = v.nbytes - off < KCOPY_PIECE ? v.nbytes - off : KCOPY_PIECE, at, done;
+        int rc = cli_kcopy(in, v.offset + off, d->fd, n, &at, &done);
         if (rc == CLI_KCOPY_UNSUPPORTED && off == 0) {
             d->kcopy = 0;
             return 1;
         }
-        if (rc == CLI_KCOPY_SHORT || rc == CLI_KCOPY_UNSUPPORTED)
+        if (rc == CLI_KCOPY_SHORT)
             return ckpt_err_set(err, CKPT_E_CORRUPT,
                                 "%s: variable \"%s\" ends short of its size at byte %" PRIu64,
                                 ckpt_var_path(c, i), v.name, off + done);
         if (rc) {
+            /* failed, or refused by the kernel after it copied the first pieces */
             int e = errno;
             if (e == ENOSPC || e == EDQUOT || e == EFBIG || e == EROFS)
                 return cannot_write(pg, d->path, e);
@@ -256,8 +301,15 @@ static int kcopy_var(dest *d, cli_pw *pw, cli_progress *pg, ckpt_checkpoint *c, 
                                 ckpt_var_path(c, i), v.name, d->path, strerror(e));
         }
         d->kcopy = 1;
-        if (ckpt_crc_track_add(&t, off, n, piece) == CKPT_TRACK_MISMATCH)
-            return ckpt_track_mismatch(c, i, &t, err);
+        if ((rc = kcheck_settle(d, c, err)) != 0)
+            return rc;
+        if (off == 0)
+            d->pend.t = t;
+        d->pend.busy = 1;
+        d->pend.var = i;
+        d->pend.off = off;
+        d->pend.n = n;
+        cli_kcheck_put(d->chk, at, n);
         off += n;
         cli_progress_add(pg, n);
     }
@@ -327,6 +379,8 @@ static int copy_out(const char *source, ckpt_checkpoint *c, const ckpt_st_layout
     if (cli_pw_finish(pw) != 0 && status == 0)
         status = cannot_write(&pg, d->path, errno);
     cli_progress_clear(&pg);
+    if (status == 0)
+        status = kcheck_finish(d, c, source);
     return status;
 }
 
@@ -577,7 +631,7 @@ static int export_v2(const char *source, ckpt_checkpoint *c, const char *prefix,
 {
     size_t plen = strlen(prefix);
     char *data_path = malloc(plen + 32), *index_path = malloc(plen + 8);
-    v2_out o = {.source = source, .c = c, .data = {NULL, NULL, -1, 0, 0, 0}};
+    v2_out o = {.source = source, .c = c, .data = {.fd = -1}};
     size_t count = ckpt_count(c);
     o.e = malloc((count ? count : 1) * sizeof *o.e);
     int status = 0;
@@ -627,6 +681,8 @@ static int export_v2(const char *source, ckpt_checkpoint *c, const char *prefix,
     if (cli_pw_finish(o.pw) != 0 && status == 0)
         status = cannot_write(NULL, data_path, errno);
     cli_progress_clear(&o.pg);
+    if (status == 0)
+        status = kcheck_finish(&o.data, c, source);
     uint8_t *index = NULL;
     size_t ilen = 0;
     if (status == 0) {
@@ -638,7 +694,7 @@ static int export_v2(const char *source, ckpt_checkpoint *c, const char *prefix,
             status = ckptfs_exit_for(rc);
         }
     }
-    dest di = {NULL, NULL, -1, 0, 0, 0};
+    dest di = {.fd = -1};
     if (status == 0)
         status = dest_open(&di, index_path, eo->force, eo->sync);
     if (status == 0 && write_all(di.fd, index, ilen) != 0)
