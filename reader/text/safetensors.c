@@ -14,6 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The kernel's copy unit and the least data worth aligning to it (st_data_at). */
+#define ST_ALIGN (64u << 10)
+#define ST_ALIGN_MIN (1u << 20)
+
 /* The safetensors dtype ("F32", "BF16", "F8_E4M3", ...) of TF dtype, or NULL when the format has
  * none (strings, variants, quantized and 4-bit types, complex128, the fnuz float8s). */
 static const char *ckpt_st_dtype(int tf_dtype)
@@ -134,6 +138,40 @@ void ckpt_st_free(ckpt_st_layout *l)
     memset(l, 0, sizeof *l);
 }
 
+/*
+ * Where the tensors start (docs/format.md, "A checkpoint as safetensors"): the first offset
+ * from min on that is 8-aligned and, when the tensors stored whole in a shard hold at least
+ * ST_ALIGN_MIN bytes, puts the most of those bytes at their shard offset modulo ST_ALIGN. The
+ * kernel copies a file through a pipe ST_ALIGN bytes at a time into folios of that size at
+ * aligned places; a destination out of step with its source takes a page per folio and costs
+ * half as much again (docs/PERFORMANCE.md, export). l->start holds the offsets in the data.
+ * UINT64_MAX when out of memory.
+ */
+static uint64_t st_data_at(const ckpt_checkpoint *c, const ckpt_st_layout *l, uint64_t min)
+{
+    uint64_t *bytes = calloc(ST_ALIGN / 8, sizeof *bytes), all = 0, best = 0;
+    if (!bytes)
+        return UINT64_MAX;
+    for (size_t t = 0; t < l->n; t++) {
+        ckpt_var v;
+        ckpt_get(c, l->var[t], &v);
+        if (v.flags & (CKPT_VAR_PARTITIONED | CKPT_VAR_SHARD_MISSING))
+            continue;
+        uint64_t delta = (v.offset - l->start[t]) % ST_ALIGN;
+        if (delta % 8)
+            continue; /* the format's 8-alignment first */
+        bytes[delta / 8] += v.nbytes;
+        all += v.nbytes;
+        if (bytes[delta / 8] > bytes[best])
+            best = delta / 8;
+    }
+    free(bytes);
+    uint64_t at = (min + 7) / 8 * 8;
+    if (all >= ST_ALIGN_MIN)
+        at = min + (best * 8 + ST_ALIGN - min % ST_ALIGN) % ST_ALIGN;
+    return at;
+}
+
 int ckpt_st_build(const ckpt_checkpoint *c, const ckpt_names *names, ckpt_st_layout *out,
                   ckpt_err *err)
 {
@@ -202,8 +240,12 @@ int ckpt_st_build(const ckpt_checkpoint *c, const ckpt_names *names, ckpt_st_lay
         at += v.nbytes;
     }
     ckpt_strbuf_puts(&b, "}");
-    /* Spaces after the JSON so that the tensors start 8-aligned, as the format asks. */
-    while ((8 + b.len) % 8)
+    /* Spaces after the JSON: the tensors start 8-aligned, as the format asks, and where their
+     * shard places them modulo ST_ALIGN (st_data_at). */
+    uint64_t data_at = st_data_at(c, out, 8 + b.len);
+    if (data_at == UINT64_MAX)
+        goto nomem;
+    while (8 + b.len < data_at)
         ckpt_strbuf_puts(&b, " ");
     if (b.failed)
         goto nomem;
