@@ -20,32 +20,14 @@ static size_t esc_step(const uint8_t *s, size_t n, int utf8, size_t *used, char 
 {
     uint8_t c = s[0];
     *used = 1;
-    switch (c) {
-    case '\n':
-        out[0] = '\\';
-        out[1] = 'n';
-        return 2;
-    case '\r':
-        out[0] = '\\';
-        out[1] = 'r';
-        return 2;
-    case '\t':
-        out[0] = '\\';
-        out[1] = 't';
-        return 2;
-    case '"':
-        out[0] = '\\';
-        out[1] = '"';
-        return 2;
-    case '\'':
-        out[0] = '\\';
-        out[1] = '\'';
-        return 2;
-    case '\\':
-        out[0] = '\\';
-        out[1] = '\\';
-        return 2;
-    default: break;
+    /* the C escapes text_format writes, each byte beside the letter that follows '\\' */
+    static const char named[] = "\nn\rr\tt\"\"''\\\\";
+    for (size_t k = 0; k + 1 < sizeof named; k += 2) {
+        if (c == (uint8_t)named[k]) {
+            out[0] = '\\';
+            out[1] = named[k + 1];
+            return 2;
+        }
     }
     if (c >= 0x20 && c < 0x7f) {
         out[0] = (char)c;
