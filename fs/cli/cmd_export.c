@@ -241,8 +241,12 @@ static int kcheck_settle(dest *d, const ckpt_checkpoint *c, ckpt_err *err)
     if (cli_kcheck_take(d->chk, &crc) != 0)
         return ckpt_err_set(err, CKPT_E_IO, "%s: reading back %s failed: %s",
                             ckpt_var_path(c, d->pend.var), d->path, strerror(errno));
-    if (ckpt_crc_track_add(&d->pend.t, d->pend.off, d->pend.n, crc) == CKPT_TRACK_MISMATCH)
+    enum ckpt_crc_track_result r = ckpt_crc_track_add(&d->pend.t, d->pend.off, d->pend.n, crc);
+    if (r == CKPT_TRACK_MISMATCH)
         return ckpt_track_mismatch(c, d->pend.var, &d->pend.t, err);
+    if (r != CKPT_TRACK_MATCH && d->pend.off + d->pend.n == d->pend.t.total)
+        return ckpt_err_set(err, CKPT_E_IO, "%s: its checksum was not followed to its end",
+                            ckpt_var_path(c, d->pend.var)); /* never: the pieces come in order */
     return 0;
 }
 

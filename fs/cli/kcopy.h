@@ -39,7 +39,8 @@ cli_kcheck *cli_kcheck_start(int fd);
 /* Hand over the n bytes at off; the previous run's result must have been taken. */
 void cli_kcheck_put(cli_kcheck *k, uint64_t off, uint64_t n);
 
-/* Wait for the CRC-32C of the run last put: 0, or -1 with errno when it could not be read. */
+/* Wait for the CRC-32C of the run last put (only after a put, once): 0, or -1 with errno when
+ * it could not be read. */
 int cli_kcheck_take(cli_kcheck *k, uint32_t *crc);
 
 /* Wait for the run in hand, if any, and free k (NULL is fine). */

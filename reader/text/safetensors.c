@@ -139,9 +139,10 @@ void ckpt_st_free(ckpt_st_layout *l)
 }
 
 /*
- * Where the tensors start (docs/format.md, "A checkpoint as safetensors"): the first offset
- * from min on that is 8-aligned and, when the tensors stored whole in a shard hold at least
- * ST_ALIGN_MIN bytes, puts the most of those bytes at their shard offset modulo ST_ALIGN. The
+ * Where the tensors start (docs/format.md, "Where the tensors start"): the first 8-aligned
+ * offset from min on; or, when the tensors that can be put in step with their shard hold at
+ * least ST_ALIGN_MIN bytes, the first from min on that puts the most of those bytes at their
+ * shard offset modulo ST_ALIGN (of equal counts, the first in file order). The
  * kernel copies a file through a pipe ST_ALIGN bytes at a time into folios of that size at
  * aligned places; a destination out of step with its source takes a page per folio and costs
  * half as much again (docs/PERFORMANCE.md, export). l->start holds the offsets in the data.
@@ -242,13 +243,18 @@ int ckpt_st_build(const ckpt_checkpoint *c, const ckpt_names *names, ckpt_st_lay
     ckpt_strbuf_puts(&b, "}");
     /* Spaces after the JSON: the tensors start 8-aligned, as the format asks, and where their
      * shard places them modulo ST_ALIGN (st_data_at). */
+    if (b.failed)
+        goto nomem;
     uint64_t data_at = st_data_at(c, out, 8 + b.len);
     if (data_at == UINT64_MAX)
         goto nomem;
-    while (8 + b.len < data_at)
-        ckpt_strbuf_puts(&b, " ");
-    if (b.failed)
+    if (data_at - 8 > CKPT_ST_HEADER_MAX)
+        data_at = (8 + b.len + 7) / 8 * 8; /* the step is worth less than the file */
+    size_t pad = (size_t)(data_at - 8 - b.len);
+    char *spaces = ckpt_strbuf_extend(&b, pad);
+    if (!spaces)
         goto nomem;
+    memset(spaces, ' ', pad);
     if (b.len > CKPT_ST_HEADER_MAX) {
         int rc = ckpt_err_set(err, CKPT_E_UNSUPPORTED,
                               "%s: a safetensors header of its %zu tensors would be %zu bytes, "

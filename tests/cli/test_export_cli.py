@@ -394,6 +394,48 @@ def strace_count(argv, call):
     return p.returncode, p.stderr.decode("utf-8", "replace"), len(moved)
 
 
+def flip(path, at):
+    """Flip the low bit of the byte at offset at of path (twice undoes it)."""
+    with open(path, "r+b") as f:
+        f.seek(at)
+        b = f.read(1)
+        f.seek(at)
+        f.write(bytes([b[0] ^ 0x01]))
+
+
+def check_kernel_copy_pieces(d):
+    """A tensor the kernel copies in two pieces (64 MiB, then the rest): exported whole and
+    equal to what was written; a byte flipped in its second piece fails the export (exit 3,
+    no file), in both formats."""
+    d = os.path.join(d, "pieces")
+    os.mkdir(d)
+    big = np.random.default_rng(7).integers(0, 256, (64 << 20) + 4096, dtype=np.uint8)
+    w = cw.V2Writer(os.path.join(d, "m"))
+    w.add(b"two_pieces", 4, [big.size], big.tobytes())  # DT_UINT8
+    w.close()
+    src = os.path.join(d, "m")
+    st, v2 = os.path.join(d, "p.safetensors"), os.path.join(d, "p")
+    for dst in (st, v2):
+        r = tl.ckptfs("export", src, dst)
+        T.ok(r.rc == 0, "a tensor of two pieces to %s: %s" % (os.path.basename(dst), r.describe()))
+    got = safetensors.numpy.load_file(st).get("two_pieces")
+    T.ok(got is not None and np.array_equal(got, big), "two pieces: safetensors equals what was written")
+    if TF is not None:
+        T.ok(np.array_equal(TF.train.load_checkpoint(v2).get_tensor("two_pieces"), big),
+             "two pieces: the V2 prefix read by TensorFlow equals what was written")
+    for f in (st, v2 + ".index", v2 + ".data-00000-of-00001"):
+        os.unlink(f)
+    flip(w.shard_path(0), (64 << 20) + 100)
+    for dst in (st, v2):
+        r = tl.ckptfs("export", src, dst)
+        T.eq(r.rc, 3, "a byte flipped in the second piece, to %s: exit 3" % os.path.basename(dst))
+        T.ok('"two_pieces"' in r.err and "checksum" in r.err,
+             "the message names the tensor and the checksum: %r" % r.err.strip())
+    T.eq(sorted(os.listdir(d)), ["m.data-00000-of-00001", "m.index"],
+         "the second piece damaged: no file left")
+    shutil.rmtree(d)
+
+
 def check_kernel_copy(tmp):
     """Tensors of 1 MiB and more stored as themselves in a local shard are copied by the kernel
     (copy_file_range, as cp does; strace counts the calls) and checked on the bytes written:
@@ -441,11 +483,7 @@ def check_kernel_copy(tmp):
         same({k: rd.get_tensor(k) for k in want}, "kernel-copied V2 read by TensorFlow")
 
     # a byte flipped 1 MiB into the shard: inside "big"
-    with open(w.shard_path(0), "r+b") as f:
-        f.seek(1 << 20)
-        b = f.read(1)
-        f.seek(1 << 20)
-        f.write(bytes([b[0] ^ 0x01]))
+    flip(w.shard_path(0), 1 << 20)
     bad = os.path.join(d, "bad")
     os.mkdir(bad)
     for dst in (os.path.join(bad, "b.safetensors"), os.path.join(bad, "b")):
@@ -454,13 +492,23 @@ def check_kernel_copy(tmp):
         T.ok('"big"' in r.err and "checksum" in r.err and w.shard_path(0) in r.err,
              "the message names the shard, the variable and the checksum: %r" % r.err.strip())
         T.eq(listing(bad), [], "damaged large tensor: no file left")
+    flip(w.shard_path(0), 1 << 20)  # undo the damage
+
+    # a byte flipped inside "mid", the last tensor the kernel copies: its checksum is the one
+    # settled after the copy loop, before the file gets its name
+    flip(w.shard_path(0), want["big"].nbytes + 1000)
+    for dst in (os.path.join(bad, "m.safetensors"), os.path.join(bad, "m")):
+        r = tl.ckptfs("export", src, dst)
+        T.eq(r.rc, 3, "damaged last large tensor to %s: exit 3" % os.path.basename(dst))
+        T.ok('"mid"' in r.err and "checksum" in r.err,
+             "the message names the last tensor and the checksum: %r" % r.err.strip())
+        T.eq(listing(bad), [], "damaged last large tensor: no file left")
+    flip(w.shard_path(0), want["big"].nbytes + 1000)
+    check_kernel_copy_pieces(d)
 
     if os.geteuid() != 0 or not shutil.which("mount"):
         print("note: not root: the kernel's refusal (another file system) not tried")
         return
-    with open(w.shard_path(0), "r+b") as f:  # undo the damage
-        f.seek(1 << 20)
-        f.write(b)
     mnt = tempfile.mkdtemp(prefix="ckptfs-kcopy-")
     if subprocess.run(["mount", "-t", "tmpfs", "tmpfs", mnt]).returncode != 0:
         print("note: cannot mount a tmpfs: the kernel's refusal not tried")
