@@ -394,15 +394,6 @@ def strace_count(argv, call):
     return p.returncode, p.stderr.decode("utf-8", "replace"), len(moved)
 
 
-def flip(path, at):
-    """Flip the low bit of the byte at offset at of path (twice undoes it)."""
-    with open(path, "r+b") as f:
-        f.seek(at)
-        b = f.read(1)
-        f.seek(at)
-        f.write(bytes([b[0] ^ 0x01]))
-
-
 def check_kernel_copy_pieces(d):
     """A tensor the kernel copies in two pieces (64 MiB, then the rest): exported whole and
     equal to what was written; a byte flipped in its second piece fails the export (exit 3,
@@ -425,7 +416,7 @@ def check_kernel_copy_pieces(d):
              "two pieces: the V2 prefix read by TensorFlow equals what was written")
     for f in (st, v2 + ".index", v2 + ".data-00000-of-00001"):
         os.unlink(f)
-    flip(w.shard_path(0), (64 << 20) + 100)
+    tl.flip_byte(w.shard_path(0), (64 << 20) + 100)
     for dst in (st, v2):
         r = tl.ckptfs("export", src, dst)
         T.eq(r.rc, 3, "a byte flipped in the second piece, to %s: exit 3" % os.path.basename(dst))
@@ -483,7 +474,7 @@ def check_kernel_copy(tmp):
         same({k: rd.get_tensor(k) for k in want}, "kernel-copied V2 read by TensorFlow")
 
     # a byte flipped 1 MiB into the shard: inside "big"
-    flip(w.shard_path(0), 1 << 20)
+    tl.flip_byte(w.shard_path(0), 1 << 20)
     bad = os.path.join(d, "bad")
     os.mkdir(bad)
     for dst in (os.path.join(bad, "b.safetensors"), os.path.join(bad, "b")):
@@ -492,18 +483,18 @@ def check_kernel_copy(tmp):
         T.ok('"big"' in r.err and "checksum" in r.err and w.shard_path(0) in r.err,
              "the message names the shard, the variable and the checksum: %r" % r.err.strip())
         T.eq(listing(bad), [], "damaged large tensor: no file left")
-    flip(w.shard_path(0), 1 << 20)  # undo the damage
+    tl.flip_byte(w.shard_path(0), 1 << 20)  # undo the damage
 
     # a byte flipped inside "mid", the last tensor the kernel copies: its checksum is the one
     # settled after the copy loop, before the file gets its name
-    flip(w.shard_path(0), want["big"].nbytes + 1000)
+    tl.flip_byte(w.shard_path(0), want["big"].nbytes + 1000)
     for dst in (os.path.join(bad, "m.safetensors"), os.path.join(bad, "m")):
         r = tl.ckptfs("export", src, dst)
         T.eq(r.rc, 3, "damaged last large tensor to %s: exit 3" % os.path.basename(dst))
         T.ok('"mid"' in r.err and "checksum" in r.err,
              "the message names the last tensor and the checksum: %r" % r.err.strip())
         T.eq(listing(bad), [], "damaged last large tensor: no file left")
-    flip(w.shard_path(0), want["big"].nbytes + 1000)
+    tl.flip_byte(w.shard_path(0), want["big"].nbytes + 1000)
     check_kernel_copy_pieces(d)
 
     if os.geteuid() != 0 or not shutil.which("mount"):

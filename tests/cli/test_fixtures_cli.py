@@ -142,14 +142,6 @@ def copy_case(case_dir, dst):
     return dst
 
 
-def flip_byte(path, offset):
-    with open(path, "r+b") as f:
-        f.seek(offset)
-        b = f.read(1)
-        f.seek(offset)
-        f.write(bytes([b[0] ^ 0x5A]))
-
-
 def expect_failure(label, r, must_name):
     """Non-zero exit, stderr naming must_name (a path or a variable)."""
     T.ok(r.rc not in (0, "timeout"), "%s: expected a non-zero exit: %s" % (label, r.describe()))
@@ -188,7 +180,7 @@ def error_cases(root, tmp):
     for off in (3, 40, 120):
         d = copy_case(sample, os.path.join(tmp, "flip_index_%d" % off))
         idx = os.path.join(d, "model.ckpt.index")
-        flip_byte(idx, off)
+        tl.flip_byte(idx, off)
         expect_failure("ls of an .index with byte %d flipped" % off,
                        tl.ckptfs("ls", "-l", os.path.join(d, "model.ckpt")), "model.ckpt.index")
 
@@ -203,7 +195,7 @@ def error_cases(root, tmp):
         k = rows[b"dense/kernel"]
         d = copy_case(sample, os.path.join(tmp, "flip_data"))
         shard = os.path.join(d, "model.ckpt.data-%05d-of-00001" % k.shard)
-        flip_byte(shard, k.offset + k.nbytes // 2)
+        tl.flip_byte(shard, k.offset + k.nbytes // 2)
         r = tl.ckptfs("cat", os.path.join(d, "model.ckpt"), "dense/kernel")
         expect_failure("cat of dense/kernel with a flipped byte", r, "dense/kernel")
         T.ok(len(r.out) < k.nbytes, "cat of a corrupt dense/kernel wrote all %d bytes to stdout"
@@ -226,12 +218,12 @@ def error_cases(root, tmp):
         if T.ok(b"string_1d" in rows, "dtypes: ls lists string_1d"):
             s = rows[b"string_1d"]
             d = copy_case(dt, os.path.join(tmp, "flip_string"))
-            flip_byte(os.path.join(d, "dtypes.data-00000-of-00001"), s.offset + s.nbytes - 1)
+            tl.flip_byte(os.path.join(d, "dtypes.data-00000-of-00001"), s.offset + s.nbytes - 1)
             r = tl.ckptfs("cat", os.path.join(d, "dtypes"), "string_1d")
             expect_failure("cat of string_1d with a flipped byte", r, "string_1d")
             # The lengths region too (first byte: a varint length).
             d = copy_case(dt, os.path.join(tmp, "flip_string_len"))
-            flip_byte(os.path.join(d, "dtypes.data-00000-of-00001"), s.offset)
+            tl.flip_byte(os.path.join(d, "dtypes.data-00000-of-00001"), s.offset)
             r = tl.ckptfs("cat", os.path.join(d, "dtypes"), "string_1d")
             expect_failure("cat of string_1d with a flipped length byte", r, "string_1d")
 

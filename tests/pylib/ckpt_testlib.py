@@ -332,6 +332,16 @@ class Result:
         return "`%s` exit %s; stderr: %s" % (a, self.rc, self.err.strip()[:500])
 
 
+def flip_byte(path, offset, mask=0x5A):
+    """XOR the byte at offset of path with mask (a second call undoes it): damage that no
+    checksum can miss."""
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        b = f.read(1)
+        f.seek(offset)
+        f.write(bytes([b[0] ^ mask]))
+
+
 def run(argv, timeout=120):
     """Run argv (items str or bytes); stdout as bytes, stderr decoded leniently."""
     try:
