@@ -10,6 +10,7 @@
 #define CKPTFS_CLI_H
 
 #include "checkpoint.h"
+#include "net.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -76,6 +77,9 @@ void cli_error(const char *source, const char *msg);
  * message.
  */
 int cli_open_source(const char *source, ckpt_checkpoint **c);
+
+/* cli_open_source with remote behaviour opts (NULL: defaults; net.h). */
+int cli_open_source_net(const char *source, const ckpt_net_opts *opts, ckpt_checkpoint **c);
 
 /* cli_open_source of prefix as source src resolved it (ckpt_source_resolve), named source in
  * messages. */

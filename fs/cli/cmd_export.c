@@ -17,6 +17,7 @@
 #include <inttypes.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,9 +49,10 @@ const cli_command cli_export_command = {
     "  --sync          flush the files to disk (fsync) before renaming them; like cp,\n"
     "                  the export leaves that to the kernel otherwise\n"
     "Globs are those of `ckptfs ls PATTERN`. Files are written under temporary names in DST's\n"
-    "directory and renamed when complete; a failure leaves nothing behind. A DST that is a\n"
-    "device or a pipe (/dev/stdout) gets the safetensors bytes directly. On a terminal a\n"
-    "progress bar is drawn on stderr.\n"
+    "directory and renamed when complete; a failure leaves nothing behind, nor does a signal\n"
+    "(Ctrl-C: exit 128 + its number, within a second even while a server is silent). A DST\n"
+    "that is a device or a pipe (/dev/stdout) gets the safetensors bytes directly. On a\n"
+    "terminal a progress bar is drawn on stderr.\n"
     "Exit status: 0 written; 1 usage; 2 source not found; 3 a tensor is damaged or the header\n"
     "would pass the format's limit; 4 a data shard is missing; 7 a read failed; 8 DST could not\n"
     "be written (exists, full, read-only).\n",
@@ -63,10 +65,15 @@ const cli_command cli_export_command = {
 /* ... in pieces of this size, between which progress is drawn and signals looked at. */
 #define KCOPY_PIECE (64u << 20)
 static volatile sig_atomic_t interrupted;
+/* Set with interrupted: a remote source's requests give up within a second (net.h), so a
+ * stalled server does not hold the export's exit for its whole timeout. Lock-free, so the
+ * handler may set it. */
+static _Atomic int cancel_requests;
 
 static void on_signal(int sig)
 {
     interrupted = sig;
+    atomic_store(&cancel_requests, 1);
 }
 
 /* Write n bytes at p to fd; 0, or -1 with errno. */
@@ -96,6 +103,22 @@ static int stopped(cli_progress *pg, const char *path)
         cli_progress_clear(pg);
     fprintf(stderr, "ckptfs: %s: interrupted\n", path);
     return 128 + interrupted;
+}
+
+/*
+ * A read failed (rc a negative CKPT_E_*, err its message): say so, or that the export was
+ * interrupted when a signal is what cancelled the read (cancel_requests). The exit status.
+ */
+static int read_failed(cli_progress *pg, const char *source, const char *path, int rc,
+                       const ckpt_err *err)
+{
+    int status = stopped(pg, path);
+    if (status)
+        return status;
+    if (pg)
+        cli_progress_clear(pg);
+    cli_error(source, err->msg);
+    return ckptfs_exit_for(rc);
 }
 
 /* Say that path could not be written (errno e); the exit status for it. */
@@ -355,11 +378,7 @@ static int copy_out(const char *source, ckpt_checkpoint *c, const ckpt_st_layout
                 continue;
             }
             if (rc != 1) {
-                if (rc < 0) {
-                    cli_progress_clear(&pg);
-                    cli_error(source, err.msg);
-                }
-                status = rc < 0 ? ckptfs_exit_for(rc) : rc;
+                status = rc < 0 ? read_failed(&pg, source, d->path, rc, &err) : rc;
                 break;
             }
             next = l->n; /* refused: the kernel copies nothing into d */
@@ -371,9 +390,7 @@ static int copy_out(const char *source, ckpt_checkpoint *c, const ckpt_st_layout
             room = (size_t)(end - off);
         int rc = buf ? ckpt_st_read(c, l, &cur, buf, room, off, &got, &err) : 0;
         if (rc) {
-            cli_progress_clear(&pg);
-            cli_error(source, err.msg);
-            status = ckptfs_exit_for(rc);
+            status = read_failed(&pg, source, d->path, rc, &err);
         } else if (!buf || cli_pw_commit(pw, got) != 0) {
             status = cannot_write(&pg, d->path, errno);
         }
@@ -675,9 +692,7 @@ static int export_v2(const char *source, ckpt_checkpoint *c, const char *prefix,
         if (rc == 1) {
             left_out++;
         } else if (rc < 0) {
-            cli_progress_clear(&o.pg);
-            cli_error(source, err.msg);
-            status = ckptfs_exit_for(rc);
+            status = read_failed(&o.pg, source, data_path, rc, &err);
         } else {
             status = rc;
         }
@@ -742,7 +757,10 @@ static int export_to(ckpt_namefilter *f, int npos, const char **pos, const expor
                                "directory: %s",
                                dst);
     ckpt_checkpoint *c;
-    int rc = cli_open_source(source, &c);
+    ckpt_net_opts net;
+    ckpt_net_opts_init(&net);
+    net.cancel = &cancel_requests;
+    int rc = cli_open_source_net(source, &net, &c);
     if (rc)
         return rc;
     int filtered = ckpt_namefilter_active(f);

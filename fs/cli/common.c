@@ -143,9 +143,14 @@ static void warn_line(void *ctx, const char *msg)
 
 int cli_open_source(const char *source, ckpt_checkpoint **c)
 {
+    return cli_open_source_net(source, NULL, c);
+}
+
+int cli_open_source_net(const char *source, const ckpt_net_opts *opts, ckpt_checkpoint **c)
+{
     ckpt_err err;
     ckpt_err_clear(&err);
-    int rc = ckpt_open(source, CKPT_OPEN_MISSING_SHARDS_OK, c, &err);
+    int rc = ckpt_open_net(source, opts, CKPT_OPEN_MISSING_SHARDS_OK, c, &err);
     if (rc) {
         cli_error(source, err.msg);
         return ckptfs_exit_for(rc);

@@ -266,9 +266,15 @@ int ckpt_open_src(const ckpt_bytesrc *src, const char *source, unsigned flags,
     return rc;
 }
 
-int ckpt_open(const char *source, unsigned flags, ckpt_checkpoint **out, ckpt_err *err)
+int ckpt_open_net(const char *source, const ckpt_net_opts *opts, unsigned flags,
+                  ckpt_checkpoint **out, ckpt_err *err)
 {
     if (!ckpt_name_is_local(source) || ckpt_archive_split(source, NULL, NULL))
-        return ckpt_open_any(source, NULL, flags, out, err);
+        return ckpt_open_any(source, opts, flags, out, err);
     return ckpt_open_src(ckpt_bytesrc_local(), source, flags, out, err);
+}
+
+int ckpt_open(const char *source, unsigned flags, ckpt_checkpoint **out, ckpt_err *err)
+{
+    return ckpt_open_net(source, NULL, flags, out, err);
 }

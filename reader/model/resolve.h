@@ -49,6 +49,11 @@ int ckpt_source_resolve(const char *source, const ckpt_net_opts *opts, unsigned 
 /* Release what ckpt_source_resolve filled in (the remote source's creator reference). */
 void ckpt_source_free(ckpt_source *s);
 
+/* ckpt_open with remote behaviour opts (NULL: defaults), e.g. a cancel flag a command's
+ * signal handler sets so that a stalled server does not hold up its exit. */
+int ckpt_open_net(const char *source, const ckpt_net_opts *opts, unsigned flags,
+                  ckpt_checkpoint **out, ckpt_err *err);
+
 /* Resolve source and open its checkpoint (ckpt_open for paths and URLs alike). */
 int ckpt_open_any(const char *source, const ckpt_net_opts *opts, unsigned flags,
                   ckpt_checkpoint **out, ckpt_err *err);

@@ -313,6 +313,8 @@ class StallingServer:
 
             def do_GET(self):
                 if stall in self.path:
+                    with outer.lock:
+                        outer.stalled += 1
                     while not outer.done:
                         time.sleep(0.1)
                     return
@@ -336,6 +338,8 @@ class StallingServer:
                 self.wfile.write(data)
 
         self.done = False
+        self.stalled = 0  # requests held silent so far
+        self.lock = threading.Lock()
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.httpd.daemon_threads = True
         self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]

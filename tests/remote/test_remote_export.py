@@ -11,8 +11,11 @@ import hashlib
 import json
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import remote_testlib as R  # noqa: E402
@@ -66,6 +69,43 @@ def check_v2(ngx, root, work):
               "V2 over http: %s has TF's sha256" % name)
 
 
+def check_interrupt(root, work):
+    """Ctrl-C while the server has stopped answering: the export leaves within a few seconds,
+    not after its 30 s network timeout, exits 128 + SIGINT saying "interrupted", and leaves
+    no file (its temporary one removed). The server answers the index and goes silent on the
+    data shard (StallingServer), so the export has its temporary file open when it waits."""
+    srv = R.StallingServer(root, "data-00000")
+    out = os.path.join(work, "interrupt")
+    os.mkdir(out)
+    try:
+        for name in ("s.safetensors", "v2"):
+            env = dict(os.environ, CKPTFS_NET_TIMEOUT="30")
+            p = subprocess.Popen([T.ckptfs_path(), "export", "%s/sample/model.ckpt" % srv.url,
+                                  os.path.join(out, name)], env=env, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            held = srv.stalled
+            started = T.wait_until(lambda: os.listdir(out) and srv.stalled > held, 20,
+                                   "the export's temporary file and its request for data")
+            t = time.monotonic()
+            p.send_signal(signal.SIGINT)
+            try:
+                _, err = p.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                _, err = p.communicate()
+            took = time.monotonic() - t
+            check(started, "%s: the export began writing before the server went silent" % name)
+            check(p.returncode == 128 + signal.SIGINT,
+                  "%s: Ctrl-C: exit %d, want %d (%s)" % (name, p.returncode,
+                                                        128 + signal.SIGINT, err.strip()[:200]))
+            check(took < 5, "%s: Ctrl-C on a silent server: left after %.1f s (timeout 30 s)"
+                  % (name, took))
+            check("interrupted" in err, "%s: the message says interrupted: %r" % (name, err[:200]))
+            check(os.listdir(out) == [], "%s: no file left: %r" % (name, os.listdir(out)))
+    finally:
+        srv.close()
+
+
 def main():
     T.ckptfs_path()
     work = tempfile.mkdtemp(prefix="ckpt-remote-export-")
@@ -80,6 +120,7 @@ def main():
         check_safetensors(ngx, root, work, "sample", "model.ckpt")
         check_safetensors(ngx, root, work, "partitioned", "model.ckpt")
         check_v2(ngx, root, work)
+        check_interrupt(root, work)
     finally:
         if ngx:
             ngx.close()
