@@ -5,12 +5,12 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "worker.h"
 
 /* The pipe the kernel copies through holds 16 pages. */
 #define KCOPY_ALIGN (64u << 10)
@@ -140,12 +140,7 @@ cli_kcheck *cli_kcheck_start(int fd)
     k->state = KC_IDLE;
     pthread_mutex_init(&k->mu, NULL);
     pthread_cond_init(&k->cv, NULL);
-    /* Signals are the caller's (its handler sets the flag it polls): the thread blocks them. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    k->threaded = pthread_create(&k->thread, NULL, checker, k) == 0;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    k->threaded = cli_worker_start(&k->thread, checker, k) == 0; /* signals stay the caller's */
     return k;
 }
 

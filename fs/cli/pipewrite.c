@@ -7,10 +7,10 @@
  * what brings the export near `cp`, which copies in the kernel.
  */
 #include "pipewrite.h"
+#include "worker.h"
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -95,12 +95,7 @@ int cli_pw_start(int fd, size_t bufsize, cli_pw **out)
         goto fail_mem;
     if (pthread_cond_init(&w->cv, NULL))
         goto fail_mutex;
-    /* Signals are the caller's (its handler sets the flag it polls): the thread blocks them. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);
-    int rc = pthread_create(&w->th, NULL, writer, w);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    int rc = cli_worker_start(&w->th, writer, w); /* signals stay the caller's */
     if (rc) {
         e = rc;
         goto fail_cond;
